@@ -1,0 +1,82 @@
+/*
+ * format.h — the one writer interface and one reader interface that every
+ * image format implements.
+ *
+ * A format module (formats/<name>/) exports one `const struct sd_format`.
+ * Writers consume a finalised normalised tree (core/tree.h) and emit the
+ * image to a file descriptor; they write exactly the metadata the nodes
+ * carry and must produce the same bytes for the same tree whatever
+ * options.jobs is.  Readers turn an image back into a tree whose content
+ * source reads file data out of the image; they bounds-check everything
+ * and report a damaged image as SD_ERR_CORRUPT with a one-line reason,
+ * never crashing or hanging.
+ *
+ * formats/ never includes closure/; both only use the shared core.
+ */
+#ifndef SD_FORMATS_FORMAT_H
+#define SD_FORMATS_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/tree.h"
+
+struct sd_write_options {
+	const char *compressor; /* "gzip", "xz", "lz4", "zstd", "none"; NULL:
+				   the format's default */
+	int level;              /* compression level, -1 for the default */
+	uint32_t block_size;    /* 0 for the format's default */
+	unsigned jobs;          /* worker threads, >= 1 */
+};
+
+/* What a writer reports after success. */
+struct sd_write_stats {
+	uint64_t image_bytes;   /* final image size */
+	uint64_t data_bytes_in; /* file content bytes read */
+	uint64_t files_deduplicated; /* files whose content was stored before */
+};
+
+struct sd_format {
+	const char *name;       /* "squashfs" */
+
+	/*
+	 * Write @tree (finalised) as an image to @fd, which is open for
+	 * reading and writing, empty and positioned at 0.  @interrupted, if
+	 * not NULL, is polled; when it becomes non-zero the writer stops with
+	 * SD_ERR_INTERRUPTED.
+	 */
+	int (*write)(const struct sd_tree *tree,
+		     const struct sd_write_options *opts, int fd,
+		     volatile const int *interrupted,
+		     struct sd_write_stats *stats, struct sd_error *err);
+
+	/*
+	 * True if the first @len bytes of a file (@len >= 4096 unless the
+	 * file is shorter) look like this format.
+	 */
+	bool (*probe)(const uint8_t *head, size_t len);
+
+	/*
+	 * Read the image at @path into a new finalised tree.  The tree owns
+	 * the open image; sd_tree_free() closes it.
+	 */
+	int (*read)(const char *path, struct sd_tree **out,
+		    struct sd_error *err);
+};
+
+/* All formats compiled in, NULL-terminated. */
+extern const struct sd_format *const sd_formats[];
+
+/* The format called @name, or NULL. */
+const struct sd_format *sd_format_find(const char *name);
+
+/*
+ * The format whose probe accepts the image at @path.  SD_ERR_CORRUPT with a
+ * reason if none does, SD_ERR_IO if it cannot be read.
+ */
+int sd_format_detect(const char *path, const struct sd_format **out,
+		     struct sd_error *err);
+
+#endif

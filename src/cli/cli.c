@@ -1,0 +1,104 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/tree.h"
+
+const char *sd_progname = "storedisk";
+
+void sd_cli_errorf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: error: ", sd_progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void sd_cli_warnf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: warning: ", sd_progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void sd_cli_error(const struct sd_error *err)
+{
+	if (err->msg[0])
+		sd_cli_errorf("%s", err->msg);
+	else
+		sd_cli_errorf("%s", sd_status_str(err->code));
+}
+
+bool sd_cli_parse_size(const char *s, uint64_t *out)
+{
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return false;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (*end)
+		return false;
+	if (shift && v > (UINT64_MAX >> shift))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+bool sd_cli_parse_i64(const char *s, int64_t *out)
+{
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+int sd_cli_image_mtime(const char *opt, int64_t *out, struct sd_error *err)
+{
+	if (opt) {
+		if (!sd_cli_parse_i64(opt, out) || *out < 0)
+			return sd_error_set(err, SD_ERR_USAGE,
+					    "--mtime: \"%s\" is not a number of "
+					    "seconds since the epoch", opt);
+		return SD_OK;
+	}
+	const char *env = getenv("SOURCE_DATE_EPOCH");
+	if (env && *env) {
+		if (!sd_cli_parse_i64(env, out) || *out < 0)
+			return sd_error_set(err, SD_ERR_USAGE,
+					    "SOURCE_DATE_EPOCH: \"%s\" is not a "
+					    "number of seconds since the epoch",
+					    env);
+		return SD_OK;
+	}
+	*out = SD_DEFAULT_MTIME;
+	return SD_OK;
+}
+
+unsigned sd_cli_ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}

@@ -1,0 +1,49 @@
+/*
+ * cli.h — what the subcommand front-ends share: exit codes, message
+ * printing and small option parsers.  Only the CLI prints.
+ */
+#ifndef SD_CLI_CLI_H
+#define SD_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+/* Exit codes (documented in the README and the man page). */
+enum sd_exit {
+	SD_EXIT_OK = 0,         /* success; verify: self-contained */
+	SD_EXIT_FOUND = 1,      /* verify: violations found; other: failure */
+	SD_EXIT_BAD_INPUT = 2,  /* usage error, unreadable/corrupt image */
+};
+
+extern const char *sd_progname;
+
+/* "storedisk: <msg>" on stderr. */
+void sd_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void sd_cli_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print err->msg (or the status string) as an error. */
+void sd_cli_error(const struct sd_error *err);
+
+/* Parse a non-negative decimal integer with optional K/M/G suffix
+ * (binary). Returns false on garbage or overflow. */
+bool sd_cli_parse_size(const char *s, uint64_t *out);
+
+/* Parse a decimal integer (may be negative). */
+bool sd_cli_parse_i64(const char *s, int64_t *out);
+
+/*
+ * The image time: @opt (--mtime) if not NULL, else SOURCE_DATE_EPOCH if set,
+ * else SD_DEFAULT_MTIME.  Errors (not a number) set @err.
+ */
+int sd_cli_image_mtime(const char *opt, int64_t *out, struct sd_error *err);
+
+/* Number of online CPUs (>= 1). */
+unsigned sd_cli_ncpus(void);
+
+/* Subcommands: argv[0] is the subcommand name. */
+int sd_cmd_closure(int argc, char **argv);
+int sd_cmd_pack(int argc, char **argv);
+int sd_cmd_verify(int argc, char **argv);
+
+#endif

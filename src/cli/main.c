@@ -1,0 +1,57 @@
+/* storedisk — entry point: dispatches to one file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#ifndef SD_VERSION
+#define SD_VERSION "unknown"
+#endif
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{"closure", sd_cmd_closure, "print the closure of store paths"},
+	{"pack", sd_cmd_pack, "pack a closure into a disk image"},
+	{"verify", sd_cmd_verify, "prove an image is self-contained"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: storedisk COMMAND [OPTIONS] [ARGS]\n"
+		"Turn a package store closure into a reproducible, "
+		"read-only disk image.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name,
+			commands[i].summary);
+	fprintf(f,
+		"\nRun 'storedisk COMMAND --help' for a command's options.\n"
+		"Exit codes: 0 success, 1 failure (verify: violations found), "
+		"2 usage error or unreadable image.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return SD_EXIT_BAD_INPUT;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") ||
+	    !strcmp(cmd, "help")) {
+		usage(stdout);
+		return SD_EXIT_OK;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("storedisk %s\n", SD_VERSION);
+		return SD_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	sd_cli_errorf("unknown command '%s' (try 'storedisk --help')", cmd);
+	return SD_EXIT_BAD_INPUT;
+}

@@ -1,0 +1,31 @@
+/*
+ * atomicfile.h — write an output file so that it appears whole or not at
+ * all.
+ *
+ * sd_atomic_open() creates a temporary file beside the final path (same
+ * directory, so the final rename is atomic); sd_atomic_commit() fsyncs it
+ * and renames it into place; sd_atomic_abort() removes it.  Until commit
+ * nothing exists at the final path (an existing file there is replaced
+ * only at commit).
+ */
+#ifndef SD_CORE_ATOMICFILE_H
+#define SD_CORE_ATOMICFILE_H
+
+#include "core/error.h"
+
+struct sd_atomic_file {
+	int fd;             /* open read/write on the temporary file */
+	char *path;         /* final path */
+	char *tmp_path;     /* temporary path, NULL once committed/aborted */
+};
+
+int sd_atomic_open(struct sd_atomic_file *f, const char *path,
+		   struct sd_error *err);
+
+/* fsync, chmod to 0644 & ~umask, rename; on failure the temp is removed. */
+int sd_atomic_commit(struct sd_atomic_file *f, struct sd_error *err);
+
+/* Remove the temporary file and release @f (safe after commit). */
+void sd_atomic_abort(struct sd_atomic_file *f);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * hosttree.h — build the normalised tree from files on the host.
+ *
+ * Each host entry is lstat'ed (symlinks are never followed) and added with
+ * normalised metadata: owner 0:0, mtime = tree->mtime, mode from
+ * sd_normal_mode().  Regular files keep their host path as content source;
+ * hard links become independent file nodes.  Device nodes, FIFOs and
+ * sockets are refused with SD_ERR_UNSUPPORTED naming the file.
+ */
+#ifndef SD_CORE_HOSTTREE_H
+#define SD_CORE_HOSTTREE_H
+
+#include "core/tree.h"
+
+/*
+ * Add host path @src (file, symlink or directory, recursively) to
+ * directory @parent under @name.  The tree is not finalised.  Returns the
+ * new node in *@out if @out is not NULL.
+ */
+int sd_hosttree_add(struct sd_tree *tree, struct sd_node *parent,
+		    const char *name, const char *src, struct sd_node **out,
+		    struct sd_error *err);
+
+#endif

@@ -1,0 +1,131 @@
+#include "core/stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int sd_stream_read_full(struct sd_stream *s, void *buf, size_t len,
+			size_t *got, struct sd_error *err)
+{
+	size_t total = 0;
+	while (total < len) {
+		size_t n = 0;
+		int rc = s->read(s, (char *)buf + total, len - total, &n, err);
+		if (rc)
+			return rc;
+		if (n == 0)
+			break;
+		total += n;
+	}
+	*got = total;
+	return SD_OK;
+}
+
+struct host_stream {
+	struct sd_stream base;
+	int fd;
+	uint64_t expect;
+	uint64_t done;
+	char *path;
+};
+
+static int host_read(struct sd_stream *s, void *buf, size_t len, size_t *got,
+		     struct sd_error *err)
+{
+	struct host_stream *h = (struct host_stream *)s;
+	ssize_t n;
+	do {
+		n = read(h->fd, buf, len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return sd_error_errno(err, SD_ERR_IO, errno, "%s: read",
+				      h->path);
+	h->done += (uint64_t)n;
+	if (h->done > h->expect)
+		return sd_error_set(err, SD_ERR_IO,
+				    "%s: file grew while being read", h->path);
+	if (n == 0 && len > 0 && h->done != h->expect)
+		return sd_error_set(err, SD_ERR_IO,
+				    "%s: file shrank while being read "
+				    "(%llu of %llu bytes)",
+				    h->path, (unsigned long long)h->done,
+				    (unsigned long long)h->expect);
+	*got = (size_t)n;
+	return SD_OK;
+}
+
+static void host_close(struct sd_stream *s)
+{
+	struct host_stream *h = (struct host_stream *)s;
+	close(h->fd);
+	free(h->path);
+	free(h);
+}
+
+int sd_stream_open_host(const char *path, uint64_t expect_size,
+			struct sd_stream **out, struct sd_error *err)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return sd_error_errno(err, SD_ERR_IO, errno, "%s: open", path);
+	struct host_stream *h = calloc(1, sizeof(*h));
+	char *p = strdup(path);
+	if (!h || !p) {
+		free(h);
+		free(p);
+		close(fd);
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	}
+#ifdef POSIX_FADV_SEQUENTIAL
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+	h->base.read = host_read;
+	h->base.close = host_close;
+	h->fd = fd;
+	h->expect = expect_size;
+	h->path = p;
+	*out = &h->base;
+	return SD_OK;
+}
+
+struct mem_stream {
+	struct sd_stream base;
+	const unsigned char *data;
+	size_t len, pos;
+};
+
+static int mem_read(struct sd_stream *s, void *buf, size_t len, size_t *got,
+		    struct sd_error *err)
+{
+	(void)err;
+	struct mem_stream *m = (struct mem_stream *)s;
+	size_t n = m->len - m->pos;
+	if (n > len)
+		n = len;
+	if (n)
+		memcpy(buf, m->data + m->pos, n);
+	m->pos += n;
+	*got = n;
+	return SD_OK;
+}
+
+static void mem_close(struct sd_stream *s)
+{
+	free(s);
+}
+
+int sd_stream_open_mem(const void *data, size_t len, struct sd_stream **out,
+		       struct sd_error *err)
+{
+	struct mem_stream *m = calloc(1, sizeof(*m));
+	if (!m)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	m->base.read = mem_read;
+	m->base.close = mem_close;
+	m->data = data;
+	m->len = len;
+	*out = &m->base;
+	return SD_OK;
+}

@@ -1,0 +1,353 @@
+#include "core/tree.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SD_NAME_MAX 255
+
+static void node_free(struct sd_node *n)
+{
+	/* Iterative post-order free: deep trees must not blow the stack. */
+	while (n) {
+		if (n->nchildren) {
+			struct sd_node *c = n->children[--n->nchildren];
+			c->parent = n;
+			n = c;
+			continue;
+		}
+		struct sd_node *parent = n->parent;
+		free(n->children);
+		free(n->name);
+		free(n->target);
+		free(n->src_path);
+		free(n);
+		n = parent;
+	}
+}
+
+struct sd_tree *sd_tree_new(int64_t mtime)
+{
+	struct sd_tree *t = calloc(1, sizeof(*t));
+	struct sd_node *root = calloc(1, sizeof(*root));
+	char *name = strdup("");
+	if (!t || !root || !name) {
+		free(t);
+		free(root);
+		free(name);
+		return NULL;
+	}
+	root->name = name;
+	root->type = SD_NODE_DIR;
+	root->mode = SD_MODE_DIR;
+	root->mtime = mtime;
+	t->root = root;
+	t->mtime = mtime;
+	return t;
+}
+
+void sd_tree_free(struct sd_tree *tree)
+{
+	if (!tree)
+		return;
+	node_free(tree->root);
+	if (tree->source && tree->source->release)
+		tree->source->release(tree->source_ctx);
+	free(tree);
+}
+
+static int check_name(const char *name, size_t len, struct sd_error *err)
+{
+	if (len == 0)
+		return sd_error_set(err, SD_ERR_INVALID, "empty entry name");
+	if (len > SD_NAME_MAX)
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "entry name of %zu bytes (limit %d)", len,
+				    SD_NAME_MAX);
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "entry name \"%.*s\"", (int)len, name);
+	if (memchr(name, '/', len) || memchr(name, '\0', len))
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "entry name contains '/' or NUL");
+	return SD_OK;
+}
+
+struct sd_node *sd_tree_add(struct sd_tree *tree, struct sd_node *parent,
+			    const char *name, size_t len,
+			    enum sd_node_type type, struct sd_error *err)
+{
+	(void)tree;
+	if (!parent || parent->type != SD_NODE_DIR) {
+		sd_error_set(err, SD_ERR_INVALID, "parent is not a directory");
+		return NULL;
+	}
+	if (check_name(name, len, err))
+		return NULL;
+	if (parent->nchildren == parent->children_cap) {
+		size_t cap = parent->children_cap ? parent->children_cap * 2 : 4;
+		struct sd_node **c =
+			realloc(parent->children, cap * sizeof(*c));
+		if (!c) {
+			sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+			return NULL;
+		}
+		parent->children = c;
+		parent->children_cap = cap;
+	}
+	struct sd_node *n = calloc(1, sizeof(*n));
+	char *copy = malloc(len + 1);
+	if (!n || !copy) {
+		free(n);
+		free(copy);
+		sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	memcpy(copy, name, len);
+	copy[len] = '\0';
+	n->name = copy;
+	n->name_len = len;
+	n->type = type;
+	n->parent = parent;
+	parent->children[parent->nchildren++] = n;
+	return n;
+}
+
+int sd_node_set_target(struct sd_node *node, const char *target, size_t len,
+		       struct sd_error *err)
+{
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	memcpy(copy, target, len);
+	copy[len] = '\0';
+	free(node->target);
+	node->target = copy;
+	node->size = len;
+	return SD_OK;
+}
+
+int sd_node_set_src_path(struct sd_node *node, const char *path,
+			 struct sd_error *err)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	free(node->src_path);
+	node->src_path = copy;
+	return SD_OK;
+}
+
+static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = memcmp(a, b, n);
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int node_cmp(const void *pa, const void *pb)
+{
+	const struct sd_node *a = *(const struct sd_node *const *)pa;
+	const struct sd_node *b = *(const struct sd_node *const *)pb;
+	return name_cmp(a->name, a->name_len, b->name, b->name_len);
+}
+
+struct finalize_ctx {
+	struct sd_tree *tree;
+	struct sd_error *err;
+	uint32_t next;
+};
+
+static int finalize_node(struct sd_node *n, void *vctx)
+{
+	struct finalize_ctx *ctx = vctx;
+	struct sd_tree *t = ctx->tree;
+	n->index = ctx->next++;
+	t->count++;
+	switch (n->type) {
+	case SD_NODE_DIR:
+		t->ndirs++;
+		break;
+	case SD_NODE_FILE:
+		t->nfiles++;
+		t->file_bytes += n->size;
+		break;
+	case SD_NODE_SYMLINK:
+		t->nsymlinks++;
+		break;
+	default:
+		t->nother++;
+		break;
+	}
+	if (n->type != SD_NODE_DIR || n->nchildren < 2)
+		return 0;
+	qsort(n->children, n->nchildren, sizeof(*n->children), node_cmp);
+	for (size_t i = 1; i < n->nchildren; i++) {
+		if (node_cmp(&n->children[i - 1], &n->children[i]) == 0) {
+			char *p = sd_node_path_dup(n->children[i]);
+			sd_error_set(ctx->err, SD_ERR_INVALID,
+				     "duplicate entry \"%s\"", p ? p : "?");
+			free(p);
+			return SD_ERR_INVALID;
+		}
+	}
+	return 0;
+}
+
+int sd_tree_finalize(struct sd_tree *tree, struct sd_error *err)
+{
+	struct finalize_ctx ctx = {tree, err, 0};
+	tree->count = tree->ndirs = tree->nfiles = tree->nsymlinks = 0;
+	tree->nother = 0;
+	tree->file_bytes = 0;
+	/* finalize_node sorts a directory before the walk descends into it. */
+	return sd_tree_walk(tree->root, finalize_node, &ctx);
+}
+
+struct sd_node *sd_node_child(const struct sd_node *dir, const char *name,
+			      size_t len)
+{
+	if (!dir || dir->type != SD_NODE_DIR)
+		return NULL;
+	size_t lo = 0, hi = dir->nchildren;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct sd_node *c = dir->children[mid];
+		int r = name_cmp(c->name, c->name_len, name, len);
+		if (r == 0)
+			return dir->children[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+struct sd_node *sd_tree_lookup(const struct sd_tree *tree, const char *path)
+{
+	struct sd_node *n = tree->root;
+	const char *p = path;
+	while (n) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			return n;
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		n = sd_node_child(n, p, len);
+		p += len;
+	}
+	return NULL;
+}
+
+size_t sd_node_path(const struct sd_node *node, char *buf, size_t len)
+{
+	size_t total = 0;
+	for (const struct sd_node *n = node; n && n->parent; n = n->parent)
+		total += n->name_len + (n->parent->parent ? 1 : 0);
+	if (len == 0)
+		return total;
+	/* Fill from the end; bytes past len-1 are dropped. */
+	size_t pos = total;
+	if (total < len)
+		buf[total] = '\0';
+	else
+		buf[len - 1] = '\0';
+	for (const struct sd_node *n = node; n && n->parent; n = n->parent) {
+		pos -= n->name_len;
+		for (size_t i = 0; i < n->name_len; i++)
+			if (pos + i < len - 1)
+				buf[pos + i] = n->name[i];
+		if (n->parent->parent) {
+			pos--;
+			if (pos < len - 1)
+				buf[pos] = '/';
+		}
+	}
+	return total;
+}
+
+char *sd_node_path_dup(const struct sd_node *node)
+{
+	size_t n = sd_node_path(node, NULL, 0);
+	char *s = malloc(n + 1);
+	if (s)
+		sd_node_path(node, s, n + 1);
+	return s;
+}
+
+int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
+		 struct sd_stream **out, struct sd_error *err)
+{
+	if (node->type != SD_NODE_FILE)
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "open of a non-file node");
+	if (tree->source)
+		return tree->source->open(tree->source_ctx, node, out, err);
+	if (!node->src_path)
+		return sd_stream_open_mem("", 0, out, err);
+	return sd_stream_open_host(node->src_path, node->size, out, err);
+}
+
+int sd_tree_walk(struct sd_node *node,
+		 int (*fn)(struct sd_node *node, void *ctx), void *ctx)
+{
+	/* Iterative pre-order walk using a stack of child positions. */
+	if (!node)
+		return 0;
+	int rc = fn(node, ctx);
+	if (rc)
+		return rc;
+	size_t cap = 64, depth = 0;
+	struct frame {
+		struct sd_node *dir;
+		size_t next;
+	} *stack = malloc(cap * sizeof(*stack));
+	if (!stack)
+		return SD_ERR_NOMEM;
+	if (node->type == SD_NODE_DIR)
+		stack[depth++] = (struct frame){node, 0};
+	while (depth) {
+		struct frame *f = &stack[depth - 1];
+		if (f->next == f->dir->nchildren) {
+			depth--;
+			continue;
+		}
+		struct sd_node *c = f->dir->children[f->next++];
+		rc = fn(c, ctx);
+		if (rc)
+			break;
+		if (c->type == SD_NODE_DIR && c->nchildren) {
+			if (depth == cap) {
+				cap *= 2;
+				struct frame *s =
+					realloc(stack, cap * sizeof(*s));
+				if (!s) {
+					rc = SD_ERR_NOMEM;
+					break;
+				}
+				stack = s;
+			}
+			stack[depth++] = (struct frame){c, 0};
+		}
+	}
+	free(stack);
+	return rc;
+}
+
+uint16_t sd_normal_mode(enum sd_node_type type, uint32_t host_mode)
+{
+	switch (type) {
+	case SD_NODE_DIR:
+		return SD_MODE_DIR;
+	case SD_NODE_FILE:
+		return (host_mode & 0100) ? SD_MODE_EXEC : SD_MODE_FILE;
+	case SD_NODE_SYMLINK:
+		return SD_MODE_SYMLINK;
+	default:
+		return 0;
+	}
+}

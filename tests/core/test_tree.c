@@ -1,0 +1,200 @@
+/* Tests of the normalised tree and the host-tree builder. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/hosttree.h"
+#include "core/tree.h"
+
+static char tmpdir[64];
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sdtree.XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "chmod -R u+w %s; rm -rf %s", tmpdir,
+		 tmpdir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static void put(const char *rel, const char *content, mode_t mode)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, rel);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	cr_assert(fd >= 0, "create %s", p);
+	cr_assert_eq(write(fd, content, strlen(content)),
+		     (ssize_t)strlen(content));
+	close(fd);
+	chmod(p, mode);
+}
+
+static void mk(const char *rel)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, rel);
+	cr_assert_eq(mkdir(p, 0755), 0);
+}
+
+Test(tree, sorts_bytewise_and_numbers_preorder)
+{
+	struct sd_tree *t = sd_tree_new(5);
+	const char *names[] = {"b", "a", "B", "a-b", "ab", "\xc3\xa9"};
+	for (size_t i = 0; i < 6; i++)
+		cr_assert_not_null(sd_tree_add(t, t->root, names[i],
+					       strlen(names[i]), SD_NODE_FILE,
+					       NULL));
+	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
+	const char *want[] = {"B", "a", "a-b", "ab", "b", "\xc3\xa9"};
+	for (size_t i = 0; i < 6; i++) {
+		cr_assert_str_eq(t->root->children[i]->name, want[i]);
+		cr_assert_eq(t->root->children[i]->index, i + 1);
+	}
+	cr_assert_eq(t->count, 7);
+	cr_assert_eq(t->nfiles, 6);
+	sd_tree_free(t);
+}
+
+Test(tree, rejects_duplicates_and_bad_names)
+{
+	struct sd_tree *t = sd_tree_new(0);
+	struct sd_error err;
+	sd_error_init(&err);
+	cr_assert_null(sd_tree_add(t, t->root, "..", 2, SD_NODE_DIR, &err));
+	cr_assert_eq(err.code, SD_ERR_INVALID);
+	cr_assert_null(sd_tree_add(t, t->root, "a/b", 3, SD_NODE_DIR, &err));
+	cr_assert_null(sd_tree_add(t, t->root, "", 0, SD_NODE_DIR, &err));
+	struct sd_node *d = sd_tree_add(t, t->root, "d", 1, SD_NODE_DIR, &err);
+	cr_assert_not_null(sd_tree_add(t, d, "x", 1, SD_NODE_FILE, &err));
+	cr_assert_not_null(sd_tree_add(t, d, "x", 1, SD_NODE_FILE, &err));
+	cr_assert_eq(sd_tree_finalize(t, &err), SD_ERR_INVALID);
+	cr_assert(strstr(err.msg, "d/x"), "message names the path: %s",
+		  err.msg);
+	sd_tree_free(t);
+}
+
+Test(tree, lookup_and_path)
+{
+	struct sd_tree *t = sd_tree_new(0);
+	struct sd_node *a = sd_tree_add(t, t->root, "a", 1, SD_NODE_DIR, NULL);
+	struct sd_node *b = sd_tree_add(t, a, "bb", 2, SD_NODE_DIR, NULL);
+	struct sd_node *c = sd_tree_add(t, b, "c", 1, SD_NODE_FILE, NULL);
+	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
+	cr_assert_eq(sd_tree_lookup(t, "a/bb/c"), c);
+	cr_assert_eq(sd_tree_lookup(t, "/a//bb/"), b);
+	cr_assert_eq(sd_tree_lookup(t, ""), t->root);
+	cr_assert_null(sd_tree_lookup(t, "a/b"));
+	char buf[16];
+	cr_assert_eq(sd_node_path(c, buf, sizeof(buf)), 6);
+	cr_assert_str_eq(buf, "a/bb/c");
+	cr_assert_eq(sd_node_path(c, buf, 4), 6);
+	cr_assert_str_eq(buf, "a/b");
+	char *s = sd_node_path_dup(t->root);
+	cr_assert_str_eq(s, "");
+	free(s);
+	sd_tree_free(t);
+}
+
+Test(tree, deep_tree_walk_and_free)
+{
+	struct sd_tree *t = sd_tree_new(0);
+	struct sd_node *n = t->root;
+	for (int i = 0; i < 100000; i++)
+		n = sd_tree_add(t, n, "d", 1, SD_NODE_DIR, NULL);
+	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
+	cr_assert_eq(t->ndirs, 100001);
+	sd_tree_free(t);
+}
+
+Test(hosttree, normalises_metadata, .init = setup, .fini = teardown)
+{
+	mk("p");
+	put("p/exe", "#!/bin/sh\n", 0700);
+	put("p/data", "hello\n", 0600);
+	char p[512], q[512];
+	snprintf(p, sizeof(p), "%s/p/link", tmpdir);
+	cr_assert_eq(symlink("/nix/store/x", p), 0);
+	snprintf(p, sizeof(p), "%s/p/data", tmpdir);
+	snprintf(q, sizeof(q), "%s/p/hard", tmpdir);
+	cr_assert_eq(link(p, q), 0);
+
+	struct sd_tree *t = sd_tree_new(42);
+	snprintf(p, sizeof(p), "%s/p", tmpdir);
+	cr_assert_eq(sd_hosttree_add(t, t->root, "p", p, NULL, NULL), 0);
+	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
+	struct sd_node *dir = sd_tree_lookup(t, "p");
+	cr_assert_eq(dir->mode, 0555);
+	struct sd_node *exe = sd_tree_lookup(t, "p/exe");
+	cr_assert_eq(exe->mode, 0555);
+	cr_assert_eq(exe->size, 10);
+	struct sd_node *data = sd_tree_lookup(t, "p/data");
+	struct sd_node *hard = sd_tree_lookup(t, "p/hard");
+	cr_assert_eq(data->mode, 0444);
+	cr_assert_eq(hard->type, SD_NODE_FILE);
+	cr_assert_eq(hard->size, 6);
+	struct sd_node *link = sd_tree_lookup(t, "p/link");
+	cr_assert_eq(link->type, SD_NODE_SYMLINK);
+	cr_assert_eq(link->mode, 0777);
+	cr_assert_str_eq(link->target, "/nix/store/x");
+	cr_assert_eq(link->mtime, 42);
+	cr_assert_eq(link->uid, 0);
+
+	struct sd_stream *s;
+	cr_assert_eq(sd_tree_open(t, hard, &s, NULL), 0);
+	char buf[16];
+	size_t got;
+	cr_assert_eq(sd_stream_read_full(s, buf, sizeof(buf), &got, NULL), 0);
+	cr_assert_eq(got, 6);
+	cr_assert_eq(memcmp(buf, "hello\n", 6), 0);
+	sd_stream_close(s);
+	sd_tree_free(t);
+}
+
+Test(hosttree, refuses_fifo_naming_it, .init = setup, .fini = teardown)
+{
+	mk("p");
+	char p[512];
+	snprintf(p, sizeof(p), "%s/p/pipe", tmpdir);
+	cr_assert_eq(mkfifo(p, 0644), 0);
+	struct sd_tree *t = sd_tree_new(0);
+	struct sd_error err;
+	sd_error_init(&err);
+	snprintf(p, sizeof(p), "%s/p", tmpdir);
+	cr_assert_eq(sd_hosttree_add(t, t->root, "p", p, NULL, &err),
+		     SD_ERR_UNSUPPORTED);
+	cr_assert(strstr(err.msg, "p/pipe") && strstr(err.msg, "FIFO"),
+		  "%s", err.msg);
+	sd_tree_free(t);
+}
+
+Test(hosttree, file_changing_size_is_an_error, .init = setup,
+     .fini = teardown)
+{
+	put("f", "abc", 0644);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/f", tmpdir);
+	struct sd_tree *t = sd_tree_new(0);
+	struct sd_node *n;
+	cr_assert_eq(sd_hosttree_add(t, t->root, "f", p, &n, NULL), 0);
+	put("f", "abcdef", 0644);
+	struct sd_stream *s;
+	struct sd_error err;
+	sd_error_init(&err);
+	cr_assert_eq(sd_tree_open(t, n, &s, &err), 0);
+	char buf[16];
+	size_t got;
+	cr_assert_eq(sd_stream_read_full(s, buf, sizeof(buf), &got, &err),
+		     SD_ERR_IO);
+	cr_assert(strstr(err.msg, "grew"), "%s", err.msg);
+	sd_stream_close(s);
+	sd_tree_free(t);
+}
