@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/tree.h"
@@ -101,4 +102,21 @@ unsigned sd_cli_ncpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? (unsigned)n : 1;
+}
+
+char *sd_cli_store_dir(const char *arg, struct sd_error *err)
+{
+	size_t len = strlen(arg);
+	while (len > 1 && arg[len - 1] == '/')
+		len--;
+	if (arg[0] != '/' || len < 2) {
+		sd_error_set(err, SD_ERR_USAGE,
+			     "--store-dir \"%s\": must be an absolute path "
+			     "other than /", arg);
+		return NULL;
+	}
+	char *s = strndup(arg, len);
+	if (!s)
+		sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	return s;
 }

@@ -38,6 +38,12 @@ bool sd_cli_parse_i64(const char *s, int64_t *out);
  */
 int sd_cli_image_mtime(const char *opt, int64_t *out, struct sd_error *err);
 
+/*
+ * Normalise a --store-dir value: absolute, no trailing slashes ("/" alone
+ * is refused).  Returns a new string, or NULL with @err set.
+ */
+char *sd_cli_store_dir(const char *arg, struct sd_error *err);
+
 /* Number of online CPUs (>= 1). */
 unsigned sd_cli_ncpus(void);
 

@@ -1,0 +1,45 @@
+/*
+ * pack.h — the pack pipeline: a closure (store path basenames) in a
+ * physical store directory -> the normalised tree -> a format writer ->
+ * an image that appears atomically at the output path.
+ */
+#ifndef SD_APP_PACK_H
+#define SD_APP_PACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/sha256.h"
+#include "formats/format.h"
+
+struct sd_pack_options {
+	const char *output;              /* final image path */
+	const struct sd_format *format;
+	struct sd_write_options write;
+	int64_t mtime;                   /* the one image time */
+	const char *store_phys;          /* where the paths physically are */
+	volatile const int *interrupted; /* polled; may be NULL */
+	/* Called once the temporary file exists (signal cleanup); may be
+	 * NULL. */
+	void (*on_tmp)(const char *tmp_path);
+};
+
+struct sd_pack_result {
+	size_t npaths, nfiles, ndirs, nsymlinks;
+	uint64_t bytes_in;                /* file content bytes */
+	struct sd_write_stats write;
+	uint8_t digest[SD_SHA256_LEN];    /* SHA-256 of the image file */
+};
+
+/*
+ * Pack the store paths named by @bases (basenames "<hash>-<name>", any
+ * order, no duplicates) into opts->output.  On any error nothing is left
+ * at the output path (an existing file there is untouched) and the
+ * temporary file is removed.
+ */
+int sd_pack(const char *const *bases, size_t n,
+	    const struct sd_pack_options *opts, struct sd_pack_result *res,
+	    struct sd_error *err);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * closure_opts.h — the closure options shared by `closure` and `pack`:
+ * where the store is and where references come from.
+ */
+#ifndef SD_CLI_CLOSURE_OPTS_H
+#define SD_CLI_CLOSURE_OPTS_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "closure/allowlist.h"
+#include "closure/closure.h"
+#include "closure/store.h"
+
+/* getopt_long codes of the shared options (outside the ASCII range). */
+enum {
+	SD_OPT_STORE_DIR = 0x100,
+	SD_OPT_STORE,
+	SD_OPT_REGISTRATION,
+	SD_OPT_PATHS,
+	SD_OPT_SCAN,
+	SD_OPT_ALLOW,
+	SD_OPT_ALLOW_MISSING,
+};
+
+#define SD_CLOSURE_LONGOPTS                                                   \
+	{"store-dir", required_argument, NULL, SD_OPT_STORE_DIR},             \
+	{"store", required_argument, NULL, SD_OPT_STORE},                     \
+	{"registration", required_argument, NULL, SD_OPT_REGISTRATION},       \
+	{"paths", required_argument, NULL, SD_OPT_PATHS},                     \
+	{"scan", no_argument, NULL, SD_OPT_SCAN},                             \
+	{"allow", required_argument, NULL, SD_OPT_ALLOW},                     \
+	{"allow-missing", no_argument, NULL, SD_OPT_ALLOW_MISSING}
+
+struct sd_closure_cli {
+	const char *store_dir;      /* --store-dir */
+	const char *store;          /* --store */
+	const char *registration;   /* --registration FILE */
+	const char *paths;          /* --paths FILE */
+	bool scan;                  /* --scan */
+	const char *allow_file;     /* --allow FILE */
+	bool allow_missing;         /* --allow-missing */
+
+	/* Results of sd_closure_cli_run (release with ..._release). */
+	struct sd_store *st;
+	struct sd_allowlist *allow;
+	struct sd_closure *closure;
+};
+
+/* Help text of the shared options. */
+void sd_closure_cli_help(FILE *f);
+
+/* Take option @opt (a SD_OPT_* code); false if it is not one of ours. */
+bool sd_closure_cli_option(struct sd_closure_cli *c, int opt,
+			   const char *arg);
+
+/*
+ * Open the store, load the allow list and compute the closure of @roots.
+ * Store entries that are not store paths are reported as warnings on
+ * stderr.  Returns 0 or an SD_ERR_* with @err set.
+ */
+int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
+		       size_t nroots, bool evidence, struct sd_error *err);
+
+void sd_closure_cli_release(struct sd_closure_cli *c);
+
+#endif

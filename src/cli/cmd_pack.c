@@ -1,0 +1,187 @@
+/* storedisk pack — pack a closure into a disk image. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/pack.h"
+#include "cli/cli.h"
+#include "cli/closure_opts.h"
+#include "cli/interrupt.h"
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"Usage: storedisk pack -o IMAGE [OPTIONS] ROOT...\n"
+		"Pack the closure of the ROOTs into a reproducible, read-only "
+		"image whose root\nis the store directory (mount it at "
+		"/nix/store).\n\n"
+		"  -o, --output IMAGE     the image to write (appears "
+		"atomically)\n"
+		"  --format FMT           squashfs (default)\n"
+		"  --compress ALG[:LEVEL] gzip, xz, lz4, zstd (default) or "
+		"none\n"
+		"  --block-size N         data block size, 4K..1M, a power of "
+		"two (default 128K)\n"
+		"  --jobs N               compression threads (default: number "
+		"of CPUs);\n"
+		"                         the image bytes do not depend on it\n"
+		"  --mtime SECONDS        the time of every entry (default: "
+		"SOURCE_DATE_EPOCH,\n"
+		"                         else %d)\n"
+		"  -q, --quiet            print nothing on success\n"
+		"  -h, --help             this help\n\n",
+		SD_DEFAULT_MTIME);
+	sd_closure_cli_help(f);
+	fprintf(f,
+		"\nMetadata is normalised: owner 0:0, directories 0555, files "
+		"0444 or 0555\n(owner-exec bit of the source), symlinks 0777, "
+		"one mtime, no xattrs,\nhard links dereferenced, identical "
+		"contents stored once.\n"
+		"Exit codes: 0 success, 1 failure (nothing is left at IMAGE), "
+		"2 usage error.\n");
+}
+
+static bool parse_compress(const char *arg, struct sd_write_options *w)
+{
+	static char name[16];
+	const char *colon = strchr(arg, ':');
+	size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+	if (len == 0 || len >= sizeof(name))
+		return false;
+	memcpy(name, arg, len);
+	name[len] = '\0';
+	w->compressor = name;
+	w->level = -1;
+	if (colon) {
+		int64_t level;
+		if (!sd_cli_parse_i64(colon + 1, &level) || level < 0 ||
+		    level > 100)
+			return false;
+		w->level = (int)level;
+	}
+	return true;
+}
+
+static void on_tmp(const char *tmp_path)
+{
+	sd_interrupt_install(tmp_path);
+}
+
+int sd_cmd_pack(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		SD_CLOSURE_LONGOPTS,
+		{"output", required_argument, NULL, 'o'},
+		{"format", required_argument, NULL, 'f'},
+		{"compress", required_argument, NULL, 'c'},
+		{"block-size", required_argument, NULL, 'b'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"mtime", required_argument, NULL, 'm'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct sd_closure_cli cc = {0};
+	struct sd_pack_options po = {0};
+	const char *format = "squashfs", *mtime_arg = NULL;
+	bool quiet = false;
+	uint64_t v;
+	po.write.compressor = "zstd";
+	po.write.level = -1;
+	po.write.jobs = sd_cli_ncpus();
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+		if (sd_closure_cli_option(&cc, c, optarg))
+			continue;
+		switch (c) {
+		case 'o': po.output = optarg; break;
+		case 'f': format = optarg; break;
+		case 'c':
+			if (!parse_compress(optarg, &po.write)) {
+				sd_cli_errorf("--compress: bad value \"%s\"",
+					      optarg);
+				return SD_EXIT_BAD_INPUT;
+			}
+			break;
+		case 'b':
+			if (!sd_cli_parse_size(optarg, &v) || v > UINT32_MAX) {
+				sd_cli_errorf("--block-size: bad size \"%s\"",
+					      optarg);
+				return SD_EXIT_BAD_INPUT;
+			}
+			po.write.block_size = (uint32_t)v;
+			break;
+		case 'j':
+			if (!sd_cli_parse_size(optarg, &v) || v < 1 ||
+			    v > 1024) {
+				sd_cli_errorf("--jobs: want 1..1024, got \"%s\"",
+					      optarg);
+				return SD_EXIT_BAD_INPUT;
+			}
+			po.write.jobs = (unsigned)v;
+			break;
+		case 'm': mtime_arg = optarg; break;
+		case 'q': quiet = true; break;
+		case 'h': help(stdout); return SD_EXIT_OK;
+		default: help(stderr); return SD_EXIT_BAD_INPUT;
+		}
+	}
+	struct sd_error err;
+	sd_error_init(&err);
+	if (!po.output) {
+		sd_cli_errorf("pack needs -o IMAGE");
+		return SD_EXIT_BAD_INPUT;
+	}
+	po.format = sd_format_find(format);
+	if (!po.format) {
+		sd_cli_errorf("--format: unknown format \"%s\"", format);
+		return SD_EXIT_BAD_INPUT;
+	}
+	if (sd_cli_image_mtime(mtime_arg, &po.mtime, &err)) {
+		sd_cli_error(&err);
+		return SD_EXIT_BAD_INPUT;
+	}
+	sd_interrupt_install(NULL);
+	int rc = sd_closure_cli_run(&cc, (const char *const *)argv + optind,
+				    (size_t)(argc - optind), false, &err);
+	struct sd_pack_result res;
+	if (!rc) {
+		const struct sd_closure *cl = cc.closure;
+		const char **bases = calloc(cl->npaths + 1, sizeof(*bases));
+		if (!bases) {
+			rc = sd_error_set(&err, SD_ERR_NOMEM, "out of memory");
+		} else {
+			for (size_t i = 0; i < cl->npaths; i++)
+				bases[i] = cl->paths[i].sp->base;
+			po.store_phys = cc.st->phys_dir;
+			po.interrupted = &sd_interrupted;
+			po.on_tmp = on_tmp;
+			rc = sd_pack(bases, cl->npaths, &po, &res, &err);
+			sd_interrupt_clear();
+			free(bases);
+		}
+	}
+	sd_closure_cli_release(&cc);
+	if (rc) {
+		sd_cli_error(&err);
+		return rc == SD_ERR_USAGE ? SD_EXIT_BAD_INPUT : SD_EXIT_FOUND;
+	}
+	if (!quiet) {
+		char hex[SD_SHA256_LEN * 2 + 1];
+		sd_hex_encode(res.digest, SD_SHA256_LEN, hex);
+		printf("%s: %s, %s compression\n", po.output, po.format->name,
+		       po.write.compressor);
+		printf("  store paths: %zu\n", res.npaths);
+		printf("  files: %zu, directories: %zu, symlinks: %zu\n",
+		       res.nfiles, res.ndirs, res.nsymlinks);
+		printf("  bytes in: %llu (%llu files stored once as "
+		       "duplicates)\n",
+		       (unsigned long long)res.bytes_in,
+		       (unsigned long long)res.write.files_deduplicated);
+		printf("  image size: %llu\n",
+		       (unsigned long long)res.write.image_bytes);
+		printf("  sha256: %s\n", hex);
+	}
+	return SD_EXIT_OK;
+}

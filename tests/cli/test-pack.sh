@@ -1,0 +1,103 @@
+#!/bin/sh
+# closure + pack on the demo store: the closure is right, the image mounts
+# in the kernel and matches the source byte for byte, unsquashfs agrees,
+# roots may be given every documented way, bad input loses nothing.
+. "$SRCDIR/tests/cli/lib.sh"
+
+root=$(demo_store "$WORK/s")
+S=$WORK/s/nix/store
+app=$(basename "$root")
+
+expect_rc 0 "closure of a logical root with a physical --store" \
+	"$SD" closure --store "$S" "$root"
+cp "$WORK/out" "$WORK/closure"
+check "closure has the 6 reachable paths" [ "$(wc -l <"$WORK/closure")" -eq 6 ]
+check "closure leaves out the unreferenced path" sh -c "! grep -q demo-unused '$WORK/closure'"
+check "closure lists logical paths" sh -c "! grep -qv '^/nix/store/' '$WORK/closure'"
+check "closure is sorted bytewise" env LC_ALL=C sort -c "$WORK/closure"
+check "closure contains both halves of the cycle" sh -c \
+	"grep -q 'demo-tool-1.0\$' '$WORK/closure' && grep -q demo-tool-1.0-man '$WORK/closure'"
+
+# Roots given as a physical path, a path inside a store path, a symlink.
+ln -s "$root" "$WORK/result"
+ln -s "$S/$app/bin/app" "$WORK/result-bin"
+for r in "$S/$app" "$S/$app/bin/app" "$WORK/result" "$root/share/build-id" "$WORK/result-bin"; do
+	expect_rc 0 "root given as $r" "$SD" closure --store "$S" "$r"
+	check "same closure for root $r" cmp -s "$WORK/out" "$WORK/closure"
+done
+expect_rc 1 "a root outside the store is refused" "$SD" closure --store "$S" /etc/passwd
+check "the refusal names the argument" contains "$WORK/err" /etc/passwd
+
+paths=$(sed 's|^/nix/store/||' "$WORK/closure")
+
+for comp in gzip xz lz4 zstd none gzip:1; do
+	img="$WORK/img-$comp.sqfs"
+	expect_rc 0 "pack --compress $comp" "$SD" pack -o "$img" --compress "$comp" \
+		--mtime 1234567 --store "$S" "$root"
+	check "summary names the image digest ($comp)" contains "$WORK/out" "$(sha "$img")"
+	if can_mount; then
+		mnt="$WORK/mnt-$comp"
+		if mount_image "$img" "$mnt"; then
+			# shellcheck disable=SC2086
+			check "kernel mount matches the source byte for byte ($comp)" \
+				python3 "$SRCDIR/tests/cli/compare-tree.py" "$S" "$mnt" 1234567 $paths
+			umount_image "$mnt"
+		else
+			fail "kernel mount of the $comp image"
+		fi
+	else
+		skip "kernel mount ($comp): loop mounting is not permitted here (needs root and loop devices)"
+	fi
+	if command -v unsquashfs >/dev/null; then
+		if unsquashfs -no-xattrs -d "$WORK/un-$comp" "$img" >"$WORK/unsq.log" 2>&1; then
+			# shellcheck disable=SC2086
+			check "unsquashfs extraction matches the source ($comp)" \
+				python3 "$SRCDIR/tests/cli/compare-tree.py" --no-owner "$S" "$WORK/un-$comp" 1234567 $paths
+		else
+			fail "unsquashfs reads the $comp image: $(tail -1 "$WORK/unsq.log")"
+		fi
+		rm -rf "$WORK/un-$comp"
+	else
+		skip "unsquashfs not installed"
+	fi
+done
+
+# A device node (or FIFO) in the closure: clear error naming it, no output.
+mkfifo "$S/$app/share/pipe"
+expect_rc 1 "a FIFO in the closure is refused" "$SD" pack -o "$WORK/fifo.sqfs" --store "$S" "$root"
+check "the error names the FIFO" contains "$WORK/err" "share/pipe"
+check "nothing is left at the output path" [ ! -e "$WORK/fifo.sqfs" ]
+check "no temporary file is left beside it" sh -c "! ls -a '$WORK' | grep -q '\.fifo\.sqfs\.tmp'"
+rm "$S/$app/share/pipe"
+
+# An existing image is not touched by a failing pack.
+echo precious >"$WORK/keep.sqfs"
+mkfifo "$S/$app/share/pipe"
+expect_rc 1 "failing pack over an existing file" "$SD" pack -o "$WORK/keep.sqfs" --store "$S" "$root"
+check "the existing file is intact" sh -c "[ \"\$(cat '$WORK/keep.sqfs')\" = precious ]"
+rm "$S/$app/share/pipe"
+
+# A full-path reference to a path missing from the store.
+missing=/nix/store/00000000000000000000000000000000-gone
+printf 'uses %s/bin\n' "$missing" >"$S/$app/share/dangling"
+expect_rc 1 "a reference to a missing path is an error" "$SD" closure --store "$S" "$root"
+check "the error names the referring file" contains "$WORK/err" "$app/share/dangling"
+expect_rc 0 "--allow-missing accepts it" "$SD" closure --allow-missing --store "$S" "$root"
+echo "$missing" >"$WORK/allow"
+expect_rc 0 "--allow FILE accepts it" "$SD" closure --allow "$WORK/allow" --store "$S" "$root"
+rm "$S/$app/share/dangling"
+
+# SIGTERM during a pack leaves nothing behind.
+dd if=/dev/urandom of="$S/$app/share/big" bs=1M count=192 status=none
+"$SD" pack -o "$WORK/int.sqfs" --compress xz --jobs 1 --store "$S" "$root" >/dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+check "SIGTERM makes pack fail (exit $rc)" [ "$rc" -ne 0 ]
+check "SIGTERM leaves no image" [ ! -e "$WORK/int.sqfs" ]
+check "SIGTERM leaves no temporary file" sh -c "! ls -a '$WORK' | grep -q '\.int\.sqfs\.tmp'"
+rm "$S/$app/share/big"
+
+finish
