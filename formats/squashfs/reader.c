@@ -1,0 +1,325 @@
+/*
+ * reader.c — SquashFS image to normalised tree (see reader.h).
+ */
+#include "formats/squashfs/reader.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqfs/block.h>
+#include <sqfs/dir.h>
+#include <sqfs/error.h>
+#include <sqfs/inode.h>
+
+#include "formats/squashfs/content.h"
+#include "formats/squashfs/image.h"
+#include "formats/squashfs/inoset.h"
+#include "formats/squashfs/sqfserr.h"
+
+struct pending {
+	sqfs_inode_generic_t *inode; /* a directory inode, owned */
+	struct sd_node *node;
+	unsigned depth;
+};
+
+struct walk {
+	struct sd_sqfs_image *img;
+	struct sd_sqfs_content *content;
+	struct sd_tree *tree;
+	struct pending *stack;
+	size_t sp, cap;
+	struct sd_inoset dirs;
+	size_t nodes;
+};
+
+/* SD_ERR_CORRUPT "IMAGE: DIR: what[: detail]". */
+static int corrupt(struct walk *w, const struct sd_node *dir,
+		   struct sd_error *err, const char *what, const char *detail)
+{
+	char path[512];
+
+	sd_node_path(dir, path, sizeof(path));
+	return sd_error_set(err, SD_ERR_CORRUPT, "%s: /%s: %s%s%s",
+			    w->img->path, path, what, detail ? ": " : "",
+			    detail ? detail : "");
+}
+
+static int sq_error(struct walk *w, const struct sd_node *dir,
+		    struct sd_error *err, const char *what, int sq)
+{
+	if (sq == SQFS_ERROR_ALLOC)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	return corrupt(w, dir, err, what, sd_sqfs_strerror(sq));
+}
+
+static int push(struct walk *w, sqfs_inode_generic_t *inode,
+		struct sd_node *node, unsigned depth, struct sd_error *err)
+{
+	if (w->sp == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		struct pending *n = realloc(w->stack, cap * sizeof(*n));
+		if (!n)
+			return sd_error_set(err, SD_ERR_NOMEM,
+					    "out of memory");
+		w->stack = n;
+		w->cap = cap;
+	}
+	w->stack[w->sp++] = (struct pending){ inode, node, depth };
+	return SD_OK;
+}
+
+static int base_type(int type)
+{
+	return type > SQFS_INODE_SOCKET ? type - SQFS_INODE_SOCKET : type;
+}
+
+static int set_meta(struct walk *w, struct sd_node *node,
+		    const sqfs_inode_generic_t *ino, struct sd_error *err)
+{
+	sqfs_u32 uid, gid;
+
+	if (sqfs_id_table_index_to_id(w->img->ids, ino->base.uid_idx, &uid) ||
+	    sqfs_id_table_index_to_id(w->img->ids, ino->base.gid_idx, &gid))
+		return corrupt(w, node, err, "owner index outside the ID "
+			       "table", NULL);
+	node->mode = ino->base.mode & 07777;
+	node->uid = uid;
+	node->gid = gid;
+	node->mtime = ino->base.mod_time;
+	return SD_OK;
+}
+
+/* A file inode's blocks and fragment must lie where data can be. */
+static int check_file(struct walk *w, const struct sd_node *node,
+		      const sqfs_inode_generic_t *ino, struct sd_error *err)
+{
+	const sqfs_super_t *s = &w->img->super;
+	size_t n = sqfs_inode_get_file_block_count(ino);
+	sqfs_u64 start = 0, stored = 0;
+	sqfs_u32 frag, frag_off;
+
+	sqfs_inode_get_file_block_start(ino, &start);
+	for (size_t i = 0; i < n; i++) {
+		sqfs_u32 sz = SQFS_ON_DISK_BLOCK_SIZE(ino->extra[i]);
+		if (sz > s->block_size)
+			return corrupt(w, node, err, "data block larger than "
+				       "the block size", NULL);
+		stored += sz;
+	}
+	if (stored > 0 && (start < sizeof(sqfs_super_t) ||
+			   start > s->inode_table_start ||
+			   stored > s->inode_table_start - start))
+		return corrupt(w, node, err, "data blocks outside the data "
+			       "area", NULL);
+	sqfs_inode_get_frag_location(ino, &frag, &frag_off);
+	if (frag != 0xFFFFFFFF &&
+	    (frag >= s->fragment_entry_count || frag_off >= s->block_size))
+		return corrupt(w, node, err, "fragment reference out of "
+			       "range", NULL);
+	return SD_OK;
+}
+
+/* Fill @node from @ino (ownership of @ino passes on in every case). */
+static int fill_node(struct walk *w, struct sd_node *node,
+		     sqfs_inode_generic_t *ino, unsigned depth,
+		     struct sd_error *err)
+{
+	int ret = set_meta(w, node, ino, err);
+	sqfs_u64 size;
+
+	if (ret)
+		goto drop;
+	switch (ino->base.type) {
+	case SQFS_INODE_DIR:
+	case SQFS_INODE_EXT_DIR:
+		if (depth > SD_SQFS_MAX_DEPTH) {
+			ret = corrupt(w, node, err, "directories nested too "
+				      "deep", NULL);
+			goto drop;
+		}
+		if (ino->base.inode_number == 0 ||
+		    sd_inoset_add(&w->dirs, ino->base.inode_number) != 1) {
+			ret = corrupt(w, node, err, "directory loop or "
+				      "duplicate directory inode", NULL);
+			goto drop;
+		}
+		return push(w, ino, node, depth, err) ? (sqfs_free(ino),
+							 SD_ERR_NOMEM)
+						      : SD_OK;
+	case SQFS_INODE_FILE:
+	case SQFS_INODE_EXT_FILE:
+		ret = check_file(w, node, ino, err);
+		if (ret)
+			goto drop;
+		sqfs_inode_get_file_size(ino, &size);
+		node->size = size;
+		ret = sd_sqfs_content_add(w->content, ino, &node->src_id, err);
+		if (ret)
+			goto drop;
+		return SD_OK;
+	case SQFS_INODE_SLINK:
+	case SQFS_INODE_EXT_SLINK: {
+		const char *t = (const char *)ino->extra;
+		size_t len = ino->data.slink.target_size;
+		if (len > ino->payload_bytes_used ||
+		    memchr(t, '\0', len) != NULL) {
+			ret = corrupt(w, node, err, "bad symlink target", NULL);
+			goto drop;
+		}
+		ret = sd_node_set_target(node, t, len, err);
+		break;
+	}
+	case SQFS_INODE_BDEV:
+	case SQFS_INODE_CDEV:
+		node->rdev = ino->data.dev.devno;
+		break;
+	case SQFS_INODE_EXT_BDEV:
+	case SQFS_INODE_EXT_CDEV:
+		node->rdev = ino->data.dev_ext.devno;
+		break;
+	default:
+		break;
+	}
+drop:
+	sqfs_free(ino);
+	return ret;
+}
+
+static enum sd_node_type node_type(int sqfs_type)
+{
+	switch (base_type(sqfs_type)) {
+	case SQFS_INODE_DIR: return SD_NODE_DIR;
+	case SQFS_INODE_FILE: return SD_NODE_FILE;
+	case SQFS_INODE_SLINK: return SD_NODE_SYMLINK;
+	default: return SD_NODE_OTHER;
+	}
+}
+
+/* Read one directory's entries, adding a node per entry. */
+static int list_dir(struct walk *w, struct pending *dir, struct sd_error *err)
+{
+	sqfs_dir_reader_t *dr = w->img->dir;
+	size_t entries = 0;
+	int ret = sqfs_dir_reader_open_dir(dr, dir->inode, 0);
+
+	if (ret)
+		return sq_error(w, dir->node, err, "cannot open directory",
+				ret);
+	for (;;) {
+		sqfs_dir_entry_t *ent = NULL;
+		sqfs_inode_generic_t *ino = NULL;
+
+		ret = sqfs_dir_reader_read(dr, &ent);
+		if (ret > 0)
+			return SD_OK;
+		if (ret < 0)
+			return sq_error(w, dir->node, err,
+					"cannot read directory table", ret);
+		if (++entries > SD_SQFS_MAX_DIR_ENTRIES ||
+		    ++w->nodes > SD_SQFS_MAX_NODES) {
+			sqfs_free(ent);
+			return corrupt(w, dir->node, err, "too many entries",
+				       NULL);
+		}
+		ret = sqfs_dir_reader_get_inode(dr, &ino);
+		if (ret) {
+			sqfs_free(ent);
+			return sq_error(w, dir->node, err,
+					"cannot read inode table", ret);
+		}
+		if (base_type(ino->base.type) != ent->type) {
+			sqfs_free(ent);
+			sqfs_free(ino);
+			return corrupt(w, dir->node, err, "entry type does "
+				       "not match its inode", NULL);
+		}
+		struct sd_node *node = sd_tree_add(
+			w->tree, dir->node, (const char *)ent->name,
+			(size_t)ent->size + 1, node_type(ino->base.type),
+			err);
+		sqfs_free(ent);
+		if (!node) {
+			char why[SD_ERROR_MSG_MAX] = "";
+			sqfs_free(ino);
+			if (err && err->code == SD_ERR_NOMEM)
+				return SD_ERR_NOMEM;
+			if (err)
+				memcpy(why, err->msg, sizeof(why));
+			return corrupt(w, dir->node, err, "invalid entry name",
+				       why);
+		}
+		ret = fill_node(w, node, ino, dir->depth + 1, err);
+		if (ret)
+			return ret;
+	}
+}
+
+static int walk_all(struct walk *w, struct sd_error *err)
+{
+	sqfs_inode_generic_t *root = NULL;
+	int ret = sqfs_dir_reader_get_root_inode(w->img->dir, &root);
+
+	if (ret)
+		return sq_error(w, w->tree->root, err,
+				"cannot read root inode", ret);
+	if (node_type(root->base.type) != SD_NODE_DIR) {
+		sqfs_free(root);
+		return corrupt(w, w->tree->root, err,
+			       "root inode is not a directory", NULL);
+	}
+	ret = fill_node(w, w->tree->root, root, 0, err);
+	while (!ret && w->sp > 0) {
+		struct pending dir = w->stack[--w->sp];
+		ret = list_dir(w, &dir, err);
+		sqfs_free(dir.inode);
+	}
+	return ret;
+}
+
+int sd_sqfs_read(const char *path, struct sd_tree **out,
+		 struct sd_error *err)
+{
+	struct sd_sqfs_image *img = NULL;
+	struct walk w = { 0 };
+	int ret;
+
+	*out = NULL;
+	ret = sd_sqfs_image_open(path, &img, err);
+	if (ret)
+		return ret;
+	w.img = img;
+	w.tree = sd_tree_new(img->super.modification_time);
+	w.content = sd_sqfs_content_new(img);
+	if (!w.tree || !w.content) {
+		sd_tree_free(w.tree);
+		free(w.content);
+		sd_sqfs_image_close(img);
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	}
+	/* from here the tree owns the image through its content source */
+	w.tree->source = &sd_sqfs_content_source;
+	w.tree->source_ctx = w.content;
+
+	ret = walk_all(&w, err);
+	while (w.sp > 0)
+		sqfs_free(w.stack[--w.sp].inode);
+	free(w.stack);
+	sd_inoset_free(&w.dirs);
+	sd_sqfs_image_done_walking(img);
+	if (!ret) {
+		ret = sd_tree_finalize(w.tree, err);
+		if (ret && ret != SD_ERR_NOMEM) {
+			sd_error_prefix(err, SD_ERR_CORRUPT, "%s: ", path);
+			if (err)
+				err->code = SD_ERR_CORRUPT;
+			ret = SD_ERR_CORRUPT;
+		}
+	}
+	if (ret) {
+		sd_tree_free(w.tree);
+		return ret;
+	}
+	*out = w.tree;
+	return SD_OK;
+}

@@ -1,0 +1,29 @@
+/*
+ * sqfs_format.c — the SquashFS entry in the format registry
+ * (see squashfs.h).
+ */
+#include "formats/squashfs/squashfs.h"
+
+#include "formats/squashfs/reader.h"
+#include "formats/squashfs/writer.h"
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+/* "hsqs" (0x73717368 little-endian) and version 4.0 at offset 28. */
+static bool sqfs_probe(const uint8_t *head, size_t len)
+{
+	if (len < 32)
+		return false;
+	return head[0] == 'h' && head[1] == 's' && head[2] == 'q' &&
+	       head[3] == 's' && le16(head + 28) == 4 && le16(head + 30) == 0;
+}
+
+const struct sd_format sd_format_squashfs = {
+	.name = "squashfs",
+	.write = sd_sqfs_write,
+	.probe = sqfs_probe,
+	.read = sd_sqfs_read,
+};
