@@ -1,0 +1,67 @@
+/*
+ * helpers.h — tree building, image writing and tree comparison for the
+ * format tests.
+ */
+#ifndef SD_TESTS_FORMATS_HELPERS_H
+#define SD_TESTS_FORMATS_HELPERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/tree.h"
+#include "formats/format.h"
+
+/* A fresh temporary directory (mkdtemp) for host files and images. */
+void th_setup(void);
+/* Remove it again. */
+void th_teardown(void);
+/* "<tmpdir>/<rel>" in a static rotating buffer. */
+const char *th_path(const char *rel);
+
+/* Deterministic pseudo-random bytes. */
+void th_random(void *buf, size_t len, uint32_t seed);
+
+/* Add nodes (metadata: owner 0:0, mtime 1, normalised modes). */
+struct sd_node *th_dir(struct sd_tree *t, struct sd_node *parent,
+		       const char *name);
+struct sd_node *th_file(struct sd_tree *t, struct sd_node *parent,
+			const char *name, const void *data, size_t len);
+struct sd_node *th_symlink(struct sd_tree *t, struct sd_node *parent,
+			   const char *name, const char *target);
+/* A file of @len pseudo-random bytes from @seed. */
+struct sd_node *th_random_file(struct sd_tree *t, struct sd_node *parent,
+			       const char *name, size_t len, uint32_t seed);
+
+/* Finalise or fail the test. */
+void th_finalize(struct sd_tree *t);
+
+/* Write @t as a squashfs image to @path; returns the writer's status. */
+int th_write(const struct sd_tree *t, const char *compressor, int level,
+	     uint32_t block_size, unsigned jobs, const char *path,
+	     struct sd_write_stats *stats, struct sd_error *err);
+
+/* Read an image or fail the test. */
+struct sd_tree *th_read(const char *path);
+
+/* Whole content of a FILE node (malloc'ed) or fail the test. */
+void *th_content(const struct sd_tree *t, const struct sd_node *n,
+		 size_t *len);
+
+/*
+ * Assert that two trees have the same shape, names, types, modes, owners,
+ * mtimes, sizes, symlink targets and file bytes.
+ */
+void th_assert_same(const struct sd_tree *a, const struct sd_tree *b);
+
+/*
+ * Stream every file of @t to the end; returns how many failed (must not
+ * crash or hang whatever the image was).
+ */
+size_t th_stream_all(const struct sd_tree *t);
+
+/* Whole file into memory (malloc'ed) or fail the test. */
+void *th_slurp(const char *path, size_t *len);
+void th_spit(const char *path, const void *data, size_t len);
+
+#endif
