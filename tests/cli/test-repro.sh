@@ -12,8 +12,8 @@ app=$(basename "$root")
 for p in "$S"/*; do
 	printf 'shared licence text\n' >"$p/LICENSE"
 done
-# A file big enough to span several blocks.
-python3 -c "import sys; sys.stdout.buffer.write(bytes((i * 7919) % 251 for i in range(300000)))" \
+# An incompressible file spanning several blocks (seeded, so reproducible).
+python3 -c "import random, sys; sys.stdout.buffer.write(random.Random(7).randbytes(300000))" \
 	>"$S/$app/share/blob"
 
 pack() { # pack STORE OUT [extra args]

@@ -37,7 +37,7 @@ d = json.load(open('$WORK/out'))
 v = d['violations'][0]
 assert d['self_contained'] is False
 assert v['file'].endswith('$app/share/foreign'), v
-assert v["offset"] == 30, v
+assert v['offset'] == 30, v
 assert '$unused' in v['path'], v
 "
 echo "/nix/store/$unused" >"$WORK/allow"
@@ -66,14 +66,18 @@ check "with a one-line reason" [ "$(wc -l <"$WORK/err")" -eq 1 ]
 expect_rc 2 "an empty file gives 2" "$SD" verify "$WORK/empty.img"
 expect_rc 2 "a usage error gives 2" "$SD" verify --no-such-option "$WORK/clean.sqfs"
 
+# The image's used size (superblock bytes_used); the file is padded to 4 KiB
+# after it, and truncating only padding is harmless.
 size=$(stat -c %s "$WORK/clean.sqfs")
-for n in 10 96 500 1000 2000 $((size / 2)) $((size - 100)) $((size - 1)); do
+used=$(python3 -c "import struct; print(struct.unpack_from('<Q', open('$WORK/clean.sqfs','rb').read(), 40)[0])")
+for n in 10 96 500 $((used / 2)) $((used - 100)) $((used - 1)); do
 	head -c "$n" "$WORK/clean.sqfs" >"$WORK/trunc.img"
-	expect_rc 2 "truncated to $n of $size bytes gives 2" "$SD" verify "$WORK/trunc.img"
+	expect_rc 2 "truncated to $n of $used bytes gives 2" "$SD" verify "$WORK/trunc.img"
 done
 
-# Bit flips in the superblock's essential fields give 2.
-for off in 0 3 12 20 28 40 48 56 64 72 88 96; do
+# Bit flips in the superblock's essential fields give 2 (magic, block
+# size, compressor, version, table starts).
+for off in 0 3 12 20 28 48 64 72 80; do
 	python3 "$SRCDIR/tests/cli/flip.py" "$WORK/clean.sqfs" "$WORK/flip.img" "$off" 6
 	expect_rc 2 "a bit flip at superblock offset $off gives 2" "$SD" verify "$WORK/flip.img"
 done
