@@ -1,0 +1,96 @@
+#!/bin/sh
+# closure sources through the CLI: registration files (dump-db form with
+# every hash encoding, closureInfo/exportReferencesGraph form), path lists,
+# scan; --json and --graph outputs; invalid store entries are reported.
+. "$SRCDIR/tests/cli/lib.sh"
+
+root=$(demo_store "$WORK/s")
+S=$WORK/s/nix/store
+
+expect_rc 0 "scan closure as JSON" "$SD" closure --json --store "$S" "$root"
+cp "$WORK/out" "$WORK/scan.json"
+check "JSON parses and has paths, references and sizes" python3 -c "
+import json
+d = json.load(open('$WORK/scan.json'))
+assert d['store_dir'] == '/nix/store'
+assert d['roots'] == ['$root']
+assert len(d['paths']) == 6
+for p in d['paths']:
+    assert p['path'].startswith('/nix/store/') and isinstance(p['bytes'], int)
+    assert isinstance(p['references'], list)
+app = [p for p in d['paths'] if p['path'] == '$root'][0]
+assert len(app['references']) == 4, app
+"
+"$SD" closure --store "$S" "$root" >"$WORK/scan.txt"
+
+# Registration in the dump-db form, built from the scan result, with the
+# edge app -> tool removed: the closure must follow the file, not a scan.
+python3 - "$WORK/scan.json" "$WORK" <<'PY'
+import base64, json, sys
+d = json.load(open(sys.argv[1]))
+out = sys.argv[2]
+h = bytes(range(32))
+encodings = ["0" * 64, "sha256:" + "1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s",
+             "sha256-" + base64.b64encode(h).decode()]
+with open(out + "/reg.dumpdb", "w") as f, open(out + "/reg.closureinfo", "w") as g:
+    for i, p in enumerate(d["paths"]):
+        refs = [r for r in p["references"]
+                if not (p["path"].endswith("demo-app-1.0") and "demo-tool-1.0" in r)]
+        f.write("%s\n%s\n%d\n\n%d\n" % (p["path"], encodings[i % 3], p["bytes"], len(refs)))
+        g.write("%s\n\n%d\n" % (p["path"], len(refs)))
+        for r in refs:
+            f.write(r + "\n")
+            g.write(r + "\n")
+PY
+for form in dumpdb closureinfo; do
+	expect_rc 0 "closure from a registration ($form)" "$SD" closure --registration "$WORK/reg.$form" --store "$S" "$root"
+	check "registration ($form) is followed: 4 paths" [ "$(wc -l <"$WORK/out")" -eq 4 ]
+	check "registration ($form): the dropped edge's targets are gone" sh -c "! grep -q demo-tool '$WORK/out'"
+done
+
+# A malformed registration: error with file and line number, exit 1.
+printf '%s\nnot-a-hash-or-number\nxyz\n' "$root" >"$WORK/bad.reg"
+expect_rc 1 "a malformed registration is refused" "$SD" closure --registration "$WORK/bad.reg" --store "$S" "$root"
+check "the error names file and line" contains "$WORK/err" "bad.reg:"
+
+# --paths: the closure as a list.
+cp "$WORK/scan.txt" "$WORK/paths"
+expect_rc 0 "closure from --paths" "$SD" closure --paths "$WORK/paths" --store "$S" "$root"
+check "--paths gives the listed closure" cmp -s "$WORK/out" "$WORK/scan.txt"
+
+# --graph: edges between paths of the closure.
+expect_rc 0 "closure --graph" "$SD" closure --graph --store "$S" "$root"
+check "--graph lists the cycle both ways" sh -c "
+	grep -q 'demo-tool-1.0 .*demo-tool-1.0-man\$' '$WORK/out' &&
+	grep -q 'demo-tool-1.0-man .*demo-tool-1.0\$' '$WORK/out'"
+
+# Invalid entries in the store directory are reported, not taken as paths.
+mkdir "$S/.links" "$S/not-a-store-path"
+touch "$S/00000000000000000000000000000ooo-bad-hash"
+expect_rc 0 "closure with junk in the store directory" "$SD" closure --store "$S" "$root"
+check "junk is reported" contains "$WORK/err" "not-a-store-path"
+check "bad hash characters are reported" contains "$WORK/err" "bad-hash"
+check "junk does not change the closure" cmp -s "$WORK/out" "$WORK/scan.txt"
+
+# --store-dir other than /nix/store.
+mkdir -p "$WORK/o"
+python3 - "$S" "$WORK/o/gnu/store" <<'PY'
+import os, shutil, sys
+src, dst = sys.argv[1:]
+shutil.copytree(src, dst, symlinks=True)
+for dirpath, dirs, files in os.walk(dst):
+    for n in files:
+        p = os.path.join(dirpath, n)
+        if os.path.islink(p):
+            t = os.readlink(p).replace("/nix/store", "/gnu/store")
+            os.unlink(p)
+            os.symlink(t, p)
+        else:
+            data = open(p, "rb").read().replace(b"/nix/store", b"/gnu/store")
+            open(p, "wb").write(data)
+PY
+groot=$(echo "$root" | sed 's|/nix/store|/gnu/store|')
+expect_rc 0 "closure with --store-dir /gnu/store" "$SD" closure --store-dir /gnu/store --store "$WORK/o/gnu/store" "$groot"
+check "same closure under /gnu/store" sh -c "sed 's|/gnu/store|/nix/store|' '$WORK/out' | cmp -s - '$WORK/scan.txt'"
+
+finish
