@@ -329,6 +329,12 @@ int sd_sqfs_write_data(struct sd_sqfs_wstate *w, unsigned jobs,
 	fix_file_inodes(w);
 	count_duplicates(&c);
 out:
+	if (ret && c.proc) {
+		/* drain blocks still in flight, or libsquashfs 1.2 leaks
+		 * them on destroy; the image is abandoned anyway */
+		sqfs_block_processor_end_file(c.proc);
+		sqfs_block_processor_finish(c.proc);
+	}
 	sqfs_destroy(c.proc);
 	sqfs_destroy(c.bw);
 	XXH3_freeState(c.xxh);

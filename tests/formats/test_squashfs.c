@@ -235,7 +235,7 @@ Test(squashfs, empty_tree_and_empty_files)
 
 	t = sd_tree_new(5);
 	for (int i = 0; i < 5; i++) {
-		char name[8];
+		char name[16];
 		snprintf(name, sizeof(name), "e%d", i);
 		th_file(t, NULL, name, "", 0);
 	}
@@ -379,5 +379,28 @@ Test(squashfs, registry_and_detect)
 		     SD_ERR_CORRUPT);
 	cr_assert_eq(sd_format_detect(th_path("missing"), &f, &err),
 		     SD_ERR_IO);
+	sd_tree_free(t);
+}
+
+Test(squashfs, source_errors_are_reported)
+{
+	struct sd_error err;
+	struct sd_tree *t = sd_tree_new(1);
+	th_random_file(t, NULL, "a-ok", 300 * KIB, 1);
+	struct sd_node *gone = th_random_file(t, NULL, "b-gone", 200 * KIB, 2);
+	th_finalize(t);
+	char *src = strdup(gone->src_path);
+	cr_assert_eq(unlink(src), 0);
+	cr_assert_eq(th_write(t, "gzip", -1, 0, 3, th_path("x.sqfs"), NULL,
+			      &err), SD_ERR_IO);
+	cr_assert_neq(err.msg[0], '\0');
+
+	/* the file is shorter than the tree says */
+	th_spit(src, "short", 5);
+	cr_assert_eq(th_write(t, "gzip", -1, 0, 3, th_path("x.sqfs"), NULL,
+			      &err), SD_ERR_IO);
+	cr_assert(strstr(err.msg, "b-gone") || strstr(err.msg, src),
+		  "message: %s", err.msg);
+	free(src);
 	sd_tree_free(t);
 }
