@@ -1,0 +1,527 @@
+/* Tests of the store model, root resolution and the closure engine. */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "closure/closure.h"
+#include "closure/graph.h"
+#include "closure/store.h"
+#include "helpers.h"
+
+/* Test paths are short; the fixed buffers below are ample. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#define SD "/nix/store"
+
+/* Fake store paths: name -> hash via ct_hash(name). */
+static char hs[16][33];
+static char base[16][128];
+enum { A, B, C, D, E, F, G, H, I, J, K, Z, NP };
+static const char *names[NP] = {
+	"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "z",
+};
+static char gone[33];   /* hash of a path absent from the store */
+
+static const char *bp(int i)  /* basename */
+{
+	return base[i];
+}
+
+static const char *lp(int i)  /* logical path, rotating buffer */
+{
+	static char b[8][256];
+	static int n;
+	char *s = b[n++ % 8];
+	snprintf(s, sizeof(b[0]), SD "/%s", base[i]);
+	return s;
+}
+
+static const char *sp(int i, const char *rel)  /* physical sub path */
+{
+	static char b[8][512];
+	static int n;
+	char *s = b[n++ % 8];
+	snprintf(s, sizeof(b[0]), "nix/store/%s%s%s", base[i],
+		 rel[0] ? "/" : "", rel);
+	return s;
+}
+
+static void put(int i, const char *rel, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void put(int i, const char *rel, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	ct_write(sp(i, rel), text, (size_t)-1);
+}
+
+/*
+ * Diamond a->{b,c}, b->d, c->d (c's reference is an entry name, a's to c
+ * a symlink target); chain e->f->g; cycle h<->i; j refers to itself;
+ * k refers to a path that is not in the store; z stands alone.
+ */
+static void make_store(void)
+{
+	ct_setup();
+	ct_hash("gone", gone);
+	for (int i = 0; i < NP; i++) {
+		ct_hash(names[i], hs[i]);
+		snprintf(base[i], sizeof(base[i]), "%s-%s", hs[i], names[i]);
+		ct_mkdir(sp(i, ""));
+	}
+	ct_mkdir(sp(A, "bin"));
+	put(A, "bin/a", "#!/bin/sh\nexec " SD "/%s/bin/b \"$@\"\n", bp(B));
+	char t[256];
+	snprintf(t, sizeof(t), SD "/%s/lib", bp(C));
+	ct_symlink(t, sp(A, "lib"));
+	put(B, "data", "ref:%s;", hs[D]);              /* bare hash */
+	char d[256];
+	snprintf(d, sizeof(d), "share/%s-x", hs[D]);    /* in a name */
+	ct_mkdir(sp(C, d));
+	put(C, "share/empty", "%s", "");
+	put(D, "plain", "%s", "hello");                  /* 5 bytes */
+	put(E, "f", "%s", hs[F]);
+	put(F, "g", "%s", hs[G]);
+	put(G, "x", "%s", "");
+	put(H, "i", "%s", hs[I]);
+	put(I, "h", "%s", hs[H]);
+	put(J, "self", SD "/%s", bp(J));
+	put(K, "bin", "pre " SD "/%s-gone/bin/x", gone);
+	put(Z, "zz", "%s", hs[A]);
+	/* non store-path entries */
+	ct_mkdir("nix/store/.links");
+	ct_write("nix/store/not-a-path", "", 0);
+}
+
+static struct sd_store *open_store(void)
+{
+	struct sd_store *st = NULL;
+	struct sd_error err;
+	sd_error_init(&err);
+	cr_assert_eq(sd_store_open(SD, ct_path("nix/store"), &st, &err), 0,
+		     "%s", err.msg);
+	return st;
+}
+
+static size_t idx(const struct sd_closure *c, int i)
+{
+	long k = sd_closure_find(c, hs[i]);
+	cr_assert_geq(k, 0, "%s not in closure", names[i]);
+	return (size_t)k;
+}
+
+static bool has_ref(const struct sd_closure *c, int from, int to)
+{
+	const struct sd_closure_path *p = &c->paths[idx(c, from)];
+	for (size_t k = 0; k < p->nrefs; k++)
+		if (p->refs[k] == idx(c, to))
+			return true;
+	return false;
+}
+
+static void check_sorted(const struct sd_closure *c)
+{
+	for (size_t i = 1; i < c->npaths; i++)
+		cr_assert_lt(strcmp(c->paths[i - 1].path, c->paths[i].path), 0);
+	for (size_t i = 0; i < c->npaths; i++)
+		for (size_t k = 1; k < c->paths[i].nrefs; k++)
+			cr_assert_lt(c->paths[i].refs[k - 1],
+				     c->paths[i].refs[k]);
+}
+
+static struct sd_closure *compute(struct sd_store *st, int root,
+				  const struct sd_closure_opts *o, int expect,
+				  struct sd_error *err)
+{
+	struct sd_closure *c = NULL;
+	const char *roots[1] = { lp(root) };
+	sd_error_init(err);
+	int rc = sd_closure_compute(st, roots, 1, o, &c, err);
+	cr_assert_eq(rc, expect, "rc %d: %s", rc, err->msg);
+	if (!rc)
+		check_sorted(c);
+	return c;
+}
+
+Test(store, open_and_warnings, .init = make_store, .fini = ct_teardown)
+{
+	struct sd_store *st = open_store();
+	cr_assert_eq(st->npaths, NP);
+	cr_assert_eq(st->nwarnings, 2);
+	cr_assert_str_eq(st->warnings[0].entry, ".links");
+	cr_assert_str_eq(st->warnings[1].entry, "not-a-path");
+	for (size_t i = 1; i < st->npaths; i++)
+		cr_assert_lt(strcmp(st->paths[i - 1].base, st->paths[i].base),
+			     0);
+	const struct sd_store_path *p = sd_store_find_hash(st, hs[D]);
+	cr_assert_not_null(p);
+	cr_assert_str_eq(p->base, bp(D));
+	cr_assert_eq(&st->paths[p->index], p);
+	cr_assert_null(sd_store_find_hash(st, gone));
+	cr_assert_not_null(sd_store_find_base(st, bp(D), strlen(bp(D))));
+	char other[128];
+	snprintf(other, sizeof(other), "%s-other", hs[D]);
+	cr_assert_null(sd_store_find_base(st, other, strlen(other)));
+	cr_assert_str_eq(st->store_dir, SD);
+	sd_store_free(st);
+
+	struct sd_error err;
+	cr_assert_eq(sd_store_open(SD, ct_path("missing"), &st, &err),
+		     SD_ERR_IO);
+	cr_assert(strstr(err.msg, "missing"), "%s", err.msg);
+	cr_assert_eq(sd_store_open("relative", ct_path("nix/store"), &st,
+				   &err), SD_ERR_USAGE);
+}
+
+static const struct sd_store_path *resolve(struct sd_store *st,
+					   const char *arg, int expect)
+{
+	const struct sd_store_path *p = NULL;
+	struct sd_error err;
+	sd_error_init(&err);
+	int rc = sd_store_resolve_root(st, arg, &p, &err);
+	cr_assert_eq(rc, expect, "%s: rc %d %s", arg, rc, err.msg);
+	if (rc)
+		cr_assert(strstr(err.msg, arg), "message '%s' lacks '%s'",
+			  err.msg, arg);
+	return p;
+}
+
+Test(store, resolve_roots, .init = make_store, .fini = ct_teardown)
+{
+	struct sd_store *st = open_store();
+	char arg[1024];
+
+	cr_assert_eq(resolve(st, lp(A), 0)->index, sd_store_find_hash(st,
+					   hs[A])->index);
+	/* physical path */
+	cr_assert_str_eq(resolve(st, ct_path(sp(B, "")), 0)->base, bp(B));
+	/* trailing slash and a path inside a store path */
+	snprintf(arg, sizeof(arg), "%s/", ct_path(sp(B, "")));
+	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(B));
+	cr_assert_str_eq(resolve(st, ct_path(sp(A, "bin/a")), 0)->base,
+			 bp(A));
+	snprintf(arg, sizeof(arg), SD "/%s/bin/a", bp(A));
+	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(A));
+	/* symlink to a logical path that does not exist physically */
+	ct_symlink(lp(C), "result");
+	cr_assert_str_eq(resolve(st, ct_path("result"), 0)->base, bp(C));
+	/* through it into a sub path */
+	cr_assert_str_eq(resolve(st, ct_path("result/lib/x"), 0)->base, bp(C));
+	/* relative chain: link2 -> result -> logical path */
+	ct_symlink("result", "link2");
+	cr_assert_str_eq(resolve(st, ct_path("link2"), 0)->base, bp(C));
+	/* relative symlink to the physical store, relative argument */
+	snprintf(arg, sizeof(arg), "nix/store/%s", bp(D));
+	ct_symlink(arg, "rel");
+	char cwd[1024];
+	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
+	cr_assert_eq(chdir(ct_tmp), 0);
+	cr_assert_str_eq(resolve(st, "rel", 0)->base, bp(D));
+	cr_assert_str_eq(resolve(st, "./rel/", 0)->base, bp(D));
+	snprintf(arg, sizeof(arg), "nix/store/../store/%s", bp(E));
+	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(E));
+	cr_assert_eq(chdir(cwd), 0);
+	/* a directory symlinked to the store dir */
+	ct_symlink(ct_path("nix/store"), "storelink");
+	snprintf(arg, sizeof(arg), "%s/%s", ct_path("storelink"), bp(F));
+	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(F));
+
+	/* errors */
+	resolve(st, ct_path("not-there"), SD_ERR_MISSING);
+	ct_write("outside", "x", 1);
+	resolve(st, ct_path("outside"), SD_ERR_INVALID);
+	snprintf(arg, sizeof(arg), SD "/%s-gone", gone);
+	resolve(st, arg, SD_ERR_MISSING);
+	resolve(st, SD "/not-a-path", SD_ERR_INVALID);
+	resolve(st, SD, SD_ERR_INVALID);
+	ct_symlink("loop", "loop");
+	resolve(st, ct_path("loop"), SD_ERR_INVALID);
+	sd_store_free(st);
+}
+
+Test(closure, scan_diamond, .init = make_store, .fini = ct_teardown)
+{
+	struct sd_store *st = open_store();
+	struct sd_error err;
+	struct sd_closure_opts o = { .source = SD_CLOSURE_SCAN,
+				     .evidence = true };
+	struct sd_closure *c = compute(st, A, &o, 0, &err);
+	cr_assert_eq(c->npaths, 4);
+	cr_assert(has_ref(c, A, B));
+	cr_assert(has_ref(c, A, C));
+	cr_assert(has_ref(c, B, D));
+	cr_assert(has_ref(c, C, D));
+	cr_assert_eq(c->paths[idx(c, A)].nrefs, 2);
+	cr_assert_eq(c->paths[idx(c, D)].nrefs, 0);
+	cr_assert_eq(c->nroots, 1);
+	cr_assert_eq(c->roots[0], idx(c, A));
+	cr_assert_eq(c->paths[idx(c, D)].bytes, 5);
+	cr_assert_eq(c->nmissing, 0);
+	/* evidence */
+	const struct sd_closure_path *a = &c->paths[idx(c, A)];
+	for (size_t k = 0; k < a->nrefs; k++) {
+		const struct sd_closure_evidence *ev = &a->evidence[k];
+		char want[512];
+		if (a->refs[k] == idx(c, B)) {
+			snprintf(want, sizeof(want), "%s/bin/a", lp(A));
+			cr_assert_str_eq(ev->file, want);
+			cr_assert_eq(ev->what, SD_REFSCAN_CONTENT);
+			cr_assert_eq(ev->offset, strlen("#!/bin/sh\nexec " SD
+							"/"));
+		} else {
+			snprintf(want, sizeof(want), "%s/lib", lp(A));
+			cr_assert_str_eq(ev->file, want);
+			cr_assert_eq(ev->what, SD_REFSCAN_TARGET);
+		}
+	}
+	const struct sd_closure_path *cc = &c->paths[idx(c, C)];
+	cr_assert_eq(cc->evidence[0].what, SD_REFSCAN_NAME);
+
+	struct sd_closure_edge *edges;
+	size_t ne;
+	cr_assert_eq(sd_closure_edges(c, &edges, &ne, &err), 0);
+	cr_assert_eq(ne, 4);
+	for (size_t i = 1; i < ne; i++)
+		cr_assert(edges[i - 1].from < edges[i].from ||
+			  (edges[i - 1].from == edges[i].from &&
+			   edges[i - 1].to < edges[i].to));
+	free(edges);
+	sd_closure_free(c);
+	sd_store_free(st);
+}
+
+Test(closure, scan_chain_cycle_self, .init = make_store, .fini = ct_teardown)
+{
+	struct sd_store *st = open_store();
+	struct sd_error err;
+	struct sd_closure_opts o = { .source = SD_CLOSURE_SCAN };
+	struct sd_closure *c = compute(st, E, &o, 0, &err);
+	cr_assert_eq(c->npaths, 3);
+	cr_assert(has_ref(c, E, F));
+	cr_assert(has_ref(c, F, G));
+	cr_assert_null(c->paths[0].evidence);
+	sd_closure_free(c);
+
+	c = compute(st, H, &o, 0, &err);
+	cr_assert_eq(c->npaths, 2);
+	cr_assert(has_ref(c, H, I));
+	cr_assert(has_ref(c, I, H));
+	sd_closure_free(c);
+
+	c = compute(st, J, &o, 0, &err);
+	cr_assert_eq(c->npaths, 1);
+	cr_assert(has_ref(c, J, J));
+	sd_closure_free(c);
+
+	/* z -> a pulls in the diamond; two roots, duplicates fine */
+	const char *roots[3] = { lp(Z), lp(E), lp(Z) };
+	cr_assert_eq(sd_closure_compute(st, roots, 3, &o, &c, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(c->npaths, 8);
+	cr_assert_eq(c->nroots, 3);
+	cr_assert_eq(c->roots[0], c->roots[2]);
+	sd_closure_free(c);
+	sd_store_free(st);
+}
+
+Test(closure, scan_missing, .init = make_store, .fini = ct_teardown)
+{
+	struct sd_store *st = open_store();
+	struct sd_error err;
+	struct sd_closure_opts o = { .source = SD_CLOSURE_SCAN };
+	struct sd_closure *c = compute(st, K, &o, SD_ERR_MISSING, &err);
+	char want[512];
+	snprintf(want, sizeof(want), "%s/bin: content at offset 4 refers to "
+		 SD "/%s-", lp(K), gone);
+	cr_assert(strstr(err.msg, want), "%s", err.msg);
+
+	o.allow_missing = true;
+	c = compute(st, K, &o, 0, &err);
+	cr_assert_eq(c->npaths, 1);
+	cr_assert_eq(c->nmissing, 1);
+	cr_assert_str_eq(c->missing[0].hash, gone);
+	cr_assert(!c->missing[0].allowed);
+	snprintf(want, sizeof(want), "%s/bin", lp(K));
+	cr_assert_str_eq(c->missing[0].referrer, want);
+	cr_assert_eq(c->missing[0].offset, 4);
+	sd_closure_free(c);
+
+	/* allow list instead of --allow-missing */
+	struct sd_allowlist *al = sd_allowlist_new();
+	cr_assert_eq(sd_allowlist_add(al, gone, 32, SD, &err), 0);
+	o.allow_missing = false;
+	o.allow = al;
+	c = compute(st, K, &o, 0, &err);
+	cr_assert_eq(c->nmissing, 1);
+	cr_assert(c->missing[0].allowed);
+	sd_closure_free(c);
+	sd_allowlist_free(al);
+	sd_store_free(st);
+}
+
+/* A registration matching the fake store (both layouts mixed). */
+static void write_registration(bool with_missing)
+{
+	char text[8192];
+	size_t n = 0;
+#define ADD(...) n += (size_t)snprintf(text + n, sizeof(text) - n, __VA_ARGS__)
+	ADD("%s\n\n2\n%s\n%s\n", lp(A), lp(B), lp(C));
+	ADD("%s\nsha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s"
+	    "\n120\n\n1\n%s\n", lp(B), lp(D));
+	ADD("%s\n\n1\n%s\n", lp(C), lp(D));
+	ADD("%s\n\n0\n", lp(D));
+	ADD("%s\n\n1\n%s\n", lp(H), lp(I));
+	ADD("%s\n\n1\n%s\n", lp(I), lp(H));
+	ADD("%s\n\n1\n%s\n", lp(J), lp(J));
+	if (with_missing)
+		ADD("%s\n\n1\n" SD "/%s-gone\n", lp(K), gone);
+	else
+		ADD("%s\n\n0\n", lp(K));
+#undef ADD
+	ct_write("reg", text, n);
+}
+
+Test(closure, registration, .init = make_store, .fini = ct_teardown)
+{
+	struct sd_store *st = open_store();
+	struct sd_error err;
+	write_registration(false);
+	struct sd_closure_opts o = { .source = SD_CLOSURE_REGISTRATION,
+				     .file = ct_path("reg") };
+	struct sd_closure *c = compute(st, A, &o, 0, &err);
+	cr_assert_eq(c->npaths, 4);
+	cr_assert(has_ref(c, A, B));
+	cr_assert(has_ref(c, A, C));
+	cr_assert(has_ref(c, B, D));
+	cr_assert(has_ref(c, C, D));
+	const struct sd_closure_path *b = &c->paths[idx(c, B)];
+	cr_assert(b->has_nar);
+	cr_assert_eq(b->nar_size, 120);
+	cr_assert_eq(b->nar_hash[0], 0xba);
+	cr_assert_str_eq(b->deriver, "");
+	cr_assert(!c->paths[idx(c, A)].has_nar);
+	cr_assert_eq(c->paths[idx(c, D)].bytes, 5);
+	sd_closure_free(c);
+
+	c = compute(st, H, &o, 0, &err);
+	cr_assert_eq(c->npaths, 2);
+	cr_assert(has_ref(c, I, H));
+	sd_closure_free(c);
+	c = compute(st, J, &o, 0, &err);
+	cr_assert(has_ref(c, J, J));
+	sd_closure_free(c);
+
+	/* not registered */
+	compute(st, E, &o, SD_ERR_MISSING, &err);
+	cr_assert(strstr(err.msg, "not registered"), "%s", err.msg);
+	sd_store_free(st);
+}
+
+Test(closure, registration_missing, .init = make_store, .fini = ct_teardown)
+{
+	struct sd_store *st = open_store();
+	struct sd_error err;
+	write_registration(true);
+	struct sd_closure_opts o = { .source = SD_CLOSURE_REGISTRATION,
+				     .file = ct_path("reg") };
+	compute(st, K, &o, SD_ERR_MISSING, &err);
+	char want[512];
+	/* record k is lines 31-34: path, deriver, count, ref */
+	snprintf(want, sizeof(want), "%s:34: reference " SD "/%s-gone of %s",
+		 ct_path("reg"), gone, lp(K));
+	cr_assert(strstr(err.msg, want), "%s\nwant %s", err.msg, want);
+	o.allow_missing = true;
+	struct sd_closure *c = compute(st, K, &o, 0, &err);
+	cr_assert_eq(c->npaths, 1);
+	cr_assert_eq(c->nmissing, 1);
+	cr_assert_eq(c->missing[0].line, 34);
+	sd_closure_free(c);
+
+	/* a reference in the store but without its own record */
+	ct_write("reg2", "", 0);
+	char text[1024];
+	snprintf(text, sizeof(text), "%s\n\n1\n%s\n", lp(E), lp(F));
+	ct_write("reg2", text, (size_t)-1);
+	o.file = ct_path("reg2");
+	compute(st, E, &o, SD_ERR_INVALID, &err);
+	cr_assert(strstr(err.msg, "reg2:4"), "%s", err.msg);
+	sd_store_free(st);
+}
+
+Test(closure, paths_source, .init = make_store, .fini = ct_teardown)
+{
+	struct sd_store *st = open_store();
+	struct sd_error err;
+	char text[1024];
+	snprintf(text, sizeof(text), "%s\n%s\n\n%s\n", lp(E), lp(A), lp(G));
+	ct_write("paths", text, (size_t)-1);
+	struct sd_closure_opts o = { .source = SD_CLOSURE_PATHS,
+				     .file = ct_path("paths") };
+	struct sd_closure *c = compute(st, A, &o, 0, &err);
+	cr_assert_eq(c->npaths, 3);
+	for (size_t i = 0; i < c->npaths; i++)
+		cr_assert_eq(c->paths[i].nrefs, 0);
+	sd_closure_free(c);
+	/* no roots: the whole list */
+	cr_assert_eq(sd_closure_compute(st, NULL, 0, &o, &c, &err), 0);
+	cr_assert_eq(c->npaths, 3);
+	sd_closure_free(c);
+	/* root not listed */
+	compute(st, B, &o, SD_ERR_MISSING, &err);
+	cr_assert(strstr(err.msg, "not listed"), "%s", err.msg);
+	/* listed path missing from the store */
+	snprintf(text, sizeof(text), "%s\n" SD "/%s-gone\n", lp(A), gone);
+	ct_write("paths", text, (size_t)-1);
+	compute(st, A, &o, SD_ERR_MISSING, &err);
+	cr_assert(strstr(err.msg, "paths:2"), "%s", err.msg);
+	o.allow_missing = true;
+	c = compute(st, A, &o, 0, &err);
+	cr_assert_eq(c->npaths, 1);
+	cr_assert_eq(c->nmissing, 1);
+	sd_closure_free(c);
+	sd_store_free(st);
+}
+
+Test(closure, symlink_root_logical_vs_physical, .init = make_store,
+     .fini = ct_teardown)
+{
+	struct sd_store *st = open_store();
+	struct sd_error err;
+	ct_symlink(lp(E), "result");
+	const char *roots[1] = { ct_path("result") };
+	struct sd_closure_opts o = { .source = SD_CLOSURE_SCAN };
+	struct sd_closure *c = NULL;
+	cr_assert_eq(sd_closure_compute(st, roots, 1, &o, &c, &err), 0, "%s",
+		     err.msg);
+	cr_assert_eq(c->npaths, 3);
+	sd_closure_free(c);
+	roots[0] = ct_path("outside");
+	cr_assert_neq(sd_closure_compute(st, roots, 1, &o, &c, &err), 0);
+	cr_assert(strstr(err.msg, "outside"), "%s", err.msg);
+	sd_store_free(st);
+}
+
+Test(graph, reach)
+{
+	struct sd_graph g;
+	cr_assert_eq(sd_graph_init(&g, 5, NULL), 0);
+	sd_graph_add_edge(&g, 0, 1, NULL);
+	sd_graph_add_edge(&g, 1, 0, NULL);
+	sd_graph_add_edge(&g, 1, 2, NULL);
+	sd_graph_add_edge(&g, 1, 2, NULL);
+	sd_graph_add_edge(&g, 3, 3, NULL);
+	sd_graph_sort(&g);
+	cr_assert_eq(g.adj[1].n, 2);
+	bool seen[5] = { 0 };
+	size_t root = 0;
+	cr_assert_eq(sd_graph_reach(&g, &root, 1, seen, NULL), 0);
+	cr_assert(seen[0] && seen[1] && seen[2] && !seen[3] && !seen[4]);
+	sd_graph_release(&g);
+}
