@@ -24,6 +24,14 @@ bool sd_engine_tolerated(const struct sd_engine *e, const char *hash,
 	return *allowed || e->o->allow_missing;
 }
 
+int sd_engine_check_interrupt(const struct sd_engine *e)
+{
+	if (e->o->interrupted && *e->o->interrupted)
+		return sd_error_set(e->err, SD_ERR_INTERRUPTED,
+				    "interrupted");
+	return 0;
+}
+
 static char *dup_or_null(const char *s, bool *fail)
 {
 	if (!s)
@@ -194,6 +202,11 @@ static int build_result(struct sd_engine *e, struct sd_closure *c)
 				goto nomem;
 		}
 		if (!e->bytes_known[i]) {
+			int irc = sd_engine_check_interrupt(e);
+			if (irc) {
+				free(map);
+				return irc;
+			}
 			char *phys = sd_store_physical_path(st, p->sp);
 			if (!phys)
 				goto nomem;

@@ -61,6 +61,9 @@ struct sd_closure_opts {
 	const struct sd_allowlist *allow;    /* tolerate these (may be NULL) */
 	bool evidence;                       /* SCAN: record where each
 					      * reference was first seen */
+	/* Polled between store paths; non-zero stops the computation with
+	 * SD_ERR_INTERRUPTED.  May be NULL. */
+	volatile const int *interrupted;
 };
 
 /* Where a reference was first seen (SCAN with opts.evidence). */

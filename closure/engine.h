@@ -57,6 +57,9 @@ int sd_engine_add_missing(struct sd_engine *e, const char *hash,
 			  const char *path, const char *referrer, size_t line,
 			  uint64_t offset, bool allowed);
 
+/* SD_ERR_INTERRUPTED (with err set) if opts->interrupted says so. */
+int sd_engine_check_interrupt(const struct sd_engine *e);
+
 int sd_engine_run_registration(struct sd_engine *e);
 int sd_engine_run_paths(struct sd_engine *e);
 int sd_engine_run_scan(struct sd_engine *e);

@@ -3,7 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "closure/nix32.h"
 #include "closure/storepath.h"
+
+/* Prefilter: one bit per value of the first four characters' digits
+ * (20 bits), so most non-candidate windows are rejected from a 128 KiB
+ * bitmap instead of a probe into the (possibly large) slot array. */
+#define FILTER_BITS 20
 
 struct slot {
 	char key[SD_HASH_CHARS];
@@ -14,7 +20,17 @@ struct sd_hashmap {
 	struct slot *slots;
 	size_t cap;              /* power of two */
 	size_t count;
+	uint64_t *filter;        /* 1 << FILTER_BITS bits */
 };
+
+static size_t filter_index(const char *key)
+{
+	size_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v = v << 5 | (size_t)((sd_nix32_table[(unsigned char)key[i]] -
+				       1u) & 31u);
+	return v;
+}
 
 static uint64_t key_hash(const char *key)
 {
@@ -46,8 +62,9 @@ struct sd_hashmap *sd_hashmap_new(void)
 		return NULL;
 	m->cap = 64;
 	m->slots = alloc_slots(m->cap);
-	if (!m->slots) {
-		free(m);
+	m->filter = calloc((1u << FILTER_BITS) / 64, sizeof(uint64_t));
+	if (!m->slots || !m->filter) {
+		sd_hashmap_free(m);
 		return NULL;
 	}
 	return m;
@@ -58,6 +75,7 @@ void sd_hashmap_free(struct sd_hashmap *m)
 	if (!m)
 		return;
 	free(m->slots);
+	free(m->filter);
 	free(m);
 }
 
@@ -108,11 +126,16 @@ int sd_hashmap_put(struct sd_hashmap *m, const char *key, int64_t id,
 	memcpy(s->key, key, SD_HASH_CHARS);
 	s->id = id;
 	m->count++;
+	size_t f = filter_index(key);
+	m->filter[f / 64] |= (uint64_t)1 << (f % 64);
 	return 0;
 }
 
 int64_t sd_hashmap_get(const struct sd_hashmap *m, const char *key)
 {
+	size_t f = filter_index(key);
+	if (!(m->filter[f / 64] & ((uint64_t)1 << (f % 64))))
+		return SD_HASHMAP_NONE;
 	return find_slot(m->slots, m->cap, key)->id;
 }
 

@@ -157,8 +157,11 @@ int sd_engine_run_scan(struct sd_engine *e)
 		return sd_error_set(e->err, SD_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < e->nroots; i++)
 		sd_engine_reach(e, e->roots[i]);
-	while (!rc && e->qhead < e->qtail)
-		rc = scan_one(&x, e->queue[e->qhead++]);
+	while (!rc && e->qhead < e->qtail) {
+		rc = sd_engine_check_interrupt(e);
+		if (!rc)
+			rc = scan_one(&x, e->queue[e->qhead++]);
+	}
 	free(x.stamp);
 	return rc;
 }
