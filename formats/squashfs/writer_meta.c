@@ -135,9 +135,16 @@ static int dir_inode(struct meta_ctx *c, const struct sd_node *node,
 				  "cannot write directory listing", ret);
 	sqfs_u32 parent = node->parent ? c->ino[node->parent->index]
 				       : (sqfs_u32)c->w->count + 1;
-	*out = sqfs_dir_writer_create_inode(c->dw, nlink, 0xFFFFFFFF, parent);
+	*out = sqfs_dir_writer_create_inode(c->dw, 0, 0xFFFFFFFF, parent);
 	if (!*out)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	/* libsquashfs 1.2 sets nlink to entries + hlinks + 2; a directory's
+	 * link count is 2 + its subdirectories (as mksquashfs and the
+	 * kernel's own file systems have it) */
+	if ((*out)->base.type == SQFS_INODE_EXT_DIR)
+		(*out)->data.dir_ext.nlink = (sqfs_u32)nlink;
+	else
+		(*out)->data.dir.nlink = (sqfs_u32)nlink;
 	return SD_OK;
 }
 
