@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "closure/nix32.h"
 #include "closure/refscan.h"
 #include "closure/scanner.h"
 #include "core/hosttree.h"
@@ -283,5 +284,164 @@ Test(refscan, names_targets_contents, .init = ct_setup,
 	cr_assert_eq(th.n, 4, "%zu hits", th.n);
 
 	sd_tree_free(t);
+	sd_hashmap_free(m);
+}
+
+/* ---- randomised comparison with a naive scanner ---- */
+
+#define BIGHITS 4096
+
+struct bighits {
+	struct sd_scan_hit v[BIGHITS];
+	size_t n;
+};
+
+static int bcollect(const struct sd_scan_hit *hit, void *ctx,
+		    struct sd_error *err)
+{
+	(void)err;
+	struct bighits *h = ctx;
+	cr_assert_lt(h->n, BIGHITS);
+	h->v[h->n++] = *hit;
+	return 0;
+}
+
+/* Every window, checked directly. */
+static void naive(const struct sd_hashmap *m, const char *sdir,
+		  const char *d, size_t n, struct bighits *out)
+{
+	size_t pl = strlen(sdir) + 1;
+	out->n = 0;
+	for (size_t i = 0; i + 32 <= n; i++) {
+		bool all = true;
+		for (size_t k = 0; k < 32; k++)
+			all = all && sd_nix32_is_char((unsigned char)d[i + k]);
+		if (all && sd_hashmap_get(m, d + i) != SD_HASHMAP_NONE) {
+			struct sd_scan_hit *h = &out->v[out->n++];
+			h->kind = SD_SCAN_HASH;
+			h->offset = i;
+			memcpy(h->hash, d + i, 32);
+			h->hash[32] = '\0';
+		}
+	}
+	for (size_t i = 0; i + pl + 33 <= n; i++) {
+		if (memcmp(d + i, sdir, pl - 1) || d[i + pl - 1] != '/')
+			continue;
+		bool all = true;
+		for (size_t k = 0; k < 32; k++)
+			all = all &&
+			      sd_nix32_is_char((unsigned char)d[i + pl + k]);
+		if (all && d[i + pl + 32] == '-') {
+			struct sd_scan_hit *h = &out->v[out->n++];
+			h->kind = SD_SCAN_PATH;
+			h->offset = i;
+			memcpy(h->hash, d + i + pl, 32);
+			h->hash[32] = '\0';
+		}
+	}
+	qsort(out->v, out->n, sizeof(out->v[0]), cmp_hit);
+}
+
+Test(scanner, random_against_naive)
+{
+	const char *sdirs[] = { "/nix/store",
+				"/a/very/long/store/directory/name/for/tests" };
+	struct sd_hashmap *m = sd_hashmap_new();
+	char hashes[40][33];
+	for (int i = 0; i < 40; i++) {
+		char seed[16];
+		snprintf(seed, sizeof(seed), "h%d", i);
+		ct_hash(seed, hashes[i]);
+		if (i < 30)   /* 10 hashes are not candidates */
+			cr_assert_eq(sd_hashmap_put(m, hashes[i], i, NULL,
+						    NULL), 0);
+	}
+	static struct bighits want, got;
+	uint32_t x = 42;
+	size_t n = 20000;
+	char *d = malloc(n);
+	for (int round = 0; round < 20; round++) {
+		const char *sdir = sdirs[round % 2];
+		size_t pos = 0;
+		while (pos < n) {
+			x = x * 1103515245u + 12345u;
+			unsigned r = (x >> 16) % 10;
+			char piece[256];
+			size_t len;
+			if (r < 2)
+				len = (size_t)snprintf(piece, sizeof(piece),
+						       "%s/%s-", sdir,
+						       hashes[(x >> 8) % 40]);
+			else if (r < 4)
+				len = (size_t)snprintf(piece, sizeof(piece),
+						       "%s",
+						       hashes[(x >> 8) % 40]);
+			else if (r < 6) {
+				len = 1 + (x >> 4) % 8;
+				for (size_t k = 0; k < len; k++)
+					piece[k] = sd_nix32_alphabet[(x >> k) %
+								     32];
+			} else {
+				len = 1 + (x >> 4) % 3;
+				for (size_t k = 0; k < len; k++)
+					piece[k] = "-/e\n\0"[(x >> (k + 3)) % 5];
+			}
+			if (len > n - pos)
+				len = n - pos;
+			memcpy(d + pos, piece, len);
+			pos += len;
+		}
+		naive(m, sdir, d, n, &want);
+		cr_assert_gt(want.n, 10);
+		struct sd_scanner *sc;
+		cr_assert_eq(sd_scanner_new(m, sdir, bcollect, &got, &sc,
+					    NULL), 0);
+		got.n = 0;
+		for (size_t off = 0; off < n;) {
+			x = x * 1103515245u + 12345u;
+			size_t c = 1 + (x >> 16) % (round < 10 ? 70 : 5000);
+			if (c > n - off)
+				c = n - off;
+			cr_assert_eq(sd_scanner_feed(sc, d + off, c, NULL), 0);
+			off += c;
+		}
+		qsort(got.v, got.n, sizeof(got.v[0]), cmp_hit);
+		cr_assert_eq(got.n, want.n, "round %d: %zu vs %zu", round,
+			     got.n, want.n);
+		for (size_t i = 0; i < got.n; i++) {
+			cr_assert_eq(got.v[i].offset, want.v[i].offset);
+			cr_assert_eq(got.v[i].kind, want.v[i].kind);
+			cr_assert_str_eq(got.v[i].hash, want.v[i].hash);
+		}
+		sd_scanner_free(sc);
+	}
+	free(d);
+	sd_hashmap_free(m);
+}
+
+Test(hashmap, grow_and_lookup)
+{
+	struct sd_hashmap *m = sd_hashmap_new();
+	char k[33];
+	for (int i = 0; i < 5000; i++) {
+		char seed[16];
+		snprintf(seed, sizeof(seed), "k%d", i);
+		ct_hash(seed, k);
+		cr_assert_eq(sd_hashmap_put(m, k, i, NULL, NULL), 0);
+	}
+	cr_assert_eq(sd_hashmap_count(m), 5000);
+	for (int i = 0; i < 5000; i++) {
+		char seed[16];
+		snprintf(seed, sizeof(seed), "k%d", i);
+		ct_hash(seed, k);
+		cr_assert_eq(sd_hashmap_get(m, k), i);
+	}
+	int64_t prev;
+	cr_assert_eq(sd_hashmap_put(m, k, 1, &prev, NULL), 0);
+	cr_assert_eq(prev, 4999);
+	cr_assert_eq(sd_hashmap_get(m, k), 4999);
+	ct_hash("absent", k);
+	cr_assert_eq(sd_hashmap_get(m, k), SD_HASHMAP_NONE);
+	cr_assert_eq(sd_hashmap_put(m, k, -2, NULL, NULL), SD_ERR_INVALID);
 	sd_hashmap_free(m);
 }
