@@ -1,6 +1,7 @@
 #include "cli/closure_opts.h"
 
 #include "cli/cli.h"
+#include "cli/interrupt.h"
 
 void sd_closure_cli_help(FILE *f)
 {
@@ -73,6 +74,7 @@ int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
 		.file = c->registration ? c->registration : c->paths,
 		.allow_missing = c->allow_missing,
 		.evidence = evidence,
+		.interrupted = &sd_interrupted,
 	};
 	int rc = sd_store_open(c->store_dir, c->store, &c->st, err);
 	if (rc)
