@@ -61,7 +61,7 @@ rm "$S/$app/share/blob2"
 root=$(demo_store "$WORK/golden")
 "$SD" pack -o "$WORK/golden.sqfs" --compress gzip --mtime 1 --jobs 2 \
 	--store "$WORK/golden/nix/store" "$root" >/dev/null
-golden=GOLDEN_PENDING
+golden=85a82f857c9f14ca2dd80c9fa3625b66b1a3e7820bf1f9cbec88f0c2c172793f
 got=$(sha "$WORK/golden.sqfs")
 check "golden image hash ($got)" [ "$got" = "$golden" ]
 
