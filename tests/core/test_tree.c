@@ -20,7 +20,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[128];
+	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "chmod -R u+w %s; rm -rf %s", tmpdir,
 		 tmpdir);
 	cr_assert_eq(system(cmd), 0);
