@@ -21,7 +21,15 @@ struct vctx {
 	struct sd_verify_result *res;
 	size_t cap;
 	size_t sdlen;
+	/* The item being scanned and its findings so far: hash -> index in
+	 * res->findings, so each (file, where, path) is reported once. */
+	const struct sd_node *item_node;
+	enum sd_refscan_what item_what;
+	struct sd_hashmap *item_seen;
 };
+
+/* Past this many findings, names of unknown paths are not read back. */
+#define NAME_LOOKUP_LIMIT 1000
 
 static const char *what_str(enum sd_refscan_what w)
 {
@@ -106,22 +114,6 @@ static int add_finding(struct vctx *c, enum sd_finding_kind kind,
 		       struct sd_error *err)
 {
 	struct sd_verify_result *r = c->res;
-	/* One finding per (file, where, path): count repeats. */
-	for (size_t i = r->nfindings; i-- > 0;) {
-		struct sd_finding *f = &r->findings[i];
-		if (f->where == where && f->kind == kind && path &&
-		    !strcmp(f->path, path) && node && f->file) {
-			char *file = logical_path(c, node);
-			bool same = file && !strcmp(file, f->file);
-			free(file);
-			if (same) {
-				f->count++;
-				free(path);
-				return 0;
-			}
-			break;
-		}
-	}
 	if (r->nfindings == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
 		struct sd_finding *nf =
@@ -176,33 +168,61 @@ static int on_hit(const struct sd_refscan_hit *h, void *vctx,
 			return 0;
 		offset += c->sdlen + 1;
 	}
+	if (h->node != c->item_node || h->what != c->item_what) {
+		c->item_node = h->node;
+		c->item_what = h->what;
+		if (sd_hashmap_count(c->item_seen)) {
+			sd_hashmap_free(c->item_seen);
+			c->item_seen = sd_hashmap_new();
+			if (!c->item_seen)
+				return sd_error_set(err, SD_ERR_NOMEM,
+						    "out of memory");
+		}
+	}
+	int64_t seen = sd_hashmap_get(c->item_seen, s->hash);
+	if (seen != SD_HASHMAP_NONE) {
+		c->res->findings[seen].count++;
+		return 0;
+	}
 	if ((id >= 0 && (size_t)id < c->nimage) ||
 	    sd_allowlist_has_hash(c->opts->allowed, s->hash)) {
 		c->res->references++;
 		return 0;
 	}
 	const char *where = what_str(h->what);
-	if (id >= 0)
-		return add_finding(c, SD_FINDING_VIOLATION, h->node, where,
-				   offset, full_name(c, s->hash, id),
-				   "reference to a store path that is not in "
-				   "the image",
-				   err);
-	/* A full path that is neither in the image nor a candidate. */
-	char *path = path_at(c, h->node, h->what, s->offset);
-	if (!path)
-		path = full_name(c, s->hash, -1);
-	if (c->opts->has_candidates)
-		return add_finding(c, SD_FINDING_WARNING, h->node, where,
-				   offset, path,
-				   "mentions a store path that exists neither "
-				   "in the image nor among the candidates "
-				   "(a documentation example?)",
-				   err);
-	return add_finding(c, SD_FINDING_VIOLATION, h->node, where, offset,
-			   path,
-			   "reference to a store path that is not in the image",
-			   err);
+	int rc;
+	if (id >= 0) {
+		rc = add_finding(c, SD_FINDING_VIOLATION, h->node, where,
+				 offset, full_name(c, s->hash, id),
+				 "reference to a store path that is not in the "
+				 "image",
+				 err);
+	} else {
+		/* A full path that is neither in the image nor a candidate. */
+		char *path = NULL;
+		if (c->res->nfindings < NAME_LOOKUP_LIMIT)
+			path = path_at(c, h->node, h->what, s->offset);
+		if (!path)
+			path = full_name(c, s->hash, -1);
+		if (c->opts->has_candidates)
+			rc = add_finding(c, SD_FINDING_WARNING, h->node, where,
+					 offset, path,
+					 "mentions a store path that exists "
+					 "neither in the image nor among the "
+					 "candidates (a documentation example?)",
+					 err);
+		else
+			rc = add_finding(c, SD_FINDING_VIOLATION, h->node,
+					 where, offset, path,
+					 "reference to a store path that is not "
+					 "in the image",
+					 err);
+	}
+	if (rc)
+		return rc;
+	int64_t old;
+	return sd_hashmap_put(c->item_seen, s->hash,
+			      (int64_t)c->res->nfindings - 1, &old, err);
 }
 
 /* Hash part of a list entry: a bare hash, a basename or a full path. */
@@ -249,9 +269,10 @@ int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 	struct vctx c = {.opts = opts, .tree = tree, .res = res,
 			 .sdlen = strlen(opts->store_dir)};
 	c.known = sd_hashmap_new();
+	c.item_seen = sd_hashmap_new();
 	c.names = calloc(tree->root->nchildren + opts->ncandidates + 1,
 			 sizeof(*c.names));
-	if (!c.known || !c.names) {
+	if (!c.known || !c.item_seen || !c.names) {
 		rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -296,6 +317,7 @@ int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 out:
 	free(c.names);
 	sd_hashmap_free(c.known);
+	sd_hashmap_free(c.item_seen);
 	sd_tree_free(tree);
 	return rc;
 }

@@ -175,9 +175,8 @@ int sd_cmd_pack(int argc, char **argv)
 		printf("  store paths: %zu\n", res.npaths);
 		printf("  files: %zu, directories: %zu, symlinks: %zu\n",
 		       res.nfiles, res.ndirs, res.nsymlinks);
-		printf("  bytes in: %llu (%llu files stored once as "
-		       "duplicates)\n",
-		       (unsigned long long)res.bytes_in,
+		printf("  bytes in: %llu\n", (unsigned long long)res.bytes_in);
+		printf("  duplicate files stored once: %llu\n",
 		       (unsigned long long)res.write.files_deduplicated);
 		printf("  image size: %llu\n",
 		       (unsigned long long)res.write.image_bytes);
