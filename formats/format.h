@@ -53,6 +53,14 @@ struct sd_format {
 		     struct sd_write_stats *stats, struct sd_error *err);
 
 	/*
+	 * Validate @opts without writing anything (so a command can refuse a
+	 * bad option before it does any work): 0 or SD_ERR_USAGE /
+	 * SD_ERR_UNSUPPORTED with a reason.
+	 */
+	int (*check_options)(const struct sd_write_options *opts,
+			     struct sd_error *err);
+
+	/*
 	 * True if the first @len bytes of a file (@len >= 4096 unless the
 	 * file is shorter) look like this format.
 	 */

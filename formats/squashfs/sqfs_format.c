@@ -4,6 +4,7 @@
  */
 #include "formats/squashfs/squashfs.h"
 
+#include "formats/squashfs/comp.h"
 #include "formats/squashfs/reader.h"
 #include "formats/squashfs/writer.h"
 
@@ -21,9 +22,20 @@ static bool sqfs_probe(const uint8_t *head, size_t len)
 	       head[3] == 's' && le16(head + 28) == 4 && le16(head + 30) == 0;
 }
 
+static int sqfs_check_options(const struct sd_write_options *opts,
+			      struct sd_error *err)
+{
+	struct sd_sqfs_comp comp;
+	int rc = sd_sqfs_comp_setup(opts, &comp, err);
+	if (!rc)
+		sd_sqfs_comp_cleanup(&comp);
+	return rc;
+}
+
 const struct sd_format sd_format_squashfs = {
 	.name = "squashfs",
 	.write = sd_sqfs_write,
+	.check_options = sqfs_check_options,
 	.probe = sqfs_probe,
 	.read = sd_sqfs_read,
 };

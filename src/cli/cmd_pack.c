@@ -138,7 +138,8 @@ int sd_cmd_pack(int argc, char **argv)
 		sd_cli_errorf("--format: unknown format \"%s\"", format);
 		return SD_EXIT_BAD_INPUT;
 	}
-	if (sd_cli_image_mtime(mtime_arg, &po.mtime, &err)) {
+	if (po.format->check_options(&po.write, &err) ||
+	    sd_cli_image_mtime(mtime_arg, &po.mtime, &err)) {
 		sd_cli_error(&err);
 		return SD_EXIT_BAD_INPUT;
 	}
