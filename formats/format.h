@@ -29,6 +29,11 @@ struct sd_write_options {
 	int level;              /* compression level, -1 for the default */
 	uint32_t block_size;    /* 0 for the format's default */
 	unsigned jobs;          /* worker threads, >= 1 */
+	const char *label;      /* volume label (EROFS), NULL: the format's
+				   default ("nix-store") */
+	bool has_uuid;          /* uuid given (else derived from content) */
+	uint8_t uuid[16];       /* volume UUID when has_uuid (EROFS) */
+	uint32_t pcluster_size; /* EROFS physical cluster size, 0: default */
 };
 
 /* What a writer reports after success. */
