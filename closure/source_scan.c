@@ -25,22 +25,6 @@ static const char *what_str(enum sd_refscan_what w)
 	return "?";
 }
 
-/* "<store-dir>/<node path>" into a new string. */
-static char *logical_file(const struct sd_engine *e,
-			  const struct sd_node *node)
-{
-	size_t dl = strlen(e->st->store_dir);
-	char probe[1];
-	size_t pl = sd_node_path(node, probe, sizeof(probe));
-	char *s = malloc(dl + 1 + pl + 1);
-	if (!s)
-		return NULL;
-	memcpy(s, e->st->store_dir, dl);
-	s[dl] = '/';
-	sd_node_path(node, s + dl + 1, pl + 1);
-	return s;
-}
-
 static int add_evidence(struct scanctx *x, size_t to,
 			const struct sd_refscan_hit *hit)
 {
@@ -53,7 +37,7 @@ static int add_evidence(struct scanctx *x, size_t to,
 		l->v = nv;
 		l->cap = ncap;
 	}
-	char *file = logical_file(x->e, hit->node);
+	char *file = sd_node_path_under(hit->node, x->e->st->store_dir);
 	if (!file)
 		return SD_ERR_NOMEM;
 	l->v[l->n].to = to;
@@ -75,7 +59,7 @@ static int on_missing(struct scanctx *x, const struct sd_refscan_hit *hit,
 	for (size_t i = x->missing_from; i < e->nmissing; i++)
 		if (!memcmp(e->missing[i].hash, hash, SD_HASH_CHARS))
 			return 0;
-	char *file = logical_file(e, hit->node);
+	char *file = sd_node_path_under(hit->node, e->st->store_dir);
 	if (!file)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	int rc;

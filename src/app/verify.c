@@ -40,19 +40,6 @@ static const char *what_str(enum sd_refscan_what w)
 	}
 }
 
-static char *logical_path(const struct vctx *c, const struct sd_node *n)
-{
-	char *rel = sd_node_path_dup(n);
-	if (!rel)
-		return NULL;
-	size_t len = c->sdlen + 1 + strlen(rel) + 1;
-	char *s = malloc(len);
-	if (s)
-		snprintf(s, len, "%s/%s", c->opts->store_dir, rel);
-	free(rel);
-	return s;
-}
-
 /*
  * Read the store path name that follows a full-path hit (for the report):
  * "<hash>-<name chars>" from the item at @offset.
@@ -127,7 +114,7 @@ static int add_finding(struct vctx *c, enum sd_finding_kind kind,
 	}
 	struct sd_finding *f = &r->findings[r->nfindings++];
 	f->kind = kind;
-	f->file = node ? logical_path(c, node) : NULL;
+	f->file = node ? sd_node_path_under(node, c->opts->store_dir) : NULL;
 	f->where = where;
 	f->offset = offset;
 	f->count = 1;

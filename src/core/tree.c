@@ -279,6 +279,19 @@ char *sd_node_path_dup(const struct sd_node *node)
 	return s;
 }
 
+char *sd_node_path_under(const struct sd_node *node, const char *prefix)
+{
+	size_t pre = strlen(prefix);
+	size_t n = sd_node_path(node, NULL, 0);
+	char *s = malloc(pre + 1 + n + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, prefix, pre);
+	s[pre] = '/';
+	sd_node_path(node, s + pre + 1, n + 1);
+	return s;
+}
+
 int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
 		 struct sd_stream **out, struct sd_error *err)
 {

@@ -144,12 +144,20 @@ struct sd_node *sd_tree_lookup(const struct sd_tree *tree, const char *path);
 /*
  * Write @node's path relative to the root ("<hash>-<name>/bin/x"; "" for the
  * root) into @buf as a NUL-terminated string, truncating to @len.  Returns
- * the full length (like snprintf).
+ * the full length (like snprintf); with @len 0, @buf may be NULL and only
+ * the length is measured.
  */
 size_t sd_node_path(const struct sd_node *node, char *buf, size_t len);
 
 /* Same, into a newly allocated string (NULL on allocation failure). */
 char *sd_node_path_dup(const struct sd_node *node);
+
+/*
+ * "<prefix>/<path of node>" in a newly allocated string, e.g. the logical
+ * path "/nix/store/<hash>-<name>/bin/x" with prefix "/nix/store" (the
+ * root gives "<prefix>/").  NULL on allocation failure.
+ */
+char *sd_node_path_under(const struct sd_node *node, const char *prefix);
 
 /* Open a FILE node's content (host file or image, per the tree's source). */
 int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
