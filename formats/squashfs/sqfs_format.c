@@ -25,6 +25,11 @@ static bool sqfs_probe(const uint8_t *head, size_t len)
 static int sqfs_check_options(const struct sd_write_options *opts,
 			      struct sd_error *err)
 {
+	if (opts->label || opts->has_uuid || opts->pcluster_size)
+		return sd_error_set(err, SD_ERR_USAGE,
+				    "squashfs has no volume label, UUID or "
+				    "physical clusters (--label, --uuid and "
+				    "--pcluster-size are for EROFS)");
 	struct sd_sqfs_comp comp;
 	int rc = sd_sqfs_comp_setup(opts, &comp, err);
 	if (!rc)

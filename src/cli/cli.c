@@ -120,3 +120,33 @@ char *sd_cli_store_dir(const char *arg, struct sd_error *err)
 		sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	return s;
 }
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool sd_cli_parse_uuid(const char *s, uint8_t out[16])
+{
+	size_t n = 0;
+	for (size_t i = 0; s[i]; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+			continue;
+		}
+		int hi = hexval(s[i]);
+		int lo = s[i + 1] ? hexval(s[i + 1]) : -1;
+		if (hi < 0 || lo < 0 || n == 16)
+			return false;
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		i++;
+	}
+	return n == 16 && strlen(s) == 36;
+}

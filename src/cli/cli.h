@@ -44,6 +44,9 @@ int sd_cli_image_mtime(const char *opt, int64_t *out, struct sd_error *err);
  */
 char *sd_cli_store_dir(const char *arg, struct sd_error *err);
 
+/* Parse a UUID "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (hex, any case). */
+bool sd_cli_parse_uuid(const char *s, uint8_t out[16]);
+
 /* Number of online CPUs (>= 1). */
 unsigned sd_cli_ncpus(void);
 

@@ -28,6 +28,11 @@ static void help(FILE *f)
 		"  --mtime SECONDS        the time of every entry (default: "
 		"SOURCE_DATE_EPOCH,\n"
 		"                         else %d)\n"
+		"  --label LABEL          volume label (EROFS; default "
+		"nix-store)\n"
+		"  --uuid UUID            volume UUID (EROFS; default: derived "
+		"from the content)\n"
+		"  --pcluster-size N      EROFS physical cluster size\n"
 		"  -q, --quiet            print nothing on success\n"
 		"  -h, --help             this help\n\n",
 		SD_DEFAULT_MTIME);
@@ -77,6 +82,9 @@ int sd_cmd_pack(int argc, char **argv)
 		{"block-size", required_argument, NULL, 'b'},
 		{"jobs", required_argument, NULL, 'j'},
 		{"mtime", required_argument, NULL, 'm'},
+		{"label", required_argument, NULL, 'L'},
+		{"uuid", required_argument, NULL, 'U'},
+		{"pcluster-size", required_argument, NULL, 'P'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -122,6 +130,23 @@ int sd_cmd_pack(int argc, char **argv)
 			po.write.jobs = (unsigned)v;
 			break;
 		case 'm': mtime_arg = optarg; break;
+		case 'L': po.write.label = optarg; break;
+		case 'U':
+			if (!sd_cli_parse_uuid(optarg, po.write.uuid)) {
+				sd_cli_errorf("--uuid: \"%s\" is not a UUID",
+					      optarg);
+				return SD_EXIT_BAD_INPUT;
+			}
+			po.write.has_uuid = true;
+			break;
+		case 'P':
+			if (!sd_cli_parse_size(optarg, &v) || v > UINT32_MAX) {
+				sd_cli_errorf("--pcluster-size: bad size \"%s\"",
+					      optarg);
+				return SD_EXIT_BAD_INPUT;
+			}
+			po.write.pcluster_size = (uint32_t)v;
+			break;
 		case 'q': quiet = true; break;
 		case 'h': help(stdout); return SD_EXIT_OK;
 		default: help(stderr); return SD_EXIT_BAD_INPUT;
