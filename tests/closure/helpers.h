@@ -6,20 +6,10 @@
 
 #include <stddef.h>
 
-/* Create a fresh mkdtemp directory (ct_tmp) / remove it recursively. */
+#include "tests/common/tmpdir.h"
+
+/* tt_setup("sdclosure"), for .init; use tt_teardown as .fini. */
 void ct_setup(void);
-void ct_teardown(void);
-extern char ct_tmp[256];
-
-/* "<ct_tmp>/<rel>" in a rotating static buffer. */
-const char *ct_path(const char *rel);
-
-/* mkdir -p "<ct_tmp>/<rel>". */
-void ct_mkdir(const char *rel);
-/* Write @len bytes (or strlen(data) if @len == (size_t)-1) to a file. */
-void ct_write(const char *rel, const void *data, size_t len);
-/* Create a symlink "<ct_tmp>/<rel>" -> @target (target taken as is). */
-void ct_symlink(const char *target, const char *rel);
 
 /* A deterministic 32-char store hash from @seed, NUL-terminated in @out. */
 void ct_hash(const char *seed, char out[33]);

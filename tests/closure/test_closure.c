@@ -58,7 +58,7 @@ static void put(int i, const char *rel, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	ct_write(sp(i, rel), text, (size_t)-1);
+	tt_write(sp(i, rel), text, (size_t)-1, 0644);
 }
 
 /*
@@ -73,17 +73,17 @@ static void make_store(void)
 	for (int i = 0; i < NP; i++) {
 		ct_hash(names[i], hs[i]);
 		snprintf(base[i], sizeof(base[i]), "%s-%s", hs[i], names[i]);
-		ct_mkdir(sp(i, ""));
+		tt_mkdir(sp(i, ""));
 	}
-	ct_mkdir(sp(A, "bin"));
+	tt_mkdir(sp(A, "bin"));
 	put(A, "bin/a", "#!/bin/sh\nexec " SD "/%s/bin/b \"$@\"\n", bp(B));
 	char t[256];
 	snprintf(t, sizeof(t), SD "/%s/lib", bp(C));
-	ct_symlink(t, sp(A, "lib"));
+	tt_symlink(t, sp(A, "lib"));
 	put(B, "data", "ref:%s;", hs[D]);              /* bare hash */
 	char d[256];
 	snprintf(d, sizeof(d), "share/%s-x", hs[D]);    /* in a name */
-	ct_mkdir(sp(C, d));
+	tt_mkdir(sp(C, d));
 	put(C, "share/empty", "%s", "");
 	put(D, "plain", "%s", "hello");                  /* 5 bytes */
 	put(E, "f", "%s", hs[F]);
@@ -95,8 +95,8 @@ static void make_store(void)
 	put(K, "bin", "pre " SD "/%s-gone/bin/x", gone);
 	put(Z, "zz", "%s", hs[A]);
 	/* non store-path entries */
-	ct_mkdir("nix/store/.links");
-	ct_write("nix/store/not-a-path", "", 0);
+	tt_mkdir("nix/store/.links");
+	tt_write("nix/store/not-a-path", "", 0, 0644);
 }
 
 static struct sd_store *open_store(void)
@@ -104,7 +104,7 @@ static struct sd_store *open_store(void)
 	struct sd_store *st = NULL;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_store_open(SD, ct_path("nix/store"), &st, &err), 0,
+	cr_assert_eq(sd_store_open(SD, tt_path("nix/store"), &st, &err), 0,
 		     "%s", err.msg);
 	return st;
 }
@@ -149,7 +149,7 @@ static struct sd_closure *compute(struct sd_store *st, int root,
 	return c;
 }
 
-Test(store, open_and_warnings, .init = make_store, .fini = ct_teardown)
+Test(store, open_and_warnings, .init = make_store, .fini = tt_teardown)
 {
 	struct sd_store *st = open_store();
 	cr_assert_eq(st->npaths, NP);
@@ -172,10 +172,10 @@ Test(store, open_and_warnings, .init = make_store, .fini = ct_teardown)
 	sd_store_free(st);
 
 	struct sd_error err;
-	cr_assert_eq(sd_store_open(SD, ct_path("missing"), &st, &err),
+	cr_assert_eq(sd_store_open(SD, tt_path("missing"), &st, &err),
 		     SD_ERR_IO);
 	cr_assert(strstr(err.msg, "missing"), "%s", err.msg);
-	cr_assert_eq(sd_store_open("relative", ct_path("nix/store"), &st,
+	cr_assert_eq(sd_store_open("relative", tt_path("nix/store"), &st,
 				   &err), SD_ERR_USAGE);
 }
 
@@ -193,7 +193,7 @@ static const struct sd_store_path *resolve(struct sd_store *st,
 	return p;
 }
 
-Test(store, resolve_roots, .init = make_store, .fini = ct_teardown)
+Test(store, resolve_roots, .init = make_store, .fini = tt_teardown)
 {
 	struct sd_store *st = open_store();
 	char arg[1024];
@@ -201,52 +201,52 @@ Test(store, resolve_roots, .init = make_store, .fini = ct_teardown)
 	cr_assert_eq(resolve(st, lp(A), 0)->index, sd_store_find_hash(st,
 					   hs[A])->index);
 	/* physical path */
-	cr_assert_str_eq(resolve(st, ct_path(sp(B, "")), 0)->base, bp(B));
+	cr_assert_str_eq(resolve(st, tt_path(sp(B, "")), 0)->base, bp(B));
 	/* trailing slash and a path inside a store path */
-	snprintf(arg, sizeof(arg), "%s/", ct_path(sp(B, "")));
+	snprintf(arg, sizeof(arg), "%s/", tt_path(sp(B, "")));
 	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(B));
-	cr_assert_str_eq(resolve(st, ct_path(sp(A, "bin/a")), 0)->base,
+	cr_assert_str_eq(resolve(st, tt_path(sp(A, "bin/a")), 0)->base,
 			 bp(A));
 	snprintf(arg, sizeof(arg), SD "/%s/bin/a", bp(A));
 	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(A));
 	/* symlink to a logical path that does not exist physically */
-	ct_symlink(lp(C), "result");
-	cr_assert_str_eq(resolve(st, ct_path("result"), 0)->base, bp(C));
+	tt_symlink(lp(C), "result");
+	cr_assert_str_eq(resolve(st, tt_path("result"), 0)->base, bp(C));
 	/* through it into a sub path */
-	cr_assert_str_eq(resolve(st, ct_path("result/lib/x"), 0)->base, bp(C));
+	cr_assert_str_eq(resolve(st, tt_path("result/lib/x"), 0)->base, bp(C));
 	/* relative chain: link2 -> result -> logical path */
-	ct_symlink("result", "link2");
-	cr_assert_str_eq(resolve(st, ct_path("link2"), 0)->base, bp(C));
+	tt_symlink("result", "link2");
+	cr_assert_str_eq(resolve(st, tt_path("link2"), 0)->base, bp(C));
 	/* relative symlink to the physical store, relative argument */
 	snprintf(arg, sizeof(arg), "nix/store/%s", bp(D));
-	ct_symlink(arg, "rel");
+	tt_symlink(arg, "rel");
 	char cwd[1024];
 	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
-	cr_assert_eq(chdir(ct_tmp), 0);
+	cr_assert_eq(chdir(tt_tmp), 0);
 	cr_assert_str_eq(resolve(st, "rel", 0)->base, bp(D));
 	cr_assert_str_eq(resolve(st, "./rel/", 0)->base, bp(D));
 	snprintf(arg, sizeof(arg), "nix/store/../store/%s", bp(E));
 	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(E));
 	cr_assert_eq(chdir(cwd), 0);
 	/* a directory symlinked to the store dir */
-	ct_symlink(ct_path("nix/store"), "storelink");
-	snprintf(arg, sizeof(arg), "%s/%s", ct_path("storelink"), bp(F));
+	tt_symlink(tt_path("nix/store"), "storelink");
+	snprintf(arg, sizeof(arg), "%s/%s", tt_path("storelink"), bp(F));
 	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(F));
 
 	/* errors */
-	resolve(st, ct_path("not-there"), SD_ERR_MISSING);
-	ct_write("outside", "x", 1);
-	resolve(st, ct_path("outside"), SD_ERR_INVALID);
+	resolve(st, tt_path("not-there"), SD_ERR_MISSING);
+	tt_write("outside", "x", 1, 0644);
+	resolve(st, tt_path("outside"), SD_ERR_INVALID);
 	snprintf(arg, sizeof(arg), SD "/%s-gone", gone);
 	resolve(st, arg, SD_ERR_MISSING);
 	resolve(st, SD "/not-a-path", SD_ERR_INVALID);
 	resolve(st, SD, SD_ERR_INVALID);
-	ct_symlink("loop", "loop");
-	resolve(st, ct_path("loop"), SD_ERR_INVALID);
+	tt_symlink("loop", "loop");
+	resolve(st, tt_path("loop"), SD_ERR_INVALID);
 	sd_store_free(st);
 }
 
-Test(closure, scan_diamond, .init = make_store, .fini = ct_teardown)
+Test(closure, scan_diamond, .init = make_store, .fini = tt_teardown)
 {
 	struct sd_store *st = open_store();
 	struct sd_error err;
@@ -297,7 +297,7 @@ Test(closure, scan_diamond, .init = make_store, .fini = ct_teardown)
 	sd_store_free(st);
 }
 
-Test(closure, scan_chain_cycle_self, .init = make_store, .fini = ct_teardown)
+Test(closure, scan_chain_cycle_self, .init = make_store, .fini = tt_teardown)
 {
 	struct sd_store *st = open_store();
 	struct sd_error err;
@@ -331,7 +331,7 @@ Test(closure, scan_chain_cycle_self, .init = make_store, .fini = ct_teardown)
 	sd_store_free(st);
 }
 
-Test(closure, scan_missing, .init = make_store, .fini = ct_teardown)
+Test(closure, scan_missing, .init = make_store, .fini = tt_teardown)
 {
 	struct sd_store *st = open_store();
 	struct sd_error err;
@@ -385,16 +385,16 @@ static void write_registration(bool with_missing)
 	else
 		ADD("%s\n\n0\n", lp(K));
 #undef ADD
-	ct_write("reg", text, n);
+	tt_write("reg", text, n, 0644);
 }
 
-Test(closure, registration, .init = make_store, .fini = ct_teardown)
+Test(closure, registration, .init = make_store, .fini = tt_teardown)
 {
 	struct sd_store *st = open_store();
 	struct sd_error err;
 	write_registration(false);
 	struct sd_closure_opts o = { .source = SD_CLOSURE_REGISTRATION,
-				     .file = ct_path("reg") };
+				     .file = tt_path("reg") };
 	struct sd_closure *c = compute(st, A, &o, 0, &err);
 	cr_assert_eq(c->npaths, 4);
 	cr_assert(has_ref(c, A, B));
@@ -424,18 +424,18 @@ Test(closure, registration, .init = make_store, .fini = ct_teardown)
 	sd_store_free(st);
 }
 
-Test(closure, registration_missing, .init = make_store, .fini = ct_teardown)
+Test(closure, registration_missing, .init = make_store, .fini = tt_teardown)
 {
 	struct sd_store *st = open_store();
 	struct sd_error err;
 	write_registration(true);
 	struct sd_closure_opts o = { .source = SD_CLOSURE_REGISTRATION,
-				     .file = ct_path("reg") };
+				     .file = tt_path("reg") };
 	compute(st, K, &o, SD_ERR_MISSING, &err);
 	char want[512];
 	/* record k is lines 31-34: path, deriver, count, ref */
 	snprintf(want, sizeof(want), "%s:34: reference " SD "/%s-gone of %s",
-		 ct_path("reg"), gone, lp(K));
+		 tt_path("reg"), gone, lp(K));
 	cr_assert(strstr(err.msg, want), "%s\nwant %s", err.msg, want);
 	o.allow_missing = true;
 	struct sd_closure *c = compute(st, K, &o, 0, &err);
@@ -445,25 +445,25 @@ Test(closure, registration_missing, .init = make_store, .fini = ct_teardown)
 	sd_closure_free(c);
 
 	/* a reference in the store but without its own record */
-	ct_write("reg2", "", 0);
+	tt_write("reg2", "", 0, 0644);
 	char text[1024];
 	snprintf(text, sizeof(text), "%s\n\n1\n%s\n", lp(E), lp(F));
-	ct_write("reg2", text, (size_t)-1);
-	o.file = ct_path("reg2");
+	tt_write("reg2", text, (size_t)-1, 0644);
+	o.file = tt_path("reg2");
 	compute(st, E, &o, SD_ERR_INVALID, &err);
 	cr_assert(strstr(err.msg, "reg2:4"), "%s", err.msg);
 	sd_store_free(st);
 }
 
-Test(closure, paths_source, .init = make_store, .fini = ct_teardown)
+Test(closure, paths_source, .init = make_store, .fini = tt_teardown)
 {
 	struct sd_store *st = open_store();
 	struct sd_error err;
 	char text[1024];
 	snprintf(text, sizeof(text), "%s\n%s\n\n%s\n", lp(E), lp(A), lp(G));
-	ct_write("paths", text, (size_t)-1);
+	tt_write("paths", text, (size_t)-1, 0644);
 	struct sd_closure_opts o = { .source = SD_CLOSURE_PATHS,
-				     .file = ct_path("paths") };
+				     .file = tt_path("paths") };
 	struct sd_closure *c = compute(st, A, &o, 0, &err);
 	cr_assert_eq(c->npaths, 3);
 	for (size_t i = 0; i < c->npaths; i++)
@@ -478,7 +478,7 @@ Test(closure, paths_source, .init = make_store, .fini = ct_teardown)
 	cr_assert(strstr(err.msg, "not listed"), "%s", err.msg);
 	/* listed path missing from the store */
 	snprintf(text, sizeof(text), "%s\n" SD "/%s-gone\n", lp(A), gone);
-	ct_write("paths", text, (size_t)-1);
+	tt_write("paths", text, (size_t)-1, 0644);
 	compute(st, A, &o, SD_ERR_MISSING, &err);
 	cr_assert(strstr(err.msg, "paths:2"), "%s", err.msg);
 	o.allow_missing = true;
@@ -490,19 +490,19 @@ Test(closure, paths_source, .init = make_store, .fini = ct_teardown)
 }
 
 Test(closure, symlink_root_logical_vs_physical, .init = make_store,
-     .fini = ct_teardown)
+     .fini = tt_teardown)
 {
 	struct sd_store *st = open_store();
 	struct sd_error err;
-	ct_symlink(lp(E), "result");
-	const char *roots[1] = { ct_path("result") };
+	tt_symlink(lp(E), "result");
+	const char *roots[1] = { tt_path("result") };
 	struct sd_closure_opts o = { .source = SD_CLOSURE_SCAN };
 	struct sd_closure *c = NULL;
 	cr_assert_eq(sd_closure_compute(st, roots, 1, &o, &c, &err), 0, "%s",
 		     err.msg);
 	cr_assert_eq(c->npaths, 3);
 	sd_closure_free(c);
-	roots[0] = ct_path("outside");
+	roots[0] = tt_path("outside");
 	cr_assert_neq(sd_closure_compute(st, roots, 1, &o, &c, &err), 0);
 	cr_assert(strstr(err.msg, "outside"), "%s", err.msg);
 	sd_store_free(st);

@@ -133,7 +133,7 @@ Test(registration, malformed)
 	cr_assert(strstr(err.msg, "reg:4:"), "%s", err.msg);
 }
 
-Test(registration, huge_line_and_file, .init = ct_setup, .fini = ct_teardown)
+Test(registration, huge_line_and_file, .init = ct_setup, .fini = tt_teardown)
 {
 	size_t n = 1 << 20;
 	char *big = malloc(n + 1);
@@ -146,13 +146,13 @@ Test(registration, huge_line_and_file, .init = ct_setup, .fini = ct_teardown)
 	cr_assert(strstr(err.msg, "reg:1:"), "%s", err.msg);
 	free(big);
 
-	ct_write("reg", PA "\n\n0\n", (size_t)-1);
-	cr_assert_eq(sd_registration_load(ct_path("reg"), SD, &reg, &err), 0,
+	tt_write("reg", PA "\n\n0\n", (size_t)-1, 0644);
+	cr_assert_eq(sd_registration_load(tt_path("reg"), SD, &reg, &err), 0,
 		     "%s", err.msg);
 	cr_assert_eq(reg->nrecs, 1);
 	cr_assert(strstr(reg->file, "/reg"));
 	sd_registration_free(reg);
-	cr_assert_eq(sd_registration_load(ct_path("nope"), SD, &reg, &err),
+	cr_assert_eq(sd_registration_load(tt_path("nope"), SD, &reg, &err),
 		     SD_ERR_IO);
 	cr_assert(strstr(err.msg, "nope"), "%s", err.msg);
 }

@@ -226,33 +226,33 @@ static const struct thit *find(const struct thits *t, const char *path,
 }
 
 Test(refscan, names_targets_contents, .init = ct_setup,
-     .fini = ct_teardown)
+     .fini = tt_teardown)
 {
 	struct sd_hashmap *m = cands();
 	char top[64], rel[256], buf[256];
 	/* The top node's own name contains ha: must not be reported. */
 	snprintf(top, sizeof(top), "%s-pkg", ha);
-	ct_mkdir(top);
+	tt_mkdir(top);
 	snprintf(rel, sizeof(rel), "%s/share/%s-doc", top, hb);
-	ct_mkdir(rel);
+	tt_mkdir(rel);
 	snprintf(rel, sizeof(rel), "%s/link", top);
 	snprintf(buf, sizeof(buf), "/nix/store/%s-dep/lib", hb);
-	ct_symlink(buf, rel);
+	tt_symlink(buf, rel);
 	/* A big file with a hash straddling the 256 KiB read boundary. */
 	size_t big = SD_REFSCAN_BUF + 100;
 	char *data = malloc(big);
 	memset(data, '_', big);
 	memcpy(data + SD_REFSCAN_BUF - 10, ha, 32);
 	snprintf(rel, sizeof(rel), "%s/big", top);
-	ct_write(rel, data, big);
+	tt_write(rel, data, big, 0644);
 	free(data);
 	snprintf(rel, sizeof(rel), "%s/clean", top);
-	ct_write(rel, "nothing here", (size_t)-1);
+	tt_write(rel, "nothing here", (size_t)-1, 0644);
 
 	struct sd_tree *t = sd_tree_new(1);
 	struct sd_node *node;
 	struct sd_error err;
-	cr_assert_eq(sd_hosttree_add(t, t->root, top, ct_path(top), &node,
+	cr_assert_eq(sd_hosttree_add(t, t->root, top, tt_path(top), &node,
 				     &err), 0, "%s", err.msg);
 	cr_assert_eq(sd_tree_finalize(t, &err), 0, "%s", err.msg);
 

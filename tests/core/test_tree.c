@@ -9,40 +9,11 @@
 
 #include "core/hosttree.h"
 #include "core/tree.h"
-
-static char tmpdir[64];
+#include "tests/common/tmpdir.h"
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sdtree.XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "chmod -R u+w %s; rm -rf %s", tmpdir,
-		 tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-static void put(const char *rel, const char *content, mode_t mode)
-{
-	char p[512];
-	snprintf(p, sizeof(p), "%s/%s", tmpdir, rel);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	cr_assert(fd >= 0, "create %s", p);
-	cr_assert_eq(write(fd, content, strlen(content)),
-		     (ssize_t)strlen(content));
-	close(fd);
-	chmod(p, mode);
-}
-
-static void mk(const char *rel)
-{
-	char p[512];
-	snprintf(p, sizeof(p), "%s/%s", tmpdir, rel);
-	cr_assert_eq(mkdir(p, 0755), 0);
+	tt_setup("sdtree");
 }
 
 Test(tree, sorts_bytewise_and_numbers_preorder)
@@ -115,20 +86,20 @@ Test(tree, deep_tree_walk_and_free)
 	sd_tree_free(t);
 }
 
-Test(hosttree, normalises_metadata, .init = setup, .fini = teardown)
+Test(hosttree, normalises_metadata, .init = setup, .fini = tt_teardown)
 {
-	mk("p");
-	put("p/exe", "#!/bin/sh\n", 0700);
-	put("p/data", "hello\n", 0600);
+	tt_mkdir("p");
+	tt_write("p/exe", "#!/bin/sh\n", (size_t)-1, 0700);
+	tt_write("p/data", "hello\n", (size_t)-1, 0600);
 	char p[512], q[512];
-	snprintf(p, sizeof(p), "%s/p/link", tmpdir);
+	snprintf(p, sizeof(p), "%s/p/link", tt_tmp);
 	cr_assert_eq(symlink("/nix/store/x", p), 0);
-	snprintf(p, sizeof(p), "%s/p/data", tmpdir);
-	snprintf(q, sizeof(q), "%s/p/hard", tmpdir);
+	snprintf(p, sizeof(p), "%s/p/data", tt_tmp);
+	snprintf(q, sizeof(q), "%s/p/hard", tt_tmp);
 	cr_assert_eq(link(p, q), 0);
 
 	struct sd_tree *t = sd_tree_new(42);
-	snprintf(p, sizeof(p), "%s/p", tmpdir);
+	snprintf(p, sizeof(p), "%s/p", tt_tmp);
 	cr_assert_eq(sd_hosttree_add(t, t->root, "p", p, NULL, NULL), 0);
 	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
 	struct sd_node *dir = sd_tree_lookup(t, "p");
@@ -159,16 +130,16 @@ Test(hosttree, normalises_metadata, .init = setup, .fini = teardown)
 	sd_tree_free(t);
 }
 
-Test(hosttree, refuses_fifo_naming_it, .init = setup, .fini = teardown)
+Test(hosttree, refuses_fifo_naming_it, .init = setup, .fini = tt_teardown)
 {
-	mk("p");
+	tt_mkdir("p");
 	char p[512];
-	snprintf(p, sizeof(p), "%s/p/pipe", tmpdir);
+	snprintf(p, sizeof(p), "%s/p/pipe", tt_tmp);
 	cr_assert_eq(mkfifo(p, 0644), 0);
 	struct sd_tree *t = sd_tree_new(0);
 	struct sd_error err;
 	sd_error_init(&err);
-	snprintf(p, sizeof(p), "%s/p", tmpdir);
+	snprintf(p, sizeof(p), "%s/p", tt_tmp);
 	cr_assert_eq(sd_hosttree_add(t, t->root, "p", p, NULL, &err),
 		     SD_ERR_UNSUPPORTED);
 	cr_assert(strstr(err.msg, "p/pipe") && strstr(err.msg, "FIFO"),
@@ -177,15 +148,15 @@ Test(hosttree, refuses_fifo_naming_it, .init = setup, .fini = teardown)
 }
 
 Test(hosttree, file_changing_size_is_an_error, .init = setup,
-     .fini = teardown)
+     .fini = tt_teardown)
 {
-	put("f", "abc", 0644);
+	tt_write("f", "abc", (size_t)-1, 0644);
 	char p[512];
-	snprintf(p, sizeof(p), "%s/f", tmpdir);
+	snprintf(p, sizeof(p), "%s/f", tt_tmp);
 	struct sd_tree *t = sd_tree_new(0);
 	struct sd_node *n;
 	cr_assert_eq(sd_hosttree_add(t, t->root, "f", p, &n, NULL), 0);
-	put("f", "abcdef", 0644);
+	tt_write("f", "abcdef", (size_t)-1, 0644);
 	struct sd_stream *s;
 	struct sd_error err;
 	sd_error_init(&err);

@@ -13,33 +13,12 @@
 
 #include "formats/squashfs/squashfs.h"
 
-static char tmpdir[64];
 static unsigned file_seq;
 
 void th_setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sdfmt.XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	tt_setup("sdfmt");
 	file_seq = 0;
-}
-
-void th_teardown(void)
-{
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "chmod -R u+w %s; rm -rf %s", tmpdir,
-		 tmpdir);
-	cr_assert_eq(system(cmd), 0);
-}
-
-const char *th_path(const char *rel)
-{
-	static char bufs[8][512];
-	static unsigned next;
-	char *b = bufs[next++ % 8];
-
-	snprintf(b, sizeof(bufs[0]), "%s/%s", tmpdir, rel);
-	return b;
 }
 
 void th_random(void *buf, size_t len, uint32_t seed)
@@ -98,9 +77,9 @@ struct sd_node *th_file(struct sd_tree *t, struct sd_node *parent,
 	struct sd_node *n = add(t, parent, name, SD_NODE_FILE);
 
 	snprintf(rel, sizeof(rel), "f%u", file_seq++);
-	th_spit(th_path(rel), data, len);
+	th_spit(tt_path(rel), data, len);
 	sd_error_init(&err);
-	cr_assert_eq(sd_node_set_src_path(n, th_path(rel), &err), 0, "%s",
+	cr_assert_eq(sd_node_set_src_path(n, tt_path(rel), &err), 0, "%s",
 		     err.msg);
 	n->size = len;
 	return n;

@@ -11,13 +11,13 @@
 #include "core/error.h"
 #include "core/tree.h"
 #include "formats/format.h"
+#include "tests/common/tmpdir.h"
 
-/* A fresh temporary directory (mkdtemp) for host files and images. */
+/*
+ * tt_setup("sdfmt") for host files and images, for .init; use tt_teardown
+ * as .fini and tt_path for paths in it.
+ */
 void th_setup(void);
-/* Remove it again. */
-void th_teardown(void);
-/* "<tmpdir>/<rel>" in a static rotating buffer. */
-const char *th_path(const char *rel);
 
 /* Deterministic pseudo-random bytes. */
 void th_random(void *buf, size_t len, uint32_t seed);

@@ -14,7 +14,7 @@
 #include "formats/squashfs/squashfs.h"
 #include "helpers.h"
 
-TestSuite(hostile, .init = th_setup, .fini = th_teardown, .timeout = 600);
+TestSuite(hostile, .init = th_setup, .fini = tt_teardown, .timeout = 600);
 
 /* A small tree with 4 KiB blocks: data, fragments, dirs and symlinks. */
 static struct sd_tree *small_tree(void)
@@ -44,7 +44,7 @@ static void try_image(const void *data, size_t len)
 {
 	struct sd_error err;
 	struct sd_tree *t = NULL;
-	const char *path = th_path("hostile.sqfs");
+	const char *path = tt_path("hostile.sqfs");
 
 	th_spit(path, data, len);
 	sd_error_init(&err);
@@ -69,10 +69,10 @@ static void *write_small(const char *comp, size_t *len)
 	struct sd_error err;
 	struct sd_tree *t = small_tree();
 
-	cr_assert_eq(th_write(t, comp, -1, 4096, 1, th_path("good.sqfs"),
+	cr_assert_eq(th_write(t, comp, -1, 4096, 1, tt_path("good.sqfs"),
 			      NULL, &err), 0, "%s", err.msg);
 	sd_tree_free(t);
-	return th_slurp(th_path("good.sqfs"), len);
+	return th_slurp(tt_path("good.sqfs"), len);
 }
 
 static void truncations(const char *comp)
@@ -155,7 +155,7 @@ Test(hostile, foreign_files)
 	struct sd_error err;
 	struct sd_tree *t = NULL;
 	sd_error_init(&err);
-	cr_assert_eq(sd_format_squashfs.read(th_path("no-such-file"), &t,
+	cr_assert_eq(sd_format_squashfs.read(tt_path("no-such-file"), &t,
 					     &err), SD_ERR_IO);
 	cr_assert_eq(sd_format_squashfs.read("/", &t, &err), SD_ERR_IO);
 }
@@ -183,10 +183,10 @@ static unsigned char *loop_image(size_t *len, size_t *ent, size_t *hdr)
 	struct sd_node *a = th_dir(t, NULL, "a");
 	th_dir(t, a, "b");
 	th_finalize(t);
-	cr_assert_eq(th_write(t, "none", -1, 0, 1, th_path("loop.sqfs"),
+	cr_assert_eq(th_write(t, "none", -1, 0, 1, tt_path("loop.sqfs"),
 			      NULL, &err), 0, "%s", err.msg);
 	sd_tree_free(t);
-	unsigned char *img = th_slurp(th_path("loop.sqfs"), len);
+	unsigned char *img = th_slurp(tt_path("loop.sqfs"), len);
 
 	/* entry: offset u16, inode diff s16, type u16 (1 = dir), size u16
 	 * (name length - 1 = 0), name "b"; its header is the 12 bytes
@@ -222,9 +222,9 @@ Test(hostile, directory_loop_to_root)
 
 	struct sd_error err;
 	struct sd_tree *t = NULL;
-	th_spit(th_path("patched.sqfs"), img, len);
+	th_spit(tt_path("patched.sqfs"), img, len);
 	sd_error_init(&err);
-	cr_assert_eq(sd_format_squashfs.read(th_path("patched.sqfs"), &t,
+	cr_assert_eq(sd_format_squashfs.read(tt_path("patched.sqfs"), &t,
 					     &err), SD_ERR_CORRUPT,
 		     "loop not detected");
 	cr_assert(strstr(err.msg, "loop"), "message: %s", err.msg);
@@ -242,9 +242,9 @@ Test(hostile, invalid_names)
 
 		struct sd_error err;
 		struct sd_tree *t = NULL;
-		th_spit(th_path("patched.sqfs"), img, len);
+		th_spit(tt_path("patched.sqfs"), img, len);
 		sd_error_init(&err);
-		cr_assert_eq(sd_format_squashfs.read(th_path("patched.sqfs"),
+		cr_assert_eq(sd_format_squashfs.read(tt_path("patched.sqfs"),
 						     &t, &err),
 			     SD_ERR_CORRUPT, "name %zu accepted", i);
 		cr_assert(strstr(err.msg, "name"), "message: %s", err.msg);

@@ -15,7 +15,7 @@
 #include "formats/format.h"
 #include "helpers.h"
 
-TestSuite(unsquashfs, .init = th_setup, .fini = th_teardown,
+TestSuite(unsquashfs, .init = th_setup, .fini = tt_teardown,
 	  .timeout = 300);
 
 static bool have_tool(const char *tool)
@@ -103,8 +103,8 @@ static void extract(const char *comp)
 	th_finalize(t);
 
 	char img[600], out[600], cmd[2048];
-	snprintf(img, sizeof(img), "%s", th_path("u.sqfs"));
-	snprintf(out, sizeof(out), "%s", th_path("out"));
+	snprintf(img, sizeof(img), "%s", tt_path("u.sqfs"));
+	snprintf(out, sizeof(out), "%s", tt_path("out"));
 	cr_assert_eq(th_write(t, comp, -1, 0, 2, img, NULL, &err), 0, "%s",
 		     err.msg);
 	snprintf(cmd, sizeof(cmd), "unsquashfs -no-progress -d '%s' '%s' "
@@ -128,26 +128,26 @@ Test(unsquashfs, xz) { extract("xz"); }
 Test(unsquashfs, zstd) { extract("zstd"); }
 Test(unsquashfs, none) { extract("none"); }
 
-TestSuite(mksquashfs, .init = th_setup, .fini = th_teardown, .timeout = 300);
+TestSuite(mksquashfs, .init = th_setup, .fini = tt_teardown, .timeout = 300);
 
 static void mksquashfs_image(const char *comp)
 {
 	char big[300000], cmd[2048];
 
 	th_random(big, sizeof(big), 5);
-	cr_assert_eq(mkdir(th_path("src"), 0755), 0);
-	cr_assert_eq(mkdir(th_path("src/d"), 0755), 0);
-	th_spit(th_path("src/d/big"), big, sizeof(big));
-	th_spit(th_path("src/d/small"), "small file\n", 11);
-	th_spit(th_path("src/empty"), "", 0);
-	cr_assert_eq(link(th_path("src/d/big"), th_path("src/d/hard")), 0);
-	cr_assert_eq(symlink("d/small", th_path("src/sl")), 0);
+	cr_assert_eq(mkdir(tt_path("src"), 0755), 0);
+	cr_assert_eq(mkdir(tt_path("src/d"), 0755), 0);
+	th_spit(tt_path("src/d/big"), big, sizeof(big));
+	th_spit(tt_path("src/d/small"), "small file\n", 11);
+	th_spit(tt_path("src/empty"), "", 0);
+	cr_assert_eq(link(tt_path("src/d/big"), tt_path("src/d/hard")), 0);
+	cr_assert_eq(symlink("d/small", tt_path("src/sl")), 0);
 	snprintf(cmd, sizeof(cmd),
 		 "mksquashfs '%s' '%s' -noappend -quiet -no-progress "
 		 "-comp %s -mkfs-time 77 -all-time 66 "
 		 "-p 'dev d 755 0 0' -p 'dev/null c 666 0 0 1 3' "
 		 "-p 'dev/fifo i 644 0 0 f' -p 'dev/sock i 600 7 8 s' "
-		 ">/dev/null 2>&1", th_path("src"), th_path("mk.sqfs"), comp);
+		 ">/dev/null 2>&1", tt_path("src"), tt_path("mk.sqfs"), comp);
 	cr_assert_eq(system(cmd), 0, "mksquashfs failed");
 }
 
@@ -157,7 +157,7 @@ static void read_mksquashfs(const char *comp)
 		cr_skip_test("mksquashfs is not on PATH");
 	mksquashfs_image(comp);
 
-	struct sd_tree *t = th_read(th_path("mk.sqfs"));
+	struct sd_tree *t = th_read(tt_path("mk.sqfs"));
 	cr_assert_eq(t->mtime, 77);
 	const char *files[] = { "d/big", "d/hard", "d/small", "empty" };
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -168,7 +168,7 @@ static void read_mksquashfs(const char *comp)
 		cr_assert_eq(n->type, SD_NODE_FILE);
 		cr_assert_eq(n->mtime, 66);
 		snprintf(rel, sizeof(rel), "src/%s", files[i]);
-		void *want = th_slurp(th_path(rel), &la);
+		void *want = th_slurp(tt_path(rel), &la);
 		void *got = th_content(t, n, &lb);
 		cr_assert_eq(la, lb, "%s: length", files[i]);
 		cr_assert(memcmp(want, got, la) == 0, "%s: bytes", files[i]);
@@ -191,7 +191,7 @@ static void read_mksquashfs(const char *comp)
 
 	/* and our writer refuses to copy the device nodes */
 	struct sd_error err;
-	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, th_path("copy.sqfs"),
+	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, tt_path("copy.sqfs"),
 			      NULL, &err), SD_ERR_UNSUPPORTED);
 	cr_assert(strstr(err.msg, "dev/"), "message: %s", err.msg);
 	sd_tree_free(t);
@@ -208,19 +208,19 @@ Test(mksquashfs, rewrite_without_devices)
 	if (!have_tool("mksquashfs"))
 		cr_skip_test("mksquashfs is not on PATH");
 	char cmd[1024];
-	cr_assert_eq(mkdir(th_path("src"), 0755), 0);
-	th_spit(th_path("src/a"), "alpha", 5);
-	cr_assert_eq(symlink("a", th_path("src/b")), 0);
+	cr_assert_eq(mkdir(tt_path("src"), 0755), 0);
+	th_spit(tt_path("src/a"), "alpha", 5);
+	cr_assert_eq(symlink("a", tt_path("src/b")), 0);
 	snprintf(cmd, sizeof(cmd), "mksquashfs '%s' '%s' -noappend -quiet "
-		 "-no-progress >/dev/null 2>&1", th_path("src"),
-		 th_path("mk.sqfs"));
+		 "-no-progress >/dev/null 2>&1", tt_path("src"),
+		 tt_path("mk.sqfs"));
 	cr_assert_eq(system(cmd), 0);
 
 	struct sd_error err;
-	struct sd_tree *t = th_read(th_path("mk.sqfs"));
-	cr_assert_eq(th_write(t, "zstd", -1, 0, 2, th_path("again.sqfs"),
+	struct sd_tree *t = th_read(tt_path("mk.sqfs"));
+	cr_assert_eq(th_write(t, "zstd", -1, 0, 2, tt_path("again.sqfs"),
 			      NULL, &err), 0, "%s", err.msg);
-	struct sd_tree *r = th_read(th_path("again.sqfs"));
+	struct sd_tree *r = th_read(tt_path("again.sqfs"));
 	th_assert_same(t, r);
 	sd_tree_free(r);
 	sd_tree_free(t);

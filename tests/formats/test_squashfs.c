@@ -58,14 +58,14 @@ static struct sd_tree *sample_tree(uint32_t bs)
 	return t;
 }
 
-TestSuite(squashfs, .init = th_setup, .fini = th_teardown, .timeout = 120);
+TestSuite(squashfs, .init = th_setup, .fini = tt_teardown, .timeout = 120);
 
 static void roundtrip(const char *comp, uint32_t bs)
 {
 	struct sd_write_stats st;
 	struct sd_error err;
 	struct sd_tree *t = sample_tree(bs ? bs : 128 * KIB);
-	const char *img = th_path("img.sqfs");
+	const char *img = tt_path("img.sqfs");
 
 	int ret = th_write(t, comp, -1, bs, 2, img, &st, &err);
 	cr_assert_eq(ret, 0, "%s: write: %s", comp, err.msg);
@@ -103,9 +103,9 @@ Test(squashfs, levels)
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		cr_assert_eq(th_write(t, ok[i].c, ok[i].level, 0, 1,
-				      th_path("l.sqfs"), NULL, &err), 0,
+				      tt_path("l.sqfs"), NULL, &err), 0,
 			     "%s %d: %s", ok[i].c, ok[i].level, err.msg);
-		struct sd_tree *r = th_read(th_path("l.sqfs"));
+		struct sd_tree *r = th_read(tt_path("l.sqfs"));
 		th_assert_same(t, r);
 		sd_tree_free(r);
 	}
@@ -117,7 +117,7 @@ Test(squashfs, bad_options)
 	struct sd_error err;
 	struct sd_tree *t = sd_tree_new(1);
 	th_finalize(t);
-	const char *img = th_path("bad.sqfs");
+	const char *img = tt_path("bad.sqfs");
 
 	cr_assert_eq(th_write(t, "brotli", -1, 0, 1, img, NULL, &err),
 		     SD_ERR_USAGE);
@@ -157,13 +157,13 @@ Test(squashfs, jobs_do_not_change_bytes)
 	     c++) {
 		size_t l1, l4;
 		cr_assert_eq(th_write(t, compressors[c], -1, 0, 1,
-				      th_path("j1.sqfs"), NULL, &err), 0,
+				      tt_path("j1.sqfs"), NULL, &err), 0,
 			     "%s", err.msg);
 		cr_assert_eq(th_write(t, compressors[c], -1, 0, 4,
-				      th_path("j4.sqfs"), NULL, &err), 0,
+				      tt_path("j4.sqfs"), NULL, &err), 0,
 			     "%s", err.msg);
-		void *a = th_slurp(th_path("j1.sqfs"), &l1);
-		void *b = th_slurp(th_path("j4.sqfs"), &l4);
+		void *a = th_slurp(tt_path("j1.sqfs"), &l1);
+		void *b = th_slurp(tt_path("j4.sqfs"), &l4);
 		cr_assert_eq(l1, l4, "%s: sizes differ", compressors[c]);
 		cr_assert(memcmp(a, b, l1) == 0, "%s: bytes differ",
 			  compressors[c]);
@@ -177,7 +177,7 @@ static uint64_t image_size(struct sd_tree *t, struct sd_write_stats *st)
 {
 	struct sd_error err;
 
-	cr_assert_eq(th_write(t, "gzip", -1, 0, 3, th_path("d.sqfs"), st,
+	cr_assert_eq(th_write(t, "gzip", -1, 0, 3, tt_path("d.sqfs"), st,
 			      &err), 0, "%s", err.msg);
 	return st->image_bytes;
 }
@@ -214,7 +214,7 @@ Test(squashfs, dedup_identical_contents)
 	cr_assert(s2 <= s1 + 4096, "one copy %llu bytes, three copies %llu",
 		  (unsigned long long)s1, (unsigned long long)s2);
 
-	struct sd_tree *r = th_read(th_path("d.sqfs"));
+	struct sd_tree *r = th_read(tt_path("d.sqfs"));
 	th_assert_same(two, r);
 	sd_tree_free(r);
 	sd_tree_free(one);
@@ -226,9 +226,9 @@ Test(squashfs, empty_tree_and_empty_files)
 	struct sd_error err;
 	struct sd_tree *t = sd_tree_new(0);
 	th_finalize(t);
-	cr_assert_eq(th_write(t, "zstd", -1, 0, 1, th_path("e.sqfs"), NULL,
+	cr_assert_eq(th_write(t, "zstd", -1, 0, 1, tt_path("e.sqfs"), NULL,
 			      &err), 0, "%s", err.msg);
-	struct sd_tree *r = th_read(th_path("e.sqfs"));
+	struct sd_tree *r = th_read(tt_path("e.sqfs"));
 	th_assert_same(t, r);
 	sd_tree_free(r);
 	sd_tree_free(t);
@@ -243,9 +243,9 @@ Test(squashfs, empty_tree_and_empty_files)
 	for (size_t c = 0; c < sizeof(compressors) / sizeof(compressors[0]);
 	     c++) {
 		cr_assert_eq(th_write(t, compressors[c], -1, 0, 2,
-				      th_path("e.sqfs"), NULL, &err), 0,
+				      tt_path("e.sqfs"), NULL, &err), 0,
 			     "%s", err.msg);
-		r = th_read(th_path("e.sqfs"));
+		r = th_read(tt_path("e.sqfs"));
 		th_assert_same(t, r);
 		sd_tree_free(r);
 	}
@@ -264,9 +264,9 @@ Test(squashfs, sparse_file)
 	th_file(t, NULL, "zeros", buf, 128 * KIB * 2);
 	free(buf);
 	th_finalize(t);
-	cr_assert_eq(th_write(t, "gzip", -1, 0, 2, th_path("s.sqfs"), NULL,
+	cr_assert_eq(th_write(t, "gzip", -1, 0, 2, tt_path("s.sqfs"), NULL,
 			      &err), 0, "%s", err.msg);
-	struct sd_tree *r = th_read(th_path("s.sqfs"));
+	struct sd_tree *r = th_read(tt_path("s.sqfs"));
 	th_assert_same(t, r);
 	sd_tree_free(r);
 	sd_tree_free(t);
@@ -294,9 +294,9 @@ Test(squashfs, big_directory_and_deep_nesting)
 		deep = th_dir(t, deep, "d");
 	th_file(t, deep, "bottom", "bottom", 6);
 	th_finalize(t);
-	cr_assert_eq(th_write(t, "lz4", -1, 0, 2, th_path("m.sqfs"), NULL,
+	cr_assert_eq(th_write(t, "lz4", -1, 0, 2, tt_path("m.sqfs"), NULL,
 			      &err), 0, "%s", err.msg);
-	struct sd_tree *r = th_read(th_path("m.sqfs"));
+	struct sd_tree *r = th_read(tt_path("m.sqfs"));
 	th_assert_same(t, r);
 	cr_assert_not_null(sd_tree_lookup(r, "many/entry-with-a-longish-name-"
 					     "2499"));
@@ -313,7 +313,7 @@ Test(squashfs, refuses_other_nodes)
 	struct sd_node *n = sd_tree_add(t, d, "null", 4, SD_NODE_OTHER, &err);
 	cr_assert_not_null(n);
 	th_finalize(t);
-	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, th_path("o.sqfs"), NULL,
+	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, tt_path("o.sqfs"), NULL,
 			      &err), SD_ERR_UNSUPPORTED);
 	cr_assert(strstr(err.msg, "dev/null"), "message: %s", err.msg);
 	sd_tree_free(t);
@@ -324,7 +324,7 @@ Test(squashfs, time_limits)
 	struct sd_error err;
 	struct sd_tree *t = sd_tree_new(4294967296ll);
 	th_finalize(t);
-	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, th_path("t.sqfs"), NULL,
+	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, tt_path("t.sqfs"), NULL,
 			      &err), SD_ERR_LIMIT);
 	sd_tree_free(t);
 
@@ -332,7 +332,7 @@ Test(squashfs, time_limits)
 	struct sd_node *f = th_file(t, NULL, "old", "x", 1);
 	f->mtime = -1;
 	th_finalize(t);
-	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, th_path("t.sqfs"), NULL,
+	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, tt_path("t.sqfs"), NULL,
 			      &err), SD_ERR_LIMIT);
 	cr_assert(strstr(err.msg, "old"), "message: %s", err.msg);
 	sd_tree_free(t);
@@ -347,7 +347,7 @@ Test(squashfs, interrupted)
 	struct sd_tree *t = sd_tree_new(1);
 	th_random_file(t, NULL, "f", 1000, 1);
 	th_finalize(t);
-	int fd = open(th_path("i.sqfs"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int fd = open(tt_path("i.sqfs"), O_RDWR | O_CREAT | O_TRUNC, 0644);
 	cr_assert(fd >= 0);
 	sd_error_init(&err);
 	cr_assert_eq(sd_format_squashfs.write(t, &o, fd, &stop, NULL, &err),
@@ -366,18 +366,18 @@ Test(squashfs, registry_and_detect)
 	cr_assert_eq(sd_format_find("squashfs"), &sd_format_squashfs);
 	cr_assert_null(sd_format_find("ext4"));
 	cr_assert_eq(sd_formats[0], &sd_format_squashfs);
-	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, th_path("r.sqfs"), NULL,
+	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, tt_path("r.sqfs"), NULL,
 			      &err), 0);
-	cr_assert_eq(sd_format_detect(th_path("r.sqfs"), &f, &err), 0);
+	cr_assert_eq(sd_format_detect(tt_path("r.sqfs"), &f, &err), 0);
 	cr_assert_eq(f, &sd_format_squashfs);
 
-	th_spit(th_path("junk"), "definitely not an image", 23);
-	cr_assert_eq(sd_format_detect(th_path("junk"), &f, &err),
+	th_spit(tt_path("junk"), "definitely not an image", 23);
+	cr_assert_eq(sd_format_detect(tt_path("junk"), &f, &err),
 		     SD_ERR_CORRUPT);
-	th_spit(th_path("empty"), "", 0);
-	cr_assert_eq(sd_format_detect(th_path("empty"), &f, &err),
+	th_spit(tt_path("empty"), "", 0);
+	cr_assert_eq(sd_format_detect(tt_path("empty"), &f, &err),
 		     SD_ERR_CORRUPT);
-	cr_assert_eq(sd_format_detect(th_path("missing"), &f, &err),
+	cr_assert_eq(sd_format_detect(tt_path("missing"), &f, &err),
 		     SD_ERR_IO);
 	sd_tree_free(t);
 }
@@ -391,13 +391,13 @@ Test(squashfs, source_errors_are_reported)
 	th_finalize(t);
 	char *src = strdup(gone->src_path);
 	cr_assert_eq(unlink(src), 0);
-	cr_assert_eq(th_write(t, "gzip", -1, 0, 3, th_path("x.sqfs"), NULL,
+	cr_assert_eq(th_write(t, "gzip", -1, 0, 3, tt_path("x.sqfs"), NULL,
 			      &err), SD_ERR_IO);
 	cr_assert_neq(err.msg[0], '\0');
 
 	/* the file is shorter than the tree says */
 	th_spit(src, "short", 5);
-	cr_assert_eq(th_write(t, "gzip", -1, 0, 3, th_path("x.sqfs"), NULL,
+	cr_assert_eq(th_write(t, "gzip", -1, 0, 3, tt_path("x.sqfs"), NULL,
 			      &err), SD_ERR_IO);
 	cr_assert(strstr(err.msg, "b-gone") || strstr(err.msg, src),
 		  "message: %s", err.msg);
