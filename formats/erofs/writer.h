@@ -1,0 +1,142 @@
+/*
+ * writer.h — the EROFS writer (uncompressed), split into its stages.
+ *
+ * Image layout (4 KiB blocks, meta_blkaddr 0):
+ *
+ *   block 0, bytes 0..1023     zero
+ *   bytes 1024..1151           superblock (crc32c checksum, label, UUID)
+ *   bytes 1152..               the metadata area: one inode per node in
+ *                              tree pre-order (root first, nid 36), each
+ *                              32-byte aligned and followed by its chunk
+ *                              map or inline tail; it runs on into the
+ *                              following blocks as needed
+ *   following blocks           data, in tree pre-order: a directory's
+ *                              whole blocks, a long symlink's block, a
+ *                              file's blocks (or its non-zero chunks)
+ *
+ * Stage 1 (layout, writer_layout.c) decides every inode's form and data
+ * layout from sizes alone and gives it its place (nid) in the metadata
+ * area.  Stage 2 (writer_data.c) walks the tree, writes data blocks and
+ * then each inode with its inline tail at its place; directories are
+ * encoded by writer_dir.c.  Finally writer.c writes the superblock,
+ * derives the UUID and seals the checksum.
+ *
+ * Data layout of a regular file (the per-file layout step, where a later
+ * compressed writer will choose compressed layouts):
+ *   - size 0: FLAT_PLAIN, no blocks;
+ *   - size >= EW_CHUNKED_MIN: CHUNK_BASED with 1 MiB chunks and a 4-byte
+ *     block map; all-zero chunks are holes (EROFS_NULL_ADDR), so sparse
+ *     files take no space;
+ *   - else if the size is not a block multiple and the last partial block
+ *     fits after the inode in its metadata block: FLAT_INLINE (whole
+ *     blocks in the data area, the tail after the inode);
+ *   - else FLAT_PLAIN (the last block zero-padded).
+ * Directories and symlinks follow the same FLAT_INLINE / FLAT_PLAIN rule.
+ *
+ * Deduplication: a file whose size and SHA-256 equal an earlier file's
+ * (tree order) uses that file's blocks (raw_blkaddr or chunk map); only
+ * whole blocks can be shared, so inline tails are stored in every inode
+ * (a small inline file is simply stored again: it costs no data block).
+ */
+#ifndef SD_FORMATS_EROFS_WRITER_H
+#define SD_FORMATS_EROFS_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/sha256.h"
+#include "core/tree.h"
+#include "formats/format.h"
+
+#define EW_BLKBITS 12
+#define EW_BLKSIZE 4096u
+#define EW_CHUNKBITS 8                        /* chunk = block << 8 */
+#define EW_CHUNK_SIZE (EW_BLKSIZE << EW_CHUNKBITS) /* 1 MiB */
+#define EW_CHUNKED_MIN ((uint64_t)EW_CHUNK_SIZE)
+#define EW_DEFAULT_LABEL "nix-store"
+#define EW_ROOT_OFFSET 1152u                  /* right after the sb */
+
+/* What the writer decides for one node (by node->index). */
+struct ew_inode {
+	uint64_t nid;           /* place in the metadata area / 32 */
+	uint64_t size;          /* i_size: content / target / dir bytes */
+	uint32_t nlink;
+	uint8_t extended;       /* 64-byte inode */
+	uint8_t layout;         /* EROFS_INODE_FLAT_* / CHUNK_BASED */
+	uint32_t tail;          /* bytes inline after the inode */
+	uint32_t meta_len;      /* inode + chunk map + inline tail */
+	uint32_t blkaddr;       /* FLAT_*: first data block */
+	uint32_t nchunks;       /* CHUNK_BASED: block map entries */
+	uint32_t *chunks;       /* CHUNK_BASED: the block map */
+	uint32_t dir_blocks;    /* DIR: blocks of dirents (incl. inline) */
+};
+
+/* The writer's shared state. */
+struct ew_state {
+	const struct sd_tree *tree;
+	int fd;
+	struct sd_node **nodes;      /* by node->index */
+	struct ew_inode *ino;        /* by node->index */
+	size_t count;
+	int64_t build_time;          /* superblock time (see writer.c) */
+	uint64_t meta_end;           /* first byte after the metadata area */
+	uint32_t data_start;         /* first data block */
+	uint32_t data_next;          /* next free data block */
+	bool any_chunked;            /* INCOMPAT_CHUNKED_FILE needed */
+	struct sd_sha256 *digest;    /* data digest for the derived UUID */
+	struct ew_dedup *dedup;      /* content index (writer_data.c) */
+	volatile const int *interrupted;
+	struct sd_write_stats *stats;
+};
+
+/* The image-wide entry point (sd_format_erofs.write). */
+int sd_erofs_write(const struct sd_tree *tree,
+		   const struct sd_write_options *opts, int fd,
+		   volatile const int *interrupted,
+		   struct sd_write_stats *stats, struct sd_error *err);
+
+/*
+ * Validate @opts: compressor NULL or "none" (others: SD_ERR_UNSUPPORTED,
+ * not yet), block size 0 or 4096, label at most 16 bytes (SD_ERR_USAGE).
+ */
+int sd_erofs_check_options(const struct sd_write_options *opts,
+			   struct sd_error *err);
+
+/*
+ * Stage 1: fill w->ino[] (form, layout, sizes, nids) and w->meta_end,
+ * w->data_start.  SD_ERR_LIMIT when the image would exceed EROFS limits.
+ */
+int ew_layout(struct ew_state *w, struct sd_error *err);
+
+/*
+ * Stage 2: write every node's data blocks and its inode (with chunk map
+ * and inline tail) in tree pre-order; polls w->interrupted between files.
+ */
+int ew_write_nodes(struct ew_state *w, struct sd_error *err);
+
+/* Bytes of @dir's directory data (all blocks, the last one unpadded),
+ * and the number of blocks in *@blocks. */
+uint64_t ew_dir_size(const struct sd_node *dir, uint32_t *blocks);
+
+/*
+ * Encode @dir's directory data into @buf (ino.dir_blocks * EW_BLKSIZE
+ * bytes, zeroed by the caller).  Needs every nid (after ew_layout).
+ */
+void ew_dir_encode(const struct ew_state *w, const struct sd_node *dir,
+		   uint8_t *buf);
+
+/* Encode @node's inode (32 or 64 bytes) into @buf. */
+void ew_encode_inode(const struct ew_state *w, const struct sd_node *node,
+		     uint8_t *buf);
+
+/* pwrite all of @len bytes at @off, SD_ERR_IO on failure. */
+int ew_pwrite(int fd, const void *buf, size_t len, uint64_t off,
+	      struct sd_error *err);
+
+/* Report @node's path with @what (SD_ERR_* @code). */
+int ew_node_error(struct sd_error *err, int code, const struct sd_node *node,
+		  const char *what);
+
+#endif

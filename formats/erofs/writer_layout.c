@@ -1,0 +1,98 @@
+/*
+ * writer_layout.c — stage 1 of the EROFS writer: inode forms, data
+ * layouts and places in the metadata area (see writer.h).
+ *
+ * Inline rule (the kernel's): an inline tail must lie in the same block
+ * as the end of its inode, i.e. (inode offset + inode size) % block +
+ * tail <= block.  An inode whose tail does not fit in what is left of the
+ * current metadata block starts the next one (the gap stays zero); a tail
+ * that could never fit (longer than a block minus the inode) and a size
+ * that is a block multiple (FLAT_INLINE would put a whole block inline)
+ * make the node FLAT_PLAIN.  No inode crosses a block boundary.
+ */
+#include "formats/erofs/writer.h"
+
+#include "formats/erofs/erofs_disk.h"
+
+static uint32_t subdirs(const struct sd_node *dir)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < dir->nchildren; i++)
+		n += dir->children[i]->type == SD_NODE_DIR;
+	return n;
+}
+
+static void choose_form(const struct ew_state *w, const struct sd_node *n,
+			struct ew_inode *in)
+{
+	in->nlink = n->type == SD_NODE_DIR ? 2 + subdirs(n) : 1;
+	in->extended = in->size > UINT32_MAX || n->mtime != w->build_time ||
+		       n->uid > UINT16_MAX || n->gid > UINT16_MAX ||
+		       in->nlink > UINT16_MAX;
+}
+
+static void choose_layout(const struct sd_node *n, struct ew_inode *in,
+			  uint32_t isize)
+{
+	uint32_t tail = (uint32_t)(in->size % EW_BLKSIZE);
+
+	in->tail = 0;
+	in->nchunks = 0;
+	if (n->type == SD_NODE_FILE && in->size >= EW_CHUNKED_MIN) {
+		in->layout = EROFS_INODE_CHUNK_BASED;
+		in->nchunks = (uint32_t)((in->size + EW_CHUNK_SIZE - 1) /
+					 EW_CHUNK_SIZE);
+	} else if (tail != 0 && tail <= EW_BLKSIZE - isize) {
+		in->layout = EROFS_INODE_FLAT_INLINE;
+		in->tail = tail;
+	} else {
+		in->layout = EROFS_INODE_FLAT_PLAIN;
+	}
+}
+
+int ew_layout(struct ew_state *w, struct sd_error *err)
+{
+	uint64_t pos = EW_ROOT_OFFSET;
+
+	for (size_t i = 0; i < w->count; i++) {
+		const struct sd_node *n = w->nodes[i];
+		struct ew_inode *in = &w->ino[i];
+		uint32_t isize, inblk;
+		uint64_t meta;
+
+		if (n->type == SD_NODE_DIR)
+			in->size = ew_dir_size(n, &in->dir_blocks);
+		else
+			in->size = n->size;
+		choose_form(w, n, in);
+		isize = in->extended ? EROFS_INODE_EXTENDED_SIZE
+				     : EROFS_INODE_COMPACT_SIZE;
+		choose_layout(n, in, isize);
+		if (in->layout == EROFS_INODE_CHUNK_BASED &&
+		    in->nchunks > (UINT32_MAX - isize) /
+				  EROFS_BLOCK_MAP_ENTRY_SIZE)
+			return ew_node_error(err, SD_ERR_LIMIT, n,
+					     "file too large for EROFS");
+		meta = isize + (uint64_t)in->nchunks *
+			       EROFS_BLOCK_MAP_ENTRY_SIZE + in->tail;
+		in->meta_len = (uint32_t)meta;
+
+		/* 32-byte slot; inode (and inline tail) within one block. */
+		pos = (pos + EROFS_ISLOT_SIZE - 1) & ~(uint64_t)(EROFS_ISLOT_SIZE
+								 - 1);
+		inblk = (uint32_t)(pos % EW_BLKSIZE);
+		if (inblk + isize + in->tail > EW_BLKSIZE)
+			pos += EW_BLKSIZE - inblk;
+		in->nid = pos >> EROFS_ISLOT_BITS;
+		pos += meta;
+	}
+	w->meta_end = pos;
+	if ((pos + EW_BLKSIZE - 1) / EW_BLKSIZE > UINT32_MAX)
+		return sd_error_set(err, SD_ERR_LIMIT,
+				    "EROFS metadata too large (%llu bytes)",
+				    (unsigned long long)pos);
+	w->data_start = (uint32_t)((pos + EW_BLKSIZE - 1) / EW_BLKSIZE);
+	w->data_next = w->data_start;
+	return SD_OK;
+}
