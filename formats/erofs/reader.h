@@ -1,0 +1,52 @@
+/*
+ * reader.h — the EROFS reader (sd_format_erofs.probe / .read).
+ *
+ * Reads images as mkfs.erofs (1.5 and later) and our own writer make them
+ * and as the Linux kernel reads them: block sizes 512 B .. 64 KiB, the
+ * superblock CRC-32C when present, compact (32 B) and extended (64 B)
+ * inodes, directories, the FLAT_PLAIN, FLAT_INLINE and CHUNK_BASED data
+ * layouts (chunk holes read as zeros), and the COMPRESSED_FULL and
+ * COMPRESSED_COMPACT layouts (lz4, microLZMA, deflate, zstd; big
+ * pclusters, 0PADDING, ztailpacking inline pclusters).  Not read (refused
+ * with SD_ERR_UNSUPPORTED): extra devices, fragments in a packed inode,
+ * logical clusters larger than a block.  Extended attributes are skipped.
+ *
+ * The tree: directories are walked with an explicit stack; a directory
+ * inode met twice is a loop; nesting is capped at SD_EROFS_MAX_DEPTH,
+ * entries at SD_EROFS_MAX_NODES per image and SD_EROFS_MAX_DIR_ENTRIES
+ * per directory; "." and ".." are checked, not followed.  Compact inodes
+ * get the superblock build time as mtime, as does tree->mtime.  Devices,
+ * FIFOs and sockets become SD_NODE_OTHER (rdev as stored, new-style
+ * dev_t).  FILE nodes carry their nid in src_id; the tree's content source
+ * streams (and decompresses) their data out of the image, bounded by the
+ * file size.  Hard links become separate FILE nodes with the same nid.
+ *
+ * Anything malformed is SD_ERR_CORRUPT with a one-line reason naming the
+ * image, the inode and what failed; the reader never crashes, never hangs
+ * and never allocates more than the image size (or SD_EROFS_MAX_EXTENT
+ * per open stream) because of a value read from the image.
+ */
+#ifndef SD_FORMATS_EROFS_READER_H
+#define SD_FORMATS_EROFS_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/tree.h"
+
+#define SD_EROFS_MAX_DEPTH 4096
+#define SD_EROFS_MAX_NODES (1u << 24)
+#define SD_EROFS_MAX_DIR_ENTRIES (1u << 22)
+
+/* True if @head (the first @len bytes of a file) holds the EROFS magic
+ * 0xE0F5E1E2 at byte 1024. */
+bool sd_erofs_probe(const uint8_t *head, size_t len);
+
+/* Read the image at @path into a new finalised tree (see above).  The
+ * tree owns the open image; sd_tree_free() closes it. */
+int sd_erofs_read(const char *path, struct sd_tree **out,
+		  struct sd_error *err);
+
+#endif

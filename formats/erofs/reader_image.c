@@ -1,0 +1,269 @@
+/*
+ * reader_image.c — opening an EROFS image: bounds-checked reads, the
+ * superblock, the probe and the error helpers (see reader_int.h).
+ */
+#include "formats/erofs/reader_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "formats/erofs/erofs_disk.h"
+#include "formats/erofs/reader.h"
+
+#define NO_NID UINT64_MAX
+
+/* Incompatible features we read (extra devices are refused separately). */
+#define KNOWN_INCOMPAT                                                      \
+	(EROFS_FEATURE_INCOMPAT_ZERO_PADDING |                              \
+	 EROFS_FEATURE_INCOMPAT_COMPR_CFGS |                                \
+	 EROFS_FEATURE_INCOMPAT_CHUNKED_FILE |                              \
+	 EROFS_FEATURE_INCOMPAT_DEVICE_TABLE |                              \
+	 EROFS_FEATURE_INCOMPAT_ZTAILPACKING |                              \
+	 EROFS_FEATURE_INCOMPAT_FRAGMENTS |                                 \
+	 EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES)
+
+static int vfail(const struct sd_erofs_img *img, uint64_t nid, int code,
+		 struct sd_error *err, const char *fmt, va_list ap)
+{
+	char what[SD_ERROR_MSG_MAX];
+
+	vsnprintf(what, sizeof(what), fmt, ap);
+	if (nid == NO_NID)
+		return sd_error_set(err, code, "%s: %s", img->path, what);
+	return sd_error_set(err, code, "%s: inode %llu: %s", img->path,
+			    (unsigned long long)nid, what);
+}
+
+int sd_erofs_corrupt(const struct sd_erofs_img *img, uint64_t nid,
+		     struct sd_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int ret = vfail(img, nid, SD_ERR_CORRUPT, err, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int sd_erofs_fail(const struct sd_erofs_img *img, uint64_t nid, int code,
+		  struct sd_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int ret = vfail(img, nid, code, err, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+bool sd_erofs_in_image(const struct sd_erofs_img *img, uint64_t off,
+		       uint64_t len)
+{
+	return off <= img->size && len <= img->size - off;
+}
+
+int sd_erofs_pread(const struct sd_erofs_img *img, uint64_t nid,
+		   const char *what, void *buf, size_t len, uint64_t off,
+		   struct sd_error *err)
+{
+	uint8_t *p = buf;
+
+	if (!sd_erofs_in_image(img, off, len))
+		return sd_erofs_corrupt(img, nid, err,
+					"%s at byte %llu (+%zu) beyond the "
+					"image end", what,
+					(unsigned long long)off, len);
+	while (len > 0) {
+		ssize_t n = pread(img->fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sd_error_errno(err, SD_ERR_IO, errno,
+					      "%s: cannot read", img->path);
+		if (n == 0)
+			return sd_erofs_corrupt(img, nid, err,
+						"%s: image shrank while "
+						"being read", what);
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return SD_OK;
+}
+
+bool sd_erofs_probe(const uint8_t *head, size_t len)
+{
+	return len >= EROFS_SUPER_OFFSET + 4 &&
+	       get_le32(head + EROFS_SUPER_OFFSET + EROFS_SB_OFF_MAGIC) ==
+		       EROFS_SUPER_MAGIC_V1;
+}
+
+/* Verify the checksum: crc32c(~0) over [1024, 1024 + n) with the
+ * checksum field zeroed, n = block size - 1024 (or the block size when
+ * blocks are not larger than 1024, as the kernel does). */
+static int check_sb_csum(struct sd_erofs_img *img, struct sd_error *err)
+{
+	size_t len = img->blksz;
+	uint8_t *buf;
+
+	if (len > EROFS_SUPER_OFFSET)
+		len -= EROFS_SUPER_OFFSET;
+	if (!sd_erofs_in_image(img, EROFS_SUPER_OFFSET, len))
+		return sd_erofs_corrupt(img, NO_NID, err, "superblock "
+					"checksum area beyond the image end");
+	buf = malloc(len);
+	if (!buf)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	int ret = sd_erofs_pread(img, NO_NID, "superblock", buf, len,
+				 EROFS_SUPER_OFFSET, err);
+	if (!ret) {
+		uint32_t want = get_le32(buf + EROFS_SB_OFF_CHECKSUM);
+		put_le32(buf + EROFS_SB_OFF_CHECKSUM, 0);
+		uint32_t got = sd_erofs_crc32c(EROFS_SB_CHKSUM_SEED, buf, len);
+		if (got != want)
+			ret = sd_erofs_corrupt(img, NO_NID, err,
+					       "superblock checksum mismatch "
+					       "(stored 0x%08x, computed "
+					       "0x%08x)", want, got);
+	}
+	free(buf);
+	return ret;
+}
+
+static int parse_sb(struct sd_erofs_img *img, struct sd_error *err)
+{
+	uint8_t sb[EROFS_SB_SIZE];
+	int ret;
+
+	if (img->size < EROFS_SUPER_OFFSET + EROFS_SB_SIZE)
+		return sd_erofs_corrupt(img, NO_NID, err, "not an EROFS "
+					"image: %llu bytes, too short for a "
+					"superblock",
+					(unsigned long long)img->size);
+	ret = sd_erofs_pread(img, NO_NID, "superblock", sb, sizeof(sb),
+			     EROFS_SUPER_OFFSET, err);
+	if (ret)
+		return ret;
+	if (get_le32(sb + EROFS_SB_OFF_MAGIC) != EROFS_SUPER_MAGIC_V1)
+		return sd_erofs_corrupt(img, NO_NID, err, "not an EROFS "
+					"image: bad superblock magic 0x%08x",
+					get_le32(sb + EROFS_SB_OFF_MAGIC));
+	img->blkszbits = sb[EROFS_SB_OFF_BLKSZBITS];
+	if (img->blkszbits < EROFS_BLKSZBITS_MIN ||
+	    img->blkszbits > EROFS_BLKSZBITS_MAX)
+		return sd_erofs_corrupt(img, NO_NID, err, "unsupported block "
+					"size 2^%u (512 B .. 64 KiB are read)",
+					img->blkszbits);
+	img->blksz = 1u << img->blkszbits;
+	img->feature_compat = get_le32(sb + EROFS_SB_OFF_FEATURE_COMPAT);
+	if (img->feature_compat & EROFS_FEATURE_COMPAT_SB_CHKSUM) {
+		ret = check_sb_csum(img, err);
+		if (ret)
+			return ret;
+	}
+	img->feature_incompat = get_le32(sb + EROFS_SB_OFF_FEATURE_INCOMPAT);
+	if (img->feature_incompat & ~KNOWN_INCOMPAT)
+		return sd_erofs_fail(img, NO_NID, SD_ERR_UNSUPPORTED, err,
+				     "unsupported incompatible features "
+				     "0x%x", img->feature_incompat &
+				     ~KNOWN_INCOMPAT);
+	if (get_le16(sb + EROFS_SB_OFF_EXTRA_DEVICES) != 0)
+		return sd_erofs_fail(img, NO_NID, SD_ERR_UNSUPPORTED, err,
+				     "images with extra devices are not "
+				     "supported");
+	if (sb[EROFS_SB_OFF_DIRBLKBITS] != 0)
+		return sd_erofs_fail(img, NO_NID, SD_ERR_UNSUPPORTED, err,
+				     "directory block size differs from the "
+				     "block size");
+	if (EROFS_SB_SIZE + sb[EROFS_SB_OFF_SB_EXTSLOTS] *
+	    (uint32_t)EROFS_SB_EXTSLOT_SIZE > (img->blksz > EROFS_SUPER_OFFSET
+				    ? img->blksz - EROFS_SUPER_OFFSET
+				    : img->blksz))
+		return sd_erofs_corrupt(img, NO_NID, err, "superblock "
+					"extension slots exceed a block");
+	if (img->feature_incompat & EROFS_FEATURE_INCOMPAT_COMPR_CFGS)
+		img->compr_algs = get_le16(sb + EROFS_SB_OFF_U1) &
+				  Z_EROFS_ALL_COMPR_ALGS;
+	else
+		img->compr_algs = 1u << Z_EROFS_COMPRESSION_LZ4;
+
+	uint64_t blocks = get_le32(sb + EROFS_SB_OFF_BLOCKS);
+	if (blocks << img->blkszbits > img->size)
+		return sd_erofs_corrupt(img, NO_NID, err, "image truncated: "
+					"superblock says %llu blocks (%llu "
+					"bytes), the file has %llu bytes",
+					(unsigned long long)blocks,
+					(unsigned long long)(blocks <<
+							     img->blkszbits),
+					(unsigned long long)img->size);
+	img->meta_off = (uint64_t)get_le32(sb + EROFS_SB_OFF_META_BLKADDR)
+			<< img->blkszbits;
+	if (img->meta_off >= img->size)
+		return sd_erofs_corrupt(img, NO_NID, err, "metadata block "
+					"%u beyond the image end",
+					get_le32(sb +
+						 EROFS_SB_OFF_META_BLKADDR));
+	img->max_nid = (img->size - img->meta_off) >> EROFS_ISLOT_BITS;
+	img->root_nid = get_le16(sb + EROFS_SB_OFF_ROOT_NID);
+	uint64_t t = get_le64(sb + EROFS_SB_OFF_BUILD_TIME);
+	img->build_time = t > INT64_MAX ? INT64_MAX : (int64_t)t;
+	return SD_OK;
+}
+
+int sd_erofs_img_open(const char *path, struct sd_erofs_img **out,
+		      struct sd_error *err)
+{
+	struct sd_erofs_img *img = calloc(1, sizeof(*img));
+	struct stat st;
+	int ret;
+
+	*out = NULL;
+	if (!img || !(img->path = strdup(path))) {
+		free(img);
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	}
+	img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (img->fd < 0) {
+		ret = sd_error_errno(err, SD_ERR_IO, errno, "%s", path);
+		img->fd = -1;
+		goto fail;
+	}
+	if (fstat(img->fd, &st) != 0) {
+		ret = sd_error_errno(err, SD_ERR_IO, errno, "%s", path);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		ret = sd_error_set(err, SD_ERR_IO, "%s: not a regular file",
+				   path);
+		goto fail;
+	}
+	img->size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode)) {
+		off_t end = lseek(img->fd, 0, SEEK_END);
+		img->size = end > 0 ? (uint64_t)end : 0;
+	}
+	ret = parse_sb(img, err);
+	if (ret)
+		goto fail;
+	*out = img;
+	return SD_OK;
+fail:
+	sd_erofs_img_close(img);
+	return ret;
+}
+
+void sd_erofs_img_close(struct sd_erofs_img *img)
+{
+	if (!img)
+		return;
+	if (img->fd >= 0)
+		close(img->fd);
+	free(img->path);
+	free(img);
+}
