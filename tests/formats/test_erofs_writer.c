@@ -1,0 +1,616 @@
+/*
+ * The EROFS writer (formats/erofs/writer.h): images are checked by the
+ * kernel (mount -o loop,ro, skipped without the privilege), by erofs-utils
+ * (fsck.erofs --extract, dump.erofs; skipped when not installed) and by
+ * blkid -p (label, and never taken for MINIX), plus reproducibility, a
+ * golden hash, limits and errors.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/hosttree.h"
+#include "core/sha256.h"
+#include "formats/erofs/crc32c.h"
+#include "formats/erofs/erofs_disk.h"
+#include "formats/erofs/writer.h"
+#include "helpers.h"
+
+/* SHA-256 of the golden image (see golden_image). */
+#define GOLDEN_SHA256 \
+	"6ca3cc396dc3a5eaa650fa029fdec210051340e2d32a1d15202ff32a1f531209"
+
+TestSuite(erofs_writer, .init = th_setup, .fini = tt_teardown,
+	  .timeout = 600);
+
+static int write_opts(const struct sd_tree *t,
+		      const struct sd_write_options *o, const char *path,
+		      struct sd_write_stats *stats, struct sd_error *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	cr_assert(fd >= 0, "create %s", path);
+	sd_error_init(err);
+	int ret = sd_erofs_write(t, o, fd, NULL, stats, err);
+	close(fd);
+	return ret;
+}
+
+/* Write @t to tt_path(@name) with default options or fail. */
+static const char *write_ok(const struct sd_tree *t, const char *name,
+			    struct sd_write_stats *stats)
+{
+	struct sd_write_options o = { .jobs = 1 };
+	struct sd_write_stats st;
+	struct sd_error err;
+	const char *path = tt_path(name);
+
+	cr_assert_eq(write_opts(t, &o, path, stats ? stats : &st, &err), 0,
+		     "write: %s", err.msg);
+	return path;
+}
+
+static bool have_tool(const char *tool)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
+	return system(cmd) == 0;
+}
+
+/* Output of @cmd (malloc'ed, NUL-terminated). */
+static char *run(const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	size_t cap = 4096, len = 0;
+	char *out = malloc(cap);
+
+	cr_assert(p && out);
+	for (size_t n; (n = fread(out + len, 1, cap - len - 1, p)) > 0;) {
+		len += n;
+		if (cap - len < 2)
+			out = realloc(out, cap *= 2);
+	}
+	out[len] = '\0';
+	pclose(p);
+	return out;
+}
+
+static void sb_read(const char *img, uint8_t sb[EROFS_SB_SIZE])
+{
+	int fd = open(img, O_RDONLY);
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(pread(fd, sb, EROFS_SB_SIZE, EROFS_SUPER_OFFSET),
+		     EROFS_SB_SIZE);
+	close(fd);
+}
+
+/* Compare the tree below @n with the host directory @dir, entry by
+ * entry: type, permission bits, owner, mtime, size, target, bytes. */
+static void check_host(const struct sd_tree *t, const struct sd_node *n,
+		       const char *dir)
+{
+	char *rel = sd_node_path_dup(n);
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	cr_assert_eq(lstat(path, &st), 0, "%s missing", rel);
+	cr_assert_eq((unsigned)(st.st_mode & 07777), (unsigned)n->mode,
+		     "%s: mode %o", rel, st.st_mode);
+	cr_assert_eq(st.st_mtime, n->mtime, "%s: mtime", rel);
+	switch (n->type) {
+	case SD_NODE_DIR: {
+		size_t entries = 0;
+		DIR *d = opendir(path);
+
+		cr_assert(S_ISDIR(st.st_mode), "%s: not a dir", rel);
+		cr_assert_not_null(d);
+		for (struct dirent *e; (e = readdir(d));)
+			entries++;
+		closedir(d);
+		cr_assert_eq(entries, n->nchildren + 2, "%s: %zu entries", rel,
+			     entries);
+		break;
+	}
+	case SD_NODE_SYMLINK: {
+		char target[4097];
+		ssize_t k = readlink(path, target, sizeof(target) - 1);
+
+		cr_assert(S_ISLNK(st.st_mode) && k >= 0, "%s: not a link", rel);
+		target[k] = '\0';
+		cr_assert_str_eq(target, n->target, "%s: target", rel);
+		break;
+	}
+	case SD_NODE_FILE: {
+		size_t la, lb;
+
+		cr_assert(S_ISREG(st.st_mode), "%s: not a file", rel);
+		cr_assert_eq((uint64_t)st.st_size, n->size, "%s: size", rel);
+		void *want = th_content(t, n, &la);
+		void *got = th_slurp(path, &lb);
+		cr_assert_eq(la, lb, "%s: length %zu vs %zu", rel, la, lb);
+		cr_assert(memcmp(want, got, la) == 0, "%s: bytes differ", rel);
+		free(want);
+		free(got);
+		break;
+	}
+	default:
+		break;
+	}
+	free(rel);
+	for (size_t i = 0; i < n->nchildren; i++)
+		check_host(t, n->children[i], dir);
+}
+
+/* Mount @img read-only at a fresh directory; false if not permitted. */
+static bool try_mount(const char *img, char *mnt, size_t len)
+{
+	char cmd[PATH_MAX * 2 + 64];
+
+	snprintf(mnt, len, "%s.mnt", img);
+	mkdir(mnt, 0755);
+	snprintf(cmd, sizeof(cmd), "mount -t erofs -o loop,ro '%s' '%s' "
+		 "2>/dev/null", img, mnt);
+	return system(cmd) == 0;
+}
+
+static void unmount(const char *mnt)
+{
+	char cmd[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "umount '%s'", mnt);
+	cr_assert_eq(system(cmd), 0, "umount %s", mnt);
+	rmdir(mnt);
+}
+
+/* The kernel must show exactly @t (root metadata included). */
+static void check_kernel(const struct sd_tree *t, const char *img)
+{
+	char mnt[PATH_MAX];
+
+	if (!try_mount(img, mnt, sizeof(mnt))) {
+		cr_log_warn("mount -o loop,ro failed (no privilege or no "
+			    "EROFS in this kernel): kernel check skipped");
+		return;
+	}
+	check_host(t, t->root, mnt);
+	unmount(mnt);
+}
+
+/* fsck.erofs must accept @img and extract exactly @t's contents. */
+static void check_fsck(const struct sd_tree *t, const char *img)
+{
+	char cmd[PATH_MAX * 2 + 64], dir[PATH_MAX];
+
+	if (!have_tool("fsck.erofs")) {
+		cr_log_warn("fsck.erofs not installed: check skipped");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s.x", img);
+	snprintf(cmd, sizeof(cmd), "fsck.erofs --extract='%s' '%s' "
+		 ">/dev/null 2>&1", dir, img);
+	cr_assert_eq(system(cmd), 0, "fsck.erofs rejects %s", img);
+	for (size_t i = 0; i < t->root->nchildren; i++)
+		check_host(t, t->root->children[i], dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* blkid -p must say erofs with @label (and nothing ambiguous). */
+static void check_blkid(const char *img, const char *label)
+{
+	char cmd[PATH_MAX + 64], want[64];
+
+	if (!have_tool("blkid")) {
+		cr_log_warn("blkid not installed: check skipped");
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "blkid -p '%s' 2>&1", img);
+	char *out = run(cmd);
+	snprintf(want, sizeof(want), "LABEL=\"%s\"", label);
+	cr_assert(strstr(out, "TYPE=\"erofs\""), "blkid: %s", out);
+	cr_assert(strstr(out, want), "blkid: %s", out);
+	free(out);
+}
+
+static struct sd_tree *sample_tree(void)
+{
+	struct sd_tree *t = sd_tree_new(1);
+	struct sd_node *a = th_dir(t, NULL, "aaaa-pkg");
+	struct sd_node *bin = th_dir(t, a, "bin");
+	struct sd_node *b = th_dir(t, NULL, "bbbb-other");
+
+	th_file(t, a, "empty", "", 0);
+	th_random_file(t, a, "f4095", 4095, 1);
+	th_random_file(t, a, "f4096", 4096, 2);
+	th_random_file(t, a, "f4097", 4097, 3);
+	th_random_file(t, a, "f100k", 100000, 4);
+	th_random_file(t, b, "f100k-again", 100000, 4);
+	th_random_file(t, b, "big", 3 * 1024 * 1024 + 17, 5);
+	th_random_file(t, b, "big-again", 3 * 1024 * 1024 + 17, 5);
+	struct sd_node *x = th_file(t, bin, "hello", "#!/bin/sh\necho hi\n",
+				    18);
+	x->mode = SD_MODE_EXEC;
+	th_symlink(t, bin, "link", "../f4097");
+	th_symlink(t, NULL, "abs", "/nix/store/aaaa-pkg/bin/hello");
+	th_dir(t, b, "-dash");   /* sorts before "." */
+	th_dir(t, b, ".-dot");   /* sorts between "." and ".." */
+	th_dir(t, b, ".hidden");
+	th_finalize(t);
+	return t;
+}
+
+Test(erofs_writer, kernel_fsck_blkid_dump)
+{
+	struct sd_tree *t = sample_tree();
+	struct sd_write_stats st;
+	const char *img = write_ok(t, "sample.img", &st);
+
+	cr_assert_eq(st.files_deduplicated, 2, "dedup %llu",
+		     (unsigned long long)st.files_deduplicated);
+	cr_assert_eq(st.data_bytes_in, t->file_bytes);
+	cr_assert_lt(st.image_bytes, t->file_bytes - 3 * 1024 * 1024);
+	check_kernel(t, img);
+	check_fsck(t, img);
+	check_blkid(img, "nix-store");
+	if (have_tool("dump.erofs")) {
+		char cmd[PATH_MAX + 32];
+
+		snprintf(cmd, sizeof(cmd), "dump.erofs -s '%s' 2>&1", img);
+		char *out = run(cmd);
+		cr_assert(strstr(out, "Filesystem magic number:"), "%s", out);
+		cr_assert(strstr(out, "sb_csum"), "%s", out);
+		cr_assert(strstr(out, "chunked_file"), "%s", out);
+		cr_assert(strstr(out, "Filesystem root nid:                          36"),
+			  "%s", out);
+		free(out);
+	}
+	sd_tree_free(t);
+}
+
+Test(erofs_writer, superblock_fields_and_checksum)
+{
+	struct sd_tree *t = sample_tree();
+	const char *img = write_ok(t, "sb.img", NULL);
+	uint8_t block[EW_BLKSIZE];
+	int fd = open(img, O_RDONLY);
+	struct stat st;
+
+	cr_assert_eq(pread(fd, block, sizeof(block), 0), (ssize_t)EW_BLKSIZE);
+	fstat(fd, &st);
+	close(fd);
+	uint8_t *sb = block + EROFS_SUPER_OFFSET;
+	cr_assert_eq(get_le32(sb + EROFS_SB_OFF_MAGIC), EROFS_SUPER_MAGIC_V1);
+	cr_assert_eq(sb[EROFS_SB_OFF_BLKSZBITS], 12);
+	cr_assert_eq(get_le64(sb + EROFS_SB_OFF_INOS), t->count);
+	cr_assert_eq(get_le64(sb + EROFS_SB_OFF_BUILD_TIME), 1);
+	cr_assert_eq((uint64_t)get_le32(sb + EROFS_SB_OFF_BLOCKS) * 4096,
+		     (uint64_t)st.st_size);
+	cr_assert_str_eq((char *)sb + EROFS_SB_OFF_VOLUME_NAME, "nix-store");
+	cr_assert_eq(sb[EROFS_SB_OFF_UUID + 6] >> 4, 8, "UUID version 8");
+	cr_assert_eq(sb[EROFS_SB_OFF_UUID + 8] >> 6, 2, "UUID variant");
+	uint32_t sum = get_le32(sb + EROFS_SB_OFF_CHECKSUM);
+	put_le32(sb + EROFS_SB_OFF_CHECKSUM, 0);
+	cr_assert_eq(sd_crc32c(0xFFFFFFFFu, sb, EW_BLKSIZE - 1024), sum);
+	/* The standard CRC-32C check value. */
+	cr_assert_eq(~sd_crc32c(~0u, "123456789", 9), 0xE3069283u);
+	sd_tree_free(t);
+}
+
+static void image_sha(const char *img, char hex[65])
+{
+	uint8_t d[SD_SHA256_LEN];
+	struct sd_error err;
+
+	sd_error_init(&err);
+	cr_assert_eq(sd_sha256_file(img, d, &err), 0, "%s", err.msg);
+	sd_hex_encode(d, sizeof(d), hex);
+}
+
+Test(erofs_writer, reproducible_and_jobs_independent)
+{
+	struct sd_tree *t = sample_tree();
+	struct sd_write_options o1 = { .jobs = 1 }, o4 = { .jobs = 4 };
+	struct sd_write_stats st;
+	struct sd_error err;
+	char h1[65], h2[65], h3[65];
+
+	cr_assert_eq(write_opts(t, &o1, tt_path("r1.img"), &st, &err), 0);
+	cr_assert_eq(write_opts(t, &o1, tt_path("r2.img"), &st, &err), 0);
+	cr_assert_eq(write_opts(t, &o4, tt_path("r4.img"), &st, &err), 0);
+	image_sha(tt_path("r1.img"), h1);
+	image_sha(tt_path("r2.img"), h2);
+	image_sha(tt_path("r4.img"), h3);
+	cr_assert_str_eq(h1, h2);
+	cr_assert_str_eq(h1, h3);
+	sd_tree_free(t);
+}
+
+/* A fixed small input; the hash changes only with a deliberate change of
+ * the on-disk encoding (then check the new image and update it). */
+Test(erofs_writer, golden_image)
+{
+	struct sd_tree *t = sd_tree_new(1);
+	struct sd_node *p = th_dir(t, NULL, "0123456789abcdfghijklmnpqrsvwxyz-hello");
+	struct sd_node *bin = th_dir(t, p, "bin");
+
+	struct sd_node *h = th_file(t, bin, "hello", "#!/bin/sh\necho Hello\n",
+				    21);
+	h->mode = SD_MODE_EXEC;
+	th_symlink(t, p, "lib", "bin");
+	th_random_file(t, p, "data", 10000, 42);
+	th_finalize(t);
+	char hex[65];
+	image_sha(write_ok(t, "golden.img", NULL), hex);
+	cr_assert_str_eq(hex, GOLDEN_SHA256, "golden image changed: %s", hex);
+	sd_tree_free(t);
+}
+
+Test(erofs_writer, label_and_uuid_options)
+{
+	struct sd_tree *t = sample_tree();
+	struct sd_write_options o = { .jobs = 1, .label = "sixteen-bytes-ok",
+				      .has_uuid = true };
+	struct sd_write_stats st;
+	struct sd_error err;
+	uint8_t sb[EROFS_SB_SIZE];
+
+	for (int i = 0; i < 16; i++)
+		o.uuid[i] = (uint8_t)(0x10 + i);
+	cr_assert_eq(write_opts(t, &o, tt_path("l.img"), &st, &err), 0);
+	sb_read(tt_path("l.img"), sb);
+	cr_assert(memcmp(sb + EROFS_SB_OFF_UUID, o.uuid, 16) == 0);
+	cr_assert(memcmp(sb + EROFS_SB_OFF_VOLUME_NAME, "sixteen-bytes-ok",
+			 16) == 0);
+	check_blkid(tt_path("l.img"), "sixteen-bytes-ok");
+	if (have_tool("blkid")) {
+		char cmd[PATH_MAX + 64];
+
+		snprintf(cmd, sizeof(cmd), "blkid -p '%s'", tt_path("l.img"));
+		char *out = run(cmd);
+		cr_assert(strstr(out, "UUID=\"10111213-1415-1617-1819-"
+				 "1a1b1c1d1e1f\""), "%s", out);
+		free(out);
+	}
+	sd_tree_free(t);
+}
+
+Test(erofs_writer, options_refused)
+{
+	struct sd_write_options o = { .jobs = 1 };
+	struct sd_error err;
+
+	sd_error_init(&err);
+	o.compressor = "none";
+	cr_assert_eq(sd_erofs_check_options(&o, &err), 0);
+	o.compressor = "lz4";
+	cr_assert_eq(sd_erofs_check_options(&o, &err), SD_ERR_UNSUPPORTED);
+	cr_assert(strstr(err.msg, "not yet"), "%s", err.msg);
+	o.compressor = NULL;
+	o.label = "seventeen-bytes-x";
+	cr_assert_eq(sd_erofs_check_options(&o, &err), SD_ERR_USAGE);
+	o.label = NULL;
+	o.block_size = 8192;
+	cr_assert_eq(sd_erofs_check_options(&o, &err), SD_ERR_USAGE);
+}
+
+Test(erofs_writer, other_nodes_refused_with_path)
+{
+	struct sd_tree *t = sd_tree_new(1);
+	struct sd_node *d = th_dir(t, NULL, "pkg");
+	struct sd_error err;
+	struct sd_write_stats st;
+	struct sd_write_options o = { .jobs = 1 };
+
+	sd_error_init(&err);
+	cr_assert_not_null(sd_tree_add(t, d, "fifo", 4, SD_NODE_OTHER, &err));
+	th_finalize(t);
+	cr_assert_eq(write_opts(t, &o, tt_path("o.img"), &st, &err),
+		     SD_ERR_UNSUPPORTED);
+	cr_assert(strstr(err.msg, "pkg/fifo"), "%s", err.msg);
+	sd_tree_free(t);
+}
+
+Test(erofs_writer, interrupted)
+{
+	struct sd_tree *t = sample_tree();
+	struct sd_write_options o = { .jobs = 1 };
+	struct sd_write_stats st;
+	struct sd_error err;
+	volatile int stop = 1;
+	int fd = open(tt_path("i.img"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	sd_error_init(&err);
+	cr_assert_eq(sd_erofs_write(t, &o, fd, &stop, &st, &err),
+		     SD_ERR_INTERRUPTED);
+	close(fd);
+	sd_tree_free(t);
+}
+
+Test(erofs_writer, edge_cases)
+{
+	struct sd_tree *t = sd_tree_new(1);
+	struct sd_node *p = th_dir(t, NULL, "edge");
+	struct sd_node *many = th_dir(t, p, "many");
+	char name[256], target[4096];
+
+	for (int i = 0; i < 10000; i++) {
+		snprintf(name, sizeof(name), "entry-%05d", i);
+		if (i % 100 == 0)
+			th_random_file(t, many, name, (size_t)i, (uint32_t)i);
+		else
+			th_symlink(t, many, name, "x");
+	}
+	memset(name, 'n', 255);
+	name[255] = '\0';
+	th_file(t, p, name, "long name", 9);
+	name[254] = '\0';
+	th_dir(t, p, name);
+	memset(target, 't', 4095);
+	target[4095] = '\0';
+	th_symlink(t, p, "long-target", target);
+	target[4064] = '\0';   /* just fits inline after a compact inode */
+	th_symlink(t, p, "target-4064", target);
+	struct sd_node *d = p;
+	for (int i = 0; i < 100; i++)
+		d = th_dir(t, d, "d");
+	th_file(t, d, "deep", "bottom", 6);
+	/* Extended inodes: a large uid, another mtime. */
+	struct sd_node *u = th_file(t, p, "owner", "x", 1);
+	u->uid = 70000;
+	u->gid = 70001;
+	struct sd_node *m = th_file(t, p, "mtime", "y", 1);
+	m->mtime = 1700000000;
+	th_finalize(t);
+	const char *img = write_ok(t, "edge.img", NULL);
+	check_kernel(t, img);
+	check_fsck(t, img);
+	/* Owners through the kernel. */
+	char mnt[PATH_MAX], path[PATH_MAX + 64];
+	struct stat st;
+	if (try_mount(img, mnt, sizeof(mnt))) {
+		snprintf(path, sizeof(path), "%s/edge/owner", mnt);
+		cr_assert_eq(lstat(path, &st), 0);
+		cr_assert_eq(st.st_uid, 70000);
+		cr_assert_eq(st.st_gid, 70001);
+		unmount(mnt);
+	}
+	sd_tree_free(t);
+}
+
+Test(erofs_writer, sparse_5gib_and_hard_links)
+{
+	const uint64_t size = 5ull << 30;
+	int fd;
+
+	tt_mkdir("src");
+	tt_mkdir("src/p");
+	fd = open(tt_path("src/p/sparse"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	cr_assert(fd >= 0);
+	cr_assert_eq(ftruncate(fd, (off_t)size), 0);
+	cr_assert_eq(pwrite(fd, "middle", 6, 3ll << 30), 6);
+	cr_assert_eq(pwrite(fd, "end", 3, (off_t)size - 3), 3);
+	close(fd);
+	tt_write("src/p/shared", "0123456789", 10, 0644);
+	char *big = malloc(300000);
+	th_random(big, 300000, 7);
+	tt_write("src/p/big", big, 300000, 0644);
+	for (int i = 0; i < 20; i++) {
+		char rel[64];
+
+		snprintf(rel, sizeof(rel), "src/p/link%02d", i);
+		cr_assert_eq(link(tt_path("src/p/big"), tt_path(rel)), 0);
+	}
+	free(big);
+
+	struct sd_tree *t = sd_tree_new(1);
+	struct sd_error err;
+	struct sd_write_stats st;
+	sd_error_init(&err);
+	cr_assert_eq(sd_hosttree_add(t, t->root, "p", tt_path("src/p"), NULL,
+				     &err), 0, "%s", err.msg);
+	th_finalize(t);
+	const char *img = write_ok(t, "sparse.img", &st);
+	cr_assert_eq(st.files_deduplicated, 20);
+	/* 300000-byte file once (74 blocks), two data chunks of the sparse
+	 * file (1 MiB each), metadata: well under 3 MiB. */
+	cr_assert_lt(st.image_bytes, 3u << 20, "image %llu bytes",
+		     (unsigned long long)st.image_bytes);
+
+	char mnt[PATH_MAX], path[PATH_MAX + 64], buf[8];
+	if (!try_mount(img, mnt, sizeof(mnt))) {
+		cr_log_warn("mount failed: kernel check skipped");
+	} else {
+		struct stat s;
+
+		snprintf(path, sizeof(path), "%s/p/sparse", mnt);
+		cr_assert_eq(stat(path, &s), 0);
+		cr_assert_eq((uint64_t)s.st_size, size);
+		fd = open(path, O_RDONLY);
+		cr_assert_eq(pread(fd, buf, 6, 3ll << 30), 6);
+		cr_assert(memcmp(buf, "middle", 6) == 0);
+		cr_assert_eq(pread(fd, buf, 6, (off_t)size - 6), 6);
+		cr_assert(memcmp(buf, "\0\0\0end", 6) == 0);
+		cr_assert_eq(pread(fd, buf, 4, 1ll << 30), 4);
+		cr_assert(memcmp(buf, "\0\0\0\0", 4) == 0);
+		close(fd);
+		/* Everything but the 5 GiB file, byte for byte. */
+		for (size_t i = 0; i < t->root->children[0]->nchildren; i++) {
+			struct sd_node *n = t->root->children[0]->children[i];
+			if (strcmp(n->name, "sparse") != 0)
+				check_host(t, n, mnt);
+		}
+		unmount(mnt);
+	}
+	sd_tree_free(t);
+}
+
+/* A tree of @count nodes (root, a directory, symlinks). */
+static struct sd_tree *tree_of(size_t count, int64_t mtime)
+{
+	struct sd_tree *t = sd_tree_new(mtime);
+	struct sd_node *d = th_dir(t, NULL, "p");
+	char name[32];
+
+	t->root->mtime = mtime;
+	d->mtime = mtime;
+	for (size_t i = 0; i + 2 < count; i++) {
+		snprintf(name, sizeof(name), "l%06zu", i);
+		th_symlink(t, d, name, "x")->mtime = mtime;
+	}
+	th_finalize(t);
+	cr_assert_eq(t->count, count);
+	return t;
+}
+
+/* Inode counts whose low 16 bits are MINIX v1/v2 magics (both byte
+ * orders): libblkid must still see EROFS only. */
+Test(erofs_writer, minix_inode_counts)
+{
+	static const size_t counts[] = { 0x137F, 0x138F, 0x2468, 0x2478,
+					 0x7F13, 0x8F13, 0x6824, 0x7824 };
+
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		struct sd_tree *t = tree_of(counts[i], 1);
+		char name[32];
+		uint8_t sb[EROFS_SB_SIZE];
+
+		snprintf(name, sizeof(name), "minix%zx.img", counts[i]);
+		const char *img = write_ok(t, name, NULL);
+		sb_read(img, sb);
+		cr_assert_eq(get_le64(sb + EROFS_SB_OFF_INOS), counts[i] + 1);
+		check_blkid(img, "nix-store");
+		if (i == 0)
+			check_fsck(t, img);
+		unlink(img);
+		sd_tree_free(t);
+	}
+}
+
+/* Build times whose low 16 bits are the MINIX v3 magic (at byte 1048). */
+Test(erofs_writer, minix_v3_build_time)
+{
+	static const int64_t times[] = { 0x4D5A, 0x5A4D, 0x12344D5A };
+
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		struct sd_tree *t = tree_of(40, times[i]);
+		uint8_t sb[EROFS_SB_SIZE];
+		const char *img = write_ok(t, "v3.img", NULL);
+
+		sb_read(img, sb);
+		cr_assert_eq(get_le64(sb + EROFS_SB_OFF_BUILD_TIME),
+			     (uint64_t)times[i] - 1);
+		check_blkid(img, "nix-store");
+		check_kernel(t, img);   /* mtimes intact (extended inodes) */
+		check_fsck(t, img);
+		sd_tree_free(t);
+	}
+}
