@@ -91,7 +91,19 @@ struct ew_state {
 	struct sd_write_stats *stats;
 };
 
-/* The image-wide entry point (sd_format_erofs.write). */
+/*
+ * The image-wide entry point (sd_format_erofs.write, see format.h): write
+ * @tree as an uncompressed EROFS image to the empty @fd.  Volume label
+ * opts->label (default "nix-store"); UUID opts->uuid if opts->has_uuid,
+ * else the SHA-256 of the metadata area (superblock with UUID and
+ * checksum zero, all inodes, inline data) and of every directory,
+ * symlink and file content in tree order, as an RFC 9562 version 8 UUID.
+ * Superblock time = tree->mtime (see writer.c for the MINIX exception).
+ * opts->jobs is ignored: the bytes depend only on @tree, label and UUID.
+ * SD_ERR_UNSUPPORTED naming the path for SD_NODE_OTHER, SD_ERR_LIMIT past
+ * EROFS limits (2^32 blocks), SD_ERR_INTERRUPTED when *@interrupted is
+ * set (polled before every file), SD_ERR_IO / SD_ERR_NOMEM.
+ */
 int sd_erofs_write(const struct sd_tree *tree,
 		   const struct sd_write_options *opts, int fd,
 		   volatile const int *interrupted,
