@@ -212,7 +212,9 @@ static int parse_sb(struct sd_erofs_img *img, struct sd_error *err)
 	img->max_nid = (img->size - img->meta_off) >> EROFS_ISLOT_BITS;
 	img->root_nid = get_le16(sb + EROFS_SB_OFF_ROOT_NID);
 	uint64_t t = get_le64(sb + EROFS_SB_OFF_BUILD_TIME);
-	img->build_time = t > INT64_MAX ? INT64_MAX : (int64_t)t;
+	/* clamped so that compact inodes can add their u32 mtime delta */
+	img->build_time = t > (uint64_t)INT64_MAX - UINT32_MAX
+				  ? INT64_MAX - UINT32_MAX : (int64_t)t;
 	return SD_OK;
 }
 

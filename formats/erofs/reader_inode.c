@@ -122,7 +122,9 @@ int sd_erofs_inode_load(const struct sd_erofs_img *img, uint64_t nid,
 		ino->size = get_le32(raw + EROFS_IC_OFF_SIZE);
 		ino->uid = get_le16(raw + EROFS_IC_OFF_UID);
 		ino->gid = get_le16(raw + EROFS_IC_OFF_GID);
-		ino->mtime = img->build_time;
+		/* newer kernels: build time + the (once reserved) i_mtime */
+		ino->mtime = img->build_time +
+			     (int64_t)get_le32(raw + EROFS_IC_OFF_RESERVED);
 	}
 	ino->xattr_size = erofs_xattr_ibody_size(
 		get_le16(raw + EROFS_IC_OFF_XATTR_ICOUNT));
