@@ -8,12 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "formats/erofs/erofs.h"
 #include "formats/squashfs/squashfs.h"
 
 #define PROBE_BYTES 4096
 
 const struct sd_format *const sd_formats[] = {
 	&sd_format_squashfs,
+	&sd_format_erofs,
 	NULL,
 };
 

@@ -45,6 +45,8 @@ struct sd_write_stats {
 
 struct sd_format {
 	const char *name;       /* "squashfs" */
+	/* What a writer uses when sd_write_options.compressor is NULL. */
+	const char *default_compressor;
 
 	/*
 	 * Write @tree (finalised) as an image to @fd, which is open for

@@ -2,6 +2,7 @@
  * reader_image.c — opening an EROFS image: bounds-checked reads, the
  * superblock, the probe and the error helpers (see reader_int.h).
  */
+#include "formats/erofs/crc32c.h"
 #include "formats/erofs/reader_int.h"
 
 #include <errno.h>
@@ -125,7 +126,7 @@ static int check_sb_csum(struct sd_erofs_img *img, struct sd_error *err)
 	if (!ret) {
 		uint32_t want = get_le32(buf + EROFS_SB_OFF_CHECKSUM);
 		put_le32(buf + EROFS_SB_OFF_CHECKSUM, 0);
-		uint32_t got = sd_erofs_crc32c(EROFS_SB_CHKSUM_SEED, buf, len);
+		uint32_t got = sd_crc32c(EROFS_SB_CHKSUM_SEED, buf, len);
 		if (got != want)
 			ret = sd_erofs_corrupt(img, NO_NID, err,
 					       "superblock checksum mismatch "

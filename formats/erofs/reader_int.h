@@ -3,7 +3,6 @@
  *
  *   reader_image.c   open the image, bounds-checked reads, superblock,
  *                    probe, error helpers
- *   reader_crc32c.c  CRC-32C for the superblock checksum
  *   reader_inode.c   inode parsing and per-layout validation
  *   reader_flat.c    uncompressed layouts: logical offset -> image bytes
  *   reader_zmap.c    compressed layouts: lcluster indexes -> extents
@@ -119,12 +118,6 @@ int sd_erofs_corrupt(const struct sd_erofs_img *img, uint64_t nid,
 int sd_erofs_fail(const struct sd_erofs_img *img, uint64_t nid, int code,
 		  struct sd_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-
-/* ---- reader_crc32c.c ----------------------------------------------- */
-
-/* CRC-32C register update (no pre- or post-inversion): the kernel's
- * crc32c(@crc, @p, @len). */
-uint32_t sd_erofs_crc32c(uint32_t crc, const uint8_t *p, size_t len);
 
 /* ---- reader_inode.c ------------------------------------------------ */
 

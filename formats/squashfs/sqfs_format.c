@@ -39,6 +39,7 @@ static int sqfs_check_options(const struct sd_write_options *opts,
 
 const struct sd_format sd_format_squashfs = {
 	.name = "squashfs",
+	.default_compressor = SD_SQFS_DEFAULT_COMPRESSOR,
 	.write = sd_sqfs_write,
 	.check_options = sqfs_check_options,
 	.probe = sqfs_probe,

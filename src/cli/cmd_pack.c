@@ -17,9 +17,10 @@ static void help(FILE *f)
 		"/nix/store).\n\n"
 		"  -o, --output IMAGE     the image to write (appears "
 		"atomically)\n"
-		"  --format FMT           squashfs (default)\n"
-		"  --compress ALG[:LEVEL] gzip, xz, lz4, zstd (default) or "
-		"none\n"
+		"  --format FMT           squashfs (default) or erofs\n"
+		"  --compress ALG[:LEVEL] squashfs: gzip, xz, lz4, zstd "
+		"(default) or none;\n"
+		"                         erofs: none (default)\n"
 		"  --block-size N         data block size, 4K..1M, a power of "
 		"two (default 128K)\n"
 		"  --jobs N               compression threads (default: number "
@@ -94,7 +95,6 @@ int sd_cmd_pack(int argc, char **argv)
 	const char *format = "squashfs", *mtime_arg = NULL;
 	bool quiet = false;
 	uint64_t v;
-	po.write.compressor = "zstd";
 	po.write.level = -1;
 	po.write.jobs = sd_cli_ncpus();
 	int c;
@@ -163,6 +163,8 @@ int sd_cmd_pack(int argc, char **argv)
 		sd_cli_errorf("--format: unknown format \"%s\"", format);
 		return SD_EXIT_BAD_INPUT;
 	}
+	if (!po.write.compressor)
+		po.write.compressor = po.format->default_compressor;
 	if (po.format->check_options(&po.write, &err) ||
 	    sd_cli_image_mtime(mtime_arg, &po.mtime, &err)) {
 		sd_cli_error(&err);
