@@ -81,19 +81,8 @@ for off in 0 3 12 20 28 48 64 72 80; do
 	python3 "$SRCDIR/tests/cli/flip.py" "$WORK/clean.sqfs" "$WORK/flip.img" "$off" 6
 	expect_rc 2 "a bit flip at superblock offset $off gives 2" "$SD" verify "$WORK/flip.img"
 done
-# Bit flips anywhere: never a crash (exit < 128), always 0, 1 or 2.
-crashes=0
-off=97
-while [ "$off" -lt "$size" ]; do
-	python3 "$SRCDIR/tests/cli/flip.py" "$WORK/clean.sqfs" "$WORK/flip.img" "$off" $((off % 8))
-	timeout 20 "$SD" verify "$WORK/flip.img" >/dev/null 2>&1
-	rc=$?
-	if [ "$rc" -gt 2 ]; then
-		crashes=$((crashes + 1))
-		echo "    flip at $off: exit $rc"
-	fi
-	off=$((off + 37))
-done
-check "bit flips every 37 bytes never crash or hang verify" [ "$crashes" -eq 0 ]
+# Bit flips anywhere: never a crash or hang, always 0, 1 or 2.
+check "bit flips all over the image never crash or hang verify" \
+	python3 "$SRCDIR/tests/cli/flip-verify.py" "$SD" "$WORK/clean.sqfs" 97 200
 
 finish
