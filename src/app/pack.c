@@ -75,5 +75,5 @@ int sd_pack(const char *const *bases, size_t n,
 		sd_atomic_abort(&out);
 		return rc;
 	}
-	return sd_atomic_commit(&out, err);
+	return sd_atomic_commit(&out, opts->fsync, err);
 }

@@ -6,6 +6,7 @@
 #ifndef SD_APP_PACK_H
 #define SD_APP_PACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,7 @@ struct sd_pack_options {
 	struct sd_write_options write;
 	int64_t mtime;                   /* the one image time */
 	const char *store_phys;          /* where the paths physically are */
+	bool fsync;                      /* fsync the image before renaming */
 	volatile const int *interrupted; /* polled; may be NULL */
 	/* Called once the temporary file exists (signal cleanup); may be
 	 * NULL. */

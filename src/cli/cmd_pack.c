@@ -34,6 +34,10 @@ static void help(FILE *f)
 		"  --uuid UUID            volume UUID (EROFS; default: derived "
 		"from the content)\n"
 		"  --pcluster-size N      EROFS physical cluster size\n"
+		"  --fsync                flush the image to disk before "
+		"renaming it into\n"
+		"                         place (durable across a power loss; "
+		"slower)\n"
 		"  -q, --quiet            print nothing on success\n"
 		"  -h, --help             this help\n\n",
 		SD_DEFAULT_MTIME);
@@ -87,6 +91,7 @@ int sd_cmd_pack(int argc, char **argv)
 		{"uuid", required_argument, NULL, 'U'},
 		{"pcluster-size", required_argument, NULL, 'P'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"fsync", no_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -148,6 +153,7 @@ int sd_cmd_pack(int argc, char **argv)
 			po.write.pcluster_size = (uint32_t)v;
 			break;
 		case 'q': quiet = true; break;
+		case 'F': po.fsync = true; break;
 		case 'h': help(stdout); return SD_EXIT_OK;
 		default: help(stderr); return SD_EXIT_BAD_INPUT;
 		}

@@ -40,11 +40,12 @@ int sd_atomic_open(struct sd_atomic_file *f, const char *path,
 	return SD_OK;
 }
 
-int sd_atomic_commit(struct sd_atomic_file *f, struct sd_error *err)
+int sd_atomic_commit(struct sd_atomic_file *f, bool sync,
+		     struct sd_error *err)
 {
 	mode_t mask = umask(0);
 	umask(mask);
-	if (fchmod(f->fd, 0644 & ~mask) != 0 || fsync(f->fd) != 0) {
+	if (fchmod(f->fd, 0644 & ~mask) != 0 || (sync && fsync(f->fd) != 0)) {
 		int e = errno;
 		sd_atomic_abort(f);
 		return sd_error_errno(err, SD_ERR_IO, e, "%s: sync", f->path);

@@ -3,13 +3,17 @@
  * all.
  *
  * sd_atomic_open() creates a temporary file beside the final path (same
- * directory, so the final rename is atomic); sd_atomic_commit() fsyncs it
- * and renames it into place; sd_atomic_abort() removes it.  Until commit
+ * directory, so the final rename is atomic); sd_atomic_commit() renames it
+ * into place (after an fsync when asked: durability across a power loss
+ * costs a full write-back of the image, which dominates an uncompressed
+ * pack); sd_atomic_abort() removes it.  Until commit
  * nothing exists at the final path (an existing file there is replaced
  * only at commit).
  */
 #ifndef SD_CORE_ATOMICFILE_H
 #define SD_CORE_ATOMICFILE_H
+
+#include <stdbool.h>
 
 #include "core/error.h"
 
@@ -22,8 +26,10 @@ struct sd_atomic_file {
 int sd_atomic_open(struct sd_atomic_file *f, const char *path,
 		   struct sd_error *err);
 
-/* fsync, chmod to 0644 & ~umask, rename; on failure the temp is removed. */
-int sd_atomic_commit(struct sd_atomic_file *f, struct sd_error *err);
+/* chmod to 0644 & ~umask, fsync if @sync, rename; on failure the temp is
+ * removed. */
+int sd_atomic_commit(struct sd_atomic_file *f, bool sync,
+		     struct sd_error *err);
 
 /* Remove the temporary file and release @f (safe after commit). */
 void sd_atomic_abort(struct sd_atomic_file *f);
