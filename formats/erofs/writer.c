@@ -27,6 +27,7 @@
 
 #include "formats/erofs/crc32c.h"
 #include "formats/erofs/erofs_disk.h"
+#include "formats/erofs/writer_z.h"
 
 /* u16 values libblkid takes for MINIX superblock magics. */
 static bool minix_v12_magic(uint16_t v)
@@ -50,10 +51,12 @@ static bool minix_v3_magic(uint16_t v)
 int sd_erofs_check_options(const struct sd_write_options *opts,
 			   struct sd_error *err)
 {
-	if (opts->compressor && strcmp(opts->compressor, "none") != 0)
-		return sd_error_set(err, SD_ERR_UNSUPPORTED,
-				    "EROFS compression \"%s\" is not yet "
-				    "supported (use none)", opts->compressor);
+	struct ez_config cfg;
+	int ret = ez_config_init(&cfg, opts->compressor, opts->level,
+				 opts->pcluster_size, err);
+
+	if (ret)
+		return ret;
 	if (opts->block_size && opts->block_size != EW_BLKSIZE)
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "EROFS block size must be 4096, not %u",
@@ -104,6 +107,57 @@ static int hash_meta(struct ew_state *w, const uint8_t *block0,
 	return SD_OK;
 }
 
+/*
+ * Compression configuration records (INCOMPAT_COMPR_CFGS) after the
+ * superblock: needed for lzma and zstd, and for lz4 with big pclusters;
+ * lz4 with 4 KiB pclusters keeps the legacy form (none, lz4_max_distance
+ * in the superblock) that every kernel and erofs-utils reads.  Writes
+ * them at @p if not NULL; returns their length.
+ */
+static uint32_t compr_cfgs(const struct ez_config *cfg, uint8_t *p)
+{
+	uint32_t len;
+
+	if (cfg->alg == EZ_NONE || ((cfg->alg == EZ_LZ4 ||
+				     cfg->alg == EZ_LZ4HC) &&
+				    cfg->pcluster == EW_BLKSIZE))
+		return 0;
+	switch (cfg->disk_alg) {
+	case Z_EROFS_COMPRESSION_LZ4:
+		len = Z_EROFS_LZ4_CFGS_SIZE;
+		if (p) {
+			put_le16(p + 2 + Z_EROFS_LZ4_CFGS_OFF_MAX_DISTANCE,
+				 UINT16_MAX);   /* lz4's 64 KiB window */
+			put_le16(p + 2 + Z_EROFS_LZ4_CFGS_OFF_MAX_PCLUSTERBLKS,
+				 (uint16_t)(cfg->pcluster / EW_BLKSIZE));
+		}
+		break;
+	case Z_EROFS_COMPRESSION_LZMA:
+		len = Z_EROFS_LZMA_CFGS_SIZE;
+		if (p) {
+			put_le32(p + 2 + Z_EROFS_LZMA_CFGS_OFF_DICT_SIZE,
+				 cfg->dict_size);
+			put_le16(p + 2 + Z_EROFS_LZMA_CFGS_OFF_FORMAT, 0);
+		}
+		break;
+	default:
+		len = Z_EROFS_ZSTD_CFGS_SIZE;
+		if (p) {
+			unsigned wlog = 0;
+
+			while ((1u << (wlog + 1)) <= cfg->dict_size)
+				wlog++;
+			p[2 + Z_EROFS_ZSTD_CFGS_OFF_FORMAT] = 0;
+			p[2 + Z_EROFS_ZSTD_CFGS_OFF_WINDOWLOG] =
+				(uint8_t)(wlog - 10);
+		}
+		break;
+	}
+	if (p)
+		put_le16(p, (uint16_t)len);
+	return Z_EROFS_CFGS_LEN_SIZE + len;
+}
+
 /* Fill block 0's superblock, UUID and checksum and write it. */
 static int write_super(struct ew_state *w, const struct sd_write_options *opts,
 		       struct sd_error *err)
@@ -127,6 +181,16 @@ static int write_super(struct ew_state *w, const struct sd_write_options *opts,
 		inos++;
 	if (w->any_chunked)
 		feat_incompat |= EROFS_FEATURE_INCOMPAT_CHUNKED_FILE;
+	if (w->zcfg.alg != EZ_NONE)
+		feat_incompat |= EROFS_FEATURE_INCOMPAT_ZERO_PADDING;
+	memset(block0 + EROFS_SUPER_OFFSET + EROFS_SB_SIZE, 0,
+	       w->meta_start - EROFS_SUPER_OFFSET - EROFS_SB_SIZE);
+	if (compr_cfgs(&w->zcfg, block0 + EROFS_SUPER_OFFSET +
+				 EROFS_SB_SIZE)) {
+		feat_incompat |= EROFS_FEATURE_INCOMPAT_COMPR_CFGS;
+		put_le16(sb + EROFS_SB_OFF_U1,
+			 (uint16_t)(1u << w->zcfg.disk_alg));
+	}
 	put_le32(sb + EROFS_SB_OFF_MAGIC, EROFS_SUPER_MAGIC_V1);
 	put_le32(sb + EROFS_SB_OFF_FEATURE_COMPAT,
 		 EROFS_FEATURE_COMPAT_SB_CHKSUM);
@@ -180,6 +244,12 @@ int sd_erofs_write(const struct sd_tree *tree,
 	w.interrupted = interrupted;
 	w.stats = stats;
 	w.build_time = tree->mtime;
+	w.jobs = opts->jobs ? opts->jobs : 1;
+	ez_config_init(&w.zcfg, opts->compressor, opts->level,
+		       opts->pcluster_size, err);
+	w.meta_start = (EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
+			compr_cfgs(&w.zcfg, NULL) + EROFS_ISLOT_SIZE - 1) &
+		       ~(uint64_t)(EROFS_ISLOT_SIZE - 1);
 	if (minix_v3_magic((uint16_t)w.build_time))
 		w.build_time--;
 	w.nodes = calloc(w.count, sizeof(*w.nodes));
@@ -201,7 +271,8 @@ int sd_erofs_write(const struct sd_tree *tree,
 	}
 	ret = ew_layout(&w, err);
 	if (!ret)
-		ret = ew_write_nodes(&w, err);
+		ret = w.zcfg.alg == EZ_NONE ? ew_write_nodes(&w, err)
+					    : ewz_write_nodes(&w, err);
 	if (!ret && ftruncate(fd, (off_t)((uint64_t)w.data_next *
 					  EW_BLKSIZE)) != 0)
 		ret = sd_error_errno(err, SD_ERR_IO, errno,
@@ -213,8 +284,10 @@ int sd_erofs_write(const struct sd_tree *tree,
 out:
 	sd_sha256_free(w.digest);
 	if (w.ino)
-		for (size_t i = 0; i < w.count; i++)
+		for (size_t i = 0; i < w.count; i++) {
 			free(w.ino[i].chunks);
+			free(w.ino[i].zmeta);
+		}
 	free(w.ino);
 	free(w.nodes);
 	return ret;

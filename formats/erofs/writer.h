@@ -48,6 +48,7 @@
 #include "core/error.h"
 #include "core/sha256.h"
 #include "core/tree.h"
+#include "formats/erofs/zcomp.h"
 #include "formats/format.h"
 
 #define EW_BLKBITS 12
@@ -71,6 +72,9 @@ struct ew_inode {
 	uint32_t nchunks;       /* CHUNK_BASED: block map entries */
 	uint32_t *chunks;       /* CHUNK_BASED: the block map */
 	uint32_t dir_blocks;    /* DIR: blocks of dirents (incl. inline) */
+	uint32_t zblocks;       /* COMPRESSED_FULL: blocks of its pclusters */
+	uint8_t *zmeta;         /* COMPRESSED_FULL: map header + indexes
+				   (meta_len - inode size bytes) */
 };
 
 /* The writer's shared state. */
@@ -85,6 +89,10 @@ struct ew_state {
 	uint32_t data_start;         /* first data block */
 	uint32_t data_next;          /* next free data block */
 	bool any_chunked;            /* INCOMPAT_CHUNKED_FILE needed */
+	uint64_t meta_start;         /* byte of the root inode (after the
+					superblock and compression records) */
+	struct ez_config zcfg;       /* compression (alg EZ_NONE: none) */
+	unsigned jobs;               /* compression threads */
 	struct sd_sha256 *digest;    /* data digest for the derived UUID */
 	struct ew_dedup *dedup;      /* content index (writer_data.c) */
 	volatile const int *interrupted;
@@ -127,6 +135,30 @@ int ew_layout(struct ew_state *w, struct sd_error *err);
  * and inline tail) in tree pre-order; polls w->interrupted between files.
  */
 int ew_write_nodes(struct ew_state *w, struct sd_error *err);
+
+/*
+ * One node in an uncompressed form (directory, symlink, file) at the next
+ * free blocks, and its inode; @buf holds EW_CHUNK_SIZE bytes.  Needs the
+ * content index of ew_dedup_begin.
+ */
+int ew_write_node(struct ew_state *w, const struct sd_node *n, uint8_t *buf,
+		  struct sd_error *err);
+
+/* Create / free the uncompressed writer's content index (w->dedup). */
+int ew_dedup_begin(struct ew_state *w, struct sd_error *err);
+void ew_dedup_end(struct ew_state *w);
+
+/*
+ * Write @n's inode at its place, followed by its chunk map, its inline
+ * tail (@tail, in->tail bytes) or its compressed indexes (in->zmeta).
+ */
+int ew_write_meta(struct ew_state *w, const struct sd_node *n,
+		  const uint8_t *tail, struct sd_error *err);
+
+/* Reserve @n data blocks at the next free block; SD_ERR_LIMIT past 2^32
+ * blocks. */
+int ew_alloc_blocks(struct ew_state *w, uint64_t n, uint32_t *first,
+		    struct sd_error *err);
 
 /* Bytes of @dir's directory data (all blocks, the last one unpadded),
  * and the number of blocks in *@blocks. */

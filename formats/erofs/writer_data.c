@@ -61,9 +61,8 @@ int ew_node_error(struct sd_error *err, int code, const struct sd_node *node,
 	return ret;
 }
 
-/* Reserve @n data blocks; SD_ERR_LIMIT past 2^32 blocks. */
-static int alloc_blocks(struct ew_state *w, uint64_t n, uint32_t *first,
-			struct sd_error *err)
+int ew_alloc_blocks(struct ew_state *w, uint64_t n, uint32_t *first,
+		    struct sd_error *err)
 {
 	if ((uint64_t)w->data_next + n > UINT32_MAX)
 		return sd_error_set(err, SD_ERR_LIMIT,
@@ -77,7 +76,7 @@ static int write_blocks(struct ew_state *w, const uint8_t *data, uint64_t len,
 			uint32_t *first, struct sd_error *err)
 {
 	uint64_t n = (len + EW_BLKSIZE - 1) / EW_BLKSIZE;
-	int ret = alloc_blocks(w, n, first, err);
+	int ret = ew_alloc_blocks(w, n, first, err);
 
 	if (ret)
 		return ret;
@@ -85,9 +84,8 @@ static int write_blocks(struct ew_state *w, const uint8_t *data, uint64_t len,
 			 (uint64_t)*first * EW_BLKSIZE, err);
 }
 
-/* Write the inode, its chunk map and its inline tail at its place. */
-static int write_meta(struct ew_state *w, const struct sd_node *n,
-		      const uint8_t *tail, struct sd_error *err)
+int ew_write_meta(struct ew_state *w, const struct sd_node *n,
+		  const uint8_t *tail, struct sd_error *err)
 {
 	const struct ew_inode *in = &w->ino[n->index];
 	uint32_t isize = in->extended ? EROFS_INODE_EXTENDED_SIZE
@@ -103,6 +101,8 @@ static int write_meta(struct ew_state *w, const struct sd_node *n,
 			 in->chunks[c]);
 	if (in->tail)
 		memcpy(buf + isize, tail, in->tail);
+	if (in->layout == EROFS_INODE_COMPRESSED_FULL && in->zmeta)
+		memcpy(buf + isize, in->zmeta, in->meta_len - isize);
 	ret = ew_pwrite(w->fd, buf, in->meta_len, in->nid << EROFS_ISLOT_BITS,
 			err);
 	free(buf);
@@ -122,7 +122,7 @@ static int write_small(struct ew_state *w, const struct sd_node *n,
 	if (blocks_len)
 		ret = write_blocks(w, data, blocks_len, &in->blkaddr, err);
 	if (!ret)
-		ret = write_meta(w, n, data + blocks_len, err);
+		ret = ew_write_meta(w, n, data + blocks_len, err);
 	return ret;
 }
 
@@ -201,10 +201,12 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return true;
 }
 
-/* Stream @n's content into blocks (or chunks); the tail into @tail. */
+/* Stream @n's content into blocks (or chunks); the tail into @tail;
+ * *@holes counts the all-zero chunks left out. */
 static int store_content(struct ew_state *w, const struct sd_node *n,
 			 struct sd_stream *s, uint8_t *buf, uint8_t *tail,
-			 struct sd_sha256 *h, struct sd_error *err)
+			 struct sd_sha256 *h, uint32_t *holes,
+			 struct sd_error *err)
 {
 	struct ew_inode *in = &w->ino[n->index];
 	uint64_t left = in->size;
@@ -224,6 +226,7 @@ static int store_content(struct ew_state *w, const struct sd_node *n,
 		if (in->layout == EROFS_INODE_CHUNK_BASED) {
 			if (all_zero(buf, len)) {
 				in->chunks[c++] = EROFS_NULL_ADDR;
+				(*holes)++;
 				continue;
 			}
 			memset(buf + len, 0, EW_CHUNK_SIZE - len);
@@ -256,6 +259,7 @@ static int write_file(struct ew_state *w, const struct sd_node *n,
 	struct ew_inode *in = &w->ino[n->index];
 	uint32_t start = w->data_next;
 	uint8_t tail[EW_BLKSIZE], digest[SD_SHA256_LEN];
+	uint32_t holes = 0;
 	struct sd_stream *s = NULL;
 	struct sd_sha256 *h;
 	int ret;
@@ -267,7 +271,6 @@ static int write_file(struct ew_state *w, const struct sd_node *n,
 		in->chunks = calloc(in->nchunks, sizeof(*in->chunks));
 		if (!in->chunks)
 			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-		w->any_chunked = true;
 	}
 	in->blkaddr = 0;
 	h = sd_sha256_new();
@@ -275,11 +278,22 @@ static int write_file(struct ew_state *w, const struct sd_node *n,
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	ret = sd_tree_open(w->tree, n, &s, err);
 	if (!ret)
-		ret = store_content(w, n, s, buf, tail, h, err);
+		ret = store_content(w, n, s, buf, tail, h, &holes, err);
 	sd_stream_close(s);
 	if (ret) {
 		sd_sha256_free(h);
 		return ret;
+	}
+	if (in->layout == EROFS_INODE_CHUNK_BASED && !holes) {
+		/* no chunk to skip: the chunks lie back to back, so the
+		 * file is FLAT_PLAIN (its reserved map stays a zero gap) */
+		in->blkaddr = in->chunks[0];
+		free(in->chunks);
+		in->chunks = NULL;
+		in->nchunks = 0;
+		in->layout = EROFS_INODE_FLAT_PLAIN;
+	} else if (in->layout == EROFS_INODE_CHUNK_BASED) {
+		w->any_chunked = true;
 	}
 	sd_sha256_final(h, digest);
 	sd_sha256_update(w->digest, digest, sizeof(digest));
@@ -306,43 +320,59 @@ static int write_file(struct ew_state *w, const struct sd_node *n,
 			slot->owner = n->index + 1;
 		}
 	}
-	return write_meta(w, n, tail, err);
+	return ew_write_meta(w, n, tail, err);
+}
+
+int ew_dedup_begin(struct ew_state *w, struct sd_error *err)
+{
+	struct ew_dedup *dd = calloc(1, sizeof(*dd));
+
+	if (!dd)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	dd->cap = 16;
+	while (dd->cap < 2 * w->tree->nfiles + 2)
+		dd->cap *= 2;
+	dd->slots = calloc(dd->cap, sizeof(*dd->slots));
+	if (!dd->slots) {
+		free(dd);
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	}
+	w->dedup = dd;
+	return SD_OK;
+}
+
+void ew_dedup_end(struct ew_state *w)
+{
+	if (w->dedup)
+		free(w->dedup->slots);
+	free(w->dedup);
+	w->dedup = NULL;
+}
+
+int ew_write_node(struct ew_state *w, const struct sd_node *n, uint8_t *buf,
+		  struct sd_error *err)
+{
+	switch (n->type) {
+	case SD_NODE_DIR:
+		return write_dir(w, n, err);
+	case SD_NODE_SYMLINK:
+		return write_symlink(w, n, err);
+	default:
+		return write_file(w, n, buf, err);
+	}
 }
 
 int ew_write_nodes(struct ew_state *w, struct sd_error *err)
 {
-	struct ew_dedup dd = { 0 };
-	uint8_t *buf;
-	int ret = SD_OK;
+	uint8_t *buf = malloc(EW_CHUNK_SIZE);
+	int ret;
 
-	dd.cap = 16;
-	while (dd.cap < 2 * w->tree->nfiles + 2)
-		dd.cap *= 2;
-	dd.slots = calloc(dd.cap, sizeof(*dd.slots));
-	buf = malloc(EW_CHUNK_SIZE);
-	if (!dd.slots || !buf) {
-		free(dd.slots);
-		free(buf);
+	if (!buf)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	}
-	w->dedup = &dd;
-	for (size_t i = 0; i < w->count && !ret; i++) {
-		const struct sd_node *n = w->nodes[i];
-
-		switch (n->type) {
-		case SD_NODE_DIR:
-			ret = write_dir(w, n, err);
-			break;
-		case SD_NODE_SYMLINK:
-			ret = write_symlink(w, n, err);
-			break;
-		default:
-			ret = write_file(w, n, buf, err);
-			break;
-		}
-	}
-	w->dedup = NULL;
-	free(dd.slots);
+	ret = ew_dedup_begin(w, err);
+	for (size_t i = 0; i < w->count && !ret; i++)
+		ret = ew_write_node(w, w->nodes[i], buf, err);
+	ew_dedup_end(w);
 	free(buf);
 	return ret;
 }

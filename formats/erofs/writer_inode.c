@@ -23,10 +23,13 @@ void ew_encode_inode(const struct ew_state *w, const struct sd_node *node,
 	uint16_t mode = (uint16_t)(type_bits(node) | (node->mode & 07777));
 	uint8_t u[4];
 
-	/* i_u: chunk format for chunk-based files, else the first block. */
+	/* i_u: chunk format for chunk-based files, compressed block count for
+	 * compressed ones, else the first block. */
 	if (in->layout == EROFS_INODE_CHUNK_BASED) {
 		put_le16(u + EROFS_CHUNK_INFO_OFF_FORMAT, EW_CHUNKBITS);
 		put_le16(u + EROFS_CHUNK_INFO_OFF_RESERVED, 0);
+	} else if (in->layout == EROFS_INODE_COMPRESSED_FULL) {
+		put_le32(u, in->zblocks);
 	} else {
 		put_le32(u, in->blkaddr);
 	}

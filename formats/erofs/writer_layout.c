@@ -13,6 +13,7 @@
 #include "formats/erofs/writer.h"
 
 #include "formats/erofs/erofs_disk.h"
+#include "formats/erofs/writer_z.h"
 
 static uint32_t subdirs(const struct sd_node *dir)
 {
@@ -32,14 +33,18 @@ static void choose_form(const struct ew_state *w, const struct sd_node *n,
 		       in->nlink > UINT16_MAX;
 }
 
-static void choose_layout(const struct sd_node *n, struct ew_inode *in,
-			  uint32_t isize)
+static void choose_layout(const struct ew_state *w, const struct sd_node *n,
+			  struct ew_inode *in, uint32_t isize)
 {
 	uint32_t tail = (uint32_t)(in->size % EW_BLKSIZE);
 
 	in->tail = 0;
 	in->nchunks = 0;
-	if (n->type == SD_NODE_FILE && in->size >= EW_CHUNKED_MIN) {
+	if (n->type == SD_NODE_FILE && w->zcfg.alg != EZ_NONE &&
+	    in->size >= EW_BLKSIZE) {
+		in->layout = EROFS_INODE_COMPRESSED_FULL;
+	} else if (n->type == SD_NODE_FILE && w->zcfg.alg == EZ_NONE &&
+		   in->size >= EW_CHUNKED_MIN) {
 		in->layout = EROFS_INODE_CHUNK_BASED;
 		in->nchunks = (uint32_t)((in->size + EW_CHUNK_SIZE - 1) /
 					 EW_CHUNK_SIZE);
@@ -53,7 +58,7 @@ static void choose_layout(const struct sd_node *n, struct ew_inode *in,
 
 int ew_layout(struct ew_state *w, struct sd_error *err)
 {
-	uint64_t pos = EW_ROOT_OFFSET;
+	uint64_t pos = w->meta_start;
 
 	for (size_t i = 0; i < w->count; i++) {
 		const struct sd_node *n = w->nodes[i];
@@ -68,14 +73,15 @@ int ew_layout(struct ew_state *w, struct sd_error *err)
 		choose_form(w, n, in);
 		isize = in->extended ? EROFS_INODE_EXTENDED_SIZE
 				     : EROFS_INODE_COMPACT_SIZE;
-		choose_layout(n, in, isize);
-		if (in->layout == EROFS_INODE_CHUNK_BASED &&
-		    in->nchunks > (UINT32_MAX - isize) /
-				  EROFS_BLOCK_MAP_ENTRY_SIZE)
+		choose_layout(w, n, in, isize);
+		if (in->layout == EROFS_INODE_COMPRESSED_FULL)
+			meta = isize + ewz_index_bytes(in->size);
+		else
+			meta = isize + (uint64_t)in->nchunks *
+				       EROFS_BLOCK_MAP_ENTRY_SIZE + in->tail;
+		if (meta > UINT32_MAX)
 			return ew_node_error(err, SD_ERR_LIMIT, n,
 					     "file too large for EROFS");
-		meta = isize + (uint64_t)in->nchunks *
-			       EROFS_BLOCK_MAP_ENTRY_SIZE + in->tail;
 		in->meta_len = (uint32_t)meta;
 
 		/* 32-byte slot; inode (and inline tail) within one block. */

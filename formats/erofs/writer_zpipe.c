@@ -1,0 +1,472 @@
+/*
+ * writer_zpipe.c — stage 2 of the EROFS writer for compressed images:
+ * reading, compressing on worker threads, and writing in tree order
+ * (see writer_z.h).
+ *
+ * The main thread is both producer and collector.  It walks the nodes in
+ * tree pre-order and appends items to a bounded FIFO ring:
+ *   - a compressed file (size >= one block) is read once, segment by
+ *     segment (EWZ_SEGMENT bytes); each segment becomes an item that the
+ *     next free worker compresses; the file's SHA-256 is computed while
+ *     reading;
+ *   - every other node is one item without work.
+ * Whenever the ring is full (or holds too many input bytes), and at the
+ * end, the main thread collects the oldest item once it is done: it
+ * allocates the data blocks of that segment's pclusters at the next free
+ * block, writes them, and at a file's last segment writes the inode and
+ * its lcluster indexes; other nodes are written as in the uncompressed
+ * writer (writer_data.c).
+ *
+ * Determinism: a segment's pclusters depend only on its bytes and the
+ * configuration (zcomp.h), and block addresses, inodes and the UUID
+ * digest are all produced by the collector strictly in tree order; which
+ * worker compressed what, and when, never shows in the image.
+ *
+ * Deduplication: when the producer has read a whole file, it looks its
+ * size and SHA-256 up among the earlier compressed files (tree order, so
+ * the first file with that content owns the data).  A duplicate's
+ * segments still waiting are cancelled, any already written are given
+ * back at its last segment (nothing else has been allocated since), and
+ * its inode gets the owner's indexes, i.e. the same pcluster blocks.
+ */
+#include "formats/erofs/writer_z.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/stream.h"
+#include "formats/erofs/erofs_disk.h"
+
+enum { IT_NODE, IT_SEG };
+enum { Q_WAIT, Q_RUN, Q_DONE };
+
+struct zitem {
+	uint32_t node;          /* node index */
+	uint8_t kind;           /* IT_NODE / IT_SEG */
+	uint8_t state;          /* Q_* */
+	bool last;              /* IT_SEG: the file's last segment */
+	bool cancel;            /* IT_SEG: result not wanted (duplicate) */
+	bool dup;               /* last IT_SEG: the file is a duplicate */
+	uint32_t owner;         /* ... of this node */
+	uint8_t digest[SD_SHA256_LEN];  /* last IT_SEG: the file's SHA-256 */
+	uint64_t la0;           /* IT_SEG: offset of the segment */
+	size_t len;
+	uint8_t *in;            /* input, freed once compressed */
+	struct ewz_seg out;
+	int ret;                /* worker status */
+};
+
+/* Content index of compressed files (producer only). */
+struct zdd_slot {
+	uint8_t digest[SD_SHA256_LEN];
+	uint64_t size;
+	uint32_t owner;         /* node index + 1; 0: empty */
+};
+
+struct zpipe {
+	struct ew_state *w;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv;
+	pthread_cond_t done_cv;
+	struct zitem *ring;
+	size_t cap;
+	uint64_t head, tail, scan;  /* collect, append, next to compress */
+	size_t inflight, budget;    /* input bytes in the ring */
+	bool stop;
+	pthread_t *threads;
+	unsigned nthreads;
+	struct zdd_slot *dd;
+	size_t dd_cap;
+	/* the file being collected */
+	uint32_t cur_start;
+	struct ewz_pcl *cur_pcl;
+	size_t cur_n, cur_cap;
+	uint8_t *buf;               /* EW_CHUNK_SIZE, for ew_write_node */
+};
+
+static void *worker(void *arg)
+{
+	struct zpipe *z = arg;
+	const struct ez_config *cfg = &z->w->zcfg;
+	struct ez_comp *c = ez_comp_new(cfg);
+	uint8_t *scratch = malloc(cfg->pcluster);
+
+	pthread_mutex_lock(&z->mu);
+	for (;;) {
+		while (!z->stop && z->scan == z->tail)
+			pthread_cond_wait(&z->work_cv, &z->mu);
+		if (z->stop)
+			break;
+		if (z->scan < z->head)
+			z->scan = z->head;   /* collected without work */
+		struct zitem *it = &z->ring[z->scan++ % z->cap];
+		if (it->state != Q_WAIT)
+			continue;
+		it->state = Q_RUN;
+		pthread_mutex_unlock(&z->mu);
+		int ret = SD_ERR_NOMEM;
+		if (c && scratch)
+			ret = ewz_compress_segment(c, cfg, scratch, it->in,
+						   it->len, it->la0, &it->out);
+		free(it->in);
+		it->in = NULL;
+		pthread_mutex_lock(&z->mu);
+		it->ret = ret;
+		it->state = Q_DONE;
+		pthread_cond_broadcast(&z->done_cv);
+	}
+	pthread_mutex_unlock(&z->mu);
+	ez_comp_free(c);
+	free(scratch);
+	return NULL;
+}
+
+/* ---- collector ----------------------------------------------------- */
+
+static int add_pcls(struct zpipe *z, const struct ewz_seg *s, uint32_t first,
+		    struct sd_error *err)
+{
+	uint32_t b = first;
+
+	if (z->cur_n + s->npcl > z->cur_cap) {
+		size_t cap = z->cur_cap ? z->cur_cap : 64;
+		while (cap < z->cur_n + s->npcl)
+			cap *= 2;
+		struct ewz_pcl *p = realloc(z->cur_pcl, cap * sizeof(*p));
+		if (!p)
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		z->cur_pcl = p;
+		z->cur_cap = cap;
+	}
+	for (size_t i = 0; i < s->npcl; i++) {
+		struct ewz_pcl *p = &z->cur_pcl[z->cur_n++];
+
+		*p = s->pcl[i];
+		p->blkaddr = b;
+		b += p->blocks;
+	}
+	return SD_OK;
+}
+
+/* Finish a compressed file at its last segment @it. */
+static int finish_file(struct zpipe *z, const struct zitem *it,
+		       struct sd_error *err)
+{
+	struct ew_state *w = z->w;
+	const struct sd_node *n = w->nodes[it->node];
+	struct ew_inode *in = &w->ino[it->node];
+	uint64_t zbytes = ewz_index_bytes(in->size);
+
+	if (it->dup) {
+		const struct ew_inode *o = &w->ino[it->owner];
+
+		w->data_next = z->cur_start;   /* give the blocks back */
+		in->zblocks = o->zblocks;
+		in->zmeta = malloc((size_t)zbytes);
+		if (!in->zmeta)
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		memcpy(in->zmeta, o->zmeta, (size_t)zbytes);
+		if (w->stats)
+			w->stats->files_deduplicated++;
+	} else {
+		uint64_t blocks = 0;
+
+		in->zmeta = malloc((size_t)zbytes);
+		if (!in->zmeta)
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		for (size_t i = 0; i < z->cur_n; i++)
+			blocks += z->cur_pcl[i].blocks;
+		in->zblocks = (uint32_t)blocks;
+		ewz_index_encode(z->cur_pcl, z->cur_n, in->size,
+				 w->zcfg.pcluster > EW_BLKSIZE,
+				 w->zcfg.disk_alg, in->zmeta);
+	}
+	z->cur_n = 0;
+	sd_sha256_update(w->digest, it->digest, SD_SHA256_LEN);
+	if (w->stats)
+		w->stats->data_bytes_in += in->size;
+	return ew_write_meta(w, n, NULL, err);
+}
+
+static int collect_seg(struct zpipe *z, struct zitem *it, struct sd_error *err)
+{
+	struct ew_state *w = z->w;
+	int ret;
+
+	if (it->la0 == 0) {
+		z->cur_start = w->data_next;
+		z->cur_n = 0;
+	}
+	if (!it->cancel) {
+		uint32_t first;
+
+		if (it->ret)
+			return sd_error_set(err, it->ret, "out of memory while "
+					    "compressing");
+		ret = ew_alloc_blocks(w, it->out.nblocks, &first, err);
+		if (!ret)
+			ret = ew_pwrite(w->fd, it->out.data,
+					(size_t)it->out.nblocks * EW_BLKSIZE,
+					(uint64_t)first * EW_BLKSIZE, err);
+		if (!ret)
+			ret = add_pcls(z, &it->out, first, err);
+		if (ret)
+			return ret;
+	}
+	return it->last ? finish_file(z, it, err) : SD_OK;
+}
+
+/* Wait for the oldest item, write it and drop it from the ring. */
+static int collect_one(struct zpipe *z, struct sd_error *err)
+{
+	struct zitem *it = &z->ring[z->head % z->cap];
+	int ret;
+
+	pthread_mutex_lock(&z->mu);
+	while (it->state != Q_DONE)
+		pthread_cond_wait(&z->done_cv, &z->mu);
+	pthread_mutex_unlock(&z->mu);
+	if (it->kind == IT_NODE)
+		ret = ew_write_node(z->w, z->w->nodes[it->node], z->buf, err);
+	else
+		ret = collect_seg(z, it, err);
+	ewz_seg_free(&it->out);
+	pthread_mutex_lock(&z->mu);
+	z->inflight -= it->len;
+	z->head++;
+	pthread_mutex_unlock(&z->mu);
+	return ret;
+}
+
+/* Collect until an item of @len input bytes fits into the ring. */
+static int make_room(struct zpipe *z, size_t len, struct sd_error *err)
+{
+	while (z->tail - z->head == z->cap ||
+	       (z->tail != z->head && z->inflight + len > z->budget)) {
+		int ret = collect_one(z, err);
+		if (ret)
+			return ret;
+	}
+	return SD_OK;
+}
+
+/* Append @it (copied); @work: it needs a worker. */
+static void push(struct zpipe *z, const struct zitem *it, bool work)
+{
+	pthread_mutex_lock(&z->mu);
+	struct zitem *slot = &z->ring[z->tail % z->cap];
+	*slot = *it;
+	slot->state = work ? Q_WAIT : Q_DONE;
+	z->inflight += it->len;
+	z->tail++;
+	if (work)
+		pthread_cond_signal(&z->work_cv);
+	pthread_mutex_unlock(&z->mu);
+}
+
+/* ---- producer ------------------------------------------------------ */
+
+static struct zdd_slot *dd_find(struct zpipe *z, const uint8_t *digest,
+				uint64_t size)
+{
+	uint64_t h;
+
+	memcpy(&h, digest, sizeof(h));
+	for (size_t i = (size_t)h & (z->dd_cap - 1);;
+	     i = (i + 1) & (z->dd_cap - 1)) {
+		struct zdd_slot *s = &z->dd[i];
+
+		if (!s->owner || (s->size == size &&
+				  !memcmp(s->digest, digest, SD_SHA256_LEN)))
+			return s;
+	}
+}
+
+/* Cancel the not yet collected segments of node @node. */
+static void cancel_file(struct zpipe *z, uint32_t node)
+{
+	pthread_mutex_lock(&z->mu);
+	for (uint64_t i = z->head; i < z->tail; i++) {
+		struct zitem *it = &z->ring[i % z->cap];
+
+		if (it->kind != IT_SEG || it->node != node)
+			continue;
+		it->cancel = true;
+		if (it->state == Q_WAIT) {
+			free(it->in);
+			it->in = NULL;
+			it->state = Q_DONE;
+		}
+	}
+	pthread_cond_broadcast(&z->done_cv);
+	pthread_mutex_unlock(&z->mu);
+}
+
+static int read_exact(struct sd_stream *s, const struct sd_node *n,
+		      uint8_t *buf, size_t len, struct sd_error *err)
+{
+	size_t got;
+	int ret = sd_stream_read_full(s, buf, len, &got, err);
+
+	if (!ret && got != len)
+		ret = ew_node_error(err, SD_ERR_IO, n,
+				    "file shrank while being read");
+	return ret;
+}
+
+static int produce_file(struct zpipe *z, const struct sd_node *n,
+			struct sd_error *err)
+{
+	struct ew_state *w = z->w;
+	uint64_t size = w->ino[n->index].size, off = 0;
+	size_t seg = ewz_segment_size(w->zcfg.pcluster);
+	struct sd_stream *s = NULL;
+	struct sd_sha256 *h = sd_sha256_new();
+	int ret;
+
+	if (!h)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	ret = sd_tree_open(w->tree, n, &s, err);
+	while (!ret && off < size) {
+		struct zitem it = { 0 };
+
+		it.kind = IT_SEG;
+		it.node = n->index;
+		it.la0 = off;
+		it.len = size - off < seg ? (size_t)(size - off) : seg;
+		it.last = off + it.len == size;
+		ret = make_room(z, it.len, err);
+		if (ret)
+			break;
+		it.in = malloc(it.len);
+		if (!it.in) {
+			ret = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+			break;
+		}
+		ret = read_exact(s, n, it.in, it.len, err);
+		if (ret) {
+			free(it.in);
+			break;
+		}
+		sd_sha256_update(h, it.in, it.len);
+		off += it.len;
+		if (it.last) {
+			sd_sha256_final(h, it.digest);
+			h = NULL;
+			struct zdd_slot *slot = dd_find(z, it.digest, size);
+			if (slot->owner) {
+				it.dup = true;
+				it.owner = slot->owner - 1;
+				cancel_file(z, n->index);
+				it.cancel = true;
+				free(it.in);
+				it.in = NULL;
+			} else {
+				memcpy(slot->digest, it.digest, SD_SHA256_LEN);
+				slot->size = size;
+				slot->owner = n->index + 1;
+			}
+		}
+		push(z, &it, !it.cancel);
+	}
+	sd_stream_close(s);
+	sd_sha256_free(h);
+	return ret;
+}
+
+static bool is_compressed(const struct ew_state *w, const struct sd_node *n)
+{
+	return w->ino[n->index].layout == EROFS_INODE_COMPRESSED_FULL;
+}
+
+static int produce_all(struct zpipe *z, struct sd_error *err)
+{
+	struct ew_state *w = z->w;
+	int ret = SD_OK;
+
+	for (size_t i = 0; i < w->count && !ret; i++) {
+		const struct sd_node *n = w->nodes[i];
+
+		if (w->interrupted && *w->interrupted)
+			return sd_error_set(err, SD_ERR_INTERRUPTED,
+					    "interrupted while writing EROFS "
+					    "image");
+		if (is_compressed(w, n)) {
+			ret = produce_file(z, n, err);
+		} else {
+			struct zitem it = { 0 };
+
+			it.kind = IT_NODE;
+			it.node = n->index;
+			ret = make_room(z, 0, err);
+			if (!ret)
+				push(z, &it, false);
+		}
+	}
+	while (!ret && z->head != z->tail)
+		ret = collect_one(z, err);
+	return ret;
+}
+
+int ewz_write_nodes(struct ew_state *w, struct sd_error *err)
+{
+	struct zpipe z = { 0 };
+	unsigned jobs = w->jobs ? w->jobs : 1;
+	size_t seg = ewz_segment_size(w->zcfg.pcluster);
+	int ret;
+
+	z.w = w;
+	z.cap = 256 + 16 * (size_t)jobs;
+	z.budget = 4 * (size_t)jobs * seg;
+	if (z.budget < (64u << 20))
+		z.budget = 64u << 20;
+	z.dd_cap = 16;
+	while (z.dd_cap < 2 * w->tree->nfiles + 2)
+		z.dd_cap *= 2;
+	z.ring = calloc(z.cap, sizeof(*z.ring));
+	z.dd = calloc(z.dd_cap, sizeof(*z.dd));
+	z.threads = calloc(jobs, sizeof(*z.threads));
+	z.buf = malloc(EW_CHUNK_SIZE);
+	if (!z.ring || !z.dd || !z.threads || !z.buf) {
+		ret = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	ret = ew_dedup_begin(w, err);
+	if (ret)
+		goto out;
+	pthread_mutex_init(&z.mu, NULL);
+	pthread_cond_init(&z.work_cv, NULL);
+	pthread_cond_init(&z.done_cv, NULL);
+	for (; z.nthreads < jobs; z.nthreads++)
+		if (pthread_create(&z.threads[z.nthreads], NULL, worker, &z))
+			break;
+	if (!z.nthreads)
+		ret = sd_error_set(err, SD_ERR_NOMEM, "cannot start "
+				   "compression threads");
+	else
+		ret = produce_all(&z, err);
+
+	pthread_mutex_lock(&z.mu);
+	z.stop = true;
+	pthread_cond_broadcast(&z.work_cv);
+	pthread_mutex_unlock(&z.mu);
+	for (unsigned i = 0; i < z.nthreads; i++)
+		pthread_join(z.threads[i], NULL);
+	for (uint64_t i = z.head; i < z.tail; i++) {
+		free(z.ring[i % z.cap].in);
+		ewz_seg_free(&z.ring[i % z.cap].out);
+	}
+	pthread_cond_destroy(&z.done_cv);
+	pthread_cond_destroy(&z.work_cv);
+	pthread_mutex_destroy(&z.mu);
+	ew_dedup_end(w);
+out:
+	free(z.ring);
+	free(z.dd);
+	free(z.threads);
+	free(z.buf);
+	free(z.cur_pcl);
+	return ret;
+}
