@@ -28,11 +28,15 @@ struct lrec {
 	uint64_t pblk;        /* HEAD/PLAIN: pcluster start block */
 };
 
+/* Whether a pcluster headed by @type may span several blocks: HEAD1 with
+ * BIG_PCLUSTER_1, HEAD2 and PLAIN with BIG_PCLUSTER_2 (as the kernel's
+ * z_erofs_get_extent_compressedlen; a raw pcluster is one block
+ * otherwise, whatever the next lcluster says). */
 static bool big_pcluster(const struct sd_erofs_inode *ino, unsigned type)
 {
-	if (type == Z_EROFS_LCLUSTER_TYPE_HEAD2)
-		return ino->z_advise & Z_EROFS_ADVISE_BIG_PCLUSTER_2;
-	return ino->z_advise & Z_EROFS_ADVISE_BIG_PCLUSTER_1;
+	if (type == Z_EROFS_LCLUSTER_TYPE_HEAD1)
+		return ino->z_advise & Z_EROFS_ADVISE_BIG_PCLUSTER_1;
+	return ino->z_advise & Z_EROFS_ADVISE_BIG_PCLUSTER_2;
 }
 
 /* Where the compact index of @lcn lies: byte *@pos, entry size

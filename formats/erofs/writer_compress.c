@@ -34,16 +34,18 @@ static void push(struct ewz_seg *out, uint64_t la, uint32_t llen,
  * ztailpacking), and refuses one longer than its block; so a last piece
  * that ends inside a later lcluster than it starts in (only possible at
  * the end of the file, segment ends being lcluster-aligned) is cut at the
- * lcluster boundary, its rest going to one more block.
+ * lcluster boundary, its rest going to one more block.  @seg_end: the
+ * @len bytes end the segment.
  */
 static void store_raw(struct ewz_seg *out, const uint8_t *in, size_t len,
-		      uint64_t la)
+		      uint64_t la, bool seg_end)
 {
 	while (len) {
 		size_t n = len < EW_BLKSIZE ? len : EW_BLKSIZE;
 		size_t ofs = (size_t)(la % EW_BLKSIZE);
 
-		if (n == len && (ofs + n) % EW_BLKSIZE && ofs + n > EW_BLKSIZE)
+		if (seg_end && n == len && (ofs + n) % EW_BLKSIZE &&
+		    ofs + n > EW_BLKSIZE)
 			n = EW_BLKSIZE - ofs;
 		uint8_t *d = out->data + (size_t)out->nblocks * EW_BLKSIZE;
 
@@ -98,7 +100,7 @@ int ewz_compress_segment(struct ez_comp *c, const struct ez_config *cfg,
 		}
 		/* compression does not pay: one pcluster's input raw */
 		size_t raw = rest < cfg->pcluster ? rest : cfg->pcluster;
-		store_raw(out, in + pos, raw, la0 + pos);
+		store_raw(out, in + pos, raw, la0 + pos, pos + raw == len);
 		pos += raw;
 	}
 	return SD_OK;

@@ -1,0 +1,602 @@
+/*
+ * The EROFS writer with compression (formats/erofs/writer_z.h): for every
+ * compressor (none, lz4, lz4hc, lzma, zstd) and pcluster size (4 KiB,
+ * 64 KiB) the image must mount in the kernel and match the source byte for
+ * byte (skipped without the privilege), read back equal through our own
+ * reader, be extracted exactly by fsck.erofs where erofs-utils 1.5 can
+ * (none, lz4, lz4hc) and be described by dump.erofs -s.  Plus: the same
+ * bytes for 1, 2 and 4 jobs, golden hashes, raw pclusters for
+ * incompressible data, small images for compressible data, deduplicated
+ * contents sharing their pclusters, and option checks.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/sha256.h"
+#include "formats/erofs/erofs_disk.h"
+#include "formats/erofs/reader.h"
+#include "formats/erofs/writer.h"
+#include "helpers.h"
+
+/*
+ * SHA-256 of the golden images (see golden_images).  They pin the
+ * compressors' output too, so a different liblz4 (1.9.4 here) or libzstd
+ * (1.5.4) may change them.
+ */
+#define GOLDEN_LZ4HC \
+	"faab11ebdcff6851ea0df2269b8e0224dcc7d8b3444a80b6b484ff5b4b904f8e"
+#define GOLDEN_ZSTD \
+	"2dfd428df798f590a38d843cccc0f90ad7a7eadbf4f310c325b0d284e74271e5"
+
+#define MIB (1024u * 1024u)
+
+TestSuite(erofs_compress, .init = th_setup, .fini = tt_teardown,
+	  .timeout = 300);
+
+static int write_img(const struct sd_tree *t, const char *comp, int level,
+		     uint32_t pcluster, unsigned jobs, const char *path,
+		     struct sd_write_stats *st, struct sd_error *err)
+{
+	struct sd_write_options o = {
+		.compressor = comp,
+		.level = level,
+		.jobs = jobs,
+		.pcluster_size = pcluster,
+	};
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	cr_assert(fd >= 0, "create %s", path);
+	sd_error_init(err);
+	int ret = sd_erofs_write(t, &o, fd, NULL, st, err);
+	close(fd);
+	return ret;
+}
+
+static const char *write_ok(const struct sd_tree *t, const char *comp,
+			    uint32_t pcluster, unsigned jobs, const char *name,
+			    struct sd_write_stats *st)
+{
+	struct sd_write_stats dummy;
+	struct sd_error err;
+	const char *path = tt_path(name);
+
+	cr_assert_eq(write_img(t, comp, -1, pcluster, jobs, path,
+			       st ? st : &dummy, &err), 0,
+		     "write %s/%u: %s", comp, pcluster, err.msg);
+	return path;
+}
+
+static bool have_tool(const char *tool)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
+	return system(cmd) == 0;
+}
+
+/* Output of @cmd (malloc'ed, NUL-terminated). */
+static char *run(const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	size_t cap = 4096, len = 0;
+	char *out = malloc(cap);
+
+	cr_assert(p && out);
+	for (size_t n; (n = fread(out + len, 1, cap - len - 1, p)) > 0;) {
+		len += n;
+		if (cap - len < 2)
+			out = realloc(out, cap *= 2);
+	}
+	out[len] = '\0';
+	pclose(p);
+	return out;
+}
+
+/* Every file, directory and symlink below @n equals the host tree @dir. */
+static void check_host(const struct sd_tree *t, const struct sd_node *n,
+		       const char *dir)
+{
+	char *rel = sd_node_path_dup(n);
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	cr_assert_eq(lstat(path, &st), 0, "%s missing", rel);
+	cr_assert_eq((unsigned)(st.st_mode & 07777), (unsigned)n->mode,
+		     "%s: mode %o", rel, st.st_mode);
+	if (n->type == SD_NODE_SYMLINK) {
+		char target[4097];
+		ssize_t k = readlink(path, target, sizeof(target) - 1);
+
+		cr_assert(k >= 0, "%s: not a link", rel);
+		target[k] = '\0';
+		cr_assert_str_eq(target, n->target, "%s: target", rel);
+	} else if (n->type == SD_NODE_FILE) {
+		size_t la, lb;
+		void *want = th_content(t, n, &la);
+		void *got = th_slurp(path, &lb);
+
+		cr_assert_eq(la, lb, "%s: length %zu vs %zu", rel, la, lb);
+		cr_assert(memcmp(want, got, la) == 0, "%s: bytes differ", rel);
+		free(want);
+		free(got);
+	}
+	free(rel);
+	for (size_t i = 0; i < n->nchildren; i++)
+		check_host(t, n->children[i], dir);
+}
+
+/* Kernel: mount -o loop,ro and compare; skipped (with a reason) when the
+ * mount is refused.  Returns whether it ran. */
+static bool check_kernel(const struct sd_tree *t, const char *img)
+{
+	char mnt[PATH_MAX], cmd[PATH_MAX * 2 + 64];
+
+	snprintf(mnt, sizeof(mnt), "%s.mnt", img);
+	mkdir(mnt, 0755);
+	snprintf(cmd, sizeof(cmd), "mount -t erofs -o loop,ro '%s' '%s' "
+		 "2>/dev/null", img, mnt);
+	if (system(cmd) != 0) {
+		printf("skip: mount -o loop,ro %s failed (no privilege or no "
+		       "EROFS support): kernel check skipped\n", img);
+		rmdir(mnt);
+		return false;
+	}
+	check_host(t, t->root, mnt);
+	snprintf(cmd, sizeof(cmd), "umount '%s'", mnt);
+	cr_assert_eq(system(cmd), 0, "umount %s", mnt);
+	rmdir(mnt);
+	return true;
+}
+
+/* fsck.erofs 1.5 must accept @img and extract exactly @t. */
+static void check_fsck(const struct sd_tree *t, const char *img)
+{
+	char cmd[PATH_MAX * 2 + 64], dir[PATH_MAX];
+
+	if (!have_tool("fsck.erofs")) {
+		printf("skip: fsck.erofs not installed\n");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s.x", img);
+	snprintf(cmd, sizeof(cmd), "fsck.erofs --extract='%s' '%s' "
+		 ">/dev/null 2>&1", dir, img);
+	cr_assert_eq(system(cmd), 0, "fsck.erofs rejects %s", img);
+	for (size_t i = 0; i < t->root->nchildren; i++)
+		check_host(t, t->root->children[i], dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* dump.erofs -s: magic, checksum, and the compression features. */
+static void check_dump(const char *img, const char *comp, uint32_t pcluster)
+{
+	char cmd[PATH_MAX + 32];
+	bool compressed = strcmp(comp, "none") != 0;
+	bool cfgs = compressed && (pcluster > 4096 || !strcmp(comp, "lzma") ||
+				   !strcmp(comp, "zstd"));
+
+	if (!have_tool("dump.erofs")) {
+		printf("skip: dump.erofs not installed\n");
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "dump.erofs -s '%s' 2>&1", img);
+	char *out = run(cmd);
+	cr_assert(strstr(out, "Filesystem magic number:"), "%s", out);
+	cr_assert(strstr(out, "sb_csum"), "%s", out);
+	cr_assert_eq(strstr(out, "0padding") != NULL, compressed, "%s", out);
+	/* erofs-utils 1.5 names the COMPR_CFGS / BIG_PCLUSTER bit so */
+	cr_assert_eq(strstr(out, "big_pcluster") != NULL, cfgs, "%s", out);
+	/* the root inode follows the superblock and compression records */
+	cr_assert(strstr(out, cfgs ? "root nid:                          37"
+				   : "root nid:                          36"),
+		  "%s", out);
+	free(out);
+}
+
+/* Read @img with our EROFS reader or fail the test. */
+static struct sd_tree *erofs_read(const char *img)
+{
+	struct sd_tree *r = NULL;
+	struct sd_error err;
+
+	sd_error_init(&err);
+	cr_assert_eq(sd_erofs_read(img, &r, &err), 0, "read %s: %s", img,
+		     err.msg);
+	return r;
+}
+
+/* Our reader must give back exactly @t. */
+static void check_reader(const struct sd_tree *t, const char *img)
+{
+	struct sd_tree *r = erofs_read(img);
+
+	th_assert_same(t, r);
+	sd_tree_free(r);
+}
+
+/* Deterministic, compressible text of @len bytes. */
+static void *text(size_t len, unsigned seed)
+{
+	char *p = malloc(len + 64);
+	size_t n = 0;
+
+	cr_assert_not_null(p);
+	for (unsigned i = 0; n < len; i++)
+		n += (size_t)snprintf(p + n, 64, "line %u of file %u: %s\n",
+				      i, seed, i % 7 ? "lorem ipsum" : "dolor");
+	return p;
+}
+
+/* Alternating incompressible and compressible runs of @len bytes. */
+static void *mixed(size_t len, uint32_t seed)
+{
+	uint8_t *p = malloc(len);
+	size_t off = 0;
+
+	cr_assert_not_null(p);
+	for (unsigned i = 0; off < len; i++) {
+		size_t run = 3000 + (i * 7919u) % 9000;
+
+		if (run > len - off)
+			run = len - off;
+		if (i % 2)
+			th_random(p + off, run, seed + i);
+		else
+			memset(p + off, 'a' + (int)(i % 26), run);
+		off += run;
+	}
+	return p;
+}
+
+static struct sd_node *file_of(struct sd_tree *t, struct sd_node *parent,
+			       const char *name, void *data, size_t len)
+{
+	struct sd_node *n = th_file(t, parent, name, data, len);
+
+	free(data);
+	return n;
+}
+
+/* The edge-case tree of the compressor matrix. */
+static struct sd_tree *edge_tree(void)
+{
+	struct sd_tree *t = sd_tree_new(1);
+	struct sd_node *p = th_dir(t, NULL, "aaaa-pkg");
+	struct sd_node *bin = th_dir(t, p, "bin");
+	struct sd_node *q = th_dir(t, NULL, "bbbb-dup");
+
+	th_file(t, p, "empty", "", 0);
+	th_random_file(t, p, "f4095", 4095, 1);
+	th_random_file(t, p, "f4096", 4096, 2);
+	th_random_file(t, p, "f4097", 4097, 3);
+	file_of(t, p, "t4095", text(4095, 1), 4095);
+	file_of(t, p, "t4096", text(4096, 2), 4096);
+	file_of(t, p, "t4097", text(4097, 3), 4097);
+	th_random_file(t, p, "random", 300000, 4);
+	file_of(t, p, "text10m", text(10 * MIB, 5), 10 * MIB);
+	file_of(t, p, "mixed", mixed(MIB + MIB / 2 + 12345, 6),
+		MIB + MIB / 2 + 12345);
+	file_of(t, p, "tail", text(200001, 7), 200001);
+	th_random_file(t, q, "random-again", 300000, 4);
+	file_of(t, q, "mixed-again", mixed(MIB + MIB / 2 + 12345, 6),
+		MIB + MIB / 2 + 12345);
+	struct sd_node *x = th_file(t, bin, "hello", "#!/bin/sh\necho hi\n",
+				    18);
+	x->mode = SD_MODE_EXEC;
+	th_symlink(t, bin, "link", "../tail");
+	th_finalize(t);
+	return t;
+}
+
+/* ---- index inspection ---------------------------------------------- */
+
+struct zinfo {
+	unsigned layout;
+	uint64_t size;
+	uint32_t iu;            /* compressed blocks */
+	uint64_t nheads, nplain;
+	uint32_t first_blk;     /* first head's block */
+};
+
+static void read_at(const char *img, void *buf, size_t len, uint64_t off)
+{
+	int fd = open(img, O_RDONLY);
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(pread(fd, buf, len, (off_t)off), (ssize_t)len);
+	close(fd);
+}
+
+/* Decode the inode @nid of @img and, if compressed, its full indexes;
+ * checks the index invariants of our layout on the way. */
+static struct zinfo inspect(const char *img, uint64_t nid)
+{
+	struct zinfo z = { 0 };
+	uint8_t ino[64];
+
+	read_at(img, ino, sizeof(ino), nid * 32);
+	uint16_t fmt = get_le16(ino);
+	unsigned isize = fmt & 1 ? 64 : 32;
+	z.layout = (fmt >> 1) & 7;
+	z.size = fmt & 1 ? get_le64(ino + EROFS_IE_OFF_SIZE)
+			 : get_le32(ino + EROFS_IC_OFF_SIZE);
+	z.iu = get_le32(ino + EROFS_IC_OFF_U);
+	if (z.layout != EROFS_INODE_COMPRESSED_FULL)
+		return z;
+	uint64_t n = (z.size + 4095) / 4096;
+	uint8_t *idx = malloc(16 + n * 8);
+	read_at(img, idx, 16 + n * 8, nid * 32 + isize);
+	uint64_t blocks = 0, last_head = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		const uint8_t *e = idx + 16 + i * 8;
+		unsigned type = get_le16(e) & 3;
+
+		if (type == Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
+			cr_assert(i > 0);
+			continue;
+		}
+		cr_assert(type == Z_EROFS_LCLUSTER_TYPE_HEAD1 ||
+			  type == Z_EROFS_LCLUSTER_TYPE_PLAIN);
+		if (z.nheads == 0)
+			z.first_blk = get_le32(e + 4);
+		else
+			cr_assert_gt(i, last_head);
+		last_head = i;
+		z.nheads++;
+		z.nplain += type == Z_EROFS_LCLUSTER_TYPE_PLAIN;
+		blocks++;
+	}
+	cr_assert_eq(get_le16(idx), 0, "clusterofs of lcluster 0");
+	(void)blocks;
+	free(idx);
+	return z;
+}
+
+static uint64_t nid_of(const char *img, const char *path)
+{
+	struct sd_tree *r = erofs_read(img);
+	struct sd_node *n = sd_tree_lookup(r, path);
+
+	cr_assert_not_null(n, "%s missing", path);
+	uint64_t nid = n->src_id;
+	sd_tree_free(r);
+	return nid;
+}
+
+/* ---- the compressor matrix ------------------------------------------ */
+
+static void matrix(const char *comp)
+{
+	static const uint32_t pclusters[] = { 4096, 65536 };
+	struct sd_tree *t = edge_tree();
+
+	for (size_t i = 0; i < 2; i++) {
+		uint32_t pc = pclusters[i];
+		char name[64];
+		struct sd_write_stats st;
+
+		if (!strcmp(comp, "none") && pc != 4096)
+			continue;
+		snprintf(name, sizeof(name), "%s-%u.img", comp, pc);
+		const char *img = write_ok(t, comp, pc, 2, name, &st);
+		cr_assert_eq(st.files_deduplicated, 2, "%s/%u dedup %llu",
+			     comp, pc,
+			     (unsigned long long)st.files_deduplicated);
+		cr_assert_eq(st.data_bytes_in, t->file_bytes);
+		check_reader(t, img);
+		check_kernel(t, img);
+		check_dump(img, comp, pc);
+		if (!strcmp(comp, "none") || !strcmp(comp, "lz4") ||
+		    !strcmp(comp, "lz4hc"))
+			check_fsck(t, img);
+		if (!strcmp(comp, "none"))
+			continue;
+
+		/* files shorter than a block stay uncompressed (inline when
+		 * the tail fits after the inode), the others are compressed */
+		struct zinfo z = inspect(img, nid_of(img, "aaaa-pkg/bin/hello"));
+		cr_assert_eq(z.layout, EROFS_INODE_FLAT_INLINE);
+		z = inspect(img, nid_of(img, "aaaa-pkg/t4095"));
+		cr_assert_eq(z.layout, EROFS_INODE_FLAT_PLAIN);
+		z = inspect(img, nid_of(img, "aaaa-pkg/t4096"));
+		cr_assert_eq(z.layout, EROFS_INODE_COMPRESSED_FULL);
+		/* incompressible: every pcluster raw, one block per 4 KiB */
+		z = inspect(img, nid_of(img, "aaaa-pkg/random"));
+		cr_assert_eq(z.nplain, z.nheads, "%s/%u: %llu of %llu raw",
+			     comp, pc, (unsigned long long)z.nplain,
+			     (unsigned long long)z.nheads);
+		cr_assert_eq(z.iu, (300000 + 4095) / 4096);
+		/* the duplicate shares the owner's pclusters */
+		struct zinfo d = inspect(img, nid_of(img,
+						     "bbbb-dup/random-again"));
+		cr_assert_eq(d.first_blk, z.first_blk);
+		z = inspect(img, nid_of(img, "aaaa-pkg/mixed"));
+		d = inspect(img, nid_of(img, "bbbb-dup/mixed-again"));
+		cr_assert_eq(d.first_blk, z.first_blk);
+		cr_assert_eq(d.iu, z.iu);
+		cr_assert(z.nplain > 0 && z.nplain < z.nheads);
+		/* 10 MiB of text: a few percent of its size at most */
+		z = inspect(img, nid_of(img, "aaaa-pkg/text10m"));
+		cr_assert_lt((uint64_t)z.iu * 4096, z.size / 4,
+			     "%s/%u: text in %u blocks", comp, pc, z.iu);
+		/* raw at most for a short rest at each 1 MiB segment end */
+		cr_assert_leq(z.nplain, 10, "%s/%u: %llu raw", comp, pc,
+			      (unsigned long long)z.nplain);
+		cr_assert_lt(st.image_bytes, 4 * MIB, "%s/%u: %llu bytes",
+			     comp, pc, (unsigned long long)st.image_bytes);
+	}
+	sd_tree_free(t);
+}
+
+Test(erofs_compress, none) { matrix("none"); }
+Test(erofs_compress, lz4) { matrix("lz4"); }
+Test(erofs_compress, lz4hc) { matrix("lz4hc"); }
+Test(erofs_compress, lzma) { matrix("lzma"); }
+Test(erofs_compress, zstd) { matrix("zstd"); }
+
+/* ---- determinism ---------------------------------------------------- */
+
+static void image_sha(const char *img, char hex[65])
+{
+	size_t len;
+	uint8_t *data = th_slurp(img, &len);
+	uint8_t d[SD_SHA256_LEN];
+	struct sd_sha256 *h = sd_sha256_new();
+
+	cr_assert_not_null(h);
+	sd_sha256_update(h, data, len);
+	sd_sha256_final(h, d);
+	for (int i = 0; i < SD_SHA256_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	free(data);
+}
+
+/* Many files of assorted sizes and contents, a multi-segment file and
+ * duplicates, so that workers race. */
+static struct sd_tree *busy_tree(void)
+{
+	struct sd_tree *t = sd_tree_new(1);
+	struct sd_node *p = th_dir(t, NULL, "cccc-busy");
+
+	for (unsigned i = 0; i < 120; i++) {
+		char name[32];
+		size_t len = 4096 + (i * 40503u) % 90000;
+
+		snprintf(name, sizeof(name), "f%03u", i);
+		if (i % 3 == 0)
+			th_random_file(t, p, name, len, i);
+		else if (i % 3 == 1)
+			file_of(t, p, name, text(len, i % 10), len);
+		else
+			file_of(t, p, name, mixed(len, i % 5), len);
+	}
+	file_of(t, p, "zz-big", mixed(3 * MIB + 777, 9), 3 * MIB + 777);
+	file_of(t, p, "zz-big-again", mixed(3 * MIB + 777, 9), 3 * MIB + 777);
+	th_finalize(t);
+	return t;
+}
+
+Test(erofs_compress, jobs_independent)
+{
+	static const char *comps[] = { "lz4hc", "zstd", "lzma", "lz4" };
+	struct sd_tree *t = busy_tree();
+
+	for (size_t c = 0; c < 4; c++) {
+		char want[65], got[65], name[64];
+		uint32_t pc = c % 2 ? 4096 : 65536;
+
+		snprintf(name, sizeof(name), "%s-j1.img", comps[c]);
+		image_sha(write_ok(t, comps[c], pc, 1, name, NULL), want);
+		for (unsigned j = 2; j <= 4; j += 2) {
+			snprintf(name, sizeof(name), "%s-j%u.img", comps[c], j);
+			image_sha(write_ok(t, comps[c], pc, j, name, NULL),
+				  got);
+			cr_assert_str_eq(got, want, "%s: jobs %u differs",
+					 comps[c], j);
+		}
+		snprintf(name, sizeof(name), "%s-j4.img", comps[c]);
+		check_reader(t, tt_path(name));
+	}
+	sd_tree_free(t);
+}
+
+Test(erofs_compress, golden_images)
+{
+	struct sd_tree *t = sd_tree_new(1);
+	struct sd_node *p = th_dir(t, NULL,
+				   "0123456789abcdfghijklmnpqrsvwxyz-hello");
+	char hex[65];
+
+	th_file(t, p, "small", "#!/bin/sh\necho Hello\n", 21);
+	th_random_file(t, p, "random", 10000, 42);
+	file_of(t, p, "text", text(100000, 42), 100000);
+	file_of(t, p, "mixed", mixed(70000, 42), 70000);
+	th_finalize(t);
+	image_sha(write_ok(t, "lz4hc", 4096, 2, "g-lz4hc.img", NULL), hex);
+	cr_assert_str_eq(hex, GOLDEN_LZ4HC, "lz4hc golden image changed: %s",
+			 hex);
+	image_sha(write_ok(t, "zstd", 65536, 2, "g-zstd.img", NULL), hex);
+	cr_assert_str_eq(hex, GOLDEN_ZSTD, "zstd golden image changed: %s",
+			 hex);
+	sd_tree_free(t);
+}
+
+/* ---- big pclusters --------------------------------------------------- */
+
+Test(erofs_compress, big_pclusters_up_to_1mib)
+{
+	struct sd_tree *t = sd_tree_new(1);
+	struct sd_node *p = th_dir(t, NULL, "dddd-big");
+
+	file_of(t, p, "text", text(5 * MIB + 3, 1), 5 * MIB + 3);
+	file_of(t, p, "mixed", mixed(2 * MIB + 5, 2), 2 * MIB + 5);
+	th_random_file(t, p, "random", 700000, 3);
+	th_finalize(t);
+	for (uint32_t pc = 128 * 1024; pc <= MIB; pc *= 8) {
+		static const char *comps[] = { "lz4", "lzma", "zstd" };
+
+		for (size_t c = 0; c < 3; c++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "%s-%u.img", comps[c], pc);
+			const char *img = write_ok(t, comps[c], pc, 2, name,
+						   NULL);
+			check_reader(t, img);
+			check_kernel(t, img);
+		}
+	}
+	sd_tree_free(t);
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+Test(erofs_compress, options)
+{
+	static const struct {
+		const char *comp;
+		int level;
+		uint32_t pcluster;
+		int want;
+	} cases[] = {
+		{ "lz4", -1, 0, 0 },
+		{ "lz4", 3, 0, SD_ERR_USAGE },
+		{ "lz4hc", 1, 4096, 0 },
+		{ "lz4hc", 12, 1u << 20, 0 },
+		{ "lz4hc", 13, 0, SD_ERR_USAGE },
+		{ "lzma", 0, 0, 0 },
+		{ "lzma", 9, 0, 0 },
+		{ "lzma", 10, 0, SD_ERR_USAGE },
+		{ "zstd", 1, 0, 0 },
+		{ "zstd", 22, 0, 0 },
+		{ "zstd", 0, 0, SD_ERR_USAGE },
+		{ "zstd", 23, 0, SD_ERR_USAGE },
+		{ "lz4", -1, 2048, SD_ERR_USAGE },
+		{ "lz4", -1, 3 * 4096, SD_ERR_USAGE },
+		{ "lz4", -1, 2u << 20, SD_ERR_USAGE },
+		{ "none", -1, 5000, SD_ERR_USAGE },
+		{ "xz", -1, 0, SD_ERR_UNSUPPORTED },
+		{ "gzip", -1, 0, SD_ERR_UNSUPPORTED },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sd_write_options o = {
+			.compressor = cases[i].comp,
+			.level = cases[i].level,
+			.pcluster_size = cases[i].pcluster,
+			.jobs = 1,
+		};
+		struct sd_error err;
+
+		sd_error_init(&err);
+		cr_assert_eq(sd_erofs_check_options(&o, &err), cases[i].want,
+			     "%s:%d pcluster %u: %s", cases[i].comp,
+			     cases[i].level, cases[i].pcluster, err.msg);
+	}
+}
