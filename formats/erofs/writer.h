@@ -1,42 +1,55 @@
 /*
- * writer.h — the EROFS writer (uncompressed), split into its stages.
+ * writer.h — the EROFS writer, split into its stages.
  *
  * Image layout (4 KiB blocks, meta_blkaddr 0):
  *
  *   block 0, bytes 0..1023     zero
  *   bytes 1024..1151           superblock (crc32c checksum, label, UUID)
- *   bytes 1152..               the metadata area: one inode per node in
- *                              tree pre-order (root first, nid 36), each
- *                              32-byte aligned and followed by its chunk
- *                              map or inline tail; it runs on into the
+ *   bytes 1152..               with INCOMPAT_COMPR_CFGS: the compression
+ *                              configuration record (writer.c)
+ *   meta_start..               the metadata area (meta_start: the next
+ *                              32-byte boundary; root nid 36, or 37 after
+ *                              a record): one inode per node in tree
+ *                              pre-order, each 32-byte aligned and
+ *                              followed by its chunk map, inline tail or
+ *                              compressed indexes; it runs on into the
  *                              following blocks as needed
  *   following blocks           data, in tree pre-order: a directory's
  *                              whole blocks, a long symlink's block, a
- *                              file's blocks (or its non-zero chunks)
+ *                              file's blocks (or its non-zero chunks, or
+ *                              its pclusters)
  *
  * Stage 1 (layout, writer_layout.c) decides every inode's form and data
  * layout from sizes alone and gives it its place (nid) in the metadata
- * area.  Stage 2 (writer_data.c) walks the tree, writes data blocks and
- * then each inode with its inline tail at its place; directories are
- * encoded by writer_dir.c.  Finally writer.c writes the superblock,
- * derives the UUID and seals the checksum.
+ * area.  Stage 2 writes data blocks and then each inode at its place:
+ * writer_data.c for uncompressed images, writer_zpipe.c (threads) for
+ * compressed ones; directories are encoded by writer_dir.c.  Finally
+ * writer.c writes the superblock, derives the UUID and seals the checksum.
  *
- * Data layout of a regular file (the per-file layout step, where a later
- * compressed writer will choose compressed layouts):
+ * Data layout of a regular file:
  *   - size 0: FLAT_PLAIN, no blocks;
- *   - size >= EW_CHUNKED_MIN: CHUNK_BASED with 1 MiB chunks and a 4-byte
- *     block map; all-zero chunks are holes (EROFS_NULL_ADDR), so sparse
- *     files take no space;
- *   - else if the size is not a block multiple and the last partial block
- *     fits after the inode in its metadata block: FLAT_INLINE (whole
- *     blocks in the data area, the tail after the inode);
+ *   - compressed images (opts->compressor lz4, lz4hc, lzma, zstd), size of
+ *     at least one block: COMPRESSED_FULL (writer_z.h);
+ *   - uncompressed images, size >= EW_CHUNKED_MIN: room for a CHUNK_BASED
+ *     map (1 MiB chunks, 4-byte entries) is reserved; the file is
+ *     CHUNK_BASED only if it has an all-zero chunk, which becomes a hole
+ *     (EROFS_NULL_ADDR) and takes no space; otherwise it is FLAT_PLAIN
+ *     (its chunks lie back to back) and the reserved map stays a zero gap
+ *     in the metadata area (4 bytes per MiB);
+ *   - else (also every file shorter than a block in a compressed image:
+ *     compressing less than a block never saves a block) if the size is
+ *     not a block multiple and the last partial block fits after the
+ *     inode in its metadata block: FLAT_INLINE (whole blocks in the data
+ *     area, the tail after the inode);
  *   - else FLAT_PLAIN (the last block zero-padded).
- * Directories and symlinks follow the same FLAT_INLINE / FLAT_PLAIN rule.
+ * Directories and symlinks follow the same FLAT_INLINE / FLAT_PLAIN rule
+ * (never compressed).
  *
  * Deduplication: a file whose size and SHA-256 equal an earlier file's
- * (tree order) uses that file's blocks (raw_blkaddr or chunk map); only
- * whole blocks can be shared, so inline tails are stored in every inode
- * (a small inline file is simply stored again: it costs no data block).
+ * (tree order) uses that file's blocks (raw_blkaddr, chunk map or
+ * pclusters); only whole blocks can be shared, so inline tails are stored
+ * in every inode (a small inline file is simply stored again: it costs no
+ * data block).
  */
 #ifndef SD_FORMATS_EROFS_WRITER_H
 #define SD_FORMATS_EROFS_WRITER_H
@@ -101,13 +114,16 @@ struct ew_state {
 
 /*
  * The image-wide entry point (sd_format_erofs.write, see format.h): write
- * @tree as an uncompressed EROFS image to the empty @fd.  Volume label
+ * @tree as an EROFS image to the empty @fd.  Volume label
  * opts->label (default "nix-store"); UUID opts->uuid if opts->has_uuid,
  * else the SHA-256 of the metadata area (superblock with UUID and
  * checksum zero, all inodes, inline data) and of every directory,
  * symlink and file content in tree order, as an RFC 9562 version 8 UUID.
  * Superblock time = tree->mtime (see writer.c for the MINIX exception).
- * opts->jobs is ignored: the bytes depend only on @tree, label and UUID.
+ * Compression opts->compressor at opts->level in physical clusters of
+ * opts->pcluster_size bytes (see sd_erofs_check_options), on opts->jobs
+ * threads; the bytes depend only on @tree, the compression options,
+ * label and UUID, never on opts->jobs.
  * SD_ERR_UNSUPPORTED naming the path for SD_NODE_OTHER, SD_ERR_LIMIT past
  * EROFS limits (2^32 blocks), SD_ERR_INTERRUPTED when *@interrupted is
  * set (polled before every file), SD_ERR_IO / SD_ERR_NOMEM.
@@ -118,8 +134,11 @@ int sd_erofs_write(const struct sd_tree *tree,
 		   struct sd_write_stats *stats, struct sd_error *err);
 
 /*
- * Validate @opts: compressor NULL or "none" (others: SD_ERR_UNSUPPORTED,
- * not yet), block size 0 or 4096, label at most 16 bytes (SD_ERR_USAGE).
+ * Validate @opts: compressor NULL, "none", "lz4", "lz4hc" (level 1..12,
+ * default 9), "lzma" (0..9, default 6) or "zstd" (1..22, default 3), else
+ * SD_ERR_UNSUPPORTED; a level out of range, pcluster size not 0 (4 KiB)
+ * or a power of two from 4 KiB to 1 MiB, block size not 0 or 4096, or a
+ * label longer than 16 bytes: SD_ERR_USAGE.
  */
 int sd_erofs_check_options(const struct sd_write_options *opts,
 			   struct sd_error *err);
