@@ -8,7 +8,7 @@
  *
  * On-disk form of a compressed file (datalayout COMPRESSED_FULL, 4 KiB
  * logical clusters):
- *   - the file is cut into segments of EWZ_SEGMENT bytes (the last one
+ *   - the file is cut into segments of ewz_segment_size() bytes (the last one
  *     shorter); each segment is compressed on its own into a chain of
  *     physical clusters (pclusters), so segments can be compressed in
  *     parallel and the bytes never depend on the thread count;

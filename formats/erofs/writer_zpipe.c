@@ -6,7 +6,7 @@
  * The main thread is both producer and collector.  It walks the nodes in
  * tree pre-order and appends items to a bounded FIFO ring:
  *   - a compressed file (size >= one block) is read once, segment by
- *     segment (EWZ_SEGMENT bytes); each segment becomes an item that the
+ *     segment (ewz_segment_size() bytes); each segment becomes an item that the
  *     next free worker compresses; the file's SHA-256 is computed while
  *     reading;
  *   - every other node is one item without work.
