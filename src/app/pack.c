@@ -69,7 +69,7 @@ int sd_pack(const char *const *bases, size_t n,
 	sd_tree_free(tree);
 	if (!rc && opts->interrupted && *opts->interrupted)
 		rc = sd_error_set(err, SD_ERR_INTERRUPTED, "interrupted");
-	if (!rc)
+	if (!rc && opts->digest)
 		rc = sd_sha256_file(out.tmp_path, res->digest, err);
 	if (rc) {
 		sd_atomic_abort(&out);

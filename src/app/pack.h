@@ -21,6 +21,8 @@ struct sd_pack_options {
 	int64_t mtime;                   /* the one image time */
 	const char *store_phys;          /* where the paths physically are */
 	bool fsync;                      /* fsync the image before renaming */
+	bool digest;                     /* compute the image's SHA-256 (an
+					  * extra read of the whole image) */
 	volatile const int *interrupted; /* polled; may be NULL */
 	/* Called once the temporary file exists (signal cleanup); may be
 	 * NULL. */
@@ -31,7 +33,8 @@ struct sd_pack_result {
 	size_t npaths, nfiles, ndirs, nsymlinks;
 	uint64_t bytes_in;                /* file content bytes */
 	struct sd_write_stats write;
-	uint8_t digest[SD_SHA256_LEN];    /* SHA-256 of the image file */
+	uint8_t digest[SD_SHA256_LEN];    /* SHA-256 of the image file, if
+					   * opts->digest */
 };
 
 /*

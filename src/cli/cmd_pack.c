@@ -189,6 +189,8 @@ int sd_cmd_pack(int argc, char **argv)
 			for (size_t i = 0; i < cl->npaths; i++)
 				bases[i] = cl->paths[i].sp->base;
 			po.store_phys = cc.st->phys_dir;
+			/* The digest is only for the summary. */
+			po.digest = !quiet;
 			po.interrupted = &sd_interrupted;
 			po.on_tmp = on_tmp;
 			rc = sd_pack(bases, cl->npaths, &po, &res, &err);
