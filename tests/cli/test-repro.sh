@@ -13,9 +13,9 @@ squashfs)
 	golden=85a82f857c9f14ca2dd80c9fa3625b66b1a3e7820bf1f9cbec88f0c2c172793f
 	;;
 erofs)
-	FMT_ARGS="--format erofs --compress none"
-	GOLDEN_ARGS="--format erofs --compress none"
-	golden=953bfa47e0761ac45be8eda6db0022ee9dc9bffd954a07cd509a1eea33612acf
+	FMT_ARGS="--format erofs --compress lz4hc --pcluster-size 16K"
+	GOLDEN_ARGS="--format erofs --compress lz4hc"
+	golden=d1443c47c8b1d74f00795190bcd583c25b31a813e6e83c725d78c65ca1ac7707
 	;;
 esac
 
