@@ -25,7 +25,7 @@ static int stream_fail(struct sqfs_stream *s, struct sd_error *err,
 {
 	char path[512];
 
-	sd_node_path(s->node, path, sizeof(path));
+	sd_sqfs_msg_path(s->node, NULL, 0, path, sizeof(path));
 	return sd_error_set(err, SD_ERR_CORRUPT,
 			    "%s: cannot read %s at offset %llu: %s",
 			    s->c->img->path, path,

@@ -143,6 +143,32 @@ static int load_compressor(struct sd_sqfs_image *img, struct sd_error *err)
 	return SD_OK;
 }
 
+/*
+ * The inode table runs up to the directory table; the directory table up
+ * to whichever of the ID, fragment and export tables comes next
+ * (check_super put them all after it).  A metadata reader refuses to
+ * seek outside its range.
+ */
+static int create_meta_readers(struct sd_sqfs_image *img,
+			       struct sd_error *err)
+{
+	const sqfs_super_t *s = &img->super;
+	sqfs_u64 dir_end = s->id_table_start;
+
+	if (s->fragment_table_start < dir_end)
+		dir_end = s->fragment_table_start;
+	if (s->export_table_start < dir_end)
+		dir_end = s->export_table_start;
+	img->inodes = sqfs_meta_reader_create(img->file, img->cmp,
+					      s->inode_table_start,
+					      s->directory_table_start);
+	img->dirs = sqfs_meta_reader_create(img->file, img->cmp,
+					    s->directory_table_start, dir_end);
+	if (!img->inodes || !img->dirs)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	return SD_OK;
+}
+
 static int load(struct sd_sqfs_image *img, struct sd_error *err)
 {
 	int ret = sqfs_super_read(&img->super, img->file);
@@ -173,10 +199,7 @@ static int load(struct sd_sqfs_image *img, struct sd_error *err)
 		return sd_sqfs_image_error(img, err, ret,
 					   "cannot read fragment table");
 
-	img->dir = sqfs_dir_reader_create(&img->super, img->cmp, img->file, 0);
-	if (!img->dir)
-		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	return SD_OK;
+	return create_meta_readers(img, err);
 }
 
 int sd_sqfs_image_open(const char *path, struct sd_sqfs_image **out,
@@ -204,8 +227,10 @@ int sd_sqfs_image_open(const char *path, struct sd_sqfs_image **out,
 void sd_sqfs_image_done_walking(struct sd_sqfs_image *img)
 {
 	if (img) {
-		sqfs_destroy(img->dir);
-		img->dir = NULL;
+		sqfs_destroy(img->inodes);
+		sqfs_destroy(img->dirs);
+		img->inodes = NULL;
+		img->dirs = NULL;
 	}
 }
 
@@ -213,7 +238,7 @@ void sd_sqfs_image_close(struct sd_sqfs_image *img)
 {
 	if (!img)
 		return;
-	sqfs_destroy(img->dir);
+	sd_sqfs_image_done_walking(img);
 	sqfs_destroy(img->data);
 	sqfs_destroy(img->ids);
 	sqfs_destroy(img->cmp);

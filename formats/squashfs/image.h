@@ -4,7 +4,8 @@
  * Opening reads and sanity-checks the superblock (magic, version, block
  * size, table order, bytes_used within the file, fragment count), loads the
  * compressor (with its options), the ID table and the fragment table, and
- * creates libsquashfs' directory and data readers.  Every failure is
+ * creates libsquashfs' data reader and two metadata readers: one bounded
+ * to the inode table, one to the directory table.  Every failure is
  * SD_ERR_CORRUPT with "IMAGE: what failed: why" (SD_ERR_IO if the file
  * cannot be opened, SD_ERR_UNSUPPORTED for an unknown compressor).
  */
@@ -13,9 +14,9 @@
 
 #include <sqfs/compressor.h>
 #include <sqfs/data_reader.h>
-#include <sqfs/dir_reader.h>
 #include <sqfs/id_table.h>
 #include <sqfs/io.h>
+#include <sqfs/meta_reader.h>
 #include <sqfs/super.h>
 
 #include "core/error.h"
@@ -27,7 +28,8 @@ struct sd_sqfs_image {
 	sqfs_u64 file_size;
 	sqfs_compressor_t *cmp;   /* decompressor */
 	sqfs_id_table_t *ids;
-	sqfs_dir_reader_t *dir;
+	sqfs_meta_reader_t *inodes; /* [inode_table_start, directory_table_start) */
+	sqfs_meta_reader_t *dirs;   /* [directory_table_start, next table) */
 	sqfs_data_reader_t *data;
 };
 
@@ -37,7 +39,7 @@ int sd_sqfs_image_open(const char *path, struct sd_sqfs_image **out,
 /* Free everything (NULL ok). */
 void sd_sqfs_image_close(struct sd_sqfs_image *img);
 
-/* Drop the directory reader once the tree is built (NULL ok). */
+/* Drop the metadata readers once the tree is built (NULL ok). */
 void sd_sqfs_image_done_walking(struct sd_sqfs_image *img);
 
 /*

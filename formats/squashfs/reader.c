@@ -1,5 +1,11 @@
 /*
  * reader.c — SquashFS image to normalised tree (see reader.h).
+ *
+ * Listings are read with libsquashfs' plain readdir on the image's
+ * directory-table metadata reader, which gives each entry's inode
+ * reference; every inode, the root's too, then goes through
+ * sd_sqfs_inode_read() (inode_read.h), which checks its sizes before
+ * libsquashfs allocates anything for it.
  */
 #include "formats/squashfs/reader.h"
 
@@ -11,9 +17,11 @@
 #include <sqfs/dir.h>
 #include <sqfs/error.h>
 #include <sqfs/inode.h>
+#include <sqfs/meta_reader.h>
 
 #include "formats/squashfs/content.h"
 #include "formats/squashfs/image.h"
+#include "formats/squashfs/inode_read.h"
 #include "formats/squashfs/inoset.h"
 #include "formats/squashfs/sqfserr.h"
 
@@ -39,8 +47,8 @@ static int corrupt(struct walk *w, const struct sd_node *dir,
 {
 	char path[512];
 
-	sd_node_path(dir, path, sizeof(path));
-	return sd_error_set(err, SD_ERR_CORRUPT, "%s: /%s: %s%s%s",
+	sd_sqfs_msg_path(dir, NULL, 0, path, sizeof(path));
+	return sd_error_set(err, SD_ERR_CORRUPT, "%s: %s: %s%s%s",
 			    w->img->path, path, what, detail ? ": " : "",
 			    detail ? detail : "");
 }
@@ -196,37 +204,63 @@ static enum sd_node_type node_type(int sqfs_type)
 	}
 }
 
+/*
+ * The next entry of the listing @st walks and its inode: 1 at the end
+ * of the listing, else 0 with both owned by the caller, or an error.
+ */
+static int next_entry(struct walk *w, struct pending *dir,
+		      sqfs_readdir_state_t *st, sqfs_dir_entry_t **ent,
+		      sqfs_inode_generic_t **ino, struct sd_error *err)
+{
+	char where[1024];
+	sqfs_u64 ref = 0;
+	int ret;
+
+	*ent = NULL;
+	*ino = NULL;
+	ret = sqfs_meta_reader_readdir(w->img->dirs, st, ent, NULL, &ref);
+	if (ret > 0)
+		return 1;
+	if (ret < 0) {
+		*ent = NULL;
+		return sq_error(w, dir->node, err,
+				"cannot read directory table", ret);
+	}
+	sd_sqfs_msg_path(dir->node, (const char *)(*ent)->name,
+			 (size_t)(*ent)->size + 1, where, sizeof(where));
+	ret = sd_sqfs_inode_read(w->img, ref, where, ino, err);
+	if (ret) {
+		sqfs_free(*ent);
+		*ent = NULL;
+	}
+	return ret;
+}
+
 /* Read one directory's entries, adding a node per entry. */
 static int list_dir(struct walk *w, struct pending *dir, struct sd_error *err)
 {
-	sqfs_dir_reader_t *dr = w->img->dir;
+	sqfs_readdir_state_t st;
 	size_t entries = 0;
-	int ret = sqfs_dir_reader_open_dir(dr, dir->inode, 0);
+	int ret = sqfs_readdir_state_init(&st, &w->img->super, dir->inode);
 
 	if (ret)
 		return sq_error(w, dir->node, err, "cannot open directory",
 				ret);
 	for (;;) {
-		sqfs_dir_entry_t *ent = NULL;
-		sqfs_inode_generic_t *ino = NULL;
+		sqfs_dir_entry_t *ent;
+		sqfs_inode_generic_t *ino;
 
-		ret = sqfs_dir_reader_read(dr, &ent);
+		ret = next_entry(w, dir, &st, &ent, &ino, err);
 		if (ret > 0)
 			return SD_OK;
 		if (ret < 0)
-			return sq_error(w, dir->node, err,
-					"cannot read directory table", ret);
+			return ret;
 		if (++entries > SD_SQFS_MAX_DIR_ENTRIES ||
 		    ++w->nodes > SD_SQFS_MAX_NODES) {
 			sqfs_free(ent);
+			sqfs_free(ino);
 			return corrupt(w, dir->node, err, "too many entries",
 				       NULL);
-		}
-		ret = sqfs_dir_reader_get_inode(dr, &ino);
-		if (ret) {
-			sqfs_free(ent);
-			return sq_error(w, dir->node, err,
-					"cannot read inode table", ret);
 		}
 		if (base_type(ino->base.type) != ent->type) {
 			sqfs_free(ent);
@@ -258,11 +292,11 @@ static int list_dir(struct walk *w, struct pending *dir, struct sd_error *err)
 static int walk_all(struct walk *w, struct sd_error *err)
 {
 	sqfs_inode_generic_t *root = NULL;
-	int ret = sqfs_dir_reader_get_root_inode(w->img->dir, &root);
+	int ret = sd_sqfs_inode_read(w->img, w->img->super.root_inode_ref,
+				     "/", &root, err);
 
 	if (ret)
-		return sq_error(w, w->tree->root, err,
-				"cannot read root inode", ret);
+		return ret;
 	if (node_type(root->base.type) != SD_NODE_DIR) {
 		sqfs_free(root);
 		return corrupt(w, w->tree->root, err,

@@ -6,6 +6,7 @@
  * without crashing or hanging.
  */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,4 +251,112 @@ Test(hostile, invalid_names)
 		cr_assert(strstr(err.msg, "name"), "message: %s", err.msg);
 		free(img);
 	}
+}
+
+static uint64_t rd64(const unsigned char *p)
+{
+	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+static void wr32(unsigned char *p, uint32_t v)
+{
+	wr16(p, (uint16_t)v);
+	wr16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void wr64(unsigned char *p, uint64_t v)
+{
+	wr32(p, (uint32_t)v);
+	wr32(p + 4, (uint32_t)(v >> 32));
+}
+
+/*
+ * An uncompressed image (raw inode table, 4 KiB blocks) of /p/zeros, a
+ * sparse 8 KiB file (so its inode is an extended one, with a 64-bit
+ * file_size), and /p/link -> "zeros".
+ */
+static unsigned char *sizes_image(size_t *len)
+{
+	static const unsigned char zeros[8192];
+	struct sd_error err;
+	struct sd_tree *t = sd_tree_new(1);
+	struct sd_node *p = th_dir(t, NULL, "p");
+
+	th_file(t, p, "zeros", zeros, sizeof(zeros));
+	th_symlink(t, p, "link", "zeros");
+	th_finalize(t);
+	cr_assert_eq(th_write(t, "none", -1, 4096, 1, tt_path("sizes.sqfs"),
+			      NULL, &err), 0, "%s", err.msg);
+	sd_tree_free(t);
+	return th_slurp(tt_path("sizes.sqfs"), len);
+}
+
+/*
+ * The offset of the first inode in the inode table of type @type whose
+ * 64-bit (@wide) or 32-bit field at @field (from the inode start) holds
+ * @value.
+ */
+static size_t find_inode(const unsigned char *img, size_t len, int type,
+			 size_t field, bool wide, uint64_t value)
+{
+	size_t start = (size_t)rd64(img + 64); /* inode_table_start */
+	size_t end = (size_t)rd64(img + 72);   /* directory_table_start */
+
+	cr_assert_lt(end, len);
+	for (size_t i = start; i + field + 8 <= end; i++) {
+		uint64_t v = wide ? rd64(img + i + field)
+				  : rd32(img + i + field);
+		if (img[i] == type && img[i + 1] == 0 && v == value)
+			return i;
+	}
+	cr_assert_fail("inode of type %d not found", type);
+	return 0;
+}
+
+/* Read the patched image: SD_ERR_CORRUPT with a message containing @what. */
+static void expect_corrupt(const unsigned char *img, size_t len,
+			   const char *what)
+{
+	struct sd_error err;
+	struct sd_tree *t = NULL;
+
+	th_spit(tt_path("patched.sqfs"), img, len);
+	sd_error_init(&err);
+	cr_assert_eq(sd_format_squashfs.read(tt_path("patched.sqfs"), &t,
+					     &err), SD_ERR_CORRUPT,
+		     "accepted (message: %s)", err.msg);
+	cr_assert_null(t);
+	cr_assert(strstr(err.msg, what), "message: %s", err.msg);
+	cr_assert_null(strchr(err.msg, '\n'));
+}
+
+/* Sizes libsquashfs would allocate for are refused before it does. */
+Test(hostile, inode_sizes_beyond_the_inode_table)
+{
+	size_t len;
+	unsigned char *img = sizes_image(&len);
+
+	/* "none" keeps gzip's id but stores every block raw */
+	cr_assert(img[rd64(img + 64) + 1] & 0x80, "inode table compressed");
+	sd_tree_free(th_read(tt_path("sizes.sqfs"))); /* unpatched: reads */
+
+	/* extended file (type 9): file_size is the u64 at 16 + 8 */
+	size_t f = find_inode(img, len, 9, 24, true, 8192);
+	wr64(img + f + 24, (uint64_t)1 << 40);
+	expect_corrupt(img, len, "/p/zeros: inode claims 268435456 data "
+		       "blocks, more than the inode table can hold");
+	wr64(img + f + 24, 8192);
+
+	/* symlink (type 3): target_size is the u32 at 16 + 4 */
+	size_t s = find_inode(img, len, 3, 20, false, 5);
+	wr32(img + s + 20, 0x7FFFFFFF);
+	expect_corrupt(img, len, "/p/link: symlink inode claims a "
+		       "2147483647-byte target, more than the inode table "
+		       "can hold");
+	wr32(img + s + 20, 5);
+
+	/* a size that fits the bound but whose bytes are not there */
+	wr64(img + f + 24, 8192 + 1000 * 4096);
+	expect_corrupt(img, len, "/p/zeros: cannot read inode table");
+	free(img);
 }
