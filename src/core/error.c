@@ -1,6 +1,7 @@
 #include "core/error.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,39 @@ static void append(char *msg, size_t len, const char *tail)
 		for (const char *c = parts[p]; *c && len + 1 < SD_ERROR_MSG_MAX;)
 			msg[len++] = *c++;
 	msg[len] = '\0';
+}
+
+/*
+ * Keep messages on one line whatever bytes a hostile input put in a name:
+ * control bytes become \xNN (truncating at the buffer's end).
+ */
+static void one_line(char *msg)
+{
+	size_t n = 0;
+	for (const char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			n++;
+	if (!n)
+		return;
+	char old[SD_ERROR_MSG_MAX];
+	memcpy(old, msg, SD_ERROR_MSG_MAX);
+	static const char hex[] = "0123456789abcdef";
+	size_t at = 0;
+	for (const char *p = old; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		bool ctl = c < 0x20 || c == 0x7f;
+		if (at + (ctl ? 4 : 1) >= SD_ERROR_MSG_MAX)
+			break;
+		if (ctl) {
+			msg[at++] = '\\';
+			msg[at++] = 'x';
+			msg[at++] = hex[c >> 4];
+			msg[at++] = hex[c & 15];
+		} else {
+			msg[at++] = (char)c;
+		}
+	}
+	msg[at] = '\0';
 }
 
 void sd_error_init(struct sd_error *err)
@@ -29,6 +63,7 @@ int sd_error_set(struct sd_error *err, int code, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
+		one_line(err->msg);
 		err->code = code;
 	}
 	return code;
@@ -44,6 +79,7 @@ int sd_error_errno(struct sd_error *err, int code, int errnum,
 		va_end(ap);
 		if (n >= 0 && (size_t)n < sizeof(err->msg))
 			append(err->msg, (size_t)n, strerror(errnum));
+		one_line(err->msg);
 		err->code = code;
 	}
 	return code;
@@ -61,6 +97,7 @@ int sd_error_prefix(struct sd_error *err, int code, const char *fmt, ...)
 	va_end(ap);
 	if (n >= 0 && (size_t)n < sizeof(err->msg))
 		append(err->msg, (size_t)n, old);
+	one_line(err->msg);
 	if (!err->code)
 		err->code = code;
 	return err->code;

@@ -4,7 +4,9 @@
  * Every fallible library function returns an int: 0 (SD_OK) on success or
  * one of the negative SD_ERR_* codes below.  When the caller passes a
  * non-NULL struct sd_error, the function also leaves a one-line,
- * human-readable reason there (naming the file, offset or line at fault).
+ * human-readable reason there (naming the file, offset or line at fault);
+ * control bytes in it (from hostile names) are written as \xNN, so a
+ * message is always one line.
  * The library never prints; the CLI prints err->msg.
  */
 #ifndef SD_CORE_ERROR_H

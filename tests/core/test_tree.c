@@ -169,3 +169,13 @@ Test(hosttree, file_changing_size_is_an_error, .init = setup,
 	sd_stream_close(s);
 	sd_tree_free(t);
 }
+
+Test(error, messages_stay_on_one_line)
+{
+	struct sd_error err;
+	sd_error_init(&err);
+	sd_error_set(&err, SD_ERR_CORRUPT, "bad name \"%s\"", "a\nb\x7f");
+	cr_assert_str_eq(err.msg, "bad name \"a\\x0ab\\x7f\"");
+	sd_error_prefix(&err, SD_ERR_CORRUPT, "in\t%s", "img");
+	cr_assert_str_eq(err.msg, "in\\x09img: bad name \"a\\x0ab\\x7f\"");
+}
