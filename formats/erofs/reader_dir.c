@@ -9,6 +9,7 @@
 
 #include "formats/erofs/erofs_disk.h"
 #include "formats/erofs/reader_int.h"
+#include "core/u64set.h"
 
 struct pending {
 	uint64_t nid, parent_nid;
@@ -16,62 +17,15 @@ struct pending {
 	unsigned depth;
 };
 
-/* Open-addressing set of directory nids (stored as nid + 1; 0 = free). */
-struct nidset {
-	uint64_t *slots;
-	size_t cap, used;
-};
-
 struct walk {
 	struct sd_erofs_img *img;
 	struct sd_tree *tree;
 	struct pending *stack;
 	size_t sp, cap;
-	struct nidset dirs;
+	struct sd_u64set dirs;   /* directory nids visited */
 	size_t nodes;
 	uint8_t *blk;            /* one directory block */
 };
-
-static size_t nid_hash(uint64_t v, size_t mask)
-{
-	v ^= v >> 33;
-	v *= 0xff51afd7ed558ccdull;
-	v ^= v >> 33;
-	return (size_t)v & mask;
-}
-
-/* 1 if added, 0 if present, -1 on allocation failure. */
-static int nidset_add(struct nidset *s, uint64_t nid)
-{
-	uint64_t key = nid + 1;
-
-	if (2 * (s->used + 1) > s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		uint64_t *n = calloc(cap, sizeof(*n));
-		if (!n)
-			return -1;
-		for (size_t i = 0; i < s->cap; i++) {
-			if (!s->slots[i])
-				continue;
-			size_t j = nid_hash(s->slots[i], cap - 1);
-			while (n[j])
-				j = (j + 1) & (cap - 1);
-			n[j] = s->slots[i];
-		}
-		free(s->slots);
-		s->slots = n;
-		s->cap = cap;
-	}
-	size_t j = nid_hash(key, s->cap - 1);
-	while (s->slots[j]) {
-		if (s->slots[j] == key)
-			return 0;
-		j = (j + 1) & (s->cap - 1);
-	}
-	s->slots[j] = key;
-	s->used++;
-	return 1;
-}
 
 /* SD_ERR_CORRUPT "IMAGE: inode NID: directory /PATH: what". */
 static int dir_corrupt(struct walk *w, const struct pending *dir,
@@ -169,7 +123,7 @@ static int fill_node(struct walk *w, struct sd_node *node,
 			return sd_erofs_corrupt(w->img, ino->nid, err,
 						"directories nested deeper "
 						"than %u", SD_EROFS_MAX_DEPTH);
-		int added = nidset_add(&w->dirs, ino->nid);
+		int added = sd_u64set_add(&w->dirs, ino->nid);
 		if (added < 0)
 			return sd_error_set(err, SD_ERR_NOMEM,
 					    "out of memory");
@@ -355,7 +309,7 @@ int sd_erofs_read(const char *path, struct sd_tree **out,
 
 	ret = walk_all(&w, err);
 	free(w.stack);
-	free(w.dirs.slots);
+	sd_u64set_release(&w.dirs);
 	free(w.blk);
 	if (!ret) {
 		ret = sd_tree_finalize(w.tree, err);

@@ -22,7 +22,7 @@
 #include "formats/squashfs/content.h"
 #include "formats/squashfs/image.h"
 #include "formats/squashfs/inode_read.h"
-#include "formats/squashfs/inoset.h"
+#include "core/u64set.h"
 #include "formats/squashfs/sqfserr.h"
 
 struct pending {
@@ -37,7 +37,7 @@ struct walk {
 	struct sd_tree *tree;
 	struct pending *stack;
 	size_t sp, cap;
-	struct sd_inoset dirs;
+	struct sd_u64set dirs;
 	size_t nodes;
 };
 
@@ -147,7 +147,7 @@ static int fill_node(struct walk *w, struct sd_node *node,
 			goto drop;
 		}
 		if (ino->base.inode_number == 0 ||
-		    sd_inoset_add(&w->dirs, ino->base.inode_number) != 1) {
+		    sd_u64set_add(&w->dirs, ino->base.inode_number) != 1) {
 			ret = corrupt(w, node, err, "directory loop or "
 				      "duplicate directory inode", NULL);
 			goto drop;
@@ -339,7 +339,7 @@ int sd_sqfs_read(const char *path, struct sd_tree **out,
 	while (w.sp > 0)
 		sqfs_free(w.stack[--w.sp].inode);
 	free(w.stack);
-	sd_inoset_free(&w.dirs);
+	sd_u64set_release(&w.dirs);
 	sd_sqfs_image_done_walking(img);
 	if (!ret) {
 		ret = sd_tree_finalize(w.tree, err);
