@@ -80,12 +80,19 @@ static int collect(struct sd_node *node, void *ctx)
 static int hash_meta(struct ew_state *w, const uint8_t *block0,
 		     struct sd_sha256 *h, struct sd_error *err)
 {
-	uint8_t *buf = malloc(EW_CHUNK_SIZE);
+	uint8_t *buf;
 	uint64_t off = EW_BLKSIZE;
 
+	sd_sha256_update(h, block0, EW_BLKSIZE);
+	if (w->meta_buf) {
+		if (w->meta_end > off)
+			sd_sha256_update(h, w->meta_buf + off,
+					 (size_t)(w->meta_end - off));
+		return SD_OK;
+	}
+	buf = malloc(EW_CHUNK_SIZE);
 	if (!buf)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	sd_sha256_update(h, block0, EW_BLKSIZE);
 	while (off < w->meta_end) {
 		uint64_t want = w->meta_end - off;
 		size_t len = want < EW_CHUNK_SIZE ? (size_t)want
@@ -270,9 +277,15 @@ int sd_erofs_write(const struct sd_tree *tree,
 			}
 	}
 	ret = ew_layout(&w, err);
+	/* Inodes are gathered in memory (one write instead of one per
+	 * node) unless the metadata area is very large. */
+	if (!ret && w.meta_end <= EW_META_BUF_MAX)
+		w.meta_buf = calloc(1, (size_t)w.meta_end);
 	if (!ret)
 		ret = w.zcfg.alg == EZ_NONE ? ew_write_nodes(&w, err)
 					    : ewz_write_nodes(&w, err);
+	if (!ret && w.meta_buf)
+		ret = ew_pwrite(fd, w.meta_buf, (size_t)w.meta_end, 0, err);
 	if (!ret && ftruncate(fd, (off_t)((uint64_t)w.data_next *
 					  EW_BLKSIZE)) != 0)
 		ret = sd_error_errno(err, SD_ERR_IO, errno,
@@ -282,6 +295,7 @@ int sd_erofs_write(const struct sd_tree *tree,
 	if (!ret && stats)
 		stats->image_bytes = (uint64_t)w.data_next * EW_BLKSIZE;
 out:
+	free(w.meta_buf);
 	sd_sha256_free(w.digest);
 	if (w.ino)
 		for (size_t i = 0; i < w.count; i++) {

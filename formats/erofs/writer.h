@@ -22,9 +22,12 @@
  * Stage 1 (layout, writer_layout.c) decides every inode's form and data
  * layout from sizes alone and gives it its place (nid) in the metadata
  * area.  Stage 2 writes data blocks and then each inode at its place:
- * writer_data.c for uncompressed images, writer_zpipe.c (threads) for
- * compressed ones; directories are encoded by writer_dir.c.  Finally
- * writer.c writes the superblock, derives the UUID and seals the checksum.
+ * for uncompressed images a plan that fixes every block address and then
+ * a parallel copy (writer_flat.h), for compressed ones writer_zpipe.c
+ * (threads), which writes its other nodes through writer_data.c;
+ * directories are encoded by writer_dir.c.  Inodes are gathered in
+ * ew_state.meta_buf and written at once.  Finally writer.c writes the
+ * superblock, derives the UUID and seals the checksum.
  *
  * Data layout of a regular file:
  *   - size 0: FLAT_PLAIN, no blocks;
@@ -49,7 +52,8 @@
  * (tree order) uses that file's blocks (raw_blkaddr, chunk map or
  * pclusters); only whole blocks can be shared, so inline tails are stored
  * in every inode (a small inline file is simply stored again: it costs no
- * data block).
+ * data block).  Uncompressed images hash only the files whose size and
+ * initial layout another file shares (writer_flat.h).
  */
 #ifndef SD_FORMATS_EROFS_WRITER_H
 #define SD_FORMATS_EROFS_WRITER_H
@@ -71,6 +75,7 @@
 #define EW_CHUNKED_MIN ((uint64_t)EW_CHUNK_SIZE)
 #define EW_DEFAULT_LABEL "nix-store"
 #define EW_ROOT_OFFSET 1152u                  /* right after the sb */
+#define EW_META_BUF_MAX (256u << 20)          /* see ew_state.meta_buf */
 
 /* What the writer decides for one node (by node->index). */
 struct ew_inode {
@@ -105,8 +110,11 @@ struct ew_state {
 	uint64_t meta_start;         /* byte of the root inode (after the
 					superblock and compression records) */
 	struct ez_config zcfg;       /* compression (alg EZ_NONE: none) */
-	unsigned jobs;               /* compression threads */
+	unsigned jobs;               /* worker threads */
 	struct sd_sha256 *digest;    /* data digest for the derived UUID */
+	uint8_t *meta_buf;           /* bytes 0..meta_end of the image, zero
+					but for the inodes written so far;
+					NULL: inodes go straight to fd */
 	struct ew_dedup *dedup;      /* content index (writer_data.c) */
 	volatile const int *interrupted;
 	struct sd_write_stats *stats;
@@ -117,8 +125,10 @@ struct ew_state {
  * @tree as an EROFS image to the empty @fd.  Volume label
  * opts->label (default "nix-store"); UUID opts->uuid if opts->has_uuid,
  * else the SHA-256 of the metadata area (superblock with UUID and
- * checksum zero, all inodes, inline data) and of every directory,
- * symlink and file content in tree order, as an RFC 9562 version 8 UUID.
+ * checksum zero, all inodes, inline data) and of every node's data in
+ * tree order, as an RFC 9562 version 8 UUID: in uncompressed images the
+ * XXH3-128 of each node's data (writer_flat.h), in compressed ones each
+ * directory's and symlink's data and each file's SHA-256.
  * Superblock time = tree->mtime (see writer.c for the MINIX exception).
  * Compression opts->compressor at opts->level in physical clusters of
  * opts->pcluster_size bytes (see sd_erofs_check_options), on opts->jobs
@@ -150,15 +160,16 @@ int sd_erofs_check_options(const struct sd_write_options *opts,
 int ew_layout(struct ew_state *w, struct sd_error *err);
 
 /*
- * Stage 2: write every node's data blocks and its inode (with chunk map
- * and inline tail) in tree pre-order; polls w->interrupted between files.
+ * Stage 2 of uncompressed images (writer_flat.h): write every node's
+ * data blocks and its inode (with chunk map and inline tail) on w->jobs
+ * threads; polls w->interrupted between nodes.
  */
 int ew_write_nodes(struct ew_state *w, struct sd_error *err);
 
 /*
  * One node in an uncompressed form (directory, symlink, file) at the next
- * free blocks, and its inode; @buf holds EW_CHUNK_SIZE bytes.  Needs the
- * content index of ew_dedup_begin.
+ * free blocks, and its inode (the compressed writer's other nodes); @buf
+ * holds EW_CHUNK_SIZE bytes.  Needs the content index of ew_dedup_begin.
  */
 int ew_write_node(struct ew_state *w, const struct sd_node *n, uint8_t *buf,
 		  struct sd_error *err);
@@ -169,7 +180,9 @@ void ew_dedup_end(struct ew_state *w);
 
 /*
  * Write @n's inode at its place, followed by its chunk map, its inline
- * tail (@tail, in->tail bytes) or its compressed indexes (in->zmeta).
+ * tail (@tail, in->tail bytes) or its compressed indexes (in->zmeta):
+ * into w->meta_buf if there is one (threads may fill different inodes at
+ * once), else to the image.
  */
 int ew_write_meta(struct ew_state *w, const struct sd_node *n,
 		  const uint8_t *tail, struct sd_error *err);

@@ -1,6 +1,9 @@
 /*
- * writer_data.c — stage 2 of the EROFS writer: data blocks, inodes and
- * inline tails, in tree pre-order (see writer.h).
+ * writer_data.c — the EROFS writer's shared output helpers (pwrite,
+ * inodes, block allocation) and the sequential writer of the nodes a
+ * compressed image stores uncompressed (directories, symlinks, files
+ * shorter than a block), called by writer_zpipe.c in tree pre-order
+ * (see writer.h; uncompressed images use writer_flat.h).
  *
  * A file's content is streamed once: its whole blocks go to the data area
  * at the next free block while its SHA-256 is computed; if an earlier file
@@ -90,8 +93,10 @@ int ew_write_meta(struct ew_state *w, const struct sd_node *n,
 	const struct ew_inode *in = &w->ino[n->index];
 	uint32_t isize = in->extended ? EROFS_INODE_EXTENDED_SIZE
 				      : EROFS_INODE_COMPACT_SIZE;
-	uint8_t *buf = calloc(1, in->meta_len);
-	int ret;
+	uint64_t off = in->nid << EROFS_ISLOT_BITS;
+	uint8_t *buf = w->meta_buf ? w->meta_buf + off
+				   : calloc(1, in->meta_len);
+	int ret = SD_OK;
 
 	if (!buf)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
@@ -103,9 +108,10 @@ int ew_write_meta(struct ew_state *w, const struct sd_node *n,
 		memcpy(buf + isize, tail, in->tail);
 	if (in->layout == EROFS_INODE_COMPRESSED_FULL && in->zmeta)
 		memcpy(buf + isize, in->zmeta, in->meta_len - isize);
-	ret = ew_pwrite(w->fd, buf, in->meta_len, in->nid << EROFS_ISLOT_BITS,
-			err);
-	free(buf);
+	if (!w->meta_buf) {
+		ret = ew_pwrite(w->fd, buf, in->meta_len, off, err);
+		free(buf);
+	}
 	return ret;
 }
 
@@ -360,19 +366,4 @@ int ew_write_node(struct ew_state *w, const struct sd_node *n, uint8_t *buf,
 	default:
 		return write_file(w, n, buf, err);
 	}
-}
-
-int ew_write_nodes(struct ew_state *w, struct sd_error *err)
-{
-	uint8_t *buf = malloc(EW_CHUNK_SIZE);
-	int ret;
-
-	if (!buf)
-		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	ret = ew_dedup_begin(w, err);
-	for (size_t i = 0; i < w->count && !ret; i++)
-		ret = ew_write_node(w, w->nodes[i], buf, err);
-	ew_dedup_end(w);
-	free(buf);
-	return ret;
 }
