@@ -23,6 +23,7 @@
 #include "formats/erofs/reader.h"
 #include "formats/erofs/writer.h"
 #include "helpers.h"
+#include "tests/common/tools.h"
 
 /*
  * SHA-256 of the golden images (see golden_images).  They pin the
@@ -70,32 +71,6 @@ static const char *write_ok(const struct sd_tree *t, const char *comp,
 			       st ? st : &dummy, &err), 0,
 		     "write %s/%u: %s", comp, pcluster, err.msg);
 	return path;
-}
-
-static bool have_tool(const char *tool)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
-	return system(cmd) == 0;
-}
-
-/* Output of @cmd (malloc'ed, NUL-terminated). */
-static char *run(const char *cmd)
-{
-	FILE *p = popen(cmd, "r");
-	size_t cap = 4096, len = 0;
-	char *out = malloc(cap);
-
-	cr_assert(p && out);
-	for (size_t n; (n = fread(out + len, 1, cap - len - 1, p)) > 0;) {
-		len += n;
-		if (cap - len < 2)
-			out = realloc(out, cap *= 2);
-	}
-	out[len] = '\0';
-	pclose(p);
-	return out;
 }
 
 /* Every file, directory and symlink below @n equals the host tree @dir. */
@@ -160,7 +135,7 @@ static void check_fsck(const struct sd_tree *t, const char *img)
 {
 	char cmd[PATH_MAX * 2 + 64], dir[PATH_MAX];
 
-	if (!have_tool("fsck.erofs")) {
+	if (!tt_have_tool("fsck.erofs")) {
 		printf("skip: fsck.erofs not installed\n");
 		return;
 	}
@@ -182,12 +157,12 @@ static void check_dump(const char *img, const char *comp, uint32_t pcluster)
 	bool cfgs = compressed && (pcluster > 4096 || !strcmp(comp, "lzma") ||
 				   !strcmp(comp, "zstd"));
 
-	if (!have_tool("dump.erofs")) {
+	if (!tt_have_tool("dump.erofs")) {
 		printf("skip: dump.erofs not installed\n");
 		return;
 	}
 	snprintf(cmd, sizeof(cmd), "dump.erofs -s '%s' 2>&1", img);
-	char *out = run(cmd);
+	char *out = tt_run(cmd);
 	cr_assert(strstr(out, "Filesystem magic number:"), "%s", out);
 	cr_assert(strstr(out, "sb_csum"), "%s", out);
 	cr_assert_eq(strstr(out, "0padding") != NULL, compressed, "%s", out);

@@ -21,6 +21,7 @@
 #include "formats/erofs/erofs_disk.h"
 #include "formats/erofs/reader.h"
 #include "tests/common/tmpdir.h"
+#include "tests/common/tools.h"
 #include "tests/formats/helpers.h"
 
 static void setup(void)
@@ -33,7 +34,7 @@ TestSuite(erofs_reader, .init = setup, .fini = tt_teardown, .timeout = 900);
 static bool have_mkfs(void)
 {
 	return system("mkfs.erofs --help >/dev/null 2>&1") == 0 ||
-	       system("command -v mkfs.erofs >/dev/null 2>&1") == 0;
+	       tt_have_tool("mkfs.erofs");
 }
 
 #define NEED_MKFS()                                                         \

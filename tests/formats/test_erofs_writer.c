@@ -22,6 +22,7 @@
 #include "formats/erofs/reader.h"
 #include "formats/erofs/writer.h"
 #include "helpers.h"
+#include "tests/common/tools.h"
 
 /* SHA-256 of the golden image (see golden_image). */
 #define GOLDEN_SHA256 \
@@ -55,32 +56,6 @@ static const char *write_ok(const struct sd_tree *t, const char *name,
 	cr_assert_eq(write_opts(t, &o, path, stats ? stats : &st, &err), 0,
 		     "write: %s", err.msg);
 	return path;
-}
-
-static bool have_tool(const char *tool)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
-	return system(cmd) == 0;
-}
-
-/* Output of @cmd (malloc'ed, NUL-terminated). */
-static char *run(const char *cmd)
-{
-	FILE *p = popen(cmd, "r");
-	size_t cap = 4096, len = 0;
-	char *out = malloc(cap);
-
-	cr_assert(p && out);
-	for (size_t n; (n = fread(out + len, 1, cap - len - 1, p)) > 0;) {
-		len += n;
-		if (cap - len < 2)
-			out = realloc(out, cap *= 2);
-	}
-	out[len] = '\0';
-	pclose(p);
-	return out;
 }
 
 static void sb_read(const char *img, uint8_t sb[EROFS_SB_SIZE])
@@ -191,7 +166,7 @@ static void check_fsck(const struct sd_tree *t, const char *img)
 {
 	char cmd[PATH_MAX * 2 + 64], dir[PATH_MAX];
 
-	if (!have_tool("fsck.erofs")) {
+	if (!tt_have_tool("fsck.erofs")) {
 		cr_log_warn("fsck.erofs not installed: check skipped");
 		return;
 	}
@@ -210,12 +185,12 @@ static void check_blkid(const char *img, const char *label)
 {
 	char cmd[PATH_MAX + 64], want[64];
 
-	if (!have_tool("blkid")) {
+	if (!tt_have_tool("blkid")) {
 		cr_log_warn("blkid not installed: check skipped");
 		return;
 	}
 	snprintf(cmd, sizeof(cmd), "blkid -p '%s' 2>&1", img);
-	char *out = run(cmd);
+	char *out = tt_run(cmd);
 	snprintf(want, sizeof(want), "LABEL=\"%s\"", label);
 	cr_assert(strstr(out, "TYPE=\"erofs\""), "blkid: %s", out);
 	cr_assert(strstr(out, want), "blkid: %s", out);
@@ -262,11 +237,11 @@ Test(erofs_writer, kernel_fsck_blkid_dump)
 	check_kernel(t, img);
 	check_fsck(t, img);
 	check_blkid(img, "nix-store");
-	if (have_tool("dump.erofs")) {
+	if (tt_have_tool("dump.erofs")) {
 		char cmd[PATH_MAX + 32];
 
 		snprintf(cmd, sizeof(cmd), "dump.erofs -s '%s' 2>&1", img);
-		char *out = run(cmd);
+		char *out = tt_run(cmd);
 		cr_assert(strstr(out, "Filesystem magic number:"), "%s", out);
 		cr_assert(strstr(out, "sb_csum"), "%s", out);
 		/* no file has an all-zero 1 MiB chunk: no chunk-based
@@ -506,11 +481,11 @@ Test(erofs_writer, label_and_uuid_options)
 	cr_assert(memcmp(sb + EROFS_SB_OFF_VOLUME_NAME, "sixteen-bytes-ok",
 			 16) == 0);
 	check_blkid(tt_path("l.img"), "sixteen-bytes-ok");
-	if (have_tool("blkid")) {
+	if (tt_have_tool("blkid")) {
 		char cmd[PATH_MAX + 64];
 
 		snprintf(cmd, sizeof(cmd), "blkid -p '%s'", tt_path("l.img"));
-		char *out = run(cmd);
+		char *out = tt_run(cmd);
 		cr_assert(strstr(out, "UUID=\"10111213-1415-1617-1819-"
 				 "1a1b1c1d1e1f\""), "%s", out);
 		free(out);

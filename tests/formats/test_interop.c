@@ -14,27 +14,10 @@
 
 #include "formats/format.h"
 #include "helpers.h"
+#include "tests/common/tools.h"
 
 TestSuite(unsquashfs, .init = th_setup, .fini = tt_teardown,
 	  .timeout = 300);
-
-static bool have_tool(const char *tool)
-{
-	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
-
-	if (!path)
-		return false;
-	char *copy = strdup(path), *save = NULL;
-	bool found = false;
-	for (char *dir = strtok_r(copy, ":", &save); dir && !found;
-	     dir = strtok_r(NULL, ":", &save)) {
-		snprintf(buf, sizeof(buf), "%s/%s", dir, tool);
-		found = access(buf, X_OK) == 0;
-	}
-	free(copy);
-	return found;
-}
 
 static void check_extracted(const struct sd_tree *t, const struct sd_node *n,
 			    const char *dir)
@@ -81,7 +64,7 @@ static void check_extracted(const struct sd_tree *t, const struct sd_node *n,
 
 static void extract(const char *comp)
 {
-	if (!have_tool("unsquashfs"))
+	if (!tt_have_tool("unsquashfs"))
 		cr_skip_test("unsquashfs is not on PATH");
 
 	struct sd_error err;
@@ -153,7 +136,7 @@ static void mksquashfs_image(const char *comp)
 
 static void read_mksquashfs(const char *comp)
 {
-	if (!have_tool("mksquashfs"))
+	if (!tt_have_tool("mksquashfs"))
 		cr_skip_test("mksquashfs is not on PATH");
 	mksquashfs_image(comp);
 
@@ -205,7 +188,7 @@ Test(mksquashfs, zstd) { read_mksquashfs("zstd"); }
 /* Our reader's tree of an image, written again, reads back the same. */
 Test(mksquashfs, rewrite_without_devices)
 {
-	if (!have_tool("mksquashfs"))
+	if (!tt_have_tool("mksquashfs"))
 		cr_skip_test("mksquashfs is not on PATH");
 	char cmd[1024];
 	cr_assert_eq(mkdir(tt_path("src"), 0755), 0);
