@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "closure/nix32.h"
+#include "core/hex.h"
 
 static int b64_value(unsigned char c)
 {
@@ -59,29 +60,14 @@ int sd_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap,
 	return 0;
 }
 
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_hex(const char *s, uint8_t out[SD_NARHASH_LEN],
 		     struct sd_error *err)
 {
-	for (size_t i = 0; i < SD_NARHASH_LEN; i++) {
-		int hi = hex_value((unsigned char)s[2 * i]);
-		int lo = hex_value((unsigned char)s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return sd_error_set(err, SD_ERR_INVALID,
-					    "invalid hex digit near offset "
-					    "%zu", 2 * i);
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
+	size_t bad;
+	if (sd_hex_decode(s, out, SD_NARHASH_LEN, &bad))
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "invalid hex digit near offset %zu",
+				    bad - bad % 2);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/hex.h"
 #include "core/tree.h"
 
 const char *sd_progname = "storedisk";
@@ -121,17 +122,6 @@ char *sd_cli_store_dir(const char *arg, struct sd_error *err)
 	return s;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool sd_cli_parse_uuid(const char *s, uint8_t out[16])
 {
 	size_t n = 0;
@@ -141,8 +131,8 @@ bool sd_cli_parse_uuid(const char *s, uint8_t out[16])
 				return false;
 			continue;
 		}
-		int hi = hexval(s[i]);
-		int lo = s[i + 1] ? hexval(s[i + 1]) : -1;
+		int hi = sd_hex_digit((unsigned char)s[i]);
+		int lo = s[i + 1] ? sd_hex_digit((unsigned char)s[i + 1]) : -1;
 		if (hi < 0 || lo < 0 || n == 16)
 			return false;
 		out[n++] = (uint8_t)(hi << 4 | lo);

@@ -44,16 +44,6 @@ void sd_sha256_free(struct sd_sha256 *h)
 	}
 }
 
-void sd_hex_encode(const uint8_t *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
 int sd_sha256_file(const char *path, uint8_t out[SD_SHA256_LEN],
 		   struct sd_error *err)
 {

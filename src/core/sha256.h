@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 
 #define SD_SHA256_LEN 32
 
@@ -20,8 +21,6 @@ void sd_sha256_final(struct sd_sha256 *h, uint8_t out[SD_SHA256_LEN]);
 /* Free without finishing (NULL ok). */
 void sd_sha256_free(struct sd_sha256 *h);
 
-/* Lower-case hex of @len bytes into @out (2*len+1 bytes). */
-void sd_hex_encode(const uint8_t *in, size_t len, char *out);
 
 /* Digest of a whole host file; SD_ERR_IO naming @path on failure. */
 int sd_sha256_file(const char *path, uint8_t out[SD_SHA256_LEN],
