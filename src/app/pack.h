@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "closure/closure.h"
 #include "core/error.h"
 #include "core/sha256.h"
 #include "formats/format.h"
@@ -23,6 +24,16 @@ struct sd_pack_options {
 	bool fsync;                      /* fsync the image before renaming */
 	bool digest;                     /* compute the image's SHA-256 (an
 					  * extra read of the whole image) */
+	/*
+	 * The registration (app/registration.h): embed it at the image root
+	 * as SD_EMBEDDED_REGISTRATION and/or write it to registration_out
+	 * (atomically, after the image).  Both need @closure, the closure
+	 * the bases come from; scan_refs: its source has no edges.
+	 */
+	bool embed_registration;
+	const char *registration_out;
+	const struct sd_closure *closure;
+	bool scan_refs;
 	volatile const int *interrupted; /* polled; may be NULL */
 	/* Called once the temporary file exists (signal cleanup); may be
 	 * NULL. */

@@ -36,6 +36,12 @@ static void help(FILE *f)
 		"from the content)\n"
 		"  --pcluster-size N      EROFS physical cluster size, 4K..1M "
 		"(default 4K)\n"
+		"  --embed-registration   put the closure's registration "
+		"(nix-store --load-db\n"
+		"                         format: narHash, narSize, "
+		"references) at the image\n"
+		"                         root as nix-path-registration\n"
+		"  --registration-out F   write that registration to F too\n"
 		"  --fsync                flush the image to disk before "
 		"renaming it into\n"
 		"                         place (durable across a power loss; "
@@ -94,6 +100,8 @@ int sd_cmd_pack(int argc, char **argv)
 		{"pcluster-size", required_argument, NULL, 'P'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"fsync", no_argument, NULL, 'F'},
+		{"embed-registration", no_argument, NULL, 'E'},
+		{"registration-out", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -156,6 +164,8 @@ int sd_cmd_pack(int argc, char **argv)
 			break;
 		case 'q': quiet = true; break;
 		case 'F': po.fsync = true; break;
+		case 'E': po.embed_registration = true; break;
+		case 'R': po.registration_out = optarg; break;
 		case 'h': help(stdout); return SD_EXIT_OK;
 		default: help(stderr); return SD_EXIT_BAD_INPUT;
 		}
@@ -194,6 +204,9 @@ int sd_cmd_pack(int argc, char **argv)
 			/* The digest is only for the summary. */
 			po.digest = !quiet;
 			po.interrupted = &sd_interrupted;
+			po.closure = cl;
+			/* A path list has no edges: scan for the references. */
+			po.scan_refs = cc.paths != NULL;
 			po.on_tmp = on_tmp;
 			rc = sd_pack(bases, cl->npaths, &po, &res, &err);
 			sd_interrupt_clear();

@@ -20,6 +20,7 @@ static void node_free(struct sd_node *n)
 		free(n->name);
 		free(n->target);
 		free(n->src_path);
+		free(n->src_mem);
 		free(n);
 		n = parent;
 	}
@@ -123,6 +124,20 @@ int sd_node_set_target(struct sd_node *node, const char *target, size_t len,
 	copy[len] = '\0';
 	free(node->target);
 	node->target = copy;
+	node->size = len;
+	return SD_OK;
+}
+
+int sd_node_set_content(struct sd_node *node, const void *data, size_t len,
+			struct sd_error *err)
+{
+	void *copy = malloc(len ? len : 1);
+	if (!copy)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	if (len)
+		memcpy(copy, data, len);
+	free(node->src_mem);
+	node->src_mem = copy;
 	node->size = len;
 	return SD_OK;
 }
@@ -298,6 +313,9 @@ int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
 	if (node->type != SD_NODE_FILE)
 		return sd_error_set(err, SD_ERR_INVALID,
 				    "open of a non-file node");
+	if (node->src_mem)
+		return sd_stream_open_mem(node->src_mem, (size_t)node->size, out,
+					  err);
 	if (tree->source)
 		return tree->source->open(tree->source_ctx, node, out, err);
 	if (!node->src_path)

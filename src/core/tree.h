@@ -72,6 +72,8 @@ struct sd_node {
 
 	/* Content source of a FILE. */
 	char *src_path;         /* host path (host trees), else NULL */
+	void *src_mem;          /* content held in memory (owned), else NULL;
+				   takes precedence over src_path */
 	uint64_t src_id;        /* opaque cookie for image readers */
 
 	uint32_t index;         /* pre-order number, set by finalize */
@@ -121,6 +123,10 @@ struct sd_node *sd_tree_add(struct sd_tree *tree, struct sd_node *parent,
 int sd_node_set_target(struct sd_node *node, const char *target, size_t len,
 		       struct sd_error *err);
 
+/* Give a FILE node in-memory content (copied; sets node->size). */
+int sd_node_set_content(struct sd_node *node, const void *data, size_t len,
+			struct sd_error *err);
+
 /* Set a file's host content path (copied). */
 int sd_node_set_src_path(struct sd_node *node, const char *path,
 			 struct sd_error *err);
@@ -159,7 +165,8 @@ char *sd_node_path_dup(const struct sd_node *node);
  */
 char *sd_node_path_under(const struct sd_node *node, const char *prefix);
 
-/* Open a FILE node's content (host file or image, per the tree's source). */
+/* Open a FILE node's content: its in-memory content if it has one, else
+ * the host file or the image, per the tree's source. */
 int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
 		 struct sd_stream **out, struct sd_error *err);
 

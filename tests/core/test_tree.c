@@ -179,3 +179,21 @@ Test(error, messages_stay_on_one_line)
 	sd_error_prefix(&err, SD_ERR_CORRUPT, "in\t%s", "img");
 	cr_assert_str_eq(err.msg, "in\\x09img: bad name \"a\\x0ab\\x7f\"");
 }
+
+Test(tree, in_memory_content)
+{
+	struct sd_tree *t = sd_tree_new(0);
+	struct sd_node *n = sd_tree_add(t, t->root, "m", 1, SD_NODE_FILE, NULL);
+	cr_assert_eq(sd_node_set_content(n, "abc", 3, NULL), 0);
+	cr_assert_eq(n->size, 3);
+	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
+	struct sd_stream *s;
+	char buf[8];
+	size_t got;
+	cr_assert_eq(sd_tree_open(t, n, &s, NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf, sizeof(buf), &got, NULL), 0);
+	cr_assert_eq(got, 3);
+	cr_assert_eq(memcmp(buf, "abc", 3), 0);
+	sd_stream_close(s);
+	sd_tree_free(t);
+}
