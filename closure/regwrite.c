@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "closure/nix32.h"
+#include "core/hex.h"
 
 struct buf {
 	char *data;
@@ -48,13 +49,17 @@ static int cmp_str(const void *a, const void *b)
 }
 
 static int put_record(struct buf *b, const struct sd_regwrite_path *p,
-		      const char **refs)
+		      bool base16, const char **refs)
 {
-	char hash[8 + 64];
+	char hash[8 + 65];
 	char num[32];
-	memcpy(hash, "sha256:", 7);
-	sd_nix32_encode(p->nar_sha256, 32, hash + 7);
-	hash[7 + sd_nix32_encoded_len(32)] = '\0';
+	if (base16) {
+		sd_hex_encode(p->nar_sha256, 32, hash);
+	} else {
+		memcpy(hash, "sha256:", 7);
+		sd_nix32_encode(p->nar_sha256, 32, hash + 7);
+		hash[7 + sd_nix32_encoded_len(32)] = '\0';
+	}
 	memcpy(refs, p->refs, p->nrefs * sizeof(*refs));
 	qsort(refs, p->nrefs, sizeof(*refs), cmp_str);
 	if (put_line(b, p->path) || put_line(b, hash))
@@ -72,8 +77,8 @@ static int put_record(struct buf *b, const struct sd_regwrite_path *p,
 	return 0;
 }
 
-int sd_regwrite(const struct sd_regwrite_path *paths, size_t n, char **out,
-		size_t *len, struct sd_error *err)
+int sd_regwrite(const struct sd_regwrite_path *paths, size_t n, bool base16,
+		char **out, size_t *len, struct sd_error *err)
 {
 	struct buf b = {0};
 	const struct sd_regwrite_path **order = calloc(n + 1, sizeof(*order));
@@ -88,7 +93,7 @@ int sd_regwrite(const struct sd_regwrite_path *paths, size_t n, char **out,
 	if (!rc)
 		qsort(order, n, sizeof(*order), cmp_path);
 	for (size_t i = 0; i < n && !rc; i++)
-		rc = put_record(&b, order[i], refs);
+		rc = put_record(&b, order[i], base16, refs);
 	free(order);
 	free(refs);
 	if (rc) {

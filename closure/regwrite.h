@@ -3,7 +3,7 @@
  * (and `--dump-db`): per store path, sorted by path,
  *
  *     <store path>
- *     sha256:<nix32 narHash>
+ *     sha256:<nix32 narHash>    (or 64 hex digits, as --dump-db prints)
  *     <narSize>
  *     <deriver store path, or an empty line>
  *     <number of references>
@@ -15,6 +15,7 @@
 #ifndef SD_CLOSURE_REGWRITE_H
 #define SD_CLOSURE_REGWRITE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,9 +33,9 @@ struct sd_regwrite_path {
 /*
  * Format @n records (in any order: they are sorted by path, references
  * too) into a new buffer *@out of *@len bytes (malloc'ed, also
- * NUL-terminated).
+ * NUL-terminated).  @base16: hashes as --dump-db prints them.
  */
-int sd_regwrite(const struct sd_regwrite_path *paths, size_t n, char **out,
-		size_t *len, struct sd_error *err);
+int sd_regwrite(const struct sd_regwrite_path *paths, size_t n, bool base16,
+		char **out, size_t *len, struct sd_error *err);
 
 #endif

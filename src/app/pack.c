@@ -6,43 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/closure_tree.h"
 #include "app/registration.h"
 #include "core/atomicfile.h"
-#include "core/hosttree.h"
-
-static int build_tree(const char *const *bases, size_t n,
-		      const struct sd_pack_options *opts,
-		      struct sd_tree **out, struct sd_error *err)
-{
-	struct sd_tree *tree = sd_tree_new(opts->mtime);
-	if (!tree)
-		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	int rc = SD_OK;
-	size_t cap = strlen(opts->store_phys) + 2;
-	for (size_t i = 0; i < n && !rc; i++) {
-		size_t len = cap + strlen(bases[i]);
-		char *src = malloc(len);
-		if (!src) {
-			rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-			break;
-		}
-		snprintf(src, len, "%s/%s", opts->store_phys, bases[i]);
-		rc = sd_hosttree_add(tree, tree->root, bases[i], src, NULL,
-				     err);
-		free(src);
-		if (!rc && opts->interrupted && *opts->interrupted)
-			rc = sd_error_set(err, SD_ERR_INTERRUPTED,
-					  "interrupted");
-	}
-	if (!rc)
-		rc = sd_tree_finalize(tree, err);
-	if (rc) {
-		sd_tree_free(tree);
-		return rc;
-	}
-	*out = tree;
-	return SD_OK;
-}
 
 /* Write @len bytes of @data to @path so that it appears whole or not at
  * all. */
@@ -74,7 +40,7 @@ static int make_registration(struct sd_tree *tree,
 			     size_t *len, struct sd_error *err)
 {
 	int rc = sd_app_registration(tree, opts->closure, opts->scan_refs,
-				     text, len, err);
+				     false, text, len, err);
 	if (rc || !opts->embed_registration)
 		return rc;
 	struct sd_node *n = sd_tree_add(tree, tree->root,
@@ -97,7 +63,8 @@ int sd_pack(const char *const *bases, size_t n,
 	struct sd_tree *tree = NULL;
 	char *reg = NULL;
 	size_t reg_len = 0;
-	int rc = build_tree(bases, n, opts, &tree, err);
+	int rc = sd_app_closure_tree(bases, n, opts->store_phys, opts->mtime,
+				     opts->interrupted, &tree, err);
 	if (rc)
 		return rc;
 	if (opts->embed_registration || opts->registration_out) {

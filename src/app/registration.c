@@ -1,5 +1,6 @@
 #include "app/registration.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,10 +8,21 @@
 #include "closure/nar.h"
 #include "closure/refscan.h"
 #include "closure/regwrite.h"
+#include "closure/storepath.h"
 
-/* Scan state: which closure paths one path refers to. */
+/* One store path to register: a top-level node of the tree. */
+struct item {
+	struct sd_node *node;
+	char *path;             /* logical store path (owned) */
+	const char *deriver;    /* or NULL */
+	bool scan;              /* find the references by scanning */
+	const size_t *refs;     /* else: indices into the items */
+	size_t nrefs;
+};
+
+/* Scan state: which items one item refers to. */
 struct refs {
-	bool *seen;          /* per closure index */
+	bool *seen;
 	size_t *list;
 	size_t n;
 };
@@ -28,69 +40,47 @@ static int on_ref(const struct sd_refscan_hit *hit, void *ctx,
 	return 0;
 }
 
-/* References of @node by scanning, as indices into @cl->paths. */
-static int scan_refs_of(const struct sd_tree *tree, struct sd_node *node,
-			const struct sd_hashmap *cands, size_t npaths,
-			struct refs *r, struct sd_error *err)
+/*
+ * Register @n items of @tree: NAR hash and size computed from the tree,
+ * references given or found by scanning with the items' hash parts as
+ * candidates.
+ */
+static int register_items(const struct sd_tree *tree, struct item *items,
+			  size_t n, bool base16, char **text, size_t *len,
+			  struct sd_error *err)
 {
-	memset(r->seen, 0, npaths * sizeof(*r->seen));
-	r->n = 0;
-	return sd_refscan_tree(tree, node, cands, NULL, on_ref, r, err);
-}
-
-int sd_app_registration(const struct sd_tree *tree,
-			const struct sd_closure *cl, bool scan_refs,
-			char **text, size_t *len, struct sd_error *err)
-{
-	size_t n = cl->npaths;
 	struct sd_regwrite_path *recs = calloc(n + 1, sizeof(*recs));
-	struct sd_hashmap *cands = NULL;
-	struct refs r = {0};
+	struct sd_hashmap *cands = sd_hashmap_new();
+	struct refs r = {
+		.seen = calloc(n + 1, sizeof(bool)),
+		.list = calloc(n + 1, sizeof(size_t)),
+	};
 	int rc = SD_OK;
-
-	if (scan_refs) {
-		cands = sd_hashmap_new();
-		r.seen = calloc(n + 1, sizeof(*r.seen));
-		r.list = calloc(n + 1, sizeof(*r.list));
-		for (size_t i = 0; i < n && cands; i++) {
-			int64_t old;
-			rc = sd_hashmap_put(cands, cl->paths[i].sp->hash,
-					    (int64_t)i, &old, err);
-			if (rc)
-				break;
-		}
-	}
-	if (!rc && (!recs || (scan_refs && (!cands || !r.seen || !r.list))))
+	if (!recs || !cands || !r.seen || !r.list)
 		rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-
 	for (size_t i = 0; i < n && !rc; i++) {
-		const struct sd_closure_path *p = &cl->paths[i];
-		struct sd_node *node = sd_node_child(tree->root, p->sp->base,
-						     p->sp->base_len);
-		if (!node) {
-			rc = sd_error_set(err, SD_ERR_INVALID,
-					  "%s: not in the packed tree",
-					  p->path);
-			break;
-		}
+		int64_t old;
+		rc = sd_hashmap_put(cands, items[i].node->name, (int64_t)i,
+				    &old, err);
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct item *it = &items[i];
 		struct sd_regwrite_path *rec = &recs[i];
-		rec->path = p->path;
-		rec->deriver = p->deriver;
-		if (p->has_nar) {
-			memcpy(rec->nar_sha256, p->nar_hash, 32);
-			rec->nar_size = p->nar_size;
-		} else {
-			struct sd_nar_hash h;
-			rc = sd_nar_hash(tree, node, &h, err);
-			if (rc)
-				break;
-			memcpy(rec->nar_sha256, h.sha256, 32);
-			rec->nar_size = h.size;
-		}
-		const size_t *idx = p->refs;
-		size_t nrefs = p->nrefs;
-		if (scan_refs) {
-			rc = scan_refs_of(tree, node, cands, n, &r, err);
+		struct sd_nar_hash h;
+		rc = sd_nar_hash(tree, it->node, &h, err);
+		if (rc)
+			break;
+		rec->path = it->path;
+		rec->deriver = it->deriver;
+		memcpy(rec->nar_sha256, h.sha256, 32);
+		rec->nar_size = h.size;
+		const size_t *idx = it->refs;
+		size_t nrefs = it->nrefs;
+		if (it->scan) {
+			memset(r.seen, 0, n * sizeof(*r.seen));
+			r.n = 0;
+			rc = sd_refscan_tree(tree, it->node, cands, NULL, on_ref,
+					     &r, err);
 			if (rc)
 				break;
 			idx = r.list;
@@ -102,17 +92,91 @@ int sd_app_registration(const struct sd_tree *tree,
 			break;
 		}
 		for (size_t k = 0; k < nrefs; k++)
-			refs[k] = cl->paths[idx[k]].path;
+			refs[k] = items[idx[k]].path;
 		rec->refs = refs;
 		rec->nrefs = nrefs;
 	}
 	if (!rc)
-		rc = sd_regwrite(recs, n, text, len, err);
+		rc = sd_regwrite(recs, n, base16, text, len, err);
 	for (size_t i = 0; recs && i < n; i++)
 		free((void *)recs[i].refs);
 	free(recs);
 	free(r.seen);
 	free(r.list);
 	sd_hashmap_free(cands);
+	return rc;
+}
+
+static char *join(const char *dir, const char *base)
+{
+	size_t len = strlen(dir) + 1 + strlen(base) + 1;
+	char *s = malloc(len);
+	if (s)
+		snprintf(s, len, "%s/%s", dir, base);
+	return s;
+}
+
+static void free_items(struct item *items, size_t n)
+{
+	for (size_t i = 0; items && i < n; i++)
+		free(items[i].path);
+	free(items);
+}
+
+int sd_app_registration(const struct sd_tree *tree,
+			const struct sd_closure *cl, bool scan_refs,
+			bool base16, char **text, size_t *len,
+			struct sd_error *err)
+{
+	size_t n = cl->npaths;
+	struct item *items = calloc(n + 1, sizeof(*items));
+	int rc = items ? SD_OK
+		       : sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct sd_closure_path *p = &cl->paths[i];
+		items[i].node = sd_node_child(tree->root, p->sp->base,
+					      p->sp->base_len);
+		items[i].path = strdup(p->path);
+		if (!items[i].node)
+			rc = sd_error_set(err, SD_ERR_INVALID,
+					  "%s: not in the packed tree",
+					  p->path);
+		else if (!items[i].path)
+			rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		items[i].deriver = p->deriver;
+		/* closure->paths and items share indices. */
+		items[i].scan = scan_refs;
+		items[i].refs = p->refs;
+		items[i].nrefs = p->nrefs;
+	}
+	if (!rc)
+		rc = register_items(tree, items, n, base16, text, len, err);
+	free_items(items, n);
+	return rc;
+}
+
+int sd_app_registration_of_image(const struct sd_tree *tree,
+				 const char *store_dir, bool base16,
+				 char **text, size_t *len,
+				 struct sd_error *err)
+{
+	size_t n = 0;
+	struct sd_node *root = tree->root;
+	struct item *items = calloc(root->nchildren + 1, sizeof(*items));
+	int rc = items ? SD_OK
+		       : sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < root->nchildren && !rc; i++) {
+		struct sd_node *c = root->children[i];
+		if (sd_storepath_base_problem(c->name, c->name_len))
+			continue; /* not a store path (an embedded registration) */
+		items[n].node = c;
+		items[n].scan = true;
+		items[n].path = join(store_dir, c->name);
+		if (!items[n++].path)
+			rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	}
+	if (!rc)
+		rc = register_items(tree, items, n, base16, text, len, err);
+	free_items(items, n);
 	return rc;
 }

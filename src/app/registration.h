@@ -3,11 +3,11 @@
  * `nix-store --load-db` format (closure/regwrite.h) with every store
  * path's narHash and narSize, deriver and references.
  *
- * narHash/narSize come from the closure's source when it has them (a
- * registration or the Nix database), else they are computed from the tree
- * (closure/nar.h).  References come from the closure's edges, or — when
- * the source has none (a plain path list) — from scanning each path with
- * the closure's hash parts as candidates (Nix's rule).
+ * narHash/narSize are always computed from the tree (closure/nar.h: Nix's
+ * NAR serialisation + SHA-256), so a registration states what is really
+ * in the image.  References come from the closure's edges, or — when the
+ * source has none (a plain path list, an image) — from scanning each path
+ * with the registered paths' hash parts as candidates (Nix's rule).
  */
 #ifndef SD_APP_REGISTRATION_H
 #define SD_APP_REGISTRATION_H
@@ -25,10 +25,22 @@
 /*
  * Build the registration of closure @cl, whose store paths are the
  * top-level entries of @tree.  @scan_refs: compute references by scanning
- * instead of taking the closure's edges.  *@text (malloc'ed, *@len bytes).
+ * instead of taking the closure's edges.  @base16: hashes as --dump-db
+ * prints them (else sha256:<nix32>).  *@text (malloc'ed, *@len bytes).
  */
 int sd_app_registration(const struct sd_tree *tree,
 			const struct sd_closure *cl, bool scan_refs,
-			char **text, size_t *len, struct sd_error *err);
+			bool base16, char **text, size_t *len,
+			struct sd_error *err);
+
+/*
+ * The registration of an image's contents: every top-level entry that is a
+ * store path (others, such as an embedded registration, are skipped),
+ * references found by scanning.  @store_dir: the logical store directory.
+ */
+int sd_app_registration_of_image(const struct sd_tree *tree,
+				 const char *store_dir, bool base16,
+				 char **text, size_t *len,
+				 struct sd_error *err);
 
 #endif

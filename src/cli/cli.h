@@ -54,5 +54,6 @@ unsigned sd_cli_ncpus(void);
 int sd_cmd_closure(int argc, char **argv);
 int sd_cmd_pack(int argc, char **argv);
 int sd_cmd_verify(int argc, char **argv);
+int sd_cmd_registration(int argc, char **argv);
 
 #endif

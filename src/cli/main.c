@@ -16,6 +16,8 @@ static const struct {
 	{"closure", sd_cmd_closure, "print the closure of store paths"},
 	{"pack", sd_cmd_pack, "pack a closure into a disk image"},
 	{"verify", sd_cmd_verify, "prove an image is self-contained"},
+	{"registration", sd_cmd_registration,
+	 "print a closure's or an image's registration (narHash, ...)"},
 };
 
 static void usage(FILE *f)
@@ -25,7 +27,7 @@ static void usage(FILE *f)
 		"Turn a package store closure into a reproducible, "
 		"read-only disk image.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name,
+		fprintf(f, "  %-13s %s\n", commands[i].name,
 			commands[i].summary);
 	fprintf(f,
 		"\nRun 'storedisk COMMAND --help' for a command's options.\n"

@@ -22,7 +22,7 @@ Test(regwrite, sorted_and_parses_back)
 	}
 	char *text;
 	size_t len;
-	cr_assert_eq(sd_regwrite(p, 2, &text, &len, NULL), 0);
+	cr_assert_eq(sd_regwrite(p, 2, false, &text, &len, NULL), 0);
 	cr_assert_eq(strlen(text), len);
 	/* A sorts first; B's references are sorted. */
 	cr_assert(strncmp(text, A "\nsha256:", strlen(A) + 8) == 0, "%s",
@@ -49,5 +49,16 @@ Test(regwrite, sorted_and_parses_back)
 	cr_assert_str_eq(reg->recs[1].refs[0].path, A);
 	cr_assert_str_eq(reg->recs[1].refs[1].path, B);
 	sd_registration_free(reg);
+	free(text);
+}
+
+Test(regwrite, base16_as_dump_db)
+{
+	struct sd_regwrite_path p = {.path = A, .nar_size = 1};
+	char *text;
+	size_t len;
+	cr_assert_eq(sd_regwrite(&p, 1, true, &text, &len, NULL), 0);
+	cr_assert_str_eq(text, A "\n" "0000000000000000000000000000000000000000"
+			       "000000000000000000000000\n1\n\n0\n");
 	free(text);
 }
