@@ -1,7 +1,13 @@
 #include "cli/closure_opts.h"
 
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli/cli.h"
 #include "cli/interrupt.h"
+#include "closure/nixdb.h"
 
 void sd_closure_cli_help(FILE *f)
 {
@@ -14,6 +20,8 @@ void sd_closure_cli_help(FILE *f)
 		"  --store DIR            where the store paths physically are "
 		"(default:\n"
 		"                         the store directory)\n"
+		"  --db PATH              references from a Nix database "
+		"(read without locks)\n"
 		"  --registration FILE    references from a registration "
 		"(nix-store --dump-db,\n"
 		"                         closureInfo's registration, "
@@ -23,7 +31,10 @@ void sd_closure_cli_help(FILE *f)
 		"                         (closureInfo's store-paths)\n"
 		"  --scan                 find references by scanning contents "
 		"with Nix's rule\n"
-		"                         (the default)\n"
+		"                         (the default, except for /nix/store "
+		"itself when\n"
+		"                         /nix/var/nix/db/db.sqlite exists: "
+		"then --db of it)\n"
 		"  --allow FILE           hashes or store paths whose absence "
 		"is accepted\n"
 		"  --allow-missing        accept references to paths missing "
@@ -38,6 +49,7 @@ bool sd_closure_cli_option(struct sd_closure_cli *c, int opt,
 	case SD_OPT_STORE: c->store = arg; return true;
 	case SD_OPT_REGISTRATION: c->registration = arg; return true;
 	case SD_OPT_PATHS: c->paths = arg; return true;
+	case SD_OPT_DB: c->db = arg; return true;
 	case SD_OPT_SCAN: c->scan = true; return true;
 	case SD_OPT_ALLOW: c->allow_file = arg; return true;
 	case SD_OPT_ALLOW_MISSING: c->allow_missing = true; return true;
@@ -58,15 +70,55 @@ static void report_store_warnings(const struct sd_store *st)
 			     st->nwarnings - shown, st->phys_dir);
 }
 
+/* Is @st the host's Nix store itself: logical and physical /nix/store? */
+static bool is_host_nix_store(const struct sd_store *st)
+{
+	if (strcmp(st->store_dir, SD_DEFAULT_STORE_DIR) != 0)
+		return false;
+	char *real = realpath(SD_DEFAULT_STORE_DIR, NULL);
+	bool same = real && st->phys_real && strcmp(real, st->phys_real) == 0;
+	free(real);
+	return same;
+}
+
+/*
+ * With no source option: the Nix database for the host's own store if it
+ * exists (NULL: scan).
+ */
+static const char *default_db(const struct sd_store *st)
+{
+	const char *db = sd_nixdb_default_path();
+	if (!is_host_nix_store(st) || access(db, F_OK) != 0)
+		return NULL;
+	fprintf(stderr, "%s: using the Nix database %s (--scan to scan "
+		"instead)\n", sd_progname, db);
+	return db;
+}
+
+/* The engine found the database lacking (its messages name @db): say
+ * why that may be. */
+static int db_hint(int rc, const char *db, struct sd_error *err)
+{
+	if ((rc != SD_ERR_MISSING && rc != SD_ERR_INVALID) ||
+	    !strstr(err->msg, db))
+		return rc;
+	char msg[SD_ERROR_MSG_MAX];
+	memcpy(msg, err->msg, sizeof msg);
+	return sd_error_set(err, rc,
+			    "%s (the Nix database is read without locks, as "
+			    "of Nix's last checkpoint; --scan to scan "
+			    "instead)", msg);
+}
+
 int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
 		       size_t nroots, bool evidence, struct sd_error *err)
 {
-	int nsources = (c->registration != NULL) + (c->paths != NULL) +
-		       c->scan;
+	int nsources = (c->db != NULL) + (c->registration != NULL) +
+		       (c->paths != NULL) + c->scan;
 	if (nsources > 1)
 		return sd_error_set(err, SD_ERR_USAGE,
-				    "give only one of --registration, --paths "
-				    "and --scan");
+				    "give only one of --db, --registration, "
+				    "--paths and --scan");
 	struct sd_closure_opts opts = {
 		.source = c->registration ? SD_CLOSURE_REGISTRATION
 			  : c->paths      ? SD_CLOSURE_PATHS
@@ -80,6 +132,16 @@ int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
 	if (rc)
 		return rc;
 	report_store_warnings(c->st);
+	const char *db = c->db;
+	if (nsources == 0)
+		db = default_db(c->st);
+	if (db) {
+		rc = sd_nixdb_load(db, c->st->store_dir, &c->reg, err);
+		if (rc)
+			return rc;
+		opts.source = SD_CLOSURE_REGISTRATION;
+		opts.reg = c->reg;
+	}
 	if (c->allow_file) {
 		rc = sd_allowlist_load(c->allow_file, c->st->store_dir,
 				       &c->allow, err);
@@ -87,16 +149,19 @@ int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
 			return rc;
 		opts.allow = c->allow;
 	}
-	return sd_closure_compute(c->st, roots, nroots, &opts, &c->closure,
-				  err);
+	rc = sd_closure_compute(c->st, roots, nroots, &opts, &c->closure,
+				err);
+	return db && rc && err ? db_hint(rc, db, err) : rc;
 }
 
 void sd_closure_cli_release(struct sd_closure_cli *c)
 {
 	sd_closure_free(c->closure);
 	sd_allowlist_free(c->allow);
+	sd_registration_free(c->reg);
 	sd_store_free(c->st);
 	c->closure = NULL;
 	c->allow = NULL;
+	c->reg = NULL;
 	c->st = NULL;
 }

@@ -1,6 +1,13 @@
 /*
  * closure_opts.h — the closure options shared by `closure` and `pack`:
  * where the store is and where references come from.
+ *
+ * Sources of references: --db PATH (a Nix database, closure/nixdb.h),
+ * --registration FILE, --paths FILE or --scan, at most one.  With none:
+ * when the logical store dir is /nix/store, the physical store is
+ * /nix/store itself (no --store elsewhere) and the Nix database
+ * /nix/var/nix/db/db.sqlite exists, that database is used (with a note on
+ * stderr); otherwise the store is scanned.
  */
 #ifndef SD_CLI_CLOSURE_OPTS_H
 #define SD_CLI_CLOSURE_OPTS_H
@@ -22,6 +29,7 @@ enum {
 	SD_OPT_SCAN,
 	SD_OPT_ALLOW,
 	SD_OPT_ALLOW_MISSING,
+	SD_OPT_DB,
 };
 
 #define SD_CLOSURE_LONGOPTS                                                   \
@@ -31,13 +39,15 @@ enum {
 	{"paths", required_argument, NULL, SD_OPT_PATHS},                     \
 	{"scan", no_argument, NULL, SD_OPT_SCAN},                             \
 	{"allow", required_argument, NULL, SD_OPT_ALLOW},                     \
-	{"allow-missing", no_argument, NULL, SD_OPT_ALLOW_MISSING}
+	{"allow-missing", no_argument, NULL, SD_OPT_ALLOW_MISSING},           \
+	{"db", required_argument, NULL, SD_OPT_DB}
 
 struct sd_closure_cli {
 	const char *store_dir;      /* --store-dir */
 	const char *store;          /* --store */
 	const char *registration;   /* --registration FILE */
 	const char *paths;          /* --paths FILE */
+	const char *db;             /* --db PATH */
 	bool scan;                  /* --scan */
 	const char *allow_file;     /* --allow FILE */
 	bool allow_missing;         /* --allow-missing */
@@ -45,6 +55,7 @@ struct sd_closure_cli {
 	/* Results of sd_closure_cli_run (release with ..._release). */
 	struct sd_store *st;
 	struct sd_allowlist *allow;
+	struct sd_registration *reg;   /* loaded from the Nix database */
 	struct sd_closure *closure;
 };
 
@@ -56,9 +67,11 @@ bool sd_closure_cli_option(struct sd_closure_cli *c, int opt,
 			   const char *arg);
 
 /*
- * Open the store, load the allow list and compute the closure of @roots.
- * Store entries that are not store paths are reported as warnings on
- * stderr.  Returns 0 or an SD_ERR_* with @err set.
+ * Open the store, load the allow list (and the Nix database, see above)
+ * and compute the closure of @roots.  Store entries that are not store
+ * paths are reported as warnings on stderr; so is the use of the default
+ * Nix database.  Returns 0 or an SD_ERR_* with @err set (SD_ERR_USAGE for
+ * more than one source).
  */
 int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
 		       size_t nroots, bool evidence, struct sd_error *err);
