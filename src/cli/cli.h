@@ -55,5 +55,6 @@ int sd_cmd_closure(int argc, char **argv);
 int sd_cmd_pack(int argc, char **argv);
 int sd_cmd_verify(int argc, char **argv);
 int sd_cmd_registration(int argc, char **argv);
+int sd_cmd_why(int argc, char **argv);
 
 #endif

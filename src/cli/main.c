@@ -18,6 +18,7 @@ static const struct {
 	{"verify", sd_cmd_verify, "prove an image is self-contained"},
 	{"registration", sd_cmd_registration,
 	 "print a closure's or an image's registration (narHash, ...)"},
+	{"why", sd_cmd_why, "show why a store path depends on another"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,187 @@
+/* storedisk why — front-end of app/why.h. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/why.h"
+#include "cli/cli.h"
+#include "cli/closure_opts.h"
+#include "cli/json.h"
+#include "closure/store.h"
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"Usage: storedisk why [OPTIONS] ROOT PATH\n"
+		"       storedisk why --image IMAGE [OPTIONS] ROOT PATH\n"
+		"Show why ROOT depends on PATH: the shortest chain of "
+		"references from ROOT\nto PATH and, for each hop, the file "
+		"inside the referring path, the byte\noffset of the hash in "
+		"it and the bytes around it (like nix why-depends\n"
+		"--precise).  References follow Nix's rule (a hash part "
+		"in contents,\nsymlink targets or entry names); the search "
+		"scans each path once and\nstops at PATH.\n\n"
+		"On a store, ROOT and PATH are store paths (logical or "
+		"physical), paths\ninside them or symlinks to them (such as "
+		"./result).  With --image they\nare top-level entries of the "
+		"image: logical paths, basenames or hash parts.\n\n"
+		"  --image IMAGE          search a squashfs or EROFS image "
+		"instead of a store\n"
+		"  --store-dir DIR        logical store directory, the prefix "
+		"inside files\n"
+		"                         and the image root (default "
+		"/nix/store)\n"
+		"  --store DIR            where the store paths physically are "
+		"(default:\n"
+		"                         the store directory; not with "
+		"--image)\n"
+		"  --scan                 find references by scanning (the "
+		"default and only way)\n"
+		"  --json                 the chain as JSON\n"
+		"  -h, --help             this help\n\n"
+		"Exit codes: 0 chain found, 1 PATH is not in the closure of "
+		"ROOT (or a failure:\nROOT or PATH not in the store, I/O), 2 "
+		"usage error or unreadable image.\n");
+}
+
+static void print_json(const struct sd_why_result *r)
+{
+	struct sd_json j;
+	sd_json_init(&j, stdout);
+	sd_json_object_begin(&j);
+	sd_json_kv_string(&j, "root", r->root);
+	sd_json_kv_string(&j, "path", r->path);
+	sd_json_kv_bool(&j, "found", r->found);
+	sd_json_kv_u64(&j, "paths_scanned", r->scanned);
+	sd_json_key(&j, "chain");
+	sd_json_array_begin(&j);
+	for (size_t i = 0; i < r->nhops; i++) {
+		const struct sd_why_hop *h = &r->hops[i];
+		sd_json_object_begin(&j);
+		sd_json_kv_string(&j, "from", h->from);
+		sd_json_kv_string(&j, "to", h->to);
+		sd_json_kv_string(&j, "file", h->file);
+		sd_json_kv_string(&j, "where", h->where);
+		sd_json_kv_u64(&j, "offset", h->offset);
+		sd_json_kv_string(&j, "excerpt", h->excerpt);
+		sd_json_object_end(&j);
+	}
+	sd_json_array_end(&j);
+	sd_json_object_end(&j);
+}
+
+static void print_text(const struct sd_why_result *r)
+{
+	puts(r->root);
+	for (size_t i = 0; i < r->nhops; i++) {
+		const struct sd_why_hop *h = &r->hops[i];
+		printf("-> %s\n   %s:%llu (%s): %s\n", h->to, h->file,
+		       (unsigned long long)h->offset, h->where, h->excerpt);
+	}
+}
+
+/* Search a store on disk. */
+static int why_store(const struct sd_closure_cli *cc, const char *root,
+		     const char *path, struct sd_why_result *res,
+		     struct sd_error *err)
+{
+	struct sd_store *st;
+	int rc = sd_store_open(cc->store_dir, cc->store, &st, err);
+	if (rc)
+		return rc;
+	if (st->nwarnings)
+		sd_cli_warnf("%zu entries of %s are not store paths, ignored "
+			     "(see 'storedisk closure')",
+			     st->nwarnings, st->phys_dir);
+	rc = sd_why_store(st, root, path, NULL, res, err);
+	sd_store_free(st);
+	return rc;
+}
+
+/* Search an image. */
+static int why_image(const struct sd_closure_cli *cc, const char *image,
+		     const char *root, const char *path,
+		     struct sd_why_result *res, struct sd_error *err)
+{
+	char *sd = sd_cli_store_dir(cc->store_dir ? cc->store_dir
+						  : SD_DEFAULT_STORE_DIR,
+				    err);
+	if (!sd)
+		return err->code;
+	int rc = sd_why_image(image, sd, root, path, NULL, res, err);
+	free(sd);
+	return rc;
+}
+
+static int exit_code(int rc, bool image)
+{
+	if (rc == SD_ERR_USAGE)
+		return SD_EXIT_BAD_INPUT;
+	if (image && (rc == SD_ERR_CORRUPT || rc == SD_ERR_IO ||
+		      rc == SD_ERR_UNSUPPORTED))
+		return SD_EXIT_BAD_INPUT;
+	return SD_EXIT_FOUND;
+}
+
+int sd_cmd_why(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"store-dir", required_argument, NULL, SD_OPT_STORE_DIR},
+		{"store", required_argument, NULL, SD_OPT_STORE},
+		{"scan", no_argument, NULL, SD_OPT_SCAN},
+		{"image", required_argument, NULL, 'i'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct sd_closure_cli cc = {0};
+	const char *image = NULL;
+	bool json = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (sd_closure_cli_option(&cc, c, optarg))
+			continue;
+		switch (c) {
+		case 'i': image = optarg; break;
+		case 'j': json = true; break;
+		case 'h': help(stdout); return SD_EXIT_OK;
+		default: help(stderr); return SD_EXIT_BAD_INPUT;
+		}
+	}
+	if (optind + 2 != argc) {
+		sd_cli_errorf("why takes ROOT and PATH");
+		help(stderr);
+		return SD_EXIT_BAD_INPUT;
+	}
+	if (image && cc.store) {
+		sd_cli_errorf("--store does not go with --image");
+		return SD_EXIT_BAD_INPUT;
+	}
+	const char *root = argv[optind], *path = argv[optind + 1];
+
+	struct sd_error err;
+	sd_error_init(&err);
+	struct sd_why_result res;
+	int rc = image ? why_image(&cc, image, root, path, &res, &err)
+		       : why_store(&cc, root, path, &res, &err);
+	int code;
+	if (rc) {
+		sd_cli_error(&err);
+		code = exit_code(rc, image != NULL);
+	} else {
+		if (json)
+			print_json(&res);
+		else if (res.found)
+			print_text(&res);
+		if (!res.found)
+			sd_cli_errorf("%s is not in the closure of %s",
+				      res.path, res.root);
+		code = res.found ? SD_EXIT_OK : SD_EXIT_FOUND;
+		if (fflush(stdout) != 0)
+			code = SD_EXIT_FOUND;
+	}
+	sd_why_result_release(&res);
+	return code;
+}
