@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/rawrefs.h"
+#include "app/verify_findings.h"
+#include "app/verify_reg.h"
 #include "closure/allowlist.h"
 #include "closure/hashmap.h"
 #include "closure/nix32.h"
@@ -18,14 +21,20 @@ struct vctx {
 	struct sd_hashmap *known;       /* hash -> id */
 	const char **names;             /* id -> "<hash>-<name>" or hash */
 	size_t nimage;                  /* ids below this are in the image */
+	size_t nknown;                  /* ids below this are known */
+	bool has_candidates;            /* a candidate set or registration */
 	struct sd_verify_result *res;
-	size_t cap;
 	size_t sdlen;
 	/* The item being scanned and its findings so far: hash -> index in
 	 * res->findings, so each (file, where, path) is reported once. */
 	const struct sd_node *item_node;
 	enum sd_refscan_what item_what;
 	struct sd_hashmap *item_seen;
+	/* Image paths the current top-level entry references (resolved
+	 * hits), each once: ids in refs[0..nrefs), mark[id] set. */
+	uint8_t *mark;
+	int64_t *refs;
+	size_t nrefs;
 };
 
 /* Past this many findings, names of unknown paths are not read back. */
@@ -100,30 +109,20 @@ static int add_finding(struct vctx *c, enum sd_finding_kind kind,
 		       uint64_t offset, char *path, const char *reason,
 		       struct sd_error *err)
 {
-	struct sd_verify_result *r = c->res;
-	if (r->nfindings == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct sd_finding *nf =
-			realloc(r->findings, cap * sizeof(*nf));
-		if (!nf) {
-			free(path);
-			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-		}
-		r->findings = nf;
-		c->cap = cap;
-	}
-	struct sd_finding *f = &r->findings[r->nfindings++];
-	f->kind = kind;
-	f->file = node ? sd_node_path_under(node, c->opts->store_dir) : NULL;
-	f->where = where;
-	f->offset = offset;
-	f->count = 1;
-	f->path = path;
-	f->reason = strdup(reason);
-	if (kind == SD_FINDING_VIOLATION)
-		r->nviolations++;
-	else
-		r->nwarnings++;
+	char *file = node ? sd_node_path_under(node, c->opts->store_dir)
+			  : NULL;
+	return sd_verify_add_finding(c->res, kind, file, where, offset, path,
+				     strdup(reason), err);
+}
+
+/* Remember that the current top-level entry references image path @id. */
+static int note_ref(struct vctx *c, int64_t id, struct sd_error *err)
+{
+	(void)err;
+	if (c->mark[id])
+		return 0;
+	c->mark[id] = 1;
+	c->refs[c->nrefs++] = id;
 	return 0;
 }
 
@@ -171,8 +170,11 @@ static int on_hit(const struct sd_refscan_hit *h, void *vctx,
 		c->res->findings[seen].count++;
 		return 0;
 	}
-	if ((id >= 0 && (size_t)id < c->nimage) ||
-	    sd_allowlist_has_hash(c->opts->allowed, s->hash)) {
+	if (id >= 0 && (size_t)id < c->nimage) {
+		c->res->references++;
+		return note_ref(c, id, err);
+	}
+	if (sd_allowlist_has_hash(c->opts->allowed, s->hash)) {
 		c->res->references++;
 		return 0;
 	}
@@ -191,7 +193,7 @@ static int on_hit(const struct sd_refscan_hit *h, void *vctx,
 			path = path_at(c, h->node, h->what, s->offset);
 		if (!path)
 			path = full_name(c, s->hash, -1);
-		if (c->opts->has_candidates)
+		if (c->has_candidates)
 			rc = add_finding(c, SD_FINDING_WARNING, h->node, where,
 					 offset, path,
 					 "mentions a store path that exists "
@@ -234,6 +236,162 @@ static int put_hash(struct sd_hashmap *m, const char *hash, int64_t id,
 	return sd_hashmap_put(m, key, id, &old, err);
 }
 
+/* The embedded registration: exempt from the store path name rule and
+ * not scanned. */
+static bool is_embedded_registration(const struct sd_node *n)
+{
+	return n->type == SD_NODE_FILE &&
+	       !strcmp(n->name, SD_EMBEDDED_REGISTRATION);
+}
+
+/* Give the image's top-level store paths ids 0..nimage-1; entries that
+ * are not store path names are violations. */
+static int index_image(struct vctx *c, struct sd_error *err)
+{
+	const struct sd_node *root = c->tree->root;
+	for (size_t i = 0; i < root->nchildren; i++) {
+		struct sd_node *n = root->children[i];
+		if (is_embedded_registration(n))
+			continue;
+		c->res->npaths++;
+		const char *why = sd_storepath_base_problem(n->name,
+							    n->name_len);
+		if (!why) {
+			c->names[c->nimage] = n->name;
+			int rc = put_hash(c->known, n->name,
+					  (int64_t)c->nimage++, err);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (!strcmp(n->name, SD_EMBEDDED_REGISTRATION))
+			why = "an embedded registration must be a regular file";
+		char *p = strdup(n->name);
+		int rc = add_finding(c, SD_FINDING_VIOLATION, n, "entry", 0, p,
+				     why, err);
+		if (rc)
+			return rc;
+	}
+	c->nknown = c->nimage;
+	return 0;
+}
+
+/* A candidate (hash, basename or logical path) gets the next id unless
+ * its hash is known already. */
+static int add_candidate(struct vctx *c, const char *entry,
+			 struct sd_error *err)
+{
+	const char *h = entry_hash(entry, c->opts->store_dir, c->sdlen);
+	if (!h || sd_hashmap_get(c->known, h) != SD_HASHMAP_NONE)
+		return 0;
+	c->names[c->nknown] = h;
+	return put_hash(c->known, h, (int64_t)c->nknown++, err);
+}
+
+/* Candidates: --candidates, then the registered paths and references. */
+static int add_candidates(struct vctx *c, const struct sd_registration *reg,
+			  struct sd_error *err)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < c->opts->ncandidates; i++)
+		rc = add_candidate(c, c->opts->candidates[i], err);
+	for (size_t i = 0; !rc && reg && i < reg->nrecs; i++) {
+		const struct sd_reg_record *r = &reg->recs[i];
+		rc = add_candidate(c, r->path, err);
+		for (size_t k = 0; !rc && k < r->nrefs; k++)
+			rc = add_candidate(c, r->refs[k].path, err);
+	}
+	return rc;
+}
+
+/* Room for every id: image entries, candidates, registered paths. */
+static size_t max_ids(const struct sd_tree *tree,
+		      const struct sd_verify_options *opts,
+		      const struct sd_registration *reg)
+{
+	size_t n = tree->root->nchildren + opts->ncandidates + 1;
+	for (size_t i = 0; reg && i < reg->nrecs; i++)
+		n += 1 + reg->recs[i].nrefs;
+	return n;
+}
+
+/* Image read errors while scanning or hashing: the image is corrupt. */
+static int image_error(int rc, const char *image, struct sd_error *err)
+{
+	if (rc == SD_ERR_IO)
+		rc = SD_ERR_CORRUPT;
+	sd_error_prefix(err, rc, "%s", image);
+	return rc;
+}
+
+/* Scan top-level entry @top; check it against its registration record. */
+static int check_top(struct vctx *c, const struct sd_vreg *v,
+		     struct sd_node *top, const char *image,
+		     struct sd_error *err)
+{
+	c->nrefs = 0;
+	int rc = sd_refscan_tree(c->tree, top, c->known, c->opts->store_dir,
+				 on_hit, c, err);
+	if (rc)
+		return image_error(rc, image, err);
+	const struct sd_reg_record *rec = sd_vreg_record(v, top);
+	if (rec) {
+		const char **scanned = calloc(c->nrefs + 1, sizeof(*scanned));
+		if (!scanned)
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		for (size_t i = 0; i < c->nrefs; i++)
+			scanned[i] = c->names[c->refs[i]];
+		rc = sd_vreg_compare_refs(v, top, rec, scanned, c->nrefs,
+					  c->res, err);
+		free(scanned);
+		if (!rc) {
+			rc = sd_vreg_check_nar(v, c->tree, top, rec, c->res,
+					       err);
+			if (rc && rc != SD_ERR_NOMEM)
+				rc = image_error(rc, image, err);
+		}
+	}
+	for (size_t i = 0; i < c->nrefs; i++)
+		c->mark[c->refs[i]] = 0;
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The known paths whose hashes occur in the raw bytes of @image. */
+static int raw_refs(struct vctx *c, const char *image, struct sd_error *err)
+{
+	struct sd_verify_result *r = c->res;
+	uint8_t *hit = calloc(c->nknown + 1, 1);
+	if (!hit)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	int rc = sd_raw_refs_scan(image, c->known, c->nknown, hit, err);
+	size_t n = 0;
+	for (size_t id = 0; !rc && id < c->nknown; id++)
+		n += hit[id];
+	r->raw_refs = rc ? NULL : calloc(n + 1, sizeof(char *));
+	if (!rc && !r->raw_refs)
+		rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	for (size_t id = 0; !rc && id < c->nknown; id++) {
+		if (!hit[id])
+			continue;
+		char *p = full_name(c, NULL, (int64_t)id);
+		if (!p)
+			rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		else
+			r->raw_refs[r->nraw_refs++] = p;
+	}
+	free(hit);
+	if (!rc) {
+		qsort(r->raw_refs, r->nraw_refs, sizeof(char *), cmp_str);
+		r->has_raw_refs = true;
+	}
+	return rc;
+}
+
 int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 		    struct sd_verify_result *res, struct sd_error *err)
 {
@@ -247,7 +405,6 @@ int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 	if (rc)
 		return rc;
 	res->format = fmt->name;
-	res->npaths = tree->root->nchildren;
 	res->nfiles = tree->nfiles;
 	res->ndirs = tree->ndirs;
 	res->nsymlinks = tree->nsymlinks;
@@ -255,58 +412,49 @@ int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 
 	struct vctx c = {.opts = opts, .tree = tree, .res = res,
 			 .sdlen = strlen(opts->store_dir)};
+	struct sd_vreg v;
+	rc = sd_vreg_open(&v, tree, path, opts, res, err);
+	if (rc)
+		goto out;
+	c.has_candidates = opts->has_candidates || v.reg;
+	size_t ids = max_ids(tree, opts, v.reg);
 	c.known = sd_hashmap_new();
 	c.item_seen = sd_hashmap_new();
-	c.names = calloc(tree->root->nchildren + opts->ncandidates + 1,
-			 sizeof(*c.names));
-	if (!c.known || !c.item_seen || !c.names) {
+	c.names = calloc(ids, sizeof(*c.names));
+	c.mark = calloc(ids, 1);
+	c.refs = calloc(ids, sizeof(*c.refs));
+	if (!c.known || !c.item_seen || !c.names || !c.mark || !c.refs) {
 		rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < tree->root->nchildren; i++) {
-		struct sd_node *n = tree->root->children[i];
-		const char *why = sd_storepath_base_problem(n->name,
-							    n->name_len);
-		if (why) {
-			char *p = strdup(n->name);
-			rc = add_finding(&c, SD_FINDING_VIOLATION, n, "entry",
-					 0, p, why, err);
-			if (rc)
-				goto out;
-			continue;
-		}
-		c.names[c.nimage] = n->name;
-		rc = put_hash(c.known, n->name, (int64_t)c.nimage++, err);
-		if (rc)
-			goto out;
+	rc = index_image(&c, err);
+	if (!rc)
+		rc = add_candidates(&c, v.reg, err);
+	if (!rc)
+		rc = sd_vreg_check_presence(&v, tree, res, err);
+	for (size_t i = 0; !rc && i < tree->root->nchildren; i++) {
+		struct sd_node *top = tree->root->children[i];
+		if (!is_embedded_registration(top))
+			rc = check_top(&c, &v, top, path, err);
 	}
-	size_t next = c.nimage;
-	for (size_t i = 0; i < opts->ncandidates; i++) {
-		const char *h = entry_hash(opts->candidates[i],
-					   opts->store_dir, c.sdlen);
-		if (!h || sd_hashmap_get(c.known, h) != SD_HASHMAP_NONE)
-			continue;
-		c.names[next] = h;
-		rc = put_hash(c.known, h, (int64_t)next++, err);
-		if (rc)
-			goto out;
-	}
-	for (size_t i = 0; i < tree->root->nchildren; i++) {
-		rc = sd_refscan_tree(tree, tree->root->children[i], c.known,
-				     opts->store_dir, on_hit, &c, err);
-		if (rc) {
-			if (rc == SD_ERR_IO)
-				rc = SD_ERR_CORRUPT;
-			sd_error_prefix(err, rc, "%s", path);
-			goto out;
-		}
-	}
+	if (!rc && opts->raw_refs)
+		rc = raw_refs(&c, path, err);
 out:
+	sd_vreg_release(&v);
 	free(c.names);
+	free(c.mark);
+	free(c.refs);
 	sd_hashmap_free(c.known);
 	sd_hashmap_free(c.item_seen);
 	sd_tree_free(tree);
 	return rc;
+}
+
+static void free_strings(char **l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
 }
 
 void sd_verify_result_release(struct sd_verify_result *res)
@@ -317,5 +465,17 @@ void sd_verify_result_release(struct sd_verify_result *res)
 		free(res->findings[i].reason);
 	}
 	free(res->findings);
+	struct sd_verify_registration *reg = &res->reg;
+	for (size_t i = 0; i < reg->nmismatches; i++)
+		free(reg->mismatches[i].path);
+	free(reg->mismatches);
+	for (size_t i = 0; i < reg->ndiffs; i++) {
+		struct sd_ref_difference *d = &reg->diffs[i];
+		free(d->path);
+		free_strings(d->scanned_only, d->nscanned_only);
+		free_strings(d->registered_only, d->nregistered_only);
+	}
+	free(reg->diffs);
+	free_strings(res->raw_refs, res->nraw_refs);
 	memset(res, 0, sizeof(*res));
 }

@@ -13,10 +13,29 @@
  *     given;
  *   - a warning when a candidate set is given and the full path is neither
  *     in the image nor a candidate (most often a documentation example).
- * Top-level entries that are not valid store path names are violations.
+ * Top-level entries that are not valid store path names are violations,
+ * except a regular file SD_EMBEDDED_REGISTRATION: the embedded
+ * registration, which is not scanned (it names every registered path).
  * Each finding is reported once per (file, what, path) with the offset of
  * its first occurrence (the offset of the hash part within the item) and
  * the number of occurrences.
+ *
+ * Registration (opts->registration, else the embedded one if the image has
+ * one; app/verify_reg.h):
+ *   - every registered path is a top-level entry, every reference of a
+ *     registered path is in the image, and every top-level store path is
+ *     registered (violations otherwise);
+ *   - narHash and narSize recomputed from the image (closure/nar.h) equal
+ *     the registered ones when the registration has them (a mismatch is a
+ *     violation, also listed in res->reg.mismatches);
+ *   - the references found by the scan and the registered ones are
+ *     compared path by path: differences are information
+ *     (res->reg.diffs), since a scan finds a superset of what Nix records;
+ *   - the registered paths join the candidates (has_candidates is implied).
+ *
+ * Raw references (opts->raw_refs, app/rawrefs.h): the candidates' hash
+ * parts that occur verbatim in the image FILE's bytes — what Nix's scanner
+ * would register as references of a derivation output that is this image.
  */
 #ifndef SD_APP_VERIFY_H
 #define SD_APP_VERIFY_H
@@ -25,9 +44,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app/registration.h"  /* SD_EMBEDDED_REGISTRATION */
 #include "core/error.h"
 
 struct sd_allowlist;
+struct sd_registration;
 
 enum sd_finding_kind {
 	SD_FINDING_VIOLATION = 1,
@@ -44,6 +65,8 @@ struct sd_finding {
 			       <name>" when the name is known, else hash) */
 	char *reason;       /* short explanation */
 };
+/* Findings about the registration itself have where "registration", file
+ * the registration's name and offset its LINE number (not a byte offset). */
 
 struct sd_verify_options {
 	const char *store_dir;     /* logical store dir, no trailing slash */
@@ -54,23 +77,70 @@ struct sd_verify_options {
 	size_t ncandidates;
 	/* Allowed exceptions (--allow), or NULL. */
 	const struct sd_allowlist *allowed;
+	/* The registration to check against (--registration), or NULL: the
+	 * embedded one if the image has one.  registration_name names it in
+	 * the report (the file name). */
+	const struct sd_registration *registration;
+	const char *registration_name;
+	/* Also report the raw references of the image file (--raw-refs). */
+	bool raw_refs;
+};
+
+/* A store path whose narHash or narSize differs from the registration. */
+struct sd_nar_mismatch {
+	char *path;                 /* logical store path */
+	uint8_t expected[32];       /* registered narHash (SHA-256) */
+	uint64_t expected_size;     /* registered narSize */
+	uint8_t actual[32];         /* recomputed from the image */
+	uint64_t actual_size;
+};
+
+/* References of one store path: scanned but not registered, and
+ * registered but not found by the scan (logical paths, sorted). */
+struct sd_ref_difference {
+	char *path;
+	char **scanned_only;
+	size_t nscanned_only;
+	char **registered_only;
+	size_t nregistered_only;
+};
+
+/* What was checked against the registration. */
+struct sd_verify_registration {
+	/* NULL: no registration; "embedded"; or opts->registration_name
+	 * (borrowed). */
+	const char *source;
+	size_t npaths;              /* registered paths */
+	size_t nar_checked;         /* paths whose narHash was compared */
+	struct sd_nar_mismatch *mismatches;
+	size_t nmismatches;
+	struct sd_ref_difference *diffs;  /* in image order */
+	size_t ndiffs;
 };
 
 struct sd_verify_result {
 	const char *format;      /* "squashfs" */
-	size_t npaths;           /* top-level entries */
+	size_t npaths;           /* top-level entries (not the embedded
+				    registration) */
 	size_t nfiles, ndirs, nsymlinks;
 	uint64_t bytes_scanned;
 	uint64_t references;     /* resolved references seen */
 	struct sd_finding *findings;
 	size_t nfindings;
 	size_t nviolations, nwarnings;
+	struct sd_verify_registration reg;
+	/* opts->raw_refs: logical paths whose hash occurs in the image file's
+	 * bytes, sorted bytewise. */
+	bool has_raw_refs;
+	char **raw_refs;
+	size_t nraw_refs;
 };
 
 /*
  * Verify the image at @path.  Returns 0 when the image could be read and
  * scanned (findings, if any, are in @res), SD_ERR_CORRUPT/SD_ERR_IO when it
- * cannot (exit 2 in the CLI).
+ * cannot, SD_ERR_INVALID when its embedded registration cannot be parsed
+ * (exit 2 in the CLI).
  */
 int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 		    struct sd_verify_result *res, struct sd_error *err);

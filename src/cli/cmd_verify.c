@@ -6,9 +6,10 @@
 
 #include "app/verify.h"
 #include "cli/cli.h"
-#include "cli/json.h"
 #include "cli/listfile.h"
+#include "cli/verify_report.h"
 #include "closure/allowlist.h"
+#include "closure/registration.h"
 
 static void help(FILE *f)
 {
@@ -26,107 +27,59 @@ static void help(FILE *f)
 		"warnings\n"
 		"  --allow FILE         hashes or paths accepted as known "
 		"exceptions\n"
+		"  --registration FILE  check the image against FILE "
+		"(nix-store --dump-db\n"
+		"                       format or closureInfo's): every path "
+		"registered and\n"
+		"                       present, narHash/narSize equal, "
+		"reference differences\n"
+		"                       reported; default: the image's "
+		"embedded\n"
+		"                       /nix-path-registration, if any\n"
+		"  --raw-refs           list the store paths whose hash occurs "
+		"in the image\n"
+		"                       file's raw bytes (what Nix would "
+		"register as the\n"
+		"                       image's references) on stdout; the "
+		"report goes to\n"
+		"                       stderr\n"
 		"  --json               machine-readable report on stdout\n"
 		"  -h, --help           this help\n\n"
 		"Exit codes: 0 self-contained, 1 violations found, 2 the image "
-		"cannot be read\n"
-		"(corrupt, truncated, not an image) or usage error.\n");
+		"or its\nregistration cannot be read (corrupt, truncated, not "
+		"an image) or usage error.\n");
 }
 
-static void print_findings_json(struct sd_json *j,
-				const struct sd_verify_result *r,
-				enum sd_finding_kind kind)
-{
-	sd_json_array_begin(j);
-	for (size_t i = 0; i < r->nfindings; i++) {
-		const struct sd_finding *f = &r->findings[i];
-		if (f->kind != kind)
-			continue;
-		sd_json_object_begin(j);
-		sd_json_kv_string(j, "file", f->file);
-		sd_json_kv_string(j, "where", f->where);
-		sd_json_kv_u64(j, "offset", f->offset);
-		sd_json_kv_u64(j, "occurrences", f->count);
-		sd_json_kv_string(j, "path", f->path);
-		sd_json_kv_string(j, "reason", f->reason);
-		sd_json_object_end(j);
-	}
-	sd_json_array_end(j);
-}
+struct verify_args {
+	const char *store_dir;
+	const char *candidates_file, *allow_file, *registration_file;
+	bool json, raw_refs;
+	const char *image;
+};
 
-static void print_json(const char *image, const char *store_dir,
-		       const struct sd_verify_result *r, const char *error)
-{
-	struct sd_json j;
-	sd_json_init(&j, stdout);
-	sd_json_object_begin(&j);
-	sd_json_kv_string(&j, "image", image);
-	if (error) {
-		sd_json_kv_string(&j, "error", error);
-		sd_json_object_end(&j);
-		return;
-	}
-	sd_json_kv_string(&j, "format", r->format);
-	sd_json_kv_string(&j, "store_dir", store_dir);
-	sd_json_kv_bool(&j, "self_contained", r->nviolations == 0);
-	sd_json_kv_u64(&j, "paths", r->npaths);
-	sd_json_kv_u64(&j, "files", r->nfiles);
-	sd_json_kv_u64(&j, "directories", r->ndirs);
-	sd_json_kv_u64(&j, "symlinks", r->nsymlinks);
-	sd_json_kv_u64(&j, "bytes_scanned", r->bytes_scanned);
-	sd_json_kv_u64(&j, "references_resolved", r->references);
-	sd_json_key(&j, "violations");
-	print_findings_json(&j, r, SD_FINDING_VIOLATION);
-	sd_json_key(&j, "warnings");
-	print_findings_json(&j, r, SD_FINDING_WARNING);
-	sd_json_object_end(&j);
-}
-
-static void print_text(const char *image, const struct sd_verify_result *r)
-{
-	for (size_t i = 0; i < r->nfindings; i++) {
-		const struct sd_finding *f = &r->findings[i];
-		printf("%s: %s:%llu (%s): %s: %s",
-		       f->kind == SD_FINDING_VIOLATION ? "violation" : "warning",
-		       f->file, (unsigned long long)f->offset, f->where,
-		       f->path, f->reason);
-		if (f->count > 1)
-			printf(" (%llu occurrences)",
-			       (unsigned long long)f->count);
-		putchar('\n');
-	}
-	if (r->nviolations == 0)
-		printf("%s: self-contained: %zu store paths, %zu files, "
-		       "%llu references resolved, %zu warnings\n",
-		       image, r->npaths, r->nfiles,
-		       (unsigned long long)r->references, r->nwarnings);
-	else
-		printf("%s: NOT self-contained: %zu violations, %zu warnings "
-		       "in %zu store paths\n",
-		       image, r->nviolations, r->nwarnings, r->npaths);
-}
-
-int sd_cmd_verify(int argc, char **argv)
+/* Parse the command line: -1 to go on, or the exit code to return now. */
+static int parse_args(int argc, char **argv, struct verify_args *a)
 {
 	static const struct option longopts[] = {
 		{"store-dir", required_argument, NULL, 'S'},
 		{"candidates", required_argument, NULL, 'c'},
 		{"allow", required_argument, NULL, 'a'},
+		{"registration", required_argument, NULL, 'r'},
+		{"raw-refs", no_argument, NULL, 'R'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *store_dir = "/nix/store";
-	const char *candidates_file = NULL, *allow_file = NULL;
-	bool json = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'S': store_dir = optarg; break;
-		case 'c': candidates_file = optarg; break;
-		case 'a': allow_file = optarg; break;
-		case 'j': json = true; break;
+		case 'S': a->store_dir = optarg; break;
+		case 'c': a->candidates_file = optarg; break;
+		case 'a': a->allow_file = optarg; break;
+		case 'r': a->registration_file = optarg; break;
+		case 'R': a->raw_refs = true; break;
+		case 'j': a->json = true; break;
 		case 'h': help(stdout); return SD_EXIT_OK;
 		default: help(stderr); return SD_EXIT_BAD_INPUT;
 		}
@@ -136,50 +89,92 @@ int sd_cmd_verify(int argc, char **argv)
 		help(stderr);
 		return SD_EXIT_BAD_INPUT;
 	}
-	const char *image = argv[optind];
+	a->image = argv[optind];
+	return -1;
+}
+
+/* The inputs named on the command line, loaded. */
+struct verify_inputs {
+	char *store_dir;
+	struct sd_listfile cands;
+	struct sd_allowlist *allow;
+	struct sd_registration *reg;
+};
+
+static int load_inputs(const struct verify_args *a, struct verify_inputs *in,
+		       struct sd_verify_options *opts, struct sd_error *err)
+{
+	in->store_dir = sd_cli_store_dir(a->store_dir, err);
+	if (!in->store_dir)
+		return err->code;
+	opts->store_dir = in->store_dir;
+	int rc = 0;
+	if (a->candidates_file) {
+		rc = sd_listfile_load(&in->cands, a->candidates_file, err);
+		opts->has_candidates = true;
+		opts->candidates = (const char *const *)in->cands.items;
+		opts->ncandidates = in->cands.count;
+	}
+	if (!rc && a->allow_file)
+		rc = sd_allowlist_load(a->allow_file, in->store_dir,
+				       &in->allow, err);
+	if (!rc && a->registration_file)
+		rc = sd_registration_load(a->registration_file,
+					  in->store_dir, &in->reg, err);
+	opts->allowed = in->allow;
+	opts->registration = in->reg;
+	opts->registration_name = a->registration_file;
+	opts->raw_refs = a->raw_refs;
+	return rc;
+}
+
+static void release_inputs(struct verify_inputs *in)
+{
+	sd_registration_free(in->reg);
+	sd_allowlist_free(in->allow);
+	sd_listfile_release(&in->cands);
+	free(in->store_dir);
+}
+
+int sd_cmd_verify(int argc, char **argv)
+{
+	struct verify_args a = {.store_dir = "/nix/store"};
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
 
 	struct sd_error err;
 	sd_error_init(&err);
 	struct sd_verify_options opts = {0};
-	struct sd_listfile cands = {0};
-	struct sd_allowlist *allow = NULL;
-	char *sd = sd_cli_store_dir(store_dir, &err);
-	int rc = sd ? 0 : err.code;
-	if (!rc && candidates_file) {
-		rc = sd_listfile_load(&cands, candidates_file, &err);
-		opts.has_candidates = true;
-		opts.candidates = (const char *const *)cands.items;
-		opts.ncandidates = cands.count;
-	}
-	if (!rc && allow_file)
-		rc = sd_allowlist_load(allow_file, sd, &allow, &err);
-	if (rc) {
+	struct verify_inputs in = {0};
+	if (load_inputs(&a, &in, &opts, &err)) {
 		sd_cli_error(&err);
-		free(sd);
-		sd_listfile_release(&cands);
+		release_inputs(&in);
 		return SD_EXIT_BAD_INPUT;
 	}
-	opts.store_dir = sd;
-	opts.allowed = allow;
 
 	struct sd_verify_result res;
-	rc = sd_verify_image(image, &opts, &res, &err);
+	rc = sd_verify_image(a.image, &opts, &res, &err);
 	int exit_code;
 	if (rc) {
 		sd_cli_error(&err);
-		if (json)
-			print_json(image, sd, NULL, err.msg);
+		if (a.json)
+			sd_verify_print_json(stdout, a.image, in.store_dir,
+					     NULL, err.msg);
 		exit_code = SD_EXIT_BAD_INPUT;
 	} else {
-		if (json)
-			print_json(image, sd, &res, NULL);
-		else
-			print_text(image, &res);
+		if (a.json) {
+			sd_verify_print_json(stdout, a.image, in.store_dir,
+					     &res, NULL);
+		} else if (a.raw_refs) {
+			sd_verify_print_raw_refs(stdout, &res);
+			sd_verify_print_text(stderr, a.image, &res);
+		} else {
+			sd_verify_print_text(stdout, a.image, &res);
+		}
 		exit_code = res.nviolations ? SD_EXIT_FOUND : SD_EXIT_OK;
 		sd_verify_result_release(&res);
 	}
-	sd_allowlist_free(allow);
-	sd_listfile_release(&cands);
-	free(sd);
+	release_inputs(&in);
 	return exit_code;
 }

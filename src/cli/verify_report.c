@@ -1,0 +1,181 @@
+#include "cli/verify_report.h"
+
+#include "cli/json.h"
+#include "closure/nar.h"
+
+static void findings_json(struct sd_json *j, const struct sd_verify_result *r,
+			  enum sd_finding_kind kind)
+{
+	sd_json_array_begin(j);
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const struct sd_finding *f = &r->findings[i];
+		if (f->kind != kind)
+			continue;
+		sd_json_object_begin(j);
+		sd_json_kv_string(j, "file", f->file);
+		sd_json_kv_string(j, "where", f->where);
+		sd_json_kv_u64(j, "offset", f->offset);
+		sd_json_kv_u64(j, "occurrences", f->count);
+		sd_json_kv_string(j, "path", f->path);
+		sd_json_kv_string(j, "reason", f->reason);
+		sd_json_object_end(j);
+	}
+	sd_json_array_end(j);
+}
+
+static void strings_json(struct sd_json *j, char *const *l, size_t n)
+{
+	sd_json_array_begin(j);
+	for (size_t i = 0; i < n; i++)
+		sd_json_string(j, l[i]);
+	sd_json_array_end(j);
+}
+
+static void mismatch_json(struct sd_json *j, const struct sd_nar_mismatch *m)
+{
+	char hash[SD_NAR_NIX32_LEN + 1];
+	sd_json_object_begin(j);
+	sd_json_kv_string(j, "path", m->path);
+	sd_nar_hash_nix32(m->expected, hash);
+	sd_json_kv_string(j, "expected_nar_hash", hash);
+	sd_json_kv_u64(j, "expected_nar_size", m->expected_size);
+	sd_nar_hash_nix32(m->actual, hash);
+	sd_json_kv_string(j, "actual_nar_hash", hash);
+	sd_json_kv_u64(j, "actual_nar_size", m->actual_size);
+	sd_json_object_end(j);
+}
+
+static void registration_json(struct sd_json *j,
+			      const struct sd_verify_registration *reg)
+{
+	sd_json_object_begin(j);
+	sd_json_kv_string(j, "source", reg->source);
+	sd_json_kv_u64(j, "paths", reg->npaths);
+	sd_json_kv_u64(j, "nar_checked", reg->nar_checked);
+	sd_json_key(j, "nar_mismatches");
+	sd_json_array_begin(j);
+	for (size_t i = 0; i < reg->nmismatches; i++)
+		mismatch_json(j, &reg->mismatches[i]);
+	sd_json_array_end(j);
+	sd_json_key(j, "reference_differences");
+	sd_json_array_begin(j);
+	for (size_t i = 0; i < reg->ndiffs; i++) {
+		const struct sd_ref_difference *d = &reg->diffs[i];
+		sd_json_object_begin(j);
+		sd_json_kv_string(j, "path", d->path);
+		sd_json_key(j, "scanned_only");
+		strings_json(j, d->scanned_only, d->nscanned_only);
+		sd_json_key(j, "registered_only");
+		strings_json(j, d->registered_only, d->nregistered_only);
+		sd_json_object_end(j);
+	}
+	sd_json_array_end(j);
+	sd_json_object_end(j);
+}
+
+void sd_verify_print_json(FILE *out, const char *image,
+			  const char *store_dir,
+			  const struct sd_verify_result *r, const char *error)
+{
+	struct sd_json j;
+	sd_json_init(&j, out);
+	sd_json_object_begin(&j);
+	sd_json_kv_string(&j, "image", image);
+	if (error) {
+		sd_json_kv_string(&j, "error", error);
+		sd_json_object_end(&j);
+		return;
+	}
+	sd_json_kv_string(&j, "format", r->format);
+	sd_json_kv_string(&j, "store_dir", store_dir);
+	sd_json_kv_bool(&j, "self_contained", r->nviolations == 0);
+	sd_json_kv_u64(&j, "paths", r->npaths);
+	sd_json_kv_u64(&j, "files", r->nfiles);
+	sd_json_kv_u64(&j, "directories", r->ndirs);
+	sd_json_kv_u64(&j, "symlinks", r->nsymlinks);
+	sd_json_kv_u64(&j, "bytes_scanned", r->bytes_scanned);
+	sd_json_kv_u64(&j, "references_resolved", r->references);
+	sd_json_key(&j, "violations");
+	findings_json(&j, r, SD_FINDING_VIOLATION);
+	sd_json_key(&j, "warnings");
+	findings_json(&j, r, SD_FINDING_WARNING);
+	sd_json_key(&j, "registration");
+	registration_json(&j, &r->reg);
+	if (r->has_raw_refs) {
+		sd_json_key(&j, "raw_refs");
+		strings_json(&j, r->raw_refs, r->nraw_refs);
+	} else {
+		sd_json_kv_string(&j, "raw_refs", NULL);
+	}
+	sd_json_object_end(&j);
+}
+
+/* "a, b, c" or "-" for none. */
+static void print_list(FILE *out, char *const *l, size_t n)
+{
+	if (!n)
+		fputs("-", out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s%s", i ? ", " : "", l[i]);
+}
+
+static void registration_text(FILE *out,
+			      const struct sd_verify_registration *reg)
+{
+	if (!reg->source)
+		return;
+	fprintf(out, "registration: %s, %zu paths; ", reg->source,
+		reg->npaths);
+	if (reg->nar_checked)
+		fprintf(out, "narHash checked for %zu paths, %zu mismatches; ",
+			reg->nar_checked, reg->nmismatches);
+	else
+		fputs("narHash not checked (none registered); ", out);
+	fprintf(out, "references differ from the scan for %zu paths\n",
+		reg->ndiffs);
+	for (size_t i = 0; i < reg->ndiffs; i++) {
+		const struct sd_ref_difference *d = &reg->diffs[i];
+		fprintf(out, "reference difference: %s: scanned only: ",
+			d->path);
+		print_list(out, d->scanned_only, d->nscanned_only);
+		fputs("; registered only: ", out);
+		print_list(out, d->registered_only, d->nregistered_only);
+		fputc('\n', out);
+	}
+}
+
+void sd_verify_print_text(FILE *out, const char *image,
+			  const struct sd_verify_result *r)
+{
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const struct sd_finding *f = &r->findings[i];
+		fprintf(out, "%s: %s:%llu (%s): %s: %s",
+			f->kind == SD_FINDING_VIOLATION ? "violation"
+							: "warning",
+			f->file ? f->file : "?", (unsigned long long)f->offset,
+			f->where, f->path ? f->path : "?",
+			f->reason ? f->reason : "?");
+		if (f->count > 1)
+			fprintf(out, " (%llu occurrences)",
+				(unsigned long long)f->count);
+		fputc('\n', out);
+	}
+	registration_text(out, &r->reg);
+	if (r->nviolations == 0)
+		fprintf(out,
+			"%s: self-contained: %zu store paths, %zu files, "
+			"%llu references resolved, %zu warnings\n",
+			image, r->npaths, r->nfiles,
+			(unsigned long long)r->references, r->nwarnings);
+	else
+		fprintf(out,
+			"%s: NOT self-contained: %zu violations, %zu warnings "
+			"in %zu store paths\n",
+			image, r->nviolations, r->nwarnings, r->npaths);
+}
+
+void sd_verify_print_raw_refs(FILE *out, const struct sd_verify_result *r)
+{
+	for (size_t i = 0; i < r->nraw_refs; i++)
+		fprintf(out, "%s\n", r->raw_refs[i]);
+}

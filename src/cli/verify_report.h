@@ -1,0 +1,34 @@
+/*
+ * verify_report.h — how `storedisk verify` prints a result
+ * (app/verify.h): text lines or one JSON document.
+ */
+#ifndef SD_CLI_VERIFY_REPORT_H
+#define SD_CLI_VERIFY_REPORT_H
+
+#include <stdio.h>
+
+#include "app/verify.h"
+
+/*
+ * Text: one line per finding ("violation: FILE:OFFSET (WHERE): PATH:
+ * REASON"; for WHERE "registration", OFFSET is a line number), the
+ * registration that was checked and its reference differences
+ * ("reference difference: PATH: scanned only: ...; registered only:
+ * ..."), then the summary line.
+ */
+void sd_verify_print_text(FILE *out, const char *image,
+			  const struct sd_verify_result *r);
+
+/* The raw references, one logical path a line. */
+void sd_verify_print_raw_refs(FILE *out, const struct sd_verify_result *r);
+
+/*
+ * The JSON document: image, format, store_dir, self_contained, counts,
+ * violations, warnings, registration, raw_refs (null unless asked).  With
+ * @error set (the image could not be read), only image and error.
+ */
+void sd_verify_print_json(FILE *out, const char *image,
+			  const char *store_dir,
+			  const struct sd_verify_result *r, const char *error);
+
+#endif
