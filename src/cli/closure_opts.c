@@ -57,17 +57,32 @@ bool sd_closure_cli_option(struct sd_closure_cli *c, int opt,
 	}
 }
 
+/*
+ * Nix's own bookkeeping inside the store directory (`nix store optimise`'s
+ * hard-link pool): never a store path, and not worth a warning on every
+ * run.  It is still listed in `closure --json`'s invalid_entries.
+ */
+static bool is_nix_bookkeeping(const char *entry)
+{
+	return strcmp(entry, ".links") == 0;
+}
+
 static void report_store_warnings(const struct sd_store *st)
 {
 	const size_t shown = 10;
-	for (size_t i = 0; i < st->nwarnings && i < shown; i++)
-		sd_cli_warnf("%s/%s: not a store path, ignored (%s)",
-			     st->phys_dir, st->warnings[i].entry,
-			     st->warnings[i].reason);
-	if (st->nwarnings > shown)
+	size_t n = 0;
+	for (size_t i = 0; i < st->nwarnings; i++) {
+		if (is_nix_bookkeeping(st->warnings[i].entry))
+			continue;
+		if (n++ < shown)
+			sd_cli_warnf("%s/%s: not a store path, ignored (%s)",
+				     st->phys_dir, st->warnings[i].entry,
+				     st->warnings[i].reason);
+	}
+	if (n > shown)
 		sd_cli_warnf("... and %zu more entries of %s that are not "
 			     "store paths",
-			     st->nwarnings - shown, st->phys_dir);
+			     n - shown, st->phys_dir);
 }
 
 /* Is @st the host's Nix store itself: logical and physical /nix/store? */

@@ -71,6 +71,13 @@ expect_rc 0 "closure with junk in the store directory" "$SD" closure --store "$S
 check "junk is reported" contains "$WORK/err" "not-a-store-path"
 check "bad hash characters are reported" contains "$WORK/err" "bad-hash"
 check "junk does not change the closure" cmp -s "$WORK/out" "$WORK/scan.txt"
+check "Nix's own .links is not warned about" sh -c "! grep -q '/\.links' '$WORK/err'"
+"$SD" closure --json --store "$S" "$root" >"$WORK/junk.json" 2>/dev/null
+check "but it is listed among the invalid entries in --json" python3 -c "
+import json
+d = json.load(open('$WORK/junk.json'))
+assert '.links' in [e['entry'] for e in d['invalid_entries']], d['invalid_entries']
+"
 
 # --store-dir other than /nix/store.
 mkdir -p "$WORK/o"
