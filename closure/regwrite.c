@@ -60,8 +60,10 @@ static int put_record(struct buf *b, const struct sd_regwrite_path *p,
 		sd_nix32_encode(p->nar_sha256, 32, hash + 7);
 		hash[7 + sd_nix32_encoded_len(32)] = '\0';
 	}
-	memcpy(refs, p->refs, p->nrefs * sizeof(*refs));
-	qsort(refs, p->nrefs, sizeof(*refs), cmp_str);
+	if (p->nrefs) {
+		memcpy(refs, p->refs, p->nrefs * sizeof(*refs));
+		qsort(refs, p->nrefs, sizeof(*refs), cmp_str);
+	}
 	if (put_line(b, p->path) || put_line(b, hash))
 		return -1;
 	snprintf(num, sizeof(num), "%" PRIu64, p->nar_size);
