@@ -61,12 +61,28 @@ int sd_pack(const char *const *bases, size_t n,
 {
 	memset(res, 0, sizeof(*res));
 	struct sd_tree *tree = NULL;
-	char *reg = NULL;
-	size_t reg_len = 0;
 	int rc = sd_app_closure_tree(bases, n, opts->store_phys, opts->mtime,
 				     opts->interrupted, &tree, err);
 	if (rc)
 		return rc;
+	return sd_pack_tree(tree, n, opts, res, err);
+}
+
+int sd_pack_tree(struct sd_tree *tree, size_t n,
+		 const struct sd_pack_options *opts,
+		 struct sd_pack_result *res, struct sd_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	char *reg = NULL;
+	size_t reg_len = 0;
+	int rc;
+	if ((opts->embed_registration || opts->registration_out) &&
+	    !opts->closure) {
+		sd_tree_free(tree);
+		return sd_error_set(err, SD_ERR_USAGE,
+				    "a registration needs a closure from a "
+				    "store");
+	}
 	if (opts->embed_registration || opts->registration_out) {
 		rc = make_registration(tree, opts, &reg, &reg_len, err);
 		if (rc) {

@@ -58,4 +58,14 @@ int sd_pack(const char *const *bases, size_t n,
 	    const struct sd_pack_options *opts, struct sd_pack_result *res,
 	    struct sd_error *err);
 
+/*
+ * Pack @tree (finalised; its root's children are the @n store paths) the
+ * same way.  Takes ownership of @tree (freed on return).  A registration
+ * (embed_registration, registration_out) needs opts->closure: without
+ * one it is SD_ERR_USAGE.
+ */
+int sd_pack_tree(struct sd_tree *tree, size_t n,
+		 const struct sd_pack_options *opts,
+		 struct sd_pack_result *res, struct sd_error *err);
+
 #endif

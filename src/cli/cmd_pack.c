@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/closure_opts.h"
 #include "cli/interrupt.h"
+#include "cli/pack_input.h"
 
 static void help(FILE *f)
 {
@@ -42,6 +43,15 @@ static void help(FILE *f)
 		"references) at the image\n"
 		"                         root as nix-path-registration\n"
 		"  --registration-out F   write that registration to F too\n"
+		"  --tar FILE|-           pack the store paths in a tar "
+		"stream (entries\n"
+		"                         [/]nix/store/<hash>-<name>/...) "
+		"instead of a store;\n"
+		"                         all its paths are the closure\n"
+		"  --nix-export FILE|-    pack a `nix-store --export` stream "
+		"(its references\n"
+		"                         must be complete unless "
+		"--allow-missing)\n"
 		"  --fsync                flush the image to disk before "
 		"renaming it into\n"
 		"                         place (durable across a power loss; "
@@ -102,6 +112,8 @@ int sd_cmd_pack(int argc, char **argv)
 		{"fsync", no_argument, NULL, 'F'},
 		{"embed-registration", no_argument, NULL, 'E'},
 		{"registration-out", required_argument, NULL, 'R'},
+		{"tar", required_argument, NULL, 'T'},
+		{"nix-export", required_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -110,6 +122,7 @@ int sd_cmd_pack(int argc, char **argv)
 	const char *format = "squashfs", *mtime_arg = NULL;
 	bool quiet = false;
 	uint64_t v;
+	const char *tar_in = NULL, *export_in = NULL;
 	po.write.level = -1;
 	po.write.jobs = sd_cli_ncpus();
 	int c;
@@ -166,6 +179,8 @@ int sd_cmd_pack(int argc, char **argv)
 		case 'F': po.fsync = true; break;
 		case 'E': po.embed_registration = true; break;
 		case 'R': po.registration_out = optarg; break;
+		case 'T': tar_in = optarg; break;
+		case 'X': export_in = optarg; break;
 		case 'h': help(stdout); return SD_EXIT_OK;
 		default: help(stderr); return SD_EXIT_BAD_INPUT;
 		}
@@ -189,10 +204,23 @@ int sd_cmd_pack(int argc, char **argv)
 		return SD_EXIT_BAD_INPUT;
 	}
 	sd_interrupt_install(NULL);
-	int rc = sd_closure_cli_run(&cc, (const char *const *)argv + optind,
-				    (size_t)(argc - optind), false, &err);
+	int rc;
 	struct sd_pack_result res;
-	if (!rc) {
+	bool streamed = tar_in || export_in;
+	if (streamed) {
+		po.digest = !quiet;
+		po.interrupted = &sd_interrupted;
+		po.on_tmp = on_tmp;
+		rc = sd_pack_input_run(tar_in, export_in, &cc,
+				       (const char *const *)argv + optind,
+				       (size_t)(argc - optind), &po, &res,
+				       &err);
+		sd_interrupt_clear();
+	} else {
+		rc = sd_closure_cli_run(&cc, (const char *const *)argv + optind,
+					(size_t)(argc - optind), false, &err);
+	}
+	if (!rc && !streamed) {
 		const struct sd_closure *cl = cc.closure;
 		const char **bases = calloc(cl->npaths + 1, sizeof(*bases));
 		if (!bases) {

@@ -1,0 +1,406 @@
+/* input_tar.c — a tar of store paths -> the normalised tree (app/input.h). */
+#include "app/input.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "closure/storepath.h"
+#include "core/spool.h"
+
+/* Index of the nodes created so far: (parent, name) -> node. */
+struct key {
+	const struct sd_node *parent;
+	const char *name;
+	size_t len;
+	struct sd_node *node;
+};
+
+struct tar_ctx {
+	const char *file;          /* for messages */
+	const struct sd_input_options *opts;
+	struct sd_tree *tree;
+	struct sd_spool *spool;
+	void *index;               /* tsearch root of struct key */
+	struct sd_error *err;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->name, y->name, x->len);
+}
+
+static struct sd_node *find(struct tar_ctx *c, const struct sd_node *parent,
+			    const char *name, size_t len)
+{
+	struct key k = {parent, name, len, NULL};
+	struct key **hit = tfind(&k, &c->index, key_cmp);
+	return hit ? (*hit)->node : NULL;
+}
+
+static int remember(struct tar_ctx *c, struct sd_node *n)
+{
+	struct key *k = malloc(sizeof(*k));
+	if (!k)
+		return sd_error_set(c->err, SD_ERR_NOMEM, "out of memory");
+	k->parent = n->parent;
+	k->name = n->name;
+	k->len = n->name_len;
+	k->node = n;
+	if (!tsearch(k, &c->index, key_cmp)) {
+		free(k);
+		return sd_error_set(c->err, SD_ERR_NOMEM, "out of memory");
+	}
+	return SD_OK;
+}
+
+/* Bad entry @name at @pos: an SD_ERR_INVALID naming both. */
+static int bad(struct tar_ctx *c, const char *name, long long pos,
+	       const char *why)
+{
+	return sd_error_set(c->err, SD_ERR_INVALID,
+			    "%s: entry '%s' at offset %lld: %s", c->file, name,
+			    pos, why);
+}
+
+/*
+ * The part of tar name @name below the store directory, in *@rest, or
+ * NULL in *@rest when @name is the store directory or one of its parents
+ * (a directory entry to skip).  SD_ERR_INVALID when outside.
+ */
+static int strip_store(struct tar_ctx *c, const char *name, long long pos,
+		       const char **rest)
+{
+	const char *sd = c->opts->store_dir;
+	const char *p = name;
+	if (*sd == '/')
+		sd++;
+	if (p[0] == '/')
+		p++;
+	else if (p[0] == '.' && p[1] == '/')
+		p += 2;
+	size_t sdl = strlen(sd), pl = strlen(p);
+	while (pl > 0 && p[pl - 1] == '/')
+		pl--;
+	/* The store directory itself or a parent of it. */
+	if (pl <= sdl && !memcmp(sd, p, pl) && (pl == sdl || sd[pl] == '/')) {
+		*rest = NULL;
+		return SD_OK;
+	}
+	if (pl > sdl && !memcmp(sd, p, sdl) && p[sdl] == '/') {
+		*rest = p + sdl + 1;
+		return SD_OK;
+	}
+	char why[300];
+	snprintf(why, sizeof(why), "not in the store directory %s",
+		 c->opts->store_dir);
+	return bad(c, name, pos, why);
+}
+
+/*
+ * Walk @rest ("<hash>-<name>/a/b", a trailing '/' allowed) from the root.
+ * With @create, missing directories on the way are created and the last
+ * component is returned in *@last / *@last_len with its parent in
+ * *@parent (it may or may not exist); without, the node itself is
+ * returned in *@parent (NULL if absent).
+ */
+static int walk(struct tar_ctx *c, const char *name, long long pos,
+		const char *rest, bool create, struct sd_node **parent,
+		const char **last, size_t *last_len)
+{
+	struct sd_node *dir = c->tree->root;
+	const char *p = rest;
+	size_t len = strlen(rest);
+	while (len > 0 && rest[len - 1] == '/')
+		len--;
+	const char *end = rest + len;
+	bool first = true;
+	for (;;) {
+		const char *slash = memchr(p, '/', (size_t)(end - p));
+		const char *ce = slash ? slash : end;
+		size_t cl = (size_t)(ce - p);
+		if (cl == 0)
+			return bad(c, name, pos, "empty path component");
+		if ((cl == 1 && p[0] == '.') ||
+		    (cl == 2 && p[0] == '.' && p[1] == '.'))
+			return bad(c, name, pos,
+				   "'.' or '..' path component");
+		if (first) {
+			const char *why = sd_storepath_base_problem(p, cl);
+			if (why)
+				return bad(c, name, pos, why);
+			first = false;
+		}
+		if (!slash) {
+			if (create) {
+				*parent = dir;
+				*last = p;
+				*last_len = cl;
+			} else {
+				*parent = find(c, dir, p, cl);
+			}
+			return SD_OK;
+		}
+		struct sd_node *n = find(c, dir, p, cl);
+		if (!n) {
+			if (!create) {
+				*parent = NULL;
+				return SD_OK;
+			}
+			n = sd_tree_add(c->tree, dir, p, cl, SD_NODE_DIR,
+					c->err);
+			if (!n)
+				return sd_error_prefix(c->err, SD_ERR_INVALID,
+						       "%s: entry '%s' at "
+						       "offset %lld", c->file,
+						       name, pos);
+			n->mode = SD_MODE_DIR;
+			n->mtime = c->tree->mtime;
+			int rc = remember(c, n);
+			if (rc)
+				return rc;
+		} else if (n->type != SD_NODE_DIR) {
+			return bad(c, name, pos,
+				   "a parent is not a directory");
+		}
+		dir = n;
+		p = slash + 1;
+	}
+}
+
+static const char *kind_of(unsigned type)
+{
+	switch (type) {
+	case AE_IFCHR: return "character device";
+	case AE_IFBLK: return "block device";
+	case AE_IFIFO: return "FIFO";
+	case AE_IFSOCK: return "socket";
+	default: return "special file";
+	}
+}
+
+static int archive_fail(struct tar_ctx *c, struct archive *a,
+			const char *name, long long pos)
+{
+	const char *msg = archive_error_string(a);
+	if (!msg)
+		msg = "unreadable archive";
+	if (name)
+		return sd_error_set(c->err, SD_ERR_INVALID,
+				    "%s: entry '%s' at offset %lld: %s",
+				    c->file, name, pos, msg);
+	return sd_error_set(c->err, SD_ERR_INVALID, "%s: at offset %lld: %s",
+			    c->file, pos, msg);
+}
+
+static int spool_data(struct tar_ctx *c, struct archive *a, const char *name,
+		      long long pos, struct sd_node *n)
+{
+	static unsigned char buf[65536];
+	n->src_id = sd_spool_offset(c->spool);
+	uint64_t size = 0;
+	for (;;) {
+		la_ssize_t got = archive_read_data(a, buf, sizeof(buf));
+		if (got < 0)
+			return archive_fail(c, a, name, pos);
+		if (got == 0)
+			break;
+		int rc = sd_spool_append(c->spool, buf, (size_t)got, c->err);
+		if (rc)
+			return rc;
+		size += (uint64_t)got;
+	}
+	n->size = size;
+	return SD_OK;
+}
+
+static int one_entry(struct tar_ctx *c, struct archive *a,
+		     struct archive_entry *e)
+{
+	long long pos = (long long)archive_read_header_position(a);
+	const char *name = archive_entry_pathname(e);
+	if (!name)
+		return sd_error_set(c->err, SD_ERR_INVALID,
+				    "%s: entry at offset %lld has no usable "
+				    "name", c->file, pos);
+	const char *rest;
+	int rc = strip_store(c, name, pos, &rest);
+	if (rc)
+		return rc;
+	unsigned ftype = archive_entry_filetype(e);
+	const char *hardlink = archive_entry_hardlink(e);
+	if (!rest) {
+		if (ftype != AE_IFDIR || hardlink)
+			return bad(c, name, pos,
+				   "the store directory is not a directory");
+		return SD_OK;
+	}
+	enum sd_node_type type;
+	struct sd_node *target = NULL;
+	if (hardlink) {
+		const char *trest;
+		rc = strip_store(c, hardlink, pos, &trest);
+		if (!rc && trest)
+			rc = walk(c, hardlink, pos, trest, false, &target,
+				  NULL, NULL);
+		if (rc)
+			return sd_error_prefix(c->err, SD_ERR_INVALID,
+					       "hard link '%s'", name);
+		if (!target || target->type != SD_NODE_FILE)
+			return bad(c, name, pos,
+				   "hard link to an earlier regular file "
+				   "expected");
+		type = SD_NODE_FILE;
+	} else if (ftype == AE_IFREG) {
+		type = SD_NODE_FILE;
+	} else if (ftype == AE_IFDIR) {
+		type = SD_NODE_DIR;
+	} else if (ftype == AE_IFLNK) {
+		type = SD_NODE_SYMLINK;
+	} else {
+		return sd_error_set(c->err, SD_ERR_UNSUPPORTED,
+				    "%s: entry '%s' at offset %lld: is a %s; "
+				    "store images hold only files, "
+				    "directories and symlinks",
+				    c->file, name, pos, kind_of(ftype));
+	}
+	struct sd_node *parent;
+	const char *last;
+	size_t last_len;
+	rc = walk(c, name, pos, rest, true, &parent, &last, &last_len);
+	if (rc)
+		return rc;
+	struct sd_node *n = find(c, parent, last, last_len);
+	if (n) {
+		if (n->type == SD_NODE_DIR && type == SD_NODE_DIR)
+			return SD_OK; /* listed again, or created implicitly */
+		return bad(c, name, pos, "duplicate entry");
+	}
+	n = sd_tree_add(c->tree, parent, last, last_len, type, c->err);
+	if (!n)
+		return sd_error_prefix(c->err, SD_ERR_INVALID,
+				       "%s: entry '%s' at offset %lld",
+				       c->file, name, pos);
+	n->mtime = c->tree->mtime;
+	rc = remember(c, n);
+	if (rc)
+		return rc;
+	if (target) {
+		n->mode = target->mode;
+		n->src_id = target->src_id;
+		n->size = target->size;
+		return SD_OK;
+	}
+	n->mode = sd_normal_mode(type, archive_entry_perm(e));
+	if (type == SD_NODE_SYMLINK) {
+		const char *t = archive_entry_symlink(e);
+		if (!t || !*t)
+			return bad(c, name, pos, "symlink without a target");
+		return sd_node_set_target(n, t, strlen(t), c->err);
+	}
+	if (type == SD_NODE_FILE)
+		return spool_data(c, a, name, pos, n);
+	return SD_OK;
+}
+
+static void free_key(void *k)
+{
+	free(k);
+}
+
+int sd_input_tar(const char *file, const struct sd_input_options *opts,
+		 struct sd_tree **out, struct sd_input_info *info,
+		 struct sd_error *err)
+{
+	struct tar_ctx c = {
+		.file = strcmp(file, "-") ? file : "<stdin>",
+		.opts = opts,
+		.err = err,
+	};
+	memset(info, 0, sizeof(*info));
+	c.tree = sd_tree_new(opts->mtime);
+	if (!c.tree)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	int rc = sd_spool_new(&c.spool, err);
+	if (rc) {
+		sd_tree_free(c.tree);
+		return rc;
+	}
+	int fd = -1;
+	struct archive *a = archive_read_new();
+	if (!a) {
+		rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_all(a);
+	if (strcmp(file, "-")) {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			rc = sd_error_errno(err, SD_ERR_IO, errno, "%s", file);
+			goto out;
+		}
+	}
+	int ar = archive_read_open_fd(a, fd < 0 ? 0 : fd, 65536);
+	if (ar != ARCHIVE_OK) {
+		const char *msg = archive_error_string(a);
+		rc = sd_error_set(err, SD_ERR_INVALID,
+				  "%s: at offset 0: not a tar stream (%s)",
+				  c.file, msg ? msg : "?");
+		goto out;
+	}
+	for (;;) {
+		struct archive_entry *e;
+		ar = archive_read_next_header(a, &e);
+		if (ar == ARCHIVE_EOF)
+			break;
+		if (ar < ARCHIVE_WARN) {
+			rc = archive_fail(&c, a, NULL,
+					  (long long)archive_filter_bytes(a,
+									  0));
+			goto out;
+		}
+		rc = one_entry(&c, a, e);
+		if (rc)
+			goto out;
+		if (opts->interrupted && *opts->interrupted) {
+			rc = sd_error_set(err, SD_ERR_INTERRUPTED,
+					  "interrupted");
+			goto out;
+		}
+	}
+	if (c.tree->root->nchildren == 0) {
+		rc = sd_error_set(err, SD_ERR_INVALID,
+				  "%s: no store paths in the tar", c.file);
+		goto out;
+	}
+	rc = sd_spool_attach(c.spool, c.tree, err);
+	if (rc)
+		goto out;
+	c.spool = NULL;
+	rc = sd_tree_finalize(c.tree, err);
+out:
+	if (a)
+		archive_read_free(a);
+	if (fd >= 0)
+		close(fd);
+	tdestroy(c.index, free_key);
+	sd_spool_free(c.spool);
+	if (rc) {
+		sd_tree_free(c.tree);
+		return rc;
+	}
+	info->npaths = c.tree->root->nchildren;
+	*out = c.tree;
+	return SD_OK;
+}

@@ -1,0 +1,185 @@
+#include "core/spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SPOOL_BUF (1u << 20)
+
+struct sd_spool {
+	int fd;
+	uint64_t written;   /* bytes in the file */
+	unsigned char *buf; /* pending bytes, appended after @written */
+	size_t used;
+};
+
+struct spool_stream {
+	struct sd_stream base;
+	int fd;
+	uint64_t off, left;
+};
+
+int sd_spool_new(struct sd_spool **out, struct sd_error *err)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	size_t len = strlen(dir) + sizeof("/storedisk-spool.XXXXXX");
+	char *tmpl = malloc(len);
+	struct sd_spool *sp = calloc(1, sizeof(*sp));
+	unsigned char *buf = malloc(SPOOL_BUF);
+	if (!tmpl || !sp || !buf) {
+		free(tmpl);
+		free(sp);
+		free(buf);
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	}
+	snprintf(tmpl, len, "%s/storedisk-spool.XXXXXX", dir);
+	int fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		int rc = sd_error_errno(err, SD_ERR_IO, e,
+					"%s: cannot create a spool file", dir);
+		free(tmpl);
+		free(sp);
+		free(buf);
+		return rc;
+	}
+	unlink(tmpl);
+	free(tmpl);
+	sp->fd = fd;
+	sp->buf = buf;
+	*out = sp;
+	return SD_OK;
+}
+
+void sd_spool_free(struct sd_spool *sp)
+{
+	if (!sp)
+		return;
+	close(sp->fd);
+	free(sp->buf);
+	free(sp);
+}
+
+uint64_t sd_spool_offset(const struct sd_spool *sp)
+{
+	return sp->written + sp->used;
+}
+
+static int flush(struct sd_spool *sp, struct sd_error *err)
+{
+	size_t done = 0;
+	while (done < sp->used) {
+		ssize_t n = pwrite(sp->fd, sp->buf + done, sp->used - done,
+				   (off_t)(sp->written + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return sd_error_errno(err, SD_ERR_IO,
+					      n < 0 ? errno : EIO,
+					      "spool file: write");
+		done += (size_t)n;
+	}
+	sp->written += sp->used;
+	sp->used = 0;
+	return SD_OK;
+}
+
+int sd_spool_append(struct sd_spool *sp, const void *data, size_t len,
+		    struct sd_error *err)
+{
+	const unsigned char *p = data;
+	while (len > 0) {
+		size_t take = SPOOL_BUF - sp->used;
+		if (take > len)
+			take = len;
+		memcpy(sp->buf + sp->used, p, take);
+		sp->used += take;
+		p += take;
+		len -= take;
+		if (sp->used == SPOOL_BUF) {
+			int rc = flush(sp, err);
+			if (rc)
+				return rc;
+		}
+	}
+	return SD_OK;
+}
+
+static int stream_read(struct sd_stream *s, void *buf, size_t len,
+		       size_t *got, struct sd_error *err)
+{
+	struct spool_stream *ss = (struct spool_stream *)s;
+	if (len > ss->left)
+		len = (size_t)ss->left;
+	*got = 0;
+	if (len == 0)
+		return SD_OK;
+	for (;;) {
+		ssize_t n = pread(ss->fd, buf, len, (off_t)ss->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return sd_error_errno(err, SD_ERR_IO,
+					      n < 0 ? errno : EIO,
+					      "spool file: read at offset %llu",
+					      (unsigned long long)ss->off);
+		ss->off += (uint64_t)n;
+		ss->left -= (uint64_t)n;
+		*got = (size_t)n;
+		return SD_OK;
+	}
+}
+
+static void stream_close(struct sd_stream *s)
+{
+	free(s);
+}
+
+static int source_open(void *ctx, const struct sd_node *node,
+		       struct sd_stream **out, struct sd_error *err)
+{
+	struct sd_spool *sp = ctx;
+	if (node->src_id > sp->written ||
+	    node->size > sp->written - node->src_id)
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "spool: content of %s lies outside the "
+				    "spool", node->name);
+	struct spool_stream *ss = calloc(1, sizeof(*ss));
+	if (!ss)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	ss->base.read = stream_read;
+	ss->base.close = stream_close;
+	ss->fd = sp->fd;
+	ss->off = node->src_id;
+	ss->left = node->size;
+	*out = &ss->base;
+	return SD_OK;
+}
+
+static void source_release(void *ctx)
+{
+	sd_spool_free(ctx);
+}
+
+static const struct sd_content_source spool_source = {
+	.open = source_open,
+	.release = source_release,
+};
+
+int sd_spool_attach(struct sd_spool *sp, struct sd_tree *tree,
+		    struct sd_error *err)
+{
+	int rc = flush(sp, err);
+	if (rc)
+		return rc;
+	free(sp->buf);
+	sp->buf = NULL;
+	tree->source = &spool_source;
+	tree->source_ctx = sp;
+	return SD_OK;
+}

@@ -1,0 +1,80 @@
+#!/bin/sh
+# Inputs without a local store: `pack --tar` (absolute and relative names,
+# file and stdin) and `pack --nix-export` give the same image bytes as the
+# directory input, for squashfs and EROFS; malformed streams are clean
+# errors naming the offset, with nothing left at the output path.
+. "$SRCDIR/tests/cli/lib.sh"
+
+root=$(demo_store "$WORK/s")
+S=$WORK/s/nix/store
+app=$(basename "$root")
+# An absolute symlink out of the store (kept, never followed), a hard link
+# and an executable.
+ln -s /etc "$S/$app/share/etc-link"
+echo data >"$S/$app/share/f" && ln "$S/$app/share/f" "$S/$app/share/f2"
+printf '#!/bin/sh\n' >"$S/$app/share/run" && chmod 755 "$S/$app/share/run"
+all=$(ls -d "$S"/* | sed "s|^$WORK/s||")
+
+(cd "$WORK/s" && tar --create -f "$WORK/rel.tar" nix/store/*)
+(cd "$WORK/s" && tar --create --absolute-names -f "$WORK/abs.tar" \
+	--transform "s|^$WORK/s||" $(ls -d "$WORK/s/nix/store/"*) 2>/dev/null)
+check "tar with absolute names has /nix/store/ entries" \
+	sh -c "tar tf '$WORK/abs.tar' | head -1 | grep -q '^/nix/store/'"
+
+for fmt in squashfs erofs; do
+	# shellcheck disable=SC2086
+	"$SD" pack -q --no-digest --format "$fmt" -o "$WORK/dir-$fmt.img" \
+		--store "$S" --scan $all
+	want=$(sha "$WORK/dir-$fmt.img")
+	"$SD" pack -q --no-digest --format "$fmt" -o "$WORK/rel-$fmt.img" \
+		--tar "$WORK/rel.tar"
+	check "$fmt: tar with relative names = directory input" \
+		[ "$(sha "$WORK/rel-$fmt.img")" = "$want" ]
+	"$SD" pack -q --no-digest --format "$fmt" -o "$WORK/abs-$fmt.img" \
+		--tar - <"$WORK/abs.tar"
+	check "$fmt: tar with absolute names from stdin = directory input" \
+		[ "$(sha "$WORK/abs-$fmt.img")" = "$want" ]
+done
+
+expect_rc 0 "a root in the tar is accepted" \
+	"$SD" pack -q --no-digest -o "$WORK/r.img" --tar "$WORK/rel.tar" "$root"
+expect_rc 1 "a root not in the tar is refused" \
+	"$SD" pack -q --no-digest -o "$WORK/r2.img" --tar "$WORK/rel.tar" \
+	/nix/store/00000000000000000000000000000000-absent
+check "... naming it" contains "$WORK/err" "is not in the input"
+expect_rc 2 "--tar with --store is a usage error" \
+	"$SD" pack -q -o "$WORK/u.img" --tar "$WORK/rel.tar" --store "$S"
+
+# bad_input DESCRIPTION WANT_TEXT PACK-ARGS...: exit 1, WANT_TEXT in the
+# message, nothing at the output path.
+bad_input() {
+	b_desc=$1
+	b_text=$2
+	shift 2
+	rm -f "$WORK/bad.img"
+	expect_rc 1 "$b_desc: refused" "$SD" pack -q --no-digest \
+		-o "$WORK/bad.img" "$@"
+	check "$b_desc: message says '$b_text'" contains "$WORK/err" "$b_text"
+	check "$b_desc: no output file" [ ! -e "$WORK/bad.img" ]
+}
+
+size=$(stat -c %s "$WORK/rel.tar")
+for cut in 100 700 3000 $((size / 2 + 13)); do
+	head -c "$cut" "$WORK/rel.tar" >"$WORK/cut.tar"
+	bad_input "tar truncated at $cut" "offset" --tar "$WORK/cut.tar"
+done
+base=$app
+for kind in dotdot outside device through-symlink badname; do
+	python3 "$SRCDIR/tests/cli/mktar.py" "$WORK/$kind.tar" "$kind" "$base"
+done
+bad_input "tar entry with '..'" "'..' path component" --tar "$WORK/dotdot.tar"
+bad_input "tar entry outside the store" "not in the store directory" \
+	--tar "$WORK/outside.tar"
+bad_input "tar with a device" "character device" --tar "$WORK/device.tar"
+bad_input "tar entry below an absolute symlink (not followed)" \
+	"not a directory" --tar "$WORK/through-symlink.tar"
+bad_input "tar entry with an invalid store path name" "offset" \
+	--tar "$WORK/badname.tar"
+bad_input "a file that is not a tar" "offset" --tar "$SRCDIR/README.md"
+
+finish
