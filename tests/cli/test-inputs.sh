@@ -23,23 +23,23 @@ check "tar with absolute names has /nix/store/ entries" \
 
 for fmt in squashfs erofs; do
 	# shellcheck disable=SC2086
-	"$SD" pack -q --no-digest --format "$fmt" -o "$WORK/dir-$fmt.img" \
+	"$SD" pack -q --format "$fmt" -o "$WORK/dir-$fmt.img" \
 		--store "$S" --scan $all
 	want=$(sha "$WORK/dir-$fmt.img")
-	"$SD" pack -q --no-digest --format "$fmt" -o "$WORK/rel-$fmt.img" \
+	"$SD" pack -q --format "$fmt" -o "$WORK/rel-$fmt.img" \
 		--tar "$WORK/rel.tar"
 	check "$fmt: tar with relative names = directory input" \
 		[ "$(sha "$WORK/rel-$fmt.img")" = "$want" ]
-	"$SD" pack -q --no-digest --format "$fmt" -o "$WORK/abs-$fmt.img" \
+	"$SD" pack -q --format "$fmt" -o "$WORK/abs-$fmt.img" \
 		--tar - <"$WORK/abs.tar"
 	check "$fmt: tar with absolute names from stdin = directory input" \
 		[ "$(sha "$WORK/abs-$fmt.img")" = "$want" ]
 done
 
 expect_rc 0 "a root in the tar is accepted" \
-	"$SD" pack -q --no-digest -o "$WORK/r.img" --tar "$WORK/rel.tar" "$root"
+	"$SD" pack -q -o "$WORK/r.img" --tar "$WORK/rel.tar" "$root"
 expect_rc 1 "a root not in the tar is refused" \
-	"$SD" pack -q --no-digest -o "$WORK/r2.img" --tar "$WORK/rel.tar" \
+	"$SD" pack -q -o "$WORK/r2.img" --tar "$WORK/rel.tar" \
 	/nix/store/00000000000000000000000000000000-absent
 check "... naming it" contains "$WORK/err" "is not in the input"
 expect_rc 2 "--tar with --store is a usage error" \
@@ -52,7 +52,7 @@ bad_input() {
 	b_text=$2
 	shift 2
 	rm -f "$WORK/bad.img"
-	expect_rc 1 "$b_desc: refused" "$SD" pack -q --no-digest \
+	expect_rc 1 "$b_desc: refused" "$SD" pack -q \
 		-o "$WORK/bad.img" "$@"
 	check "$b_desc: message says '$b_text'" contains "$WORK/err" "$b_text"
 	check "$b_desc: no output file" [ ! -e "$WORK/bad.img" ]
