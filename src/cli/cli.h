@@ -56,5 +56,9 @@ int sd_cmd_pack(int argc, char **argv);
 int sd_cmd_verify(int argc, char **argv);
 int sd_cmd_registration(int argc, char **argv);
 int sd_cmd_why(int argc, char **argv);
+int sd_cmd_ls(int argc, char **argv);
+int sd_cmd_cat(int argc, char **argv);
+int sd_cmd_extract(int argc, char **argv);
+int sd_cmd_diff(int argc, char **argv);
 
 #endif

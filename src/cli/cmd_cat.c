@@ -1,0 +1,70 @@
+/* storedisk cat — a file's bytes from an image (front-end of app/inspect.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "app/inspect.h"
+#include "cli/cli.h"
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"Usage: storedisk cat [OPTIONS] IMAGE PATH\n"
+		"Write the content of regular file PATH of IMAGE to stdout.  "
+		"PATH is relative\nto the image root (<hash>-<name>/bin/x) or "
+		"starts with the store directory\n(/nix/store/<hash>-<name>/"
+		"bin/x).  Symlinks are not followed: cat refuses\n"
+		"directories, symlinks and other non-regular entries.\n\n"
+		"  --store-dir DIR    logical store directory (default "
+		"/nix/store)\n"
+		"  -h, --help         this help\n\n"
+		"Exit codes: 0 written, 1 no such PATH, not a regular file or "
+		"write error,\n2 usage error or unreadable image.\n");
+}
+
+int sd_cmd_cat(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"store-dir", required_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *store_dir = "/nix/store";
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'S': store_dir = optarg; break;
+		case 'h': help(stdout); return SD_EXIT_OK;
+		default: help(stderr); return SD_EXIT_BAD_INPUT;
+		}
+	}
+	if (argc - optind != 2) {
+		sd_cli_errorf("cat takes IMAGE and PATH");
+		help(stderr);
+		return SD_EXIT_BAD_INPUT;
+	}
+	struct sd_error err;
+	sd_error_init(&err);
+	char *sd = sd_cli_store_dir(store_dir, &err);
+	struct sd_tree *tree = NULL;
+	if (!sd || sd_inspect_open(argv[optind], &tree, NULL, &err)) {
+		sd_cli_error(&err);
+		free(sd);
+		return SD_EXIT_BAD_INPUT;
+	}
+	struct sd_node *node;
+	int rc = sd_inspect_resolve(tree, sd, argv[optind + 1], &node, &err);
+	if (!rc)
+		rc = sd_inspect_cat(tree, node, STDOUT_FILENO, &err);
+	int exit_code = SD_EXIT_OK;
+	if (rc) {
+		sd_cli_error(&err);
+		exit_code = rc == SD_ERR_CORRUPT ? SD_EXIT_BAD_INPUT
+						 : SD_EXIT_FOUND;
+	}
+	sd_tree_free(tree);
+	free(sd);
+	return exit_code;
+}

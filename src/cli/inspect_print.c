@@ -1,0 +1,56 @@
+/* inspect_print.c — printing entries for ls, diff and friends. */
+#include "cli/inspect_print.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/inspect.h"
+
+void sd_print_escaped(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '\\')
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+uint64_t sd_print_size(const struct sd_node *node)
+{
+	if (node->type == SD_NODE_FILE || node->type == SD_NODE_SYMLINK)
+		return node->size;
+	return 0;
+}
+
+void sd_print_long_prefix(FILE *f, const struct sd_node *node)
+{
+	char mode[11];
+	sd_inspect_mode_string(node, mode);
+	fprintf(f, "%s %" PRIu32 " %" PRIu32 " %10" PRIu64 " %" PRId64 " ",
+		mode, node->uid, node->gid, sd_print_size(node), node->mtime);
+}
+
+void sd_print_json_entry(struct sd_json *j, const struct sd_node *node,
+			 const char *store_dir)
+{
+	char mode[8];
+	char *path = node->parent ? sd_node_path_under(node, store_dir) : NULL;
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)node->mode);
+	sd_json_object_begin(j);
+	sd_json_kv_string(j, "path", node->parent ? (path ? path : "?")
+						 : store_dir);
+	sd_json_kv_string(j, "type", sd_inspect_type_name(node->type));
+	sd_json_kv_string(j, "mode", mode);
+	sd_json_kv_u64(j, "uid", node->uid);
+	sd_json_kv_u64(j, "gid", node->gid);
+	sd_json_kv_u64(j, "size", sd_print_size(node));
+	sd_json_key(j, "mtime");
+	sd_json_i64(j, node->mtime);
+	if (node->type == SD_NODE_SYMLINK)
+		sd_json_kv_string(j, "target", node->target ? node->target
+							     : "");
+	sd_json_object_end(j);
+	free(path);
+}
