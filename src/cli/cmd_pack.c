@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/digestfile.h"
 #include "app/pack.h"
 #include "cli/cli.h"
 #include "cli/closure_opts.h"
@@ -56,6 +57,10 @@ static void help(FILE *f)
 		"renaming it into\n"
 		"                         place (durable across a power loss; "
 		"slower)\n"
+		"  --digest-out FILE      write the image's SHA-256 in "
+		"sha256sum format to FILE\n"
+		"                         (default: IMAGE.sha256)\n"
+		"  --no-digest            write no digest file\n"
 		"  -q, --quiet            print nothing on success\n"
 		"  -h, --help             this help\n\n",
 		SD_DEFAULT_MTIME);
@@ -90,6 +95,23 @@ static bool parse_compress(const char *arg, struct sd_write_options *w)
 	return true;
 }
 
+/* IMAGE.sha256 (or @out) for `sha256sum -c` on the receiving host. */
+static int write_digest(const char *image, const char *out,
+			const uint8_t digest[SD_SHA256_LEN],
+			struct sd_error *err)
+{
+	if (out)
+		return sd_digestfile_write(out, image, digest, err);
+	size_t len = strlen(image) + sizeof(".sha256");
+	char *path = malloc(len);
+	if (!path)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	snprintf(path, len, "%s.sha256", image);
+	int rc = sd_digestfile_write(path, image, digest, err);
+	free(path);
+	return rc;
+}
+
 static void on_tmp(const char *tmp_path)
 {
 	sd_interrupt_install(tmp_path);
@@ -114,13 +136,16 @@ int sd_cmd_pack(int argc, char **argv)
 		{"registration-out", required_argument, NULL, 'R'},
 		{"tar", required_argument, NULL, 'T'},
 		{"nix-export", required_argument, NULL, 'X'},
+		{"digest-out", required_argument, NULL, 'D'},
+		{"no-digest", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct sd_closure_cli cc = {0};
 	struct sd_pack_options po = {0};
 	const char *format = "squashfs", *mtime_arg = NULL;
-	bool quiet = false;
+	bool quiet = false, no_digest = false;
+	const char *digest_out = NULL;
 	uint64_t v;
 	const char *tar_in = NULL, *export_in = NULL;
 	po.write.level = -1;
@@ -181,6 +206,8 @@ int sd_cmd_pack(int argc, char **argv)
 		case 'R': po.registration_out = optarg; break;
 		case 'T': tar_in = optarg; break;
 		case 'X': export_in = optarg; break;
+		case 'D': digest_out = optarg; break;
+		case 'N': no_digest = true; break;
 		case 'h': help(stdout); return SD_EXIT_OK;
 		default: help(stderr); return SD_EXIT_BAD_INPUT;
 		}
@@ -208,7 +235,7 @@ int sd_cmd_pack(int argc, char **argv)
 	struct sd_pack_result res;
 	bool streamed = tar_in || export_in;
 	if (streamed) {
-		po.digest = !quiet;
+		po.digest = !no_digest || !quiet;
 		po.interrupted = &sd_interrupted;
 		po.on_tmp = on_tmp;
 		rc = sd_pack_input_run(tar_in, export_in, &cc,
@@ -229,8 +256,8 @@ int sd_cmd_pack(int argc, char **argv)
 			for (size_t i = 0; i < cl->npaths; i++)
 				bases[i] = cl->paths[i].sp->base;
 			po.store_phys = cc.st->phys_dir;
-			/* The digest is only for the summary. */
-			po.digest = !quiet;
+			/* For the digest file and the summary. */
+			po.digest = !no_digest || !quiet;
 			po.interrupted = &sd_interrupted;
 			po.closure = cl;
 			/* A path list has no edges: scan for the references. */
@@ -242,6 +269,8 @@ int sd_cmd_pack(int argc, char **argv)
 		}
 	}
 	sd_closure_cli_release(&cc);
+	if (!rc && !no_digest)
+		rc = write_digest(po.output, digest_out, res.digest, &err);
 	if (rc) {
 		sd_cli_error(&err);
 		return rc == SD_ERR_USAGE ? SD_EXIT_BAD_INPUT : SD_EXIT_FOUND;

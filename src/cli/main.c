@@ -19,10 +19,6 @@ static const struct {
 	{"registration", sd_cmd_registration,
 	 "print a closure's or an image's registration (narHash, ...)"},
 	{"why", sd_cmd_why, "show why a store path depends on another"},
-	{"ls", sd_cmd_ls, "list a directory of an image"},
-	{"cat", sd_cmd_cat, "print a file of an image"},
-	{"extract", sd_cmd_extract, "write an image's contents into a directory"},
-	{"diff", sd_cmd_diff, "show what differs between two images"},
 };
 
 static void usage(FILE *f)
@@ -35,7 +31,9 @@ static void usage(FILE *f)
 		fprintf(f, "  %-13s %s\n", commands[i].name,
 			commands[i].summary);
 	fprintf(f,
-		"\nRun 'storedisk COMMAND --help' for a command's options.\n"
+		"\nRun 'storedisk COMMAND --help' for a command's options, "
+		"'storedisk --version'\n(or 'storedisk COMMAND --version') for "
+		"the version.\n"
 		"Exit codes: 0 success, 1 failure (verify: violations found), "
 		"2 usage error or unreadable image.\n");
 }
@@ -56,9 +54,16 @@ int main(int argc, char **argv)
 		printf("storedisk %s\n", SD_VERSION);
 		return SD_EXIT_OK;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(cmd, commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(cmd, commands[i].name))
+			continue;
+		/* "storedisk COMMAND --version": the same version. */
+		if (argc == 3 && !strcmp(argv[2], "--version")) {
+			printf("storedisk %s %s\n", cmd, SD_VERSION);
+			return SD_EXIT_OK;
+		}
+		return commands[i].run(argc - 1, argv + 1);
+	}
 	sd_cli_errorf("unknown command '%s' (try 'storedisk --help')", cmd);
 	return SD_EXIT_BAD_INPUT;
 }

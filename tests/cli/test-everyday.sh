@@ -1,0 +1,79 @@
+# Everyday use: digests for copying an image between hosts, --version and
+# --help on every command, progress on a terminal only, the man page.
+. "$SRCDIR/tests/cli/lib.sh"
+
+cd "$WORK" || exit 1
+ROOT=$(demo_store "$WORK/st")
+STORE=$WORK/st/nix/store
+
+# The commands as `storedisk --help` lists them.
+COMMANDS=$("$SD" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p')
+check "--help lists commands" [ -n "$COMMANDS" ]
+
+# --- digests ---------------------------------------------------------
+mkdir imgs
+expect_rc 0 "pack writes the image" "$SD" pack -q -o imgs/img --store "$STORE" "$ROOT"
+check "IMAGE.sha256 written" [ -f imgs/img.sha256 ]
+check "IMAGE.sha256 is sha256sum's line" \
+	[ "$(cat imgs/img.sha256)" = "$(sha imgs/img)  img" ]
+check "sha256sum -c passes in the image's directory" \
+	sh -c 'cd imgs && sha256sum -c img.sha256 >/dev/null'
+
+expect_rc 0 "--digest-out FILE" "$SD" pack -q -o imgs/img2 --digest-out imgs/d.txt \
+	--store "$STORE" "$ROOT"
+check "--digest-out: FILE written" [ -f imgs/d.txt ]
+check "--digest-out: no IMAGE.sha256" [ ! -e imgs/img2.sha256 ]
+check "--digest-out: names the image" contains imgs/d.txt "  img2"
+expect_rc 0 "--no-digest" "$SD" pack -q --no-digest -o imgs/img3 --store "$STORE" "$ROOT"
+check "--no-digest: no digest file" [ ! -e imgs/img3.sha256 ]
+expect_rc 0 "--no-digest still summarises" "$SD" pack --no-digest -o imgs/img4 \
+	--store "$STORE" "$ROOT"
+check "summary has the sha256" contains "$WORK/out" "sha256: $(sha imgs/img4)"
+
+# The copy on a host without a store: a bogus store directory, an empty
+# HOME, and (under strace) no access to any store or database.
+mkdir -p far/home
+cp imgs/img imgs/img.sha256 far/
+expect_rc 0 "verify --digest: intact copy" env HOME="$WORK/far/home" \
+	"$SD" verify --store-dir /nonexistent/store --digest far/img.sha256 far/img
+expect_rc 0 "verify --digest: default store dir" \
+	"$SD" verify --digest far/img.sha256 far/img
+cut -d' ' -f1 far/img.sha256 >far/bare
+expect_rc 0 "verify --digest: a bare hex line" "$SD" verify --digest far/bare far/img
+if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
+	strace -f -e trace=%file -o far/trace env HOME="$WORK/far/home" \
+		"$SD" verify --digest far/img.sha256 far/img >/dev/null 2>&1
+	if grep -v execve far/trace | grep -qE '"/nix/|db\.sqlite'; then
+		fail "verify touches no store or database"
+		grep -v execve far/trace | grep -E '"/nix/|db\.sqlite' | head -3
+	else
+		ok "verify touches no store or database"
+	fi
+else
+	skip "strace not usable here"
+fi
+
+cp far/img far/damaged
+printf '\125' | dd of=far/damaged bs=1 seek=5000 conv=notrunc 2>/dev/null
+expect_rc 1 "verify --digest: damaged copy is exit 1" \
+	"$SD" verify --digest far/img.sha256 far/damaged
+check "damaged copy: says digest mismatch" contains "$WORK/err" "digest mismatch: expected"
+expect_rc 1 "verify --json --digest: damaged copy" \
+	"$SD" verify --json --digest far/img.sha256 far/damaged
+check "damaged copy: JSON has the error" contains "$WORK/out" '"error": '
+echo "not a digest" >far/junk
+expect_rc 2 "verify --digest: bad digest file is exit 2" \
+	"$SD" verify --digest far/junk far/img
+expect_rc 2 "verify --digest: missing digest file is exit 2" \
+	"$SD" verify --digest far/nonexistent far/img
+
+# --- --version and --help on every command ----------------------------
+want_version=$("$SD" --version | cut -d' ' -f2)
+for c in $COMMANDS; do
+	expect_rc 0 "$c --version" "$SD" "$c" --version
+	check "$c --version prints the version" contains "$WORK/out" "$want_version"
+	expect_rc 0 "$c --help" "$SD" "$c" --help
+	check "$c --help mentions exit codes" contains "$WORK/out" "Exit codes"
+done
+
+finish
