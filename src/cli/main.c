@@ -19,6 +19,10 @@ static const struct {
 	{"registration", sd_cmd_registration,
 	 "print a closure's or an image's registration (narHash, ...)"},
 	{"why", sd_cmd_why, "show why a store path depends on another"},
+	{"ls", sd_cmd_ls, "list a directory of an image"},
+	{"cat", sd_cmd_cat, "print a file of an image"},
+	{"extract", sd_cmd_extract, "write an image's contents into a directory"},
+	{"diff", sd_cmd_diff, "show what differs between two images"},
 };
 
 static void usage(FILE *f)
