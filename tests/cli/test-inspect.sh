@@ -129,17 +129,24 @@ if command -v mksquashfs >/dev/null; then
 	# A name ".." (patched into an uncompressed image) is refused.
 	mksquashfs "$h" "$WORK/h3.sqfs" -quiet -noappend -all-root -noI -noD -noF \
 		>/dev/null 2>&1
-	if python3 - "$WORK/h3.sqfs" <<'PY'
-import sys
-b = open(sys.argv[1], "rb").read()
-assert b.count(b"~~") == 1
-open(sys.argv[1], "wb").write(b.replace(b"~~", b".."))
-PY
-	then
+	if python3 "$SRCDIR/tests/cli/rename-entry.py" "$WORK/h3.sqfs" '~~' '..'; then
 		expect_rc 2 "extract of an image with a '..' name fails cleanly" \
 			"$SD" extract "$WORK/h3.sqfs" "$WORK/hx3"
 	else
 		skip "could not patch a '..' name into a squashfs image"
+	fi
+	# The same '..' name in an EROFS image.
+	H=$WORK/hs/nix/store
+	mkdir -p "$H/00000000000000000000000000000000-x"
+	echo data >"$H/00000000000000000000000000000000-x/~~"
+	"$SD" pack --format erofs -o "$WORK/h4.erofs" --store "$H" \
+		/nix/store/00000000000000000000000000000000-x >/dev/null 2>&1
+	if python3 "$SRCDIR/tests/cli/rename-entry.py" "$WORK/h4.erofs" '~~' '..'; then
+		expect_rc 2 "extract of an EROFS image with a '..' name fails cleanly" \
+			"$SD" extract "$WORK/h4.erofs" "$WORK/hx4"
+		check "nothing was extracted beside DIR" test ! -e "$WORK/data" -a ! -e "$H/~~"
+	else
+		skip "could not patch a '..' name into an EROFS image"
 	fi
 	check "nothing was written outside DIR" [ -z "$(ls -A "$out")" ]
 	check "nothing was written beside the image dirs" \
