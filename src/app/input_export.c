@@ -1,13 +1,260 @@
-/* input_export.c — a `nix-store --export` stream -> the tree (app/input.h). */
+/*
+ * input_export.c — a `nix-store --export` stream -> the normalised tree
+ * (app/input.h).  Per path: u64 1, a NAR (closure/nar_read.h), u64
+ * 0x4558494e ("NIXE"), the store path, the references (u64 count +
+ * strings), the deriver ("" if none), u64 0; the stream ends with u64 0.
+ */
 #include "app/input.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "closure/nar_read.h"
+#include "closure/storepath.h"
+#include "closure/wire.h"
+#include "core/spool.h"
+
+#define EXPORT_MAGIC 0x4558494eULL
+#define PATH_MAX_LEN 4096
+#define MAX_REFS (1u << 20)
+/* Placeholder name of a path's node until its name follows the NAR. */
+#define PENDING "pending"
+
+/* A reference seen in the stream, checked once all paths are read. */
+struct ref {
+	char *path;       /* the referenced store path */
+	char *referrer;   /* the referring store path */
+};
+
+struct export_ctx {
+	struct sd_wire *w;
+	const struct sd_input_options *opts;
+	struct sd_tree *tree;
+	struct sd_spool *spool;
+	struct ref *refs;
+	size_t nrefs, cap;
+	struct sd_error *err;
+};
+
+/* A store path string at @at: its basename in *@sp. */
+static int parse_path(struct export_ctx *c, const char *s, size_t len,
+		      uint64_t at, struct sd_spath *sp)
+{
+	struct sd_error e;
+	sd_error_init(&e);
+	if (sd_storepath_parse(c->opts->store_dir, s, len, false, sp, &e))
+		return sd_wire_fail(c->w, at, c->err, "%s", e.msg);
+	return SD_OK;
+}
+
+static int add_ref(struct export_ctx *c, char *path, const char *referrer)
+{
+	if (c->nrefs == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct ref *r = realloc(c->refs, cap * sizeof(*r));
+		if (!r)
+			return sd_error_set(c->err, SD_ERR_NOMEM,
+					    "out of memory");
+		c->refs = r;
+		c->cap = cap;
+	}
+	char *who = strdup(referrer);
+	if (!who)
+		return sd_error_set(c->err, SD_ERR_NOMEM, "out of memory");
+	c->refs[c->nrefs].path = path;
+	c->refs[c->nrefs].referrer = who;
+	c->nrefs++;
+	return SD_OK;
+}
+
+/* The trailer after a path's NAR; names @node after the path. */
+static int read_trailer(struct export_ctx *c, struct sd_node *node)
+{
+	uint64_t at = c->w->offset, v;
+	int rc = sd_wire_u64(c->w, &v, c->err);
+	if (rc)
+		return rc;
+	if (v != EXPORT_MAGIC)
+		return sd_wire_fail(c->w, at, c->err,
+				    "bad export magic 0x%llx (expected "
+				    "0x4558494e, \"NIXE\")",
+				    (unsigned long long)v);
+	at = c->w->offset;
+	char *path;
+	size_t len;
+	rc = sd_wire_string(c->w, PATH_MAX_LEN, &path, &len, c->err);
+	if (rc)
+		return rc;
+	struct sd_spath sp;
+	rc = parse_path(c, path, len, at, &sp);
+	if (!rc) {
+		char *base = strndup(sp.base, sp.base_len);
+		if (!base) {
+			rc = sd_error_set(c->err, SD_ERR_NOMEM,
+					  "out of memory");
+		} else {
+			free(node->name);
+			node->name = base;
+			node->name_len = sp.base_len;
+		}
+	}
+	uint64_t n = 0;
+	at = c->w->offset;
+	if (!rc)
+		rc = sd_wire_u64(c->w, &n, c->err);
+	if (!rc && n > MAX_REFS)
+		rc = sd_wire_fail(c->w, at, c->err, "%llu references",
+				  (unsigned long long)n);
+	for (uint64_t i = 0; i < n && !rc; i++) {
+		char *ref;
+		size_t rl;
+		struct sd_spath rp;
+		at = c->w->offset;
+		rc = sd_wire_string(c->w, PATH_MAX_LEN, &ref, &rl, c->err);
+		if (rc)
+			break;
+		rc = parse_path(c, ref, rl, at, &rp);
+		if (!rc)
+			rc = add_ref(c, ref, path);
+		if (rc)
+			free(ref);
+	}
+	char *deriver = NULL;
+	if (!rc)
+		rc = sd_wire_string(c->w, PATH_MAX_LEN, &deriver, &len,
+				    c->err);
+	free(deriver);
+	at = c->w->offset;
+	if (!rc)
+		rc = sd_wire_u64(c->w, &v, c->err);
+	if (!rc && v != 0)
+		rc = sd_wire_fail(c->w, at, c->err,
+				  "expected 0 after the deriver, found %llu",
+				  (unsigned long long)v);
+	free(path);
+	return rc;
+}
+
+static int read_stream(struct export_ctx *c)
+{
+	for (;;) {
+		uint64_t at = c->w->offset, v;
+		int rc = sd_wire_u64(c->w, &v, c->err);
+		if (rc)
+			return rc;
+		if (v == 0)
+			break;
+		if (v != 1)
+			return sd_wire_fail(c->w, at, c->err,
+					    "expected 1 (a path follows) or 0 "
+					    "(end), found %llu",
+					    (unsigned long long)v);
+		struct sd_node *node;
+		rc = sd_nar_read(c->w, c->tree, c->tree->root, PENDING,
+				 strlen(PENDING), c->spool, &node, c->err);
+		if (!rc)
+			rc = read_trailer(c, node);
+		if (rc)
+			return rc;
+		if (c->opts->interrupted && *c->opts->interrupted)
+			return sd_error_set(c->err, SD_ERR_INTERRUPTED,
+					    "interrupted");
+	}
+	bool eof;
+	int rc = sd_wire_at_eof(c->w, &eof, c->err);
+	if (!rc && !eof)
+		rc = sd_wire_fail(c->w, c->w->offset, c->err,
+				  "data after the end of the export stream");
+	return rc;
+}
+
+/* Every reference must be a path of the (finalised) tree. */
+static int check_refs(struct export_ctx *c, struct sd_input_info *info)
+{
+	char list[600];
+	size_t used = 0, missing = 0;
+	list[0] = '\0';
+	for (size_t i = 0; i < c->nrefs; i++) {
+		struct sd_spath sp;
+		sd_storepath_parse(c->opts->store_dir, c->refs[i].path,
+				   strlen(c->refs[i].path), false, &sp, NULL);
+		if (sd_node_child(c->tree->root, sp.base, sp.base_len))
+			continue;
+		missing++;
+		if (used < sizeof(list) - 1) {
+			int n = snprintf(list + used, sizeof(list) - used,
+					 "%s%s (referenced by %s)",
+					 used ? ", " : "", c->refs[i].path,
+					 c->refs[i].referrer);
+			used += n > 0 ? (size_t)n : 0;
+		}
+	}
+	info->nmissing = missing;
+	if (missing && !c->opts->allow_missing)
+		return sd_error_set(c->err, SD_ERR_MISSING,
+				    "%s: the closure is incomplete: %zu "
+				    "referenced path(s) are not in the "
+				    "stream: %s%s", c->w->name, missing,
+				    list, used >= sizeof(list) - 1 ? "..." : "");
+	return SD_OK;
+}
 
 int sd_input_export(const char *file, const struct sd_input_options *opts,
 		    struct sd_tree **out, struct sd_input_info *info,
 		    struct sd_error *err)
 {
-	(void)opts;
-	(void)out;
-	(void)info;
-	return sd_error_set(err, SD_ERR_UNSUPPORTED,
-			    "%s: --nix-export is not implemented yet", file);
+	memset(info, 0, sizeof(*info));
+	const char *shown = strcmp(file, "-") ? file : "<stdin>";
+	int fd = 0;
+	if (strcmp(file, "-")) {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return sd_error_errno(err, SD_ERR_IO, errno, "%s",
+					      file);
+	}
+	struct sd_wire *w = malloc(sizeof(*w));
+	struct export_ctx c = {.w = w, .opts = opts, .err = err};
+	c.tree = sd_tree_new(opts->mtime);
+	int rc = SD_OK;
+	if (!w || !c.tree)
+		rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	if (!rc) {
+		sd_wire_init(w, fd, shown);
+		rc = sd_spool_new(&c.spool, err);
+	}
+	if (!rc)
+		rc = read_stream(&c);
+	if (!rc && c.tree->root->nchildren == 0)
+		rc = sd_error_set(err, SD_ERR_INVALID,
+				  "%s: no store paths in the export stream",
+				  shown);
+	if (!rc) {
+		rc = sd_spool_attach(c.spool, c.tree, err);
+		if (!rc)
+			c.spool = NULL;
+	}
+	if (!rc)
+		rc = sd_tree_finalize(c.tree, err);
+	if (!rc)
+		rc = check_refs(&c, info);
+	for (size_t i = 0; i < c.nrefs; i++) {
+		free(c.refs[i].path);
+		free(c.refs[i].referrer);
+	}
+	free(c.refs);
+	sd_spool_free(c.spool);
+	free(w);
+	if (fd > 0)
+		close(fd);
+	if (rc) {
+		sd_tree_free(c.tree);
+		return rc;
+	}
+	info->npaths = c.tree->root->nchildren;
+	*out = c.tree;
+	return SD_OK;
 }
