@@ -34,6 +34,15 @@ struct sd_write_options {
 	bool has_uuid;          /* uuid given (else derived from content) */
 	uint8_t uuid[16];       /* volume UUID when has_uuid (EROFS) */
 	uint32_t pcluster_size; /* EROFS physical cluster size, 0: default */
+	/*
+	 * Progress, if not NULL: called from the thread that called write,
+	 * as file data is consumed (at least once a file, often within big
+	 * ones), with the file content bytes and the files (regular files)
+	 * consumed so far.  Cheap to call: a callback throttles itself.  It
+	 * has no effect on the image.
+	 */
+	void (*progress)(void *ctx, uint64_t bytes_done, uint64_t files_done);
+	void *progress_ctx;
 };
 
 /* What a writer reports after success. */

@@ -250,6 +250,8 @@ int sd_erofs_write(const struct sd_tree *tree,
 	w.count = tree->count;
 	w.interrupted = interrupted;
 	w.stats = stats;
+	w.progress = opts->progress;
+	w.progress_ctx = opts->progress_ctx;
 	w.build_time = tree->mtime;
 	w.jobs = opts->jobs ? opts->jobs : 1;
 	ez_config_init(&w.zcfg, opts->compressor, opts->level,

@@ -58,6 +58,7 @@
 #ifndef SD_FORMATS_EROFS_WRITER_H
 #define SD_FORMATS_EROFS_WRITER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -118,7 +119,27 @@ struct ew_state {
 	struct ew_dedup *dedup;      /* content index (writer_data.c) */
 	volatile const int *interrupted;
 	struct sd_write_stats *stats;
+	/* opts->progress and the file data consumed so far (any thread) */
+	void (*progress)(void *ctx, uint64_t bytes_done, uint64_t files_done);
+	void *progress_ctx;
+	_Atomic uint64_t done_bytes, done_files;
 };
+
+/*
+ * Count @bytes of file data and @files files as consumed; call the
+ * progress callback if @report (only the thread that called write
+ * reports).
+ */
+static inline void ew_progress(struct ew_state *w, uint64_t bytes,
+			       uint64_t files, bool report)
+{
+	uint64_t b = atomic_fetch_add_explicit(&w->done_bytes, bytes,
+					       memory_order_relaxed) + bytes;
+	uint64_t f = atomic_fetch_add_explicit(&w->done_files, files,
+					       memory_order_relaxed) + files;
+	if (report && w->progress)
+		w->progress(w->progress_ctx, b, f);
+}
 
 /*
  * The image-wide entry point (sd_format_erofs.write, see format.h): write

@@ -148,8 +148,13 @@ static int copy_one(void *ctx, size_t i, unsigned worker,
 		return copy_dir(fl, n, err);
 	case SD_NODE_SYMLINK:
 		return copy_symlink(fl, n, err);
-	default:
-		return copy_file(fl, n, &fl->wk[worker], err);
+	default: {
+		int ret = copy_file(fl, n, &fl->wk[worker], err);
+		if (!ret)
+			ew_progress(fl->w, fl->w->ino[n->index].size, 1,
+				    worker == 0);
+		return ret;
+	}
 	}
 }
 

@@ -232,6 +232,11 @@ static int collect_one(struct zpipe *z, struct sd_error *err)
 		ret = ew_write_node(z->w, z->w->nodes[it->node], z->buf, err);
 	else
 		ret = collect_seg(z, it, err);
+	if (!ret && it->kind == IT_NODE &&
+	    z->w->nodes[it->node]->type == SD_NODE_FILE)
+		ew_progress(z->w, z->w->ino[it->node].size, 1, true);
+	else if (!ret && it->kind != IT_NODE)
+		ew_progress(z->w, it->len, it->last ? 1 : 0, true);
 	ewz_seg_free(&it->out);
 	pthread_mutex_lock(&z->mu);
 	z->inflight -= it->len;

@@ -194,6 +194,8 @@ int sd_sqfs_write(const struct sd_tree *tree,
 	w.count = tree->count;
 	w.interrupted = interrupted;
 	w.stats = stats;
+	w.progress = opts->progress;
+	w.progress_ctx = opts->progress_ctx;
 
 	if (!tree->root || tree->count == 0)
 		return sd_error_set(err, SD_ERR_INVALID,

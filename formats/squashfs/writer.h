@@ -37,6 +37,10 @@ struct sd_sqfs_wstate {
 	sqfs_inode_generic_t **inodes; /* FILE inodes, by node->index */
 	volatile const int *interrupted;
 	struct sd_write_stats *stats;
+	/* opts->progress and what has been consumed (writer_data.c) */
+	void (*progress)(void *ctx, uint64_t bytes_done, uint64_t files_done);
+	void *progress_ctx;
+	uint64_t done_bytes, done_files;
 };
 
 /* The image-wide entry point (sd_format_squashfs.write). */

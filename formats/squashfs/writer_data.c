@@ -54,6 +54,15 @@ static int interrupted(const struct sd_sqfs_wstate *w, struct sd_error *err)
 	return SD_OK;
 }
 
+/* Count @bytes of file data (and @files files) consumed; tell the caller. */
+static void progress(struct sd_sqfs_wstate *w, uint64_t bytes, uint64_t files)
+{
+	w->done_bytes += bytes;
+	w->done_files += files;
+	if (w->progress)
+		w->progress(w->progress_ctx, w->done_bytes, w->done_files);
+}
+
 /* The inode of an empty file: no blocks, no fragment. */
 static int empty_file_inode(sqfs_inode_generic_t **out)
 {
@@ -115,6 +124,7 @@ static int write_one(struct data_ctx *c, struct sd_node *node,
 					  sd_sqfs_strerror(ret));
 		XXH3_128bits_update(c->xxh, c->buf, got);
 		total += got;
+		progress(w, got, 0);
 	}
 	if (total != node->size) {
 		char detail[96];
@@ -181,6 +191,7 @@ static int write_files(struct data_ctx *c, struct sd_error *err)
 		sd_stream_close(s);
 		if (ret)
 			return ret;
+		progress(w, 0, 1);
 	}
 	return SD_OK;
 }

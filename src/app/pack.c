@@ -106,6 +106,9 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 	}
 	if (opts->on_tmp)
 		opts->on_tmp(out.tmp_path);
+	if (opts->on_totals)
+		opts->on_totals(opts->write.progress_ctx, tree->file_bytes,
+				tree->nfiles);
 	rc = opts->format->write(tree, &opts->write, out.fd,
 				 opts->interrupted, &res->write, err);
 	sd_tree_free(tree);

@@ -38,6 +38,12 @@ struct sd_pack_options {
 	/* Called once the temporary file exists (signal cleanup); may be
 	 * NULL. */
 	void (*on_tmp)(const char *tmp_path);
+	/*
+	 * Called just before the image is written, with the file content
+	 * bytes and files that write.progress counts towards, and
+	 * write.progress_ctx; may be NULL.
+	 */
+	void (*on_totals)(void *ctx, uint64_t bytes, uint64_t files);
 };
 
 struct sd_pack_result {

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/closure_opts.h"
 #include "cli/interrupt.h"
+#include "cli/progress.h"
 #include "cli/pack_input.h"
 
 static void help(FILE *f)
@@ -61,7 +62,10 @@ static void help(FILE *f)
 		"sha256sum format to FILE\n"
 		"                         (default: IMAGE.sha256)\n"
 		"  --no-digest            write no digest file\n"
-		"  -q, --quiet            print nothing on success\n"
+		"  -q, --quiet            print nothing on success (and no "
+		"progress line, which\n"
+		"                         is otherwise drawn on stderr when it "
+		"is a terminal)\n"
 		"  -h, --help             this help\n\n",
 		SD_DEFAULT_MTIME);
 	sd_closure_cli_help(f);
@@ -231,6 +235,13 @@ int sd_cmd_pack(int argc, char **argv)
 		return SD_EXIT_BAD_INPUT;
 	}
 	sd_interrupt_install(NULL);
+	struct sd_progress progress;
+	if (sd_progress_wanted(stderr, quiet)) {
+		sd_progress_init(&progress, stderr);
+		po.write.progress = sd_progress_update;
+		po.write.progress_ctx = &progress;
+		po.on_totals = sd_progress_totals;
+	}
 	int rc;
 	struct sd_pack_result res;
 	bool streamed = tar_in || export_in;
@@ -269,6 +280,8 @@ int sd_cmd_pack(int argc, char **argv)
 		}
 	}
 	sd_closure_cli_release(&cc);
+	if (po.write.progress)
+		sd_progress_end(&progress);
 	if (!rc && !no_digest)
 		rc = write_digest(po.output, digest_out, res.digest, &err);
 	if (rc) {

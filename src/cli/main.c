@@ -23,6 +23,7 @@ static const struct {
 	{"cat", sd_cmd_cat, "print a file of an image"},
 	{"extract", sd_cmd_extract, "write an image's contents into a directory"},
 	{"diff", sd_cmd_diff, "show what differs between two images"},
+	{"export", sd_cmd_export, "write an image's contents as a tar archive"},
 };
 
 static void usage(FILE *f)

@@ -76,4 +76,24 @@ for c in $COMMANDS; do
 	check "$c --help mentions exit codes" contains "$WORK/out" "Exit codes"
 done
 
+# --- progress: on a terminal only, and no effect on the bytes ------------
+if command -v script >/dev/null && script -qec true /dev/null >/dev/null 2>&1 </dev/null; then
+	for fmt in squashfs erofs "erofs --compress lz4hc"; do
+		rm -f imgs/tty imgs/tty.sha256 imgs/pipe imgs/pipe.sha256
+		script -qec "'$SD' pack --format $fmt -o imgs/tty --store '$STORE' '$ROOT'" \
+			/dev/null </dev/null >"$WORK/tty.log" 2>&1
+		check "progress on a terminal ($fmt)" grep -q 'files, .*/s, ETA' "$WORK/tty.log"
+		check "progress line cleared ($fmt)" grep -q "$(printf '\r\033\\[K')" "$WORK/tty.log"
+		expect_rc 0 "pack piped ($fmt)" "$SD" pack --format $fmt -o imgs/pipe \
+			--store "$STORE" "$ROOT"
+		check "no progress when piped ($fmt)" [ ! -s "$WORK/err" ]
+		check "progress does not change the bytes ($fmt)" cmp -s imgs/tty imgs/pipe
+		script -qec "'$SD' pack -q --format $fmt -o imgs/tty --store '$STORE' '$ROOT'" \
+			/dev/null </dev/null >"$WORK/tty.log" 2>&1
+		check "no progress with -q on a terminal ($fmt)" [ ! -s "$WORK/tty.log" ]
+	done
+else
+	skip "script(1) from util-linux not usable: no pty test"
+fi
+
 finish

@@ -10,6 +10,9 @@ app=$(basename "$root")
 "$SD" closure --store "$S" "$root" | sed 's|^/nix/store/||' >"$WORK/closure"
 paths=$(cat "$WORK/closure")
 printf '#!/bin/sh\necho exec\n' >"$S/$app/bin/run" && chmod 755 "$S/$app/bin/run"
+# A path longer than ustar's 100-byte name field (tar needs a pax header).
+long=$(printf 'long%.0s' 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)
+mkdir -p "$S/$app/share/$long" && echo long >"$S/$app/share/$long/$long.txt"
 "$SD" pack -o "$WORK/a.sqfs" --mtime 77 --store "$S" "$root" >/dev/null 2>&1 ||
 	fail "pack squashfs"
 "$SD" pack -o "$WORK/a.erofs" --format erofs --mtime 77 --store "$S" "$root" \
@@ -126,17 +129,24 @@ if command -v mksquashfs >/dev/null; then
 	# A name ".." (patched into an uncompressed image) is refused.
 	mksquashfs "$h" "$WORK/h3.sqfs" -quiet -noappend -all-root -noI -noD -noF \
 		>/dev/null 2>&1
-	if python3 - "$WORK/h3.sqfs" <<'PY'
-import sys
-b = open(sys.argv[1], "rb").read()
-assert b.count(b"~~") == 1
-open(sys.argv[1], "wb").write(b.replace(b"~~", b".."))
-PY
-	then
+	if python3 "$SRCDIR/tests/cli/rename-entry.py" "$WORK/h3.sqfs" '~~' '..'; then
 		expect_rc 2 "extract of an image with a '..' name fails cleanly" \
 			"$SD" extract "$WORK/h3.sqfs" "$WORK/hx3"
 	else
 		skip "could not patch a '..' name into a squashfs image"
+	fi
+	# The same '..' name in an EROFS image.
+	H=$WORK/hs/nix/store
+	mkdir -p "$H/00000000000000000000000000000000-x"
+	echo data >"$H/00000000000000000000000000000000-x/~~"
+	"$SD" pack --format erofs -o "$WORK/h4.erofs" --store "$H" \
+		/nix/store/00000000000000000000000000000000-x >/dev/null 2>&1
+	if python3 "$SRCDIR/tests/cli/rename-entry.py" "$WORK/h4.erofs" '~~' '..'; then
+		expect_rc 2 "extract of an EROFS image with a '..' name fails cleanly" \
+			"$SD" extract "$WORK/h4.erofs" "$WORK/hx4"
+		check "nothing was extracted beside DIR" test ! -e "$WORK/data" -a ! -e "$H/~~"
+	else
+		skip "could not patch a '..' name into an EROFS image"
 	fi
 	check "nothing was written outside DIR" [ -z "$(ls -A "$out")" ]
 	check "nothing was written beside the image dirs" \
@@ -188,4 +198,28 @@ expect_rc 0 "diff --json of identical images" "$SD" diff --json "$WORK/a.erofs" 
 check "diff --json says identical" python3 -c \
 	'import json,sys; assert json.load(open(sys.argv[1]))["identical"] is True' "$WORK/out"
 expect_rc 2 "diff with an unreadable image exits 2" "$SD" diff "$WORK/a.sqfs" "$WORK/closure"
+# export --tar: deterministic (same bytes from a file and a pipe, from
+# squashfs and EROFS), entries named nix/store/..., owner 0:0 without names.
+expect_rc 0 "export squashfs to a file" "$SD" export "$WORK/a.sqfs" --tar "$WORK/t1.tar"
+"$SD" export "$WORK/a.erofs" --tar - >"$WORK/t2.tar" 2>"$WORK/err" || fail "export erofs to stdout"
+check "two exports are byte-identical" cmp -s "$WORK/t1.tar" "$WORK/t2.tar"
+check "tar -tvf lists the entries" tar -tvf "$WORK/t1.tar" >"$WORK/tv"
+check "tar -tvf shows the executable" grep -qF "r-xr-xr-x 0/0" "$WORK/tv"
+(cd "$S" && find $paths | sed 's|^|nix/store/|' | LC_ALL=C sort) >"$WORK/want"
+tar -tf "$WORK/t1.tar" | sed 's|/$||' | LC_ALL=C sort >"$WORK/got"
+check "the tar holds every entry under nix/store/" cmp -s "$WORK/got" "$WORK/want"
+check "tar entries: owner 0:0, no names, mtime 77, no atime/ctime" python3 - "$WORK/t1.tar" <<'PY'
+import sys, tarfile
+for m in tarfile.open(sys.argv[1]).getmembers():
+    assert (m.uid, m.gid, m.uname, m.gname, m.mtime) == (0, 0, "", "", 77), m
+    assert not {"atime", "ctime"} & set(m.pax_headers), m.pax_headers
+PY
+mkdir "$WORK/tx" && tar -xf "$WORK/t1.tar" -C "$WORK/tx" 2>"$WORK/err"
+# shellcheck disable=SC2086
+check "the tar extracts to the source" python3 "$SRCDIR/tests/cli/compare-tree.py" \
+	--no-owner "$S" "$WORK/tx/nix/store" 77 $paths
+"$SD" export --prefix '' "$WORK/a.sqfs" --tar - 2>/dev/null | tar -tf - | head -1 >"$WORK/first"
+check "export --prefix '' names store paths at the top" grep -q '^[0-9a-z]\{32\}-' "$WORK/first"
+expect_rc 2 "export of a non-image exits 2" "$SD" export "$WORK/closure" --tar "$WORK/t3.tar"
+check "a failed export leaves no file" [ ! -e "$WORK/t3.tar" ]
 finish
