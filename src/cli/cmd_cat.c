@@ -55,7 +55,12 @@ int sd_cmd_cat(int argc, char **argv)
 		return SD_EXIT_BAD_INPUT;
 	}
 	struct sd_node *node;
-	int rc = sd_inspect_resolve(tree, sd, argv[optind + 1], &node, &err);
+	const char *path = argv[optind + 1];
+	int rc = sd_inspect_resolve(tree, sd, path, &node, &err);
+	if (!rc && node->type != SD_NODE_FILE)
+		rc = sd_error_set(&err, SD_ERR_USAGE,
+				  "%s: is a %s, not a regular file", path,
+				  sd_inspect_type_name(node->type));
 	if (!rc)
 		rc = sd_inspect_cat(tree, node, STDOUT_FILENO, &err);
 	int exit_code = SD_EXIT_OK;

@@ -254,6 +254,7 @@ int sd_cmd_diff(int argc, char **argv)
 	struct sd_diff_options opts = {.report = on_item, .ctx = &o,
 				       .interrupted = &sd_interrupted};
 	struct sd_diff_stats st;
+	sd_interrupt_install(NULL);
 	int rc = sd_diff_trees(ta, tb, &opts, &st, &err);
 	bool same = !st.added && !st.removed && !st.changed;
 	int exit_code = same ? SD_EXIT_OK : SD_EXIT_FOUND;

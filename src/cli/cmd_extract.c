@@ -8,6 +8,7 @@
 #include "app/extract.h"
 #include "app/inspect.h"
 #include "cli/cli.h"
+#include "cli/interrupt.h"
 
 static void help(FILE *f)
 {
@@ -54,7 +55,8 @@ int sd_cmd_extract(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *store_dir = "/nix/store", *path = "";
-	struct sd_extract_options opts = {.skipped = on_skipped};
+	struct sd_extract_options opts = {.skipped = on_skipped,
+					  .interrupted = &sd_interrupted};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -83,8 +85,10 @@ int sd_cmd_extract(int argc, char **argv)
 	struct sd_node *node;
 	struct sd_extract_stats st;
 	int rc = sd_inspect_resolve(tree, sd, path, &node, &err);
-	if (!rc)
+	if (!rc) {
+		sd_interrupt_install(NULL);
 		rc = sd_extract(tree, node, argv[optind + 1], &opts, &st, &err);
+	}
 	int exit_code = SD_EXIT_OK;
 	if (rc) {
 		sd_cli_error(&err);
