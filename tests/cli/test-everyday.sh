@@ -96,4 +96,22 @@ else
 	skip "script(1) from util-linux not usable: no pty test"
 fi
 
+# --- the man page: renders without warnings, names every command --------
+MAN=$SRCDIR/doc/storedisk.1
+if command -v groff >/dev/null; then
+	groff -man -Tutf8 -ww "$MAN" >"$WORK/man.txt" 2>"$WORK/man.err"
+	check "man page renders" [ -s "$WORK/man.txt" ]
+	check "man page renders without warnings" [ ! -s "$WORK/man.err" ]
+	sed 's/^/    groff: /' "$WORK/man.err" | head -5
+elif command -v man >/dev/null; then
+	check "man page renders" sh -c "man -l '$MAN' >/dev/null"
+else
+	skip "neither groff nor man: man page not rendered"
+fi
+for c in $COMMANDS; do
+	check "man page has a section for $c" grep -qx "\.SS $c" "$MAN"
+done
+check "man page documents IMAGE.sha256" contains "$MAN" "IMAGE.sha256"
+check "man page documents SOURCE_DATE_EPOCH" contains "$MAN" "SOURCE_DATE_EPOCH"
+
 finish
