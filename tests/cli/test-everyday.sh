@@ -111,6 +111,17 @@ fi
 for c in $COMMANDS; do
 	check "man page has a section for $c" grep -qx "\.SS $c" "$MAN"
 done
+# Every long option of every command's --help, as roff writes it (\-\-x).
+missing=""
+for c in $COMMANDS; do
+	for o in $("$SD" "$c" --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z][a-z0-9-]*' |
+		grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+		grep -qF -- "$(printf '%s' "$o" | sed 's/-/\\-/g')" "$MAN" ||
+			missing="$missing $c:$o"
+	done
+done
+check "man page has every option of every command${missing:+ (missing:$missing)}" \
+	[ -z "$missing" ]
 check "man page documents IMAGE.sha256" contains "$MAN" "IMAGE.sha256"
 check "man page documents SOURCE_DATE_EPOCH" contains "$MAN" "SOURCE_DATE_EPOCH"
 
