@@ -337,6 +337,7 @@ int sd_input_tar(const char *file, const struct sd_input_options *opts,
 		return rc;
 	}
 	int fd = -1;
+	la_int64_t next_header = 0;
 	struct archive *a = archive_read_new();
 	if (!a) {
 		rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
@@ -371,13 +372,31 @@ int sd_input_tar(const char *file, const struct sd_input_options *opts,
 			goto out;
 		}
 		rc = one_entry(&c, a, e);
+		if (!rc && archive_read_data_skip(a) < ARCHIVE_WARN)
+			rc = archive_fail(&c, a, archive_entry_pathname(e),
+					  (long long)
+					  archive_read_header_position(a));
 		if (rc)
 			goto out;
+		/* Where the next header starts (data and padding skipped). */
+		next_header = archive_filter_bytes(a, 0);
 		if (opts->interrupted && *opts->interrupted) {
 			rc = sd_error_set(err, SD_ERR_INTERRUPTED,
 					  "interrupted");
 			goto out;
 		}
+	}
+	/*
+	 * libarchive takes a stream that stops at a block boundary for a
+	 * complete one; a tar ends with zero blocks, so at least one must
+	 * follow the last entry, else the stream was cut there.
+	 */
+	if (archive_filter_bytes(a, 0) < next_header + 512) {
+		rc = sd_error_set(err, SD_ERR_INVALID,
+				  "%s: at offset %lld: truncated (the stream "
+				  "ends without the end-of-archive zero "
+				  "blocks)", c.file, (long long)next_header);
+		goto out;
 	}
 	if (c.tree->root->nchildren == 0) {
 		rc = sd_error_set(err, SD_ERR_INVALID,

@@ -36,6 +36,11 @@ for fmt in squashfs erofs; do
 		--tar - <"$WORK/abs.tar"
 	check "$fmt: tar with absolute names from stdin = directory input" \
 		[ "$(sha "$WORK/abs-$fmt.img")" = "$want" ]
+	gzip -c "$WORK/rel.tar" >"$WORK/rel.tar.gz"
+	"$SD" pack -q --format "$fmt" -o "$WORK/gz-$fmt.img" \
+		--tar "$WORK/rel.tar.gz"
+	check "$fmt: gzip-compressed tar = directory input" \
+		[ "$(sha "$WORK/gz-$fmt.img")" = "$want" ]
 	"$SD" pack -q --format "$fmt" -o "$WORK/exp-$fmt.img" \
 		--nix-export "$WORK/demo.exp"
 	check "$fmt: nix-export stream = directory input" \
@@ -96,6 +101,13 @@ size=$(stat -c %s "$WORK/rel.tar")
 for cut in 100 700 3000 $((size / 2 + 13)); do
 	head -c "$cut" "$WORK/rel.tar" >"$WORK/cut.tar"
 	bad_input "tar truncated at $cut" "offset" --tar "$WORK/cut.tar"
+done
+# Cut at a block boundary between entries: only the missing end-of-archive
+# zero blocks tell.
+for cut in 512 1024 4096; do
+	head -c "$cut" "$WORK/rel.tar" >"$WORK/cut.tar"
+	bad_input "tar cut at block boundary $cut" "truncated" \
+		--tar "$WORK/cut.tar"
 done
 base=$app
 for kind in dotdot outside device through-symlink badname; do
