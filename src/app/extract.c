@@ -1,5 +1,4 @@
 /* extract.c — sd_extract: an image tree into a host directory, safely. */
-#define _GNU_SOURCE
 #include "app/extract.h"
 
 #include <dirent.h>
@@ -235,7 +234,7 @@ int sd_extract(const struct sd_tree *tree, const struct sd_node *node,
 	x.buf = malloc(x.cap);
 	if (!x.buf)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	int fd;
+	int fd = -1;
 	int rc = open_target(dir, &fd, err);
 	if (!rc) {
 		if (node->type == SD_NODE_DIR)
