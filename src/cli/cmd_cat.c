@@ -6,6 +6,7 @@
 
 #include "app/inspect.h"
 #include "cli/cli.h"
+#include "cli/inspect_print.h"
 
 static void help(FILE *f)
 {
@@ -47,13 +48,10 @@ int sd_cmd_cat(int argc, char **argv)
 	}
 	struct sd_error err;
 	sd_error_init(&err);
-	char *sd = sd_cli_store_dir(store_dir, &err);
-	struct sd_tree *tree = NULL;
-	if (!sd || sd_inspect_open(argv[optind], &tree, NULL, &err)) {
-		sd_cli_error(&err);
-		free(sd);
+	char *sd;
+	struct sd_tree *tree;
+	if (!sd_cli_open_image(argv[optind], store_dir, &sd, &tree))
 		return SD_EXIT_BAD_INPUT;
-	}
 	struct sd_node *node;
 	const char *path = argv[optind + 1];
 	int rc = sd_inspect_resolve(tree, sd, path, &node, &err);

@@ -9,6 +9,7 @@
 #include "app/export_tar.h"
 #include "app/inspect.h"
 #include "cli/cli.h"
+#include "cli/inspect_print.h"
 #include "cli/interrupt.h"
 #include "core/atomicfile.h"
 
@@ -90,13 +91,10 @@ int sd_cmd_export(int argc, char **argv)
 	}
 	struct sd_error err;
 	sd_error_init(&err);
-	char *sd = sd_cli_store_dir(store_dir, &err);
-	struct sd_tree *tree = NULL;
-	if (!sd || sd_inspect_open(argv[optind], &tree, NULL, &err)) {
-		sd_cli_error(&err);
-		free(sd);
+	char *sd;
+	struct sd_tree *tree;
+	if (!sd_cli_open_image(argv[optind], store_dir, &sd, &tree))
 		return SD_EXIT_BAD_INPUT;
-	}
 	/* The prefix: as given without outer slashes, else the store dir. */
 	const char *p = prefix ? prefix : sd;
 	while (*p == '/')

@@ -125,13 +125,10 @@ int sd_cmd_ls(int argc, char **argv)
 		return rc;
 	struct sd_error err;
 	sd_error_init(&err);
-	char *sd = sd_cli_store_dir(a.store_dir, &err);
-	struct sd_tree *tree = NULL;
-	if (!sd || sd_inspect_open(a.image, &tree, NULL, &err)) {
-		sd_cli_error(&err);
-		free(sd);
+	char *sd;
+	struct sd_tree *tree;
+	if (!sd_cli_open_image(a.image, a.store_dir, &sd, &tree))
 		return SD_EXIT_BAD_INPUT;
-	}
 	struct sd_node *node;
 	int exit_code = SD_EXIT_OK;
 	if (sd_inspect_resolve(tree, sd, a.path, &node, &err)) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app/inspect.h"
+#include "cli/cli.h"
 
 void sd_print_escaped(FILE *f, const char *s)
 {
@@ -53,4 +54,19 @@ void sd_print_json_entry(struct sd_json *j, const struct sd_node *node,
 							     : "");
 	sd_json_object_end(j);
 	free(path);
+}
+
+bool sd_cli_open_image(const char *image, const char *store_dir, char **sd,
+		       struct sd_tree **tree)
+{
+	struct sd_error err;
+	sd_error_init(&err);
+	*tree = NULL;
+	*sd = sd_cli_store_dir(store_dir, &err);
+	if (*sd && sd_inspect_open(image, tree, NULL, &err) == 0)
+		return true;
+	sd_cli_error(&err);
+	free(*sd);
+	*sd = NULL;
+	return false;
 }

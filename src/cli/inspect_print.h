@@ -6,6 +6,7 @@
 #ifndef SD_CLI_INSPECT_PRINT_H
 #define SD_CLI_INSPECT_PRINT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "cli/json.h"
@@ -35,5 +36,14 @@ void sd_print_long_prefix(FILE *f, const struct sd_node *node);
  */
 void sd_print_json_entry(struct sd_json *j, const struct sd_node *node,
 			 const char *store_dir);
+
+/*
+ * Normalise the --store-dir value @store_dir into *@sd (free() it) and read
+ * the image at @image into *@tree.  On failure prints the reason and
+ * returns false (the command exits SD_EXIT_BAD_INPUT); nothing is left
+ * allocated.
+ */
+bool sd_cli_open_image(const char *image, const char *store_dir, char **sd,
+		       struct sd_tree **tree);
 
 #endif
