@@ -4,6 +4,8 @@
 #include "helpers.h"
 
 #include <criterion/criterion.h>
+#include <limits.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,8 @@
 #include <unistd.h>
 
 #include "formats/squashfs/squashfs.h"
+#include "tests/common/tools.h"
+#include "core/sha256.h"
 
 static unsigned file_seq;
 
@@ -270,4 +274,127 @@ void *th_slurp(const char *path, size_t *len)
 	fclose(f);
 	*len = (size_t)n;
 	return buf;
+}
+
+/* Compare the tree below @n with the host directory @dir, entry by
+ * entry: type, permission bits, owner, mtime, size, target, bytes. */
+void th_check_host(const struct sd_tree *t, const struct sd_node *n,
+		       const char *dir)
+{
+	char *rel = sd_node_path_dup(n);
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	cr_assert_eq(lstat(path, &st), 0, "%s missing", rel);
+	cr_assert_eq((unsigned)(st.st_mode & 07777), (unsigned)n->mode,
+		     "%s: mode %o", rel, st.st_mode);
+	cr_assert_eq(st.st_mtime, n->mtime, "%s: mtime", rel);
+	switch (n->type) {
+	case SD_NODE_DIR: {
+		size_t entries = 0;
+		DIR *d = opendir(path);
+
+		cr_assert(S_ISDIR(st.st_mode), "%s: not a dir", rel);
+		cr_assert_not_null(d);
+		for (struct dirent *e; (e = readdir(d));)
+			entries++;
+		closedir(d);
+		cr_assert_eq(entries, n->nchildren + 2, "%s: %zu entries", rel,
+			     entries);
+		break;
+	}
+	case SD_NODE_SYMLINK: {
+		char target[4097];
+		ssize_t k = readlink(path, target, sizeof(target) - 1);
+
+		cr_assert(S_ISLNK(st.st_mode) && k >= 0, "%s: not a link", rel);
+		target[k] = '\0';
+		cr_assert_str_eq(target, n->target, "%s: target", rel);
+		break;
+	}
+	case SD_NODE_FILE: {
+		size_t la, lb;
+
+		cr_assert(S_ISREG(st.st_mode), "%s: not a file", rel);
+		cr_assert_eq((uint64_t)st.st_size, n->size, "%s: size", rel);
+		void *want = th_content(t, n, &la);
+		void *got = th_slurp(path, &lb);
+		cr_assert_eq(la, lb, "%s: length %zu vs %zu", rel, la, lb);
+		cr_assert(memcmp(want, got, la) == 0, "%s: bytes differ", rel);
+		free(want);
+		free(got);
+		break;
+	}
+	default:
+		break;
+	}
+	free(rel);
+	for (size_t i = 0; i < n->nchildren; i++)
+		th_check_host(t, n->children[i], dir);
+}
+
+/* Mount @img read-only at a fresh directory; false if not permitted. */
+bool th_mount_erofs(const char *img, char *mnt, size_t len)
+{
+	char cmd[PATH_MAX * 2 + 64];
+
+	snprintf(mnt, len, "%s.mnt", img);
+	mkdir(mnt, 0755);
+	snprintf(cmd, sizeof(cmd), "mount -t erofs -o loop,ro '%s' '%s' "
+		 "2>/dev/null", img, mnt);
+	return system(cmd) == 0;
+}
+
+void th_unmount(const char *mnt)
+{
+	char cmd[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "umount '%s'", mnt);
+	cr_assert_eq(system(cmd), 0, "umount %s", mnt);
+	rmdir(mnt);
+}
+
+/* The kernel must show exactly @t (root metadata included). */
+bool th_check_kernel_erofs(const struct sd_tree *t, const char *img)
+{
+	char mnt[PATH_MAX];
+
+	if (!th_mount_erofs(img, mnt, sizeof(mnt))) {
+		printf("skip: mount -o loop,ro %s failed (no privilege or no "
+		       "EROFS in this kernel): kernel check skipped\n", img);
+		return false;
+	}
+	th_check_host(t, t->root, mnt);
+	th_unmount(mnt);
+	return true;
+}
+
+/* fsck.erofs must accept @img and extract exactly @t's contents. */
+void th_check_fsck_erofs(const struct sd_tree *t, const char *img)
+{
+	char cmd[PATH_MAX * 2 + 64], dir[PATH_MAX];
+
+	if (!tt_have_tool("fsck.erofs")) {
+		printf("skip: fsck.erofs not installed\n");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s.x", img);
+	snprintf(cmd, sizeof(cmd), "fsck.erofs --extract='%s' '%s' "
+		 ">/dev/null 2>&1", dir, img);
+	cr_assert_eq(system(cmd), 0, "fsck.erofs rejects %s", img);
+	for (size_t i = 0; i < t->root->nchildren; i++)
+		th_check_host(t, t->root->children[i], dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+void th_image_sha(const char *img, char hex[65])
+{
+	uint8_t d[SD_SHA256_LEN];
+	struct sd_error err;
+
+	sd_error_init(&err);
+	cr_assert_eq(sd_sha256_file(img, d, &err), 0, "%s", err.msg);
+	sd_hex_encode(d, sizeof(d), hex);
 }

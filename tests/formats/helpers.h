@@ -5,6 +5,7 @@
 #ifndef SD_TESTS_FORMATS_HELPERS_H
 #define SD_TESTS_FORMATS_HELPERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,5 +64,26 @@ size_t th_stream_all(const struct sd_tree *t);
 /* Whole file into memory (malloc'ed) or fail the test. */
 void *th_slurp(const char *path, size_t *len);
 void th_spit(const char *path, const void *data, size_t len);
+
+/* Every file, directory and symlink below @n equals the host tree @dir:
+ * type, mode, mtime, size, symlink target, bytes, entry counts. */
+void th_check_host(const struct sd_tree *t, const struct sd_node *n,
+		   const char *dir);
+
+/* Mount the EROFS image @img read-only at "<img>.mnt" (path in @mnt);
+ * false if mounting is not permitted.  th_unmount() undoes it. */
+bool th_mount_erofs(const char *img, char *mnt, size_t len);
+void th_unmount(const char *mnt);
+
+/* The kernel shows exactly @t when it mounts @img; false (with a printed
+ * reason) when mounting is not permitted here. */
+bool th_check_kernel_erofs(const struct sd_tree *t, const char *img);
+
+/* fsck.erofs --extract accepts @img and extracts exactly @t's contents
+ * (skipped with a printed reason when erofs-utils is missing). */
+void th_check_fsck_erofs(const struct sd_tree *t, const char *img);
+
+/* SHA-256 of the file @img in hex. */
+void th_image_sha(const char *img, char hex[65]);
 
 #endif

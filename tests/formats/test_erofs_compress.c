@@ -73,82 +73,6 @@ static const char *write_ok(const struct sd_tree *t, const char *comp,
 	return path;
 }
 
-/* Every file, directory and symlink below @n equals the host tree @dir. */
-static void check_host(const struct sd_tree *t, const struct sd_node *n,
-		       const char *dir)
-{
-	char *rel = sd_node_path_dup(n);
-	char path[PATH_MAX];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	cr_assert_eq(lstat(path, &st), 0, "%s missing", rel);
-	cr_assert_eq((unsigned)(st.st_mode & 07777), (unsigned)n->mode,
-		     "%s: mode %o", rel, st.st_mode);
-	if (n->type == SD_NODE_SYMLINK) {
-		char target[4097];
-		ssize_t k = readlink(path, target, sizeof(target) - 1);
-
-		cr_assert(k >= 0, "%s: not a link", rel);
-		target[k] = '\0';
-		cr_assert_str_eq(target, n->target, "%s: target", rel);
-	} else if (n->type == SD_NODE_FILE) {
-		size_t la, lb;
-		void *want = th_content(t, n, &la);
-		void *got = th_slurp(path, &lb);
-
-		cr_assert_eq(la, lb, "%s: length %zu vs %zu", rel, la, lb);
-		cr_assert(memcmp(want, got, la) == 0, "%s: bytes differ", rel);
-		free(want);
-		free(got);
-	}
-	free(rel);
-	for (size_t i = 0; i < n->nchildren; i++)
-		check_host(t, n->children[i], dir);
-}
-
-/* Kernel: mount -o loop,ro and compare; skipped (with a reason) when the
- * mount is refused.  Returns whether it ran. */
-static bool check_kernel(const struct sd_tree *t, const char *img)
-{
-	char mnt[PATH_MAX], cmd[PATH_MAX * 2 + 64];
-
-	snprintf(mnt, sizeof(mnt), "%s.mnt", img);
-	mkdir(mnt, 0755);
-	snprintf(cmd, sizeof(cmd), "mount -t erofs -o loop,ro '%s' '%s' "
-		 "2>/dev/null", img, mnt);
-	if (system(cmd) != 0) {
-		printf("skip: mount -o loop,ro %s failed (no privilege or no "
-		       "EROFS support): kernel check skipped\n", img);
-		rmdir(mnt);
-		return false;
-	}
-	check_host(t, t->root, mnt);
-	snprintf(cmd, sizeof(cmd), "umount '%s'", mnt);
-	cr_assert_eq(system(cmd), 0, "umount %s", mnt);
-	rmdir(mnt);
-	return true;
-}
-
-/* fsck.erofs 1.5 must accept @img and extract exactly @t. */
-static void check_fsck(const struct sd_tree *t, const char *img)
-{
-	char cmd[PATH_MAX * 2 + 64], dir[PATH_MAX];
-
-	if (!tt_have_tool("fsck.erofs")) {
-		printf("skip: fsck.erofs not installed\n");
-		return;
-	}
-	snprintf(dir, sizeof(dir), "%s.x", img);
-	snprintf(cmd, sizeof(cmd), "fsck.erofs --extract='%s' '%s' "
-		 ">/dev/null 2>&1", dir, img);
-	cr_assert_eq(system(cmd), 0, "fsck.erofs rejects %s", img);
-	for (size_t i = 0; i < t->root->nchildren; i++)
-		check_host(t, t->root->children[i], dir);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
-}
-
 /* dump.erofs -s: magic, checksum, and the compression features. */
 static void check_dump(const char *img, const char *comp, uint32_t pcluster)
 {
@@ -366,11 +290,11 @@ static void matrix(const char *comp)
 			     (unsigned long long)st.files_deduplicated);
 		cr_assert_eq(st.data_bytes_in, t->file_bytes);
 		check_reader(t, img);
-		check_kernel(t, img);
+		th_check_kernel_erofs(t, img);
 		check_dump(img, comp, pc);
 		if (!strcmp(comp, "none") || !strcmp(comp, "lz4") ||
 		    !strcmp(comp, "lz4hc"))
-			check_fsck(t, img);
+			th_check_fsck_erofs(t, img);
 		if (!strcmp(comp, "none"))
 			continue;
 
@@ -418,21 +342,6 @@ Test(erofs_compress, zstd) { matrix("zstd"); }
 
 /* ---- determinism ---------------------------------------------------- */
 
-static void image_sha(const char *img, char hex[65])
-{
-	size_t len;
-	uint8_t *data = th_slurp(img, &len);
-	uint8_t d[SD_SHA256_LEN];
-	struct sd_sha256 *h = sd_sha256_new();
-
-	cr_assert_not_null(h);
-	sd_sha256_update(h, data, len);
-	sd_sha256_final(h, d);
-	for (int i = 0; i < SD_SHA256_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
-	free(data);
-}
-
 /* Many files of assorted sizes and contents, a multi-segment file and
  * duplicates, so that workers race. */
 static struct sd_tree *busy_tree(void)
@@ -468,10 +377,10 @@ Test(erofs_compress, jobs_independent)
 		uint32_t pc = c % 2 ? 4096 : 65536;
 
 		snprintf(name, sizeof(name), "%s-j1.img", comps[c]);
-		image_sha(write_ok(t, comps[c], pc, 1, name, NULL), want);
+		th_image_sha(write_ok(t, comps[c], pc, 1, name, NULL), want);
 		for (unsigned j = 2; j <= 4; j += 2) {
 			snprintf(name, sizeof(name), "%s-j%u.img", comps[c], j);
-			image_sha(write_ok(t, comps[c], pc, j, name, NULL),
+			th_image_sha(write_ok(t, comps[c], pc, j, name, NULL),
 				  got);
 			cr_assert_str_eq(got, want, "%s: jobs %u differs",
 					 comps[c], j);
@@ -494,10 +403,10 @@ Test(erofs_compress, golden_images)
 	file_of(t, p, "text", text(100000, 42), 100000);
 	file_of(t, p, "mixed", mixed(70000, 42), 70000);
 	th_finalize(t);
-	image_sha(write_ok(t, "lz4hc", 4096, 2, "g-lz4hc.img", NULL), hex);
+	th_image_sha(write_ok(t, "lz4hc", 4096, 2, "g-lz4hc.img", NULL), hex);
 	cr_assert_str_eq(hex, GOLDEN_LZ4HC, "lz4hc golden image changed: %s",
 			 hex);
-	image_sha(write_ok(t, "zstd", 65536, 2, "g-zstd.img", NULL), hex);
+	th_image_sha(write_ok(t, "zstd", 65536, 2, "g-zstd.img", NULL), hex);
 	cr_assert_str_eq(hex, GOLDEN_ZSTD, "zstd golden image changed: %s",
 			 hex);
 	sd_tree_free(t);
@@ -524,7 +433,7 @@ Test(erofs_compress, big_pclusters_up_to_1mib)
 			const char *img = write_ok(t, comps[c], pc, 2, name,
 						   NULL);
 			check_reader(t, img);
-			check_kernel(t, img);
+			th_check_kernel_erofs(t, img);
 		}
 	}
 	sd_tree_free(t);

@@ -68,118 +68,6 @@ static void sb_read(const char *img, uint8_t sb[EROFS_SB_SIZE])
 	close(fd);
 }
 
-/* Compare the tree below @n with the host directory @dir, entry by
- * entry: type, permission bits, owner, mtime, size, target, bytes. */
-static void check_host(const struct sd_tree *t, const struct sd_node *n,
-		       const char *dir)
-{
-	char *rel = sd_node_path_dup(n);
-	char path[PATH_MAX];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	cr_assert_eq(lstat(path, &st), 0, "%s missing", rel);
-	cr_assert_eq((unsigned)(st.st_mode & 07777), (unsigned)n->mode,
-		     "%s: mode %o", rel, st.st_mode);
-	cr_assert_eq(st.st_mtime, n->mtime, "%s: mtime", rel);
-	switch (n->type) {
-	case SD_NODE_DIR: {
-		size_t entries = 0;
-		DIR *d = opendir(path);
-
-		cr_assert(S_ISDIR(st.st_mode), "%s: not a dir", rel);
-		cr_assert_not_null(d);
-		for (struct dirent *e; (e = readdir(d));)
-			entries++;
-		closedir(d);
-		cr_assert_eq(entries, n->nchildren + 2, "%s: %zu entries", rel,
-			     entries);
-		break;
-	}
-	case SD_NODE_SYMLINK: {
-		char target[4097];
-		ssize_t k = readlink(path, target, sizeof(target) - 1);
-
-		cr_assert(S_ISLNK(st.st_mode) && k >= 0, "%s: not a link", rel);
-		target[k] = '\0';
-		cr_assert_str_eq(target, n->target, "%s: target", rel);
-		break;
-	}
-	case SD_NODE_FILE: {
-		size_t la, lb;
-
-		cr_assert(S_ISREG(st.st_mode), "%s: not a file", rel);
-		cr_assert_eq((uint64_t)st.st_size, n->size, "%s: size", rel);
-		void *want = th_content(t, n, &la);
-		void *got = th_slurp(path, &lb);
-		cr_assert_eq(la, lb, "%s: length %zu vs %zu", rel, la, lb);
-		cr_assert(memcmp(want, got, la) == 0, "%s: bytes differ", rel);
-		free(want);
-		free(got);
-		break;
-	}
-	default:
-		break;
-	}
-	free(rel);
-	for (size_t i = 0; i < n->nchildren; i++)
-		check_host(t, n->children[i], dir);
-}
-
-/* Mount @img read-only at a fresh directory; false if not permitted. */
-static bool try_mount(const char *img, char *mnt, size_t len)
-{
-	char cmd[PATH_MAX * 2 + 64];
-
-	snprintf(mnt, len, "%s.mnt", img);
-	mkdir(mnt, 0755);
-	snprintf(cmd, sizeof(cmd), "mount -t erofs -o loop,ro '%s' '%s' "
-		 "2>/dev/null", img, mnt);
-	return system(cmd) == 0;
-}
-
-static void unmount(const char *mnt)
-{
-	char cmd[PATH_MAX + 32];
-
-	snprintf(cmd, sizeof(cmd), "umount '%s'", mnt);
-	cr_assert_eq(system(cmd), 0, "umount %s", mnt);
-	rmdir(mnt);
-}
-
-/* The kernel must show exactly @t (root metadata included). */
-static void check_kernel(const struct sd_tree *t, const char *img)
-{
-	char mnt[PATH_MAX];
-
-	if (!try_mount(img, mnt, sizeof(mnt))) {
-		cr_log_warn("mount -o loop,ro failed (no privilege or no "
-			    "EROFS in this kernel): kernel check skipped");
-		return;
-	}
-	check_host(t, t->root, mnt);
-	unmount(mnt);
-}
-
-/* fsck.erofs must accept @img and extract exactly @t's contents. */
-static void check_fsck(const struct sd_tree *t, const char *img)
-{
-	char cmd[PATH_MAX * 2 + 64], dir[PATH_MAX];
-
-	if (!tt_have_tool("fsck.erofs")) {
-		cr_log_warn("fsck.erofs not installed: check skipped");
-		return;
-	}
-	snprintf(dir, sizeof(dir), "%s.x", img);
-	snprintf(cmd, sizeof(cmd), "fsck.erofs --extract='%s' '%s' "
-		 ">/dev/null 2>&1", dir, img);
-	cr_assert_eq(system(cmd), 0, "fsck.erofs rejects %s", img);
-	for (size_t i = 0; i < t->root->nchildren; i++)
-		check_host(t, t->root->children[i], dir);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
-}
-
 /* blkid -p must say erofs with @label (and nothing ambiguous). */
 static void check_blkid(const char *img, const char *label)
 {
@@ -234,8 +122,8 @@ Test(erofs_writer, kernel_fsck_blkid_dump)
 		     (unsigned long long)st.files_deduplicated);
 	cr_assert_eq(st.data_bytes_in, t->file_bytes);
 	cr_assert_lt(st.image_bytes, t->file_bytes - 3 * 1024 * 1024);
-	check_kernel(t, img);
-	check_fsck(t, img);
+	th_check_kernel_erofs(t, img);
+	th_check_fsck_erofs(t, img);
 	check_blkid(img, "nix-store");
 	if (tt_have_tool("dump.erofs")) {
 		char cmd[PATH_MAX + 32];
@@ -283,16 +171,6 @@ Test(erofs_writer, superblock_fields_and_checksum)
 	sd_tree_free(t);
 }
 
-static void image_sha(const char *img, char hex[65])
-{
-	uint8_t d[SD_SHA256_LEN];
-	struct sd_error err;
-
-	sd_error_init(&err);
-	cr_assert_eq(sd_sha256_file(img, d, &err), 0, "%s", err.msg);
-	sd_hex_encode(d, sizeof(d), hex);
-}
-
 Test(erofs_writer, reproducible_and_jobs_independent)
 {
 	struct sd_tree *t = sample_tree();
@@ -304,9 +182,9 @@ Test(erofs_writer, reproducible_and_jobs_independent)
 	cr_assert_eq(write_opts(t, &o1, tt_path("r1.img"), &st, &err), 0);
 	cr_assert_eq(write_opts(t, &o1, tt_path("r2.img"), &st, &err), 0);
 	cr_assert_eq(write_opts(t, &o4, tt_path("r4.img"), &st, &err), 0);
-	image_sha(tt_path("r1.img"), h1);
-	image_sha(tt_path("r2.img"), h2);
-	image_sha(tt_path("r4.img"), h3);
+	th_image_sha(tt_path("r1.img"), h1);
+	th_image_sha(tt_path("r2.img"), h2);
+	th_image_sha(tt_path("r4.img"), h3);
 	cr_assert_str_eq(h1, h2);
 	cr_assert_str_eq(h1, h3);
 	sd_tree_free(t);
@@ -391,7 +269,7 @@ Test(erofs_writer, uncompressed_groups_and_jobs)
 			     jobs[i],
 			     (unsigned long long)st.files_deduplicated);
 		cr_assert_eq(st.data_bytes_in, t->file_bytes);
-		image_sha(tt_path(name), hex[i]);
+		th_image_sha(tt_path(name), hex[i]);
 		cr_assert_str_eq(hex[i], hex[0], "jobs %u differs", jobs[i]);
 	}
 	/* holes: g's first chunk, j's last two, k's first two */
@@ -407,12 +285,12 @@ Test(erofs_writer, uncompressed_groups_and_jobs)
 	th_assert_same(t, r);
 	cr_assert_eq(write_opts(r, &o2, tt_path("again.img"), &st, &err), 0,
 		     "write again: %s", err.msg);
-	image_sha(tt_path("again.img"), again);
+	th_image_sha(tt_path("again.img"), again);
 	cr_assert_str_eq(again, hex[0], "written again from the image");
 	sd_tree_free(r);
 	/* no check_fsck: fsck.erofs 1.5 --extract cuts chunked files at
 	 * their first hole (the kernel reads them whole) */
-	check_kernel(t, img);
+	th_check_kernel_erofs(t, img);
 	sd_tree_free(t);
 }
 
@@ -459,7 +337,7 @@ Test(erofs_writer, golden_image)
 	th_random_file(t, p, "data", 10000, 42);
 	th_finalize(t);
 	char hex[65];
-	image_sha(write_ok(t, "golden.img", NULL), hex);
+	th_image_sha(write_ok(t, "golden.img", NULL), hex);
 	cr_assert_str_eq(hex, GOLDEN_SHA256, "golden image changed: %s", hex);
 	sd_tree_free(t);
 }
@@ -590,17 +468,17 @@ Test(erofs_writer, edge_cases)
 	m->mtime = 1700000000;
 	th_finalize(t);
 	const char *img = write_ok(t, "edge.img", NULL);
-	check_kernel(t, img);
-	check_fsck(t, img);
+	th_check_kernel_erofs(t, img);
+	th_check_fsck_erofs(t, img);
 	/* Owners through the kernel. */
 	char mnt[PATH_MAX], path[PATH_MAX + 64];
 	struct stat st;
-	if (try_mount(img, mnt, sizeof(mnt))) {
+	if (th_mount_erofs(img, mnt, sizeof(mnt))) {
 		snprintf(path, sizeof(path), "%s/edge/owner", mnt);
 		cr_assert_eq(lstat(path, &st), 0);
 		cr_assert_eq(st.st_uid, 70000);
 		cr_assert_eq(st.st_gid, 70001);
-		unmount(mnt);
+		th_unmount(mnt);
 	}
 	sd_tree_free(t);
 }
@@ -645,7 +523,7 @@ Test(erofs_writer, sparse_5gib_and_hard_links)
 		     (unsigned long long)st.image_bytes);
 
 	char mnt[PATH_MAX], path[PATH_MAX + 64], buf[8];
-	if (!try_mount(img, mnt, sizeof(mnt))) {
+	if (!th_mount_erofs(img, mnt, sizeof(mnt))) {
 		cr_log_warn("mount failed: kernel check skipped");
 	} else {
 		struct stat s;
@@ -665,9 +543,9 @@ Test(erofs_writer, sparse_5gib_and_hard_links)
 		for (size_t i = 0; i < t->root->children[0]->nchildren; i++) {
 			struct sd_node *n = t->root->children[0]->children[i];
 			if (strcmp(n->name, "sparse") != 0)
-				check_host(t, n, mnt);
+				th_check_host(t, n, mnt);
 		}
-		unmount(mnt);
+		th_unmount(mnt);
 	}
 	sd_tree_free(t);
 }
@@ -708,7 +586,7 @@ Test(erofs_writer, minix_inode_counts)
 		cr_assert_eq(get_le64(sb + EROFS_SB_OFF_INOS), counts[i] + 1);
 		check_blkid(img, "nix-store");
 		if (i == 0)
-			check_fsck(t, img);
+			th_check_fsck_erofs(t, img);
 		unlink(img);
 		sd_tree_free(t);
 	}
@@ -728,8 +606,8 @@ Test(erofs_writer, minix_v3_build_time)
 		cr_assert_eq(get_le64(sb + EROFS_SB_OFF_BUILD_TIME),
 			     (uint64_t)times[i] - 1);
 		check_blkid(img, "nix-store");
-		check_kernel(t, img);   /* mtimes intact (extended inodes) */
-		check_fsck(t, img);
+		th_check_kernel_erofs(t, img);   /* mtimes intact (extended inodes) */
+		th_check_fsck_erofs(t, img);
 		sd_tree_free(t);
 	}
 }
