@@ -4,18 +4,18 @@
 #include "helpers.h"
 
 #include <criterion/criterion.h>
-#include <limits.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/sha256.h"
 #include "formats/squashfs/squashfs.h"
 #include "tests/common/tools.h"
-#include "core/sha256.h"
 
 static unsigned file_seq;
 
