@@ -19,49 +19,6 @@
 TestSuite(unsquashfs, .init = th_setup, .fini = tt_teardown,
 	  .timeout = 300);
 
-static void check_extracted(const struct sd_tree *t, const struct sd_node *n,
-			    const char *dir)
-{
-	char *rel = sd_node_path_dup(n);
-	char path[1024];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	cr_assert_eq(lstat(path, &st), 0, "%s missing", rel);
-	switch (n->type) {
-	case SD_NODE_DIR:
-		cr_assert(S_ISDIR(st.st_mode), "%s: not a dir", rel);
-		break;
-	case SD_NODE_SYMLINK: {
-		char target[4096];
-		ssize_t k = readlink(path, target, sizeof(target) - 1);
-		cr_assert(S_ISLNK(st.st_mode) && k >= 0, "%s: not a link", rel);
-		target[k] = '\0';
-		cr_assert_str_eq(target, n->target, "%s: target", rel);
-		break;
-	}
-	case SD_NODE_FILE: {
-		size_t la, lb;
-		cr_assert(S_ISREG(st.st_mode), "%s: not a file", rel);
-		cr_assert_eq((uint16_t)(st.st_mode & 0777), n->mode & 0777,
-			     "%s: mode", rel);
-		cr_assert_eq(st.st_mtime, n->mtime, "%s: mtime", rel);
-		void *want = th_content(t, n, &la);
-		void *got = th_slurp(path, &lb);
-		cr_assert_eq(la, lb, "%s: length %zu vs %zu", rel, la, lb);
-		cr_assert(memcmp(want, got, la) == 0, "%s: bytes differ", rel);
-		free(want);
-		free(got);
-		break;
-	}
-	default:
-		break;
-	}
-	free(rel);
-	for (size_t i = 0; i < n->nchildren; i++)
-		check_extracted(t, n->children[i], dir);
-}
-
 static void extract(const char *comp)
 {
 	if (!tt_have_tool("unsquashfs"))
@@ -101,7 +58,7 @@ static void extract(const char *comp)
 		text[n] = '\0';
 		cr_assert_fail("%s: unsquashfs failed: %s", comp, text);
 	}
-	check_extracted(t, t->root, out);
+	th_check_host(t, t->root, out);
 	sd_tree_free(t);
 }
 
