@@ -1,12 +1,19 @@
 #include "cli/progress.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define REDRAW_NS 100000000LL /* ten times a second */
 
 bool sd_progress_wanted(FILE *out, bool quiet)
 {
-	return !quiet && isatty(fileno(out));
+	if (quiet || !isatty(fileno(out)))
+		return false;
+	/* A Nix builder's stderr is a pty but it has no TERM; "dumb" is what
+	 * Emacs shells and many CI runners set: neither redraws lines. */
+	const char *term = getenv("TERM");
+	return term && *term && strcmp(term, "dumb") != 0;
 }
 
 void sd_progress_init(struct sd_progress *p, FILE *out)

@@ -18,7 +18,11 @@ struct sd_progress {
 	bool drawn;               /* a line is on the screen */
 };
 
-/* True when a progress line belongs on @out: a terminal, and not quiet. */
+/*
+ * True when a progress line belongs on @out: not quiet, @out is a terminal,
+ * and TERM is set, not empty and not "dumb" (a Nix build gives its builder
+ * a pty but no TERM; a dumb terminal cannot redraw a line).
+ */
 bool sd_progress_wanted(FILE *out, bool quiet);
 
 void sd_progress_init(struct sd_progress *p, FILE *out);
