@@ -66,7 +66,8 @@ static void help(FILE *f)
 		"progress line, which\n"
 		"                         is otherwise drawn on stderr when it "
 		"is a terminal\n"
-		"                         and TERM is set and not dumb)\n"
+		"                         and TERM is set and not dumb, outside a "
+		"Nix build)\n"
 		"  -h, --help             this help\n\n",
 		SD_DEFAULT_MTIME);
 	sd_closure_cli_help(f);

@@ -10,8 +10,14 @@ bool sd_progress_wanted(FILE *out, bool quiet)
 {
 	if (quiet || !isatty(fileno(out)))
 		return false;
-	/* A Nix builder's stderr is a pty but it has no TERM; "dumb" is what
-	 * Emacs shells and many CI runners set: neither redraws lines. */
+	/* A Nix builder's stderr is a pty and Nix sets TERM=xterm-256color
+	 * there, but it also sets NIX_LOG_FD, which nothing else does (nix-shell
+	 * does not, nix develop drops it): the line would only litter the
+	 * build log. */
+	if (getenv("NIX_LOG_FD"))
+		return false;
+	/* No TERM, or a "dumb" one (Emacs shells, many CI runners): no line
+	 * can be redrawn. */
 	const char *term = getenv("TERM");
 	return term && *term && strcmp(term, "dumb") != 0;
 }

@@ -20,8 +20,10 @@ struct sd_progress {
 
 /*
  * True when a progress line belongs on @out: not quiet, @out is a terminal,
- * and TERM is set, not empty and not "dumb" (a Nix build gives its builder
- * a pty but no TERM; a dumb terminal cannot redraw a line).
+ * not inside a Nix build (NIX_LOG_FD set: Nix gives every builder a pty and
+ * TERM=xterm-256color, and sets NIX_LOG_FD; nix-shell and nix develop do
+ * not), and TERM is set, not empty and not "dumb" (a dumb terminal cannot
+ * redraw a line).
  */
 bool sd_progress_wanted(FILE *out, bool quiet);
 

@@ -92,7 +92,8 @@ if command -v script >/dev/null && script -qec true /dev/null >/dev/null 2>&1 </
 			/dev/null </dev/null >"$WORK/tty.log" 2>&1
 		check "no progress with -q on a terminal ($fmt)" [ ! -s "$WORK/tty.log" ]
 	done
-	# A Nix builder gets a pty without TERM; dumb terminals cannot redraw.
+	# No TERM or a dumb one: no line can be redrawn.  A Nix builder has a
+	# pty, TERM=xterm-256color and NIX_LOG_FD=2: no line in a build log.
 	# script(1) itself sets TERM=dumb when it is unset, so TERM is set up
 	# inside the pty, by env, and recorded by the command that runs pack.
 	cat >"$WORK/term-probe.sh" <<'EOF'
@@ -100,11 +101,12 @@ printf '%s' "${TERM-<unset>}" >"$1"
 shift
 exec "$@"
 EOF
-	for term in unset empty dumb; do
+	for term in unset empty dumb nix-build; do
 		case $term in
 		unset) termenv="env -u TERM" want_term="<unset>" ;;
 		empty) termenv="env TERM=" want_term="" ;;
 		dumb) termenv="env TERM=dumb" want_term="dumb" ;;
+		nix-build) termenv="env TERM=xterm-256color NIX_LOG_FD=2" want_term="xterm-256color" ;;
 		esac
 		rm -f imgs/tty imgs/tty.sha256
 		TERM=xterm script -qec "$termenv sh '$WORK/term-probe.sh' '$WORK/term-seen' '$SD' pack -o imgs/tty --no-digest --store '$STORE' '$ROOT'" \

@@ -13,6 +13,8 @@
 #   brokenNoReg        app packed from partial without the registration:
 #                      the build must fail (verify exit 1);
 #   broken             the same with the registration embedded: must fail;
+#   progressProbe      pack without -q inside a build (the log shows whether
+#                      stderr is a terminal, and TERM);
 #   badFormat, squashfsLabel   evaluation errors (an unknown format; a label,
 #                      which squashfs has not).
 { storediskBin, system ? builtins.currentSystem }:
@@ -79,6 +81,14 @@ rec {
     closure = partial;
     name = "broken.erofs";
   };
+
+  progressProbe = standin.runCommand "sd-progress-probe" { inherit base storedisk; } ''
+    if [ -t 2 ]; then echo "probe: stderr is a terminal" >&2; else echo "probe: stderr is not a terminal" >&2; fi
+    echo "probe: TERM is ''${TERM-<unset>}" >&2
+    mkdir $out
+    echo "$base" > paths
+    "$storedisk/bin/storedisk" pack --paths paths --no-digest -o $out/img "$base"
+  '';
 
   badFormat = mkStoreDisk { roots = [ app ]; format = "ext4"; };
   squashfsLabel = mkStoreDisk { roots = [ app ]; format = "squashfs"; label = "x"; };

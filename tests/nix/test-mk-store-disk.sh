@@ -17,6 +17,8 @@
 #  - the same root packed from a path list that leaves out one dependency:
 #    the build FAILS because verify does (without and with the embedded
 #    registration);
+#  - pack without -q inside a Nix build (stderr a pty, TERM=xterm-256color
+#    as Nix sets it) draws no progress line;
 #  - nix/package.nix evaluated with stub arguments: its version is
 #    meson.build's, its source leaves build directories out.
 #
@@ -197,6 +199,26 @@ elif grep -q 'documentation example' "$WORK/broken.log"; then
 else
 	showlog broken
 	fail "a closure without base (registration embedded): the build fails"
+fi
+
+# --- no progress line in a Nix build -----------------------------------------
+# A builder's stderr is a pty and Nix sets TERM=xterm-256color: pack, without
+# -q, must see NIX_LOG_FD and draw nothing.
+if fresh progressProbe; then
+	nix-store --read-log "$(nix-instantiate "$NIXFILE" -A progressProbe \
+		--argstr storediskBin "$SD" 2>/dev/null)" >"$WORK/probe.log" 2>/dev/null
+	if [ -s "$WORK/probe.log" ]; then
+		echo "# in a Nix $NIXVER build: $(grep '^probe:' "$WORK/probe.log" | sed 's/^probe: //' | tr '\n' ';')"
+		check "a Nix build gives pack a terminal on stderr" grep -q '^probe: stderr is a terminal' "$WORK/probe.log"
+		check "pack without -q in a Nix build: the summary, no progress line" sh -c \
+			"grep -q 'sha256: ' '$WORK/probe.log' && ! grep -q 'ETA' '$WORK/probe.log'"
+		check "... and no escape sequence" sh -c "! grep -q \"\$(printf '\\033')\" '$WORK/probe.log'"
+	else
+		skip "no build log kept by Nix: the progress probe not checked"
+	fi
+else
+	showlog progressProbe
+	fail "the progress probe builds"
 fi
 
 # --- arguments mkStoreDisk refuses at evaluation ---------------------------
