@@ -43,6 +43,10 @@
   label ? null,
   # The image's store name.
   name ? "store-disk.${format}",
+  # The time of every entry (pack --mtime): 1, as Nix gives store paths,
+  # rather than the SOURCE_DATE_EPOCH nixpkgs sets in builds (1980), so the
+  # image has the same bytes as `storedisk pack` run outside a build.
+  mtime ? 1,
   # Put the registration at the image root (nix-path-registration).
   embedRegistration ? true,
   # Anything with a `store-paths` file listing the closure, one path a line
@@ -66,6 +70,7 @@ let
     [ "--format" format ]
     ++ (if compress != null then [ "--compress" compress ] else [ ])
     ++ (if label != null then [ "--label" label ] else [ ])
+    ++ [ "--mtime" (toString mtime) ]
     ++ (if embedRegistration then [ "--embed-registration" ] else [ ])
     ++ extraArgs;
 in

@@ -6,9 +6,10 @@
 { system ? builtins.currentSystem }:
 rec {
   # runCommand NAME ENV SCRIPT, as nixpkgs': SCRIPT runs in bash with
-  # errexit, $out set, ENV's attributes in the environment — or, with
-  # __structuredAttrs, in .attrs.sh / .attrs.json (then Nix exports none of
-  # them and `outputs` maps output names to paths).
+  # errexit, $out set, SOURCE_DATE_EPOCH=315532800 (as nixpkgs' stdenv sets
+  # it), ENV's attributes in the environment — or, with __structuredAttrs,
+  # in .attrs.sh / .attrs.json (then Nix exports none of them and `outputs`
+  # maps output names to paths).
   runCommand = name: env: buildCommand: derivation ({
     inherit name system buildCommand;
     builder = "/bin/bash";
@@ -18,7 +19,7 @@ rec {
         . ./.attrs.sh
         export out="''${outputs[out]}"
       fi
-      export PATH=/usr/bin:/bin
+      export PATH=/usr/bin:/bin SOURCE_DATE_EPOCH=315532800
       eval "$buildCommand"
     '' ];
   } // env);

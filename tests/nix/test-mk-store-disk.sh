@@ -9,6 +9,7 @@
 #  - an image of a root that refers to three other paths builds; Nix's
 #    build log shows verify's "self-contained"; the derivation carries
 #    __structuredAttrs and unsafeDiscardReferences.out = true; the image
+#    has the bytes of `storedisk pack` run by hand on the same closure; it
 #    mounts (loop, ro) and holds exactly the closure with Nix's narHashes;
 #    `nix-build --check` rebuilds the same bytes; squashfs too;
 #  - the image's references as Nix registered them: the whole closure on a
@@ -96,6 +97,11 @@ check "the image is EROFS, its registration embedded" python3 -c "
 import json, sys
 d = json.load(open(sys.argv[1]))
 sys.exit(0 if d['format'] == 'erofs' and d['registration']['source'] == 'embedded' else 1)" "$WORK/verify.json"
+
+expect_rc 0 "storedisk pack of the same closure outside Nix" "$SD" pack -q --no-digest \
+	-o "$WORK/host.erofs" --format erofs --compress lz4hc --mtime 1 --embed-registration \
+	--paths "$CLOSURE/store-paths" "$APP"
+check "... gives the same bytes as the Nix build" cmp -s "$WORK/host.erofs" "$IMG"
 
 nix show-derivation "$DRV" >"$WORK/drv.json" 2>"$WORK/err"
 check "derivation: __structuredAttrs with unsafeDiscardReferences.out = true" python3 -c "
