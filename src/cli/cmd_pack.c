@@ -65,7 +65,9 @@ static void help(FILE *f)
 		"  -q, --quiet            print nothing on success (and no "
 		"progress line, which\n"
 		"                         is otherwise drawn on stderr when it "
-		"is a terminal)\n"
+		"is a terminal\n"
+		"                         and TERM is set and not dumb, outside a "
+		"Nix build)\n"
 		"  -h, --help             this help\n\n",
 		SD_DEFAULT_MTIME);
 	sd_closure_cli_help(f);

@@ -1,12 +1,25 @@
 #include "cli/progress.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define REDRAW_NS 100000000LL /* ten times a second */
 
 bool sd_progress_wanted(FILE *out, bool quiet)
 {
-	return !quiet && isatty(fileno(out));
+	if (quiet || !isatty(fileno(out)))
+		return false;
+	/* A Nix builder's stderr is a pty and Nix sets TERM=xterm-256color
+	 * there, but it also sets NIX_LOG_FD, which nothing else does (nix-shell
+	 * does not, nix develop drops it): the line would only litter the
+	 * build log. */
+	if (getenv("NIX_LOG_FD"))
+		return false;
+	/* No TERM, or a "dumb" one (Emacs shells, many CI runners): no line
+	 * can be redrawn. */
+	const char *term = getenv("TERM");
+	return term && *term && strcmp(term, "dumb") != 0;
 }
 
 void sd_progress_init(struct sd_progress *p, FILE *out)

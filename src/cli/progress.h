@@ -18,7 +18,13 @@ struct sd_progress {
 	bool drawn;               /* a line is on the screen */
 };
 
-/* True when a progress line belongs on @out: a terminal, and not quiet. */
+/*
+ * True when a progress line belongs on @out: not quiet, @out is a terminal,
+ * not inside a Nix build (NIX_LOG_FD set: Nix gives every builder a pty and
+ * TERM=xterm-256color, and sets NIX_LOG_FD; nix-shell and nix develop do
+ * not), and TERM is set, not empty and not "dumb" (a dumb terminal cannot
+ * redraw a line).
+ */
 bool sd_progress_wanted(FILE *out, bool quiet);
 
 void sd_progress_init(struct sd_progress *p, FILE *out);

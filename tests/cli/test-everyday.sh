@@ -80,7 +80,7 @@ done
 if command -v script >/dev/null && script -qec true /dev/null >/dev/null 2>&1 </dev/null; then
 	for fmt in squashfs erofs "erofs --compress lz4hc"; do
 		rm -f imgs/tty imgs/tty.sha256 imgs/pipe imgs/pipe.sha256
-		script -qec "'$SD' pack --format $fmt -o imgs/tty --store '$STORE' '$ROOT'" \
+		TERM=xterm script -qec "'$SD' pack --format $fmt -o imgs/tty --store '$STORE' '$ROOT'" \
 			/dev/null </dev/null >"$WORK/tty.log" 2>&1
 		check "progress on a terminal ($fmt)" grep -q 'files, .*/s, ETA' "$WORK/tty.log"
 		check "progress line cleared ($fmt)" grep -q "$(printf '\r\033\\[K')" "$WORK/tty.log"
@@ -91,6 +91,31 @@ if command -v script >/dev/null && script -qec true /dev/null >/dev/null 2>&1 </
 		script -qec "'$SD' pack -q --format $fmt -o imgs/tty --store '$STORE' '$ROOT'" \
 			/dev/null </dev/null >"$WORK/tty.log" 2>&1
 		check "no progress with -q on a terminal ($fmt)" [ ! -s "$WORK/tty.log" ]
+	done
+	# No TERM or a dumb one: no line can be redrawn.  A Nix builder has a
+	# pty, TERM=xterm-256color and NIX_LOG_FD=2: no line in a build log.
+	# script(1) itself sets TERM=dumb when it is unset, so TERM is set up
+	# inside the pty, by env, and recorded by the command that runs pack.
+	cat >"$WORK/term-probe.sh" <<'EOF'
+printf '%s' "${TERM-<unset>}" >"$1"
+shift
+exec "$@"
+EOF
+	for term in unset empty dumb nix-build; do
+		case $term in
+		unset) termenv="env -u TERM" want_term="<unset>" ;;
+		empty) termenv="env TERM=" want_term="" ;;
+		dumb) termenv="env TERM=dumb" want_term="dumb" ;;
+		nix-build) termenv="env TERM=xterm-256color NIX_LOG_FD=2" want_term="xterm-256color" ;;
+		esac
+		rm -f imgs/tty imgs/tty.sha256
+		TERM=xterm script -qec "$termenv sh '$WORK/term-probe.sh' '$WORK/term-seen' '$SD' pack -o imgs/tty --no-digest --store '$STORE' '$ROOT'" \
+			/dev/null </dev/null >"$WORK/tty.log" 2>&1
+		check "pty with TERM $term: TERM as meant inside the pty" [ "$(cat "$WORK/term-seen")" = "$want_term" ]
+		check "pty with TERM $term: packed" [ -s imgs/tty ]
+		check "pty with TERM $term: summary printed" grep -q 'sha256' "$WORK/tty.log"
+		check "pty with TERM $term: no progress line" sh -c "! grep -q 'ETA' '$WORK/tty.log'"
+		check "pty with TERM $term: no escape sequence" sh -c "! grep -q \"\$(printf '\\033')\" '$WORK/tty.log'"
 	done
 else
 	skip "script(1) from util-linux not usable: no pty test"
