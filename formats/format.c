@@ -74,3 +74,25 @@ int sd_format_detect(const char *path, const struct sd_format **out,
 			    "%s: not an image of a known format (%s)", path,
 			    got == 0 ? "empty file" : "no format recognises it");
 }
+
+static bool add_name(const char **list, size_t *n, const char *name)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp(list[i], name))
+			return true;
+	if (*n >= SD_INFO_MAX_NAMES)
+		return false;
+	list[(*n)++] = name;
+	return true;
+}
+
+bool sd_image_info_add_feature(struct sd_image_info *info, const char *name)
+{
+	return add_name(info->features, &info->nfeatures, name);
+}
+
+bool sd_image_info_add_compressor(struct sd_image_info *info,
+				  const char *name)
+{
+	return add_name(info->compressors, &info->ncompressors, name);
+}

@@ -43,7 +43,50 @@ struct sd_write_options {
 	 */
 	void (*progress)(void *ctx, uint64_t bytes_done, uint64_t files_done);
 	void *progress_ctx;
+	/*
+	 * Oldest Linux version (core/kver.h SD_KVER) the image must mount
+	 * on, 0 for no limit: the writer then uses no data-dependent
+	 * feature that core/kver.h dates later (EROFS: no chunk-based
+	 * files before 5.15).  Options a kernel lacks are refused by the
+	 * caller (app/kernel.h), not here.  0 leaves the bytes unchanged.
+	 */
+	uint32_t min_kernel;
 };
+
+/*
+ * What a reader sees of an image's format (sd_format.info).  Feature and
+ * compressor names are static strings, the ids of core/kver.h's table
+ * for the format (a name the table lacks is still reported).
+ */
+#define SD_INFO_MAX_NAMES 32
+struct sd_image_info {
+	uint64_t image_bytes;      /* size of the image file */
+	uint64_t fs_bytes;         /* bytes the superblock says it uses */
+	uint32_t block_size;       /* bytes */
+	uint32_t pcluster_size;    /* EROFS: largest physical cluster of
+				      a compressed file (bytes), 0 if
+				      nothing is compressed; squashfs: 0 */
+	const char *compressors[SD_INFO_MAX_NAMES]; /* on-disk algorithms
+				      in use ("lz4", "zstd", ...) */
+	size_t ncompressors;
+	const char *features[SD_INFO_MAX_NAMES];    /* features in use, in
+				      the order the reader met them */
+	size_t nfeatures;
+	uint64_t inodes;           /* inode count in the superblock */
+	uint64_t files, dirs, symlinks, others; /* entries, root included
+				      (hard links count once per name) */
+	bool has_label;
+	char label[64];            /* NUL-terminated */
+	bool has_uuid;
+	uint8_t uuid[16];
+	int64_t build_time;        /* superblock time, seconds */
+};
+
+/* Add @name to @info's features (once); false if the list is full. */
+bool sd_image_info_add_feature(struct sd_image_info *info, const char *name);
+/* Add @name to @info's compressors (once). */
+bool sd_image_info_add_compressor(struct sd_image_info *info,
+				  const char *name);
 
 /* What a writer reports after success. */
 struct sd_write_stats {
@@ -87,6 +130,15 @@ struct sd_format {
 	 * the open image; sd_tree_free() closes it.
 	 */
 	int (*read)(const char *path, struct sd_tree **out,
+		    struct sd_error *err);
+
+	/*
+	 * Describe the image at @path (zeroed *@out filled): superblock
+	 * fields, the compressors and features actually used (seen in the
+	 * superblock and in every inode reached from the root) and entry
+	 * counts.  Errors as for read.
+	 */
+	int (*info)(const char *path, struct sd_image_info *out,
 		    struct sd_error *err);
 };
 

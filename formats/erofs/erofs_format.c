@@ -11,4 +11,5 @@ const struct sd_format sd_format_erofs = {
 	.check_options = sd_erofs_check_options,
 	.probe = sd_erofs_probe,
 	.read = sd_erofs_read,
+	.info = sd_erofs_info,
 };

@@ -49,4 +49,17 @@ bool sd_erofs_probe(const uint8_t *head, size_t len);
 int sd_erofs_read(const char *path, struct sd_tree **out,
 		  struct sd_error *err);
 
+/*
+ * Describe the image at @path (format.h, sd_format.info): superblock
+ * (block size, label, UUID, inode count, build time, incompatible feature
+ * bits, compression algorithms and the LZ4 pcluster limit) and, from a
+ * full read of the tree, what every inode uses: compact/extended inodes,
+ * inline data, chunk-based files, compressed files, compact indexes, big
+ * pclusters, inline (ztailpacking) and interlaced pclusters, xattrs.
+ * Errors as sd_erofs_read (images the reader refuses are refused here).
+ */
+struct sd_image_info;
+int sd_erofs_info(const char *path, struct sd_image_info *out,
+		  struct sd_error *err);
+
 #endif

@@ -25,6 +25,10 @@ struct walk {
 	struct sd_u64set dirs;   /* directory nids visited */
 	size_t nodes;
 	uint8_t *blk;            /* one directory block */
+	/* called for every inode reached (root included), may be NULL */
+	void (*on_inode)(void *ctx, const struct sd_erofs_img *img,
+			 const struct sd_erofs_inode *ino);
+	void *on_inode_ctx;
 };
 
 /* SD_ERR_CORRUPT "IMAGE: inode NID: directory /PATH: what". */
@@ -113,6 +117,8 @@ static int fill_node(struct walk *w, struct sd_node *node,
 		     const struct sd_erofs_inode *ino, uint64_t parent_nid,
 		     unsigned depth, struct sd_error *err)
 {
+	if (w->on_inode)
+		w->on_inode(w->on_inode_ctx, w->img, ino);
 	node->mode = ino->mode & 07777;
 	node->uid = ino->uid;
 	node->gid = ino->gid;
@@ -286,8 +292,17 @@ static int walk_all(struct walk *w, struct sd_error *err)
 int sd_erofs_read(const char *path, struct sd_tree **out,
 		  struct sd_error *err)
 {
+	return sd_erofs_read_scan(path, out, NULL, NULL, err);
+}
+
+int sd_erofs_read_scan(const char *path, struct sd_tree **out,
+		       void (*on_inode)(void *ctx,
+					const struct sd_erofs_img *img,
+					const struct sd_erofs_inode *ino),
+		       void *ctx, struct sd_error *err)
+{
 	struct sd_erofs_img *img = NULL;
-	struct walk w = { 0 };
+	struct walk w = { .on_inode = on_inode, .on_inode_ctx = ctx };
 	int ret;
 
 	*out = NULL;

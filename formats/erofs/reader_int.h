@@ -9,6 +9,7 @@
  *   reader_decomp.c  lz4, microLZMA, deflate and zstd pclusters
  *   reader_stream.c  file data streams and the tree's content source
  *   reader_dir.c     directory walk and sd_erofs_read()
+ *   reader_info.c    sd_erofs_info(): superblock, features, counts
  *
  * Every offset read from the image is checked against the image size
  * before use; every failure is SD_ERR_CORRUPT "IMAGE: inode NID: what"
@@ -164,6 +165,18 @@ int sd_erofs_z_extent(const struct sd_erofs_img *img,
 int sd_erofs_decompress(unsigned alg, const uint8_t *in, size_t inlen,
 			uint8_t *out, size_t outlen, bool zero_padding,
 			uint32_t blksz, const char **why);
+
+/* ---- reader_dir.c -------------------------------------------------- */
+
+/*
+ * sd_erofs_read() that also calls @on_inode (if not NULL) with every
+ * inode it reaches, root first, before the inode's node is filled.
+ */
+int sd_erofs_read_scan(const char *path, struct sd_tree **out,
+		       void (*on_inode)(void *ctx,
+					const struct sd_erofs_img *img,
+					const struct sd_erofs_inode *ino),
+		       void *ctx, struct sd_error *err);
 
 /* ---- reader_stream.c ----------------------------------------------- */
 

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/kver.h"
 #include "formats/erofs/crc32c.h"
 #include "formats/erofs/erofs_disk.h"
 #include "formats/erofs/writer_z.h"
@@ -254,6 +255,8 @@ int sd_erofs_write(const struct sd_tree *tree,
 	w.progress_ctx = opts->progress_ctx;
 	w.build_time = tree->mtime;
 	w.jobs = opts->jobs ? opts->jobs : 1;
+	w.chunks_ok = sd_kver_allows(opts->min_kernel, "erofs",
+				     "chunk-based");
 	ez_config_init(&w.zcfg, opts->compressor, opts->level,
 		       opts->pcluster_size, err);
 	w.meta_start = (EROFS_SUPER_OFFSET + EROFS_SB_SIZE +

@@ -33,7 +33,10 @@
  *   - size 0: FLAT_PLAIN, no blocks;
  *   - compressed images (opts->compressor lz4, lz4hc, lzma, zstd), size of
  *     at least one block: COMPRESSED_FULL (writer_z.h);
- *   - uncompressed images, size >= EW_CHUNKED_MIN: room for a CHUNK_BASED
+ *   - uncompressed images, size >= EW_CHUNKED_MIN, unless
+ *     opts->min_kernel predates chunk-based files (5.15, core/kver.h;
+ *     then the next rules apply, so sparse files are stored in full):
+ *     room for a CHUNK_BASED
  *     map (1 MiB chunks, 4-byte entries) is reserved; the file is
  *     CHUNK_BASED only if it has an all-zero chunk, which becomes a hole
  *     (EROFS_NULL_ADDR) and takes no space; otherwise it is FLAT_PLAIN
@@ -108,6 +111,9 @@ struct ew_state {
 	uint32_t data_start;         /* first data block */
 	uint32_t data_next;          /* next free data block */
 	bool any_chunked;            /* INCOMPAT_CHUNKED_FILE needed */
+	bool chunks_ok;              /* CHUNK_BASED may be used: the
+					kernel of opts->min_kernel reads
+					it (core/kver.h "chunk-based") */
 	uint64_t meta_start;         /* byte of the root inode (after the
 					superblock and compression records) */
 	struct ez_config zcfg;       /* compression (alg EZ_NONE: none) */

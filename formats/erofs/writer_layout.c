@@ -44,7 +44,7 @@ static void choose_layout(const struct ew_state *w, const struct sd_node *n,
 	    in->size >= EW_BLKSIZE) {
 		in->layout = EROFS_INODE_COMPRESSED_FULL;
 	} else if (n->type == SD_NODE_FILE && w->zcfg.alg == EZ_NONE &&
-		   in->size >= EW_CHUNKED_MIN) {
+		   w->chunks_ok && in->size >= EW_CHUNKED_MIN) {
 		in->layout = EROFS_INODE_CHUNK_BASED;
 		in->nchunks = (uint32_t)((in->size + EW_CHUNK_SIZE - 1) /
 					 EW_CHUNK_SIZE);

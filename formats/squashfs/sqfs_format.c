@@ -5,6 +5,7 @@
 #include "formats/squashfs/squashfs.h"
 
 #include "formats/squashfs/comp.h"
+#include "formats/squashfs/info.h"
 #include "formats/squashfs/reader.h"
 #include "formats/squashfs/writer.h"
 
@@ -44,4 +45,5 @@ const struct sd_format sd_format_squashfs = {
 	.check_options = sqfs_check_options,
 	.probe = sqfs_probe,
 	.read = sd_sqfs_read,
+	.info = sd_sqfs_info,
 };

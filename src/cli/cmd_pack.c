@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "app/digestfile.h"
+#include "app/kernelcheck.h"
 #include "app/pack.h"
 #include "cli/cli.h"
 #include "cli/closure_opts.h"
 #include "cli/interrupt.h"
+#include "core/kver.h"
 #include "cli/progress.h"
 #include "cli/pack_input.h"
 
@@ -39,6 +41,16 @@ static void help(FILE *f)
 		"from the content)\n"
 		"  --pcluster-size N      EROFS physical cluster size, 4K..1M "
 		"(default 4K)\n"
+		"  --min-kernel X.Y       refuse options Linux X.Y cannot "
+		"mount and avoid\n"
+		"                         later features (EROFS: no "
+		"chunk-based files before 5.15);\n"
+		"                         compressors need: squashfs gzip, "
+		"none 2.6.29, xz 2.6.38,\n"
+		"                         lz4 3.19, zstd 4.14; erofs 5.4, "
+		"lz4/lz4hc 5.4, lzma 5.16,\n"
+		"                         zstd 6.10, --pcluster-size over 4K "
+		"5.13\n"
 		"  --embed-registration   put the closure's registration "
 		"(nix-store --load-db\n"
 		"                         format: narHash, narSize, "
@@ -136,6 +148,7 @@ int sd_cmd_pack(int argc, char **argv)
 		{"label", required_argument, NULL, 'L'},
 		{"uuid", required_argument, NULL, 'U'},
 		{"pcluster-size", required_argument, NULL, 'P'},
+		{"min-kernel", required_argument, NULL, 'K'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"fsync", no_argument, NULL, 'F'},
 		{"embed-registration", no_argument, NULL, 'E'},
@@ -206,6 +219,13 @@ int sd_cmd_pack(int argc, char **argv)
 			}
 			po.write.pcluster_size = (uint32_t)v;
 			break;
+		case 'K':
+			if (!sd_kver_parse(optarg, &po.write.min_kernel)) {
+				sd_cli_errorf("--min-kernel: bad version \"%s\" "
+					      "(X.Y or X.Y.Z)", optarg);
+				return SD_EXIT_BAD_INPUT;
+			}
+			break;
 		case 'q': quiet = true; break;
 		case 'F': po.fsync = true; break;
 		case 'E': po.embed_registration = true; break;
@@ -229,9 +249,12 @@ int sd_cmd_pack(int argc, char **argv)
 		sd_cli_errorf("--format: unknown format \"%s\"", format);
 		return SD_EXIT_BAD_INPUT;
 	}
+	bool default_compressor = !po.write.compressor;
 	if (!po.write.compressor)
 		po.write.compressor = po.format->default_compressor;
 	if (po.format->check_options(&po.write, &err) ||
+	    sd_kernel_check_write(po.format, &po.write, default_compressor,
+				  &err) ||
 	    sd_cli_image_mtime(mtime_arg, &po.mtime, &err)) {
 		sd_cli_error(&err);
 		return SD_EXIT_BAD_INPUT;

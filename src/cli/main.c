@@ -24,6 +24,7 @@ static const struct {
 	{"extract", sd_cmd_extract, "write an image's contents into a directory"},
 	{"diff", sd_cmd_diff, "show what differs between two images"},
 	{"export", sd_cmd_export, "write an image's contents as a tar archive"},
+	{"info", sd_cmd_info, "describe an image and the oldest kernel that mounts it"},
 };
 
 static void usage(FILE *f)

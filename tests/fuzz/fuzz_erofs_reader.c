@@ -2,7 +2,7 @@
  * fuzz_erofs_reader.c — fuzz target for the EROFS reader.
  *
  * The input goes through fuzz_read_image() (fuzz_image.h) with
- * sd_erofs_read().  Without libFuzzer (the default build) replay.c's main()
+ * sd_erofs_read() and fuzz_info_image() with sd_erofs_info().  Without libFuzzer (the default build) replay.c's main()
  * replays a corpus; `meson test --suite fuzz` runs it over
  * tests/fuzz/corpus/erofs.
  *
@@ -55,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	fix_checksum(copy, size);
 	fuzz_read_image(copy, size, sd_erofs_read);
+	fuzz_info_image(copy, size, sd_erofs_info);
 	free(copy);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "formats/format.h"
 
 struct budget {
 	const struct sd_tree *tree;
@@ -43,24 +44,50 @@ static int stream_file(struct sd_node *node, void *ctx)
 	return 0;
 }
 
+/* The input in a memfd (its /proc path in @path); -1 on failure. */
+static int input_fd(const uint8_t *data, size_t size, char path[64])
+{
+	int fd = memfd_create("fuzz-image", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	for (size_t off = 0; off < size;) {
+		ssize_t n = write(fd, data + off, size - off);
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	snprintf(path, 64, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+void fuzz_info_image(const uint8_t *data, size_t size, fuzz_info_fn info)
+{
+	char path[64];
+	struct sd_image_info out;
+	struct sd_error err;
+	int fd = input_fd(data, size, path);
+
+	if (fd < 0)
+		return;
+	sd_error_init(&err);
+	if (info(path, &out, &err) != 0 &&
+	    (err.msg[0] == '\0' || strchr(err.msg, '\n')))
+		abort(); /* every failure carries a one-line reason */
+	close(fd);
+}
+
 void fuzz_read_image(const uint8_t *data, size_t size, fuzz_read_fn read)
 {
 	char path[64];
 	struct sd_tree *tree = NULL;
 	struct sd_error err;
-	int fd = memfd_create("fuzz-image", MFD_CLOEXEC);
+	int fd = input_fd(data, size, path);
 
 	if (fd < 0)
 		return;
-	for (size_t off = 0; off < size;) {
-		ssize_t n = write(fd, data + off, size - off);
-		if (n <= 0) {
-			close(fd);
-			return;
-		}
-		off += (size_t)n;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	sd_error_init(&err);
 	if (read(path, &tree, &err) == 0) {
 		struct budget b = { tree, FUZZ_MAX_BYTES };

@@ -20,4 +20,12 @@ typedef int (*fuzz_read_fn)(const char *path, struct sd_tree **out,
 
 void fuzz_read_image(const uint8_t *data, size_t size, fuzz_read_fn read);
 
+/* The format's info callback (format.h) over the same input: any result
+ * but a crash, a hang or a failure without a one-line reason. */
+struct sd_image_info;
+typedef int (*fuzz_info_fn)(const char *path, struct sd_image_info *out,
+			    struct sd_error *err);
+
+void fuzz_info_image(const uint8_t *data, size_t size, fuzz_info_fn info);
+
 #endif

@@ -1,7 +1,7 @@
 /*
  * fuzz_squashfs_reader.c — fuzz target for the squashfs reader: the input
  * goes through fuzz_read_image() (fuzz_image.h) with the squashfs format's
- * reader.  `meson test --suite fuzz` replays tests/fuzz/corpus/squashfs
+ * reader and fuzz_info_image() with its info callback.  `meson test --suite fuzz` replays tests/fuzz/corpus/squashfs
  * (see fuzz_erofs_reader.c for fuzzing with clang).
  */
 #include <stdint.h>
@@ -14,5 +14,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_read_image(data, size, sd_format_squashfs.read);
+	fuzz_info_image(data, size, sd_format_squashfs.info);
 	return 0;
 }
