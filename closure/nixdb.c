@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "closure/nixdb_open.h"
 #include "closure/nixdb_rows.h"
@@ -83,6 +84,31 @@ static bool wal_unusable(int src)
 	}
 }
 
+/* Why SQLite could not read @db_path through its WAL, into how->reason:
+ * the -wal or -shm we cannot read, else SQLite's message. */
+static void wal_reason(const char *db_path, sqlite3 *db,
+		       struct sd_nixdb_how *how)
+{
+	static const char *const sfx[] = {"-shm", "-wal"};
+	for (size_t i = 0; i < 2; i++) {
+		char name[4096];
+		int n = snprintf(name, sizeof name, "%s%s", db_path, sfx[i]);
+		if (n > 0 && (size_t)n < sizeof name &&
+		    access(name, R_OK) != 0) {
+			/* A very long path is cut; it is named in full
+			 * elsewhere in the message. */
+			n = snprintf(how->reason, sizeof how->reason,
+				     "cannot read %s: %s", name,
+				     strerror(errno));
+			(void)n;
+			return;
+		}
+	}
+	int errnum = sqlite3_system_errno(db);
+	snprintf(how->reason, sizeof how->reason, "%s%s%s", sqlite3_errmsg(db),
+		 errnum ? ": " : "", errnum ? strerror(errnum) : "");
+}
+
 /* Start the read transaction: BEGIN, and a first read, which takes the
  * snapshot (and opens the -wal and -shm). */
 static int begin_read(sqlite3 *db)
@@ -123,10 +149,7 @@ static int load_wal(const char *db_path, const char *store_dir,
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	}
 	if (src != SQLITE_OK && wal_unusable(src)) {
-		int errnum = sqlite3_system_errno(db);
-		snprintf(how->reason, sizeof how->reason, "%s%s%s",
-			 sqlite3_errmsg(db), errnum ? ": " : "",
-			 errnum ? strerror(errnum) : "");
+		wal_reason(db_path, db, how);
 		sqlite3_close(db);
 		return WAL_UNUSABLE;
 	}
