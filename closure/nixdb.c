@@ -95,12 +95,14 @@ static void wal_reason(const char *db_path, sqlite3 *db,
 		int n = snprintf(name, sizeof name, "%s%s", db_path, sfx[i]);
 		if (n > 0 && (size_t)n < sizeof name &&
 		    access(name, R_OK) != 0) {
-			/* A very long path is cut; it is named in full
-			 * elsewhere in the message. */
-			n = snprintf(how->reason, sizeof how->reason,
-				     "cannot read %s: %s", name,
-				     strerror(errno));
-			(void)n;
+			/* Its last 160 bytes: the database is named in
+			 * full elsewhere in the message. */
+			size_t len = (size_t)n, keep = 160;
+			snprintf(how->reason, sizeof how->reason,
+				 "cannot read %s%.160s: %.60s",
+				 len > keep ? "..." : "",
+				 name + (len > keep ? len - keep : 0),
+				 strerror(errno));
 			return;
 		}
 	}
