@@ -1,5 +1,6 @@
 /*
- * closure_opts.h — the closure options shared by `closure` and `pack`:
+ * closure_opts.h — the closure options shared by `closure`, `pack`,
+ * `registration` and `why`:
  * where the store is and where references come from.
  *
  * Sources of references: --db PATH (a Nix database, closure/nixdb.h),

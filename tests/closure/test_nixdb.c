@@ -10,6 +10,7 @@
 
 #include "closure/closure.h"
 #include "closure/nixdb.h"
+#include "closure/nixdb_open.h"
 #include "closure/storepath.h"
 #include "helpers.h"
 #include "tests/common/tools.h"
@@ -490,6 +491,36 @@ Test(nixdb, wal_db_closed_is_read_immutable_creating_nothing)
 	cr_assert_eq(reg->nrecs, 6);
 	sd_registration_free(reg);
 	assert_same_files(&before, &after);
+}
+
+/* The WAL reader's VFS never creates a file: a WAL database whose -wal is
+ * gone (what sd_nixdb_read meets if Nix closes it between its look and
+ * the open) fails with SQLITE_CANTOPEN, and nothing appears. */
+Test(nixdb, wal_open_never_creates_the_wal_or_shm)
+{
+	sqlite3_close(make_graph_db("db.sqlite", true));
+	struct files_state before, after;
+	files_state("db.sqlite", &before);
+	cr_assert_not(before.exists[1] || before.exists[2]);
+	sqlite3 *db = NULL;
+	cr_assert_eq(sd_nixdb_open_wal(tt_path("db.sqlite"), &db), SQLITE_OK);
+	int src = sqlite3_exec(db, "SELECT count(*) FROM ValidPaths", NULL,
+			       NULL, NULL);
+	cr_assert_eq(src & 0xff, SQLITE_CANTOPEN, "%d %s", src,
+		     sqlite3_errmsg(db));
+	sqlite3_close(db);
+	files_state("db.sqlite", &after);
+	assert_same_files(&before, &after);
+
+	/* The same with the default VFS read-only: it creates both. */
+	cr_assert_eq(sqlite3_open_v2(tt_path("db.sqlite"), &db,
+				     SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "SELECT count(*) FROM ValidPaths",
+				  NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	files_state("db.sqlite", &after);
+	cr_assert(after.exists[1] && after.exists[2],
+		  "SQLite's plain read-only open does create them");
 }
 
 static void copy_file(const char *from, const char *to)
