@@ -10,32 +10,45 @@
  * (closure/registration.h), for the closure engine's REGISTRATION source
  * (opts.reg).
  *
- * How the database is opened.  The file is opened read-only through the
- * URI "file:PATH?immutable=1".  "immutable" tells SQLite the file cannot
- * change, so it takes no lock of any kind and never opens, creates or
- * writes the -journal, -wal or -shm files next to it.  That is what lets
- * storedisk read the database while Nix runs (even while a Nix process
- * holds a write transaction), from a read-only mount, and as a user who
- * cannot write the db directory — and it can never disturb Nix.
- *
- * The trade-off, and what is done about it:
- *   - Only db.sqlite itself is read.  When Nix uses write-ahead logging,
- *     transactions committed since its last checkpoint live in db.sqlite-wal
- *     and are not seen.  The main file always holds a committed state, and
- *     Nix registers a path together with its references only once they are
- *     valid, so a stale state is still closed under references: a path
- *     registered very recently shows up as "not registered"
- *     (SD_ERR_MISSING from the engine), and one garbage-collected very
- *     recently as a reference that is not in the store — never as a wrong
- *     closure.  Such errors go away once Nix checkpoints (or use --scan).
- *   - Without locks, a writer (a commit in rollback-journal mode, or a WAL
- *     checkpoint) may change the file while it is read, so a read can be
- *     torn.  The file's size, mtime, ctime and inode are compared before
- *     and after each attempt; an attempt during which the file changed is
- *     discarded (whatever its outcome) and retried, up to
- *     SD_NIXDB_ATTEMPTS times, then SD_ERR_IO "kept changing".  A read that
- *     ends in SQLite reporting corruption or a Refs row naming no path is
- *     an error only if the file did not change meanwhile.
+ * How the database is read: as a concurrent Nix reader reads it, so that a
+ * path Nix registered a moment ago is seen, and Nix is never disturbed.
+ * Nix keeps the database in WAL mode: a commit goes to db.sqlite-wal, and
+ * only a checkpoint (when the last connection closes, or every 1000 pages)
+ * copies it into db.sqlite; the -shm file indexes the WAL.
+ *   - When db.sqlite-wal and db.sqlite-shm both exist, the database is
+ *     opened read-only as a WAL reader (nixdb_open.h): everything is read
+ *     in ONE read transaction, i.e. one consistent snapshot including every
+ *     commit before it began.  A WAL reader never blocks a writer and is
+ *     never blocked by one; the connection never writes the database or
+ *     the -wal (opened read-only), never checkpoints, never creates or
+ *     deletes a file (the VFS refuses to create; SQLite waits at most
+ *     SD_NIXDB_BUSY_MS for its own exclusive moments such as recovery).
+ *     The reader's read mark lives in the -shm, as for every WAL reader.
+ *   - When there is no -wal, there is nothing uncheckpointed (a WAL
+ *     database whose WAL connections are all closed, or a database in
+ *     rollback-journal mode): db.sqlite is read as an immutable file
+ *     ("file:PATH?immutable=1": no lock, no other file opened), which is
+ *     exact and never blocks a writer.  If Nix opens the database and
+ *     checkpoints meanwhile, the file changes: see the retry below.
+ *   - Fallback: when the -wal exists but the WAL cannot be used — no -shm
+ *     (SQLite would create it), no permission to open the -shm or -wal,
+ *     a read-only file system where the -shm cannot be initialised, or
+ *     SQLite refuses the WAL read in another way (busy beyond the timeout,
+ *     read-only recovery) — db.sqlite is read as an immutable file, and
+ *     the result says so (sd_nixdb_how.fallback, .reason): commits since
+ *     Nix's last checkpoint are not seen, so a path registered very
+ *     recently shows up as "not registered" (SD_ERR_MISSING from the
+ *     engine), and one garbage-collected very recently as a reference
+ *     that is not in the store — never as a wrong closure, since the main
+ *     file always holds a committed state closed under references.
+ *   - An immutable read takes no lock, so a checkpoint may change the file
+ *     while it is read and tear the read.  The file's size, mtime, ctime
+ *     and inode are compared before and after each attempt; an attempt
+ *     during which the file changed is discarded (whatever its outcome)
+ *     and retried (choosing again between the two ways), up to
+ *     SD_NIXDB_ATTEMPTS times, then SD_ERR_IO "kept changing".  A read
+ *     that ends in SQLite reporting corruption or a Refs row naming no
+ *     path is an error only if the file did not change meanwhile.
  *
  * Messages: the registration's "file" is the database path, and the "line"
  * of a record and of its references (which the engine prints as
@@ -43,6 +56,8 @@
  */
 #ifndef SD_CLOSURE_NIXDB_H
 #define SD_CLOSURE_NIXDB_H
+
+#include <stdbool.h>
 
 #include "closure/registration.h"
 #include "core/error.h"
@@ -52,6 +67,16 @@
 
 /* Attempts of sd_nixdb_load() while the file keeps changing. */
 #define SD_NIXDB_ATTEMPTS 5
+
+/* How sd_nixdb_read() read the database. */
+struct sd_nixdb_how {
+	bool wal;          /* through the WAL (true), or db.sqlite alone as
+			    * an immutable file */
+	bool fallback;     /* immutable although a -wal exists: commits
+			    * since the last checkpoint are not seen */
+	char reason[256];  /* with fallback: why the WAL was not used
+			    * (one line, e.g. "cannot open ...-shm: ...") */
+};
 
 /* SD_NIXDB_DEFAULT_PATH. */
 const char *sd_nixdb_default_path(void);
@@ -74,8 +99,14 @@ const char *sd_nixdb_default_path(void);
  *   SD_ERR_CORRUPT  SQLite reports the file corrupt, or Refs names an id
  *                   that has no ValidPaths row;
  *   SD_ERR_NOMEM.
- * On success *@out is new (free with sd_registration_free()).
+ * On success *@out is new (free with sd_registration_free()) and *@how
+ * (may be NULL) says how it was read.
  */
+int sd_nixdb_read(const char *db_path, const char *store_dir,
+		  struct sd_registration **out, struct sd_nixdb_how *how,
+		  struct sd_error *err);
+
+/* sd_nixdb_read() without @how. */
 int sd_nixdb_load(const char *db_path, const char *store_dir,
 		  struct sd_registration **out, struct sd_error *err);
 

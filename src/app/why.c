@@ -17,7 +17,8 @@
 /* Where a reference was first seen inside the referring path. */
 struct evidence {
 	char *rel;                  /* entry path relative to the tree root,
-				     * "<hash>-<name>/lib/x.so" */
+				     * "<hash>-<name>/lib/x.so"; NULL: a
+				     * registered reference not seen */
 	enum sd_refscan_what what;
 	uint64_t offset;            /* of the hash part within the item */
 };
@@ -40,6 +41,9 @@ struct search {
 	struct edge *edges;
 	size_t nedges, cap;
 	bool hit_target;
+	/* With src->refs: the references of the path being scanned. */
+	const size_t *refs;
+	size_t nrefs;
 };
 
 /* Returned by on_hit to stop a scan once the target is reached. */
@@ -54,16 +58,22 @@ static const char *where_str(enum sd_refscan_what w)
 	}
 }
 
-static int on_hit(const struct sd_refscan_hit *hit, void *ctx,
-		  struct sd_error *err)
+static int cmp_id(const void *a, const void *b)
 {
-	struct search *s = ctx;
-	if (hit->scan->kind != SD_SCAN_HASH || hit->scan->id < 0)
-		return 0;
-	size_t to = (size_t)hit->scan->id;
-	if (s->stamp[to] == s->scan_no)
-		return 0;   /* not the first occurrence in this path */
-	s->stamp[to] = s->scan_no;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Is @to a reference the path being scanned may have? */
+static bool allowed_ref(const struct search *s, size_t to)
+{
+	return !s->src->refs ||
+	       bsearch(&to, s->refs, s->nrefs, sizeof(*s->refs), cmp_id);
+}
+
+static int push_edge(struct search *s, const struct edge *e,
+		     struct sd_error *err)
+{
 	if (s->nedges == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		struct edge *ne = realloc(s->edges, cap * sizeof(*ne));
@@ -72,14 +82,32 @@ static int on_hit(const struct sd_refscan_hit *hit, void *ctx,
 		s->edges = ne;
 		s->cap = cap;
 	}
-	char *rel = sd_node_path_dup(hit->node);
-	if (!rel)
-		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	s->edges[s->nedges++] = (struct edge){
+	s->edges[s->nedges++] = *e;
+	return 0;
+}
+
+static int on_hit(const struct sd_refscan_hit *hit, void *ctx,
+		  struct sd_error *err)
+{
+	struct search *s = ctx;
+	if (hit->scan->kind != SD_SCAN_HASH || hit->scan->id < 0)
+		return 0;
+	size_t to = (size_t)hit->scan->id;
+	if (s->stamp[to] == s->scan_no || !allowed_ref(s, to))
+		return 0;   /* not the first occurrence, or not a reference */
+	s->stamp[to] = s->scan_no;
+	struct edge e = {
 		.to = to,
-		.ev = {.rel = rel, .what = hit->what,
+		.ev = {.rel = sd_node_path_dup(hit->node), .what = hit->what,
 		       .offset = hit->scan->offset},
 	};
+	if (!e.ev.rel)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	int rc = push_edge(s, &e, err);
+	if (rc) {
+		free(e.ev.rel);
+		return rc;
+	}
 	if (to == s->target) {
 		s->hit_target = true;
 		return STOP_SCAN;
@@ -95,6 +123,9 @@ static int scan_path(struct search *s, size_t id, struct sd_error *err)
 	s->nedges = 0;
 	s->hit_target = false;
 	s->scan_no++;
+	s->nrefs = 0;
+	if (s->src->refs)
+		s->refs = s->src->refs(s->src->ctx, id, &s->nrefs);
 	int rc = s->src->load(s->src->ctx, id, &tree, &top, err);
 	if (!rc)
 		rc = sd_refscan_tree(tree, top, s->src->candidates, NULL,
@@ -102,7 +133,12 @@ static int scan_path(struct search *s, size_t id, struct sd_error *err)
 	if (s->src->unload)
 		s->src->unload(s->src->ctx);
 	if (rc == STOP_SCAN && s->hit_target)
-		rc = 0;
+		return 0;
+	/* Registered references the scan did not see: no evidence. */
+	for (size_t k = 0; !rc && k < s->nrefs; k++)
+		if (s->stamp[s->refs[k]] != s->scan_no)
+			rc = push_edge(s, &(struct edge){.to = s->refs[k]},
+				       err);
 	return rc;
 }
 
@@ -151,6 +187,13 @@ static int make_hop(const struct sd_why_source *src, size_t from, size_t to,
 {
 	h->from = logical(src, src->base(src->ctx, from));
 	h->to = logical(src, src->base(src->ctx, to));
+	if (!ev->rel) {
+		h->where = SD_WHY_WHERE_REGISTRATION;
+		if (!h->from || !h->to)
+			return sd_error_set(err, SD_ERR_NOMEM,
+					    "out of memory");
+		return 0;
+	}
 	h->file = logical(src, ev->rel);
 	h->where = where_str(ev->what);
 	h->offset = ev->offset;
@@ -230,7 +273,11 @@ int sd_why_search(const struct sd_why_source *src, size_t root, size_t path,
 	size_t head = 0, tail = 0;
 	queue[tail++] = root;
 	res->found = root == path;
-	while (!res->found && head < tail) {
+	/* A target that is not a candidate cannot be reached. */
+	bool reachable = sd_hashmap_get(src->candidates,
+					src->base(src->ctx, path)) !=
+			 SD_HASHMAP_NONE;
+	while (!res->found && reachable && head < tail) {
 		size_t from = queue[head++];
 		rc = check_interrupt(src, err);
 		if (!rc)

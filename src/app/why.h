@@ -21,6 +21,15 @@
  *   - an image (formats/format.h): the candidates are the hash parts of
  *     its top-level entries that are valid store path names.
  * Both give identical results for an image packed from the store.
+ *
+ * On a store, the references may instead come from a closure source
+ * (closure/closure.h: --db, --registration, --paths): the search then
+ * stays within the closure of ROOT that source gives (struct
+ * sd_why_within).  With registered references (a Nix database or a
+ * registration) only those are followed, each with the evidence the scan
+ * finds; a registered reference whose hash the scan does not find (Nix
+ * may record references a scan cannot see) is still a hop, without
+ * evidence (where "registration", no file, offset 0, no excerpt).
  */
 #ifndef SD_APP_WHY_H
 #define SD_APP_WHY_H
@@ -36,18 +45,24 @@ struct sd_store;
 /* Bytes of context shown on each side of the hash in an excerpt. */
 #define SD_WHY_MARGIN 16
 
+/* Where a hop's evidence came from when the scan found none. */
+#define SD_WHY_WHERE_REGISTRATION "registration"
+
 /* One hop of the chain: @from refers to @to. */
 struct sd_why_hop {
 	char *from;          /* logical store path "<store-dir>/<hash>-<name>" */
 	char *to;            /* logical store path */
 	char *file;          /* logical path of the entry inside @from
-			      * holding the reference ("<from>/lib/x.so") */
-	const char *where;   /* "content", "name" or "symlink target" */
+			      * holding the reference ("<from>/lib/x.so");
+			      * NULL for a registered reference the scan
+			      * did not find */
+	const char *where;   /* "content", "name", "symlink target" or
+			      * SD_WHY_WHERE_REGISTRATION */
 	uint64_t offset;     /* offset of the hash part within that item */
 	char *excerpt;       /* up to SD_WHY_MARGIN bytes either side of the
 			      * hash, the hash itself in [brackets];
 			      * non-printable bytes as '.'; "…" (UTF-8) where
-			      * the item goes on */
+			      * the item goes on; NULL without a file */
 };
 
 struct sd_why_result {
@@ -60,10 +75,21 @@ struct sd_why_result {
 	size_t scanned;            /* store paths scanned */
 };
 
+struct sd_closure;
+
+/* The closure a closure source gave for ROOT, to search within. */
+struct sd_why_within {
+	const struct sd_closure *closure;  /* computed from ROOT alone */
+	bool registered;   /* its edges are registered references (the
+			    * REGISTRATION source): follow only those */
+};
+
 /*
  * Search store @st (opened with sd_store_open) for a chain from @root to
  * @path, both resolved with sd_store_resolve_root() (logical or physical
- * store paths, paths inside them, symlinks such as ./result).
+ * store paths, paths inside them, symlinks such as ./result).  @within
+ * (may be NULL: every path of the store is a candidate) limits the search
+ * to a closure of @root, as described above.
  * @interrupted (may be NULL) is polled between store paths.
  * Returns 0 with @res filled (res->found false: no chain), or an error:
  * the resolution errors (SD_ERR_MISSING, SD_ERR_INVALID, SD_ERR_IO),
@@ -72,17 +98,22 @@ struct sd_why_result {
  * every case.
  */
 int sd_why_store(const struct sd_store *st, const char *root,
-		 const char *path, volatile const int *interrupted,
+		 const char *path, const struct sd_why_within *within,
+		 volatile const int *interrupted,
 		 struct sd_why_result *res, struct sd_error *err);
 
 /*
  * Search the image at @image for a chain from @root to @path: each the
  * logical path of a top-level entry ("<store_dir>/<hash>-<name>", a path
- * inside it is cut to the entry), its basename, or its bare hash part.
+ * inside it is cut to the entry), its basename, its bare hash part, or
+ * its bare name ("hello-2.12", the basename without "<hash>-") when one
+ * entry has that name.
  * @store_dir is the logical store directory (no trailing slash).
  * Returns 0 with @res filled, SD_ERR_CORRUPT / SD_ERR_IO when the image
  * cannot be read or scanned, SD_ERR_MISSING when @root or @path is not a
- * store path of the image, SD_ERR_NOMEM, SD_ERR_INTERRUPTED.  Release
+ * store path of the image, SD_ERR_USAGE when a bare name is ambiguous
+ * (the message lists the entries that have it), SD_ERR_NOMEM,
+ * SD_ERR_INTERRUPTED.  Release
  * @res with sd_why_result_release() in every case.
  */
 int sd_why_image(const char *image, const char *store_dir, const char *root,

@@ -1,6 +1,7 @@
 /* why_image.c — sd_why_image: the search over the paths of an image. */
 #include "app/why.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,9 +55,56 @@ static int index_paths(struct image_ctx *c, struct sd_error *err)
 	return 0;
 }
 
+/* The entries whose name part (after "<hash>-") is the @len bytes at
+ * @name: the count, the first in *@id. */
+static size_t find_name(const struct image_ctx *c, const char *name,
+			size_t len, size_t *id)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct sd_node *t = c->tops[i];
+		if (t->name_len != SD_HASH_CHARS + 1 + len ||
+		    memcmp(t->name + SD_HASH_CHARS + 1, name, len))
+			continue;
+		if (n == 0)
+			*id = i;
+		n++;
+	}
+	return n;
+}
+
+/* "@arg: N entries of IMAGE have that name: P1, P2, ..." */
+static int ambiguous(const struct image_ctx *c, const char *store_dir,
+		     const char *image, const char *arg, const char *name,
+		     size_t len, size_t count, struct sd_error *err)
+{
+	const size_t shown = 8;
+	char list[SD_ERROR_MSG_MAX / 2];
+	size_t used = 0, listed = 0;
+	list[0] = '\0';
+	for (size_t i = 0; i < c->n && listed < shown; i++) {
+		const struct sd_node *t = c->tops[i];
+		if (t->name_len != SD_HASH_CHARS + 1 + len ||
+		    memcmp(t->name + SD_HASH_CHARS + 1, name, len))
+			continue;
+		int w = snprintf(list + used, sizeof list - used, "%s%s/%.*s",
+				 listed ? ", " : "", store_dir,
+				 (int)t->name_len, t->name);
+		if (w < 0 || (size_t)w >= sizeof list - used)
+			break;
+		used += (size_t)w;
+		listed++;
+	}
+	return sd_error_set(err, SD_ERR_USAGE,
+			    "%s: ambiguous, %zu store paths of the image %s "
+			    "have that name: %s%s", arg, count, image, list,
+			    count > listed ? ", ..." : "");
+}
+
 /*
  * The id of the path @arg names: "<store_dir>/<hash>-<name>[/...]",
- * "<hash>-<name>[/...]" or a bare hash part.
+ * "<hash>-<name>[/...]", a bare hash part, or a bare name "<name>[/...]"
+ * that one entry has.
  */
 static int find_path(const struct image_ctx *c, const char *store_dir,
 		     const char *image, const char *arg, size_t *id,
@@ -78,6 +126,11 @@ static int find_path(const struct image_ctx *c, const char *store_dir,
 			return 0;
 		}
 	}
+	size_t count = len ? find_name(c, s, len, id) : 0;
+	if (count == 1)
+		return 0;
+	if (count > 1)
+		return ambiguous(c, store_dir, image, arg, s, len, count, err);
 	return sd_error_set(err, SD_ERR_MISSING,
 			    "%s: not a store path of the image %s", arg,
 			    image);

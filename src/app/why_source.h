@@ -29,6 +29,13 @@ struct sd_why_source {
 		    struct sd_node **top, struct sd_error *err);
 	/* Release what the last load made (may be NULL). */
 	void (*unload)(void *ctx);
+	/*
+	 * May be NULL: every candidate the scan finds is a reference.  Else
+	 * the references of path @id (ids ascending, *@n of them) are the
+	 * only ones followed; one the scan does not find is followed too,
+	 * without evidence.
+	 */
+	const size_t *(*refs)(void *ctx, size_t id, size_t *n);
 	void *ctx;
 	volatile const int *interrupted;  /* polled; may be NULL */
 };

@@ -20,8 +20,10 @@ void sd_closure_cli_help(FILE *f)
 		"  --store DIR            where the store paths physically are "
 		"(default:\n"
 		"                         the store directory)\n"
-		"  --db PATH              references from a Nix database "
-		"(read without locks)\n"
+		"  --db PATH              references from a Nix database, "
+		"read as a concurrent\n"
+		"                         Nix reader reads it (read-only, "
+		"its WAL included)\n"
 		"  --registration FILE    references from a registration "
 		"(nix-store --dump-db,\n"
 		"                         closureInfo's registration, "
@@ -111,22 +113,40 @@ static const char *default_db(const struct sd_store *st)
 }
 
 /* The engine found the database lacking (its messages name @db): say
- * why that may be. */
-static int db_hint(int rc, const char *db, struct sd_error *err)
+ * what was read. */
+static int db_hint(int rc, const char *db, const struct sd_nixdb_how *how,
+		   struct sd_error *err)
 {
 	if ((rc != SD_ERR_MISSING && rc != SD_ERR_INVALID) ||
 	    !strstr(err->msg, db))
 		return rc;
 	char msg[SD_ERROR_MSG_MAX];
 	memcpy(msg, err->msg, sizeof msg);
-	return sd_error_set(err, rc,
-			    "%s (the Nix database is read without locks, as "
-			    "of Nix's last checkpoint; --scan to scan "
-			    "instead)", msg);
+	return sd_error_set(err, rc, "%s (%s; --scan to scan instead)", msg,
+			    how->fallback
+				    ? "the Nix database was read without its "
+				      "WAL, as of Nix's last checkpoint"
+				    : "as the Nix database has it now");
 }
 
-int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
-		       size_t nroots, bool evidence, struct sd_error *err)
+/* Read the database @db, and say on stderr when its WAL could not be
+ * used. */
+static int load_db(struct sd_closure_cli *c, const char *db,
+		   struct sd_error *err)
+{
+	int rc = sd_nixdb_read(db, c->st->store_dir, &c->reg, &c->db_how,
+			       err);
+	if (rc)
+		return rc;
+	if (c->db_how.fallback)
+		sd_cli_warnf("%s: read without its write-ahead log (%s): "
+			     "what Nix registered since its last checkpoint "
+			     "is not seen", db, c->db_how.reason);
+	c->db_used = db;
+	return 0;
+}
+
+int sd_closure_cli_open(struct sd_closure_cli *c, struct sd_error *err)
 {
 	int nsources = (c->db != NULL) + (c->registration != NULL) +
 		       (c->paths != NULL) + c->scan;
@@ -134,13 +154,12 @@ int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "give only one of --db, --registration, "
 				    "--paths and --scan");
-	struct sd_closure_opts opts = {
+	c->opts = (struct sd_closure_opts){
 		.source = c->registration ? SD_CLOSURE_REGISTRATION
 			  : c->paths      ? SD_CLOSURE_PATHS
 					  : SD_CLOSURE_SCAN,
 		.file = c->registration ? c->registration : c->paths,
 		.allow_missing = c->allow_missing,
-		.evidence = evidence,
 		.interrupted = &sd_interrupted,
 	};
 	int rc = sd_store_open(c->store_dir, c->store, &c->st, err);
@@ -151,22 +170,40 @@ int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
 	if (nsources == 0)
 		db = default_db(c->st);
 	if (db) {
-		rc = sd_nixdb_load(db, c->st->store_dir, &c->reg, err);
+		rc = load_db(c, db, err);
 		if (rc)
 			return rc;
-		opts.source = SD_CLOSURE_REGISTRATION;
-		opts.reg = c->reg;
+		c->opts.source = SD_CLOSURE_REGISTRATION;
+		c->opts.reg = c->reg;
 	}
 	if (c->allow_file) {
 		rc = sd_allowlist_load(c->allow_file, c->st->store_dir,
 				       &c->allow, err);
 		if (rc)
 			return rc;
-		opts.allow = c->allow;
+		c->opts.allow = c->allow;
 	}
-	rc = sd_closure_compute(c->st, roots, nroots, &opts, &c->closure,
-				err);
-	return db && rc && err ? db_hint(rc, db, err) : rc;
+	return 0;
+}
+
+int sd_closure_cli_compute(struct sd_closure_cli *c,
+			   const char *const *roots, size_t nroots,
+			   bool evidence, struct sd_error *err)
+{
+	c->opts.evidence = evidence;
+	int rc = sd_closure_compute(c->st, roots, nroots, &c->opts,
+				    &c->closure, err);
+	return c->db_used && rc && err ? db_hint(rc, c->db_used, &c->db_how,
+						 err)
+				       : rc;
+}
+
+int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
+		       size_t nroots, bool evidence, struct sd_error *err)
+{
+	int rc = sd_closure_cli_open(c, err);
+	return rc ? rc : sd_closure_cli_compute(c, roots, nroots, evidence,
+						err);
 }
 
 void sd_closure_cli_release(struct sd_closure_cli *c)
@@ -179,4 +216,5 @@ void sd_closure_cli_release(struct sd_closure_cli *c)
 	c->allow = NULL;
 	c->reg = NULL;
 	c->st = NULL;
+	c->db_used = NULL;
 }

@@ -1,5 +1,6 @@
 /*
- * closure_opts.h — the closure options shared by `closure` and `pack`:
+ * closure_opts.h — the closure options shared by `closure`, `pack`,
+ * `registration` and `why`:
  * where the store is and where references come from.
  *
  * Sources of references: --db PATH (a Nix database, closure/nixdb.h),
@@ -7,7 +8,9 @@
  * when the logical store dir is /nix/store, the physical store is
  * /nix/store itself (no --store elsewhere) and the Nix database
  * /nix/var/nix/db/db.sqlite exists, that database is used (with a note on
- * stderr); otherwise the store is scanned.
+ * stderr); otherwise the store is scanned.  The database is read as a
+ * concurrent Nix reader reads it (closure/nixdb.h); when its WAL cannot be
+ * used, a warning on stderr says so.
  */
 #ifndef SD_CLI_CLOSURE_OPTS_H
 #define SD_CLI_CLOSURE_OPTS_H
@@ -18,6 +21,7 @@
 
 #include "closure/allowlist.h"
 #include "closure/closure.h"
+#include "closure/nixdb.h"
 #include "closure/store.h"
 
 /* getopt_long codes of the shared options (outside the ASCII range). */
@@ -56,6 +60,9 @@ struct sd_closure_cli {
 	struct sd_store *st;
 	struct sd_allowlist *allow;
 	struct sd_registration *reg;   /* loaded from the Nix database */
+	const char *db_used;           /* the database read, or NULL */
+	struct sd_nixdb_how db_how;    /* how it was read */
+	struct sd_closure_opts opts;   /* the source, set by ..._open */
 	struct sd_closure *closure;
 };
 
@@ -75,6 +82,17 @@ bool sd_closure_cli_option(struct sd_closure_cli *c, int opt,
  */
 int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
 		       size_t nroots, bool evidence, struct sd_error *err);
+
+/*
+ * The two halves of sd_closure_cli_run: open the store, the allow list
+ * and the source (c->opts; c->opts.source is SD_CLOSURE_SCAN when
+ * references come from a scan), then compute the closure of @roots into
+ * c->closure.
+ */
+int sd_closure_cli_open(struct sd_closure_cli *c, struct sd_error *err);
+int sd_closure_cli_compute(struct sd_closure_cli *c,
+			   const char *const *roots, size_t nroots,
+			   bool evidence, struct sd_error *err);
 
 void sd_closure_cli_release(struct sd_closure_cli *c);
 

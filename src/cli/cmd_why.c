@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app/why.h"
+#include "cli/interrupt.h"
 #include "cli/cli.h"
 #include "cli/closure_opts.h"
 #include "cli/json.h"
@@ -25,21 +26,24 @@ static void help(FILE *f)
 		"On a store, ROOT and PATH are store paths (logical or "
 		"physical), paths\ninside them or symlinks to them (such as "
 		"./result).  With --image they\nare top-level entries of the "
-		"image: logical paths, basenames or hash parts.\n\n"
+		"image: logical paths, basenames, hash parts\nor bare names "
+		"(hello-2.12) when one entry has that name.\n\n"
+		"References come from the same sources as for 'storedisk "
+		"closure' (--db,\n--registration, --paths, --scan, and the "
+		"Nix database of /nix/store by\ndefault): the search stays "
+		"within the closure of ROOT that source gives;\nwith a "
+		"database or registration it follows only registered "
+		"references,\nshowing a registered one whose hash the scan "
+		"does not find as\n\"(registered reference, not found by a "
+		"scan)\".\n\n"
 		"  --image IMAGE          search a squashfs or EROFS image "
 		"instead of a store\n"
-		"  --store-dir DIR        logical store directory, the prefix "
-		"inside files\n"
-		"                         and the image root (default "
-		"/nix/store)\n"
-		"  --store DIR            where the store paths physically are "
-		"(default:\n"
-		"                         the store directory; not with "
-		"--image)\n"
-		"  --scan                 find references by scanning (the "
-		"default and only way)\n"
+		"                         (with --store-dir and --scan "
+		"only)\n"
 		"  --json                 the chain as JSON\n"
-		"  -h, --help             this help\n\n"
+		"  -h, --help             this help\n\n");
+	sd_closure_cli_help(f);
+	fprintf(f, "\n"
 		"Exit codes: 0 chain found, 1 PATH is not in the closure of "
 		"ROOT (or a failure:\nROOT or PATH not in the store, I/O), 2 "
 		"usage error or unreadable image.\n");
@@ -63,7 +67,12 @@ static void print_json(const struct sd_why_result *r)
 		sd_json_kv_string(&j, "to", h->to);
 		sd_json_kv_string(&j, "file", h->file);
 		sd_json_kv_string(&j, "where", h->where);
-		sd_json_kv_u64(&j, "offset", h->offset);
+		if (h->file) {
+			sd_json_kv_u64(&j, "offset", h->offset);
+		} else {
+			sd_json_key(&j, "offset");
+			sd_json_string(&j, NULL);
+		}
 		sd_json_kv_string(&j, "excerpt", h->excerpt);
 		sd_json_object_end(&j);
 	}
@@ -76,27 +85,41 @@ static void print_text(const struct sd_why_result *r)
 	puts(r->root);
 	for (size_t i = 0; i < r->nhops; i++) {
 		const struct sd_why_hop *h = &r->hops[i];
-		printf("-> %s\n   %s:%llu (%s): %s\n", h->to, h->file,
-		       (unsigned long long)h->offset, h->where, h->excerpt);
+		if (!h->file)
+			printf("-> %s\n   (registered reference, not found by "
+			       "a scan)\n", h->to);
+		else
+			printf("-> %s\n   %s:%llu (%s): %s\n", h->to,
+			       h->file, (unsigned long long)h->offset,
+			       h->where, h->excerpt);
 	}
 }
 
-/* Search a store on disk. */
-static int why_store(const struct sd_closure_cli *cc, const char *root,
+/*
+ * Search a store on disk: within the closure of ROOT that the source of
+ * references gives, unless references come from a scan.
+ */
+static int why_store(struct sd_closure_cli *cc, const char *root,
 		     const char *path, struct sd_why_result *res,
 		     struct sd_error *err)
 {
-	struct sd_store *st;
-	int rc = sd_store_open(cc->store_dir, cc->store, &st, err);
+	*res = (struct sd_why_result){0};
+	int rc = sd_closure_cli_open(cc, err);
 	if (rc)
 		return rc;
-	if (st->nwarnings)
-		sd_cli_warnf("%zu entries of %s are not store paths, ignored "
-			     "(see 'storedisk closure')",
-			     st->nwarnings, st->phys_dir);
-	rc = sd_why_store(st, root, path, NULL, res, err);
-	sd_store_free(st);
-	return rc;
+	if (cc->opts.source == SD_CLOSURE_SCAN)
+		return sd_why_store(cc->st, root, path, NULL, &sd_interrupted,
+				    res, err);
+	const char *roots[] = {root};
+	rc = sd_closure_cli_compute(cc, roots, 1, false, err);
+	if (rc)
+		return rc;
+	struct sd_why_within within = {
+		.closure = cc->closure,
+		.registered = cc->opts.source == SD_CLOSURE_REGISTRATION,
+	};
+	return sd_why_store(cc->st, root, path, &within, &sd_interrupted, res,
+			    err);
 }
 
 /* Search an image. */
@@ -109,7 +132,8 @@ static int why_image(const struct sd_closure_cli *cc, const char *image,
 				    err);
 	if (!sd)
 		return err->code;
-	int rc = sd_why_image(image, sd, root, path, NULL, res, err);
+	int rc = sd_why_image(image, sd, root, path, &sd_interrupted, res,
+			      err);
 	free(sd);
 	return rc;
 }
@@ -127,9 +151,7 @@ static int exit_code(int rc, bool image)
 int sd_cmd_why(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"store-dir", required_argument, NULL, SD_OPT_STORE_DIR},
-		{"store", required_argument, NULL, SD_OPT_STORE},
-		{"scan", no_argument, NULL, SD_OPT_SCAN},
+		SD_CLOSURE_LONGOPTS,
 		{"image", required_argument, NULL, 'i'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
@@ -155,8 +177,15 @@ int sd_cmd_why(int argc, char **argv)
 		help(stderr);
 		return SD_EXIT_BAD_INPUT;
 	}
-	if (image && cc.store) {
-		sd_cli_errorf("--store does not go with --image");
+	const char *store_only = cc.store ? "--store"
+				 : cc.db ? "--db"
+				 : cc.registration ? "--registration"
+				 : cc.paths ? "--paths"
+				 : cc.allow_file ? "--allow"
+				 : cc.allow_missing ? "--allow-missing"
+						    : NULL;
+	if (image && store_only) {
+		sd_cli_errorf("%s does not go with --image", store_only);
 		return SD_EXIT_BAD_INPUT;
 	}
 	const char *root = argv[optind], *path = argv[optind + 1];
@@ -183,5 +212,6 @@ int sd_cmd_why(int argc, char **argv)
 			code = SD_EXIT_FOUND;
 	}
 	sd_why_result_release(&res);
+	sd_closure_cli_release(&cc);
 	return code;
 }

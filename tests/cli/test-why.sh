@@ -115,10 +115,117 @@ for fmt in squashfs erofs; do
 	expect_rc 1 "$fmt: a path not in the image" "$SD" why --image "$img" "$root" "$N/$unused"
 done
 
+# The closure sources of `closure`: --paths, --registration, --db.
+"$SD" closure --store "$S" "$root" >"$WORK/list.all" 2>/dev/null
+expect_rc 0 "why --paths (the closure list)" "$SD" why --json --store "$S" --paths "$WORK/list.all" "$root" "$N/$libc"
+check "why --paths: the scan's chain" cmp -s "$WORK/out" "$WORK/app-libc.json"
+grep -v "$tool\$" "$WORK/list.all" >"$WORK/list.notool"
+expect_rc 1 "why --paths without tool: app does not reach tool-man" \
+	"$SD" why --store "$S" --paths "$WORK/list.notool" "$root" "$N/$man"
+check "the message says tool-man is not in the closure" contains "$WORK/err" "$N/$man is not in the closure of $root"
+expect_rc 1 "why --paths: a ROOT not listed" "$SD" why --store "$S" --paths "$WORK/list.notool" "$N/$tool" "$N/$man"
+check "the message says ROOT is not listed" contains "$WORK/err" "is not listed in $WORK/list.notool"
+
+"$SD" registration --store "$S" "$root" >"$WORK/why.reg" 2>/dev/null
+expect_rc 0 "why --registration (2 hops)" "$SD" why --json --store "$S" --registration "$WORK/why.reg" "$root" "$N/$man"
+check "why --registration: the scan's chain" cmp -s "$WORK/out" "$WORK/app-man.json"
+
+# A Nix database made from that registration, with one edge left out
+# (app -> libc: app still reaches libc through openssl or zlib) and one
+# added that no scan can see (zlib -> unused).
+python3 - "$WORK/why.reg" "$WORK/why.sqlite" "$N/$app" "$N/$libc" "$N/$zlib" "$N/$unused" <<'PY'
+import sqlite3, sys
+reg, db, app, libc, zlib, unused = sys.argv[1:]
+lines = open(reg).read().split("\n")
+recs, i = {}, 0
+while i < len(lines) and lines[i]:
+    path, n = lines[i], int(lines[i + 4])
+    recs[path] = lines[i + 5:i + 5 + n]
+    i += 5 + n
+recs[app] = [r for r in recs[app] if r != libc]
+recs[unused] = []
+recs[zlib] = recs[zlib] + [unused]
+c = sqlite3.connect(db)
+c.executescript("""
+CREATE TABLE ValidPaths (id integer primary key autoincrement not null,
+  path text unique not null, hash text not null, registrationTime integer
+  not null, deriver text, narSize integer, ultimate integer, sigs text,
+  ca text);
+CREATE TABLE Refs (referrer integer not null, reference integer not null,
+  primary key (referrer, reference));
+""")
+ids = {}
+for p in sorted(recs):
+    ids[p] = c.execute("INSERT INTO ValidPaths (path, hash, registrationTime,"
+                       " narSize) VALUES (?, ?, 1, 1)",
+                       (p, "sha256:" + "0" * 64)).lastrowid
+for p, refs in recs.items():
+    for r in refs:
+        c.execute("INSERT INTO Refs VALUES (?, ?)", (ids[p], ids[r]))
+c.commit()
+PY
+expect_rc 0 "why --db: a registered reference the scan cannot see" \
+	"$SD" why --json --store "$S" --db "$WORK/why.sqlite" "$N/$zlib" "$N/$unused"
+check "the hop has no evidence: where registration, file, offset and excerpt null" python3 -c "
+import json; d = json.load(open('$WORK/out'))
+assert d['found'] and len(d['chain']) == 1, d
+h = d['chain'][0]
+assert h['from'] == '$N/$zlib' and h['to'] == '$N/$unused', h
+assert h['where'] == 'registration' and h['file'] is None, h
+assert h['offset'] is None and h['excerpt'] is None, h"
+expect_rc 0 "why --db (text)" "$SD" why --store "$S" --db "$WORK/why.sqlite" "$N/$zlib" "$N/$unused"
+check "the text says the hop is registered, not found by a scan" \
+	grep -qx '   (registered reference, not found by a scan)' "$WORK/out"
+expect_rc 0 "why --db: only registered references are followed" \
+	"$SD" why --json --store "$S" --db "$WORK/why.sqlite" "$root" "$N/$libc"
+check "app -> libc is not registered: the chain goes through openssl (2 hops, with evidence)" \
+	check_hops "$WORK/out" "$app>$ssl" "$ssl>$libc"
+expect_rc 1 "why --scan finds no chain zlib -> unused" "$SD" why --store "$S" --scan "$N/$zlib" "$N/$unused"
+expect_rc 1 "why --db: a ROOT not registered" "$SD" why --store "$S" --db "$WORK/why.sqlite" "$N/$zlib" "$N/$man"
+check "the message says it is not registered" contains "$WORK/err" "$N/$man"
+
+# The store's .links (nix store optimise) is never warned about; another
+# bad entry is.
+cp -a "$WORK/s" "$WORK/l"
+L=$WORK/l/nix/store
+mkdir "$L/.links"
+expect_rc 0 "why on a store with .links" "$SD" why --store "$L" "$root" "$N/$libc"
+check "no warning about .links" sh -c "! grep -q 'links' '$WORK/err' && [ ! -s '$WORK/err' ]"
+mkdir "$L/not-a-store-path"
+expect_rc 0 "why on a store with another bad entry" "$SD" why --store "$L" "$root" "$N/$libc"
+check "that entry is warned about" contains "$WORK/err" "not-a-store-path: not a store path"
+check "still nothing about .links" sh -c "! grep -q '\.links' '$WORK/err'"
+
+# --image: bare names ("<name>" without "<hash>-"), and an ambiguous one.
+img=$WORK/demo.erofs
+name() { echo "$1" | cut -c34-; }
+expect_rc 0 "--image, bare names" "$SD" why --json --image "$img" "$(name "$app")" "$(name "$libc")"
+check "bare names: the same chain" cmp -s "$WORK/out" "$WORK/app-libc.json"
+expect_rc 0 "--image, a bare name with a path inside" "$SD" why --json --image "$img" "$(name "$app")/bin/app" "$N/$man"
+check "bare name with a path inside: the same chain" cmp -s "$WORK/out" "$WORK/app-man.json"
+expect_rc 1 "--image, a bare name no entry has" "$SD" why --image "$img" "$(name "$app")" demo-libc-9.99
+check "the message names it" contains "$WORK/err" "demo-libc-9.99: not a store path of the image"
+cp -a "$WORK/s" "$WORK/d"
+D=$WORK/d/nix/store
+dup=00000000000000000000000000000001-$(name "$libc")
+cp -a "$D/$libc" "$D/$dup"
+"$SD" pack -q -o "$WORK/dup.img" --store "$D" "$root" "$N/$dup" 2>/dev/null
+expect_rc 2 "--image, an ambiguous bare name" "$SD" why --image "$WORK/dup.img" "$(name "$app")" "$(name "$libc")"
+check "the error lists both paths" sh -c "grep -qF '$(name "$libc"): ambiguous, 2 store paths' '$WORK/err' &&
+	grep -qF '$N/$dup' '$WORK/err' && grep -qF '$N/$libc' '$WORK/err'"
+expect_rc 1 "--image, the hash part still picks one of them" "$SD" why --image "$WORK/dup.img" "$(name "$app")" "$(echo "$dup" | cut -c1-32)"
+check "that one, not in the closure of app" contains "$WORK/err" "$N/$dup is not in the closure of $N/$app"
+
 # Usage errors and unreadable images: exit 2.
 expect_rc 2 "no arguments" "$SD" why
 expect_rc 2 "--store with --image" "$SD" why --image "$WORK/demo.squashfs" --store "$S" "$root" "$N/$libc"
-expect_rc 2 "--registration is refused" "$SD" why --registration /dev/null "$root" "$N/$libc"
+expect_rc 2 "two sources of references" "$SD" why --store "$S" --scan --paths /dev/null "$root" "$N/$libc"
+check "the message names the sources" contains "$WORK/err" "give only one of --db, --registration, --paths and --scan"
+for opt in "--db $WORK/why.sqlite" "--registration $WORK/why.reg" "--paths $WORK/list.all" "--allow-missing"; do
+	# shellcheck disable=SC2086
+	expect_rc 2 "${opt%% *} with --image" "$SD" why --image "$WORK/demo.squashfs" $opt "$root" "$N/$libc"
+	check "${opt%% *} with --image: the message says so" contains "$WORK/err" "${opt%% *} does not go with --image"
+done
 expect_rc 2 "not an image" "$SD" why --image /etc/passwd "$root" "$N/$libc"
 head -c 100 "$WORK/demo.squashfs" >"$WORK/trunc.img"
 expect_rc 2 "a truncated image" "$SD" why --image "$WORK/trunc.img" "$root" "$N/$libc"

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "closure/closure.h"
 #include "closure/nixdb.h"
+#include "closure/nixdb_open.h"
 #include "closure/storepath.h"
 #include "helpers.h"
 #include "tests/common/tools.h"
@@ -358,6 +360,216 @@ Test(nixdb, wal_db_with_a_writer)
 	reg = load_ok("db.sqlite");
 	cr_assert_eq(reg->nrecs, 7);
 	sd_registration_free(reg);
+}
+
+/* Existence, size, mtime and ctime of the files of a database. */
+struct files_state {
+	bool exists[4];
+	struct stat st[4];
+};
+
+static void files_state(const char *rel, struct files_state *fs)
+{
+	static const char *const sfx[4] = {"", "-wal", "-shm", "-journal"};
+	memset(fs, 0, sizeof *fs);
+	for (int i = 0; i < 4; i++) {
+		char name[300];
+		snprintf(name, sizeof name, "%s%s", rel, sfx[i]);
+		fs->exists[i] = stat(tt_path(name), &fs->st[i]) == 0;
+	}
+}
+
+static void assert_same_files(const struct files_state *a,
+			      const struct files_state *b)
+{
+	static const char *const sfx[4] = {"", "-wal", "-shm", "-journal"};
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(a->exists[i], b->exists[i], "db%s %s", sfx[i],
+			     a->exists[i] ? "vanished" : "appeared");
+		if (!a->exists[i])
+			continue;
+		const struct stat *x = &a->st[i], *y = &b->st[i];
+		cr_assert_eq(x->st_ino, y->st_ino, "db%s replaced", sfx[i]);
+		cr_assert_eq(x->st_size, y->st_size, "db%s size", sfx[i]);
+		cr_assert(x->st_mtim.tv_sec == y->st_mtim.tv_sec &&
+			  x->st_mtim.tv_nsec == y->st_mtim.tv_nsec,
+			  "db%s mtime changed", sfx[i]);
+	}
+}
+
+static struct sd_registration *read_ok(const char *rel,
+				       struct sd_nixdb_how *how)
+{
+	struct sd_registration *reg = NULL;
+	struct sd_error err;
+	sd_error_init(&err);
+	cr_assert_eq(sd_nixdb_read(tt_path(rel), SD, &reg, how, &err), 0,
+		     "%s", err.msg);
+	cr_assert_not_null(reg);
+	return reg;
+}
+
+/* A WAL database whose first six rows are checkpointed into the main file
+ * and a seventh committed only to the -wal; the writer stays open (so
+ * nothing checkpoints it) and is returned. */
+static sqlite3 *make_uncheckpointed_db(const char *rel)
+{
+	sqlite3 *db = make_graph_db(rel, true);
+	exec_sql(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	exec_sql(db, "PRAGMA wal_autocheckpoint = 0");
+	add_path(db, 20, "/nix/store/2a3x1yzqb4m9gd1vx0ahj8z6ipl0g9sc-new",
+		 "sha256:" HEX_A, 1, NULL);
+	add_ref(db, 20, 1);
+	return db;
+}
+
+Test(nixdb, wal_sees_commits_not_yet_checkpointed)
+{
+	sqlite3 *db = make_uncheckpointed_db("db.sqlite");
+	struct files_state before, after;
+	files_state("db.sqlite", &before);
+	cr_assert(before.exists[1] && before.st[1].st_size > 0,
+		  "the new row is in the -wal");
+	struct sd_nixdb_how how;
+	struct sd_registration *reg = read_ok("db.sqlite", &how);
+	files_state("db.sqlite", &after);
+	cr_assert(how.wal);
+	cr_assert_not(how.fallback);
+	cr_assert_eq(reg->nrecs, 7, "the row only in the -wal is seen");
+	cr_assert_str_eq(reg->recs[6].path,
+			 "/nix/store/2a3x1yzqb4m9gd1vx0ahj8z6ipl0g9sc-new");
+	cr_assert_eq(reg->recs[6].nrefs, 1);
+	sd_registration_free(reg);
+	assert_same_files(&before, &after);
+
+	/* The writer is not blocked by the reader having been there, and
+	 * the reader did not checkpoint: the -wal still holds the row. */
+	add_path(db, 21, "/nix/store/3a3x1yzqb4m9gd1vx0ahj8z6ipl0g9sc-newer",
+		 "sha256:" HEX_A, 1, NULL);
+	struct stat st;
+	cr_assert_eq(stat(tt_path("db.sqlite"), &st), 0);
+	cr_assert_eq(st.st_size, before.st[0].st_size);
+	reg = read_ok("db.sqlite", &how);
+	cr_assert_eq(reg->nrecs, 8);
+	sd_registration_free(reg);
+	sqlite3_close(db);
+}
+
+Test(nixdb, wal_read_is_one_snapshot_beside_an_open_write_transaction)
+{
+	sqlite3 *db = make_uncheckpointed_db("db.sqlite");
+	exec_sql(db, "BEGIN IMMEDIATE");
+	add_path(db, 21, "/nix/store/3a3x1yzqb4m9gd1vx0ahj8z6ipl0g9sc-newer",
+		 "sha256:" HEX_A, 1, NULL);
+	struct files_state before, after;
+	files_state("db.sqlite", &before);
+	struct sd_nixdb_how how;
+	struct sd_registration *reg = read_ok("db.sqlite", &how);
+	files_state("db.sqlite", &after);
+	cr_assert(how.wal);
+	cr_assert_eq(reg->nrecs, 7, "committed rows only");
+	sd_registration_free(reg);
+	assert_same_files(&before, &after);
+	exec_sql(db, "COMMIT");
+	reg = read_ok("db.sqlite", &how);
+	cr_assert_eq(reg->nrecs, 8);
+	sd_registration_free(reg);
+	sqlite3_close(db);
+}
+
+Test(nixdb, wal_db_closed_is_read_immutable_creating_nothing)
+{
+	sqlite3_close(make_graph_db("db.sqlite", true));
+	struct files_state before, after;
+	files_state("db.sqlite", &before);
+	cr_assert_not(before.exists[1], "the last close removed the -wal");
+	struct sd_nixdb_how how;
+	struct sd_registration *reg = read_ok("db.sqlite", &how);
+	files_state("db.sqlite", &after);
+	cr_assert_not(how.wal);
+	cr_assert_not(how.fallback, "nothing uncheckpointed: exact");
+	cr_assert_eq(reg->nrecs, 6);
+	sd_registration_free(reg);
+	assert_same_files(&before, &after);
+}
+
+/* The WAL reader's VFS never creates a file: a WAL database whose -wal is
+ * gone (what sd_nixdb_read meets if Nix closes it between its look and
+ * the open) fails with SQLITE_CANTOPEN, and nothing appears. */
+Test(nixdb, wal_open_never_creates_the_wal_or_shm)
+{
+	sqlite3_close(make_graph_db("db.sqlite", true));
+	struct files_state before, after;
+	files_state("db.sqlite", &before);
+	cr_assert_not(before.exists[1] || before.exists[2]);
+	sqlite3 *db = NULL;
+	cr_assert_eq(sd_nixdb_open_wal(tt_path("db.sqlite"), &db), SQLITE_OK);
+	int src = sqlite3_exec(db, "SELECT count(*) FROM ValidPaths", NULL,
+			       NULL, NULL);
+	cr_assert_eq(src & 0xff, SQLITE_CANTOPEN, "%d %s", src,
+		     sqlite3_errmsg(db));
+	sqlite3_close(db);
+	files_state("db.sqlite", &after);
+	assert_same_files(&before, &after);
+
+	/* The same with the default VFS read-only: it creates both. */
+	cr_assert_eq(sqlite3_open_v2(tt_path("db.sqlite"), &db,
+				     SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "SELECT count(*) FROM ValidPaths",
+				  NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	files_state("db.sqlite", &after);
+	cr_assert(after.exists[1] && after.exists[2],
+		  "SQLite's plain read-only open does create them");
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char cmd[3000];
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", tt_path(from), tt_path(to));
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+Test(nixdb, wal_without_shm_falls_back_to_the_main_file)
+{
+	sqlite3 *db = make_uncheckpointed_db("db.sqlite");
+	tt_mkdir("copy");
+	copy_file("db.sqlite", "copy/db.sqlite");
+	copy_file("db.sqlite-wal", "copy/db.sqlite-wal");
+	sqlite3_close(db);
+	struct files_state before, after;
+	files_state("copy/db.sqlite", &before);
+	struct sd_nixdb_how how;
+	struct sd_registration *reg = read_ok("copy/db.sqlite", &how);
+	files_state("copy/db.sqlite", &after);
+	cr_assert_not(how.wal);
+	cr_assert(how.fallback);
+	cr_assert(strstr(how.reason, "-shm does not"), "%s", how.reason);
+	cr_assert_eq(reg->nrecs, 6, "what the main file holds");
+	sd_registration_free(reg);
+	assert_same_files(&before, &after);
+}
+
+Test(nixdb, unusable_shm_falls_back_to_the_main_file)
+{
+	sqlite3 *db = make_uncheckpointed_db("db.sqlite");
+	tt_mkdir("copy");
+	copy_file("db.sqlite", "copy/db.sqlite");
+	copy_file("db.sqlite-wal", "copy/db.sqlite-wal");
+	sqlite3_close(db);
+	/* A -shm SQLite cannot open at all (it never follows symlinks). */
+	tt_symlink("elsewhere", "copy/db.sqlite-shm");
+	struct files_state before, after;
+	files_state("copy/db.sqlite", &before);
+	struct sd_nixdb_how how;
+	struct sd_registration *reg = read_ok("copy/db.sqlite", &how);
+	files_state("copy/db.sqlite", &after);
+	cr_assert_not(how.wal);
+	cr_assert(how.fallback);
+	cr_assert_neq(how.reason[0], '\0');
+	cr_assert_eq(reg->nrecs, 6);
+	sd_registration_free(reg);
+	assert_same_files(&before, &after);
 }
 
 Test(nixdb, uri_special_characters_in_path)

@@ -482,6 +482,14 @@ assert len(c) == 1 and c[0]['offset'] == ${pad#*:}, c" "$WORK/out"
 			"$SD" why --image "$WORK/all-squashfs.img" "$(rootpath superset)" "$STOWAWAY"
 		check "why --image names the file that mentions the undeclared path" contains "$WORK/out" "superset/undeclared"
 	fi
+	# The closure sources of `closure`: on /nix/store the Nix database by
+	# default, which has no superset -> stowaway reference; a scan does.
+	expect_rc 1 "why superset stowaway (the default: Nix's database): no chain" \
+		"$SD" why "$(rootpath superset)" "$STOWAWAY"
+	check "why: the default database was used" contains "$WORK/err" "using the Nix database $DB"
+	expect_rc 0 "why --scan superset stowaway: the scan finds it" \
+		"$SD" why --scan "$(rootpath superset)" "$STOWAWAY"
+	expect_rc 0 "why --db chain-19 chain-0" "$SD" why --db "$DB" "$c19" "$c0"
 else
 	not_yet "why"
 fi
