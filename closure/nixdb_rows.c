@@ -225,6 +225,7 @@ static int valid_row(struct rows *r, sqlite3_stmt *st)
 	}
 	struct sd_reg_record *rec = &reg->recs[reg->nrecs++];
 	memset(rec, 0, sizeof(*rec));
+	rec->file = reg->file;
 	int rc = fill_record(r, st, id, path, plen, rec);
 	if (rc)
 		return rc;

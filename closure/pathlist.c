@@ -42,6 +42,7 @@ static int parse(struct sd_lines *l, const char *store_dir,
 		e->path[len] = '\0';
 		e->base = e->path + dl + 1;
 		e->line = l->lineno;
+		e->file = pl->file;
 		pl->n++;
 	}
 	return 0;
@@ -99,5 +100,8 @@ void sd_pathlist_free(struct sd_pathlist *pl)
 		free(pl->entries[i].path);
 	free(pl->entries);
 	free(pl->file);
+	for (size_t i = 0; i < pl->nfiles; i++)
+		free(pl->files[i]);
+	free(pl->files);
 	free(pl);
 }

@@ -185,6 +185,7 @@ static int parse_all(struct parser *p)
 		}
 		struct sd_reg_record *r = &p->reg->recs[p->reg->nrecs++];
 		memset(r, 0, sizeof(*r));
+		r->file = p->reg->file;
 		int rc = take_path(p, s, len, "bad store path", &r->path);
 		if (rc)
 			return rc;
@@ -267,5 +268,8 @@ void sd_registration_free(struct sd_registration *reg)
 	}
 	free(reg->recs);
 	free(reg->file);
+	for (size_t i = 0; i < reg->nfiles; i++)
+		free(reg->files[i]);
+	free(reg->files);
 	free(reg);
 }

@@ -47,6 +47,9 @@ struct sd_reg_record {
 	char *path;          /* logical store path "<store-dir>/<hash>-<name>" */
 	const char *base;    /* its basename (points into path) */
 	size_t line;         /* line of the path */
+	const char *file;    /* the file it was read from, for messages
+			      * "FILE:LINE" (owned by the registration:
+			      * file, or one of files) */
 	bool has_hash;       /* full layout: nar_hash/nar_size are set */
 	uint8_t nar_hash[SD_NARHASH_LEN];
 	uint64_t nar_size;
@@ -56,9 +59,13 @@ struct sd_reg_record {
 };
 
 struct sd_registration {
-	char *file;                  /* name used in messages */
+	char *file;                  /* name used in messages; merged
+				      * registrations: "A, B" */
 	struct sd_reg_record *recs;  /* in file order */
 	size_t nrecs;
+	char **files;    /* merged registrations (closure/merge.h): the
+			  * names of the files, in order; NULL otherwise */
+	size_t nfiles;
 };
 
 /* Parse file @path; @store_dir is the logical store dir (no trailing /). */

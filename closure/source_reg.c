@@ -43,7 +43,7 @@ static int expand(struct regctx *x, size_t s)
 				return sd_error_set(
 					e->err, SD_ERR_MISSING,
 					"%s:%zu: reference %s of %s is not in "
-					"the store (%s)", x->reg->file,
+					"the store (%s)", r->file,
 					ref->line, ref->path, r->path,
 					st->phys_dir);
 			int rc = sd_engine_add_missing(e, base, ref->path,
@@ -58,7 +58,7 @@ static int expand(struct regctx *x, size_t s)
 			return sd_error_set(e->err, SD_ERR_INVALID,
 					    "%s:%zu: reference %s of %s has no "
 					    "record of its own (incomplete "
-					    "registration)", x->reg->file,
+					    "registration)", r->file,
 					    ref->line, ref->path, r->path);
 		int rc = sd_graph_add_edge(&e->g, s, t->index, e->err);
 		if (rc)

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/interrupt.h"
+#include "closure/merge.h"
 #include "closure/nixdb.h"
 
 void sd_closure_cli_help(FILE *f)
@@ -23,14 +24,20 @@ void sd_closure_cli_help(FILE *f)
 		"  --db PATH              references from a Nix database, "
 		"read as a concurrent\n"
 		"                         Nix reader reads it (read-only, "
-		"its WAL included)\n"
+		"its WAL included);\n"
+		"                         once: two databases are two stores\n"
 		"  --registration FILE    references from a registration "
 		"(nix-store --dump-db,\n"
 		"                         closureInfo's registration, "
-		"exportReferencesGraph)\n"
+		"exportReferencesGraph);\n"
+		"                         repeated: their union (one path "
+		"registered twice\n"
+		"                         must have the same narHash and "
+		"references)\n"
 		"  --paths FILE           the closure itself, one store path a "
 		"line\n"
-		"                         (closureInfo's store-paths)\n"
+		"                         (closureInfo's store-paths); "
+		"repeated: their union\n"
 		"  --scan                 find references by scanning contents "
 		"with Nix's rule\n"
 		"                         (the default, except for /nix/store "
@@ -49,9 +56,25 @@ bool sd_closure_cli_option(struct sd_closure_cli *c, int opt,
 	switch (opt) {
 	case SD_OPT_STORE_DIR: c->store_dir = arg; return true;
 	case SD_OPT_STORE: c->store = arg; return true;
-	case SD_OPT_REGISTRATION: c->registration = arg; return true;
-	case SD_OPT_PATHS: c->paths = arg; return true;
-	case SD_OPT_DB: c->db = arg; return true;
+	case SD_OPT_REGISTRATION:
+		if (!c->registration)
+			c->registration = arg;
+		if (c->nregistrations < SD_CLOSURE_CLI_MAX_FILES)
+			c->registrations[c->nregistrations] = arg;
+		c->nregistrations++;
+		return true;
+	case SD_OPT_PATHS:
+		if (!c->paths)
+			c->paths = arg;
+		if (c->npath_files < SD_CLOSURE_CLI_MAX_FILES)
+			c->path_files[c->npath_files] = arg;
+		c->npath_files++;
+		return true;
+	case SD_OPT_DB:
+		if (!c->db)
+			c->db = arg;
+		c->ndb++;
+		return true;
 	case SD_OPT_SCAN: c->scan = true; return true;
 	case SD_OPT_ALLOW: c->allow_file = arg; return true;
 	case SD_OPT_ALLOW_MISSING: c->allow_missing = true; return true;
@@ -146,26 +169,82 @@ static int load_db(struct sd_closure_cli *c, const char *db,
 	return 0;
 }
 
-int sd_closure_cli_open(struct sd_closure_cli *c, struct sd_error *err)
+/* Refuse what cannot be one source: two kinds, two databases. */
+static int check_sources(const struct sd_closure_cli *c, int nsources,
+			 struct sd_error *err)
 {
-	int nsources = (c->db != NULL) + (c->registration != NULL) +
-		       (c->paths != NULL) + c->scan;
 	if (nsources > 1)
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "give only one of --db, --registration, "
 				    "--paths and --scan");
+	if (c->ndb > 1)
+		return sd_error_set(err, SD_ERR_USAGE,
+				    "--db given %zu times: two databases are "
+				    "two stores; give one", c->ndb);
+	if (c->nregistrations > SD_CLOSURE_CLI_MAX_FILES ||
+	    c->npath_files > SD_CLOSURE_CLI_MAX_FILES)
+		return sd_error_set(err, SD_ERR_USAGE,
+				    "at most %d --registration or --paths "
+				    "files", SD_CLOSURE_CLI_MAX_FILES);
+	return 0;
+}
+
+/* Load every --registration file, or every --paths file, into one. */
+static int load_files(struct sd_closure_cli *c, struct sd_closure_opts *o,
+		      struct sd_error *err)
+{
+	const char *sd = c->st->store_dir;
+	int rc = 0;
+	size_t n = 0;
+	if (c->nregistrations) {
+		struct sd_registration *v[SD_CLOSURE_CLI_MAX_FILES];
+		for (; !rc && n < c->nregistrations; n++)
+			rc = sd_registration_load(c->registrations[n], sd,
+						  &v[n], err);
+		if (rc) {
+			for (size_t i = 0; i + 1 < n; i++)
+				sd_registration_free(v[i]);
+			return rc;
+		}
+		rc = sd_registration_merge(v, n, &c->reg, err);
+		o->reg = c->reg;
+	} else if (c->npath_files) {
+		struct sd_pathlist *v[SD_CLOSURE_CLI_MAX_FILES];
+		for (; !rc && n < c->npath_files; n++)
+			rc = sd_pathlist_load(c->path_files[n], sd, &v[n],
+					      err);
+		if (rc) {
+			for (size_t i = 0; i + 1 < n; i++)
+				sd_pathlist_free(v[i]);
+			return rc;
+		}
+		rc = sd_pathlist_merge(v, n, &c->pathlist, err);
+		o->paths = c->pathlist;
+	}
+	return rc;
+}
+
+int sd_closure_cli_open(struct sd_closure_cli *c, struct sd_error *err)
+{
+	int nsources = (c->db != NULL) + (c->registration != NULL) +
+		       (c->paths != NULL) + c->scan;
+	int rc = check_sources(c, nsources, err);
+	if (rc)
+		return rc;
 	c->opts = (struct sd_closure_opts){
 		.source = c->registration ? SD_CLOSURE_REGISTRATION
 			  : c->paths      ? SD_CLOSURE_PATHS
 					  : SD_CLOSURE_SCAN,
-		.file = c->registration ? c->registration : c->paths,
 		.allow_missing = c->allow_missing,
 		.interrupted = &sd_interrupted,
 	};
-	int rc = sd_store_open(c->store_dir, c->store, &c->st, err);
+	rc = sd_store_open(c->store_dir, c->store, &c->st, err);
 	if (rc)
 		return rc;
 	report_store_warnings(c->st);
+	rc = load_files(c, &c->opts, err);
+	if (rc)
+		return rc;
 	const char *db = c->db;
 	if (nsources == 0)
 		db = default_db(c->st);
@@ -211,6 +290,8 @@ void sd_closure_cli_release(struct sd_closure_cli *c)
 	sd_closure_free(c->closure);
 	sd_allowlist_free(c->allow);
 	sd_registration_free(c->reg);
+	sd_pathlist_free(c->pathlist);
+	c->pathlist = NULL;
 	sd_store_free(c->st);
 	c->closure = NULL;
 	c->allow = NULL;

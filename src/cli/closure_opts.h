@@ -4,7 +4,10 @@
  * where the store is and where references come from.
  *
  * Sources of references: --db PATH (a Nix database, closure/nixdb.h),
- * --registration FILE, --paths FILE or --scan, at most one.  With none:
+ * --registration FILE, --paths FILE or --scan, one kind at most.
+ * --registration and --paths may be repeated: the files are merged into
+ * one (closure/merge.h: the union; conflicting records are an error).  A
+ * repeated --db is a usage error (two databases are two stores).  With none:
  * when the logical store dir is /nix/store, the physical store is
  * /nix/store itself (no --store elsewhere) and the Nix database
  * /nix/var/nix/db/db.sqlite exists, that database is used (with a note on
@@ -46,12 +49,22 @@ enum {
 	{"allow-missing", no_argument, NULL, SD_OPT_ALLOW_MISSING},           \
 	{"db", required_argument, NULL, SD_OPT_DB}
 
+/* At most this many --registration or --paths files. */
+#define SD_CLOSURE_CLI_MAX_FILES 64
+
 struct sd_closure_cli {
 	const char *store_dir;      /* --store-dir */
 	const char *store;          /* --store */
-	const char *registration;   /* --registration FILE */
-	const char *paths;          /* --paths FILE */
-	const char *db;             /* --db PATH */
+	const char *registration;   /* the first --registration FILE */
+	const char *paths;          /* the first --paths FILE */
+	const char *db;             /* the first --db PATH */
+	/* Every --registration / --paths in order (counts go on past the
+	 * maximum: sd_closure_cli_open refuses that), and the --db count. */
+	const char *registrations[SD_CLOSURE_CLI_MAX_FILES];
+	size_t nregistrations;
+	const char *path_files[SD_CLOSURE_CLI_MAX_FILES];
+	size_t npath_files;
+	size_t ndb;
 	bool scan;                  /* --scan */
 	const char *allow_file;     /* --allow FILE */
 	bool allow_missing;         /* --allow-missing */
@@ -59,7 +72,9 @@ struct sd_closure_cli {
 	/* Results of sd_closure_cli_run (release with ..._release). */
 	struct sd_store *st;
 	struct sd_allowlist *allow;
-	struct sd_registration *reg;   /* loaded from the Nix database */
+	struct sd_registration *reg;   /* loaded from the Nix database, or
+					* the (merged) --registration files */
+	struct sd_pathlist *pathlist;  /* the (merged) --paths files */
 	const char *db_used;           /* the database read, or NULL */
 	struct sd_nixdb_how db_how;    /* how it was read */
 	struct sd_closure_opts opts;   /* the source, set by ..._open */
@@ -78,7 +93,7 @@ bool sd_closure_cli_option(struct sd_closure_cli *c, int opt,
  * and compute the closure of @roots.  Store entries that are not store
  * paths are reported as warnings on stderr; so is the use of the default
  * Nix database.  Returns 0 or an SD_ERR_* with @err set (SD_ERR_USAGE for
- * more than one source).
+ * more than one kind of source, a repeated --db or too many files).
  */
 int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
 		       size_t nroots, bool evidence, struct sd_error *err);

@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include "app/diff.h"
+#include "app/diff_closure.h"
 #include "app/inspect.h"
 #include "cli/cli.h"
 #include "cli/inspect_print.h"
 #include "cli/interrupt.h"
 #include "cli/json.h"
+#include "closure/storepath.h"
 
 static void help(FILE *f)
 {
@@ -24,7 +26,14 @@ static void help(FILE *f)
 		"type, mode, owner, mtime, size, symlink target and content "
 		"(with the offset\nof the first differing byte).  "
 		"Format-specific details (inode numbers, link\ncounts, "
-		"compression, layout, directory sizes) are not compared.\n\n"
+		"compression, layout, directory sizes) are not compared.\n"
+		"Store paths are also paired by name as `nix store "
+		"diff-closures` pairs them\n(name and version split at the "
+		"first '-' not followed by a letter, an\noutput name such as "
+		"-bin dropped): \"hello: 2.12 → 2.12.1, +12.3 KiB\" (the\n"
+		"change in file bytes).  Files at the image root that are not "
+		"store paths\n(nix-path-registration, storedisk-manifest) are "
+		"counted as image files.\n\n"
 		"  --json             machine-readable report on stdout\n"
 		"  --store-dir DIR    logical store directory (default "
 		"/nix/store)\n"
@@ -44,6 +53,8 @@ struct diff_out {
 	const char *store_dir;
 	struct sd_json j;
 	struct name_list added, removed, changed;
+	struct name_list files;   /* top-level entries that are not store
+				   * paths, any kind of change */
 	bool nomem;
 };
 
@@ -146,7 +157,9 @@ static int on_item(void *ctx, const struct sd_diff_item *it)
 	struct diff_out *o = ctx;
 	const struct sd_node *node = it->a ? it->a : it->b;
 	const struct sd_node *top = top_of(node);
-	if (top) {
+	if (top && sd_storepath_base_problem(top->name, top->name_len)) {
+		push_name(o, &o->files, top->name);
+	} else if (top) {
 		struct name_list *l = &o->changed;
 		if (top == node && it->kind == SD_DIFF_ADDED)
 			l = &o->added;
@@ -182,8 +195,123 @@ static void json_names(struct sd_json *j, const char *key,
 	sd_json_array_end(j);
 }
 
+/* "+12.3 KiB", "-512 B": a signed size in binary units. */
+static void format_delta(int64_t d, char *buf, size_t len)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB",
+					    "PiB"};
+	char sign = d < 0 ? '-' : '+';
+	uint64_t m = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
+	if (m < 1024) {
+		snprintf(buf, len, "%c%" PRIu64 " B", sign, m);
+		return;
+	}
+	double v = (double)m / 1024;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(*units)) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%c%.1f %s", sign, v, units[u]);
+}
+
+/* Nix's showVersions: "∅" for none, "ε" for the empty version. */
+static void print_versions(char *const *v, size_t n)
+{
+	if (!n)
+		fputs("∅", stdout);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", " : "", stdout);
+		sd_print_escaped(stdout, *v[i] ? v[i] : "ε");
+	}
+}
+
+static bool has_version(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+/* The versions of @v not in @w (borrowed; malloc'ed array). */
+static char **versions_only(char *const *v, size_t n, char *const *w,
+			    size_t nw, size_t *nout)
+{
+	char **r = malloc((n ? n : 1) * sizeof(*r));
+	*nout = 0;
+	for (size_t i = 0; r && i < n; i++)
+		if (!has_version(w, nw, v[i]))
+			r[(*nout)++] = v[i];
+	return r;
+}
+
+/* "  hello: 2.12 → 2.12.1, +12.3 KiB"; the same versions with other
+ * hashes: "  hello: 2.12, other hash, +40 B". */
+static bool print_closure_change(const struct sd_closure_change *c)
+{
+	size_t nr, na;
+	char **rm = versions_only(c->versions_a, c->nversions_a,
+				  c->versions_b, c->nversions_b, &nr);
+	char **ad = versions_only(c->versions_b, c->nversions_b,
+				  c->versions_a, c->nversions_a, &na);
+	if (!rm || !ad) {
+		free(rm);
+		free(ad);
+		return false;
+	}
+	fputs("  ", stdout);
+	sd_print_escaped(stdout, c->name);
+	fputs(": ", stdout);
+	if (nr || na) {
+		print_versions(rm, nr);
+		fputs(" → ", stdout);
+		print_versions(ad, na);
+	} else {
+		print_versions(c->versions_a, c->nversions_a);
+		fputs(", other hash", stdout);
+	}
+	if (c->size_delta) {
+		char buf[32];
+		format_delta(c->size_delta, buf, sizeof(buf));
+		printf(", %s", buf);
+	}
+	putchar('\n');
+	free(rm);
+	free(ad);
+	return true;
+}
+
+static void json_strings(struct sd_json *j, const char *key, char *const *v,
+			 size_t n)
+{
+	sd_json_key(j, key);
+	sd_json_array_begin(j);
+	for (size_t i = 0; i < n; i++)
+		sd_json_string(j, v[i]);
+	sd_json_array_end(j);
+}
+
+static void json_closure_changes(struct sd_json *j,
+				 const struct sd_closure_changes *cc)
+{
+	sd_json_key(j, "closure_changes");
+	sd_json_array_begin(j);
+	for (size_t i = 0; i < cc->n; i++) {
+		const struct sd_closure_change *c = &cc->v[i];
+		sd_json_object_begin(j);
+		sd_json_kv_string(j, "name", c->name);
+		json_strings(j, "versions_a", c->versions_a, c->nversions_a);
+		json_strings(j, "versions_b", c->versions_b, c->nversions_b);
+		sd_json_key(j, "size_delta");
+		sd_json_i64(j, c->size_delta);
+		sd_json_object_end(j);
+	}
+	sd_json_array_end(j);
+}
+
 static void print_summary(struct diff_out *o, const char *a, const char *b,
-			  bool same)
+			  bool same, const struct sd_closure_changes *cc)
 {
 	if (o->json) {
 		sd_json_array_end(&o->j);
@@ -194,6 +322,8 @@ static void print_summary(struct diff_out *o, const char *a, const char *b,
 		json_names(&o->j, "removed", &o->removed);
 		json_names(&o->j, "changed", &o->changed);
 		sd_json_object_end(&o->j);
+		json_names(&o->j, "image_files", &o->files);
+		json_closure_changes(&o->j, cc);
 		sd_json_object_end(&o->j);
 		return;
 	}
@@ -201,8 +331,16 @@ static void print_summary(struct diff_out *o, const char *a, const char *b,
 		printf("%s and %s have the same contents\n", a, b);
 		return;
 	}
-	printf("store paths: %zu added, %zu removed, %zu changed\n",
+	if (cc->n)
+		puts("store paths by name:");
+	for (size_t i = 0; i < cc->n; i++)
+		if (!print_closure_change(&cc->v[i]))
+			o->nomem = true;
+	printf("store paths: %zu added, %zu removed, %zu changed",
 	       o->added.n, o->removed.n, o->changed.n);
+	if (o->files.n)
+		printf("; image files changed: %zu", o->files.n);
+	putchar('\n');
 }
 
 int sd_cmd_diff(int argc, char **argv)
@@ -256,6 +394,9 @@ int sd_cmd_diff(int argc, char **argv)
 	struct sd_diff_stats st;
 	sd_interrupt_install(NULL);
 	int rc = sd_diff_trees(ta, tb, &opts, &st, &err);
+	struct sd_closure_changes cc = {0};
+	if (!rc)
+		rc = sd_diff_closures(ta, tb, &cc, &err);
 	bool same = !st.added && !st.removed && !st.changed;
 	int exit_code = same ? SD_EXIT_OK : SD_EXIT_FOUND;
 	if (rc) {
@@ -266,8 +407,10 @@ int sd_cmd_diff(int argc, char **argv)
 		if (o.json)
 			putchar('\n');
 	} else {
-		print_summary(&o, pa, pb, same);
+		print_summary(&o, pa, pb, same, &cc);
 	}
+	sd_closure_changes_release(&cc);
+	free(o.files.v);
 	free(o.added.v);
 	free(o.removed.v);
 	free(o.changed.v);

@@ -6,6 +6,7 @@
 #include "app/digestfile.h"
 #include "app/kernelcheck.h"
 #include "app/pack.h"
+#include "core/atomicfile.h"
 #include "cli/cli.h"
 #include "cli/closure_opts.h"
 #include "cli/interrupt.h"
@@ -21,7 +22,9 @@ static void help(FILE *f)
 		"image whose root\nis the store directory (mount it at "
 		"/nix/store).\n\n"
 		"  -o, --output IMAGE     the image to write (appears "
-		"atomically)\n"
+		"atomically); its\n"
+		"                         directory must exist and be "
+		"writable (checked first)\n"
 		"  --format FMT           squashfs (default) or erofs\n"
 		"  --compress ALG[:LEVEL] squashfs: gzip, xz, lz4, zstd "
 		"(default) or none;\n"
@@ -128,6 +131,36 @@ static int write_digest(const char *image, const char *out,
 	int rc = sd_digestfile_write(path, image, digest, err);
 	free(path);
 	return rc;
+}
+
+/*
+ * Refuse before any work an output that cannot be written: IMAGE, the
+ * digest file and the registration copy (core/atomicfile.h).
+ */
+static int check_outputs(const struct sd_pack_options *po,
+			 const char *digest_out, bool no_digest,
+			 struct sd_error *err)
+{
+	if (sd_atomic_check(po->output, err))
+		return sd_error_prefix(err, err->code, "-o");
+	if (po->registration_out &&
+	    sd_atomic_check(po->registration_out, err))
+		return sd_error_prefix(err, err->code, "--registration-out");
+	if (no_digest)
+		return 0;
+	if (digest_out)
+		return sd_atomic_check(digest_out, err)
+			       ? sd_error_prefix(err, err->code,
+						 "--digest-out")
+			       : 0;
+	size_t len = strlen(po->output) + sizeof(".sha256");
+	char *path = malloc(len);
+	if (!path)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	snprintf(path, len, "%s.sha256", po->output);
+	int rc = sd_atomic_check(path, err);
+	free(path);
+	return rc ? sd_error_prefix(err, rc, "digest file") : 0;
 }
 
 static void on_tmp(const char *tmp_path)
@@ -255,7 +288,8 @@ int sd_cmd_pack(int argc, char **argv)
 	if (po.format->check_options(&po.write, &err) ||
 	    sd_kernel_check_write(po.format, &po.write, default_compressor,
 				  &err) ||
-	    sd_cli_image_mtime(mtime_arg, &po.mtime, &err)) {
+	    sd_cli_image_mtime(mtime_arg, &po.mtime, &err) ||
+	    check_outputs(&po, digest_out, no_digest, &err)) {
 		sd_cli_error(&err);
 		return SD_EXIT_BAD_INPUT;
 	}

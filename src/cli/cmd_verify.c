@@ -34,9 +34,11 @@ static void help(FILE *f)
 		"registered and\n"
 		"                       present, narHash/narSize equal, "
 		"reference differences\n"
-		"                       reported; default: the image's "
-		"embedded\n"
-		"                       /nix-path-registration, if any\n"
+		"                       reported (give it once); default: the\n"
+		"                       registration embedded in the image, "
+		"if any\n"
+		"                       (<store-dir>/nix-path-registration "
+		"when mounted)\n"
 		"  --raw-refs           list the store paths whose hash occurs "
 		"in the image\n"
 		"                       file's raw bytes (what Nix would "
@@ -49,8 +51,16 @@ static void help(FILE *f)
 		"                       format, e.g. IMAGE.sha256 from pack, or "
 		"a bare hex\n"
 		"                       digest): a mismatch means a damaged "
-		"copy (exit 1)\n"
+		"copy (exit 1);\n"
+		"                       a match prints \"digest: OK (sha256 "
+		"HEX)\"\n"
 		"  --json               machine-readable report on stdout\n"
+		"  -q, --quiet          print nothing when IMAGE passes; "
+		"otherwise only the\n"
+		"                       violations and the summary, on "
+		"stderr (exit codes\n"
+		"                       unchanged; --json and --raw-refs "
+		"still print)\n"
 		"  -h, --help           this help\n\n"
 		"verify reads only IMAGE (and the files named): it needs no "
 		"store and no\ndatabase, so it runs on any host the image is "
@@ -65,7 +75,7 @@ struct verify_args {
 	const char *store_dir;
 	const char *candidates_file, *allow_file, *registration_file;
 	const char *digest_file;
-	bool json, raw_refs;
+	bool json, raw_refs, quiet;
 	const char *image;
 };
 
@@ -80,20 +90,31 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		{"raw-refs", no_argument, NULL, 'R'},
 		{"json", no_argument, NULL, 'j'},
 		{"digest", required_argument, NULL, 'd'},
+		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'S': a->store_dir = optarg; break;
 		case 'c': a->candidates_file = optarg; break;
 		case 'a': a->allow_file = optarg; break;
-		case 'r': a->registration_file = optarg; break;
+		case 'r':
+			if (a->registration_file) {
+				sd_cli_errorf("--registration given twice "
+					      "(%s, %s): verify checks the "
+					      "image against one registration",
+					      a->registration_file, optarg);
+				return SD_EXIT_BAD_INPUT;
+			}
+			a->registration_file = optarg;
+			break;
 		case 'R': a->raw_refs = true; break;
 		case 'j': a->json = true; break;
 		case 'd': a->digest_file = optarg; break;
+		case 'q': a->quiet = true; break;
 		case 'h': help(stdout); return SD_EXIT_OK;
 		default: help(stderr); return SD_EXIT_BAD_INPUT;
 		}
@@ -143,12 +164,14 @@ static int load_inputs(const struct verify_args *a, struct verify_inputs *in,
 }
 
 /*
- * The image's SHA-256 against the digest file: 0 equal, 1 (message in
- * @err) a damaged copy, 2 the digest file or the image unreadable.
+ * The image's SHA-256 (into @got) against the digest file: 0 equal, 1
+ * (message in @err) a damaged copy, 2 the digest file or the image
+ * unreadable.
  */
-static int check_digest(const struct verify_args *a, struct sd_error *err)
+static int check_digest(const struct verify_args *a,
+			uint8_t got[SD_SHA256_LEN], struct sd_error *err)
 {
-	uint8_t want[SD_SHA256_LEN], got[SD_SHA256_LEN];
+	uint8_t want[SD_SHA256_LEN];
 	if (sd_digestfile_read(a->digest_file, a->image, want, err) ||
 	    sd_sha256_file(a->image, got, err))
 		return SD_EXIT_BAD_INPUT;
@@ -188,8 +211,12 @@ int sd_cmd_verify(int argc, char **argv)
 		return SD_EXIT_BAD_INPUT;
 	}
 
+	/* The report's stream: stdout, or stderr when stdout carries the
+	 * raw references or (-q) nothing. */
+	FILE *report = a.raw_refs || a.quiet ? stderr : stdout;
 	if (a.digest_file) {
-		int drc = check_digest(&a, &err);
+		uint8_t got[SD_SHA256_LEN];
+		int drc = check_digest(&a, got, &err);
 		if (drc) {
 			sd_cli_error(&err);
 			if (a.json)
@@ -199,6 +226,10 @@ int sd_cmd_verify(int argc, char **argv)
 			release_inputs(&in);
 			return drc;
 		}
+		char hex[SD_SHA256_LEN * 2 + 1];
+		sd_hex_encode(got, SD_SHA256_LEN, hex);
+		if (!a.json && !a.quiet)
+			fprintf(report, "digest: OK (sha256 %s)\n", hex);
 	}
 	struct sd_verify_result res;
 	rc = sd_verify_image(a.image, &opts, &res, &err);
@@ -213,11 +244,14 @@ int sd_cmd_verify(int argc, char **argv)
 		if (a.json) {
 			sd_verify_print_json(stdout, a.image, in.store_dir,
 					     &res, NULL);
-		} else if (a.raw_refs) {
-			sd_verify_print_raw_refs(stdout, &res);
-			sd_verify_print_text(stderr, a.image, &res);
 		} else {
-			sd_verify_print_text(stdout, a.image, &res);
+			if (a.raw_refs)
+				sd_verify_print_raw_refs(stdout, &res);
+			if (a.quiet)
+				sd_verify_print_violations(report, a.image,
+							   &res);
+			else
+				sd_verify_print_text(report, a.image, &res);
 		}
 		exit_code = res.nviolations ? SD_EXIT_FOUND : SD_EXIT_OK;
 		sd_verify_result_release(&res);

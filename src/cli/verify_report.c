@@ -144,34 +144,74 @@ static void registration_text(FILE *out,
 	}
 }
 
-void sd_verify_print_text(FILE *out, const char *image,
-			  const struct sd_verify_result *r)
+/*
+ * The summary line.  narHash/narSize mismatches are violations (exit 1)
+ * but not of self-containment: alone, they head the line as "does not
+ * match its registration".
+ */
+static void summary_text(FILE *out, const char *image,
+			 const struct sd_verify_result *r)
 {
-	for (size_t i = 0; i < r->nfindings; i++) {
-		const struct sd_finding *f = &r->findings[i];
-		fprintf(out, "%s: %s:%llu (%s): %s: %s",
-			f->kind == SD_FINDING_VIOLATION ? "violation"
-							: "warning",
-			f->file ? f->file : "?", (unsigned long long)f->offset,
-			f->where, f->path ? f->path : "?",
-			f->reason ? f->reason : "?");
-		if (f->count > 1)
-			fprintf(out, " (%llu occurrences)",
-				(unsigned long long)f->count);
-		fputc('\n', out);
-	}
-	registration_text(out, &r->reg);
+	size_t nmis = r->reg.nmismatches;
+	size_t others = r->nviolations > nmis ? r->nviolations - nmis : 0;
 	if (r->nviolations == 0)
 		fprintf(out,
 			"%s: self-contained: %zu store paths, %zu files, "
 			"%llu references resolved, %zu warnings\n",
 			image, r->npaths, r->nfiles,
 			(unsigned long long)r->references, r->nwarnings);
-	else
+	else if (others == 0)
+		fprintf(out,
+			"%s: does not match its registration (%s): %zu "
+			"narHash/narSize mismatches, %zu warnings in %zu "
+			"store paths\n",
+			image, r->reg.source ? r->reg.source : "?", nmis,
+			r->nwarnings, r->npaths);
+	else if (nmis == 0)
 		fprintf(out,
 			"%s: NOT self-contained: %zu violations, %zu warnings "
 			"in %zu store paths\n",
 			image, r->nviolations, r->nwarnings, r->npaths);
+	else
+		fprintf(out,
+			"%s: NOT self-contained: %zu violations, %zu warnings "
+			"in %zu store paths; %zu of them do not match its "
+			"registration (%s)\n",
+			image, others, r->nwarnings, r->npaths, nmis,
+			r->reg.source ? r->reg.source : "?");
+}
+
+static void finding_text(FILE *out, const struct sd_finding *f)
+{
+	fprintf(out, "%s: %s:%llu (%s): %s: %s",
+		f->kind == SD_FINDING_VIOLATION ? "violation" : "warning",
+		f->file ? f->file : "?", (unsigned long long)f->offset,
+		f->where, f->path ? f->path : "?",
+		f->reason ? f->reason : "?");
+	if (f->count > 1)
+		fprintf(out, " (%llu occurrences)",
+			(unsigned long long)f->count);
+	fputc('\n', out);
+}
+
+void sd_verify_print_violations(FILE *out, const char *image,
+				const struct sd_verify_result *r)
+{
+	if (r->nviolations == 0)
+		return;
+	for (size_t i = 0; i < r->nfindings; i++)
+		if (r->findings[i].kind == SD_FINDING_VIOLATION)
+			finding_text(out, &r->findings[i]);
+	summary_text(out, image, r);
+}
+
+void sd_verify_print_text(FILE *out, const char *image,
+			  const struct sd_verify_result *r)
+{
+	for (size_t i = 0; i < r->nfindings; i++)
+		finding_text(out, &r->findings[i]);
+	registration_text(out, &r->reg);
+	summary_text(out, image, r);
 }
 
 void sd_verify_print_raw_refs(FILE *out, const struct sd_verify_result *r)

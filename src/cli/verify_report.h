@@ -14,10 +14,18 @@
  * REASON"; for WHERE "registration", OFFSET is a line number), the
  * registration that was checked and its reference differences
  * ("reference difference: PATH: scanned only: ...; registered only:
- * ..."), then the summary line.
+ * ..."), then the summary line: "IMAGE: self-contained: ...", "IMAGE:
+ * NOT self-contained: ...", or, when the only violations are narHash/
+ * narSize mismatches, "IMAGE: does not match its registration (SOURCE):
+ * ...".
  */
 void sd_verify_print_text(FILE *out, const char *image,
 			  const struct sd_verify_result *r);
+
+/* verify -q: only the violation lines and the summary line, nothing when
+ * there are no violations. */
+void sd_verify_print_violations(FILE *out, const char *image,
+				const struct sd_verify_result *r);
 
 /* The raw references, one logical path a line. */
 void sd_verify_print_raw_refs(FILE *out, const struct sd_verify_result *r);

@@ -1,6 +1,7 @@
 #include "core/atomicfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,44 @@ int sd_atomic_open(struct sd_atomic_file *f, const char *path,
 				      "%s: cannot create temporary file", path);
 	}
 	return SD_OK;
+}
+
+int sd_atomic_check(const char *path, struct sd_error *err)
+{
+	struct stat st;
+	size_t len = strlen(path);
+	if (len == 0)
+		return sd_error_set(err, SD_ERR_USAGE, "empty file name");
+	if (path[len - 1] == '/' || (stat(path, &st) == 0 &&
+				     S_ISDIR(st.st_mode)))
+		return sd_error_set(err, SD_ERR_USAGE, "%s: is a directory",
+				    path);
+	const char *slash = strrchr(path, '/');
+	size_t dirlen = !slash ? 1 : slash == path ? 1 : (size_t)(slash - path);
+	char *dir = malloc(dirlen + 1);
+	if (!dir)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	memcpy(dir, slash ? path : ".", dirlen);
+	dir[dirlen] = '\0';
+	int rc = 0;
+	if (stat(dir, &st) != 0) {
+		int e = errno;
+		rc = e == ENOENT
+			     ? sd_error_set(err, SD_ERR_USAGE,
+					    "%s: directory %s does not exist",
+					    path, dir)
+			     : sd_error_errno(err, SD_ERR_USAGE, e,
+					      "%s: directory %s", path, dir);
+	} else if (!S_ISDIR(st.st_mode)) {
+		rc = sd_error_set(err, SD_ERR_USAGE, "%s: %s is not a directory",
+				  path, dir);
+	} else if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+		rc = sd_error_set(err, SD_ERR_USAGE,
+				  "%s: directory %s is not writable (%s)", path,
+				  dir, strerror(errno));
+	}
+	free(dir);
+	return rc;
 }
 
 int sd_atomic_commit(struct sd_atomic_file *f, bool sync,

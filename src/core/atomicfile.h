@@ -26,6 +26,18 @@ struct sd_atomic_file {
 int sd_atomic_open(struct sd_atomic_file *f, const char *path,
 		   struct sd_error *err);
 
+/*
+ * Could an atomic file appear at @path?  Checked before any work, so that
+ * a long pack does not fail at its end: @path must not be a directory
+ * (nor end in '/'), and its directory must exist, be a directory and be
+ * writable and searchable by this process (access(2) with the effective
+ * ids: a read-only file system is refused even for root, who bypasses
+ * permission bits).  Returns 0 or SD_ERR_USAGE with "@path: reason"
+ * ("is a directory", "directory D does not exist", "D is not a
+ * directory", "directory D is not writable (strerror)"); SD_ERR_NOMEM.
+ */
+int sd_atomic_check(const char *path, struct sd_error *err);
+
 /* chmod to 0644 & ~umask, fsync if @sync, rename; on failure the temp is
  * removed. */
 int sd_atomic_commit(struct sd_atomic_file *f, bool sync,

@@ -58,6 +58,52 @@ cp "$WORK/scan.txt" "$WORK/paths"
 expect_rc 0 "closure from --paths" "$SD" closure --paths "$WORK/paths" --store "$S" "$root"
 check "--paths gives the listed closure" cmp -s "$WORK/out" "$WORK/scan.txt"
 
+# Repeated source options: --paths and --registration take the union (a
+# path in both files is fine), a repeated --db is refused.
+head -n 4 "$WORK/scan.txt" >"$WORK/paths.a"
+tail -n 3 "$WORK/scan.txt" >"$WORK/paths.b"
+expect_rc 0 "--paths A --paths B" "$SD" closure --paths "$WORK/paths.a" --paths "$WORK/paths.b" --store "$S" "$root"
+check "--paths A --paths B is the union of the lists" cmp -s "$WORK/out" "$WORK/scan.txt"
+expect_rc 1 "a root listed in neither --paths file" "$SD" closure --paths "$WORK/paths.b" --paths "$WORK/paths.b" --store "$S" "$(head -n 1 "$WORK/scan.txt")"
+check "the error names both files" contains "$WORK/err" "paths.b, $WORK/paths.b"
+python3 - "$WORK" <<'PY'
+import sys
+w = sys.argv[1]
+lines = open(w + "/reg.dumpdb").read().split("\n")[:-1]
+recs, i = [], 0
+while i < len(lines):
+    n = int(lines[i + 4])
+    recs.append(lines[i:i + 5 + n])
+    i += 5 + n
+def write(name, rs):
+    open(w + "/" + name, "w").write("".join(l + "\n" for r in rs for l in r))
+# The last record in both files; in B in the short layout (no narHash).
+last = recs[-1]
+write("reg.a", recs[:3] + [last])
+write("reg.b", [[last[0], last[3]] + last[4:]] + recs[3:-1])
+# Conflicts: the same path with another narHash, or other references.
+bad = list(last)
+bad[1] = "sha256:" + "0" * 52
+write("reg.badhash", [bad])
+write("reg.badrefs", [last[:4] + ["0"]])
+PY
+expect_rc 0 "--registration A --registration B" "$SD" closure --registration "$WORK/reg.a" --registration "$WORK/reg.b" --store "$S" "$root"
+check "their union is followed: the same 4 paths as one file" sh -c "
+	'$SD' closure --registration '$WORK/reg.dumpdb' --store '$S' '$root' | cmp -s - '$WORK/out'"
+expect_rc 1 "one path registered with two narHashes" "$SD" closure --registration "$WORK/reg.a" --registration "$WORK/reg.badhash" --store "$S" "$root"
+check "the conflict names both files and lines" sh -c "
+	grep -q 'conflicting records for .*: narHash differs ($WORK/reg.a:[0-9]*: sha256:.*, $WORK/reg.badhash:1: sha256:0*)' '$WORK/err'"
+expect_rc 1 "one path registered with two reference lists" "$SD" closure --registration "$WORK/reg.badrefs" --registration "$WORK/reg.b" --store "$S" "$root"
+check "the conflict says references differ, with both places" sh -c "
+	grep -q 'conflicting records for .*: references differ ($WORK/reg.badrefs:1, $WORK/reg.b:1)' '$WORK/err'"
+check "a mistake in the second file is reported at its own line" sh -c "
+	printf 'garbage\n' >'$WORK/reg.garbage'
+	'$SD' closure --registration '$WORK/reg.a' --registration '$WORK/reg.garbage' --store '$S' '$root' 2>&1 |
+		grep -q 'reg.garbage:1'"
+expect_rc 2 "a repeated --db is refused" "$SD" closure --db "$WORK/x.sqlite" --db "$WORK/y.sqlite" --store "$S" "$root"
+check "the refusal says why" contains "$WORK/err" "two databases are two stores"
+expect_rc 2 "mixed sources stay refused" "$SD" closure --paths "$WORK/paths.a" --registration "$WORK/reg.a" --store "$S" "$root"
+
 # --graph: edges between paths of the closure.
 expect_rc 0 "closure --graph" "$SD" closure --graph --store "$S" "$root"
 check "--graph lists the cycle both ways" sh -c "

@@ -36,8 +36,12 @@ mkdir -p far/home
 cp imgs/img imgs/img.sha256 far/
 expect_rc 0 "verify --digest: intact copy" env HOME="$WORK/far/home" \
 	"$SD" verify --store-dir /nonexistent/store --digest far/img.sha256 far/img
+check "verify --digest says the digest matched" sh -c "
+	head -n 1 '$WORK/out' | grep -qx 'digest: OK (sha256 $(sha far/img))'"
 expect_rc 0 "verify --digest: default store dir" \
 	"$SD" verify --digest far/img.sha256 far/img
+expect_rc 0 "verify -q --digest: intact copy" "$SD" verify -q --digest far/img.sha256 far/img
+check "verify -q --digest prints nothing" sh -c "[ ! -s '$WORK/out' ] && [ ! -s '$WORK/err' ]"
 cut -d' ' -f1 far/img.sha256 >far/bare
 expect_rc 0 "verify --digest: a bare hex line" "$SD" verify --digest far/bare far/img
 if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then

@@ -198,6 +198,57 @@ expect_rc 0 "diff --json of identical images" "$SD" diff --json "$WORK/a.erofs" 
 check "diff --json says identical" python3 -c \
 	'import json,sys; assert json.load(open(sys.argv[1]))["identical"] is True' "$WORK/out"
 expect_rc 2 "diff with an unreadable image exits 2" "$SD" diff "$WORK/a.sqfs" "$WORK/closure"
+# diff pairs store paths by name as `nix store diff-closures` does; the
+# embedded registration is an image file, not a store path.
+h() { printf '%s' "$1" | sha256sum | cut -c1-32 | tr '0-9a-f' '0123456789abcdfg'; }
+mkpath() { # STORE SEED NAME BYTES
+	mkdir -p "$1/$(h "$2")-$3" && head -c "$4" /dev/zero >"$1/$(h "$2")-$3/data"
+	echo "/nix/store/$(h "$2")-$3" >>"$1.list"
+}
+VA=$WORK/va/nix/store VB=$WORK/vb/nix/store
+mkpath "$VA" h1 hello-2.12 1000
+mkpath "$VB" h2 hello-2.12.1 13600
+mkpath "$VA" g glibc-2.37-8 500
+mkpath "$VB" g glibc-2.37-8 500
+mkpath "$VA" gb glibc-2.37-8-bin 70
+mkpath "$VB" gb glibc-2.37-8-bin 70
+mkpath "$VA" t1 tool-1.0 100
+mkpath "$VB" t2 tool-1.0 140
+mkpath "$VA" o oldpkg-3 2048
+mkpath "$VB" n newpkg-0.1 5
+for v in a b; do
+	d=$WORK/v$v/nix/store
+	"$SD" pack -q --no-digest --embed-registration -o "$WORK/v$v.img" --paths "$d.list" --store "$d" ||
+		fail "pack the versioned store $v"
+done
+expect_rc 1 "diff of two versions of a closure" "$SD" diff "$WORK/va.img" "$WORK/vb.img"
+sed -n '/^store paths by name:$/,$p' "$WORK/out" >"$WORK/byname"
+cat >"$WORK/want" <<'EOF2'
+store paths by name:
+  hello: 2.12 → 2.12.1, +12.3 KiB
+  newpkg: ∅ → 0.1, +5 B
+  oldpkg: 3 → ∅, -2.0 KiB
+  tool: 1.0, other hash, +40 B
+store paths: 3 added, 3 removed, 0 changed; image files changed: 1
+EOF2
+check "diff pairs store paths by name (Nix's name/version split)" cmp -s "$WORK/byname" "$WORK/want"
+check "the embedded registration is shown as a changed file of the image" \
+	grep -qF "changed /nix/store/nix-path-registration: " "$WORK/out"
+expect_rc 1 "diff --json of two versions" "$SD" diff --json "$WORK/va.img" "$WORK/vb.img"
+check "diff --json: closure_changes, and the registration is no store path" python3 - "$WORK/out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = {x["name"]: x for x in d["closure_changes"]}
+assert sorted(c) == ["hello", "newpkg", "oldpkg", "tool"], c
+assert c["hello"] == {"name": "hello", "versions_a": ["2.12"], "versions_b": ["2.12.1"], "size_delta": 12600}, c
+assert c["oldpkg"]["versions_b"] == [] and c["oldpkg"]["size_delta"] == -2048, c
+assert c["tool"]["versions_a"] == c["tool"]["versions_b"] == ["1.0"], c
+assert d["image_files"] == ["nix-path-registration"], d
+sp = d["store_paths"]
+assert "nix-path-registration" not in sp["changed"] + sp["added"] + sp["removed"], sp
+assert len(sp["added"]) == 3 and len(sp["removed"]) == 3 and sp["changed"] == [], sp
+PY
+
 # export --tar: deterministic (same bytes from a file and a pipe, from
 # squashfs and EROFS), entries named nix/store/..., owner 0:0 without names.
 expect_rc 0 "export squashfs to a file" "$SD" export "$WORK/a.sqfs" --tar "$WORK/t1.tar"

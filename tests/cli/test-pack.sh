@@ -87,6 +87,41 @@ echo "$missing" >"$WORK/allow"
 expect_rc 0 "--allow FILE accepts it" "$SD" closure --allow "$WORK/allow" --store "$S" "$root"
 rm "$S/$app/share/dangling"
 
+# An output that cannot be written is refused before any work (exit 2;
+# the store given is bogus, so any work would fail differently).
+mkdir -p "$WORK/outdir"
+expect_rc 2 "-o a directory is refused" "$SD" pack -o "$WORK/outdir" --store /nonexistent "$root"
+check "the refusal says why" contains "$WORK/err" "-o: $WORK/outdir: is a directory"
+check "nothing was written into the directory" [ -z "$(ls -A "$WORK/outdir")" ]
+expect_rc 2 "-o in a directory that does not exist is refused" "$SD" pack -o "$WORK/nodir/x.img" --store /nonexistent "$root"
+check "the refusal names the directory" contains "$WORK/err" "directory $WORK/nodir does not exist"
+expect_rc 2 "--registration-out a directory is refused" "$SD" pack -o "$WORK/r.img" --registration-out "$WORK/outdir" --store /nonexistent "$root"
+check "the refusal names --registration-out" contains "$WORK/err" "--registration-out: $WORK/outdir: is a directory"
+mkdir "$WORK/r.img.sha256"
+expect_rc 2 "a directory at IMAGE.sha256 is refused" "$SD" pack -o "$WORK/r.img" --store /nonexistent "$root"
+check "the refusal names the digest file" contains "$WORK/err" "digest file: $WORK/r.img.sha256: is a directory"
+check "nothing is left at IMAGE" [ ! -e "$WORK/r.img" ]
+# Root bypasses permission bits: a read-only file system is what stops it.
+mkdir -p "$WORK/ro"
+if mount -t tmpfs -o ro,size=64k tmpfs "$WORK/ro" 2>/dev/null; then
+	MOUNTS="$MOUNTS $WORK/ro"
+	expect_rc 2 "-o on a read-only file system is refused" "$SD" pack -o "$WORK/ro/x.img" --store /nonexistent "$root"
+	check "the refusal says it is not writable" contains "$WORK/err" "directory $WORK/ro is not writable (Read-only file system)"
+	expect_rc 2 "--digest-out on a read-only file system is refused" "$SD" pack -o "$WORK/d.img" --digest-out "$WORK/ro/d.sha256" --store /nonexistent "$root"
+	check "the refusal names --digest-out" contains "$WORK/err" "--digest-out: $WORK/ro/d.sha256: directory $WORK/ro is not writable"
+	expect_rc 0 "--no-digest needs no digest location" "$SD" pack -q -o "$WORK/d.img" --digest-out "$WORK/ro/d.sha256" --no-digest --store "$S" "$root"
+	umount "$WORK/ro"
+else
+	skip "cannot mount a read-only tmpfs here (not root?)"
+fi
+
+# --paths A --paths B packs the union: the same image as one list.
+head -n 3 "$WORK/closure" >"$WORK/list.a"
+tail -n 4 "$WORK/closure" >"$WORK/list.b"
+expect_rc 0 "pack --paths A --paths B" "$SD" pack -q -o "$WORK/two.img" --paths "$WORK/list.a" --paths "$WORK/list.b" --store "$S" "$root"
+expect_rc 0 "pack --paths ALL" "$SD" pack -q -o "$WORK/one.img" --paths "$WORK/closure" --store "$S" "$root"
+check "two lists give the image of their union" cmp -s "$WORK/one.img" "$WORK/two.img"
+
 # SIGTERM during a pack leaves nothing behind.
 dd if=/dev/urandom of="$S/$app/share/big" bs=1M count=192 status=none
 "$SD" pack -o "$WORK/int.sqfs" --compress xz --jobs 1 --store "$S" "$root" >/dev/null 2>&1 &
