@@ -7,7 +7,8 @@ MUTATION makes it malformed in one way: pad (a non-zero padding byte),
 magic (a bad "NIXE" magic), outside (a path outside the store dir),
 dotdot (a NAR entry named ".."), slash (a NAR entry name with '/'),
 unsorted (directory entries out of order), duplicate (an entry twice),
-missing (a reference to a path not in the stream).
+missing (a reference to a path not in the stream), deriver (a deriver
+that is not a store path).
 
 Or MUTATION is reg=FILE: the stream holds exactly the paths of FILE, a
 registration in the `nix-store --dump-db` / `--load-db` format, with the
@@ -105,6 +106,8 @@ def main():
         if once("missing"):
             refs.append("/nix/store/" + "0" * 32 + "-absent")
         parts.append(u64(len(refs)) + b"".join(string(r) for r in refs))
+        if once("deriver"):
+            deriver = "/nix/store/not-a-derivation"
         parts.append(string(deriver) + u64(0))
     parts.append(u64(0))
     with open(out, "wb") as f:

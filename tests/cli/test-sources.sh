@@ -137,4 +137,13 @@ check "... the registration does not list the missing path" \
 	sh -c "! grep -q 00000000000000000000000000000000 '$WORK/m.reg'"
 expect_rc 0 "... and verify passes" "$SD" verify "$WORK/m.img"
 
+# A deriver in an export stream is a store path or empty.
+python3 "$SRCDIR/tests/cli/mkexport.py" "$WORK/d.exp" "$S" deriver
+expect_rc 1 "export stream with a deriver that is not a store path: refused" \
+	"$SD" pack -q -o "$WORK/d.img" --nix-export "$WORK/d.exp"
+check "... naming the offset and the reason" \
+	contains "$WORK/err" "offset"
+check "... and the bad name" contains "$WORK/err" "not-a-derivation"
+check "... and nothing is written" [ ! -e "$WORK/d.img" ]
+
 finish
