@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "closure/closure.h"
 #include "core/error.h"
 #include "core/tree.h"
 
@@ -34,11 +35,25 @@ struct sd_input_options {
 	volatile const int *interrupted;  /* polled; may be NULL */
 };
 
-/* What an input found besides the tree. */
+/* What an export stream says of one store path besides its files. */
+struct sd_input_meta {
+	char *path;                       /* logical store path */
+	char *deriver;                    /* logical store path, "" if none */
+	char **refs;                      /* its references, as listed */
+	size_t nrefs;
+};
+
+/* What an input found besides the tree (release with
+ * sd_input_info_release). */
 struct sd_input_info {
 	size_t npaths;                    /* store paths (root children) */
 	size_t nmissing;                  /* export: tolerated missing refs */
+	struct sd_input_meta *meta;       /* export: one per store path, in
+					   * stream order; tar: NULL */
+	size_t nmeta;
 };
+
+void sd_input_info_release(struct sd_input_info *info);
 
 /*
  * Read a tar stream from @file ("-": stdin; compressed tars are
@@ -61,5 +76,38 @@ int sd_input_tar(const char *file, const struct sd_input_options *opts,
 int sd_input_export(const char *file, const struct sd_input_options *opts,
 		    struct sd_tree **out, struct sd_input_info *info,
 		    struct sd_error *err);
+
+/*
+ * The store paths of a stream as a closure (closure/closure.h), so that
+ * the registration code (app/registration.h) and pack treat a stream like
+ * a store: paths[] are @tree's root children (sorted by basename, as the
+ * tree is); refs are the export stream's references that are in the
+ * stream, self references included (references to paths not in it — only
+ * there with allow_missing — are listed in closure->missing instead);
+ * derivers are the stream's ("" if none).  A tar has neither: no edges,
+ * scan_refs is set (references by scanning, with the stream's paths as the
+ * candidates) and derivers are NULL.  The store paths the closure points
+ * to (sd_closure_path.sp) live in the struct below.
+ */
+struct sd_input_closure {
+	struct sd_closure *closure;
+	bool scan_refs;                   /* a tar: no edges, scan */
+	struct sd_store_path *sps;        /* closure->paths[i].sp = &sps[i] */
+	size_t nsps;
+};
+
+/*
+ * Build the closure of @tree (finalised; from sd_input_tar or
+ * sd_input_export with @info) in logical store directory @store_dir.
+ * @roots (logical store paths, @nroots of them, may be none) become
+ * closure->roots; one that is not a store path of @tree is SD_ERR_MISSING
+ * "root P is not in the input".  Release with sd_input_closure_free.
+ */
+int sd_input_closure(const struct sd_tree *tree,
+		     const struct sd_input_info *info, const char *store_dir,
+		     const char *const *roots, size_t nroots,
+		     struct sd_input_closure *out, struct sd_error *err);
+
+void sd_input_closure_free(struct sd_input_closure *ic);
 
 #endif

@@ -24,19 +24,15 @@
 /* Placeholder name of a path's node until its name follows the NAR. */
 #define PENDING "pending"
 
-/* A reference seen in the stream, checked once all paths are read. */
-struct ref {
-	char *path;       /* the referenced store path */
-	char *referrer;   /* the referring store path */
-};
-
 struct export_ctx {
 	struct sd_wire *w;
 	const struct sd_input_options *opts;
 	struct sd_tree *tree;
 	struct sd_spool *spool;
-	struct ref *refs;
-	size_t nrefs, cap;
+	/* Per path: its path, references and deriver; the references are
+	 * checked once all paths are read. */
+	struct sd_input_meta *meta;
+	size_t nmeta, cap;
 	struct sd_error *err;
 };
 
@@ -51,24 +47,22 @@ static int parse_path(struct export_ctx *c, const char *s, size_t len,
 	return SD_OK;
 }
 
-static int add_ref(struct export_ctx *c, char *path, const char *referrer)
+/* A new, zeroed metadata record at the end of c->meta. */
+static struct sd_input_meta *new_meta(struct export_ctx *c)
 {
-	if (c->nrefs == c->cap) {
+	if (c->nmeta == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
-		struct ref *r = realloc(c->refs, cap * sizeof(*r));
-		if (!r)
-			return sd_error_set(c->err, SD_ERR_NOMEM,
-					    "out of memory");
-		c->refs = r;
+		struct sd_input_meta *m = realloc(c->meta, cap * sizeof(*m));
+		if (!m) {
+			sd_error_set(c->err, SD_ERR_NOMEM, "out of memory");
+			return NULL;
+		}
+		c->meta = m;
 		c->cap = cap;
 	}
-	char *who = strdup(referrer);
-	if (!who)
-		return sd_error_set(c->err, SD_ERR_NOMEM, "out of memory");
-	c->refs[c->nrefs].path = path;
-	c->refs[c->nrefs].referrer = who;
-	c->nrefs++;
-	return SD_OK;
+	struct sd_input_meta *m = &c->meta[c->nmeta++];
+	memset(m, 0, sizeof(*m));
+	return m;
 }
 
 /* The trailer after a path's NAR; names @node after the path. */
@@ -89,6 +83,12 @@ static int read_trailer(struct export_ctx *c, struct sd_node *node)
 	rc = sd_wire_string(c->w, PATH_MAX_LEN, &path, &len, c->err);
 	if (rc)
 		return rc;
+	struct sd_input_meta *m = new_meta(c);
+	if (!m) {
+		free(path);
+		return SD_ERR_NOMEM;
+	}
+	m->path = path;
 	struct sd_spath sp;
 	rc = parse_path(c, path, len, at, &sp);
 	if (!rc) {
@@ -109,6 +109,12 @@ static int read_trailer(struct export_ctx *c, struct sd_node *node)
 	if (!rc && n > MAX_REFS)
 		rc = sd_wire_fail(c->w, at, c->err, "%llu references",
 				  (unsigned long long)n);
+	if (!rc) {
+		m->refs = calloc((size_t)n + 1, sizeof(*m->refs));
+		if (!m->refs)
+			rc = sd_error_set(c->err, SD_ERR_NOMEM,
+					  "out of memory");
+	}
 	for (uint64_t i = 0; i < n && !rc; i++) {
 		char *ref;
 		size_t rl;
@@ -118,16 +124,18 @@ static int read_trailer(struct export_ctx *c, struct sd_node *node)
 		if (rc)
 			break;
 		rc = parse_path(c, ref, rl, at, &rp);
-		if (!rc)
-			rc = add_ref(c, ref, path);
 		if (rc)
 			free(ref);
+		else
+			m->refs[m->nrefs++] = ref;
 	}
-	char *deriver = NULL;
+	at = c->w->offset;
 	if (!rc)
-		rc = sd_wire_string(c->w, PATH_MAX_LEN, &deriver, &len,
+		rc = sd_wire_string(c->w, PATH_MAX_LEN, &m->deriver, &len,
 				    c->err);
-	free(deriver);
+	/* A deriver is a store path, or empty. */
+	if (!rc && len > 0)
+		rc = parse_path(c, m->deriver, len, at, &sp);
 	at = c->w->offset;
 	if (!rc)
 		rc = sd_wire_u64(c->w, &v, c->err);
@@ -135,7 +143,6 @@ static int read_trailer(struct export_ctx *c, struct sd_node *node)
 		rc = sd_wire_fail(c->w, at, c->err,
 				  "expected 0 after the deriver, found %llu",
 				  (unsigned long long)v);
-	free(path);
 	return rc;
 }
 
@@ -178,18 +185,23 @@ static int check_refs(struct export_ctx *c, struct sd_input_info *info)
 	char list[600];
 	size_t used = 0, missing = 0;
 	list[0] = '\0';
-	for (size_t i = 0; i < c->nrefs; i++) {
-		struct sd_spath sp;
-		sd_storepath_parse(c->opts->store_dir, c->refs[i].path,
-				   strlen(c->refs[i].path), false, &sp, NULL);
-		if (sd_node_child(c->tree->root, sp.base, sp.base_len))
-			continue;
-		missing++;
-		if (used < sizeof(list) - 1) {
+	for (size_t i = 0; i < c->nmeta; i++) {
+		const struct sd_input_meta *m = &c->meta[i];
+		for (size_t k = 0; k < m->nrefs; k++) {
+			struct sd_spath sp;
+			sd_storepath_parse(c->opts->store_dir, m->refs[k],
+					   strlen(m->refs[k]), false, &sp,
+					   NULL);
+			if (sd_node_child(c->tree->root, sp.base,
+					  sp.base_len))
+				continue;
+			missing++;
+			if (used >= sizeof(list) - 1)
+				continue;
 			int n = snprintf(list + used, sizeof(list) - used,
 					 "%s%s (referenced by %s)",
-					 used ? ", " : "", c->refs[i].path,
-					 c->refs[i].referrer);
+					 used ? ", " : "", m->refs[k],
+					 m->path);
 			used += n > 0 ? (size_t)n : 0;
 		}
 	}
@@ -201,6 +213,21 @@ static int check_refs(struct export_ctx *c, struct sd_input_info *info)
 				    "stream: %s%s", c->w->name, missing,
 				    list, used >= sizeof(list) - 1 ? "..." : "");
 	return SD_OK;
+}
+
+void sd_input_info_release(struct sd_input_info *info)
+{
+	for (size_t i = 0; i < info->nmeta; i++) {
+		struct sd_input_meta *m = &info->meta[i];
+		for (size_t k = 0; k < m->nrefs; k++)
+			free(m->refs[k]);
+		free(m->refs);
+		free(m->path);
+		free(m->deriver);
+	}
+	free(info->meta);
+	info->meta = NULL;
+	info->nmeta = 0;
 }
 
 int sd_input_export(const char *file, const struct sd_input_options *opts,
@@ -241,16 +268,14 @@ int sd_input_export(const char *file, const struct sd_input_options *opts,
 		rc = sd_tree_finalize(c.tree, err);
 	if (!rc)
 		rc = check_refs(&c, info);
-	for (size_t i = 0; i < c.nrefs; i++) {
-		free(c.refs[i].path);
-		free(c.refs[i].referrer);
-	}
-	free(c.refs);
+	info->meta = c.meta;
+	info->nmeta = c.nmeta;
 	sd_spool_free(c.spool);
 	free(w);
 	if (fd > 0)
 		close(fd);
 	if (rc) {
+		sd_input_info_release(info);
 		sd_tree_free(c.tree);
 		return rc;
 	}

@@ -39,8 +39,9 @@ static int make_registration(struct sd_tree *tree,
 			     const struct sd_pack_options *opts, char **text,
 			     size_t *len, struct sd_error *err)
 {
-	int rc = sd_app_registration(tree, opts->closure, opts->scan_refs,
-				     false, text, len, err);
+	struct sd_app_reg_options ro = {.scan_refs = opts->scan_refs,
+					.keep_derivers = opts->keep_derivers};
+	int rc = sd_app_registration(tree, opts->closure, &ro, text, len, err);
 	if (rc || !opts->embed_registration)
 		return rc;
 	struct sd_node *n = sd_tree_add(tree, tree->root,

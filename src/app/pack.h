@@ -28,12 +28,16 @@ struct sd_pack_options {
 	 * The registration (app/registration.h): embed it at the image root
 	 * as SD_EMBEDDED_REGISTRATION and/or write it to registration_out
 	 * (atomically, after the image).  Both need @closure, the closure
-	 * the bases come from; scan_refs: its source has no edges.
+	 * the bases come from (or, for a tree from a stream, the stream's
+	 * paths: app/input.h); scan_refs: its source has no edges;
+	 * keep_derivers: copy its derivers (else empty, the same for every
+	 * source).
 	 */
 	bool embed_registration;
 	const char *registration_out;
 	const struct sd_closure *closure;
 	bool scan_refs;
+	bool keep_derivers;
 	volatile const int *interrupted; /* polled; may be NULL */
 	/* Called once the temporary file exists (signal cleanup); may be
 	 * NULL. */

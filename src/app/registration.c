@@ -124,9 +124,9 @@ static void free_items(struct item *items, size_t n)
 }
 
 int sd_app_registration(const struct sd_tree *tree,
-			const struct sd_closure *cl, bool scan_refs,
-			bool base16, char **text, size_t *len,
-			struct sd_error *err)
+			const struct sd_closure *cl,
+			const struct sd_app_reg_options *o, char **text,
+			size_t *len, struct sd_error *err)
 {
 	size_t n = cl->npaths;
 	struct item *items = calloc(n + 1, sizeof(*items));
@@ -143,14 +143,14 @@ int sd_app_registration(const struct sd_tree *tree,
 					  p->path);
 		else if (!items[i].path)
 			rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-		items[i].deriver = p->deriver;
+		items[i].deriver = o->keep_derivers ? p->deriver : NULL;
 		/* closure->paths and items share indices. */
-		items[i].scan = scan_refs;
+		items[i].scan = o->scan_refs;
 		items[i].refs = p->refs;
 		items[i].nrefs = p->nrefs;
 	}
 	if (!rc)
-		rc = register_items(tree, items, n, base16, text, len, err);
+		rc = register_items(tree, items, n, o->base16, text, len, err);
 	free_items(items, n);
 	return rc;
 }

@@ -6,8 +6,10 @@
  * narHash/narSize are always computed from the tree (closure/nar.h: Nix's
  * NAR serialisation + SHA-256), so a registration states what is really
  * in the image.  References come from the closure's edges, or — when the
- * source has none (a plain path list, an image) — from scanning each path
- * with the registered paths' hash parts as candidates (Nix's rule).
+ * source has none (a plain path list, a tar, an image) — from scanning
+ * each path with the registered paths' hash parts as candidates (Nix's
+ * rule).  Derivers are left empty unless asked for: the same closure gives
+ * the same registration from every source.
  */
 #ifndef SD_APP_REGISTRATION_H
 #define SD_APP_REGISTRATION_H
@@ -22,16 +24,30 @@
  * it (`nix-store --load-db < /nix/store/nix-path-registration`). */
 #define SD_EMBEDDED_REGISTRATION "nix-path-registration"
 
+/* How a closure's registration is built. */
+struct sd_app_reg_options {
+	bool scan_refs;      /* references by scanning the tree (the source
+			      * has no edges: a path list, a tar) instead
+			      * of the closure's edges */
+	bool keep_derivers;  /* copy the closure's derivers (--db, a dump-db
+			      * registration, an export stream); else every
+			      * deriver is left empty, as closureInfo does,
+			      * so one closure gives one registration
+			      * whatever its source */
+	bool base16;         /* hashes as --dump-db prints them (else
+			      * sha256:<nix32>) */
+};
+
 /*
  * Build the registration of closure @cl, whose store paths are the
- * top-level entries of @tree.  @scan_refs: compute references by scanning
- * instead of taking the closure's edges.  @base16: hashes as --dump-db
- * prints them (else sha256:<nix32>).  *@text (malloc'ed, *@len bytes).
+ * top-level entries of @tree, as @o says.  *@text (malloc'ed, *@len
+ * bytes).  Errors: SD_ERR_INVALID when a closure path is not in @tree,
+ * the I/O errors of reading the tree's files, SD_ERR_NOMEM.
  */
 int sd_app_registration(const struct sd_tree *tree,
-			const struct sd_closure *cl, bool scan_refs,
-			bool base16, char **text, size_t *len,
-			struct sd_error *err);
+			const struct sd_closure *cl,
+			const struct sd_app_reg_options *o, char **text,
+			size_t *len, struct sd_error *err);
 
 /*
  * The registration of an image's contents: every top-level entry that is a

@@ -58,8 +58,17 @@ static void help(FILE *f)
 		"(nix-store --load-db\n"
 		"                         format: narHash, narSize, "
 		"references) at the image\n"
-		"                         root as nix-path-registration\n"
+		"                         root as nix-path-registration; "
+		"derivers are left\n"
+		"                         empty (as closureInfo does): the "
+		"same bytes from\n"
+		"                         --db, --registration, --paths, "
+		"--scan, --tar and\n"
+		"                         --nix-export\n"
 		"  --registration-out F   write that registration to F too\n"
+		"  --keep-derivers        copy derivers into it where the "
+		"source has them (--db,\n"
+		"                         --registration, --nix-export)\n"
 		"  --tar FILE|-           pack the store paths in a tar "
 		"stream (entries\n"
 		"                         [/]nix/store/<hash>-<name>/...) "
@@ -186,6 +195,7 @@ int sd_cmd_pack(int argc, char **argv)
 		{"fsync", no_argument, NULL, 'F'},
 		{"embed-registration", no_argument, NULL, 'E'},
 		{"registration-out", required_argument, NULL, 'R'},
+		{"keep-derivers", no_argument, NULL, 'K'},
 		{"tar", required_argument, NULL, 'T'},
 		{"nix-export", required_argument, NULL, 'X'},
 		{"digest-out", required_argument, NULL, 'D'},
@@ -263,6 +273,7 @@ int sd_cmd_pack(int argc, char **argv)
 		case 'F': po.fsync = true; break;
 		case 'E': po.embed_registration = true; break;
 		case 'R': po.registration_out = optarg; break;
+		case 'K': po.keep_derivers = true; break;
 		case 'T': tar_in = optarg; break;
 		case 'X': export_in = optarg; break;
 		case 'D': digest_out = optarg; break;
@@ -275,6 +286,12 @@ int sd_cmd_pack(int argc, char **argv)
 	sd_error_init(&err);
 	if (!po.output) {
 		sd_cli_errorf("pack needs -o IMAGE");
+		return SD_EXIT_BAD_INPUT;
+	}
+	if (po.keep_derivers && !po.embed_registration &&
+	    !po.registration_out) {
+		sd_cli_errorf("--keep-derivers needs --embed-registration or "
+			      "--registration-out");
 		return SD_EXIT_BAD_INPUT;
 	}
 	po.format = sd_format_find(format);

@@ -26,6 +26,12 @@ static void help(FILE *f)
 		"  --base16               narHash as 64 hex digits, as "
 		"nix-store --dump-db\n"
 		"                         prints it (default: sha256:<nix32>)\n"
+		"  --keep-derivers        copy each path's deriver from the "
+		"source (--db,\n"
+		"                         --registration); by default it is "
+		"left empty, as\n"
+		"                         closureInfo does, so every source "
+		"gives the same text\n"
 		"  -h, --help             this help\n\n");
 	sd_closure_cli_help(f);
 	fprintf(f, "\nExit codes: 0 success, 1 failure, 2 usage error or "
@@ -50,8 +56,8 @@ static int of_image(const char *image, const char *store_dir, bool base16,
 }
 
 static int of_closure(struct sd_closure_cli *cc, int argc, char **argv,
-		      bool base16, char **text, size_t *len,
-		      struct sd_error *err)
+		      const struct sd_app_reg_options *ro, char **text,
+		      size_t *len, struct sd_error *err)
 {
 	int rc = sd_closure_cli_run(cc, (const char *const *)argv, (size_t)argc,
 				    false, err);
@@ -67,8 +73,7 @@ static int of_closure(struct sd_closure_cli *cc, int argc, char **argv,
 	rc = sd_app_closure_tree(bases, cl->npaths, cc->st->phys_dir, 1, NULL,
 				 &tree, err);
 	if (!rc)
-		rc = sd_app_registration(tree, cl, cc->paths != NULL, base16,
-					 text, len, err);
+		rc = sd_app_registration(tree, cl, ro, text, len, err);
 	sd_tree_free(tree);
 	free(bases);
 	return rc;
@@ -80,12 +85,13 @@ int sd_cmd_registration(int argc, char **argv)
 		SD_CLOSURE_LONGOPTS,
 		{"image", required_argument, NULL, 'i'},
 		{"base16", no_argument, NULL, 'b'},
+		{"keep-derivers", no_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct sd_closure_cli cc = {0};
 	const char *image = NULL;
-	bool base16 = false;
+	bool base16 = false, keep_derivers = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -94,12 +100,18 @@ int sd_cmd_registration(int argc, char **argv)
 		switch (c) {
 		case 'i': image = optarg; break;
 		case 'b': base16 = true; break;
+		case 'k': keep_derivers = true; break;
 		case 'h': help(stdout); return SD_EXIT_OK;
 		default: help(stderr); return SD_EXIT_BAD_INPUT;
 		}
 	}
 	if (image && optind != argc) {
 		sd_cli_errorf("--image takes no ROOT arguments");
+		return SD_EXIT_BAD_INPUT;
+	}
+	if (image && keep_derivers) {
+		sd_cli_errorf("--keep-derivers does not apply to --image (an "
+			      "image records no derivers)");
 		return SD_EXIT_BAD_INPUT;
 	}
 	struct sd_error err;
@@ -110,9 +122,15 @@ int sd_cmd_registration(int argc, char **argv)
 	if (image)
 		rc = of_image(image, cc.store_dir ? cc.store_dir : "/nix/store",
 			      base16, &text, &len, &err);
-	else
-		rc = of_closure(&cc, argc - optind, argv + optind, base16,
-				&text, &len, &err);
+	else {
+		struct sd_app_reg_options ro = {
+			.scan_refs = cc.paths != NULL,
+			.keep_derivers = keep_derivers,
+			.base16 = base16,
+		};
+		rc = of_closure(&cc, argc - optind, argv + optind, &ro, &text,
+				&len, &err);
+	}
 	sd_closure_cli_release(&cc);
 	if (rc) {
 		sd_cli_error(&err);

@@ -1,28 +1,6 @@
 #include "cli/pack_input.h"
 
-#include <string.h>
-
 #include "app/input.h"
-#include "closure/storepath.h"
-
-/* Every root must name a store path of @tree. */
-static int check_roots(const struct sd_tree *tree, const char *store_dir,
-		       const char *const *roots, size_t nroots,
-		       struct sd_error *err)
-{
-	for (size_t i = 0; i < nroots; i++) {
-		struct sd_spath sp;
-		int rc = sd_storepath_parse(store_dir, roots[i],
-					    strlen(roots[i]), true, &sp, err);
-		if (rc)
-			return rc;
-		if (!sd_node_child(tree->root, sp.base, sp.base_len))
-			return sd_error_set(err, SD_ERR_MISSING,
-					    "root %s is not in the input",
-					    roots[i]);
-	}
-	return SD_OK;
-}
 
 int sd_pack_input_run(const char *tar, const char *nix_export,
 		      const struct sd_closure_cli *cc,
@@ -41,11 +19,6 @@ int sd_pack_input_run(const char *tar, const char *nix_export,
 				    "the stream: --store, --registration, "
 				    "--paths, --db, --scan and --allow do not "
 				    "apply");
-	if (po->embed_registration || po->registration_out)
-		return sd_error_set(err, SD_ERR_USAGE,
-				    "--embed-registration and "
-				    "--registration-out are not supported "
-				    "with --tar/--nix-export yet");
 	struct sd_input_options io = {
 		.store_dir = cc->store_dir ? cc->store_dir
 					   : SD_DEFAULT_STORE_DIR,
@@ -59,10 +32,21 @@ int sd_pack_input_run(const char *tar, const char *nix_export,
 		     : sd_input_export(nix_export, &io, &tree, &info, err);
 	if (rc)
 		return rc;
-	rc = check_roots(tree, io.store_dir, roots, nroots, err);
+	/* The stream is the closure: its references (export) or a scan (tar)
+	 * give the registration's. */
+	struct sd_input_closure ic;
+	rc = sd_input_closure(tree, &info, io.store_dir, roots, nroots, &ic,
+			      err);
+	size_t npaths = info.npaths;
+	sd_input_info_release(&info);
 	if (rc) {
 		sd_tree_free(tree);
 		return rc;
 	}
-	return sd_pack_tree(tree, info.npaths, po, res, err);
+	struct sd_pack_options o = *po;
+	o.closure = ic.closure;
+	o.scan_refs = ic.scan_refs;
+	rc = sd_pack_tree(tree, npaths, &o, res, err);
+	sd_input_closure_free(&ic);
+	return rc;
 }

@@ -16,7 +16,9 @@
  * --store-dir (the logical store directory, default /nix/store) and
  * --allow-missing apply; the others are SD_ERR_USAGE.  Every store path
  * in the stream is packed; @roots (logical store paths, optional) must be
- * among them (SD_ERR_MISSING).
+ * among them (SD_ERR_MISSING).  A registration (po->embed_registration,
+ * po->registration_out) takes the export stream's references, or scans a
+ * tar's paths with the stream's paths as candidates (app/input.h).
  */
 int sd_pack_input_run(const char *tar, const char *nix_export,
 		      const struct sd_closure_cli *cc,

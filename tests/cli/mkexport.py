@@ -7,7 +7,12 @@ MUTATION makes it malformed in one way: pad (a non-zero padding byte),
 magic (a bad "NIXE" magic), outside (a path outside the store dir),
 dotdot (a NAR entry named ".."), slash (a NAR entry name with '/'),
 unsorted (directory entries out of order), duplicate (an entry twice),
-missing (a reference to a path not in the stream).
+missing (a reference to a path not in the stream), deriver (a deriver
+that is not a store path).
+
+Or MUTATION is reg=FILE: the stream holds exactly the paths of FILE, a
+registration in the `nix-store --dump-db` / `--load-db` format, with the
+references and derivers FILE gives them (a well-formed stream).
 """
 import os
 import stat
@@ -71,20 +76,39 @@ def nar_node(path):
     return b"".join(out)
 
 
+def load_reg(path):
+    """{store path: (references, deriver)} of a --load-db registration."""
+    lines = open(path).read().rstrip("\n").split("\n")
+    recs, i = {}, 0
+    while i < len(lines):
+        n = int(lines[i + 4])
+        recs[lines[i]] = (lines[i + 5:i + 5 + n], lines[i + 3])
+        i += 5 + n
+    return recs
+
+
 def main():
     out, store = sys.argv[1:3]
+    reg = load_reg(MUT[4:]) if MUT.startswith("reg=") else None
+    bases = sorted(os.listdir(store))
+    if reg is not None:
+        bases = sorted(os.path.basename(p) for p in reg)
     parts = []
-    for base in sorted(os.listdir(store)):
+    for base in bases:
         parts.append(u64(1))
         parts.append(string("nix-archive-1") + nar_node(os.path.join(store, base)))
         parts.append(u64(0x4558494F if once("magic") else 0x4558494E))
         top = "/tmp/store" if once("outside") else "/nix/store"
         parts.append(string(top + "/" + base))
-        refs = []
+        refs, deriver = [], ""
+        if reg is not None:
+            refs, deriver = reg["/nix/store/" + base]
         if once("missing"):
             refs.append("/nix/store/" + "0" * 32 + "-absent")
         parts.append(u64(len(refs)) + b"".join(string(r) for r in refs))
-        parts.append(string("") + u64(0))
+        if once("deriver"):
+            deriver = "/nix/store/not-a-derivation"
+        parts.append(string(deriver) + u64(0))
     parts.append(u64(0))
     with open(out, "wb") as f:
         f.write(b"".join(parts))

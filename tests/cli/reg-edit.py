@@ -5,6 +5,7 @@ registration in the `nix-store --dump-db` format (full layout only):
   hash PATH HEX          set PATH's narHash
   drop PATH              remove PATH's record
   refs PATH -R +R ...    remove (-) or add (+) references of PATH
+  deriver PATH DRV       set PATH's deriver
 """
 import sys
 
@@ -44,6 +45,8 @@ def main():
                 rec["refs"].remove(a[1:])
             else:
                 rec["refs"].append(a[1:])
+    elif op == "deriver":
+        rec["deriver"] = args[0]
     else:
         sys.exit("unknown operation " + op)
     open(dst, "w").write(dump(recs))

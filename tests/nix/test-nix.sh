@@ -441,6 +441,90 @@ else
 	not_yet "pack --embed-registration (image loads into Nix with --load-db)"
 fi
 
+# Same closure, same bytes, whatever the source: everything's closure
+# packed with --embed-registration from Nix's database (derivers there),
+# a --dump-db registration (derivers too), a path list, a scan, a tar and
+# a real nix-store --export stream gives one image and one registration,
+# derivers empty; --keep-derivers keeps Nix's.  The registrations from the
+# tar and the export load into a fresh Nix store on the mounted image.
+if "$SD" pack --help 2>&1 | grep -q -- '--keep-derivers'; then
+	sed 's|^/||' "$WORK/nix.everything" >"$WORK/everything.rel"
+	tar --create -f "$WORK/everything.tar" -C / -T "$WORK/everything.rel"
+	# shellcheck disable=SC2046
+	nix-store --export $(cat "$WORK/nix.everything") >"$WORK/everything.exp"
+	closure_reg "$WORK/nix.everything" "$WORK/everything.reg"
+	check "everything: Nix records a deriver for its built paths" \
+		grep -q '\.drv$' "$WORK/everything.reg"
+	for fmt in squashfs erofs; do
+		for src in db registration paths scan tar export keep-db keep-registration keep-export; do
+			case $src in
+			db) args="--store /nix/store --db ${dbarg:-$DB} $everything" ;;
+			registration) args="--store /nix/store --registration $WORK/db.reg $everything" ;;
+			paths) args="--store /nix/store --paths $WORK/nix.everything $everything" ;;
+			scan) args="--store /nix/store --scan $everything" ;;
+			tar) args="--tar $WORK/everything.tar" ;;
+			export) args="--nix-export $WORK/everything.exp" ;;
+			keep-db) args="--keep-derivers --store /nix/store --db ${dbarg:-$DB} $everything" ;;
+			keep-registration) args="--keep-derivers --store /nix/store --registration $WORK/db.reg $everything" ;;
+			keep-export) args="--keep-derivers --nix-export $WORK/everything.exp" ;;
+			esac
+			# shellcheck disable=SC2086
+			expect_rc 0 "same bytes ($fmt): pack --embed-registration from $src" \
+				"$SD" pack -q --no-digest --format "$fmt" -o "$WORK/src-$src-$fmt.img" \
+				--embed-registration --registration-out "$WORK/src-$src-$fmt.reg" $args
+		done
+		for src in db registration paths tar export; do
+			check "same bytes ($fmt): the image from $src = from scan" \
+				cmp -s "$WORK/src-$src-$fmt.img" "$WORK/src-scan-$fmt.img"
+			check "same bytes ($fmt): --registration-out from $src = from scan" \
+				cmp -s "$WORK/src-$src-$fmt.reg" "$WORK/src-scan-$fmt.reg"
+		done
+		check "same bytes ($fmt): the registration = nix-store --dump-db (hash, size, references)" \
+			same_reg "$WORK/src-scan-$fmt.reg" "$WORK/everything.reg"
+		check "same bytes ($fmt): no deriver in the default registration" \
+			sh -c "! grep -q '\.drv\$' '$WORK/src-scan-$fmt.reg'"
+		check "same bytes ($fmt): --keep-derivers --db gives another image (the derivers are in it)" \
+			sh -c "! cmp -s '$WORK/src-keep-db-$fmt.img' '$WORK/src-scan-$fmt.img'"
+		for src in registration export; do
+			check "same bytes ($fmt): --keep-derivers from $src = from --db" \
+				cmp -s "$WORK/src-keep-$src-$fmt.img" "$WORK/src-keep-db-$fmt.img"
+		done
+		# Nix's derivers, in the --dump-db form of the kept registration.
+		"$SD" registration --base16 --keep-derivers --store /nix/store \
+			--db "${dbarg:-$DB}" "$everything" >"$WORK/kept.reg" 2>/dev/null
+		check "same bytes ($fmt): --keep-derivers from the database = nix-store --dump-db, derivers included" \
+			python3 -c "
+import sys
+def recs(f):
+    l = open(f).read().rstrip('\\n').split('\\n'); i = 0; out = {}
+    while i < len(l):
+        n = int(l[i + 4]); out[l[i]] = (l[i + 3], sorted(l[i + 5:i + 5 + n])); i += 5 + n
+    return out
+a, b = recs(sys.argv[1]), recs(sys.argv[2])
+assert a == b, [(k, a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)][:3]
+" "$WORK/kept.reg" "$WORK/everything.reg"
+		"$SD" registration --keep-derivers --store /nix/store --db "${dbarg:-$DB}" "$everything" \
+			>"$WORK/kept32.reg" 2>/dev/null
+		check "same bytes ($fmt): pack --keep-derivers --registration-out = registration --keep-derivers" \
+			cmp -s "$WORK/src-keep-db-$fmt.reg" "$WORK/kept32.reg"
+		for src in tar export; do
+			img=$WORK/src-$src-$fmt.img
+			expect_rc 0 "same bytes ($fmt): verify the image from $src" "$SD" verify "$img"
+			[ -n "$MOUNTABLE" ] || continue
+			mount_image "$img" "$WORK/mnt.src-$src-$fmt" || {
+				fail "same bytes ($fmt): mount the image from $src"
+				continue
+			}
+			m=$WORK/mnt.src-$src-$fmt
+			load_into_nix "$m" "$m/nix-path-registration" "$everything" "$WORK/nix.everything" \
+				"same bytes ($fmt), the registration embedded from $src"
+			umount_image "$m"
+		done
+	done
+else
+	not_yet "pack --keep-derivers (one registration whatever the source)"
+fi
+
 # verify --registration FILE: the image against a registration.
 if "$SD" verify --help 2>&1 | grep -q -- '--registration'; then
 	closure_reg "$WORK/nix.everything" "$WORK/everything.reg"
