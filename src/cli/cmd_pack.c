@@ -195,7 +195,7 @@ int sd_cmd_pack(int argc, char **argv)
 		{"fsync", no_argument, NULL, 'F'},
 		{"embed-registration", no_argument, NULL, 'E'},
 		{"registration-out", required_argument, NULL, 'R'},
-		{"keep-derivers", no_argument, NULL, 'K'},
+		{"keep-derivers", no_argument, NULL, 'k'},
 		{"tar", required_argument, NULL, 'T'},
 		{"nix-export", required_argument, NULL, 'X'},
 		{"digest-out", required_argument, NULL, 'D'},
@@ -273,7 +273,7 @@ int sd_cmd_pack(int argc, char **argv)
 		case 'F': po.fsync = true; break;
 		case 'E': po.embed_registration = true; break;
 		case 'R': po.registration_out = optarg; break;
-		case 'K': po.keep_derivers = true; break;
+		case 'k': po.keep_derivers = true; break;
 		case 'T': tar_in = optarg; break;
 		case 'X': export_in = optarg; break;
 		case 'D': digest_out = optarg; break;
