@@ -16,6 +16,8 @@ app=$(basename "$root")
 libc=$(ls "$S" | grep demo-libc)
 unused=$(ls "$S" | grep demo-unused)
 ln -s "$root" "$WORK/result"
+ln -s "s/nix/store/$app" "$WORK/result-rel"
+ln -s "$S/$app/share/libc-link" "$WORK/libc-link"
 # The closure alone (without $unused), as a directory, a tar and an
 # export stream.
 closure=$("$SD" closure --store "$S" --scan "$root")
@@ -48,6 +50,14 @@ for fmt in squashfs erofs; do
 		--root-symlink "system=$app"
 	check "$fmt: same bytes whatever the option order and TARGET form" \
 		[ "$(sha "$img")" = "$(sha "$WORK/rev-$fmt.img")" ]
+	# Host paths: a relative link into the physical store, a physical
+	# path (with --store given with a trailing slash), a link to a link.
+	(cd "$WORK" && "$SD" pack -q --store "$S/" --scan --format "$fmt" \
+		-o "phys-$fmt.img" "$root" --root-symlink "system=result-rel" \
+		--root-symlink "bin=s/nix/store/$app/bin" \
+		--root-symlink "libc=$WORK/libc-link")
+	check "$fmt: same bytes from host paths into the physical store" \
+		[ "$(sha "$img")" = "$(sha "$WORK/phys-$fmt.img")" ]
 	# The stream inputs.
 	"$SD" pack -q --format "$fmt" -o "$WORK/tar-$fmt.img" \
 		--tar "$WORK/closure.tar" --root-symlink "system=$root" \
