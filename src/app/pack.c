@@ -8,6 +8,7 @@
 
 #include "app/closure_tree.h"
 #include "app/registration.h"
+#include "app/rootlinks.h"
 #include "core/atomicfile.h"
 
 /* Write @len bytes of @data to @path so that it appears whole or not at
@@ -83,6 +84,11 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "a registration needs a closure from a "
 				    "store");
+	}
+	rc = sd_root_links_add(tree, opts->root_links, err);
+	if (rc) {
+		sd_tree_free(tree);
+		return rc;
 	}
 	if (opts->embed_registration || opts->registration_out) {
 		rc = make_registration(tree, opts, &reg, &reg_len, err);

@@ -15,6 +15,8 @@
 #include "core/sha256.h"
 #include "formats/format.h"
 
+struct sd_root_links;
+
 struct sd_pack_options {
 	const char *output;              /* final image path */
 	const struct sd_format *format;
@@ -38,6 +40,9 @@ struct sd_pack_options {
 	const struct sd_closure *closure;
 	bool scan_refs;
 	bool keep_derivers;
+	/* Symlinks to add at the image root (app/rootlinks.h), prepared;
+	 * NULL: none. */
+	const struct sd_root_links *root_links;
 	volatile const int *interrupted; /* polled; may be NULL */
 	/* Called once the temporary file exists (signal cleanup); may be
 	 * NULL. */
@@ -72,7 +77,8 @@ int sd_pack(const char *const *bases, size_t n,
  * Pack @tree (finalised; its root's children are the @n store paths) the
  * same way.  Takes ownership of @tree (freed on return).  A registration
  * (embed_registration, registration_out) needs opts->closure: without
- * one it is SD_ERR_USAGE.
+ * one it is SD_ERR_USAGE.  opts->root_links are added first; a target
+ * that does not resolve inside @tree is SD_ERR_MISSING.
  */
 int sd_pack_tree(struct sd_tree *tree, size_t n,
 		 const struct sd_pack_options *opts,

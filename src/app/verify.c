@@ -7,6 +7,7 @@
 #include "app/rawrefs.h"
 #include "app/verify_findings.h"
 #include "app/verify_reg.h"
+#include "app/verify_rootlinks.h"
 #include "closure/allowlist.h"
 #include "closure/hashmap.h"
 #include "closure/nix32.h"
@@ -251,7 +252,7 @@ static int index_image(struct vctx *c, struct sd_error *err)
 	const struct sd_node *root = c->tree->root;
 	for (size_t i = 0; i < root->nchildren; i++) {
 		struct sd_node *n = root->children[i];
-		if (is_embedded_registration(n))
+		if (is_embedded_registration(n) || sd_verify_is_root_symlink(n))
 			continue;
 		c->res->npaths++;
 		const char *why = sd_storepath_base_problem(n->name,
@@ -429,12 +430,15 @@ int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 	}
 	rc = index_image(&c, err);
 	if (!rc)
+		rc = sd_verify_root_symlinks(tree, opts->store_dir, res, err);
+	if (!rc)
 		rc = add_candidates(&c, v.reg, err);
 	if (!rc)
 		rc = sd_vreg_check_presence(&v, tree, res, err);
 	for (size_t i = 0; !rc && i < tree->root->nchildren; i++) {
 		struct sd_node *top = tree->root->children[i];
-		if (!is_embedded_registration(top))
+		if (!is_embedded_registration(top) &&
+		    !sd_verify_is_root_symlink(top))
 			rc = check_top(&c, &v, top, path, err);
 	}
 	if (!rc && opts->raw_refs)
@@ -477,5 +481,6 @@ void sd_verify_result_release(struct sd_verify_result *res)
 	}
 	free(reg->diffs);
 	free_strings(res->raw_refs, res->nraw_refs);
+	sd_verify_root_symlinks_release(res);
 	memset(res, 0, sizeof(*res));
 }

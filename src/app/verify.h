@@ -15,7 +15,9 @@
  *     in the image nor a candidate (most often a documentation example).
  * Top-level entries that are not valid store path names are violations,
  * except a regular file SD_EMBEDDED_REGISTRATION: the embedded
- * registration, which is not scanned (it names every registered path).
+ * registration, which is not scanned (it names every registered path),
+ * and root symlinks (app/verify_rootlinks.h), which are not scanned
+ * either: their targets must resolve inside the image.
  * Each finding is reported once per (file, what, path) with the offset of
  * its first occurrence (the offset of the hash part within the item) and
  * the number of occurrences.
@@ -105,6 +107,14 @@ struct sd_ref_difference {
 	size_t nregistered_only;
 };
 
+/* A symlink at the image root that is not a store path (pack
+ * --root-symlink): its target must resolve inside the image. */
+struct sd_root_symlink {
+	char *name;         /* entry name, e.g. "system" */
+	char *target;       /* its text, e.g. "<hash>-<name>" */
+	bool resolves;      /* false: also a violation */
+};
+
 /* What was checked against the registration. */
 struct sd_verify_registration {
 	/* NULL: no registration; "embedded"; or opts->registration_name
@@ -134,6 +144,9 @@ struct sd_verify_result {
 	bool has_raw_refs;
 	char **raw_refs;
 	size_t nraw_refs;
+	/* Root symlinks (app/verify_rootlinks.h), in entry order. */
+	struct sd_root_symlink *root_symlinks;
+	size_t nroot_symlinks;
 };
 
 /*

@@ -7,6 +7,7 @@
 #include "app/kernelcheck.h"
 #include "app/pack.h"
 #include "core/atomicfile.h"
+#include "app/rootlinks.h"
 #include "cli/cli.h"
 #include "cli/closure_opts.h"
 #include "cli/interrupt.h"
@@ -69,6 +70,15 @@ static void help(FILE *f)
 		"  --keep-derivers        copy derivers into it where the "
 		"source has them (--db,\n"
 		"                         --registration, --nix-export)\n"
+		"  --root-symlink NAME=TARGET\n"
+		"                         a symlink NAME at the image root to "
+		"the store path\n"
+		"                         TARGET (/nix/store/<hash>-<name>[/sub], "
+		"its basename\n"
+		"                         or a link such as ./result), e.g. "
+		"system=./result;\n"
+		"                         stored relative; repeatable; TARGET "
+		"must be in the image\n"
 		"  --tar FILE|-           pack the store paths in a tar "
 		"stream (entries\n"
 		"                         [/]nix/store/<hash>-<name>/...) "
@@ -200,6 +210,7 @@ int sd_cmd_pack(int argc, char **argv)
 		{"nix-export", required_argument, NULL, 'X'},
 		{"digest-out", required_argument, NULL, 'D'},
 		{"no-digest", no_argument, NULL, 'N'},
+		{"root-symlink", required_argument, NULL, 'Y'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -210,6 +221,7 @@ int sd_cmd_pack(int argc, char **argv)
 	const char *digest_out = NULL;
 	uint64_t v;
 	const char *tar_in = NULL, *export_in = NULL;
+	struct sd_root_links links = {0};
 	po.write.level = -1;
 	po.write.jobs = sd_cli_ncpus();
 	int c;
@@ -278,6 +290,12 @@ int sd_cmd_pack(int argc, char **argv)
 		case 'X': export_in = optarg; break;
 		case 'D': digest_out = optarg; break;
 		case 'N': no_digest = true; break;
+		case 'Y':
+			if (sd_root_links_push(&links, optarg, NULL)) {
+				sd_cli_errorf("out of memory");
+				return SD_EXIT_FOUND;
+			}
+			break;
 		case 'h': help(stdout); return SD_EXIT_OK;
 		default: help(stderr); return SD_EXIT_BAD_INPUT;
 		}
@@ -310,6 +328,15 @@ int sd_cmd_pack(int argc, char **argv)
 		sd_cli_error(&err);
 		return SD_EXIT_BAD_INPUT;
 	}
+	if (sd_root_links_prepare(&links, cc.store_dir,
+				  tar_in || export_in ? NULL : cc.store,
+				  &err)) {
+		sd_cli_error(&err);
+		sd_root_links_release(&links);
+		return err.code == SD_ERR_USAGE ? SD_EXIT_BAD_INPUT
+						: SD_EXIT_FOUND;
+	}
+	po.root_links = &links;
 	sd_interrupt_install(NULL);
 	struct sd_progress progress;
 	if (sd_progress_wanted(stderr, quiet)) {
@@ -356,6 +383,7 @@ int sd_cmd_pack(int argc, char **argv)
 		}
 	}
 	sd_closure_cli_release(&cc);
+	sd_root_links_release(&links);
 	if (po.write.progress)
 		sd_progress_end(&progress);
 	if (!rc && !no_digest)

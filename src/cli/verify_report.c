@@ -73,6 +73,21 @@ static void registration_json(struct sd_json *j,
 	sd_json_object_end(j);
 }
 
+static void root_symlinks_json(struct sd_json *j,
+			       const struct sd_verify_result *r)
+{
+	sd_json_array_begin(j);
+	for (size_t i = 0; i < r->nroot_symlinks; i++) {
+		const struct sd_root_symlink *l = &r->root_symlinks[i];
+		sd_json_object_begin(j);
+		sd_json_kv_string(j, "name", l->name);
+		sd_json_kv_string(j, "target", l->target);
+		sd_json_kv_bool(j, "resolves", l->resolves);
+		sd_json_object_end(j);
+	}
+	sd_json_array_end(j);
+}
+
 void sd_verify_print_json(FILE *out, const char *image,
 			  const char *store_dir,
 			  const struct sd_verify_result *r, const char *error)
@@ -107,6 +122,8 @@ void sd_verify_print_json(FILE *out, const char *image,
 	} else {
 		sd_json_kv_string(&j, "raw_refs", NULL);
 	}
+	sd_json_key(&j, "root_symlinks");
+	root_symlinks_json(&j, r);
 	sd_json_object_end(&j);
 }
 
@@ -211,6 +228,11 @@ void sd_verify_print_text(FILE *out, const char *image,
 	for (size_t i = 0; i < r->nfindings; i++)
 		finding_text(out, &r->findings[i]);
 	registration_text(out, &r->reg);
+	for (size_t i = 0; i < r->nroot_symlinks; i++)
+		if (r->root_symlinks[i].resolves)
+			fprintf(out, "root symlink: %s -> %s (resolves inside "
+				"the image)\n", r->root_symlinks[i].name,
+				r->root_symlinks[i].target);
 	summary_text(out, image, r);
 }
 
