@@ -14,8 +14,8 @@
  * whole is the name, the version is "").
  *
  * Only top-level entries that are valid store path names count (not
- * nix-path-registration, storedisk-manifest or other files of the image
- * root).  A name is listed when at least one store path of that name is
+ * nix-path-registration, storedisk-manifest, the symlinks of pack
+ * --root-symlink or other files of the image root).  A name is listed when at least one store path of that name is
  * in one image and not in the other (by "<hash>-<name>"): another version,
  * the same version with another hash, or a path added or removed.  Unlike
  * Nix, which lists a name only when its versions changed or its size moved

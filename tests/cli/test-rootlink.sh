@@ -7,7 +7,8 @@
 # image failures (exit 1) with nothing left at IMAGE.  verify accepts a
 # root symlink that resolves inside the image and reports it, and calls
 # one that does not (images made by mksquashfs / mkfs.erofs) a violation;
-# registration ignores it; ls, diff and export show it.
+# registration ignores it; ls, diff and export show it (diff as files of
+# the image, never among store paths).
 . "$SRCDIR/tests/cli/lib.sh"
 
 root=$(demo_store "$WORK/s")
@@ -118,6 +119,11 @@ assert d['self_contained'] and d['paths'] == 6 and not d['violations']
 		"$SD" diff "$WORK/plain-$fmt.img" "$img"
 	check "$fmt: diff names the added link" \
 		contains "$WORK/out" "added   /nix/store/system (symlink)"
+	check "$fmt: diff counts the links as image files, not store paths" \
+		contains "$WORK/out" \
+		"store paths: 0 added, 0 removed, 0 changed; image files changed: 3"
+	check "$fmt: diff lists no link among store paths by name" \
+		sh -c "! grep -q '^store paths by name:' '$WORK/out'"
 
 	# Registration ignores the links.
 	expect_rc 0 "$fmt: pack --embed-registration with a link" \
@@ -133,6 +139,29 @@ assert d['self_contained'] and d['paths'] == 6 and not d['violations']
 		cmp "$WORK/r1" "$WORK/r2"
 	check "$fmt: registration does not name the link" \
 		sh -c "! grep -q system '$WORK/r1'"
+
+	# Against the image of a smaller closure with a registration: the
+	# store-path lists hold valid store path names only; the links and
+	# nix-path-registration are image files.
+	pk --format "$fmt" -o "$WORK/small-$fmt.img" "$S/$libc"
+	expect_rc 1 "$fmt: diff --json against a smaller closure" \
+		"$SD" diff --json "$WORK/small-$fmt.img" "$WORK/reg-$fmt.img"
+	check "$fmt: diff --json: store paths are store paths, links image files" \
+		python3 - "$WORK/out" "$app" "$libc" <<'PY'
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+app, libc = sys.argv[2], sys.argv[3]
+sp = d["store_paths"]
+name = re.compile(r"^[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$")
+for k in ("added", "removed", "changed"):
+    for n in sp[k]:
+        assert name.match(n), (k, n)
+assert app in sp["added"], sp
+assert libc not in sp["added"] and sp["removed"] == [], sp
+assert d["image_files"] == ["nix-path-registration", "system"], d["image_files"]
+assert all(c["name"] not in ("system", "nix-path-registration")
+           for c in d["closure_changes"]), d["closure_changes"]
+PY
 done
 
 # Bad NAMEs and repeated NAMEs: exit 2; bad TARGETs: exit 1; never an
