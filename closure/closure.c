@@ -72,6 +72,39 @@ int sd_engine_add_missing(struct sd_engine *e, const char *hash,
 	return 0;
 }
 
+int sd_engine_add_absent(struct sd_engine *e, const char *hash,
+			 const char *file, enum sd_refscan_what what,
+			 uint64_t offset)
+{
+	if (e->nabsent == e->absent_cap) {
+		size_t ncap = e->absent_cap ? e->absent_cap * 2 : 8;
+		struct sd_closure_absent *na =
+			realloc(e->absent, ncap * sizeof(*na));
+		if (!na)
+			return sd_error_set(e->err, SD_ERR_NOMEM,
+					    "out of memory");
+		e->absent = na;
+		e->absent_cap = ncap;
+	}
+	struct sd_closure_absent *a = &e->absent[e->nabsent];
+	memset(a, 0, sizeof(*a));
+	memcpy(a->hash, hash, SD_HASH_CHARS);
+	a->file = strdup(file);
+	a->what = what;
+	a->offset = offset;
+	if (!a->file)
+		return sd_error_set(e->err, SD_ERR_NOMEM, "out of memory");
+	e->nabsent++;
+	return 0;
+}
+
+static void free_absent(struct sd_closure_absent *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(a[i].file);
+	free(a);
+}
+
 int sd_closure_du(const char *phys, uint64_t *bytes, struct sd_error *err)
 {
 	struct sd_tree *t = sd_tree_new(SD_DEFAULT_MTIME);
@@ -121,6 +154,7 @@ static void free_engine(struct sd_engine *e)
 		free(e->missing[i].referrer);
 	}
 	free(e->missing);
+	free_absent(e->absent, e->nabsent);
 	free(e->seen);
 	free(e->queue);
 	free(e->bytes);
@@ -227,6 +261,10 @@ static int build_result(struct sd_engine *e, struct sd_closure *c)
 	c->nmissing = e->nmissing;
 	e->missing = NULL;
 	e->nmissing = 0;
+	c->absent = e->absent;
+	c->nabsent = e->nabsent;
+	e->absent = NULL;
+	e->nabsent = 0;
 	free(map);
 	return 0;
 nomem:
@@ -307,6 +345,7 @@ void sd_closure_free(struct sd_closure *c)
 		free(c->missing[i].referrer);
 	}
 	free(c->missing);
+	free_absent(c->absent, c->nabsent);
 	free(c->paths);
 	free(c->roots);
 	free(c);

@@ -22,9 +22,9 @@
  *       parts of ALL paths in the store as candidates; every candidate
  *       found is a reference (self references included).  A full-path
  *       occurrence "<store-dir>/<hash>-" whose hash is not in the store is
- *       SD_ERR_MISSING "<logical file>: <what> at offset N refers to
- *       <store-dir>/<hash>-..., which is not in the store (PHYS)" unless
- *       tolerated.
+ *       not a reference (Nix keeps every valid path's closure present, so
+ *       such a path does not exist: most often a documentation example);
+ *       it is listed in closure->absent and refuses nothing.
  *
  * Tolerated missing references (allow_missing, or hash in the allow list)
  * are left out of the closure and listed in closure->missing.
@@ -103,6 +103,18 @@ struct sd_closure_missing {
 			      * tolerated by allow_missing */
 };
 
+/*
+ * A full-path mention "<store-dir>/<hash>-" (SCAN) of a hash that is no
+ * store path of the store: not a reference.  One per (referring store
+ * path, hash), the first occurrence in tree order.
+ */
+struct sd_closure_absent {
+	char hash[33];              /* its hash part */
+	char *file;                 /* logical path of the mentioning entry */
+	enum sd_refscan_what what;  /* name, symlink target or content */
+	uint64_t offset;            /* of the hash part within that item */
+};
+
 struct sd_closure {
 	struct sd_closure_path *paths;   /* sorted by basename */
 	size_t npaths;
@@ -110,6 +122,9 @@ struct sd_closure {
 	size_t nroots;
 	struct sd_closure_missing *missing;
 	size_t nmissing;
+	struct sd_closure_absent *absent;  /* SCAN: in scan order (breadth
+					    * first from the roots) */
+	size_t nabsent;
 	uint64_t bytes;                  /* sum of paths[].bytes */
 };
 

@@ -38,6 +38,8 @@ struct sd_engine {
 
 	struct sd_closure_missing *missing;
 	size_t nmissing, missing_cap;
+	struct sd_closure_absent *absent;
+	size_t nabsent, absent_cap;
 
 	struct sd_registration *own_reg;  /* loaded by the engine, freed
 					   * with it */
@@ -56,6 +58,12 @@ bool sd_engine_tolerated(const struct sd_engine *e, const char *hash,
 int sd_engine_add_missing(struct sd_engine *e, const char *hash,
 			  const char *path, const char *referrer, size_t line,
 			  uint64_t offset, bool allowed);
+
+/* Record a full-path mention of a hash that is not in the store (@file
+ * is copied). */
+int sd_engine_add_absent(struct sd_engine *e, const char *hash,
+			 const char *file, enum sd_refscan_what what,
+			 uint64_t offset);
 
 /* SD_ERR_INTERRUPTED (with err set) if opts->interrupted says so. */
 int sd_engine_check_interrupt(const struct sd_engine *e);

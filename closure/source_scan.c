@@ -12,18 +12,8 @@ struct scanctx {
 	struct sd_engine *e;
 	size_t src;            /* store index being scanned */
 	size_t *stamp;         /* per store index: last src+1 that hit it */
-	size_t missing_from;   /* first e->missing entry of this src */
+	size_t absent_from;    /* first e->absent entry of this src */
 };
-
-static const char *what_str(enum sd_refscan_what w)
-{
-	switch (w) {
-	case SD_REFSCAN_NAME: return "entry name";
-	case SD_REFSCAN_TARGET: return "symlink target";
-	case SD_REFSCAN_CONTENT: return "content";
-	}
-	return "?";
-}
 
 static int add_evidence(struct scanctx *x, size_t to,
 			const struct sd_refscan_hit *hit)
@@ -48,31 +38,23 @@ static int add_evidence(struct scanctx *x, size_t to,
 	return 0;
 }
 
-static int on_missing(struct scanctx *x, const struct sd_refscan_hit *hit,
-		      struct sd_error *err)
+/* A full path whose hash is not in the store: not a reference, but
+ * recorded once per (referring path, hash). */
+static int on_absent(struct scanctx *x, const struct sd_refscan_hit *hit,
+		     struct sd_error *err)
 {
 	struct sd_engine *e = x->e;
 	const char *hash = hit->scan->hash;
-	bool allowed;
 
-	/* One report per (referring path, hash). */
-	for (size_t i = x->missing_from; i < e->nmissing; i++)
-		if (!memcmp(e->missing[i].hash, hash, SD_HASH_CHARS))
+	for (size_t i = x->absent_from; i < e->nabsent; i++)
+		if (!memcmp(e->absent[i].hash, hash, SD_HASH_CHARS))
 			return 0;
 	char *file = sd_node_path_under(hit->node, e->st->store_dir);
 	if (!file)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	int rc;
-	if (!sd_engine_tolerated(e, hash, &allowed))
-		rc = sd_error_set(err, SD_ERR_MISSING,
-				  "%s: %s at offset %llu refers to %s/%s-..., "
-				  "which is not in the store (%s)", file,
-				  what_str(hit->what),
-				  (unsigned long long)hit->scan->offset,
-				  e->st->store_dir, hash, e->st->phys_dir);
-	else
-		rc = sd_engine_add_missing(e, hash, NULL, file, 0,
-					   hit->scan->offset, allowed);
+	int rc = sd_engine_add_absent(e, hash, file, hit->what,
+				      hit->scan->offset +
+					      strlen(e->st->store_dir) + 1);
 	free(file);
 	return rc;
 }
@@ -85,7 +67,7 @@ static int on_hit(const struct sd_refscan_hit *hit, void *ctx,
 	const struct sd_scan_hit *h = hit->scan;
 
 	if (h->id == SD_HASHMAP_NONE)
-		return on_missing(x, hit, err);
+		return on_absent(x, hit, err);
 	if (h->kind != SD_SCAN_HASH)
 		return 0;   /* the bare hit of the same hash does the work */
 	size_t to = (size_t)h->id;
@@ -122,7 +104,7 @@ static int scan_one(struct scanctx *x, size_t s)
 	e->bytes[s] = t->file_bytes;
 	e->bytes_known[s] = true;
 	x->src = s;
-	x->missing_from = e->nmissing;
+	x->absent_from = e->nabsent;
 	rc = sd_refscan_tree(t, top, st->by_hash, st->store_dir, on_hit, x,
 			     e->err);
 done:

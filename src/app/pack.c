@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include "app/closure_tree.h"
+#include "app/manifest.h"
 #include "app/registration.h"
 #include "app/rootlinks.h"
+#include "closure/storepath.h"
 #include "core/atomicfile.h"
 
 /* Write @len bytes of @data to @path so that it appears whole or not at
@@ -35,26 +37,106 @@ static int write_atomic(const char *path, const char *data, size_t len,
 	return sd_atomic_commit(&f, false, err);
 }
 
-/* The registration of the closure in @tree; embedded into @tree if asked. */
-static int make_registration(struct sd_tree *tree,
-			     const struct sd_pack_options *opts, char **text,
-			     size_t *len, struct sd_error *err)
+/* Add a regular file @name with content @text at the image root. */
+static int add_root_file(struct sd_tree *tree, const char *name,
+			 const char *text, size_t len, struct sd_error *err)
 {
-	struct sd_app_reg_options ro = {.scan_refs = opts->scan_refs,
-					.keep_derivers = opts->keep_derivers};
-	int rc = sd_app_registration(tree, opts->closure, &ro, text, len, err);
-	if (rc || !opts->embed_registration)
-		return rc;
-	struct sd_node *n = sd_tree_add(tree, tree->root,
-					SD_EMBEDDED_REGISTRATION,
-					strlen(SD_EMBEDDED_REGISTRATION),
+	struct sd_node *n = sd_tree_add(tree, tree->root, name, strlen(name),
 					SD_NODE_FILE, err);
 	if (!n)
 		return err ? err->code : SD_ERR_INVALID;
 	n->mode = SD_MODE_FILE;
 	n->mtime = tree->mtime;
-	rc = sd_node_set_content(n, *text, *len, err);
-	return rc ? rc : sd_tree_finalize(tree, err);
+	return sd_node_set_content(n, text, len, err);
+}
+
+/* Basename of a missing reference as recorded: its path if it is in the
+ * store dir, else its hash. */
+static const char *missing_base(const struct sd_closure_missing *m,
+				const char *store_dir, size_t *len)
+{
+	size_t sdlen = strlen(store_dir);
+	if (m->path && !strncmp(m->path, store_dir, sdlen) &&
+	    m->path[sdlen] == '/' &&
+	    !sd_storepath_base_problem(m->path + sdlen + 1,
+				       strlen(m->path + sdlen + 1))) {
+		*len = strlen(m->path + sdlen + 1);
+		return m->path + sdlen + 1;
+	}
+	*len = SD_HASH_CHARS;
+	return m->hash;
+}
+
+/* The manifest of what this pack decided (app/manifest.h). */
+static int fill_manifest(struct sd_manifest *m, const struct sd_closure *cl,
+			 const struct sd_packscan *ps, struct sd_error *err)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < cl->nroots; i++) {
+		const struct sd_store_path *sp = cl->paths[cl->roots[i]].sp;
+		rc = sd_manifest_add_root(m, sp->base, sp->base_len, err);
+	}
+	for (size_t i = 0; !rc && i < cl->nabsent; i++)
+		rc = sd_manifest_add_absent(m, cl->absent[i].hash,
+					    SD_HASH_CHARS, err);
+	for (size_t i = 0; !rc && i < cl->nmissing; i++) {
+		size_t len;
+		const char *b = missing_base(&cl->missing[i], m->store_dir,
+					     &len);
+		rc = sd_manifest_add_accepted(m, b, len, err);
+	}
+	size_t n = 0;
+	const struct sd_packscan_finding *f =
+		ps ? sd_packscan_findings(ps, &n) : NULL;
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (f[i].kind == SD_PACKSCAN_ABSENT)
+			rc = sd_manifest_add_absent(m, f[i].hash,
+						    SD_HASH_CHARS, err);
+		else if (f[i].accepted)
+			rc = sd_manifest_add_accepted(m, f[i].sp->base,
+						      f[i].sp->base_len, err);
+	}
+	return rc;
+}
+
+/* Embed the registration @reg and the manifest at the image root. */
+static int embed(struct sd_tree *tree, const struct sd_pack_options *opts,
+		 const struct sd_packscan *ps, const char *reg, size_t reg_len,
+		 struct sd_error *err)
+{
+	const char *store_dir = opts->store_dir ? opts->store_dir
+						: SD_DEFAULT_STORE_DIR;
+	struct sd_manifest *m = sd_manifest_new(store_dir);
+	char *text = NULL;
+	size_t len = 0;
+	int rc = m ? fill_manifest(m, opts->closure, ps, err)
+		   : sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	if (!rc)
+		rc = sd_manifest_text(m, &text, &len, err);
+	if (!rc)
+		rc = add_root_file(tree, SD_EMBEDDED_REGISTRATION, reg, reg_len,
+				   err);
+	if (!rc)
+		rc = add_root_file(tree, SD_EMBEDDED_MANIFEST, text, len, err);
+	if (!rc)
+		rc = sd_tree_finalize(tree, err);
+	free(text);
+	sd_manifest_free(m);
+	return rc;
+}
+
+/* Finish the reference check: its findings go to @res; an unaccepted
+ * reference outside the closure is the error. */
+static int finish_check(struct sd_packscan *ps, struct sd_pack_result *res,
+			struct sd_error *err)
+{
+	int rc = sd_packscan_finish(ps, err);
+	if (rc) {
+		sd_packscan_free(ps);
+		return rc;
+	}
+	res->scan = ps;
+	return sd_packscan_refusal(ps, err);
 }
 
 int sd_pack(const char *const *bases, size_t n,
@@ -70,6 +152,43 @@ int sd_pack(const char *const *bases, size_t n,
 	return sd_pack_tree(tree, n, opts, res, err);
 }
 
+void sd_pack_result_release(struct sd_pack_result *res)
+{
+	sd_packscan_free(res->scan);
+	res->scan = NULL;
+}
+
+/* Everything before the image is written: the check when a registration
+ * reads the files first, the registration and what is embedded. */
+static int prepare(struct sd_tree *tree, const struct sd_pack_options *opts,
+		   struct sd_packscan **ps, struct sd_pack_result *res,
+		   char **reg, size_t *reg_len, struct sd_error *err)
+{
+	bool want_reg = opts->embed_registration || opts->registration_out;
+	if (want_reg && !opts->closure)
+		return sd_error_set(err, SD_ERR_USAGE,
+				    "a registration needs a closure from a "
+				    "store");
+	/* Root links first: a check and the registration skip them. */
+	int rc = sd_root_links_add(tree, opts->root_links, err);
+	if (!rc && opts->check)
+		rc = sd_packscan_new(tree, opts->check, ps, err);
+	if (rc || !want_reg)
+		return rc;
+	/* The registration reads every file (narHash): the check rides it. */
+	struct sd_app_reg_options ro = {.scan_refs = opts->scan_refs,
+					.keep_derivers = opts->keep_derivers};
+	rc = sd_app_registration(tree, opts->closure, &ro, reg, reg_len, err);
+	if (!rc && *ps) {
+		struct sd_packscan *p = *ps;
+		*ps = NULL;
+		rc = finish_check(p, res, err);
+	}
+	if (!rc && opts->embed_registration)
+		rc = embed(tree, opts, res->scan, *reg, *reg_len, err);
+	return rc;
+}
+
 int sd_pack_tree(struct sd_tree *tree, size_t n,
 		 const struct sd_pack_options *opts,
 		 struct sd_pack_result *res, struct sd_error *err)
@@ -77,26 +196,13 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 	memset(res, 0, sizeof(*res));
 	char *reg = NULL;
 	size_t reg_len = 0;
-	int rc;
-	if ((opts->embed_registration || opts->registration_out) &&
-	    !opts->closure) {
-		sd_tree_free(tree);
-		return sd_error_set(err, SD_ERR_USAGE,
-				    "a registration needs a closure from a "
-				    "store");
-	}
-	rc = sd_root_links_add(tree, opts->root_links, err);
+	struct sd_packscan *ps = NULL;
+	int rc = prepare(tree, opts, &ps, res, &reg, &reg_len, err);
 	if (rc) {
+		sd_packscan_free(ps);
 		sd_tree_free(tree);
+		free(reg);
 		return rc;
-	}
-	if (opts->embed_registration || opts->registration_out) {
-		rc = make_registration(tree, opts, &reg, &reg_len, err);
-		if (rc) {
-			sd_tree_free(tree);
-			free(reg);
-			return rc;
-		}
 	}
 	res->npaths = n;
 	res->nfiles = tree->nfiles;
@@ -107,6 +213,7 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 	struct sd_atomic_file out;
 	rc = sd_atomic_open(&out, opts->output, err);
 	if (rc) {
+		sd_packscan_free(ps);
 		sd_tree_free(tree);
 		free(reg);
 		return rc;
@@ -118,9 +225,14 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 				tree->nfiles);
 	rc = opts->format->write(tree, &opts->write, out.fd,
 				 opts->interrupted, &res->write, err);
-	sd_tree_free(tree);
 	if (!rc && opts->interrupted && *opts->interrupted)
 		rc = sd_error_set(err, SD_ERR_INTERRUPTED, "interrupted");
+	/* The writer read the files: the check rode that read. */
+	if (!rc && ps)
+		rc = finish_check(ps, res, err);
+	else
+		sd_packscan_free(ps);
+	sd_tree_free(tree);
 	if (!rc && opts->digest)
 		rc = sd_sha256_file(out.tmp_path, res->digest, err);
 	if (rc) {

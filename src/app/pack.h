@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app/packscan.h"
 #include "closure/closure.h"
 #include "core/error.h"
 #include "core/sha256.h"
@@ -23,6 +24,8 @@ struct sd_pack_options {
 	struct sd_write_options write;
 	int64_t mtime;                   /* the one image time */
 	const char *store_phys;          /* where the paths physically are */
+	const char *store_dir;           /* the logical store dir (for the
+					  * manifest); NULL: /nix/store */
 	bool fsync;                      /* fsync the image before renaming */
 	bool digest;                     /* compute the image's SHA-256 (an
 					  * extra read of the whole image) */
@@ -43,6 +46,14 @@ struct sd_pack_options {
 	/* Symlinks to add at the image root (app/rootlinks.h), prepared;
 	 * NULL: none. */
 	const struct sd_root_links *root_links;
+	/*
+	 * The reference check of a closure that was given rather than found
+	 * (--paths, --registration, --db; app/packscan.h), or NULL.  It
+	 * rides the first full read of the files (the registration's, else
+	 * the writer's); an unaccepted reference outside the closure fails
+	 * the pack with SD_ERR_MISSING and nothing at the output path.
+	 */
+	const struct sd_packscan_opts *check;
 	volatile const int *interrupted; /* polled; may be NULL */
 	/* Called once the temporary file exists (signal cleanup); may be
 	 * NULL. */
@@ -61,13 +72,24 @@ struct sd_pack_result {
 	struct sd_write_stats write;
 	uint8_t digest[SD_SHA256_LEN];    /* SHA-256 of the image file, if
 					   * opts->digest */
+	/* opts->check: its findings (sd_packscan_findings()), also after a
+	 * refusal; NULL if the check did not finish. */
+	struct sd_packscan *scan;
 };
+
+/* Free what @res holds (the check's findings). */
+void sd_pack_result_release(struct sd_pack_result *res);
 
 /*
  * Pack the store paths named by @bases (basenames "<hash>-<name>", any
  * order, no duplicates) into opts->output.  On any error nothing is left
  * at the output path (an existing file there is untouched) and the
- * temporary file is removed.
+ * temporary file is removed.  With embed_registration the manifest
+ * (app/manifest.h) is embedded too: the closure's roots, its full-path
+ * mentions of paths that do not exist (closure->absent and the check's
+ * ABSENT findings) and its accepted missing references
+ * (closure->missing and the check's accepted OUTSIDE findings).
+ * Release @res with sd_pack_result_release() whatever the result.
  */
 int sd_pack(const char *const *bases, size_t n,
 	    const struct sd_pack_options *opts, struct sd_pack_result *res,

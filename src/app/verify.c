@@ -23,7 +23,9 @@ struct vctx {
 	const char **names;             /* id -> "<hash>-<name>" or hash */
 	size_t nimage;                  /* ids below this are in the image */
 	size_t nknown;                  /* ids below this are known */
-	bool has_candidates;            /* a candidate set or registration */
+	bool has_candidates;            /* an explicit candidate set */
+	struct sd_hashmap *absent;      /* manifest: did not exist */
+	struct sd_hashmap *accepted;    /* manifest: accepted as missing */
 	struct sd_verify_result *res;
 	size_t sdlen;
 	/* The item being scanned and its findings so far: hash -> index in
@@ -180,34 +182,51 @@ static int on_hit(const struct sd_refscan_hit *h, void *vctx,
 		return 0;
 	}
 	const char *where = what_str(h->what);
-	int rc;
-	if (id >= 0) {
-		rc = add_finding(c, SD_FINDING_VIOLATION, h->node, where,
-				 offset, full_name(c, s->hash, id),
-				 "reference to a store path that is not in the "
-				 "image",
-				 err);
+	bool accepted = c->accepted &&
+			sd_hashmap_get(c->accepted, s->hash) != SD_HASHMAP_NONE;
+	enum sd_finding_kind kind = SD_FINDING_VIOLATION;
+	const char *category, *reason;
+	if (accepted) {
+		category = "accepted-missing";
+		reason = "reference to a store path that is not in the image "
+			 "(it existed when the image was packed and was "
+			 "accepted as missing then)";
+	} else if (id >= 0) {
+		category = "missing";
+		reason = "reference to a store path that is not in the image";
+	} else if (c->opts->strict) {
+		category = "unknown-path";
+		reason = "reference to a store path that is not in the image "
+			 "(--strict)";
+	} else if (c->absent &&
+		   sd_hashmap_get(c->absent, s->hash) != SD_HASHMAP_NONE) {
+		kind = SD_FINDING_WARNING;
+		category = "absent-when-packed";
+		reason = "mentions a store path that did not exist when the "
+			 "image was packed (its manifest says so): not a "
+			 "reference";
+	} else if (c->has_candidates) {
+		kind = SD_FINDING_WARNING;
+		category = "not-a-candidate";
+		reason = "mentions a store path that exists neither in the "
+			 "image nor among the candidates (a documentation "
+			 "example?)";
 	} else {
-		/* A full path that is neither in the image nor a candidate. */
-		char *path = NULL;
-		if (c->res->nfindings < NAME_LOOKUP_LIMIT)
-			path = path_at(c, h->node, h->what, s->offset);
-		if (!path)
-			path = full_name(c, s->hash, -1);
-		if (c->has_candidates)
-			rc = add_finding(c, SD_FINDING_WARNING, h->node, where,
-					 offset, path,
-					 "mentions a store path that exists "
-					 "neither in the image nor among the "
-					 "candidates (a documentation example?)",
-					 err);
-		else
-			rc = add_finding(c, SD_FINDING_VIOLATION, h->node,
-					 where, offset, path,
-					 "reference to a store path that is not "
-					 "in the image",
-					 err);
+		category = "unknown-path";
+		reason = "reference to a store path that is not in the image "
+			 "(nothing says it did not exist: --candidates or the "
+			 "manifest of pack --embed-registration would tell a "
+			 "documentation example)";
 	}
+	char *path = NULL;
+	if (id < 0 && c->res->nfindings < NAME_LOOKUP_LIMIT)
+		path = path_at(c, h->node, h->what, s->offset);
+	if (!path)
+		path = full_name(c, s->hash, id);
+	int rc = add_finding(c, kind, h->node, where, offset, path, reason,
+			     err);
+	if (!rc)
+		c->res->findings[c->res->nfindings - 1].category = category;
 	if (rc)
 		return rc;
 	int64_t old;
@@ -237,12 +256,13 @@ static int put_hash(struct sd_hashmap *m, const char *hash, int64_t id,
 	return sd_hashmap_put(m, key, id, &old, err);
 }
 
-/* The embedded registration: exempt from the store path name rule and
- * not scanned. */
+/* The embedded registration and manifest: exempt from the store path
+ * name rule and not scanned. */
 static bool is_embedded_registration(const struct sd_node *n)
 {
 	return n->type == SD_NODE_FILE &&
-	       !strcmp(n->name, SD_EMBEDDED_REGISTRATION);
+	       (!strcmp(n->name, SD_EMBEDDED_REGISTRATION) ||
+		!strcmp(n->name, SD_EMBEDDED_MANIFEST));
 }
 
 /* Give the image's top-level store paths ids 0..nimage-1; entries that
@@ -267,6 +287,8 @@ static int index_image(struct vctx *c, struct sd_error *err)
 		}
 		if (!strcmp(n->name, SD_EMBEDDED_REGISTRATION))
 			why = "an embedded registration must be a regular file";
+		if (!strcmp(n->name, SD_EMBEDDED_MANIFEST))
+			why = "an embedded manifest must be a regular file";
 		char *p = strdup(n->name);
 		int rc = add_finding(c, SD_FINDING_VIOLATION, n, "entry", 0, p,
 				     why, err);
@@ -289,11 +311,29 @@ static int add_candidate(struct vctx *c, const char *entry,
 	return put_hash(c->known, h, (int64_t)c->nknown++, err);
 }
 
-/* Candidates: --candidates, then the registered paths and references. */
+/* Hash parts of manifest list @l into a new set *@out. */
+static int hash_set(const struct sd_manifest *m, char **l, size_t n,
+		    struct sd_hashmap **out, struct sd_error *err)
+{
+	*out = sd_hashmap_new();
+	if (!*out)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = put_hash(*out, sd_manifest_entry_hash(m, l[i]), 1, err);
+	return rc;
+}
+
+/* Candidates: --candidates, then the registered paths and references,
+ * then the manifest's accepted paths (they existed). */
 static int add_candidates(struct vctx *c, const struct sd_registration *reg,
 			  struct sd_error *err)
 {
 	int rc = 0;
+	const struct sd_manifest *m = c->res->manifest.m;
+	for (size_t i = 0; !rc && m && i < m->naccepted; i++)
+		rc = add_candidate(c, sd_manifest_entry_hash(m, m->accepted[i]),
+				   err);
 	for (size_t i = 0; !rc && i < c->opts->ncandidates; i++)
 		rc = add_candidate(c, c->opts->candidates[i], err);
 	for (size_t i = 0; !rc && reg && i < reg->nrecs; i++) {
@@ -308,9 +348,9 @@ static int add_candidates(struct vctx *c, const struct sd_registration *reg,
 /* Room for every id: image entries, candidates, registered paths. */
 static size_t max_ids(const struct sd_tree *tree,
 		      const struct sd_verify_options *opts,
-		      const struct sd_registration *reg)
+		      const struct sd_registration *reg, size_t extra)
 {
-	size_t n = tree->root->nchildren + opts->ncandidates + 1;
+	size_t n = tree->root->nchildren + opts->ncandidates + 1 + extra;
 	for (size_t i = 0; reg && i < reg->nrecs; i++)
 		n += 1 + reg->recs[i].nrefs;
 	return n;
@@ -393,6 +433,47 @@ static int raw_refs(struct vctx *c, const char *image, struct sd_error *err)
 	return rc;
 }
 
+/* The largest manifest read out of an image. */
+#define MANIFEST_MAX (64u << 20)
+
+/* Read and parse the image's embedded manifest, if it has one. */
+static int load_manifest(const struct sd_tree *tree, const char *image,
+			 struct sd_verify_manifest *out, struct sd_error *err)
+{
+	const struct sd_node *n = sd_node_child(tree->root,
+						SD_EMBEDDED_MANIFEST,
+						strlen(SD_EMBEDDED_MANIFEST));
+	if (!n || n->type != SD_NODE_FILE)
+		return 0;
+	if (n->size > MANIFEST_MAX)
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "%s: %s is %llu bytes, too large to be read "
+				    "as a manifest", image, SD_EMBEDDED_MANIFEST,
+				    (unsigned long long)n->size);
+	char *text = malloc((size_t)n->size + 1);
+	struct sd_stream *s = NULL;
+	if (!text)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	size_t got = 0;
+	int rc = sd_tree_open(tree, n, &s, err);
+	if (!rc)
+		rc = sd_stream_read_full(s, text, (size_t)n->size, &got, err);
+	sd_stream_close(s);
+	if (!rc && got != n->size)
+		rc = sd_error_set(err, SD_ERR_CORRUPT, "%s: %s is cut short",
+				  image, SD_EMBEDDED_MANIFEST);
+	if (rc) {
+		free(text);
+		return image_error(rc, image, err);
+	}
+	char name[4096];
+	snprintf(name, sizeof(name), "%s:%s", image, SD_EMBEDDED_MANIFEST);
+	out->present = true;
+	rc = sd_manifest_parse(text, got, name, &out->m, err);
+	free(text);
+	return rc;
+}
+
 int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 		    struct sd_verify_result *res, struct sd_error *err)
 {
@@ -417,8 +498,18 @@ int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 	rc = sd_vreg_open(&v, tree, path, opts, res, err);
 	if (rc)
 		goto out;
-	c.has_candidates = opts->has_candidates || v.reg;
-	size_t ids = max_ids(tree, opts, v.reg);
+	rc = load_manifest(tree, path, &res->manifest, err);
+	if (rc)
+		goto out;
+	const struct sd_manifest *man = res->manifest.m;
+	c.has_candidates = opts->has_candidates;
+	if (man && (hash_set(man, man->absent, man->nabsent, &c.absent, err) ||
+		    hash_set(man, man->accepted, man->naccepted, &c.accepted,
+			     err))) {
+		rc = err ? err->code : SD_ERR_NOMEM;
+		goto out;
+	}
+	size_t ids = max_ids(tree, opts, v.reg, man ? man->naccepted : 0);
 	c.known = sd_hashmap_new();
 	c.item_seen = sd_hashmap_new();
 	c.names = calloc(ids, sizeof(*c.names));
@@ -450,6 +541,8 @@ out:
 	free(c.refs);
 	sd_hashmap_free(c.known);
 	sd_hashmap_free(c.item_seen);
+	sd_hashmap_free(c.absent);
+	sd_hashmap_free(c.accepted);
 	sd_tree_free(tree);
 	return rc;
 }
@@ -482,5 +575,6 @@ void sd_verify_result_release(struct sd_verify_result *res)
 	free(reg->diffs);
 	free_strings(res->raw_refs, res->nraw_refs);
 	sd_verify_root_symlinks_release(res);
+	sd_manifest_free(res->manifest.m);
 	memset(res, 0, sizeof(*res));
 }

@@ -7,17 +7,27 @@
  *   - full-path references "<store-dir>/<32 nix32 chars>-" of any hash,
  *   - bare hash parts of the image's own paths and of the candidates.
  * A reference is resolved when its hash is a top-level entry of the image
- * or is allowed (--allow).  Otherwise it is
- *   - a violation when it is a bare hash of a candidate, or a full path
- *     whose hash is a candidate, or any full path when no candidate set is
- *     given;
- *   - a warning when a candidate set is given and the full path is neither
- *     in the image nor a candidate (most often a documentation example).
+ * or is allowed (--allow).  Otherwise (Nix's rule: a reference is the hash
+ * of a store path that exists) it is
+ *   - a violation when its hash is a store path known to exist: a
+ *     candidate, a registered path or reference, or a path the manifest
+ *     says was accepted as missing at pack time ("missing",
+ *     "accepted-missing");
+ *   - for a full path "<store-dir>/<hash>-" whose hash nobody knows: a
+ *     warning when the image's manifest (app/manifest.h) says the path did
+ *     not exist when the image was packed ("absent-when-packed"), or when
+ *     an explicit candidate set (--candidates) is given and does not hold
+ *     it ("not-a-candidate"); else a violation ("unknown-path").  With
+ *     opts->strict every such full path is a violation.
+ * A registration never turns a violation into a warning: its paths only
+ * add to what is known to exist.
  * Top-level entries that are not valid store path names are violations,
- * except a regular file SD_EMBEDDED_REGISTRATION: the embedded
- * registration, which is not scanned (it names every registered path),
- * and root symlinks (app/verify_rootlinks.h), which are not scanned
- * either: their targets must resolve inside the image.
+ * except the regular files SD_EMBEDDED_REGISTRATION (the embedded
+ * registration) and SD_EMBEDDED_MANIFEST (the manifest), which are not
+ * scanned (they name store paths), and root symlinks
+ * (app/verify_rootlinks.h), which are not scanned either: their targets
+ * must resolve inside the image.  A manifest that cannot be parsed makes
+ * the image unreadable (SD_ERR_INVALID).
  * Each finding is reported once per (file, what, path) with the offset of
  * its first occurrence (the offset of the hash part within the item) and
  * the number of occurrences.
@@ -46,6 +56,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app/manifest.h"      /* SD_EMBEDDED_MANIFEST */
 #include "app/registration.h"  /* SD_EMBEDDED_REGISTRATION */
 #include "core/error.h"
 
@@ -66,6 +77,16 @@ struct sd_finding {
 	char *path;         /* the referenced store path ("<store-dir>/<hash>-
 			       <name>" when the name is known, else hash) */
 	char *reason;       /* short explanation */
+	/* Which rule made it a finding (static string):
+	 *   violations: "missing" (a store path known to exist: in the
+	 *   registration, the candidates or the manifest), "accepted-missing"
+	 *   (the same, accepted with --allow-missing/--allow when packed),
+	 *   "unknown-path" (a full path nothing says did not exist),
+	 *   "invalid-entry", "registration";
+	 *   warnings: "absent-when-packed" (the manifest says the path did
+	 *   not exist), "not-a-candidate" (the --candidates listing does not
+	 *   hold it). */
+	const char *category;
 };
 /* Findings about the registration itself have where "registration", file
  * the registration's name and offset its LINE number (not a byte offset). */
@@ -86,6 +107,15 @@ struct sd_verify_options {
 	const char *registration_name;
 	/* Also report the raw references of the image file (--raw-refs). */
 	bool raw_refs;
+	/* Every full-path mention of a path not in the image is a violation,
+	 * whatever the manifest or the candidates say (--strict). */
+	bool strict;
+};
+
+/* The image's embedded manifest, as read (app/manifest.h). */
+struct sd_verify_manifest {
+	bool present;
+	struct sd_manifest *m;      /* parsed, or NULL */
 };
 
 /* A store path whose narHash or narSize differs from the registration. */
@@ -139,6 +169,7 @@ struct sd_verify_result {
 	size_t nfindings;
 	size_t nviolations, nwarnings;
 	struct sd_verify_registration reg;
+	struct sd_verify_manifest manifest;
 	/* opts->raw_refs: logical paths whose hash occurs in the image file's
 	 * bytes, sorted bytewise. */
 	bool has_raw_refs;

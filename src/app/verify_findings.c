@@ -1,6 +1,7 @@
 #include "app/verify_findings.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* The array's capacity is implied by its length: 16, then doubled each
  * time the length reaches a power of two. */
@@ -38,6 +39,9 @@ int sd_verify_add_finding(struct sd_verify_result *res,
 	f->count = 1;
 	f->path = path;
 	f->reason = reason;
+	f->category = !strcmp(where, "registration") ? "registration"
+		      : !strcmp(where, "entry")      ? "invalid-entry"
+						     : "missing";
 	if (kind == SD_FINDING_VIOLATION)
 		res->nviolations++;
 	else

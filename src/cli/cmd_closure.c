@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "cli/closure_opts.h"
 #include "cli/json.h"
+#include "cli/mentions.h"
 #include "closure/nix32.h"
 
 static void help(FILE *f)
@@ -75,6 +76,18 @@ static void print_json(const struct sd_closure_cli *cc)
 		sd_json_object_end(&j);
 	}
 	sd_json_array_end(&j);
+	sd_json_key(&j, "absent");
+	sd_json_array_begin(&j);
+	for (size_t i = 0; i < c->nabsent; i++) {
+		const struct sd_closure_absent *a = &c->absent[i];
+		sd_json_object_begin(&j);
+		sd_json_kv_string(&j, "hash", a->hash);
+		sd_json_kv_string(&j, "file", a->file);
+		sd_json_kv_string(&j, "where", sd_cli_what_str(a->what));
+		sd_json_kv_u64(&j, "offset", a->offset);
+		sd_json_object_end(&j);
+	}
+	sd_json_array_end(&j);
 	sd_json_key(&j, "invalid_entries");
 	sd_json_array_begin(&j);
 	for (size_t i = 0; i < cc->st->nwarnings; i++) {
@@ -133,6 +146,7 @@ int sd_cmd_closure(int argc, char **argv)
 	int rc = sd_closure_cli_run(&cc, (const char *const *)argv + optind,
 				    (size_t)(argc - optind), false, &err);
 	if (!rc) {
+		sd_cli_report_absent(cc.closure, cc.st->store_dir);
 		if (json)
 			print_json(&cc);
 		else if (graph)

@@ -12,6 +12,7 @@
 #include "cli/closure_opts.h"
 #include "cli/interrupt.h"
 #include "core/kver.h"
+#include "cli/mentions.h"
 #include "cli/progress.h"
 #include "cli/pack_input.h"
 
@@ -346,7 +347,8 @@ int sd_cmd_pack(int argc, char **argv)
 		po.on_totals = sd_progress_totals;
 	}
 	int rc;
-	struct sd_pack_result res;
+	struct sd_pack_result res = {0};
+	struct sd_packscan_opts check = {0};
 	bool streamed = tar_in || export_in;
 	if (streamed) {
 		po.digest = !no_digest || !quiet;
@@ -376,12 +378,25 @@ int sd_cmd_pack(int argc, char **argv)
 			po.closure = cl;
 			/* A path list has no edges: scan for the references. */
 			po.scan_refs = cc.paths != NULL;
+			po.store_dir = cc.st->store_dir;
 			po.on_tmp = on_tmp;
+			if (cc.paths || cc.registration || cc.reg) {
+				/* A closure that was given: check it. */
+				check.st = cc.st;
+				check.cl = cl;
+				check.allow_missing = cc.allow_missing;
+				check.allow = cc.allow;
+				po.check = &check;
+			} else {
+				sd_cli_report_absent(cl, cc.st->store_dir);
+			}
 			rc = sd_pack(bases, cl->npaths, &po, &res, &err);
+			sd_cli_report_packscan(res.scan, cc.st->store_dir);
 			sd_interrupt_clear();
 			free(bases);
 		}
 	}
+	sd_pack_result_release(&res);
 	sd_closure_cli_release(&cc);
 	sd_root_links_release(&links);
 	if (po.write.progress)

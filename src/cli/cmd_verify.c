@@ -54,6 +54,11 @@ static void help(FILE *f)
 		"copy (exit 1);\n"
 		"                       a match prints \"digest: OK (sha256 "
 		"HEX)\"\n"
+		"  --strict             every full path of a store path that "
+		"is not in the\n"
+		"                       image is a violation, even where the "
+		"manifest says it\n"
+		"                       did not exist or --candidates lacks it\n"
 		"  --json               machine-readable report on stdout\n"
 		"  -q, --quiet          print nothing when IMAGE passes; "
 		"otherwise only the\n"
@@ -68,6 +73,13 @@ static void help(FILE *f)
 		"A symlink at the image root that is not a store path (pack "
 		"--root-symlink)\nis checked, not scanned: its target must "
 		"resolve inside the image.\n"
+		"A reference is the hash of a store path that exists (Nix's "
+		"rule).  A full\npath <store-dir>/<hash>-... of a path not in "
+		"the image is a violation unless\nthe image's manifest "
+		"(<store-dir>/storedisk-manifest, written by pack\n"
+		"--embed-registration) says it did not exist when packed, or "
+		"--candidates\nis given and lacks it (then a warning); a "
+		"registration never downgrades.\n"
 		"Exit codes: 0 self-contained, 1 violations found or digest "
 		"mismatch, 2 the\nimage, its digest file "
 		"or its registration cannot be read (corrupt, truncated,\nnot "
@@ -78,7 +90,7 @@ struct verify_args {
 	const char *store_dir;
 	const char *candidates_file, *allow_file, *registration_file;
 	const char *digest_file;
-	bool json, raw_refs, quiet;
+	bool json, raw_refs, quiet, strict;
 	const char *image;
 };
 
@@ -91,6 +103,7 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		{"allow", required_argument, NULL, 'a'},
 		{"registration", required_argument, NULL, 'r'},
 		{"raw-refs", no_argument, NULL, 'R'},
+		{"strict", no_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
 		{"digest", required_argument, NULL, 'd'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -115,6 +128,7 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 			a->registration_file = optarg;
 			break;
 		case 'R': a->raw_refs = true; break;
+		case 's': a->strict = true; break;
 		case 'j': a->json = true; break;
 		case 'd': a->digest_file = optarg; break;
 		case 'q': a->quiet = true; break;
@@ -163,6 +177,7 @@ static int load_inputs(const struct verify_args *a, struct verify_inputs *in,
 	opts->registration = in->reg;
 	opts->registration_name = a->registration_file;
 	opts->raw_refs = a->raw_refs;
+	opts->strict = a->strict;
 	return rc;
 }
 

@@ -46,6 +46,7 @@ int sd_pack_input_run(const char *tar, const char *nix_export,
 	struct sd_pack_options o = *po;
 	o.closure = ic.closure;
 	o.scan_refs = ic.scan_refs;
+	o.store_dir = io.store_dir;   /* the manifest's */
 	rc = sd_pack_tree(tree, npaths, &o, res, err);
 	sd_input_closure_free(&ic);
 	return rc;

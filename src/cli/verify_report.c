@@ -18,6 +18,7 @@ static void findings_json(struct sd_json *j, const struct sd_verify_result *r,
 		sd_json_kv_u64(j, "occurrences", f->count);
 		sd_json_kv_string(j, "path", f->path);
 		sd_json_kv_string(j, "reason", f->reason);
+		sd_json_kv_string(j, "category", f->category);
 		sd_json_object_end(j);
 	}
 	sd_json_array_end(j);
@@ -88,6 +89,24 @@ static void root_symlinks_json(struct sd_json *j,
 	sd_json_array_end(j);
 }
 
+static void manifest_json(struct sd_json *j, const struct sd_verify_manifest *v)
+{
+	const struct sd_manifest *m = v->m;
+	if (!m) {
+		sd_json_string(j, NULL);   /* null */
+		return;
+	}
+	sd_json_object_begin(j);
+	sd_json_kv_string(j, "source", "embedded");
+	sd_json_key(j, "roots");
+	strings_json(j, m->roots, m->nroots);
+	sd_json_key(j, "absent");
+	strings_json(j, m->absent, m->nabsent);
+	sd_json_key(j, "accepted");
+	strings_json(j, m->accepted, m->naccepted);
+	sd_json_object_end(j);
+}
+
 void sd_verify_print_json(FILE *out, const char *image,
 			  const char *store_dir,
 			  const struct sd_verify_result *r, const char *error)
@@ -116,6 +135,8 @@ void sd_verify_print_json(FILE *out, const char *image,
 	findings_json(&j, r, SD_FINDING_WARNING);
 	sd_json_key(&j, "registration");
 	registration_json(&j, &r->reg);
+	sd_json_key(&j, "manifest");
+	manifest_json(&j, &r->manifest);
 	if (r->has_raw_refs) {
 		sd_json_key(&j, "raw_refs");
 		strings_json(&j, r->raw_refs, r->nraw_refs);
@@ -228,6 +249,11 @@ void sd_verify_print_text(FILE *out, const char *image,
 	for (size_t i = 0; i < r->nfindings; i++)
 		finding_text(out, &r->findings[i]);
 	registration_text(out, &r->reg);
+	if (r->manifest.m)
+		fprintf(out, "manifest: embedded, %zu roots, %zu paths that did "
+			"not exist when packed, %zu accepted as missing\n",
+			r->manifest.m->nroots, r->manifest.m->nabsent,
+			r->manifest.m->naccepted);
 	for (size_t i = 0; i < r->nroot_symlinks; i++)
 		if (r->root_symlinks[i].resolves)
 			fprintf(out, "root symlink: %s -> %s (resolves inside "

@@ -307,8 +307,9 @@ char *sd_node_path_under(const struct sd_node *node, const char *prefix)
 	return s;
 }
 
-int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
-		 struct sd_stream **out, struct sd_error *err)
+static int open_untapped(const struct sd_tree *tree,
+			 const struct sd_node *node, struct sd_stream **out,
+			 struct sd_error *err)
 {
 	if (node->type != SD_NODE_FILE)
 		return sd_error_set(err, SD_ERR_INVALID,
@@ -321,6 +322,21 @@ int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
 	if (!node->src_path)
 		return sd_stream_open_mem("", 0, out, err);
 	return sd_stream_open_host(node->src_path, node->size, out, err);
+}
+
+int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
+		 struct sd_stream **out, struct sd_error *err)
+{
+	struct sd_stream *s = NULL;
+	int rc = open_untapped(tree, node, &s, err);
+	if (rc || !tree->tap) {
+		*out = s;
+		return rc;
+	}
+	rc = tree->tap->wrap(tree->tap_ctx, node, s, out, err);
+	if (rc)
+		sd_stream_close(s);
+	return rc;
 }
 
 int sd_tree_walk(struct sd_node *node,

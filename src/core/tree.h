@@ -89,12 +89,29 @@ struct sd_content_source {
 	void (*release)(void *ctx);
 };
 
+/*
+ * A tap on a tree's file contents: every stream sd_tree_open() returns
+ * for a node passes through wrap(), which returns @inner itself or a
+ * stream that reads from @inner (and owns it: closing it closes @inner).
+ * Used to scan contents in the same read a writer makes.  wrap() may be
+ * called from several threads at once (writers read on --jobs threads).
+ * On error it sets @err and leaves @inner to the caller (which closes it).
+ */
+struct sd_stream_tap {
+	int (*wrap)(void *ctx, const struct sd_node *node,
+		    struct sd_stream *inner, struct sd_stream **out,
+		    struct sd_error *err);
+};
+
 struct sd_tree {
 	struct sd_node *root;   /* type DIR, name "" */
 	int64_t mtime;          /* the image-wide time (writers' superblock) */
 
 	const struct sd_content_source *source; /* NULL: host files */
 	void *source_ctx;
+
+	const struct sd_stream_tap *tap;        /* NULL: no tap */
+	void *tap_ctx;
 
 	/* Counts, valid after sd_tree_finalize(). */
 	size_t count;           /* all nodes including the root */
@@ -166,7 +183,8 @@ char *sd_node_path_dup(const struct sd_node *node);
 char *sd_node_path_under(const struct sd_node *node, const char *prefix);
 
 /* Open a FILE node's content: its in-memory content if it has one, else
- * the host file or the image, per the tree's source. */
+ * the host file or the image, per the tree's source; through the tree's
+ * tap if it has one. */
 int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
 		 struct sd_stream **out, struct sd_error *err);
 

@@ -80,11 +80,20 @@ rm "$S/$app/share/pipe"
 # A full-path reference to a path missing from the store.
 missing=/nix/store/00000000000000000000000000000000-gone
 printf 'uses %s/bin\n' "$missing" >"$S/$app/share/dangling"
-expect_rc 1 "a reference to a missing path is an error" "$SD" closure --store "$S" "$root"
-check "the error names the referring file" contains "$WORK/err" "$app/share/dangling"
-expect_rc 0 "--allow-missing accepts it" "$SD" closure --allow-missing --store "$S" "$root"
-echo "$missing" >"$WORK/allow"
-expect_rc 0 "--allow FILE accepts it" "$SD" closure --allow "$WORK/allow" --store "$S" "$root"
+# Nix's rule: a full path of a path that is not in the store is no
+# reference (a documentation example): reported, refuses nothing.
+expect_rc 0 "a full path of a path not in the store is no reference" "$SD" closure --store "$S" "$root"
+check "it is reported with the referring file" contains "$WORK/err" "$app/share/dangling: content at offset"
+check "and the path" contains "$WORK/err" "00000000000000000000000000000000-..., which is not in the store"
+expect_rc 0 "closure --json lists it as absent" "$SD" closure --json --store "$S" "$root"
+check "absent: hash, file, offset of the hash" python3 -c "
+import json
+d = json.load(open('$WORK/out'))
+a = d['absent']
+assert len(a) == 1 and a[0]['hash'] == '0' * 32, a
+assert a[0]['file'].endswith('/share/dangling') and a[0]['offset'] == 16, a
+assert a[0]['where'] == 'content', a
+"
 rm "$S/$app/share/dangling"
 
 # An output that cannot be written is refused before any work (exit 2;

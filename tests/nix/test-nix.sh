@@ -217,7 +217,7 @@ same_as_store() {
 	clos=$2
 	what=$3
 	sed 's|.*/||' "$clos" >"$WORK/want-top"
-	ls -A "$mnt" | grep -vx nix-path-registration >"$WORK/got-top"
+	ls -A "$mnt" | grep -vx -e nix-path-registration -e storedisk-manifest >"$WORK/got-top"
 	check "$what: the image's top level is the closure" cmp -s "$WORK/got-top" "$WORK/want-top"
 	# shellcheck disable=SC2046
 	listing /nix/store $(cat "$clos") >"$WORK/list-store"
