@@ -158,7 +158,7 @@ for k in ("added", "removed", "changed"):
         assert name.match(n), (k, n)
 assert app in sp["added"], sp
 assert libc not in sp["added"] and sp["removed"] == [], sp
-assert d["image_files"] == ["nix-path-registration", "system"], d["image_files"]
+assert d["image_files"] == ["nix-path-registration", "storedisk-manifest", "system"], d["image_files"]
 assert all(c["name"] not in ("system", "nix-path-registration")
            for c in d["closure_changes"]), d["closure_changes"]
 PY

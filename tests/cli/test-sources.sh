@@ -61,8 +61,8 @@ for fmt in squashfs erofs; do
 		--registration "$WORK/drv.reg" "$root"
 	pack_from paths "$fmt" --store "$S" --paths "$WORK/list" "$root"
 	pack_from scan "$fmt" --store "$S" --scan "$root"
-	pack_from tar "$fmt" --tar "$WORK/c.tar"
-	pack_from export "$fmt" --nix-export - <"$WORK/c.exp"
+	pack_from tar "$fmt" --tar "$WORK/c.tar" "$root"
+	pack_from export "$fmt" --nix-export - "$root" <"$WORK/c.exp"
 	want=$(sha "$WORK/scan-$fmt.img")
 	for src in db registration paths tar export; do
 		check "$fmt: the image from $src = the image from scan" \
@@ -97,8 +97,8 @@ for fmt in squashfs erofs; do
 		--db "$WORK/db.sqlite" "$root"
 	pack_from kreg "$fmt" --keep-derivers --store "$S" \
 		--registration "$WORK/drv.reg" "$root"
-	pack_from kexp "$fmt" --keep-derivers --nix-export "$WORK/c.exp"
-	pack_from ktar "$fmt" --keep-derivers --tar "$WORK/c.tar"
+	pack_from kexp "$fmt" --keep-derivers --nix-export "$WORK/c.exp" "$root"
+	pack_from ktar "$fmt" --keep-derivers --tar "$WORK/c.tar" "$root"
 	pack_from kpaths "$fmt" --keep-derivers --store "$S" \
 		--paths "$WORK/list" "$root"
 	check "$fmt: --keep-derivers --db: every deriver kept" \
