@@ -25,24 +25,8 @@
 #
 # Where Nix cannot be used the test prints "skip - <reason>" and exits 77.
 . "$SRCDIR/tests/cli/lib.sh"
-export LC_ALL=C
-
-NIXCONF=$WORK/nix-conf
-sh "$SRCDIR/scripts/nix-setup.sh" "$NIXCONF" >"$WORK/setup.log" 2>&1
-rc=$?
-if [ "$rc" -eq 77 ]; then
-	skip "mkStoreDisk with real Nix: $(grep '^nix-setup:' "$WORK/setup.log" | tail -1 | sed 's/^nix-setup: //')"
-	finish
-	exit 77
-elif [ "$rc" -ne 0 ]; then
-	sed 's/^/    setup: /' "$WORK/setup.log" | tail -20
-	fail "scripts/nix-setup.sh exited $rc"
-	finish
-	exit 1
-fi
-export NIX_CONF_DIR="$NIXCONF" NIX_USER_CONF_FILES="$NIXCONF/nix.conf" NIX_REMOTE=
+. "$SRCDIR/tests/nix/lib.sh"
 NIXVER=$(nix-store --version | sed 's/.* //')
-echo "# $(tail -1 "$WORK/setup.log")"
 
 NIXFILE=$SRCDIR/tests/nix/mk-store-disk-test.nix
 # build ATTR: nix-build it; the path on stdout, the log in $WORK/ATTR.log.

@@ -24,23 +24,7 @@
 # package), the whole test prints "skip - <reason>" and exits 77, which
 # meson reports as a skipped test.
 . "$SRCDIR/tests/cli/lib.sh"
-export LC_ALL=C
-
-NIXCONF=$WORK/nix-conf
-sh "$SRCDIR/scripts/nix-setup.sh" "$NIXCONF" >"$WORK/setup.log" 2>&1
-rc=$?
-if [ "$rc" -eq 77 ]; then
-	skip "real-Nix oracle: $(grep '^nix-setup:' "$WORK/setup.log" | tail -1 | sed 's/^nix-setup: //')"
-	finish
-	exit 77
-elif [ "$rc" -ne 0 ]; then
-	sed 's/^/    setup: /' "$WORK/setup.log" | tail -20
-	fail "scripts/nix-setup.sh exited $rc"
-	finish
-	exit 1
-fi
-export NIX_CONF_DIR="$NIXCONF" NIX_USER_CONF_FILES="$NIXCONF/nix.conf" NIX_REMOTE=
-echo "# $(tail -1 "$WORK/setup.log")"
+. "$SRCDIR/tests/nix/lib.sh"
 
 # ---------------------------------------------------------------------------
 # Build the derivations.
