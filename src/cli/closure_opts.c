@@ -47,7 +47,15 @@ void sd_closure_cli_help(FILE *f)
 		"  --allow FILE           hashes or store paths whose absence "
 		"is accepted\n"
 		"  --allow-missing        accept references to paths missing "
-		"from the store\n");
+		"from the store,\n"
+		"                         or (pack with --paths, --registration, "
+		"--db) left out\n"
+		"                         of the closure\n"
+		"A reference is the hash of a store path that exists (Nix's "
+		"rule): a full path\nof a path that is not in the store is "
+		"reported, not followed.  With --paths,\n--registration or --db "
+		"pack scans the files as it packs them and refuses a\n"
+		"reference to a store path outside the closure.\n");
 }
 
 bool sd_closure_cli_option(struct sd_closure_cli *c, int opt,
