@@ -410,15 +410,6 @@ sd_packscan_findings(const struct sd_packscan *ps, size_t *n)
 	return ps->findings;
 }
 
-static const char *what_str(enum sd_refscan_what w)
-{
-	switch (w) {
-	case SD_REFSCAN_NAME: return "entry name";
-	case SD_REFSCAN_TARGET: return "symlink target";
-	default: return "content";
-	}
-}
-
 int sd_packscan_refusal(const struct sd_packscan *ps, struct sd_error *err)
 {
 	size_t bad = 0;
@@ -433,14 +424,11 @@ int sd_packscan_refusal(const struct sd_packscan *ps, struct sd_error *err)
 	}
 	if (!first)
 		return 0;
-	char more[64] = "";
-	if (bad > 1)
-		snprintf(more, sizeof(more), " (and %zu more)", bad - 1);
 	return sd_error_set(err, SD_ERR_MISSING,
-			    "%s: %s at offset %llu refers to %s/%s, which is "
-			    "in the store but not in the closure%s "
-			    "(--allow-missing or --allow FILE to accept)",
-			    first->file, what_str(first->what),
-			    (unsigned long long)first->offset,
-			    ps->o->st->store_dir, first->sp->base, more);
+			    "%zu reference%s to store paths that are in the "
+			    "store but not in the closure (the first: %s "
+			    "refers to %s/%s); --allow-missing or --allow "
+			    "FILE accepts them",
+			    bad, bad == 1 ? "" : "s", first->file,
+			    ps->o->st->store_dir, first->sp->base);
 }

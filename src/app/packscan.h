@@ -88,9 +88,10 @@ const struct sd_packscan_finding *
 sd_packscan_findings(const struct sd_packscan *ps, size_t *n);
 
 /*
- * SD_ERR_MISSING with the first unaccepted OUTSIDE finding in @err
- * ("FILE: content at offset N refers to P, which is in the store but not
- * in the closure ..."), or 0 if there is none.
+ * SD_ERR_MISSING with the count of unaccepted OUTSIDE findings and the
+ * first of them in @err ("N references to store paths that are in the
+ * store but not in the closure (the first: FILE refers to P); ..."), or 0
+ * if there is none.
  */
 int sd_packscan_refusal(const struct sd_packscan *ps, struct sd_error *err);
 

@@ -50,7 +50,7 @@ void sd_closure_cli_help(FILE *f)
 		"from the store,\n"
 		"                         or (pack with --paths, --registration, "
 		"--db) left out\n"
-		"                         of the closure\n"
+		"                         of the closure\n\n"
 		"A reference is the hash of a store path that exists (Nix's "
 		"rule): a full path\nof a path that is not in the store is "
 		"reported, not followed.  With --paths,\n--registration or --db "
