@@ -50,18 +50,16 @@ static int add_root_file(struct sd_tree *tree, const char *name,
 	return sd_node_set_content(n, text, len, err);
 }
 
-/* Basename of a missing reference as recorded: its path if it is in the
- * store dir, else its hash. */
+/* Basename of a missing reference as recorded: its path's if that is a
+ * store path in the store dir, else its hash. */
 static const char *missing_base(const struct sd_closure_missing *m,
 				const char *store_dir, size_t *len)
 {
-	size_t sdlen = strlen(store_dir);
-	if (m->path && !strncmp(m->path, store_dir, sdlen) &&
-	    m->path[sdlen] == '/' &&
-	    !sd_storepath_base_problem(m->path + sdlen + 1,
-				       strlen(m->path + sdlen + 1))) {
-		*len = strlen(m->path + sdlen + 1);
-		return m->path + sdlen + 1;
+	struct sd_spath sp;
+	if (m->path && !sd_storepath_parse(store_dir, m->path,
+					   strlen(m->path), false, &sp, NULL)) {
+		*len = sp.base_len;
+		return sp.base;
 	}
 	*len = SD_HASH_CHARS;
 	return m->hash;

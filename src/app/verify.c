@@ -434,7 +434,7 @@ static int raw_refs(struct vctx *c, const char *image, struct sd_error *err)
 }
 
 /* The largest manifest read out of an image. */
-#define MANIFEST_MAX (64u << 20)
+#define MANIFEST_MAX ((uint64_t)64 << 20)
 
 /* Read and parse the image's embedded manifest, if it has one. */
 static int load_manifest(const struct sd_tree *tree, const char *image,
@@ -445,31 +445,16 @@ static int load_manifest(const struct sd_tree *tree, const char *image,
 						strlen(SD_EMBEDDED_MANIFEST));
 	if (!n || n->type != SD_NODE_FILE)
 		return 0;
-	if (n->size > MANIFEST_MAX)
-		return sd_error_set(err, SD_ERR_INVALID,
-				    "%s: %s is %llu bytes, too large to be read "
-				    "as a manifest", image, SD_EMBEDDED_MANIFEST,
-				    (unsigned long long)n->size);
-	char *text = malloc((size_t)n->size + 1);
-	struct sd_stream *s = NULL;
-	if (!text)
-		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	size_t got = 0;
-	int rc = sd_tree_open(tree, n, &s, err);
-	if (!rc)
-		rc = sd_stream_read_full(s, text, (size_t)n->size, &got, err);
-	sd_stream_close(s);
-	if (!rc && got != n->size)
-		rc = sd_error_set(err, SD_ERR_CORRUPT, "%s: %s is cut short",
-				  image, SD_EMBEDDED_MANIFEST);
-	if (rc) {
-		free(text);
-		return image_error(rc, image, err);
-	}
 	char name[4096];
 	snprintf(name, sizeof(name), "%s:%s", image, SD_EMBEDDED_MANIFEST);
+	char *text;
+	size_t len;
+	int rc = sd_vreg_read_root_file(tree, n, image, SD_EMBEDDED_MANIFEST,
+					MANIFEST_MAX, &text, &len, err);
+	if (rc)
+		return rc;
 	out->present = true;
-	rc = sd_manifest_parse(text, got, name, &out->m, err);
+	rc = sd_manifest_parse(text, len, name, &out->m, err);
 	free(text);
 	return rc;
 }

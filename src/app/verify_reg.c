@@ -40,6 +40,41 @@ static const char *base_of(const struct sd_vreg *v, const char *path)
 	return path + v->sdlen + 1;
 }
 
+int sd_vreg_read_root_file(const struct sd_tree *tree,
+			   const struct sd_node *n, const char *image,
+			   const char *name, uint64_t max, char **buf,
+			   size_t *len, struct sd_error *err)
+{
+	if (n->size > max)
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "%s: %s: %llu bytes, more than the %llu "
+				    "read as an embedded file",
+				    image, name, (unsigned long long)n->size,
+				    (unsigned long long)max);
+	*len = (size_t)n->size;
+	*buf = malloc(*len ? *len : 1);
+	if (!*buf)
+		return nomem(err);
+	struct sd_stream *s = NULL;
+	int rc = sd_tree_open(tree, n, &s, err);
+	if (!rc) {
+		size_t got = 0;
+		rc = sd_stream_read_full(s, *buf, *len, &got, err);
+		if (!rc && got != *len)
+			rc = sd_error_set(err, SD_ERR_CORRUPT,
+					  "%zu of %zu bytes", got, *len);
+		sd_stream_close(s);
+	}
+	if (rc) {
+		free(*buf);
+		*buf = NULL;
+		if (rc == SD_ERR_IO)
+			rc = SD_ERR_CORRUPT;
+		return sd_error_prefix(err, rc, "%s: reading %s", image, name);
+	}
+	return 0;
+}
+
 /* Read and parse the embedded registration, if the image has one. */
 static int load_embedded(struct sd_vreg *v, const struct sd_tree *tree,
 			 const char *image, struct sd_error *err)
@@ -52,34 +87,12 @@ static int load_embedded(struct sd_vreg *v, const struct sd_tree *tree,
 	v->name = str_printf("%s/%s", v->store_dir, entry);
 	if (!v->name)
 		return nomem(err);
-	if (n->size > SD_VREG_EMBEDDED_MAX)
-		return sd_error_set(err, SD_ERR_INVALID,
-				    "%s: %s: %llu bytes, more than the %llu "
-				    "read as an embedded registration",
-				    image, v->name,
-				    (unsigned long long)n->size,
-				    (unsigned long long)SD_VREG_EMBEDDED_MAX);
-	size_t len = (size_t)n->size;
-	char *buf = malloc(len ? len : 1);
-	if (!buf)
-		return nomem(err);
-	struct sd_stream *s = NULL;
-	int rc = sd_tree_open(tree, n, &s, err);
-	if (!rc) {
-		size_t got = 0;
-		rc = sd_stream_read_full(s, buf, len, &got, err);
-		if (!rc && got != len)
-			rc = sd_error_set(err, SD_ERR_CORRUPT,
-					  "%zu of %zu bytes", got, len);
-		sd_stream_close(s);
-	}
-	if (rc) {
-		free(buf);
-		if (rc == SD_ERR_IO)
-			rc = SD_ERR_CORRUPT;
-		return sd_error_prefix(err, rc, "%s: reading %s", image,
-				       v->name);
-	}
+	char *buf;
+	size_t len;
+	int rc = sd_vreg_read_root_file(tree, n, image, v->name,
+					SD_VREG_EMBEDDED_MAX, &buf, &len, err);
+	if (rc)
+		return rc;
 	rc = sd_registration_parse(v->name, buf, len, v->store_dir,
 				   &v->owned, err);
 	free(buf);

@@ -34,6 +34,18 @@ struct sd_vreg {
 };
 
 /*
+ * Read the regular file @n (a root entry of the image at @image, called
+ * @name in messages) whole into *@buf (malloc'ed, *@len bytes).  A file
+ * over @max bytes is SD_ERR_INVALID; a read error or a short file is
+ * SD_ERR_CORRUPT "IMAGE: reading NAME: ...".  Shared by the embedded
+ * registration and the manifest.
+ */
+int sd_vreg_read_root_file(const struct sd_tree *tree,
+			   const struct sd_node *n, const char *image,
+			   const char *name, uint64_t max, char **buf,
+			   size_t *len, struct sd_error *err);
+
+/*
  * Choose the registration (opts->registration, else the embedded one of
  * @tree, read from image @image) and index it; set res->reg.source and
  * res->reg.npaths.  v->reg stays NULL when there is none.  Returns 0,
