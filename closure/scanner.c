@@ -1,5 +1,6 @@
 #include "closure/scanner.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,79 +84,70 @@ uint64_t sd_scanner_offset(const struct sd_scanner *sc)
  * Search @buf[0..n) whose first byte is at item offset @base.  Only
  * matches starting before @start_lim and ending after @end_min are
  * reported (the boundary pass uses this to skip matches it does not own).
+ *
+ * One pass serves both kinds: every window of 32 nix32 characters is
+ * visited (Nix's skip never jumps over one), a bare hit is a visited
+ * window that is a candidate, and a full-path hit is a visited window
+ * with the prefix right before it and '-' right after it.  A full-path
+ * match starts plen bytes before its window, so windows are visited up
+ * to start_lim + plen.
  */
 static int search(struct sd_scanner *sc, const unsigned char *buf, size_t n,
 		  uint64_t base, size_t start_lim, size_t end_min,
 		  struct sd_error *err)
 {
 	struct sd_scan_hit hit;
+	const bool bare = sc->cands && sd_hashmap_count(sc->cands);
+	const size_t plen = sc->prefix ? sc->prefix_len : 0;
+	const size_t win_lim = sc->prefix ? start_lim + plen : start_lim;
 	int rc;
 
-	if (sc->cands && sd_hashmap_count(sc->cands)) {
-		/* [i, good) is known to be nix32 characters. */
-		size_t i = 0, good = 0;
-		while (i + SD_HASH_CHARS <= n && i < start_lim) {
-			size_t end = i + SD_HASH_CHARS;
-			size_t j = end;
-			while (j > good && sd_nix32_is_char(buf[j - 1]))
-				j--;
-			if (j > good) {
-				/* buf[j - 1] is not nix32: skip past it. */
-				i = good = j;
-				continue;
-			}
-			good = end;
-			if (end > end_min) {
-				int64_t id = sd_hashmap_get(
-					sc->cands, (const char *)buf + i);
-				if (id != SD_HASHMAP_NONE) {
-					hit.kind = SD_SCAN_HASH;
-					memcpy(hit.hash, buf + i,
-					       SD_HASH_CHARS);
-					hit.hash[SD_HASH_CHARS] = '\0';
-					hit.id = id;
-					hit.offset = base + i;
-					rc = sc->fn(&hit, sc->ctx, err);
-					if (rc)
-						return rc;
-				}
-			}
-			i++;
+	if (!bare && !sc->prefix)
+		return 0;
+	/* [i, good) is known to be nix32 characters. */
+	size_t i = 0, good = 0;
+	while (i + SD_HASH_CHARS <= n && i < win_lim) {
+		size_t end = i + SD_HASH_CHARS;
+		size_t j = end;
+		while (j > good && sd_nix32_is_char(buf[j - 1]))
+			j--;
+		if (j > good) {
+			/* buf[j - 1] is not nix32: skip past it. */
+			i = good = j;
+			continue;
 		}
-	}
-
-	if (sc->prefix) {
-		size_t plen = sc->prefix_len;
-		size_t mlen = plen + SD_HASH_CHARS + 1;
-		size_t i = 0;
-		while (i + mlen <= n && i < start_lim) {
-			const unsigned char *p =
-				memmem(buf + i, n - i, sc->prefix, plen);
-			if (!p)
-				break;
-			i = (size_t)(p - buf);
-			if (i + mlen > n || i >= start_lim)
-				break;
-			const unsigned char *h = p + plen;
-			size_t k = 0;
-			while (k < SD_HASH_CHARS && sd_nix32_is_char(h[k]))
-				k++;
-			if (k == SD_HASH_CHARS && h[SD_HASH_CHARS] == '-' &&
-			    i + mlen > end_min) {
-				hit.kind = SD_SCAN_PATH;
-				memcpy(hit.hash, h, SD_HASH_CHARS);
+		good = end;
+		if (bare && i < start_lim && end > end_min) {
+			int64_t id = sd_hashmap_get(sc->cands,
+						    (const char *)buf + i);
+			if (id != SD_HASHMAP_NONE) {
+				hit.kind = SD_SCAN_HASH;
+				memcpy(hit.hash, buf + i, SD_HASH_CHARS);
 				hit.hash[SD_HASH_CHARS] = '\0';
-				hit.id = sc->cands ?
-					sd_hashmap_get(sc->cands,
-						       (const char *)h) :
-					SD_HASHMAP_NONE;
+				hit.id = id;
 				hit.offset = base + i;
 				rc = sc->fn(&hit, sc->ctx, err);
 				if (rc)
 					return rc;
 			}
-			i++;
 		}
+		if (sc->prefix && i >= plen && end < n && buf[end] == '-' &&
+		    buf[i - 1] == '/' && i - plen < start_lim &&
+		    end + 1 > end_min &&
+		    memcmp(buf + i - plen, sc->prefix, plen) == 0) {
+			hit.kind = SD_SCAN_PATH;
+			memcpy(hit.hash, buf + i, SD_HASH_CHARS);
+			hit.hash[SD_HASH_CHARS] = '\0';
+			hit.id = sc->cands ?
+				sd_hashmap_get(sc->cands,
+					       (const char *)buf + i) :
+				SD_HASHMAP_NONE;
+			hit.offset = base + i - plen;
+			rc = sc->fn(&hit, sc->ctx, err);
+			if (rc)
+				return rc;
+		}
+		i++;
 	}
 	return 0;
 }
