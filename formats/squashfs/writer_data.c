@@ -1,6 +1,19 @@
 /*
  * writer_data.c — stage 1 of the SquashFS writer: file contents
  * (see writer.h).
+ *
+ * The pipeline (writer_pipe.c) reads and compresses on worker threads;
+ * this thread takes its items in sequence order and does, in the same
+ * order and with the same results, what libsquashfs 1.2's block processor
+ * does with completed blocks (lib/sqfs/block_processor/backend.c:
+ * dequeue_block, process_completed_block, process_completed_fragment):
+ * data blocks and sentinels go to the block writer in order; tails are
+ * deduplicated against the fragments stored so far or packed into the
+ * current fragment block, which, once the next tail does not fit, is
+ * handed to a worker to compress and written at that point of the order.
+ * So the image bytes are those libsquashfs' block processor writes, for
+ * every number of workers.  A write queue keeps data blocks behind a
+ * fragment block still being compressed.
  */
 #include "formats/squashfs/writer.h"
 
@@ -9,31 +22,36 @@
 #include <string.h>
 
 #include <sqfs/block.h>
-#include <sqfs/block_processor.h>
 #include <sqfs/block_writer.h>
 #include <sqfs/error.h>
-#include <xxhash.h>
 
-#include "core/stream.h"
 #include "formats/squashfs/sqfserr.h"
+#include "formats/squashfs/writer_frag.h"
+#include "formats/squashfs/writer_inodes.h"
+#include "formats/squashfs/writer_pipe.h"
 
-#define READ_CHUNK (256 * 1024)
-
-/* Content fingerprint of one non-empty file, for the dedup count. */
-struct content_key {
-	uint64_t size;
-	XXH128_hash_t hash;
-	uint32_t index; /* node->index */
+/* An entry of the write queue: item @seq, or fragment block @fb. */
+struct wq_ent {
+	struct sd_sqfs_fblk *fb;
+	uint64_t seq;
+	struct sd_sqfs_item *it;
 };
 
 struct data_ctx {
 	struct sd_sqfs_wstate *w;
+	uint32_t bs;
 	sqfs_block_writer_t *bw;
-	sqfs_block_processor_t *proc;
-	XXH3_state_t *xxh;
-	unsigned char *buf;
-	struct content_key *keys;
-	size_t nkeys;
+	struct sd_sqfs_pipe *pipe;
+	struct sd_sqfs_frags *frags;
+	struct sd_sqfs_key *keys;
+
+	struct wq_ent *wq;            /* ring of wq_cap entries */
+	size_t wq_cap, wq_head, wq_n;
+
+	struct sd_sqfs_fblk *fblks;   /* nfblk fragment block buffers */
+	bool *fb_used;                /* being filled or not yet written */
+	size_t nfblk;
+	struct sd_sqfs_fblk *cur;     /* being filled */
 };
 
 static int path_error(struct sd_error *err, int code,
@@ -46,12 +64,13 @@ static int path_error(struct sd_error *err, int code,
 	return sd_error_set(err, code, "%s: %s: %s", path, what, detail);
 }
 
-static int interrupted(const struct sd_sqfs_wstate *w, struct sd_error *err)
+static int sqfs_error(struct sd_error *err, int code,
+		      const struct sd_node *node, const char *what)
 {
-	if (w->interrupted && *w->interrupted)
-		return sd_error_set(err, SD_ERR_INTERRUPTED,
-				    "interrupted while writing squashfs image");
-	return SD_OK;
+	if (code == SD_ERR_NOMEM)
+		return sd_error_set(err, code, "out of memory");
+	return path_error(err, sd_sqfs_write_status(code), node, what,
+			  sd_sqfs_strerror(code));
 }
 
 /* Count @bytes of file data (and @files files) consumed; tell the caller. */
@@ -63,293 +82,345 @@ static void progress(struct sd_sqfs_wstate *w, uint64_t bytes, uint64_t files)
 		w->progress(w->progress_ctx, w->done_bytes, w->done_files);
 }
 
-/* The inode of an empty file: no blocks, no fragment. */
-static int empty_file_inode(sqfs_inode_generic_t **out)
+static const struct sd_sqfs_fblk *find_fblk(void *ctx, uint32_t index)
 {
-	sqfs_inode_generic_t *ino = calloc(1, sizeof(*ino));
+	struct data_ctx *c = ctx;
 
-	if (!ino)
-		return SD_ERR_NOMEM;
-	ino->base.type = SQFS_INODE_FILE;
-	ino->data.file.blocks_start = 0;
-	ino->data.file.fragment_index = 0xFFFFFFFF;
-	ino->data.file.fragment_offset = 0;
-	ino->data.file.file_size = 0;
-	*out = ino;
-	return SD_OK;
+	for (size_t i = 0; i < c->nfblk; i++) {
+		if (c->fb_used[i] && c->fblks[i].index == index)
+			return &c->fblks[i];
+	}
+	return NULL;
 }
 
-/* Stream one non-empty file through the block processor. */
-static int write_one(struct data_ctx *c, struct sd_node *node,
-		     struct sd_stream *s, struct sd_error *err)
+static void wq_push(struct data_ctx *c, struct sd_sqfs_fblk *fb,
+		    uint64_t seq, struct sd_sqfs_item *it)
 {
-	struct sd_sqfs_wstate *w = c->w;
-	uint64_t total = 0;
+	struct wq_ent *e = &c->wq[(c->wq_head + c->wq_n) % c->wq_cap];
+
+	e->fb = fb;
+	e->seq = seq;
+	e->it = it;
+	c->wq_n++;
+}
+
+/* ---- writing, in image order ------------------------------------------ */
+
+static int write_item(struct data_ctx *c, uint64_t seq,
+		      struct sd_sqfs_item *it, struct sd_error *err)
+{
+	sqfs_inode_generic_t **ino = &c->w->inodes[it->node->index];
+	uint32_t flags = 0, size;
+	sqfs_u64 loc = 0;
 	int ret;
 
-	ret = sqfs_block_processor_begin_file(c->proc,
-					      &w->inodes[node->index], NULL,
-					      0);
-	if (ret)
-		return path_error(err, sd_sqfs_write_status(ret), node,
-				  "cannot start file data",
-				  sd_sqfs_strerror(ret));
-	XXH3_128bits_reset(c->xxh);
-	for (;;) {
-		size_t got = 0;
-
-		ret = interrupted(w, err);
-		if (ret)
-			return ret;
-		ret = sd_stream_read(s, c->buf, READ_CHUNK, &got, err);
-		if (ret)
-			return ret;
-		if (got == 0)
-			break;
-		if (got > node->size - total) {
-			char detail[96];
-			snprintf(detail, sizeof(detail),
-				 "more than the expected %llu bytes",
-				 (unsigned long long)node->size);
-			return path_error(err, SD_ERR_IO, node,
-					  "content changed while reading",
-					  detail);
-		}
-		/* got > 0 here: libsquashfs 1.2 must never see a 0-byte
-		 * append */
-		ret = sqfs_block_processor_append(c->proc, c->buf, got);
-		if (ret)
-			return path_error(err, sd_sqfs_write_status(ret), node,
-					  "cannot write file data",
-					  sd_sqfs_strerror(ret));
-		XXH3_128bits_update(c->xxh, c->buf, got);
-		total += got;
-		progress(w, got, 0);
+	if (it->kind == SD_SQI_DATA && it->block == 0)
+		flags |= SQFS_BLK_FIRST_BLOCK;
+	if (it->kind == SD_SQI_SENTINEL) {
+		flags |= SQFS_BLK_LAST_BLOCK;
+		size = 0;
+	} else if (it->sparse) {
+		flags |= SQFS_BLK_IS_SPARSE;
+		size = it->in_size;
+	} else {
+		size = it->size;
+		if (it->compressed)
+			flags |= SQFS_BLK_IS_COMPRESSED;
 	}
-	if (total != node->size) {
-		char detail[96];
-		snprintf(detail, sizeof(detail), "%llu of %llu bytes",
-			 (unsigned long long)total,
-			 (unsigned long long)node->size);
-		return path_error(err, SD_ERR_IO, node,
-				  "content ended early", detail);
-	}
-	ret = sqfs_block_processor_end_file(c->proc);
+	ret = c->bw->write_data_block(c->bw, NULL, size, (sqfs_u32)it->hash,
+				      flags, it->bytes, &loc);
 	if (ret)
-		return path_error(err, sd_sqfs_write_status(ret), node,
-				  "cannot finish file data",
-				  sd_sqfs_strerror(ret));
-	w->stats->data_bytes_in += total;
-	c->keys[c->nkeys].size = total;
-	c->keys[c->nkeys].hash = XXH3_128bits_digest(c->xxh);
-	c->keys[c->nkeys].index = node->index;
-	c->nkeys++;
+		return sqfs_error(err, ret, it->node,
+				  "cannot write file data");
+	if (it->sparse) {
+		sqfs_inode_make_extended(*ino);
+		(*ino)->data.file_ext.sparse += size;
+		ret = sd_sqfs_set_block_size(ino, it->block, 0);
+	} else if (size != 0) {
+		ret = sd_sqfs_set_block_size(ino, it->block,
+					     it->compressed ? size :
+					     size | (1u << 24));
+	}
+	if (ret)
+		return sd_error_set(err, ret, "out of memory");
+	if (flags & SQFS_BLK_LAST_BLOCK)
+		sqfs_inode_set_file_block_start(*ino, loc);
+	sd_sqfs_pipe_release(c->pipe, seq);
 	return SD_OK;
 }
 
-static int check_empty(struct sd_node *node, struct sd_stream *s,
-		       struct sd_error *err)
+static int write_fblk(struct data_ctx *c, struct sd_sqfs_fblk *fb,
+		      struct sd_error *err)
 {
-	unsigned char byte;
-	size_t got = 0;
-	int ret = sd_stream_read(s, &byte, 1, &got, err);
+	uint32_t flags = SQFS_BLK_FRAGMENT_BLOCK;
+	sqfs_u64 loc = 0;
+	int ret;
 
+	if (fb->compressed)
+		flags |= SQFS_BLK_IS_COMPRESSED;
+	ret = c->bw->write_data_block(c->bw, NULL, fb->stored,
+				      (sqfs_u32)fb->hash, flags,
+				      fb->compressed ? fb->out : fb->data,
+				      &loc);
+	if (!ret)
+		ret = sqfs_frag_table_set(c->w->frag, fb->index, loc,
+					  fb->compressed ? fb->stored :
+					  fb->stored | (1u << 24));
 	if (ret)
-		return ret;
-	if (got != 0)
-		return path_error(err, SD_ERR_IO, node,
-				  "content changed while reading",
-				  "empty file grew");
+		return sd_error_set(err, sd_sqfs_write_status(ret),
+				    "cannot write fragment block: %s",
+				    sd_sqfs_strerror(ret));
+	c->fb_used[fb - c->fblks] = false;
 	return SD_OK;
 }
 
-static int write_files(struct data_ctx *c, struct sd_error *err)
+/*
+ * Write the queue's head entries that are ready; if @wait, wait for the
+ * head fragment block's compression and write at least one entry.
+ */
+static int flush(struct data_ctx *c, bool wait, struct sd_error *err)
 {
-	struct sd_sqfs_wstate *w = c->w;
+	bool wrote = false;
 
-	for (size_t i = 0; i < w->count; i++) {
-		struct sd_node *node = w->nodes[i];
-		struct sd_stream *s = NULL;
+	while (c->wq_n > 0) {
+		struct wq_ent e = c->wq[c->wq_head];
 		int ret;
 
-		if (node->type != SD_NODE_FILE)
-			continue;
-		ret = interrupted(w, err);
-		if (ret)
-			return ret;
-		ret = sd_tree_open(w->tree, node, &s, err);
-		if (ret)
-			return ret;
-		if (node->size == 0) {
-			ret = check_empty(node, s, err);
-			if (!ret && empty_file_inode(&w->inodes[i]) != SD_OK)
-				ret = sd_error_set(err, SD_ERR_NOMEM,
-						   "out of memory");
-		} else {
-			ret = write_one(c, node, s, err);
+		if (e.fb && !sd_sqfs_pipe_compressed(c->pipe, e.fb)) {
+			struct sd_sqfs_item *none;
+
+			if (!wait || wrote)
+				break;
+			ret = sd_sqfs_pipe_wait(c->pipe, UINT64_MAX, e.fb,
+						&none, err);
+			if (ret)
+				return ret;
 		}
-		sd_stream_close(s);
+		ret = e.fb ? write_fblk(c, e.fb, err) :
+			     write_item(c, e.seq, e.it, err);
 		if (ret)
 			return ret;
+		c->wq_head = (c->wq_head + 1) % c->wq_cap;
+		c->wq_n--;
+		wrote = true;
+	}
+	return SD_OK;
+}
+
+/* ---- fragments ---------------------------------------------------------- */
+
+static void close_fblk(struct data_ctx *c)
+{
+	sd_sqfs_pipe_compress(c->pipe, c->cur);
+	wq_push(c, c->cur, 0, NULL);
+	c->cur = NULL;
+}
+
+static int new_fblk(struct data_ctx *c, struct sd_error *err)
+{
+	sqfs_u32 index;
+	int ret;
+
+	for (;;) {
+		for (size_t i = 0; i < c->nfblk; i++) {
+			if (!c->fb_used[i]) {
+				c->cur = &c->fblks[i];
+				c->fb_used[i] = true;
+				break;
+			}
+		}
+		if (c->cur)
+			break;
+		ret = flush(c, true, err);
+		if (ret)
+			return ret;
+	}
+	ret = sqfs_frag_table_append(c->w->frag, 0, 0, &index);
+	if (ret)
+		return sd_error_set(err, sd_sqfs_write_status(ret),
+				    "cannot add a fragment: %s",
+				    sd_sqfs_strerror(ret));
+	c->cur->index = index;
+	c->cur->size = 0;
+	return SD_OK;
+}
+
+static int take_tail(struct data_ctx *c, struct sd_sqfs_item *it,
+		     struct sd_error *err)
+{
+	sqfs_inode_generic_t **ino = &c->w->inodes[it->node->index];
+	uint32_t index, offset;
+	int ret;
+
+	if (it->sparse) {
+		sqfs_inode_make_extended(*ino);
+		ret = sd_sqfs_set_block_size(ino, it->block, 0);
+		(*ino)->data.file_ext.sparse += it->in_size;
+		return ret ? sd_error_set(err, ret, "out of memory") : SD_OK;
+	}
+	ret = sd_sqfs_frags_find(c->frags, it->bytes, it->in_size, it->hash,
+				 &index, &offset, err);
+	if (ret < 0)
+		return ret;
+	if (ret == 1) {
+		sqfs_inode_set_frag_location(*ino, index, offset);
+		return SD_OK;
+	}
+	if (c->cur && c->cur->size + it->in_size > c->bs)
+		close_fblk(c);
+	if (!c->cur) {
+		ret = new_fblk(c, err);
+		if (ret)
+			return ret;
+	}
+	index = c->cur->index;
+	offset = c->cur->size;
+	memcpy(c->cur->data + offset, it->bytes, it->in_size);
+	c->cur->size += it->in_size;
+	if (sd_sqfs_frags_add(c->frags, it->in_size, it->hash, index,
+			      offset) != SD_OK)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	sqfs_inode_set_frag_location(*ino, index, offset);
+	return SD_OK;
+}
+
+/* ---- items, in sequence order ------------------------------------------ */
+
+static int take_item(struct data_ctx *c, uint64_t seq,
+		     struct sd_sqfs_item *it, struct sd_error *err)
+{
+	struct sd_sqfs_wstate *w = c->w;
+	sqfs_inode_generic_t **ino = &w->inodes[it->node->index];
+	int ret = SD_OK;
+
+	if (it->kind == SD_SQI_EMPTY) {
+		if (sd_sqfs_empty_inode(ino) != SD_OK)
+			return sd_error_set(err, SD_ERR_NOMEM,
+					    "out of memory");
+		sd_sqfs_pipe_release(c->pipe, seq);
+		progress(w, 0, 1);
+		return SD_OK;
+	}
+	if (!*ino && sd_sqfs_file_inode(it->node->size, ino) != SD_OK)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	if (it->kind == SD_SQI_TAIL) {
+		ret = take_tail(c, it, err);
+		sd_sqfs_pipe_release(c->pipe, seq);
+	} else {
+		wq_push(c, NULL, seq, it);
+	}
+	if (ret)
+		return ret;
+	if (it->in_size)
+		progress(w, it->in_size, 0);
+	if (it->last) {
+		w->stats->data_bytes_in += it->node->size;
 		progress(w, 0, 1);
 	}
 	return SD_OK;
 }
 
-static int key_cmp(const void *a, const void *b)
+static int run(struct data_ctx *c, struct sd_error *err)
 {
-	const struct content_key *x = a, *y = b;
+	uint64_t total = sd_sqfs_pipe_count(c->pipe);
+	int ret;
 
-	if (x->size != y->size)
-		return x->size < y->size ? -1 : 1;
-	if (x->hash.high64 != y->hash.high64)
-		return x->hash.high64 < y->hash.high64 ? -1 : 1;
-	if (x->hash.low64 != y->hash.low64)
-		return x->hash.low64 < y->hash.low64 ? -1 : 1;
-	if (x->index != y->index)
-		return x->index < y->index ? -1 : 1;
-	return 0;
+	for (uint64_t seq = 0; seq < total; seq++) {
+		struct sd_sqfs_item *it = NULL;
+
+		while (!it) {
+			const struct sd_sqfs_fblk *head = NULL;
+
+			ret = flush(c, false, err);
+			if (ret)
+				return ret;
+			if (c->wq_n > 0)
+				head = c->wq[c->wq_head].fb;
+			ret = sd_sqfs_pipe_wait(c->pipe, seq, head, &it, err);
+			if (ret)
+				return ret;
+		}
+		ret = take_item(c, seq, it, err);
+		if (ret)
+			return ret;
+	}
+	/* as sqfs_block_processor_finish: the last fragment block last */
+	while (c->wq_n > 0) {
+		ret = flush(c, true, err);
+		if (ret)
+			return ret;
+	}
+	if (c->cur && c->cur->size > 0) {
+		close_fblk(c);
+		while (c->wq_n > 0) {
+			ret = flush(c, true, err);
+			if (ret)
+				return ret;
+		}
+	}
+	return SD_OK;
 }
 
-/* True if two file inodes point at the very same stored data. */
-static bool same_data(const sqfs_inode_generic_t *a,
-		      const sqfs_inode_generic_t *b)
-{
-	sqfs_u64 sa = 0, sb = 0;
-	sqfs_u32 fa, oa, fb, ob;
-	size_t n = sqfs_inode_get_file_block_count(a);
-	bool any_stored = false;
-
-	if (n != sqfs_inode_get_file_block_count(b) ||
-	    memcmp(a->extra, b->extra, n * sizeof(sqfs_u32)) != 0)
-		return false;
-	sqfs_inode_get_frag_location(a, &fa, &oa);
-	sqfs_inode_get_frag_location(b, &fb, &ob);
-	if (fa != fb || (fa != 0xFFFFFFFF && oa != ob))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		any_stored |= !SQFS_IS_SPARSE_BLOCK(a->extra[i]);
-	sqfs_inode_get_file_block_start(a, &sa);
-	sqfs_inode_get_file_block_start(b, &sb);
-	return !any_stored || sa == sb;
-}
-
-/*
- * Count files whose content equals (by size and XXH3-128) an earlier
- * file's and whose inode indeed shares that file's stored data.
- */
-static void count_duplicates(struct data_ctx *c)
+static int setup(struct data_ctx *c, unsigned jobs, struct sd_error *err)
 {
 	struct sd_sqfs_wstate *w = c->w;
+	int ret;
 
-	qsort(c->keys, c->nkeys, sizeof(c->keys[0]), key_cmp);
-	for (size_t i = 1, owner = 0; i < c->nkeys; i++) {
-		const struct content_key *k = &c->keys[i];
-		const struct content_key *o = &c->keys[owner];
-
-		if (k->size != o->size || k->hash.high64 != o->hash.high64 ||
-		    k->hash.low64 != o->hash.low64) {
-			owner = i;
-			continue;
-		}
-		if (same_data(w->inodes[o->index], w->inodes[k->index]))
-			w->stats->files_deduplicated++;
+	c->bs = w->comp.block_size;
+	w->frag = sqfs_frag_table_create(0);
+	c->bw = sqfs_block_writer_create(w->file, SQFS_DEVBLK_SIZE, 0);
+	c->keys = calloc(w->tree->nfiles ? w->tree->nfiles : 1,
+			 sizeof(*c->keys));
+	c->frags = sd_sqfs_frags_new(w, find_fblk, c);
+	c->nfblk = (size_t)jobs + 2;
+	c->fblks = calloc(c->nfblk, sizeof(*c->fblks));
+	c->fb_used = calloc(c->nfblk, sizeof(*c->fb_used));
+	if (!w->frag || !c->bw || !c->keys || !c->frags || !c->fblks ||
+	    !c->fb_used)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < c->nfblk; i++) {
+		c->fblks[i].data = malloc(c->bs);
+		c->fblks[i].out = malloc(c->bs);
+		if (!c->fblks[i].data || !c->fblks[i].out)
+			return sd_error_set(err, SD_ERR_NOMEM,
+					    "out of memory");
 	}
-}
-
-/*
- * Mark sparse files' inodes extended and record the skipped bytes (as
- * mksquashfs does); give extended file inodes nlink 1 and no xattrs.
- */
-static void fix_file_inodes(struct sd_sqfs_wstate *w)
-{
-	uint32_t bs = w->comp.block_size;
-
-	for (size_t i = 0; i < w->count; i++) {
-		sqfs_inode_generic_t *ino = w->inodes[i];
-		if (!ino)
-			continue;
-		size_t n = sqfs_inode_get_file_block_count(ino);
-		uint64_t size = w->nodes[i]->size, sparse = 0;
-		for (size_t b = 0; b < n; b++) {
-			uint64_t off = (uint64_t)b * bs;
-			uint64_t len = size - off < bs ? size - off : bs;
-			if (SQFS_IS_SPARSE_BLOCK(ino->extra[b]))
-				sparse += len;
-		}
-		if (sparse)
-			sqfs_inode_make_extended(ino);
-		if (ino->base.type == SQFS_INODE_EXT_FILE) {
-			ino->data.file_ext.sparse = sparse;
-			ino->data.file_ext.nlink = 1;
-			ino->data.file_ext.xattr_idx = 0xFFFFFFFF;
-		}
-	}
+	ret = sd_sqfs_pipe_start(w, jobs, c->keys, &c->pipe, err);
+	if (ret)
+		return ret;
+	c->wq_cap = sd_sqfs_pipe_ring(c->pipe) + c->nfblk + 1;
+	c->wq = calloc(c->wq_cap, sizeof(*c->wq));
+	if (!c->wq)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	return SD_OK;
 }
 
 int sd_sqfs_write_data(struct sd_sqfs_wstate *w, unsigned jobs,
 		       struct sd_error *err)
 {
 	struct data_ctx c = { .w = w };
-	sqfs_block_processor_desc_t desc;
 	int ret;
 
 	if (jobs < 1)
 		jobs = 1;
-	w->frag = sqfs_frag_table_create(0);
-	c.bw = sqfs_block_writer_create(w->file, SQFS_DEVBLK_SIZE, 0);
-	c.xxh = XXH3_createState();
-	c.buf = malloc(READ_CHUNK);
-	c.keys = calloc(w->tree->nfiles ? w->tree->nfiles : 1,
-			sizeof(*c.keys));
-	if (!w->frag || !c.bw || !c.xxh || !c.buf || !c.keys) {
-		ret = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-		goto out;
+	ret = setup(&c, jobs, err);
+	if (!ret)
+		ret = run(&c, err);
+	/* the workers may still use the fragment buffers: stop them first */
+	sd_sqfs_pipe_stop(c.pipe);
+	if (!ret) {
+		sd_sqfs_fix_file_inodes(w);
+		sd_sqfs_count_duplicates(w, c.keys, w->tree->nfiles);
 	}
-
-	memset(&desc, 0, sizeof(desc));
-	desc.size = sizeof(desc);
-	desc.max_block_size = w->comp.block_size;
-	desc.num_workers = jobs;
-	desc.max_backlog = 4 * jobs + 16;
-	desc.cmp = w->comp.cmp;
-	desc.wr = c.bw;
-	desc.tbl = w->frag;
-	/* read fragments back to verify dedup candidates byte for byte */
-	desc.file = w->file;
-	desc.uncmp = w->comp.uncmp;
-	ret = sqfs_block_processor_create_ex(&desc, &c.proc);
-	if (ret) {
-		ret = sd_error_set(err, sd_sqfs_write_status(ret),
-				   "cannot start squashfs block processor: %s",
-				   sd_sqfs_strerror(ret));
-		goto out;
+	for (size_t i = 0; c.fblks && i < c.nfblk; i++) {
+		free(c.fblks[i].data);
+		free(c.fblks[i].out);
 	}
-
-	ret = write_files(&c, err);
-	if (ret)
-		goto out;
-	ret = sqfs_block_processor_finish(c.proc);
-	if (ret) {
-		ret = sd_error_set(err, sd_sqfs_write_status(ret),
-				   "cannot finish squashfs data blocks: %s",
-				   sd_sqfs_strerror(ret));
-		goto out;
-	}
-	/* the processor no longer touches the inodes after finish */
-	fix_file_inodes(w);
-	count_duplicates(&c);
-out:
-	if (ret && c.proc) {
-		/* drain blocks still in flight, or libsquashfs 1.2 leaks
-		 * them on destroy; the image is abandoned anyway */
-		sqfs_block_processor_end_file(c.proc);
-		sqfs_block_processor_finish(c.proc);
-	}
-	sqfs_destroy(c.proc);
+	free(c.fblks);
+	free(c.fb_used);
+	free(c.wq);
+	sd_sqfs_frags_free(c.frags);
 	sqfs_destroy(c.bw);
-	XXH3_freeState(c.xxh);
-	free(c.buf);
 	free(c.keys);
 	return ret;
 }

@@ -1,0 +1,753 @@
+/*
+ * writer_pipe.c — the SquashFS writer's data pipeline (see writer_pipe.h).
+ *
+ * One mutex guards the scheduling state.  A worker, holding it, takes the
+ * first runnable task in this order of preference:
+ *   1. compress a fragment block the caller submitted (the caller's
+ *      writes wait for it);
+ *   2. read the next item of the earliest open file nobody is reading,
+ *      if that item's ring slot is free (then, unlocked, it also tests
+ *      and compresses what it read);
+ *   3. open the next file, if a file slot is free.
+ * The ring holds RING items; the caller releases them as it writes, which
+ * moves the window.  Item @seq lives in slot seq % RING.
+ */
+#include "formats/squashfs/writer_pipe.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqfs/compressor.h>
+
+#include "core/stream.h"
+#include "formats/squashfs/sqfserr.h"
+
+enum { SLOT_FREE, SLOT_BUSY, SLOT_DONE };
+
+/* Upper bound of the ring's buffer bytes (2 block buffers an item). */
+#define RING_BYTES (48u * 1024 * 1024)
+
+struct pfile {
+	bool used, busy;
+	size_t rank;            /* among FILE nodes */
+	struct sd_node *node;
+	struct sd_stream *s;
+	uint64_t base;          /* sequence number of its first item */
+	uint32_t nitems, next;  /* items; the next one to read */
+	uint32_t nfull, tail;   /* full blocks; bytes in the tail */
+	XXH3_state_t *xxh;
+};
+
+struct worker {
+	struct sd_sqfs_pipe *p;
+	sqfs_compressor_t *cmp;
+	pthread_t th;
+	bool started;
+};
+
+struct sd_sqfs_pipe {
+	struct sd_sqfs_wstate *w;
+	struct sd_sqfs_key *keys;
+	uint32_t bs;
+
+	/* the FILE nodes in index order and where their items start */
+	struct sd_node **files;
+	uint64_t *base;
+	size_t nfiles;
+	uint64_t total;
+
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv;  /* workers wait here */
+	pthread_cond_t cons_cv;  /* the caller waits here */
+	unsigned nidle;          /* workers waiting on work_cv */
+
+	struct sd_sqfs_item *ring;
+	bool *released;
+	size_t nring;
+	uint64_t low;            /* oldest unreleased item */
+
+	struct pfile *open;
+	size_t nopen;
+	size_t next_file;        /* next rank to open */
+
+	struct sd_sqfs_fblk *fq_head, *fq_tail;
+
+	uint64_t want;                   /* item the caller waits for */
+	const struct sd_sqfs_fblk *want_fb;
+
+	bool stop;                       /* workers exit */
+	bool failed;
+	size_t fail_rank;                /* first failing file */
+	struct sd_error fail_err;
+
+	struct worker *workers;
+	unsigned nworkers;
+};
+
+static int item_error(struct sd_error *err, int code,
+		      const struct sd_node *node, const char *what,
+		      const char *detail)
+{
+	char path[512];
+
+	sd_node_path(node, path, sizeof(path));
+	return sd_error_set(err, code, "%s: %s: %s", path, what, detail);
+}
+
+static void wake_caller(struct sd_sqfs_pipe *p)
+{
+	pthread_cond_signal(&p->cons_cv);
+}
+
+static void wake_worker(struct sd_sqfs_pipe *p)
+{
+	if (p->nidle)
+		pthread_cond_signal(&p->work_cv);
+}
+
+/* Record a failure of file @rank (locked); the smallest rank wins. */
+static void fail_locked(struct sd_sqfs_pipe *p, size_t rank,
+			const struct sd_error *err)
+{
+	if (!p->failed || rank < p->fail_rank) {
+		p->failed = true;
+		p->fail_rank = rank;
+		p->fail_err = *err;
+	}
+	pthread_cond_broadcast(&p->cons_cv);
+}
+
+static size_t rank_of(const struct sd_sqfs_pipe *p, uint64_t seq);
+
+/* ---- reading one item (file slot held busy, mutex not held) ---------- */
+
+static int check_eof(struct pfile *f, struct sd_error *err)
+{
+	unsigned char byte;
+	size_t got = 0;
+	int ret = sd_stream_read(f->s, &byte, 1, &got, err);
+
+	if (ret)
+		return ret;
+	if (got != 0) {
+		char detail[96];
+
+		if (f->node->size == 0)
+			snprintf(detail, sizeof(detail), "empty file grew");
+		else
+			snprintf(detail, sizeof(detail),
+				 "more than the expected %llu bytes",
+				 (unsigned long long)f->node->size);
+		return item_error(err, SD_ERR_IO, f->node,
+				  "content changed while reading", detail);
+	}
+	return SD_OK;
+}
+
+static int read_bytes(struct pfile *f, unsigned char *buf, uint32_t len,
+		      uint64_t done, struct sd_error *err)
+{
+	size_t got = 0;
+	int ret = sd_stream_read_full(f->s, buf, len, &got, err);
+
+	if (ret)
+		return ret;
+	if (got != len) {
+		char detail[96];
+
+		snprintf(detail, sizeof(detail), "%llu of %llu bytes",
+			 (unsigned long long)(done + got),
+			 (unsigned long long)f->node->size);
+		return item_error(err, SD_ERR_IO, f->node,
+				  "content ended early", detail);
+	}
+	XXH3_128bits_update(f->xxh, buf, len);
+	return SD_OK;
+}
+
+/* Fill @it, item number f->next of file @f. */
+static int read_item(struct sd_sqfs_pipe *p, struct pfile *f,
+		     struct sd_sqfs_item *it, struct sd_error *err)
+{
+	uint32_t k = f->next;
+	int ret = SD_OK;
+
+	it->node = f->node;
+	it->block = k;
+	it->last = k + 1 == f->nitems;
+	it->sparse = false;
+	it->compressed = false;
+	it->in_size = 0;
+	it->size = 0;
+	it->hash = 0;
+	it->bytes = NULL;
+	if (f->node->size == 0) {
+		it->kind = SD_SQI_EMPTY;
+		return check_eof(f, err);
+	}
+	if (k < f->nfull) {
+		it->kind = SD_SQI_DATA;
+		it->in_size = p->bs;
+		return read_bytes(f, it->data, p->bs, (uint64_t)k * p->bs,
+				  err);
+	}
+	if (k == f->nfull && f->nfull > 0) {
+		/* the sentinel: the file's blocks end here */
+		it->kind = SD_SQI_SENTINEL;
+		it->block = k;
+		return f->tail == 0 ? check_eof(f, err) : SD_OK;
+	}
+	it->kind = SD_SQI_TAIL;
+	it->block = f->nfull;
+	it->in_size = f->tail;
+	ret = read_bytes(f, it->data, f->tail, (uint64_t)f->nfull * p->bs,
+			 err);
+	if (!ret)
+		ret = check_eof(f, err);
+	return ret;
+}
+
+static bool all_zero(const unsigned char *b, size_t n)
+{
+	uint64_t acc = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, b + i, 8);
+		acc |= v;
+		if (acc)
+			return false;
+	}
+	for (; i < n; i++)
+		acc |= b[i];
+	return acc == 0;
+}
+
+/* Test and compress a read item (mutex not held). */
+static int finish_item(struct worker *wk, struct sd_sqfs_item *it,
+		       struct sd_error *err)
+{
+	sqfs_s32 ret;
+
+	if (it->kind != SD_SQI_DATA && it->kind != SD_SQI_TAIL)
+		return SD_OK;
+	if (all_zero(it->data, it->in_size)) {
+		it->sparse = true;
+		return SD_OK;
+	}
+	if (it->kind == SD_SQI_TAIL) {
+		it->bytes = it->data;
+		it->hash = XXH3_64bits(it->data, it->in_size);
+		return SD_OK;
+	}
+	ret = wk->cmp->do_block(wk->cmp, it->data, it->in_size, it->out,
+				wk->p->bs);
+	if (ret < 0)
+		return item_error(err, sd_sqfs_write_status(ret), it->node,
+				  "cannot compress file data",
+				  sd_sqfs_strerror(ret));
+	if (ret > 0) {
+		it->compressed = true;
+		it->size = (uint32_t)ret;
+		it->bytes = it->out;
+	} else {
+		it->size = it->in_size;
+		it->bytes = it->data;
+	}
+	it->hash = XXH3_64bits(it->bytes, it->size);
+	return SD_OK;
+}
+
+/* ---- tasks (mutex held on entry and exit) ---------------------------- */
+
+static void run_compress(struct worker *wk, struct sd_sqfs_fblk *fb)
+{
+	struct sd_sqfs_pipe *p = wk->p;
+	sqfs_s32 ret;
+
+	pthread_mutex_unlock(&p->mu);
+	ret = wk->cmp->do_block(wk->cmp, fb->data, fb->size, fb->out, p->bs);
+	if (ret > 0) {
+		fb->compressed = true;
+		fb->stored = (uint32_t)ret;
+		fb->hash = XXH3_64bits(fb->out, fb->stored);
+	} else {
+		fb->compressed = false;
+		fb->stored = fb->size;
+		fb->hash = XXH3_64bits(fb->data, fb->size);
+	}
+	pthread_mutex_lock(&p->mu);
+	if (ret < 0) {
+		struct sd_error e;
+
+		sd_error_init(&e);
+		sd_error_set(&e, sd_sqfs_write_status(ret),
+			     "cannot compress fragment block: %s",
+			     sd_sqfs_strerror(ret));
+		/* blocks every later wait */
+		fail_locked(p, 0, &e);
+	}
+	fb->busy = false;
+	if (p->want_fb == fb)
+		wake_caller(p);
+}
+
+static void close_file(struct sd_sqfs_pipe *p, struct pfile *f)
+{
+	sd_stream_close(f->s);
+	f->s = NULL;
+	f->used = false;
+	f->busy = false;
+	p->nopen--;
+}
+
+static void run_read(struct worker *wk, struct pfile *f)
+{
+	struct sd_sqfs_pipe *p = wk->p;
+	uint64_t seq = f->base + f->next;
+	struct sd_sqfs_item *it = &p->ring[seq % p->nring];
+	struct sd_error e;
+	int ret;
+
+	f->busy = true;
+	it->state = SLOT_BUSY;
+	it->seq = seq;
+	pthread_mutex_unlock(&p->mu);
+
+	sd_error_init(&e);
+	ret = read_item(p, f, it, &e);
+	if (!ret && it->last && f->node->size > 0) {
+		struct sd_sqfs_key *k = &p->keys[f->rank];
+
+		k->size = f->node->size;
+		k->hash = XXH3_128bits_digest(f->xxh);
+		k->index = (uint32_t)f->node->index;
+	}
+
+	pthread_mutex_lock(&p->mu);
+	if (ret) {
+		fail_locked(p, f->rank, &e);
+		close_file(p, f);
+		return;
+	}
+	f->next++;
+	if (it->last)
+		close_file(p, f);
+	else
+		f->busy = false;
+	wake_worker(p);
+	pthread_mutex_unlock(&p->mu);
+
+	ret = finish_item(wk, it, &e);
+
+	pthread_mutex_lock(&p->mu);
+	if (ret) {
+		fail_locked(p, rank_of(p, seq), &e);
+		return;
+	}
+	it->state = SLOT_DONE;
+	if (p->want == seq)
+		wake_caller(p);
+}
+
+static void run_open(struct worker *wk, struct pfile *f)
+{
+	struct sd_sqfs_pipe *p = wk->p;
+	size_t rank = p->next_file++;
+	struct sd_node *node = p->files[rank];
+	uint32_t bs = p->bs;
+	struct sd_error e;
+	int ret;
+
+	XXH3_state_t *xxh = f->xxh;
+
+	memset(f, 0, sizeof(*f));
+	f->xxh = xxh;
+	f->used = true;
+	f->busy = true;
+	f->rank = rank;
+	f->node = node;
+	f->base = p->base[rank];
+	f->nfull = (uint32_t)(node->size / bs);
+	f->tail = (uint32_t)(node->size % bs);
+	f->nitems = (uint32_t)(p->base[rank + 1] - p->base[rank]);
+	p->nopen++;
+	pthread_mutex_unlock(&p->mu);
+
+	sd_error_init(&e);
+	XXH3_128bits_reset(f->xxh);
+	ret = sd_tree_open(p->w->tree, node, &f->s, &e);
+
+	pthread_mutex_lock(&p->mu);
+	if (ret) {
+		fail_locked(p, rank, &e);
+		close_file(p, f);
+		return;
+	}
+	f->busy = false;
+}
+
+/* The earliest open file whose next item can be read now, or NULL. */
+static struct pfile *readable(struct sd_sqfs_pipe *p, size_t nslots)
+{
+	struct pfile *best = NULL;
+
+	for (size_t i = 0; i < nslots; i++) {
+		struct pfile *f = &p->open[i];
+		uint64_t seq;
+
+		if (!f->used || f->busy || (p->failed &&
+					    f->rank > p->fail_rank))
+			continue;
+		seq = f->base + f->next;
+		if (seq >= p->low + p->nring)
+			continue;
+		if (!best || f->base < best->base)
+			best = f;
+	}
+	return best;
+}
+
+static struct pfile *free_file_slot(struct sd_sqfs_pipe *p, size_t nslots)
+{
+	if (p->next_file >= p->nfiles)
+		return NULL;
+	if (p->failed && p->next_file >= p->fail_rank)
+		return NULL;
+	if (p->base[p->next_file] >= p->low + p->nring)
+		return NULL;
+	for (size_t i = 0; i < nslots; i++) {
+		if (!p->open[i].used)
+			return &p->open[i];
+	}
+	return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *wk = arg;
+	struct sd_sqfs_pipe *p = wk->p;
+	size_t nslots = 2 * (size_t)p->nworkers;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->stop) {
+		struct pfile *f;
+
+		if (p->w->interrupted && *p->w->interrupted) {
+			pthread_cond_broadcast(&p->cons_cv);
+			break;
+		}
+		if (p->fq_head) {
+			struct sd_sqfs_fblk *fb = p->fq_head;
+
+			p->fq_head = fb->qnext;
+			if (!p->fq_head)
+				p->fq_tail = NULL;
+			run_compress(wk, fb);
+			continue;
+		}
+		f = readable(p, nslots);
+		if (f) {
+			run_read(wk, f);
+			continue;
+		}
+		f = free_file_slot(p, nslots);
+		if (f) {
+			run_open(wk, f);
+			continue;
+		}
+		p->nidle++;
+		pthread_cond_wait(&p->work_cv, &p->mu);
+		p->nidle--;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* ---- the caller's side ------------------------------------------------ */
+
+uint64_t sd_sqfs_pipe_count(const struct sd_sqfs_pipe *p)
+{
+	return p->total;
+}
+
+/* Rank of the file whose items hold @seq (binary search of base[]). */
+static size_t rank_of(const struct sd_sqfs_pipe *p, uint64_t seq)
+{
+	size_t lo = 0, hi = p->nfiles;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->base[mid] <= seq)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Wait on cons_cv, at most 100 ms: an interrupt wakes nobody. */
+static void wait_a_while(struct sd_sqfs_pipe *p)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 100 * 1000 * 1000;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&p->cons_cv, &p->mu, &ts);
+}
+
+int sd_sqfs_pipe_wait(struct sd_sqfs_pipe *p, uint64_t seq,
+		      const struct sd_sqfs_fblk *fb,
+		      struct sd_sqfs_item **item, struct sd_error *err)
+{
+	int ret = SD_OK;
+
+	*item = NULL;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct sd_sqfs_item *it = NULL;
+
+		if (p->w->interrupted && *p->w->interrupted) {
+			ret = sd_error_set(err, SD_ERR_INTERRUPTED,
+					   "interrupted while writing "
+					   "squashfs image");
+			break;
+		}
+		if (p->failed && (seq == UINT64_MAX ||
+				  p->fail_rank <= rank_of(p, seq))) {
+			if (err)
+				*err = p->fail_err;
+			ret = p->fail_err.code ? p->fail_err.code : SD_ERR_IO;
+			break;
+		}
+		if (seq != UINT64_MAX && seq < p->low + p->nring) {
+			it = &p->ring[seq % p->nring];
+			if (it->state == SLOT_DONE && it->seq == seq) {
+				*item = it;
+				break;
+			}
+		}
+		if (fb && !fb->busy)
+			break;
+		p->want = seq;
+		p->want_fb = fb;
+		wait_a_while(p);
+	}
+	p->want = UINT64_MAX;
+	p->want_fb = NULL;
+	pthread_mutex_unlock(&p->mu);
+	return ret;
+}
+
+void sd_sqfs_pipe_release(struct sd_sqfs_pipe *p, uint64_t seq)
+{
+	uint64_t old;
+
+	pthread_mutex_lock(&p->mu);
+	old = p->low;
+	p->released[seq % p->nring] = true;
+	while (p->low < p->total && p->released[p->low % p->nring]) {
+		p->released[p->low % p->nring] = false;
+		p->ring[p->low % p->nring].state = SLOT_FREE;
+		p->low++;
+	}
+	if (p->low != old)
+		wake_worker(p);
+	pthread_mutex_unlock(&p->mu);
+}
+
+size_t sd_sqfs_pipe_ring(const struct sd_sqfs_pipe *p)
+{
+	return p->nring;
+}
+
+bool sd_sqfs_pipe_compressed(struct sd_sqfs_pipe *p,
+			     const struct sd_sqfs_fblk *fb)
+{
+	bool done;
+
+	pthread_mutex_lock(&p->mu);
+	done = !fb->busy;
+	pthread_mutex_unlock(&p->mu);
+	return done;
+}
+
+void sd_sqfs_pipe_compress(struct sd_sqfs_pipe *p, struct sd_sqfs_fblk *fb)
+{
+	pthread_mutex_lock(&p->mu);
+	fb->busy = true;
+	fb->qnext = NULL;
+	if (p->fq_tail)
+		p->fq_tail->qnext = fb;
+	else
+		p->fq_head = fb;
+	p->fq_tail = fb;
+	wake_worker(p);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- set-up and tear-down --------------------------------------------- */
+
+static int plan_files(struct sd_sqfs_pipe *p)
+{
+	const struct sd_sqfs_wstate *w = p->w;
+	uint64_t seq = 0;
+	size_t n = 0;
+
+	p->files = malloc((w->tree->nfiles + 1) * sizeof(*p->files));
+	p->base = malloc((w->tree->nfiles + 1) * sizeof(*p->base));
+	if (!p->files || !p->base)
+		return SD_ERR_NOMEM;
+	for (size_t i = 0; i < w->count; i++) {
+		struct sd_node *node = w->nodes[i];
+		uint64_t nfull, tail;
+
+		if (node->type != SD_NODE_FILE)
+			continue;
+		if (n == w->tree->nfiles)
+			return SD_ERR_INVALID;
+		nfull = node->size / p->bs;
+		tail = node->size % p->bs;
+		p->files[n] = node;
+		p->base[n] = seq;
+		if (node->size == 0)
+			seq += 1;
+		else
+			seq += nfull + (nfull > 0) + (tail > 0);
+		n++;
+	}
+	p->nfiles = n;
+	p->base[n] = seq;
+	p->total = seq;
+	return SD_OK;
+}
+
+static size_t ring_size(uint32_t bs, unsigned jobs)
+{
+	size_t n = 4 * (size_t)jobs + 8;
+	size_t cap = RING_BYTES / (2 * (size_t)bs);
+
+	if (cap < 4)
+		cap = 4;
+	return n < cap ? n : cap;
+}
+
+static int alloc_pipe(struct sd_sqfs_pipe *p, unsigned jobs)
+{
+	size_t nslots = 2 * (size_t)jobs;
+
+	p->nring = ring_size(p->bs, jobs);
+	p->ring = calloc(p->nring, sizeof(*p->ring));
+	p->released = calloc(p->nring, sizeof(*p->released));
+	p->open = calloc(nslots, sizeof(*p->open));
+	p->workers = calloc(jobs, sizeof(*p->workers));
+	if (!p->ring || !p->released || !p->open || !p->workers)
+		return SD_ERR_NOMEM;
+	for (size_t i = 0; i < p->nring; i++) {
+		p->ring[i].data = malloc(p->bs);
+		p->ring[i].out = malloc(p->bs);
+		if (!p->ring[i].data || !p->ring[i].out)
+			return SD_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < nslots; i++) {
+		p->open[i].xxh = XXH3_createState();
+		if (!p->open[i].xxh)
+			return SD_ERR_NOMEM;
+	}
+	for (unsigned i = 0; i < jobs; i++) {
+		p->workers[i].p = p;
+		p->workers[i].cmp = sqfs_copy(p->w->comp.cmp);
+		if (!p->workers[i].cmp)
+			return SD_ERR_NOMEM;
+	}
+	return SD_OK;
+}
+
+int sd_sqfs_pipe_start(struct sd_sqfs_wstate *w, unsigned jobs,
+		       struct sd_sqfs_key *keys, struct sd_sqfs_pipe **out,
+		       struct sd_error *err)
+{
+	struct sd_sqfs_pipe *p = calloc(1, sizeof(*p));
+	int ret;
+
+	*out = NULL;
+	if (!p)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	p->w = w;
+	p->keys = keys;
+	p->bs = w->comp.block_size;
+	p->nworkers = jobs;
+	p->want = UINT64_MAX;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work_cv, NULL);
+	pthread_cond_init(&p->cons_cv, NULL);
+	sd_error_init(&p->fail_err);
+	ret = plan_files(p);
+	if (ret == SD_ERR_INVALID) {
+		sd_sqfs_pipe_stop(p);
+		return sd_error_set(err, ret, "tree is not finalised");
+	}
+	if (!ret)
+		ret = alloc_pipe(p, jobs);
+	if (ret) {
+		sd_sqfs_pipe_stop(p);
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	}
+	for (unsigned i = 0; i < jobs; i++) {
+		if (pthread_create(&p->workers[i].th, NULL, worker_main,
+				   &p->workers[i]) != 0) {
+			sd_sqfs_pipe_stop(p);
+			return sd_error_set(err, SD_ERR_IO,
+					    "cannot start a writer thread");
+		}
+		p->workers[i].started = true;
+	}
+	*out = p;
+	return SD_OK;
+}
+
+void sd_sqfs_pipe_stop(struct sd_sqfs_pipe *p)
+{
+	size_t nslots;
+
+	if (!p)
+		return;
+	nslots = 2 * (size_t)p->nworkers;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work_cv);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned i = 0; p->workers && i < p->nworkers; i++) {
+		if (p->workers[i].started)
+			pthread_join(p->workers[i].th, NULL);
+		sqfs_destroy(p->workers[i].cmp);
+	}
+	for (size_t i = 0; p->open && i < nslots; i++) {
+		sd_stream_close(p->open[i].s);
+		XXH3_freeState(p->open[i].xxh);
+	}
+	for (size_t i = 0; p->ring && i < p->nring; i++) {
+		free(p->ring[i].data);
+		free(p->ring[i].out);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work_cv);
+	pthread_cond_destroy(&p->cons_cv);
+	free(p->ring);
+	free(p->released);
+	free(p->open);
+	free(p->workers);
+	free(p->files);
+	free(p->base);
+	free(p);
+}
