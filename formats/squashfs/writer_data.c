@@ -303,6 +303,11 @@ static int take_item(struct data_ctx *c, uint64_t seq,
 	}
 	if (!*ino && sd_sqfs_file_inode(it->node->size, ino) != SD_OK)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	/* the item's slot may be reused once released: read it first */
+	uint32_t in_size = it->in_size;
+	uint64_t file_size = it->last ? it->node->size : 0;
+	bool last = it->last;
+
 	if (it->kind == SD_SQI_TAIL) {
 		ret = take_tail(c, it, err);
 		sd_sqfs_pipe_release(c->pipe, seq);
@@ -311,10 +316,10 @@ static int take_item(struct data_ctx *c, uint64_t seq,
 	}
 	if (ret)
 		return ret;
-	if (it->in_size)
-		progress(w, it->in_size, 0);
-	if (it->last) {
-		w->stats->data_bytes_in += it->node->size;
+	if (in_size)
+		progress(w, in_size, 0);
+	if (last) {
+		w->stats->data_bytes_in += file_size;
 		progress(w, 0, 1);
 	}
 	return SD_OK;

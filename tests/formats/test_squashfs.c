@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sha256.h"
 #include "formats/format.h"
 #include "formats/squashfs/squashfs.h"
 #include "helpers.h"
@@ -402,5 +403,118 @@ Test(squashfs, source_errors_are_reported)
 	cr_assert(strstr(err.msg, "b-gone") || strstr(err.msg, src),
 		  "message: %s", err.msg);
 	free(src);
+	sd_tree_free(t);
+}
+
+/*
+ * The writer's own pipeline (writer_pipe.c) must write the bytes
+ * libsquashfs 1.2's block processor wrote (the golden hash below was taken
+ * from the block-processor writer), for any number of workers: full and
+ * partial blocks, tails shared by several files (fragment dedup, also of
+ * a fragment block already written and read back), whole-file duplicates
+ * (block writer dedup), sparse blocks, an all-zero tail, files of exactly
+ * one and two blocks, empty files, and a 4 KiB block size so that the
+ * item ring wraps many times.
+ */
+static struct sd_tree *pipeline_tree(void)
+{
+	struct sd_tree *t = sd_tree_new(1);
+	struct sd_node *d = th_dir(t, NULL, "p");
+	size_t bs = 4096;
+	char name[32];
+	unsigned char *buf = malloc(40 * bs);
+
+	cr_assert_not_null(buf);
+	for (unsigned i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "r%02u", i);
+		th_random_file(t, d, name, (i % 7) * bs + 100 * i + 1, i % 9);
+	}
+	memset(buf, 0, 40 * bs);
+	buf[3 * bs + 5] = 1;
+	th_file(t, d, "sparse-head", buf, 6 * bs + 300);   /* zero tail */
+	th_file(t, d, "zeros-small", buf, 200);            /* zero tail only */
+	th_file(t, d, "one-block", buf + 3 * bs, bs);
+	th_file(t, d, "two-blocks", buf + 2 * bs, 2 * bs);
+	th_file(t, d, "empty-a", buf, 0);
+	for (unsigned i = 0; i < 40 * bs; i++)
+		buf[i] = (unsigned char)(i * 7 + i / 5000);
+	th_file(t, d, "big-a", buf, 30 * bs + 17);
+	th_file(t, d, "big-b", buf, 30 * bs + 17);            /* duplicate */
+	th_file(t, d, "tail-only", buf + 30 * bs, 17);        /* = big's tail */
+	th_file(t, d, "empty-b", buf, 0);
+	free(buf);
+	th_finalize(t);
+	return t;
+}
+
+Test(squashfs, pipeline_bytes_as_block_processor)
+{
+	static const char *const golden[] = {
+		"gzip", "bcb81c0b165507a57b433f1ac61965e1"
+			"8a2aa8069a5f0fc49d661b995b1a81a0",
+		"lz4", "fbd2a4e2a11b8136aef6891014ccabcd"
+			"d8f2ae0ee64a3245c36db3750aca74f8",
+		"none", "9805e74a2dfeaffd0ba39ac5d68fcbdd"
+			"aecd0de9901f34441bbc13b9e781f94a",
+	};
+	struct sd_tree *t = pipeline_tree();
+	struct sd_error err;
+
+	for (size_t g = 0; g < sizeof(golden) / sizeof(golden[0]); g += 2) {
+		static const unsigned jobs[] = { 1, 2, 3, 8 };
+
+		for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++) {
+			struct sd_write_stats st;
+			uint8_t sum[SD_SHA256_LEN];
+			char hex[2 * SD_SHA256_LEN + 1];
+
+			cr_assert_eq(th_write(t, golden[g], -1, 4096, jobs[j],
+					      tt_path("pipe.sqfs"), &st, &err),
+				     0, "%s", err.msg);
+			cr_assert_eq(sd_sha256_file(tt_path("pipe.sqfs"), sum,
+						    &err), 0, "%s", err.msg);
+			for (size_t i = 0; i < SD_SHA256_LEN; i++)
+				snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+			cr_assert_str_eq(hex, golden[g + 1], "%s, %u jobs: %s",
+					 golden[g], jobs[j], hex);
+			cr_assert_eq(st.files_deduplicated, 1, "%s: %llu",
+				     golden[g], (unsigned long long)
+				     st.files_deduplicated);
+		}
+		struct sd_tree *r = th_read(tt_path("pipe.sqfs"));
+		th_assert_same(t, r);
+		sd_tree_free(r);
+	}
+	sd_tree_free(t);
+}
+
+/* Two unreadable files: the first in tree order is named, for any jobs. */
+Test(squashfs, pipeline_reports_first_failing_file)
+{
+	struct sd_tree *t = sd_tree_new(1);
+	struct sd_error err;
+	char name[32];
+	char *gone[2];
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < 30; i++) {
+		snprintf(name, sizeof(name), "f%02u", i);
+		struct sd_node *n = th_random_file(t, NULL, name,
+						   5000 + 3000 * i, i);
+		if (i == 11 || i == 23)
+			gone[k++] = strdup(n->src_path);
+	}
+	th_finalize(t);
+	cr_assert_eq(unlink(gone[1]), 0);
+	cr_assert_eq(unlink(gone[0]), 0);
+	for (unsigned jobs = 1; jobs <= 4; jobs++) {
+		cr_assert_eq(th_write(t, "lz4", -1, 4096, jobs,
+				      tt_path("gone.sqfs"), NULL, &err),
+			     SD_ERR_IO, "jobs %u", jobs);
+		cr_assert(strstr(err.msg, "f11"), "jobs %u: %s", jobs,
+			  err.msg);
+	}
+	free(gone[0]);
+	free(gone[1]);
 	sd_tree_free(t);
 }
