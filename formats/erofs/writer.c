@@ -85,12 +85,6 @@ static int hash_meta(struct ew_state *w, const uint8_t *block0,
 	uint64_t off = EW_BLKSIZE;
 
 	sd_sha256_update(h, block0, EW_BLKSIZE);
-	if (w->meta_buf) {
-		if (w->meta_end > off)
-			sd_sha256_update(h, w->meta_buf + off,
-					 (size_t)(w->meta_end - off));
-		return SD_OK;
-	}
 	buf = malloc(EW_CHUNK_SIZE);
 	if (!buf)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
@@ -282,15 +276,13 @@ int sd_erofs_write(const struct sd_tree *tree,
 			}
 	}
 	ret = ew_layout(&w, err);
-	/* Inodes are gathered in memory (one write instead of one per
-	 * node) unless the metadata area is very large. */
-	if (!ret && w.meta_end <= EW_META_BUF_MAX)
-		w.meta_buf = calloc(1, (size_t)w.meta_end);
+	if (!ret)
+		ret = ew_meta_begin(&w, err);
 	if (!ret)
 		ret = w.zcfg.alg == EZ_NONE ? ew_write_nodes(&w, err)
 					    : ewz_write_nodes(&w, err);
-	if (!ret && w.meta_buf)
-		ret = ew_pwrite(fd, w.meta_buf, (size_t)w.meta_end, 0, err);
+	if (!ret)
+		ret = ew_meta_end(&w, err);
 	if (!ret && ftruncate(fd, (off_t)((uint64_t)w.data_next *
 					  EW_BLKSIZE)) != 0)
 		ret = sd_error_errno(err, SD_ERR_IO, errno,
@@ -300,13 +292,11 @@ int sd_erofs_write(const struct sd_tree *tree,
 	if (!ret && stats)
 		stats->image_bytes = (uint64_t)w.data_next * EW_BLKSIZE;
 out:
-	free(w.meta_buf);
+	ew_meta_free(&w);
 	sd_sha256_free(w.digest);
 	if (w.ino)
-		for (size_t i = 0; i < w.count; i++) {
+		for (size_t i = 0; i < w.count; i++)
 			free(w.ino[i].chunks);
-			free(w.ino[i].zmeta);
-		}
 	free(w.ino);
 	free(w.nodes);
 	return ret;

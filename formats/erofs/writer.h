@@ -25,8 +25,10 @@
  * for uncompressed images a plan that fixes every block address and then
  * a parallel copy (writer_flat.h), for compressed ones writer_zpipe.c
  * (threads), which writes its other nodes through writer_data.c;
- * directories are encoded by writer_dir.c.  Inodes are gathered in
- * ew_state.meta_buf and written at once.  Finally writer.c writes the
+ * directories are encoded by writer_dir.c.  Inodes reach the image through
+ * a bounded window over the metadata area (writer_meta.c), so memory does
+ * not grow with the area (inline tails are file bytes).  Finally
+ * writer.c writes the
  * superblock, derives the UUID and seals the checksum.
  *
  * Data layout of a regular file:
@@ -79,7 +81,7 @@
 #define EW_CHUNKED_MIN ((uint64_t)EW_CHUNK_SIZE)
 #define EW_DEFAULT_LABEL "nix-store"
 #define EW_ROOT_OFFSET 1152u                  /* right after the sb */
-#define EW_META_BUF_MAX (256u << 20)          /* see ew_state.meta_buf */
+#define EW_META_WIN (1u << 20)                /* see writer_meta.c */
 
 /* What the writer decides for one node (by node->index). */
 struct ew_inode {
@@ -95,8 +97,6 @@ struct ew_inode {
 	uint32_t *chunks;       /* CHUNK_BASED: the block map */
 	uint32_t dir_blocks;    /* DIR: blocks of dirents (incl. inline) */
 	uint32_t zblocks;       /* COMPRESSED_FULL: blocks of its pclusters */
-	uint8_t *zmeta;         /* COMPRESSED_FULL: map header + indexes
-				   (meta_len - inode size bytes) */
 };
 
 /* The writer's shared state. */
@@ -119,9 +119,7 @@ struct ew_state {
 	struct ez_config zcfg;       /* compression (alg EZ_NONE: none) */
 	unsigned jobs;               /* worker threads */
 	struct sd_sha256 *digest;    /* data digest for the derived UUID */
-	uint8_t *meta_buf;           /* bytes 0..meta_end of the image, zero
-					but for the inodes written so far;
-					NULL: inodes go straight to fd */
+	struct ew_meta *meta;        /* the metadata window (writer_meta.c) */
 	struct ew_dedup *dedup;      /* content index (writer_data.c) */
 	volatile const int *interrupted;
 	struct sd_write_stats *stats;
@@ -207,12 +205,27 @@ void ew_dedup_end(struct ew_state *w);
 
 /*
  * Write @n's inode at its place, followed by its chunk map, its inline
- * tail (@tail, in->tail bytes) or its compressed indexes (in->zmeta):
- * into w->meta_buf if there is one (threads may fill different inodes at
- * once), else to the image.
+ * tail (@tail, in->tail bytes) or, for COMPRESSED_FULL, its map header
+ * and indexes (@tail, in->meta_len minus the inode size bytes), through
+ * the metadata window (threads may write different inodes at once).
  */
 int ew_write_meta(struct ew_state *w, const struct sd_node *n,
 		  const uint8_t *tail, struct sd_error *err);
+
+/*
+ * The metadata window (writer_meta.c): begin before any inode is written
+ * (SD_ERR_NOMEM), put @len bytes at byte @off of the image (any thread,
+ * any order; SD_ERR_IO), get them back (bytes not yet put read as zero;
+ * SD_ERR_IO), end by writing what it still holds and freeing it (free
+ * alone on failure paths).  Memory: EW_META_WIN bytes.
+ */
+int ew_meta_begin(struct ew_state *w, struct sd_error *err);
+int ew_meta_put(struct ew_state *w, uint64_t off, const void *data,
+		size_t len, struct sd_error *err);
+int ew_meta_get(struct ew_state *w, uint64_t off, void *data, size_t len,
+		struct sd_error *err);
+int ew_meta_end(struct ew_state *w, struct sd_error *err);
+void ew_meta_free(struct ew_state *w);
 
 /* Reserve @n data blocks at the next free block; SD_ERR_LIMIT past 2^32
  * blocks. */

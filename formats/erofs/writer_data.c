@@ -94,24 +94,29 @@ int ew_write_meta(struct ew_state *w, const struct sd_node *n,
 	uint32_t isize = in->extended ? EROFS_INODE_EXTENDED_SIZE
 				      : EROFS_INODE_COMPACT_SIZE;
 	uint64_t off = in->nid << EROFS_ISLOT_BITS;
-	uint8_t *buf = w->meta_buf ? w->meta_buf + off
-				   : calloc(1, in->meta_len);
-	int ret = SD_OK;
+	uint8_t buf[EROFS_INODE_EXTENDED_SIZE + 64 * EROFS_BLOCK_MAP_ENTRY_SIZE];
+	size_t len = isize;
+	int ret;
 
-	if (!buf)
-		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	memset(buf, 0, isize);
 	ew_encode_inode(w, n, buf);
-	for (uint32_t c = 0; c < in->nchunks; c++)
-		put_le32(buf + isize + (size_t)c * EROFS_BLOCK_MAP_ENTRY_SIZE,
-			 in->chunks[c]);
-	if (in->tail)
-		memcpy(buf + isize, tail, in->tail);
-	if (in->layout == EROFS_INODE_COMPRESSED_FULL && in->zmeta)
-		memcpy(buf + isize, in->zmeta, in->meta_len - isize);
-	if (!w->meta_buf) {
-		ret = ew_pwrite(w->fd, buf, in->meta_len, off, err);
-		free(buf);
+	for (uint32_t c = 0; c < in->nchunks; c++) {
+		if (len == sizeof(buf)) {
+			ret = ew_meta_put(w, off, buf, len, err);
+			if (ret)
+				return ret;
+			off += len;
+			len = 0;
+		}
+		put_le32(buf + len, in->chunks[c]);
+		len += EROFS_BLOCK_MAP_ENTRY_SIZE;
 	}
+	ret = ew_meta_put(w, off, buf, len, err);
+	off += len;
+	if (!ret && in->tail)
+		ret = ew_meta_put(w, off, tail, in->tail, err);
+	if (!ret && in->layout == EROFS_INODE_COMPRESSED_FULL)
+		ret = ew_meta_put(w, off, tail, in->meta_len - isize, err);
 	return ret;
 }
 

@@ -27,7 +27,11 @@
  * the first file with that content owns the data).  A duplicate's
  * segments still waiting are cancelled, any already written are given
  * back at its last segment (nothing else has been allocated since), and
- * its inode gets the owner's indexes, i.e. the same pcluster blocks.
+ * its inode gets the owner's indexes (read back through the metadata
+ * window), i.e. the same pcluster blocks.  A file of more than one
+ * segment whose size an earlier one has is hashed before it is queued,
+ * so a duplicate is never compressed.  Memory: the read-ahead budget of
+ * (2 jobs + 2) segments, not the file or image size.
  */
 #include "formats/erofs/writer_z.h"
 
@@ -79,11 +83,14 @@ struct zpipe {
 	unsigned nthreads;
 	struct zdd_slot *dd;
 	size_t dd_cap;
+	uint64_t *sizes;            /* sizes_find's set, dd_cap slots */
 	/* the file being collected */
 	uint32_t cur_start;
 	struct ewz_pcl *cur_pcl;
 	size_t cur_n, cur_cap;
 	uint8_t *buf;               /* EW_CHUNK_SIZE, for ew_write_node */
+	uint8_t *zbuf;              /* the indexes of the file collected */
+	size_t zbuf_cap;
 };
 
 static void *worker(void *arg)
@@ -150,6 +157,20 @@ static int add_pcls(struct zpipe *z, const struct ewz_seg *s, uint32_t first,
 	return SD_OK;
 }
 
+/* Room for @len bytes of indexes in z->zbuf. */
+static int zbuf_reserve(struct zpipe *z, size_t len, struct sd_error *err)
+{
+	if (len > z->zbuf_cap) {
+		uint8_t *p = realloc(z->zbuf, len);
+
+		if (!p)
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		z->zbuf = p;
+		z->zbuf_cap = len;
+	}
+	return SD_OK;
+}
+
 /* Finish a compressed file at its last segment @it. */
 static int finish_file(struct zpipe *z, const struct zitem *it,
 		       struct sd_error *err)
@@ -157,37 +178,40 @@ static int finish_file(struct zpipe *z, const struct zitem *it,
 	struct ew_state *w = z->w;
 	const struct sd_node *n = w->nodes[it->node];
 	struct ew_inode *in = &w->ino[it->node];
-	uint64_t zbytes = ewz_index_bytes(in->size);
+	size_t zbytes = (size_t)ewz_index_bytes(in->size);
+	int ret = zbuf_reserve(z, zbytes, err);
 
+	if (ret)
+		return ret;
 	if (it->dup) {
+		/* the owner's indexes, read back from its inode */
 		const struct ew_inode *o = &w->ino[it->owner];
+		uint64_t at = (o->nid << EROFS_ISLOT_BITS) +
+			      (o->extended ? EROFS_INODE_EXTENDED_SIZE
+					   : EROFS_INODE_COMPACT_SIZE);
 
 		w->data_next = z->cur_start;   /* give the blocks back */
 		in->zblocks = o->zblocks;
-		in->zmeta = malloc((size_t)zbytes);
-		if (!in->zmeta)
-			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-		memcpy(in->zmeta, o->zmeta, (size_t)zbytes);
+		ret = ew_meta_get(w, at, z->zbuf, zbytes, err);
+		if (ret)
+			return ret;
 		if (w->stats)
 			w->stats->files_deduplicated++;
 	} else {
 		uint64_t blocks = 0;
 
-		in->zmeta = malloc((size_t)zbytes);
-		if (!in->zmeta)
-			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		for (size_t i = 0; i < z->cur_n; i++)
 			blocks += z->cur_pcl[i].blocks;
 		in->zblocks = (uint32_t)blocks;
 		ewz_index_encode(z->cur_pcl, z->cur_n, in->size,
 				 w->zcfg.pcluster > EW_BLKSIZE,
-				 w->zcfg.disk_alg, in->zmeta);
+				 w->zcfg.disk_alg, z->zbuf);
 	}
 	z->cur_n = 0;
 	sd_sha256_update(w->digest, it->digest, SD_SHA256_LEN);
 	if (w->stats)
 		w->stats->data_bytes_in += in->size;
-	return ew_write_meta(w, n, NULL, err);
+	return ew_write_meta(w, n, z->zbuf, err);
 }
 
 static int collect_seg(struct zpipe *z, struct zitem *it, struct sd_error *err)
@@ -321,6 +345,58 @@ static int read_exact(struct sd_stream *s, const struct sd_node *n,
 	return ret;
 }
 
+/* Whether an earlier compressed file of more than one segment has @size
+ * bytes; @add: record it (producer only; z->sizes has dd_cap slots). */
+static bool sizes_find(struct zpipe *z, uint64_t size, bool add)
+{
+	for (size_t i = (size_t)(size * 0x9E3779B97F4A7C15ull) &
+			(z->dd_cap - 1);;
+	     i = (i + 1) & (z->dd_cap - 1)) {
+		if (z->sizes[i] == size)
+			return true;
+		if (!z->sizes[i]) {
+			if (add)
+				z->sizes[i] = size;
+			return false;
+		}
+	}
+}
+
+/*
+ * A file of more than one segment with the size of an earlier one is
+ * hashed first (one more read, from the page cache): if it is a
+ * duplicate, it becomes one cancelled item and none of its segments is
+ * compressed (the read-ahead budget is too small to cancel them in time).
+ * *@dup: 1 + the owner's index, or 0.
+ */
+static int prehash(struct zpipe *z, const struct sd_node *n, uint64_t size,
+		   uint8_t *digest, struct sd_error *err)
+{
+	struct sd_stream *s = NULL;
+	struct sd_sha256 *h = sd_sha256_new();
+	uint64_t off = 0;
+	int ret;
+
+	if (!h)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	ret = sd_tree_open(z->w->tree, n, &s, err);
+	while (!ret && off < size) {
+		size_t len = size - off < EW_CHUNK_SIZE ? (size_t)(size - off)
+							: EW_CHUNK_SIZE;
+
+		ret = read_exact(s, n, z->buf, len, err);
+		if (!ret)
+			sd_sha256_update(h, z->buf, len);
+		off += len;
+	}
+	if (!ret)
+		sd_sha256_final(h, digest);
+	else
+		sd_sha256_free(h);
+	sd_stream_close(s);
+	return ret;
+}
+
 static int produce_file(struct zpipe *z, const struct sd_node *n,
 			struct sd_error *err)
 {
@@ -328,9 +404,33 @@ static int produce_file(struct zpipe *z, const struct sd_node *n,
 	uint64_t size = w->ino[n->index].size, off = 0;
 	size_t seg = ewz_segment_size(w->zcfg.pcluster);
 	struct sd_stream *s = NULL;
-	struct sd_sha256 *h = sd_sha256_new();
+	struct sd_sha256 *h;
 	int ret;
 
+	if (size > seg && sizes_find(z, size, false)) {
+		struct zitem it = { 0 };
+		struct zdd_slot *slot;
+
+		ret = prehash(z, n, size, it.digest, err);
+		if (ret)
+			return ret;
+		slot = dd_find(z, it.digest, size);
+		if (slot->owner) {
+			it.kind = IT_SEG;
+			it.node = n->index;
+			it.last = true;
+			it.dup = true;
+			it.cancel = true;
+			it.owner = slot->owner - 1;
+			ret = make_room(z, 0, err);
+			if (!ret) {
+				push(z, &it, false);
+				ew_progress(w, size, 0, false);
+			}
+			return ret;
+		}
+	}
+	h = sd_sha256_new();
 	if (!h)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	ret = sd_tree_open(w->tree, n, &s, err);
@@ -372,6 +472,8 @@ static int produce_file(struct zpipe *z, const struct sd_node *n,
 				memcpy(slot->digest, it.digest, SD_SHA256_LEN);
 				slot->size = size;
 				slot->owner = n->index + 1;
+				if (size > seg)
+					sizes_find(z, size, true);
 			}
 		}
 		push(z, &it, !it.cancel);
@@ -424,17 +526,19 @@ int ewz_write_nodes(struct ew_state *w, struct sd_error *err)
 
 	z.w = w;
 	z.cap = 256 + 16 * (size_t)jobs;
-	z.budget = 4 * (size_t)jobs * seg;
-	if (z.budget < (64u << 20))
-		z.budget = 64u << 20;
+	/* Input bytes read ahead (each segment's output is no larger than
+	 * its input plus a block): enough to keep every worker busy while
+	 * the collector waits for the oldest, and no more. */
+	z.budget = (2 * (size_t)jobs + 2) * seg;
 	z.dd_cap = 16;
 	while (z.dd_cap < 2 * w->tree->nfiles + 2)
 		z.dd_cap *= 2;
 	z.ring = calloc(z.cap, sizeof(*z.ring));
 	z.dd = calloc(z.dd_cap, sizeof(*z.dd));
+	z.sizes = calloc(z.dd_cap, sizeof(*z.sizes));
 	z.threads = calloc(jobs, sizeof(*z.threads));
 	z.buf = malloc(EW_CHUNK_SIZE);
-	if (!z.ring || !z.dd || !z.threads || !z.buf) {
+	if (!z.ring || !z.dd || !z.sizes || !z.threads || !z.buf) {
 		ret = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -470,8 +574,10 @@ int ewz_write_nodes(struct ew_state *w, struct sd_error *err)
 out:
 	free(z.ring);
 	free(z.dd);
+	free(z.sizes);
 	free(z.threads);
 	free(z.buf);
 	free(z.cur_pcl);
+	free(z.zbuf);
 	return ret;
 }

@@ -20,6 +20,16 @@ for n in (4095, 4096, 4097, 65536, 65537):
     open(os.path.join(d, "size%d" % n), "wb").write(r.randbytes(n // 2) + bytes(n - n // 2))
 open(os.path.join(d, "random-copy"), "wb").write(open(os.path.join(d, "random"), "rb").read())
 open(os.path.join(d, "empty"), "wb").close()
+# Several segments (1 MiB each), twice: the second is found a duplicate
+# before any of its segments is queued.
+big = b"".join(r.randbytes(512) + bytes(3584) for _ in range(900))
+open(os.path.join(d, "big"), "wb").write(big)
+open(os.path.join(d, "big-copy"), "wb").write(big)
+# Many small files: a metadata area of several MiB, more than the
+# writer's 1 MiB window over it.
+os.mkdir(os.path.join(d, "many"))
+for i in range(3000):
+    open(os.path.join(d, "many", "f%04d" % i), "wb").write(r.randbytes(1 + i % 4000))
 PY
 "$SD" closure --store "$S" "$root" | sed 's|^/nix/store/||' >"$WORK/closure"
 paths=$(cat "$WORK/closure")
@@ -39,6 +49,15 @@ for comp in none lz4 lz4hc lzma zstd; do
 			continue
 		fi
 		check "pack --format erofs --compress $comp ($pc)" [ "$rc" -eq 0 ]
+		# shellcheck disable=SC2086
+		"$SD" pack -o "$img.j1" --format erofs --compress "$comp" $pcopt \
+			--mtime 1234567 --jobs 1 --store "$S" "$root" >/dev/null 2>&1
+		# shellcheck disable=SC2086
+		"$SD" pack -o "$img.j3" --format erofs --compress "$comp" $pcopt \
+			--mtime 1234567 --jobs 3 --store "$S" "$root" >/dev/null 2>&1
+		check "same bytes for --jobs 1, 3 and the default ($comp, $pc)" \
+			sh -c 'cmp -s "$1" "$1.j1" && cmp -s "$1" "$1.j3"' - "$img"
+		rm -f "$img.j1" "$img.j3"
 		if can_mount; then
 			mnt="$WORK/mnt-$comp-$pc"
 			if mount_image "$img" "$mnt"; then
