@@ -67,7 +67,10 @@ if [ -n "$quick" ]; then
 else
 	runs=${runs:-3} mainmb=2000 mvpaths=160 nthousand=1000 name=${name:-bench}
 fi
-[ -n "$rss" ] && name=rss$([ -n "$quick" ] && echo -quick)
+if [ -n "$rss" ]; then
+	name=rss
+	if [ -n "$quick" ]; then name='rss-quick'; fi
+fi
 mkdir -p "$work/out" "$work/mnt"
 raw="$work/$name.tsv"   # corpus group tool run wall user sys rss bytes
 : >"$raw"
