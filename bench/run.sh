@@ -252,6 +252,7 @@ meta() { # facts for the results header
 }
 
 if [ -n "$rss" ]; then
+	runs=1   # peak RSS does not depend on the load
 	dir=$(corpus files "$nthousand")
 	sub=$((nthousand / 10))
 	grep -v -e "-files-bench-root$" "$dir/paths" | head -n "$sub" >"$work/paths-sub"
