@@ -1,5 +1,5 @@
 # lib.sh — shared set-up of the side-by-side benchmarks, sourced by
-# bench-*.sh with `top` (the source tree) and `build` set.  Provides:
+# bench-check.sh with `top` (the source tree) and `build` set.  Provides:
 #   sd, work, reps, jobs      the binary, the work dir, repetitions, CPUs
 #   root, store, bytes        the benchmark store (built once under
 #                             $work/src by make-bench-store.py; REBUILD=1
