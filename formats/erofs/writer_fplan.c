@@ -143,20 +143,25 @@ static int probe_host(struct ew_flat *fl, const struct sd_node *n,
 		      uint8_t *buf, struct sd_error *err)
 {
 	struct ew_inode *in = &fl->w->ino[n->index];
-	int fd = open(n->src_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-				   O_NOCTTY);
+	char *path = sd_node_src_path_dup(n);
+	int fd;
 	struct stat st;
 	int ret = SD_OK;
 
-	if (fd < 0)
-		return sd_error_errno(err, SD_ERR_IO, errno, "%s: open",
-				      n->src_path);
+	if (!path)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		ret = sd_error_errno(err, SD_ERR_IO, errno, "%s: open", path);
+		free(path);
+		return ret;
+	}
 	if (fstat(fd, &st) != 0)
 		ret = sd_error_errno(err, SD_ERR_IO, errno, "%s: stat",
-				     n->src_path);
+				     path);
 	else if ((uint64_t)st.st_size != in->size)
 		ret = sd_error_set(err, SD_ERR_IO, "%s: file changed size "
-				   "while being read", n->src_path);
+				   "while being read", path);
 	for (uint32_t c = 0; !ret && c < in->nchunks; c++) {
 		uint64_t coff = (uint64_t)c * EW_CHUNK_SIZE;
 		size_t clen = in->size - coff < EW_CHUNK_SIZE
@@ -169,13 +174,13 @@ static int probe_host(struct ew_flat *fl, const struct sd_node *n,
 			in->chunks[c] = EROFS_NULL_ADDR;   /* a sparse hole */
 			continue;
 		}
-		ret = pread_exact(fd, n->src_path, buf, head, coff, err);
+		ret = pread_exact(fd, path, buf, head, coff, err);
 		zero = !ret && ew_all_zero(buf, head);
 		for (size_t p = head; !ret && zero && p < clen;) {
 			size_t len = clen - p < EW_PIECE_SIZE ? clen - p
 							      : EW_PIECE_SIZE;
 
-			ret = pread_exact(fd, n->src_path, buf, len, coff + p,
+			ret = pread_exact(fd, path, buf, len, coff + p,
 					  err);
 			zero = !ret && ew_all_zero(buf, len);
 			p += len;
@@ -183,6 +188,7 @@ static int probe_host(struct ew_flat *fl, const struct sd_node *n,
 		in->chunks[c] = zero ? EROFS_NULL_ADDR : 0;
 	}
 	close(fd);
+	free(path);
 	return ret;
 }
 
@@ -231,7 +237,7 @@ static int prep_one(void *ctx, size_t i, unsigned worker,
 
 	if (fl->f[n->index].hashed)
 		return hash_file(fl, n, wk, err);
-	if (!fl->w->tree->source && n->src_path)
+	if (!fl->w->tree->source && sd_node_src_path(n, NULL, 0))
 		return probe_host(fl, n, wk->buf, err);
 	return probe_stream(fl, n, wk->buf, err);
 }

@@ -1,6 +1,7 @@
 #include "core/hosttree.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +36,11 @@ static const char *kind_of(mode_t m)
 static int add_dir_entries(struct sd_tree *tree, struct sd_node *dir,
 			   const char *src, struct sd_error *err);
 
+/* @top: the node heads the added subtree, so it records @src (the nodes
+ * below derive theirs: sd_node_src_path). */
 static int add_one(struct sd_tree *tree, struct sd_node *parent,
-		   const char *name, const char *src, struct sd_node **out,
-		   struct sd_error *err)
+		   const char *name, const char *src, bool top,
+		   struct sd_node **out, struct sd_error *err)
 {
 	struct stat st;
 	if (lstat(src, &st) != 0)
@@ -66,11 +69,16 @@ static int add_one(struct sd_tree *tree, struct sd_node *parent,
 	n->mtime = tree->mtime;
 	if (out)
 		*out = n;
+	if (top) {
+		int rc = sd_node_set_src_path(n, src, err);
+		if (rc)
+			return rc;
+	}
 
 	switch (type) {
 	case SD_NODE_FILE:
 		n->size = (uint64_t)st.st_size;
-		return sd_node_set_src_path(n, src, err);
+		return SD_OK;
 	case SD_NODE_SYMLINK: {
 		size_t cap = (size_t)st.st_size + 1;
 		if (cap < 2)
@@ -128,7 +136,7 @@ static int add_dir_entries(struct sd_tree *tree, struct sd_node *dir,
 			rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 			break;
 		}
-		rc = add_one(tree, dir, de->d_name, child, NULL, err);
+		rc = add_one(tree, dir, de->d_name, child, false, NULL, err);
 		free(child);
 		if (rc)
 			break;
@@ -141,5 +149,5 @@ int sd_hosttree_add(struct sd_tree *tree, struct sd_node *parent,
 		    const char *name, const char *src, struct sd_node **out,
 		    struct sd_error *err)
 {
-	return add_one(tree, parent, name, src, out, err);
+	return add_one(tree, parent, name, src, true, out, err);
 }

@@ -3,7 +3,10 @@
  *
  * Each host entry is lstat'ed (symlinks are never followed) and added with
  * normalised metadata: owner 0:0, mtime = tree->mtime, mode from
- * sd_normal_mode().  Regular files keep their host path as content source;
+ * sd_normal_mode().  Regular files keep their host path as content source:
+ * the top node of each added subtree records its path (src_path) and the
+ * nodes below derive theirs from it (sd_node_src_path), which saves a path
+ * string per file;
  * hard links become independent file nodes.  Device nodes, FIFOs and
  * sockets are refused with SD_ERR_UNSUPPORTED naming the file.
  */

@@ -307,6 +307,48 @@ char *sd_node_path_under(const struct sd_node *node, const char *prefix)
 	return s;
 }
 
+size_t sd_node_src_path(const struct sd_node *node, char *buf, size_t len)
+{
+	const struct sd_node *anchor = node;
+	size_t total, base, pos;
+
+	while (anchor && !anchor->src_path)
+		anchor = anchor->parent;
+	if (!anchor)
+		return 0;
+	base = strlen(anchor->src_path);
+	total = base;
+	for (const struct sd_node *n = node; n != anchor; n = n->parent)
+		total += 1 + n->name_len;
+	if (len == 0)
+		return total;
+	/* Fill from the end; bytes past len-1 are dropped. */
+	buf[total < len ? total : len - 1] = '\0';
+	pos = total;
+	for (const struct sd_node *n = node; n != anchor; n = n->parent) {
+		pos -= n->name_len;
+		for (size_t i = 0; i < n->name_len; i++)
+			if (pos + i < len - 1)
+				buf[pos + i] = n->name[i];
+		pos--;
+		if (pos < len - 1)
+			buf[pos] = '/';
+	}
+	for (size_t i = 0; i < base && i < len - 1; i++)
+		buf[i] = anchor->src_path[i];
+	return total;
+}
+
+char *sd_node_src_path_dup(const struct sd_node *node)
+{
+	size_t n = sd_node_src_path(node, NULL, 0);
+	char *s = n ? malloc(n + 1) : NULL;
+
+	if (s)
+		sd_node_src_path(node, s, n + 1);
+	return s;
+}
+
 static int open_untapped(const struct sd_tree *tree,
 			 const struct sd_node *node, struct sd_stream **out,
 			 struct sd_error *err)
@@ -319,9 +361,18 @@ static int open_untapped(const struct sd_tree *tree,
 					  err);
 	if (tree->source)
 		return tree->source->open(tree->source_ctx, node, out, err);
-	if (!node->src_path)
+	if (node->src_path)
+		return sd_stream_open_host(node->src_path, node->size, out,
+					   err);
+	char *path = sd_node_src_path_dup(node);
+	if (!path) {
+		if (sd_node_src_path(node, NULL, 0))
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		return sd_stream_open_mem("", 0, out, err);
-	return sd_stream_open_host(node->src_path, node->size, out, err);
+	}
+	int rc = sd_stream_open_host(path, node->size, out, err);
+	free(path);
+	return rc;
 }
 
 int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,

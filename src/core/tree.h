@@ -71,7 +71,9 @@ struct sd_node {
 	size_t children_cap;
 
 	/* Content source of a FILE. */
-	char *src_path;         /* host path (host trees), else NULL */
+	char *src_path;         /* host path of this node, or NULL: then the
+				   nearest ancestor's plus the names below
+				   it (see sd_node_src_path) */
 	void *src_mem;          /* content held in memory (owned), else NULL;
 				   takes precedence over src_path */
 	uint64_t src_id;        /* opaque cookie for image readers */
@@ -144,9 +146,26 @@ int sd_node_set_target(struct sd_node *node, const char *target, size_t len,
 int sd_node_set_content(struct sd_node *node, const void *data, size_t len,
 			struct sd_error *err);
 
-/* Set a file's host content path (copied). */
+/* Set a node's host path (copied): a file's content, or a directory's
+ * place on the host, from which the host paths of the nodes below it
+ * follow (sd_node_src_path). */
 int sd_node_set_src_path(struct sd_node *node, const char *path,
 			 struct sd_error *err);
+
+/*
+ * The host path of @node's content: its own src_path, else the nearest
+ * ancestor's src_path followed by "/<name>" for each node from there down
+ * to @node (host trees record a path only at the top of each added
+ * subtree: core/hosttree.h).  Written NUL-terminated into @buf and
+ * truncated to @len, like snprintf; returns the full length, or 0 when
+ * neither the node nor any ancestor has a host path.  With @len 0, @buf
+ * may be NULL.
+ */
+size_t sd_node_src_path(const struct sd_node *node, char *buf, size_t len);
+
+/* Same, into a newly allocated string; NULL when there is none (or on
+ * allocation failure). */
+char *sd_node_src_path_dup(const struct sd_node *node);
 
 /*
  * Sort every directory bytewise, reject duplicate names (SD_ERR_INVALID

@@ -130,6 +130,43 @@ Test(hosttree, normalises_metadata, .init = setup, .fini = tt_teardown)
 	sd_tree_free(t);
 }
 
+Test(hosttree, host_paths_derive_from_the_top_node, .init = setup,
+     .fini = tt_teardown)
+{
+	tt_mkdir("p");
+	tt_mkdir("p/d");
+	tt_write("p/d/f", "x", (size_t)-1, 0644);
+	char p[512], want[512], buf[8];
+	snprintf(p, sizeof(p), "%s/p", tt_tmp);
+	snprintf(want, sizeof(want), "%s/p/d/f", tt_tmp);
+	struct sd_tree *t = sd_tree_new(0);
+	struct sd_node *top;
+	cr_assert_eq(sd_hosttree_add(t, t->root, "p", p, &top, NULL), 0);
+	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
+	struct sd_node *f = sd_tree_lookup(t, "p/d/f");
+
+	/* Only the top node stores a path; the file's follows from it. */
+	cr_assert_str_eq(top->src_path, p);
+	cr_assert_null(f->src_path);
+	cr_assert_null(sd_tree_lookup(t, "p/d")->src_path);
+	char *got = sd_node_src_path_dup(f);
+	cr_assert_str_eq(got, want);
+	free(got);
+	cr_assert_eq(sd_node_src_path(f, NULL, 0), strlen(want));
+	/* Truncated like snprintf. */
+	cr_assert_eq(sd_node_src_path(f, buf, sizeof(buf)), strlen(want));
+	cr_assert_eq(memcmp(buf, want, sizeof(buf) - 1), 0);
+	cr_assert_eq(buf[sizeof(buf) - 1], '\0');
+	/* The root has no host path; a node's own path wins. */
+	cr_assert_eq(sd_node_src_path(t->root, NULL, 0), 0);
+	cr_assert_null(sd_node_src_path_dup(t->root));
+	cr_assert_eq(sd_node_set_src_path(f, "/elsewhere", NULL), 0);
+	got = sd_node_src_path_dup(f);
+	cr_assert_str_eq(got, "/elsewhere");
+	free(got);
+	sd_tree_free(t);
+}
+
 Test(hosttree, refuses_fifo_naming_it, .init = setup, .fini = tt_teardown)
 {
 	tt_mkdir("p");
