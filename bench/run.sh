@@ -12,7 +12,8 @@
 # on each of them runs, at matched settings, alternating A B C A B C, N runs
 # each (default 3), warm page cache, a fresh output file every run:
 #   squashfs lz4 and zstd:3, 128K blocks: storedisk, mksquashfs, gensquashfs
-#   EROFS none, lz4, lz4hc, 4K pclusters: storedisk, mkfs.erofs, mkfs.erofs
+#   EROFS none, lz4, lz4hc, 4K pclusters: storedisk, mkfs.erofs; and
+#     storedisk --ztailpacking (where it has the option) against mkfs.erofs
 #     -Eztailpacking (and -Eztailpacking,fragments where mkfs.erofs has it)
 #   storedisk --jobs 1 beside --jobs N for zstd:3 and lz4hc (core scaling)
 #   storedisk closure --scan against reading every input file once (cat)
@@ -155,12 +156,29 @@ tools() {
 			echo "storedisk-j1|erofs|sdpack --format erofs --compress $zs --pcluster-size 4K --jobs 1"
 		if have mkfs.erofs; then
 			echo "mkfs.erofs|erofs|mkerofs -z$z -C4096"
+			# Without storedisk --ztailpacking, the tail-packed peers
+			# stand beside storedisk's default image.
+			if [ -z "$sd_zt" ]; then
+				echo "mkfs.erofs-zt|erofs|mkerofs -z$z -C4096 -Eztailpacking"
+				[ -n "$fragments" ] && echo "mkfs.erofs-ztfr|erofs|mkerofs -z$z -C4096 -Eztailpacking,fragments"
+			fi
+		fi ;;
+	erofs-lz4-zt|erofs-lz4hc-zt)
+		local z=lz4 zs=lz4
+		[ "$1" = erofs-lz4hc-zt ] && z=lz4hc,9 zs=lz4hc:9
+		echo "storedisk|erofs|sdpack --format erofs --compress $zs --pcluster-size 4K --ztailpacking"
+		if have mkfs.erofs; then
 			echo "mkfs.erofs-zt|erofs|mkerofs -z$z -C4096 -Eztailpacking"
 			[ -n "$fragments" ] && echo "mkfs.erofs-ztfr|erofs|mkerofs -z$z -C4096 -Eztailpacking,fragments"
 		fi ;;
 	esac
 }
 groups="sqfs-lz4 sqfs-zstd3 erofs-none erofs-lz4 erofs-lz4hc"
+# storedisk with inline compressed tails (--ztailpacking) against the
+# peers' tail-packed images, in groups of their own.
+sd_zt=
+"$sd" pack --help 2>&1 | grep -q -- --ztailpacking && sd_zt=1
+[ -n "$sd_zt" ] && groups="$groups erofs-lz4-zt erofs-lz4hc-zt"
 img() { echo "$work/out/$1-$2-$3.img"; }   # corpus group tool
 
 run_group() { # CORPUSNAME DIR GROUP
