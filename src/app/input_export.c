@@ -92,15 +92,8 @@ static int read_trailer(struct export_ctx *c, struct sd_node *node)
 	struct sd_spath sp;
 	rc = parse_path(c, path, len, at, &sp);
 	if (!rc) {
-		char *base = strndup(sp.base, sp.base_len);
-		if (!base) {
-			rc = sd_error_set(c->err, SD_ERR_NOMEM,
-					  "out of memory");
-		} else {
-			free(node->name);
-			node->name = base;
-			node->name_len = sp.base_len;
-		}
+		rc = sd_node_set_name(c->tree, node, sp.base, sp.base_len,
+				      c->err);
 	}
 	uint64_t n = 0;
 	at = c->w->offset;

@@ -5,6 +5,38 @@
 
 #define SD_NAME_MAX 255
 
+/* Entry names live in chunks owned by the tree (one malloc per chunk, not
+ * per name): 64 KiB each, so a million short names cost their bytes, not
+ * a million allocations' headers. */
+#define NAME_CHUNK (64u * 1024u)
+
+struct sd_name_chunk {
+	struct sd_name_chunk *next;
+	size_t used;
+	char data[NAME_CHUNK];
+};
+
+/* A NUL-terminated copy of @name (@len <= SD_NAME_MAX bytes) in @tree's
+ * name chunks; NULL when out of memory. */
+static char *name_copy(struct sd_tree *tree, const char *name, size_t len)
+{
+	struct sd_name_chunk *c = tree->names;
+
+	if (!c || NAME_CHUNK - c->used < len + 1) {
+		c = malloc(sizeof(*c));
+		if (!c)
+			return NULL;
+		c->next = tree->names;
+		c->used = 0;
+		tree->names = c;
+	}
+	char *s = c->data + c->used;
+	memcpy(s, name, len);
+	s[len] = '\0';
+	c->used += len + 1;
+	return s;
+}
+
 static void node_free(struct sd_node *n)
 {
 	/* Iterative post-order free: deep trees must not blow the stack. */
@@ -17,7 +49,6 @@ static void node_free(struct sd_node *n)
 		}
 		struct sd_node *parent = n->parent;
 		free(n->children);
-		free(n->name);
 		free(n->target);
 		free(n->src_path);
 		free(n->src_mem);
@@ -30,14 +61,12 @@ struct sd_tree *sd_tree_new(int64_t mtime)
 {
 	struct sd_tree *t = calloc(1, sizeof(*t));
 	struct sd_node *root = calloc(1, sizeof(*root));
-	char *name = strdup("");
-	if (!t || !root || !name) {
+	if (!t || !root) {
 		free(t);
 		free(root);
-		free(name);
 		return NULL;
 	}
-	root->name = name;
+	root->name = "";
 	root->type = SD_NODE_DIR;
 	root->mode = SD_MODE_DIR;
 	root->mtime = mtime;
@@ -53,6 +82,11 @@ void sd_tree_free(struct sd_tree *tree)
 	node_free(tree->root);
 	if (tree->source && tree->source->release)
 		tree->source->release(tree->source_ctx);
+	while (tree->names) {
+		struct sd_name_chunk *next = tree->names->next;
+		free(tree->names);
+		tree->names = next;
+	}
 	free(tree);
 }
 
@@ -78,7 +112,6 @@ struct sd_node *sd_tree_add(struct sd_tree *tree, struct sd_node *parent,
 			    const char *name, size_t len,
 			    enum sd_node_type type, struct sd_error *err)
 {
-	(void)tree;
 	if (!parent || parent->type != SD_NODE_DIR) {
 		sd_error_set(err, SD_ERR_INVALID, "parent is not a directory");
 		return NULL;
@@ -97,21 +130,32 @@ struct sd_node *sd_tree_add(struct sd_tree *tree, struct sd_node *parent,
 		parent->children_cap = cap;
 	}
 	struct sd_node *n = calloc(1, sizeof(*n));
-	char *copy = malloc(len + 1);
-	if (!n || !copy) {
+	char *copy = n ? name_copy(tree, name, len) : NULL;
+	if (!copy) {
 		free(n);
-		free(copy);
 		sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	memcpy(copy, name, len);
-	copy[len] = '\0';
 	n->name = copy;
 	n->name_len = len;
 	n->type = type;
 	n->parent = parent;
 	parent->children[parent->nchildren++] = n;
 	return n;
+}
+
+int sd_node_set_name(struct sd_tree *tree, struct sd_node *node,
+		     const char *name, size_t len, struct sd_error *err)
+{
+	int rc = check_name(name, len, err);
+	if (rc)
+		return rc;
+	char *copy = name_copy(tree, name, len);
+	if (!copy)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	node->name = copy;      /* the old name stays in its chunk */
+	node->name_len = len;
+	return SD_OK;
 }
 
 int sd_node_set_target(struct sd_node *node, const char *target, size_t len,

@@ -55,7 +55,8 @@ enum sd_node_type {
 #define SD_DEFAULT_MTIME 1
 
 struct sd_node {
-	char *name;             /* entry name, NUL-terminated; "" for the root */
+	const char *name;       /* entry name, NUL-terminated; "" for the root;
+				   owned by the tree (sd_node_set_name) */
 	size_t name_len;        /* strlen(name) */
 	enum sd_node_type type;
 	uint16_t mode;          /* permission bits (07777 mask), no type bits */
@@ -119,6 +120,8 @@ struct sd_tree {
 	size_t count;           /* all nodes including the root */
 	size_t ndirs, nfiles, nsymlinks, nother;
 	uint64_t file_bytes;    /* sum of FILE sizes */
+
+	struct sd_name_chunk *names;    /* private: storage of entry names */
 };
 
 /* Create an empty tree whose root has @mtime and mode SD_MODE_DIR, 0:0. */
@@ -137,6 +140,11 @@ void sd_tree_free(struct sd_tree *tree);
 struct sd_node *sd_tree_add(struct sd_tree *tree, struct sd_node *parent,
 			    const char *name, size_t len,
 			    enum sd_node_type type, struct sd_error *err);
+
+/* Rename @node to @name (@len bytes, copied into @tree, validated as in
+ * sd_tree_add).  SD_ERR_INVALID for a bad name, SD_ERR_NOMEM. */
+int sd_node_set_name(struct sd_tree *tree, struct sd_node *node,
+		     const char *name, size_t len, struct sd_error *err);
 
 /* Set a symlink's target (copied); also sets node->size. */
 int sd_node_set_target(struct sd_node *node, const char *target, size_t len,
