@@ -13,6 +13,7 @@
 #include <sqfs/meta_writer.h>
 
 #include "formats/squashfs/sqfserr.h"
+#include "formats/squashfs/writer_dirindex.h"
 
 struct meta_ctx {
 	struct sd_sqfs_wstate *w;
@@ -135,9 +136,23 @@ static int dir_inode(struct meta_ctx *c, const struct sd_node *node,
 				  "cannot write directory listing", ret);
 	sqfs_u32 parent = node->parent ? c->ino[node->parent->index]
 				       : (sqfs_u32)c->w->count + 1;
-	*out = sqfs_dir_writer_create_inode(c->dw, 0, 0xFFFFFFFF, parent);
+	/* an xattr index makes libsquashfs give the extended inode with an
+	 * index entry per header; sd_sqfs_dirindex_apply keeps the ones a
+	 * lookup gains from and clears the xattr index */
+	*out = sqfs_dir_writer_create_inode(c->dw, 0, 0, parent);
 	if (!*out)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	ret = sd_sqfs_dirindex_apply(*out, node);
+	if (ret) {
+		sqfs_free(*out);
+		*out = NULL;
+		return ret == SD_ERR_NOMEM
+			       ? sd_error_set(err, ret, "out of memory")
+			       : node_error(err, ret, node,
+					    "internal: directory index does "
+					    "not match the listing",
+					    SQFS_ERROR_INTERNAL);
+	}
 	/* libsquashfs 1.2 sets nlink to entries + hlinks + 2; a directory's
 	 * link count is 2 + its subdirectories (as mksquashfs and the
 	 * kernel's own file systems have it) */
