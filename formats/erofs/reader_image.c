@@ -199,6 +199,9 @@ static int load_packed(struct sd_erofs_img *img, struct sd_error *err)
 		return sd_erofs_corrupt(img, img->packed_nid, err, "the packed "
 					"inode is not a regular file (mode "
 					"0%o)", ino.mode);
+	ret = sd_erofs_pcache_new(&ino, &img->pcache, err);
+	if (ret)
+		return ret;
 	img->packed_size = ino.size;
 	img->has_packed = true;
 	return SD_OK;
@@ -338,6 +341,7 @@ void sd_erofs_img_close(struct sd_erofs_img *img)
 		return;
 	if (img->fd >= 0)
 		close(img->fd);
+	sd_erofs_pcache_free(img->pcache);
 	free(img->path);
 	free(img);
 }

@@ -36,6 +36,8 @@
 /* Largest file size accepted (sparse chunked / compressed files). */
 #define SD_EROFS_MAX_FILE_SIZE (1ull << 40)
 
+struct sd_erofs_pcache;
+
 /* An open image and what its superblock says. */
 struct sd_erofs_img {
 	int fd;
@@ -55,6 +57,8 @@ struct sd_erofs_img {
 	bool has_packed;
 	uint64_t packed_nid;
 	uint64_t packed_size;      /* bytes of data in the packed inode */
+	struct sd_erofs_pcache *pcache; /* its decoded extents, shared by
+					   every stream (reader_packed.c) */
 };
 
 /* A parsed inode. */
@@ -194,25 +198,25 @@ int sd_erofs_zbuf_fill(const struct sd_erofs_img *img,
 
 void sd_erofs_zbuf_free(struct sd_erofs_zbuf *zb);
 
-/* Reads at any offset of the packed inode, its last extent kept. */
-struct sd_erofs_packed {
-	const struct sd_erofs_img *img;
-	bool loaded;
-	struct sd_erofs_inode ino;
-	struct sd_erofs_zbuf zb;
-};
+/*
+ * The packed inode's decoded extents, shared by all the streams of an
+ * image (a fragment is mostly a small part of a large extent, and files
+ * follow each other there).  Created by sd_erofs_img_open (with
+ * @packed, the loaded packed inode), freed by sd_erofs_img_close.
+ */
+int sd_erofs_pcache_new(const struct sd_erofs_inode *packed,
+			struct sd_erofs_pcache **out, struct sd_error *err);
+void sd_erofs_pcache_free(struct sd_erofs_pcache *pc);
 
 /*
  * Copy up to @len bytes at byte @off of the packed inode into @buf
- * (*@got > 0 on success).  Errors name @nid, the inode whose fragment is
- * read: SD_ERR_CORRUPT when @off is past the packed inode's size or its
- * data is malformed.
+ * (*@got > 0 on success); thread-safe.  Errors name @nid, the inode
+ * whose fragment is read: SD_ERR_CORRUPT when [off, off + len) is not
+ * inside the packed inode or its data is malformed.
  */
-int sd_erofs_packed_read(struct sd_erofs_packed *pk, uint64_t nid,
+int sd_erofs_packed_read(const struct sd_erofs_img *img, uint64_t nid,
 			 uint64_t off, uint8_t *buf, size_t len, size_t *got,
 			 struct sd_error *err);
-
-void sd_erofs_packed_free(struct sd_erofs_packed *pk);
 
 /* ---- reader_decomp.c ----------------------------------------------- */
 

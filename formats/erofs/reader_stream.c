@@ -28,7 +28,6 @@ struct erofs_stream {
 	bool fragment;
 	uint64_t frag_off;
 	struct sd_erofs_zbuf zb;
-	struct sd_erofs_packed pk;
 };
 
 static int next_extent(struct erofs_stream *s, struct sd_error *err)
@@ -76,7 +75,7 @@ static int read_compressed(struct erofs_stream *s, uint8_t *buf, size_t len,
 	uint64_t avail = s->ext_len - skip;
 	size_t n = len < avail ? len : (size_t)avail;
 	if (s->fragment)
-		return sd_erofs_packed_read(&s->pk, s->ino.nid,
+		return sd_erofs_packed_read(s->img, s->ino.nid,
 					    s->frag_off + skip, buf, n, got,
 					    err);
 	memcpy(buf, s->zb.out + skip, n);
@@ -135,7 +134,6 @@ static void stream_close(struct sd_stream *base)
 	if (!s)
 		return;
 	sd_erofs_zbuf_free(&s->zb);
-	sd_erofs_packed_free(&s->pk);
 	free(s);
 }
 
@@ -151,7 +149,6 @@ int sd_erofs_data_open(const struct sd_erofs_img *img,
 	s->base.read = stream_read;
 	s->base.close = stream_close;
 	s->img = img;
-	s->pk.img = img;
 	s->ino = *ino;
 	s->compressed = ino->layout == EROFS_INODE_COMPRESSED_FULL ||
 			ino->layout == EROFS_INODE_COMPRESSED_COMPACT;
