@@ -388,9 +388,9 @@ static inline uint32_t erofs_xattr_ibody_size(uint16_t icount)
  */
 #define Z_EROFS_FRAGMENT_INODE_FLAG (1u << Z_EROFS_FRAGMENT_INODE_BIT)
 #define Z_EROFS_FRAGMENT_WHOLE_OFF_MASK 0x7FFFFFFFFFFFFFFFull
-#define Z_EROFS_CLUSTERBITS_MASK 0x07  /* h_clusterbits: lcluster bits -
-					  block bits (erofs-utils 1.9 reads
-					  bits 0-3; we accept only 0) */
+#define Z_EROFS_CLUSTERBITS_MASK 0x0F  /* h_clusterbits bits 0-3: lcluster
+					  bits - block bits (we read 0 only);
+					  bits 4-6 are reserved */
 
 #define Z_EROFS_ADVISE_COMPACTED_2B 0x0001   /* COMPRESSED_COMPACT only */
 #define Z_EROFS_ADVISE_EXTENTS 0x0001        /* COMPRESSED_FULL only: encoded

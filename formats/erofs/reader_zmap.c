@@ -340,10 +340,15 @@ int sd_erofs_z_init(const struct sd_erofs_img *img,
 		ino->z_fragoff = get_le32(h + Z_EROFS_MAP_HEADER_OFF_FRAGMENTOFF);
 		ino->z_advise &= (uint16_t)~Z_EROFS_ADVISE_INLINE_PCLUSTER;
 	}
-	if (h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] & ~Z_EROFS_FRAGMENT_INODE_FLAG)
+	if (h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] & Z_EROFS_CLUSTERBITS_MASK)
 		return sd_erofs_fail(img, ino->nid, SD_ERR_UNSUPPORTED, err,
 				     "logical clusters larger than a block "
 				     "are not supported");
+	if (h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] &
+	    ~(Z_EROFS_CLUSTERBITS_MASK | Z_EROFS_FRAGMENT_INODE_FLAG))
+		return sd_erofs_corrupt(img, ino->nid, err, "reserved bits "
+					"0x%02x set in the map header",
+					h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS]);
 	ino->z_lclusterbits = img->blkszbits;
 	if (ino->layout == EROFS_INODE_COMPRESSED_COMPACT &&
 	    !(ino->z_advise & Z_EROFS_ADVISE_BIG_PCLUSTER_1) !=
