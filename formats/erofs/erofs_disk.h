@@ -129,7 +129,15 @@
 #define EROFS_FEATURE_INCOMPAT_FRAGMENTS 0x00000020u
 #define EROFS_FEATURE_INCOMPAT_DEDUPE 0x00000020u       /* same bit */
 #define EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES 0x00000040u
-#define EROFS_ALL_FEATURE_INCOMPAT 0x0000007Fu
+#define EROFS_FEATURE_INCOMPAT_48BIT 0x00000080u    /* 48-bit block addresses,
+						       encoded extents (Linux
+						       6.15; not read here) */
+#define EROFS_FEATURE_INCOMPAT_METABOX 0x00000100u  /* metadata in a
+						       compressed metabox inode
+						       (Linux 6.17; not read
+						       here) */
+#define EROFS_ALL_FEATURE_INCOMPAT 0x0000007Fu  /* what this format
+						   description reads */
 
 /* ------------------------------------------------------------------ */
 /* Device slot: 128 bytes each, table at devt_slotoff * 128            */
@@ -363,8 +371,32 @@ static inline uint32_t erofs_xattr_ibody_size(uint16_t icount)
 						 - 12; bit 7 fragment inode */
 #define Z_EROFS_MAP_HEADER_SIZE 8
 #define Z_EROFS_FRAGMENT_INODE_BIT 7
+/*
+ * Fragments (INCOMPAT_FRAGMENTS with a non-zero superblock packed_nid):
+ * file data stored inside the data of the "packed inode", a regular file
+ * that no directory names.
+ *   - whole-file fragment: bit 7 of h_clusterbits set; the map header as
+ *     a u64 with bit 63 cleared is the byte offset of the file's data in
+ *     the packed inode; no lcluster indexes follow.
+ *   - tail fragment: ADVISE_FRAGMENT_PCLUSTER in h_advise; the last extent
+ *     (the one ending at the file size) is stored in the packed inode from
+ *     byte offset h_fragmentoff (u32 at header offset 0, which overlaps
+ *     h_idata_size: a fragment file has no inline pcluster).  With full
+ *     indexes the blkaddr field of the last extent's HEAD lcluster holds
+ *     bits 32..63 of that offset.
+ * The packed inode itself never has fragments.
+ */
+#define Z_EROFS_FRAGMENT_INODE_FLAG (1u << Z_EROFS_FRAGMENT_INODE_BIT)
+#define Z_EROFS_FRAGMENT_WHOLE_OFF_MASK 0x7FFFFFFFFFFFFFFFull
+#define Z_EROFS_CLUSTERBITS_MASK 0x0F  /* h_clusterbits bits 0-3: lcluster
+					  bits - block bits (we read 0 only);
+					  bits 4-6 are reserved */
 
-#define Z_EROFS_ADVISE_COMPACTED_2B 0x0001
+#define Z_EROFS_ADVISE_COMPACTED_2B 0x0001   /* COMPRESSED_COMPACT only */
+#define Z_EROFS_ADVISE_EXTENTS 0x0001        /* COMPRESSED_FULL only: encoded
+						extent records instead of
+						lcluster indexes (48BIT
+						images, Linux 6.15) */
 #define Z_EROFS_ADVISE_BIG_PCLUSTER_1 0x0002
 #define Z_EROFS_ADVISE_BIG_PCLUSTER_2 0x0004
 #define Z_EROFS_ADVISE_INLINE_PCLUSTER 0x0008
@@ -521,6 +553,11 @@ _Static_assert(Z_EROFS_ZSTD_CFGS_OFF_RESERVED + 4 == Z_EROFS_ZSTD_CFGS_SIZE,
 	       "zstd cfgs are 6 bytes");
 _Static_assert(Z_EROFS_MAP_HEADER_OFF_IDATA_SIZE + 2 ==
 	       Z_EROFS_MAP_HEADER_OFF_ADVISE, "map header");
+_Static_assert(Z_EROFS_MAP_HEADER_OFF_FRAGMENTOFF + 4 ==
+	       Z_EROFS_MAP_HEADER_OFF_ADVISE, "h_fragmentoff is a u32");
+_Static_assert((uint64_t)Z_EROFS_FRAGMENT_INODE_FLAG << 56 ==
+	       ~Z_EROFS_FRAGMENT_WHOLE_OFF_MASK, "bit 7 of h_clusterbits is "
+	       "bit 63 of the header");
 _Static_assert(Z_EROFS_MAP_HEADER_OFF_ALGORITHMTYPE ==
 	       Z_EROFS_MAP_HEADER_OFF_ADVISE + 2, "map header");
 _Static_assert(Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS + 1 ==

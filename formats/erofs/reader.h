@@ -7,9 +7,13 @@
  * inodes, directories, the FLAT_PLAIN, FLAT_INLINE and CHUNK_BASED data
  * layouts (chunk holes read as zeros), and the COMPRESSED_FULL and
  * COMPRESSED_COMPACT layouts (lz4, microLZMA, deflate, zstd; big
- * pclusters, 0PADDING, ztailpacking inline pclusters).  Not read (refused
- * with SD_ERR_UNSUPPORTED): extra devices, fragments in a packed inode,
- * logical clusters larger than a block.  Extended attributes are skipped.
+ * pclusters, 0PADDING, ztailpacking inline pclusters, partially
+ * referenced (deduplicated) pclusters, fragments: file tails or whole
+ * files in the packed inode, as mkfs.erofs -Efragments / -Eall-fragments
+ * write them).  Not read (refused with SD_ERR_UNSUPPORTED, naming the
+ * feature and its first kernel): extra devices, 48bit and metabox images
+ * (erofs-utils 1.9), logical clusters larger than a block.  Extended
+ * attributes are skipped.
  *
  * The tree: directories are walked with an explicit stack; a directory
  * inode met twice is a loop; nesting is capped at SD_EROFS_MAX_DEPTH,

@@ -281,6 +281,15 @@ static int walk_all(struct walk *w, struct sd_error *err)
 	if ((root.mode & EROFS_S_IFMT) != EROFS_S_IFDIR)
 		return sd_erofs_corrupt(w->img, root.nid, err, "root inode is "
 					"not a directory");
+	if (w->on_inode && w->img->has_packed) {
+		/* the packed inode: in no directory, but its data is read */
+		struct sd_erofs_inode packed;
+		ret = sd_erofs_inode_load(w->img, w->img->packed_nid, &packed,
+					  err);
+		if (ret)
+			return ret;
+		w->on_inode(w->on_inode_ctx, w->img, &packed);
+	}
 	ret = fill_node(w, w->tree->root, &root, root.nid, 0, err);
 	while (!ret && w->sp > 0) {
 		struct pending dir = w->stack[--w->sp];

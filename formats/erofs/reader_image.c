@@ -137,6 +137,76 @@ static int check_sb_csum(struct sd_erofs_img *img, struct sd_error *err)
 	return ret;
 }
 
+/* Incompatible features newer than this reader, by name and the first
+ * Linux release that reads them (erofs-utils 1.9 man/mkfs.erofs.1). */
+static const struct {
+	uint32_t bit;
+	const char *name;
+	const char *kernel;
+} newer_incompat[] = {
+	{ EROFS_FEATURE_INCOMPAT_48BIT, "48bit", "Linux 6.15" },
+	{ EROFS_FEATURE_INCOMPAT_METABOX, "metabox", "Linux 6.17" },
+};
+
+static int check_incompat(const struct sd_erofs_img *img,
+			  struct sd_error *err)
+{
+	uint32_t unknown = img->feature_incompat & ~KNOWN_INCOMPAT;
+	char names[160] = "";
+	size_t len = 0;
+	unsigned n = 0;
+
+	if (!unknown)
+		return SD_OK;
+	for (size_t i = 0; i < sizeof(newer_incompat) /
+			       sizeof(newer_incompat[0]); i++) {
+		if (!(unknown & newer_incompat[i].bit))
+			continue;
+		int w = snprintf(names + len, sizeof(names) - len, "%s%s (%s)",
+				 n ? ", " : "", newer_incompat[i].name,
+				 newer_incompat[i].kernel);
+		if (w > 0 && (size_t)w < sizeof(names) - len)
+			len += (size_t)w;
+		n++;
+		unknown &= ~newer_incompat[i].bit;
+	}
+	if (unknown) {
+		int w = snprintf(names + len, sizeof(names) - len, "%s0x%x",
+				 n ? ", " : "", unknown);
+		if (w > 0 && (size_t)w < sizeof(names) - len)
+			len += (size_t)w;
+		n++;
+	}
+	return sd_erofs_fail(img, NO_NID, SD_ERR_UNSUPPORTED, err,
+			     "EROFS feature%s %s %s not supported",
+			     n > 1 ? "s" : "", names, n > 1 ? "are" : "is");
+}
+
+/* The packed inode (fragments): a regular file; every fragment offset
+ * is later checked against its size. */
+static int load_packed(struct sd_erofs_img *img, struct sd_error *err)
+{
+	struct sd_erofs_inode ino;
+	int ret;
+
+	if (!img->packed_nid ||
+	    !(img->feature_incompat & EROFS_FEATURE_INCOMPAT_FRAGMENTS))
+		return SD_OK;
+	ret = sd_erofs_inode_load(img, img->packed_nid, &ino, err);
+	if (ret)
+		return ret;
+	if ((ino.mode & EROFS_S_IFMT) != EROFS_S_IFREG)
+		return sd_erofs_corrupt(img, img->packed_nid, err, "the packed "
+					"inode is not a regular file (mode "
+					"0%o)", ino.mode);
+	ret = sd_erofs_pcache_new(&ino, &img->pcache, err);
+	if (ret)
+		return ret;
+	img->packed_size = ino.size;
+	img->has_packed = true;
+	return SD_OK;
+}
+
 static int parse_sb(struct sd_erofs_img *img, struct sd_error *err)
 {
 	uint8_t sb[EROFS_SB_SIZE];
@@ -169,15 +239,16 @@ static int parse_sb(struct sd_erofs_img *img, struct sd_error *err)
 			return ret;
 	}
 	img->feature_incompat = get_le32(sb + EROFS_SB_OFF_FEATURE_INCOMPAT);
-	if (img->feature_incompat & ~KNOWN_INCOMPAT)
-		return sd_erofs_fail(img, NO_NID, SD_ERR_UNSUPPORTED, err,
-				     "unsupported incompatible features "
-				     "0x%x", img->feature_incompat &
-				     ~KNOWN_INCOMPAT);
+	ret = check_incompat(img, err);
+	if (ret)
+		return ret;
 	if (get_le16(sb + EROFS_SB_OFF_EXTRA_DEVICES) != 0)
 		return sd_erofs_fail(img, NO_NID, SD_ERR_UNSUPPORTED, err,
-				     "images with extra devices are not "
-				     "supported");
+				     "EROFS feature device-table (Linux "
+				     "5.15) is not supported: data on %u "
+				     "extra device(s), e.g. a tar of "
+				     "mkfs.erofs --tar=i",
+				     get_le16(sb + EROFS_SB_OFF_EXTRA_DEVICES));
 	if (sb[EROFS_SB_OFF_DIRBLKBITS] != 0)
 		return sd_erofs_fail(img, NO_NID, SD_ERR_UNSUPPORTED, err,
 				     "directory block size differs from the "
@@ -212,6 +283,7 @@ static int parse_sb(struct sd_erofs_img *img, struct sd_error *err)
 						 EROFS_SB_OFF_META_BLKADDR));
 	img->max_nid = (img->size - img->meta_off) >> EROFS_ISLOT_BITS;
 	img->root_nid = get_le16(sb + EROFS_SB_OFF_ROOT_NID);
+	img->packed_nid = get_le64(sb + EROFS_SB_OFF_PACKED_NID);
 	uint64_t t = get_le64(sb + EROFS_SB_OFF_BUILD_TIME);
 	/* clamped so that compact inodes can add their u32 mtime delta */
 	img->build_time = t > (uint64_t)INT64_MAX - UINT32_MAX
@@ -252,6 +324,8 @@ int sd_erofs_img_open(const char *path, struct sd_erofs_img **out,
 		img->size = end > 0 ? (uint64_t)end : 0;
 	}
 	ret = parse_sb(img, err);
+	if (!ret)
+		ret = load_packed(img, err);
 	if (ret)
 		goto fail;
 	*out = img;
@@ -267,6 +341,7 @@ void sd_erofs_img_close(struct sd_erofs_img *img)
 		return;
 	if (img->fd >= 0)
 		close(img->fd);
+	sd_erofs_pcache_free(img->pcache);
 	free(img->path);
 	free(img);
 }

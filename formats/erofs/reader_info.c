@@ -89,6 +89,10 @@ static void on_inode(void *ctx, const struct sd_erofs_img *img,
 	}
 	s->compressed = true;
 	sd_image_info_add_feature(info, "compressed-files");
+	if (ino->z_frag_whole || ino->z_frag_tail)
+		sd_image_info_add_feature(info, "fragments");
+	if (ino->z_frag_whole)
+		return;     /* no indexes, no algorithm of its own */
 	if (ino->layout == EROFS_INODE_COMPRESSED_COMPACT)
 		sd_image_info_add_feature(info, "compact-indexes");
 	if (ino->z_algs[0] < Z_EROFS_COMPRESSION_MAX)

@@ -6,6 +6,8 @@
  *   reader_inode.c   inode parsing and per-layout validation
  *   reader_flat.c    uncompressed layouts: logical offset -> image bytes
  *   reader_zmap.c    compressed layouts: lcluster indexes -> extents
+ *   reader_packed.c  decoded-extent buffers and reads at any offset of an
+ *                    inode (the packed inode holding fragments)
  *   reader_decomp.c  lz4, microLZMA, deflate and zstd pclusters
  *   reader_stream.c  file data streams and the tree's content source
  *   reader_dir.c     directory walk and sd_erofs_read()
@@ -34,6 +36,8 @@
 /* Largest file size accepted (sparse chunked / compressed files). */
 #define SD_EROFS_MAX_FILE_SIZE (1ull << 40)
 
+struct sd_erofs_pcache;
+
 /* An open image and what its superblock says. */
 struct sd_erofs_img {
 	int fd;
@@ -48,6 +52,13 @@ struct sd_erofs_img {
 	uint32_t feature_compat;
 	uint32_t feature_incompat;
 	uint16_t compr_algs;       /* bitmap of usable Z_EROFS_COMPRESSION_* */
+	/* fragments: the packed inode (checked at open), else has_packed
+	 * is false */
+	bool has_packed;
+	uint64_t packed_nid;
+	uint64_t packed_size;      /* bytes of data in the packed inode */
+	struct sd_erofs_pcache *pcache; /* its decoded extents, shared by
+					   every stream (reader_packed.c) */
 };
 
 /* A parsed inode. */
@@ -80,6 +91,10 @@ struct sd_erofs_inode {
 	uint64_t z_full_base;      /* first full index (COMPRESSED_FULL) */
 	uint16_t z_idata_size;     /* ztailpacking: inline pcluster size */
 	uint64_t z_idata_off;      /* ... and its byte offset */
+	bool z_frag_whole;         /* all data in the packed inode */
+	bool z_frag_tail;          /* the last extent in the packed inode */
+	uint64_t z_fragoff;        /* byte offset in the packed inode (tail,
+				      full indexes: bits 0..31 only) */
 };
 
 /* One decompressed extent of a compressed file. */
@@ -88,7 +103,10 @@ struct sd_erofs_zext {
 	uint64_t pa, plen;         /* bytes of the pcluster in the image */
 	bool plain;                /* stored raw (shifted or interlaced) */
 	bool interlaced;
-	unsigned alg;              /* Z_EROFS_COMPRESSION_* unless plain */
+	bool fragment;             /* data at byte pa of the packed inode
+				      (plen 0) */
+	unsigned alg;              /* Z_EROFS_COMPRESSION_* unless plain or
+				      fragment */
 };
 
 /* ---- reader_image.c ------------------------------------------------ */
@@ -153,6 +171,52 @@ int sd_erofs_z_init(const struct sd_erofs_img *img,
 int sd_erofs_z_extent(const struct sd_erofs_img *img,
 		      const struct sd_erofs_inode *ino, uint64_t *lcn,
 		      struct sd_erofs_zext *ext, struct sd_error *err);
+
+/*
+ * The extent of a compressed inode that holds logical byte @la (< size),
+ * found from the lcluster of @la and its lookback distances, as the
+ * kernel maps a read at an offset.
+ */
+int sd_erofs_z_find(const struct sd_erofs_img *img,
+		    const struct sd_erofs_inode *ino, uint64_t la,
+		    struct sd_erofs_zext *ext, struct sd_error *err);
+
+/* ---- reader_packed.c ----------------------------------------------- */
+
+/* One decoded extent and the buffers behind it. */
+struct sd_erofs_zbuf {
+	uint8_t *out, *in;
+	size_t out_cap, in_cap;
+	uint64_t la, len;          /* the decoded range (len 0: none) */
+};
+
+/* Decode extent @x (not a fragment) of @ino into @zb. */
+int sd_erofs_zbuf_fill(const struct sd_erofs_img *img,
+		       const struct sd_erofs_inode *ino,
+		       const struct sd_erofs_zext *x, struct sd_erofs_zbuf *zb,
+		       struct sd_error *err);
+
+void sd_erofs_zbuf_free(struct sd_erofs_zbuf *zb);
+
+/*
+ * The packed inode's decoded extents, shared by all the streams of an
+ * image (a fragment is mostly a small part of a large extent, and files
+ * follow each other there).  Created by sd_erofs_img_open (with
+ * @packed, the loaded packed inode), freed by sd_erofs_img_close.
+ */
+int sd_erofs_pcache_new(const struct sd_erofs_inode *packed,
+			struct sd_erofs_pcache **out, struct sd_error *err);
+void sd_erofs_pcache_free(struct sd_erofs_pcache *pc);
+
+/*
+ * Copy up to @len bytes at byte @off of the packed inode into @buf
+ * (*@got > 0 on success); thread-safe.  Errors name @nid, the inode
+ * whose fragment is read: SD_ERR_CORRUPT when [off, off + len) is not
+ * inside the packed inode or its data is malformed.
+ */
+int sd_erofs_packed_read(const struct sd_erofs_img *img, uint64_t nid,
+			 uint64_t off, uint8_t *buf, size_t len, size_t *got,
+			 struct sd_error *err);
 
 /* ---- reader_decomp.c ----------------------------------------------- */
 

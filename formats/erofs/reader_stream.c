@@ -4,8 +4,9 @@
  *
  * Uncompressed layouts are read straight from the image, block run by
  * block run; compressed layouts are decoded one extent at a time into a
- * buffer (at most SD_EROFS_MAX_EXTENT bytes) and served from there.  The
- * stream ends at the inode's size; data that ends early is corrupt.
+ * buffer (at most SD_EROFS_MAX_EXTENT bytes) and served from there; a
+ * fragment extent is read through from the packed inode.  The stream
+ * ends at the inode's size; data that ends early is corrupt.
  */
 #include "formats/erofs/reader_int.h"
 
@@ -20,46 +21,19 @@ struct erofs_stream {
 	struct sd_erofs_inode ino;
 	uint64_t off;            /* next logical byte to hand out */
 	bool compressed;
-	/* compressed: the decoded extent [ext_la, ext_la + ext_len) */
+	/* compressed: the current extent [ext_la, ext_la + ext_len), decoded
+	 * in zb or, for a fragment, at byte frag_off of the packed inode */
 	uint64_t next_lcn;
 	uint64_t ext_la, ext_len;
-	uint8_t *ext, *in;
-	size_t ext_cap, in_cap;
+	bool fragment;
+	uint64_t frag_off;
+	struct sd_erofs_zbuf zb;
 };
-
-static int grow(uint8_t **buf, size_t *cap, size_t need, struct sd_error *err)
-{
-	if (need <= *cap)
-		return SD_OK;
-	uint8_t *n = realloc(*buf, need);
-	if (!n)
-		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	*buf = n;
-	*cap = need;
-	return SD_OK;
-}
-
-/* Raw (PLAIN) pcluster: shifted (data from its start) or interlaced (the
- * first part up to a block boundary sits at the pcluster's end). */
-static void copy_plain(const struct erofs_stream *s,
-		       const struct sd_erofs_zext *x)
-{
-	if (!x->interlaced) {
-		memcpy(s->ext, s->in, x->llen);
-		return;
-	}
-	uint64_t cur = s->img->blksz - (x->la & (s->img->blksz - 1));
-	if (cur > x->llen)
-		cur = x->llen;
-	memcpy(s->ext, s->in + (x->plen - cur), cur);
-	memcpy(s->ext + cur, s->in, x->llen - cur);
-}
 
 static int next_extent(struct erofs_stream *s, struct sd_error *err)
 {
 	const struct sd_erofs_img *img = s->img;
 	struct sd_erofs_zext x;
-	const char *why = NULL;
 	int ret;
 
 	if (s->next_lcn >= s->ino.z_totalidx)
@@ -76,27 +50,14 @@ static int next_extent(struct erofs_stream *s, struct sd_error *err)
 					"does not continue the data at %llu",
 					(unsigned long long)x.la,
 					(unsigned long long)s->off);
-	ret = grow(&s->in, &s->in_cap, x.plen, err);
-	if (!ret)
-		ret = grow(&s->ext, &s->ext_cap, x.llen, err);
-	if (!ret)
-		ret = sd_erofs_pread(img, s->ino.nid, "pcluster", s->in,
-				     x.plen, x.pa, err);
-	if (ret)
-		return ret;
-	if (x.plain)
-		copy_plain(s, &x);
-	else if (sd_erofs_decompress(x.alg, s->in, x.plen, s->ext, x.llen,
-				     img->feature_incompat &
-					     EROFS_FEATURE_INCOMPAT_ZERO_PADDING,
-				     img->blksz, &why))
-		return sd_erofs_corrupt(img, s->ino.nid, err, "extent at %llu "
-					"(%llu bytes from block %llu): %s",
-					(unsigned long long)x.la,
-					(unsigned long long)x.llen,
-					(unsigned long long)(x.pa >>
-							     img->blkszbits),
-					why);
+	s->fragment = x.fragment;
+	if (x.fragment) {
+		s->frag_off = x.pa;
+	} else {
+		ret = sd_erofs_zbuf_fill(img, &s->ino, &x, &s->zb, err);
+		if (ret)
+			return ret;
+	}
 	s->ext_la = x.la;
 	s->ext_len = x.llen;
 	return SD_OK;
@@ -110,9 +71,14 @@ static int read_compressed(struct erofs_stream *s, uint8_t *buf, size_t len,
 		if (ret)
 			return ret;
 	}
-	uint64_t avail = s->ext_len - (s->off - s->ext_la);
+	uint64_t skip = s->off - s->ext_la;
+	uint64_t avail = s->ext_len - skip;
 	size_t n = len < avail ? len : (size_t)avail;
-	memcpy(buf, s->ext + (s->off - s->ext_la), n);
+	if (s->fragment)
+		return sd_erofs_packed_read(s->img, s->ino.nid,
+					    s->frag_off + skip, buf, n, got,
+					    err);
+	memcpy(buf, s->zb.out + skip, n);
 	*got = n;
 	return SD_OK;
 }
@@ -167,8 +133,7 @@ static void stream_close(struct sd_stream *base)
 
 	if (!s)
 		return;
-	free(s->ext);
-	free(s->in);
+	sd_erofs_zbuf_free(&s->zb);
 	free(s);
 }
 

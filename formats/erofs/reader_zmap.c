@@ -11,7 +11,8 @@
  * With big pclusters the first NONHEAD after a head may carry the
  * pcluster's block count (CBLKCNT); otherwise a pcluster is one block.
  * With ztailpacking the last extent's pcluster lies inline after the
- * indexes.
+ * indexes.  With fragments (erofs_disk.h) the last extent, or the whole
+ * file, is a range of the packed inode's data instead.
  */
 #include "formats/erofs/reader_int.h"
 
@@ -264,6 +265,51 @@ static int load_lcluster(const struct sd_erofs_img *img,
 	return load_compact(img, ino, lcn, m, err);
 }
 
+/* May @ino keep data in the packed inode? */
+static int fragment_ok(const struct sd_erofs_img *img,
+		       const struct sd_erofs_inode *ino, struct sd_error *err)
+{
+	if (img->packed_nid == ino->nid &&
+	    (img->feature_incompat & EROFS_FEATURE_INCOMPAT_FRAGMENTS))
+		return sd_erofs_corrupt(img, ino->nid, err, "the packed inode "
+					"is itself a fragment");
+	if (!img->has_packed)
+		return sd_erofs_corrupt(img, ino->nid, err, "fragment data "
+					"but the image has no packed inode");
+	return SD_OK;
+}
+
+/* Is [off, off + len) inside the packed inode's data? */
+static int fragment_range(const struct sd_erofs_img *img, uint64_t nid,
+			  uint64_t off, uint64_t len, struct sd_error *err)
+{
+	if (off > img->packed_size || len > img->packed_size - off)
+		return sd_erofs_corrupt(img, nid, err, "fragment at byte %llu "
+					"(+%llu) beyond the packed inode's "
+					"%llu bytes", (unsigned long long)off,
+					(unsigned long long)len,
+					(unsigned long long)img->packed_size);
+	return SD_OK;
+}
+
+/* Bit 7 of h_clusterbits: the whole file is in the packed inode, at the
+ * offset the rest of the 64-bit header @hdr gives. */
+static int whole_fragment(const struct sd_erofs_img *img,
+			  struct sd_erofs_inode *ino, uint64_t hdr,
+			  struct sd_error *err)
+{
+	int ret = fragment_ok(img, ino, err);
+
+	if (ret)
+		return ret;
+	ino->z_frag_whole = true;
+	ino->z_advise = Z_EROFS_ADVISE_FRAGMENT_PCLUSTER;
+	ino->z_fragoff = hdr & Z_EROFS_FRAGMENT_WHOLE_OFF_MASK;
+	ino->z_lclusterbits = img->blkszbits;
+	ino->z_totalidx = ino->size != 0;   /* one extent: the file */
+	return fragment_range(img, ino->nid, ino->z_fragoff, ino->size, err);
+}
+
 int sd_erofs_z_init(const struct sd_erofs_img *img,
 		    struct sd_erofs_inode *ino, struct sd_error *err)
 {
@@ -278,20 +324,31 @@ int sd_erofs_z_init(const struct sd_erofs_img *img,
 			     sizeof(h), hpos, err);
 	if (ret)
 		return ret;
-	if (h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] >> Z_EROFS_FRAGMENT_INODE_BIT)
-		return sd_erofs_fail(img, ino->nid, SD_ERR_UNSUPPORTED, err,
-				     "file data in the packed inode "
-				     "(fragments) is not supported");
+	if (h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] &
+	    Z_EROFS_FRAGMENT_INODE_FLAG)
+		return whole_fragment(img, ino, get_le64(h), err);
 	ino->z_advise = get_le16(h + Z_EROFS_MAP_HEADER_OFF_ADVISE);
 	ino->z_algs[0] = h[Z_EROFS_MAP_HEADER_OFF_ALGORITHMTYPE] & 15;
 	ino->z_algs[1] = h[Z_EROFS_MAP_HEADER_OFF_ALGORITHMTYPE] >> 4;
-	if (ino->z_advise & Z_EROFS_ADVISE_FRAGMENT_PCLUSTER)
-		return sd_erofs_fail(img, ino->nid, SD_ERR_UNSUPPORTED, err,
-				     "fragment pclusters are not supported");
-	if (h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] & 7)
+	if (ino->z_advise & Z_EROFS_ADVISE_FRAGMENT_PCLUSTER) {
+		/* the fragment offset overlaps the inline size: as the
+		 * kernel (6.15+) and erofs-utils, a fragment wins */
+		ret = fragment_ok(img, ino, err);
+		if (ret)
+			return ret;
+		ino->z_frag_tail = true;
+		ino->z_fragoff = get_le32(h + Z_EROFS_MAP_HEADER_OFF_FRAGMENTOFF);
+		ino->z_advise &= (uint16_t)~Z_EROFS_ADVISE_INLINE_PCLUSTER;
+	}
+	if (h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] & Z_EROFS_CLUSTERBITS_MASK)
 		return sd_erofs_fail(img, ino->nid, SD_ERR_UNSUPPORTED, err,
 				     "logical clusters larger than a block "
 				     "are not supported");
+	if (h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] &
+	    ~(Z_EROFS_CLUSTERBITS_MASK | Z_EROFS_FRAGMENT_INODE_FLAG))
+		return sd_erofs_corrupt(img, ino->nid, err, "reserved bits "
+					"0x%02x set in the map header",
+					h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS]);
 	ino->z_lclusterbits = img->blkszbits;
 	if (ino->layout == EROFS_INODE_COMPRESSED_COMPACT &&
 	    !(ino->z_advise & Z_EROFS_ADVISE_BIG_PCLUSTER_1) !=
@@ -312,6 +369,11 @@ int sd_erofs_z_init(const struct sd_erofs_img *img,
 		return sd_erofs_corrupt(img, ino->nid, err, "lcluster indexes "
 					"(%llu) beyond the image end",
 					(unsigned long long)ino->z_totalidx);
+	if (ino->z_frag_tail && ino->layout == EROFS_INODE_COMPRESSED_COMPACT) {
+		ret = fragment_range(img, ino->nid, ino->z_fragoff, 0, err);
+		if (ret)
+			return ret;
+	}
 	if (ino->z_advise & Z_EROFS_ADVISE_INLINE_PCLUSTER) {
 		ino->z_idata_size = get_le16(h + Z_EROFS_MAP_HEADER_OFF_IDATA_SIZE);
 		ino->z_idata_off = end;
@@ -370,17 +432,46 @@ static int pcluster(const struct sd_erofs_img *img,
 	return SD_OK;
 }
 
+/* The last extent of a tail-fragment inode: bytes of the packed inode
+ * (with full indexes the head's blkaddr holds offset bits 32..63). */
+static int tail_fragment(const struct sd_erofs_img *img,
+			 const struct sd_erofs_inode *ino, const struct lrec *h,
+			 struct sd_erofs_zext *ext, struct sd_error *err)
+{
+	uint64_t off = ino->z_fragoff;
+
+	if (ino->layout == EROFS_INODE_COMPRESSED_FULL)
+		off |= h->pblk << 32;
+	ext->fragment = true;
+	ext->pa = off;
+	ext->plen = 0;
+	return fragment_range(img, ino->nid, off, ext->llen, err);
+}
+
 int sd_erofs_z_extent(const struct sd_erofs_img *img,
 		      const struct sd_erofs_inode *ino, uint64_t *lcn,
 		      struct sd_erofs_zext *ext, struct sd_error *err)
 {
 	const unsigned bits = ino->z_lclusterbits;
-	const uint64_t max_span = ((uint64_t)SD_EROFS_MAX_EXTENT >> bits) + 2;
+	/* a tail fragment is read through, not buffered: no length cap */
+	const uint64_t max_span = ino->z_frag_tail
+		? UINT64_MAX : ((uint64_t)SD_EROFS_MAX_EXTENT >> bits) + 2;
 	uint64_t head = *lcn, next, end;
 	struct lrec h, m;
 	int ret;
 
 	memset(ext, 0, sizeof(*ext));
+	if (ino->z_frag_whole) {
+		if (head != 0 || ino->size == 0)
+			return sd_erofs_corrupt(img, ino->nid, err, "lcluster "
+						"%llu beyond the file",
+						(unsigned long long)head);
+		ext->llen = ino->size;
+		ext->fragment = true;
+		ext->pa = ino->z_fragoff;
+		*lcn = ino->z_totalidx;
+		return SD_OK;
+	}
 	ret = load_lcluster(img, ino, head, &h, err);
 	if (ret)
 		return ret;
@@ -416,6 +507,9 @@ int sd_erofs_z_extent(const struct sd_erofs_img *img,
 	if (end > ino->size)
 		end = ino->size;
 	ext->llen = end - ext->la;
+	*lcn = next;
+	if (ino->z_frag_tail && end == ino->size)
+		return tail_fragment(img, ino, &h, ext, err);
 	if (ext->llen > SD_EROFS_MAX_EXTENT)
 		return sd_erofs_corrupt(img, ino->nid, err, "lcluster %llu: "
 					"extent longer than %u bytes",
@@ -446,6 +540,55 @@ int sd_erofs_z_extent(const struct sd_erofs_img *img,
 						(unsigned long long)head,
 						ext->alg);
 	}
-	*lcn = next;
+	return SD_OK;
+}
+
+int sd_erofs_z_find(const struct sd_erofs_img *img,
+		    const struct sd_erofs_inode *ino, uint64_t la,
+		    struct sd_erofs_zext *ext, struct sd_error *err)
+{
+	const unsigned bits = ino->z_lclusterbits;
+	uint64_t lcn = la >> bits, dist = 0;
+	struct lrec m;
+	int ret;
+
+	if (la >= ino->size)
+		return sd_erofs_corrupt(img, ino->nid, err, "read at %llu "
+					"beyond the size %llu",
+					(unsigned long long)la,
+					(unsigned long long)ino->size);
+	if (ino->z_frag_whole) {
+		lcn = 0;
+		return sd_erofs_z_extent(img, ino, &lcn, ext, err);
+	}
+	ret = load_lcluster(img, ino, lcn, &m, err);
+	if (ret)
+		return ret;
+	if (m.type == Z_EROFS_LCLUSTER_TYPE_NONHEAD)
+		dist = m.delta0;
+	else if ((la & ((1ull << bits) - 1)) < m.clusterofs)
+		dist = 1;       /* @la belongs to the previous extent */
+	/* each step goes back by at least one lcluster: it ends */
+	while (m.type == Z_EROFS_LCLUSTER_TYPE_NONHEAD || dist != 0) {
+		if (dist == 0 || dist > lcn)
+			return sd_erofs_corrupt(img, ino->nid, err, "lcluster "
+						"%llu: bad lookback distance "
+						"%llu", (unsigned long long)lcn,
+						(unsigned long long)dist);
+		lcn -= dist;
+		ret = load_lcluster(img, ino, lcn, &m, err);
+		if (ret)
+			return ret;
+		dist = m.type == Z_EROFS_LCLUSTER_TYPE_NONHEAD ? m.delta0 : 0;
+	}
+	uint64_t head = lcn;
+	ret = sd_erofs_z_extent(img, ino, &head, ext, err);
+	if (ret)
+		return ret;
+	if (la < ext->la || la - ext->la >= ext->llen)
+		return sd_erofs_corrupt(img, ino->nid, err, "byte %llu is not "
+					"in the extent of lcluster %llu",
+					(unsigned long long)la,
+					(unsigned long long)lcn);
 	return SD_OK;
 }

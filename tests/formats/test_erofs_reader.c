@@ -575,3 +575,373 @@ Test(erofs_reader, crafted_compressed)
 	free(orig);
 	free(im.d);
 }
+
+/* ------------------------------------------------------------------ */
+/* Images made by mkfs.erofs 1.9.3 (tests/formats/data/, see           */
+/* make-erofs-images.sh there): read without erofs-utils installed.    */
+
+#include "formats/erofs/crc32c.h"
+
+#define FRAG_TEST "q5i0fyvqg6yx5ra0ljqbjp9s0xsy8xmp-frag-test-1.0"
+#define FRAG_DEP "c6ryzlnyxy9i4pn5qk0gbwz9n7fncg1w-frag-dep-1.0"
+
+static const char *const mkfs19_images[] = {
+	"erofs-lz4hc-ztail-frag.img",   /* compact indexes, tail fragments */
+	"erofs-lz4hc-full-frag.img",    /* full indexes, tail fragments */
+	"erofs-zstd-allfrag.img",       /* whole-file fragments */
+	"erofs-lzma-frag-dedupe.img",   /* MicroLZMA, dedupe */
+};
+
+static const char *data_image(const char *name)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", SD_TEST_DATA, name);
+	return path;
+}
+
+/* sd_erofs_read() that must succeed. */
+static struct sd_tree *erofs_read_ok(const char *path)
+{
+	struct sd_tree *t = NULL;
+	struct sd_error err;
+
+	sd_error_init(&err);
+	cr_assert_eq(sd_erofs_read(path, &t, &err), 0, "%s", err.msg);
+	cr_assert_not_null(t);
+	return t;
+}
+
+/* "line 1\nline 2\n..." cut to @len bytes, as make-erofs-images.sh. */
+static struct sd_node *text_file(struct sd_tree *t, struct sd_node *dir,
+				 const char *name, size_t len)
+{
+	char *buf = malloc(len + 32);
+	size_t n = 0;
+
+	cr_assert_not_null(buf);
+	for (unsigned i = 1; n < len; i++)
+		n += (size_t)snprintf(buf + n, 32, "line %u\n", i);
+	struct sd_node *f = th_file(t, dir, name, buf, len);
+	free(buf);
+	return f;
+}
+
+/* The tree every mkfs19 image holds. */
+static struct sd_tree *mkfs19_tree(void)
+{
+	struct sd_tree *t = sd_tree_new(1);
+	char ref[200];
+
+	cr_assert_not_null(t);
+	t->root->mode = sd_normal_mode(SD_NODE_DIR, 0755);
+	t->root->mtime = 1;
+	struct sd_node *top = th_dir(t, NULL, FRAG_TEST);
+	struct sd_node *share = th_dir(t, top, "share");
+	struct sd_node *lib = th_dir(t, top, "lib");
+	struct sd_node *bin = th_dir(t, top, "bin");
+	text_file(t, share, "text-300", 300);
+	text_file(t, share, "text-5000", 5000);
+	text_file(t, share, "text-12000", 12000);
+	th_random_file(t, lib, "rand-3000", 3000, 1);
+	th_random_file(t, lib, "rand-6000", 6000, 2);
+	th_file(t, top, "empty", "", 0);
+	th_symlink(t, bin, "link", "../share/text-300");
+	snprintf(ref, sizeof(ref), "/nix/store/%s/share/text-300\n",
+		 FRAG_TEST);
+	th_file(t, th_dir(t, NULL, FRAG_DEP), "ref", ref, strlen(ref));
+	th_finalize(t);
+	return t;
+}
+
+Test(erofs_reader, mkfs19_images_read_back)
+{
+	struct sd_tree *want = mkfs19_tree();
+
+	for (size_t i = 0; i < sizeof(mkfs19_images) /
+			       sizeof(mkfs19_images[0]); i++) {
+		struct sd_tree *got = erofs_read_ok(data_image(mkfs19_images[i]));
+		th_assert_same(want, got);
+		cr_assert_eq(th_stream_all(got), 0, "%s", mkfs19_images[i]);
+		sd_tree_free(got);
+	}
+	sd_tree_free(want);
+}
+
+Test(erofs_reader, mkfs19_info_lists_fragments)
+{
+	for (size_t i = 0; i < sizeof(mkfs19_images) /
+			       sizeof(mkfs19_images[0]); i++) {
+		struct sd_image_info info;
+		struct sd_error err;
+		bool frag = false;
+
+		sd_error_init(&err);
+		cr_assert_eq(sd_erofs_info(data_image(mkfs19_images[i]), &info,
+					   &err), 0, "%s", err.msg);
+		for (size_t k = 0; k < info.nfeatures; k++)
+			frag |= strcmp(info.features[k], "fragments") == 0;
+		cr_assert(frag, "%s: no fragments feature", mkfs19_images[i]);
+		cr_assert_eq(info.files, 7);
+	}
+}
+
+Test(erofs_reader, mkfs19_48bit_refused_by_name)
+{
+	struct sd_tree *t = NULL;
+	struct sd_error err;
+
+	sd_error_init(&err);
+	cr_assert_eq(sd_erofs_read(data_image("erofs-lz4-48bit.img"), &t,
+				   &err), SD_ERR_UNSUPPORTED);
+	cr_assert_null(t);
+	cr_assert_not_null(strstr(err.msg, "EROFS feature 48bit (Linux 6.15) "
+				  "is not supported"), "%s", err.msg);
+}
+
+/* A copy of data image @name in the test directory, patched by @fn; the
+ * superblock checksum is recomputed (the inodes share its block). */
+static const char *patched(const char *name,
+			   void (*fn)(uint8_t *img, size_t len, void *ctx),
+			   void *ctx)
+{
+	size_t len;
+	uint8_t *img = th_slurp(data_image(name), &len);
+	uint32_t blksz = 1u << img[EROFS_SUPER_OFFSET + EROFS_SB_OFF_BLKSZBITS];
+
+	fn(img, len, ctx);
+	uint8_t *sb = img + EROFS_SUPER_OFFSET;
+	put_le32(sb + EROFS_SB_OFF_CHECKSUM, 0);
+	put_le32(sb + EROFS_SB_OFF_CHECKSUM,
+		 sd_crc32c(EROFS_SB_CHKSUM_SEED, sb,
+			   blksz - EROFS_SUPER_OFFSET));
+	th_spit(tt_path("patched.img"), img, len);
+	free(img);
+	return tt_path("patched.img");
+}
+
+/* Byte offset of the map header of inode @nid (compact, no xattrs). */
+static size_t map_header(const uint8_t *img, uint64_t nid)
+{
+	const uint8_t *sb = img + EROFS_SUPER_OFFSET;
+	size_t off = ((size_t)get_le32(sb + EROFS_SB_OFF_META_BLKADDR) <<
+		      sb[EROFS_SB_OFF_BLKSZBITS]) + (size_t)(nid * 32);
+
+	cr_assert_eq(get_le16(img + off + EROFS_IC_OFF_FORMAT) &
+		     EROFS_I_VERSION_MASK, EROFS_INODE_LAYOUT_COMPACT);
+	cr_assert_eq(get_le16(img + off + EROFS_IC_OFF_XATTR_ICOUNT), 0);
+	return (off + EROFS_INODE_COMPACT_SIZE + 7) & ~(size_t)7;
+}
+
+/* The nid of @path in data image @name. */
+static uint64_t nid_of(const char *name, const char *path)
+{
+	struct sd_tree *t = erofs_read_ok(data_image(name));
+	const struct sd_node *n = sd_tree_lookup(t, path);
+
+	cr_assert_not_null(n, "%s: no %s", name, path);
+	uint64_t nid = n->src_id;
+	sd_tree_free(t);
+	return nid;
+}
+
+struct patch {
+	uint64_t nid;
+	uint64_t value;
+};
+
+static void set_whole_offset(uint8_t *img, size_t len, void *ctx)
+{
+	struct patch *p = ctx;
+	size_t h = map_header(img, p->nid);
+
+	cr_assert(h + 8 <= len);
+	cr_assert(img[h + Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] &
+		  Z_EROFS_FRAGMENT_INODE_FLAG, "not a whole-file fragment");
+	put_le64(img + h, p->value | 1ull << 63);
+}
+
+static void set_tail_offset(uint8_t *img, size_t len, void *ctx)
+{
+	struct patch *p = ctx;
+	size_t h = map_header(img, p->nid);
+
+	cr_assert(h + 8 <= len);
+	cr_assert(get_le16(img + h + Z_EROFS_MAP_HEADER_OFF_ADVISE) &
+		  Z_EROFS_ADVISE_FRAGMENT_PCLUSTER, "not a tail fragment");
+	put_le32(img + h + Z_EROFS_MAP_HEADER_OFF_FRAGMENTOFF,
+		 (uint32_t)p->value);
+}
+
+static void set_packed_nid(uint8_t *img, size_t len, void *ctx)
+{
+	(void)len;
+	put_le64(img + EROFS_SUPER_OFFSET + EROFS_SB_OFF_PACKED_NID,
+		 ((struct patch *)ctx)->value);
+}
+
+static void packed_as_fragment(uint8_t *img, size_t len, void *ctx)
+{
+	(void)ctx;
+	uint64_t nid = get_le64(img + EROFS_SUPER_OFFSET +
+				EROFS_SB_OFF_PACKED_NID);
+	size_t h = map_header(img, nid);
+
+	cr_assert(h + 8 <= len);
+	img[h + Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] |=
+		Z_EROFS_FRAGMENT_INODE_FLAG;
+}
+
+/* Read every file under @n until one fails; its status. */
+static int read_files(const struct sd_tree *t, const struct sd_node *n,
+		      char *buf, struct sd_error *err)
+{
+	int ret = 0;
+
+	if (n->type == SD_NODE_FILE) {
+		struct sd_stream *s = NULL;
+		size_t k = 1;
+		ret = sd_tree_open(t, n, &s, err);
+		while (ret == 0 && k > 0)
+			ret = sd_stream_read(s, buf, 1 << 16, &k, err);
+		sd_stream_close(s);
+	}
+	for (size_t i = 0; ret == 0 && i < n->nchildren; i++)
+		ret = read_files(t, n->children[i], buf, err);
+	return ret;
+}
+
+/* sd_erofs_read(), then every file read, must fail with SD_ERR_CORRUPT
+ * and a message holding @want1 and @want2. */
+static void expect_frag_corrupt(const char *img, const char *want1,
+			   const char *want2)
+{
+	struct sd_tree *t = NULL;
+	struct sd_error err;
+	int ret;
+
+	sd_error_init(&err);
+	ret = sd_erofs_read(img, &t, &err);
+	if (ret == 0) {
+		/* the tree reads: the damage is in a file's data */
+		char *buf = malloc(1 << 16);
+		cr_assert_not_null(buf);
+		ret = read_files(t, t->root, buf, &err);
+		free(buf);
+		sd_tree_free(t);
+	}
+	cr_assert_eq(ret, SD_ERR_CORRUPT, "%s: %d %s", img, ret, err.msg);
+	cr_assert_not_null(strstr(err.msg, want1), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, want2), "%s", err.msg);
+}
+
+Test(erofs_reader, mkfs19_bad_whole_fragment_offset)
+{
+	struct patch p = {
+		nid_of("erofs-zstd-allfrag.img", FRAG_TEST "/share/text-300"),
+		1ull << 40,
+	};
+	char nid[40];
+
+	snprintf(nid, sizeof(nid), "inode %llu:", (unsigned long long)p.nid);
+	expect_frag_corrupt(patched("erofs-zstd-allfrag.img", set_whole_offset, &p),
+		       nid, "beyond the packed inode's");
+	/* just past the end by one byte */
+	p.value = 0x7FFFFFFFFFFFFFFFull;
+	expect_frag_corrupt(patched("erofs-zstd-allfrag.img", set_whole_offset, &p),
+		       nid, "beyond the packed inode's");
+}
+
+Test(erofs_reader, mkfs19_bad_tail_fragment_offset)
+{
+	static const char *const imgs[] = { "erofs-lz4hc-ztail-frag.img",
+					    "erofs-lz4hc-full-frag.img" };
+	char nid[40];
+
+	for (size_t i = 0; i < 2; i++) {
+		struct patch p = {
+			nid_of(imgs[i], FRAG_TEST "/share/text-12000"),
+			0xFFFFFF00u,
+		};
+		snprintf(nid, sizeof(nid), "inode %llu:",
+			 (unsigned long long)p.nid);
+		expect_frag_corrupt(patched(imgs[i], set_tail_offset, &p), nid,
+			       "beyond the packed inode's");
+	}
+}
+
+Test(erofs_reader, mkfs19_packed_inode_errors)
+{
+	const char *img = "erofs-zstd-allfrag.img";
+	struct patch none = { 0, 0 };
+	struct patch root = { 0, 0 };
+	uint8_t sb[EROFS_SB_SIZE];
+	size_t len;
+	uint8_t *raw = th_slurp(data_image(img), &len);
+
+	memcpy(sb, raw + EROFS_SUPER_OFFSET, sizeof(sb));
+	free(raw);
+	root.value = get_le16(sb + EROFS_SB_OFF_ROOT_NID);
+	uint64_t packed = get_le64(sb + EROFS_SB_OFF_PACKED_NID);
+	char nid[40];
+
+	/* files in fragments, no packed inode */
+	expect_frag_corrupt(patched(img, set_packed_nid, &none), "inode",
+		       "fragment data but the image has no packed inode");
+	/* the packed inode is a directory */
+	snprintf(nid, sizeof(nid), "inode %llu:",
+		 (unsigned long long)root.value);
+	expect_frag_corrupt(patched(img, set_packed_nid, &root), nid,
+		       "the packed inode is not a regular file");
+	/* the packed inode claims to be a fragment itself (a loop) */
+	snprintf(nid, sizeof(nid), "inode %llu:", (unsigned long long)packed);
+	expect_frag_corrupt(patched(img, packed_as_fragment, NULL), nid,
+		       "the packed inode is itself a fragment");
+}
+
+struct flip {
+	size_t off;
+	uint8_t mask;
+};
+
+static void flip_byte(uint8_t *img, size_t len, void *ctx)
+{
+	struct flip *f = ctx;
+
+	cr_assert(f->off < len);
+	img[f->off] ^= f->mask;
+}
+
+/* Every byte of the packed inode and its indexes, damaged three ways:
+ * a clean read or an error with a message, never a crash or a hang. */
+Test(erofs_reader, mkfs19_damaged_packed_inode)
+{
+	static const uint8_t masks[] = { 0xFF, 0x01, 0x80 };
+
+	for (size_t i = 0; i < sizeof(mkfs19_images) /
+			       sizeof(mkfs19_images[0]); i++) {
+		size_t len;
+		uint8_t *raw = th_slurp(data_image(mkfs19_images[i]), &len);
+		const uint8_t *sb = raw + EROFS_SUPER_OFFSET;
+		size_t start = ((size_t)get_le32(sb + EROFS_SB_OFF_META_BLKADDR)
+				<< sb[EROFS_SB_OFF_BLKSZBITS]) +
+			       (size_t)(get_le64(sb + EROFS_SB_OFF_PACKED_NID)
+					* 32);
+		free(raw);
+		for (size_t off = start; off < start + 96 && off < len; off++)
+			for (size_t m = 0; m < sizeof(masks); m++) {
+				struct flip f = { off, masks[m] };
+				const char *p = patched(mkfs19_images[i],
+							flip_byte, &f);
+				struct sd_tree *t = NULL;
+				struct sd_error err;
+				sd_error_init(&err);
+				if (sd_erofs_read(p, &t, &err) != 0) {
+					cr_assert_neq(err.msg[0], '\0');
+					continue;
+				}
+				th_stream_all(t);
+				sd_tree_free(t);
+			}
+	}
+}
