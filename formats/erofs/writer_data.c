@@ -115,7 +115,7 @@ int ew_write_meta(struct ew_state *w, const struct sd_node *n,
 	off += len;
 	if (!ret && in->tail)
 		ret = ew_meta_put(w, off, tail, in->tail, err);
-	if (!ret && in->layout == EROFS_INODE_COMPRESSED_FULL)
+	if (!ret && in->layout == EROFS_INODE_COMPRESSED_COMPACT)
 		ret = ew_meta_put(w, off, tail, in->meta_len - isize, err);
 	return ret;
 }

@@ -42,7 +42,7 @@ static void choose_layout(const struct ew_state *w, const struct sd_node *n,
 	in->nchunks = 0;
 	if (n->type == SD_NODE_FILE && w->zcfg.alg != EZ_NONE &&
 	    in->size >= EW_BLKSIZE) {
-		in->layout = EROFS_INODE_COMPRESSED_FULL;
+		in->layout = EROFS_INODE_COMPRESSED_COMPACT;
 	} else if (n->type == SD_NODE_FILE && w->zcfg.alg == EZ_NONE &&
 		   w->chunks_ok && in->size >= EW_CHUNKED_MIN) {
 		in->layout = EROFS_INODE_CHUNK_BASED;
@@ -74,7 +74,7 @@ int ew_layout(struct ew_state *w, struct sd_error *err)
 		isize = in->extended ? EROFS_INODE_EXTENDED_SIZE
 				     : EROFS_INODE_COMPACT_SIZE;
 		choose_layout(w, n, in, isize);
-		if (in->layout == EROFS_INODE_COMPRESSED_FULL)
+		if (in->layout == EROFS_INODE_COMPRESSED_COMPACT)
 			meta = isize + ewz_index_bytes(in->size);
 		else
 			meta = isize + (uint64_t)in->nchunks *

@@ -485,7 +485,7 @@ static int produce_file(struct zpipe *z, const struct sd_node *n,
 
 static bool is_compressed(const struct ew_state *w, const struct sd_node *n)
 {
-	return w->ino[n->index].layout == EROFS_INODE_COMPRESSED_FULL;
+	return w->ino[n->index].layout == EROFS_INODE_COMPRESSED_COMPACT;
 }
 
 static int produce_all(struct zpipe *z, struct sd_error *err)
