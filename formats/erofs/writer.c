@@ -77,12 +77,13 @@ static int collect(struct sd_node *node, void *ctx)
 	return node->type == SD_NODE_OTHER;
 }
 
-/* Hash the metadata area as written (with uuid and checksum zero). */
+/* Hash block 0 and the metadata area as written (with uuid and checksum
+ * zero). */
 static int hash_meta(struct ew_state *w, const uint8_t *block0,
 		     struct sd_sha256 *h, struct sd_error *err)
 {
 	uint8_t *buf;
-	uint64_t off = EW_BLKSIZE;
+	uint64_t off = w->meta_base > EW_BLKSIZE ? w->meta_base : EW_BLKSIZE;
 
 	sd_sha256_update(h, block0, EW_BLKSIZE);
 	buf = malloc(EW_CHUNK_SIZE);
@@ -185,6 +186,8 @@ static int write_super(struct ew_state *w, const struct sd_write_options *opts,
 		feat_incompat |= EROFS_FEATURE_INCOMPAT_CHUNKED_FILE;
 	if (w->zcfg.alg != EZ_NONE)
 		feat_incompat |= EROFS_FEATURE_INCOMPAT_ZERO_PADDING;
+	if (w->ztail)
+		feat_incompat |= EROFS_FEATURE_INCOMPAT_ZTAILPACKING;
 	memset(block0 + EROFS_SUPER_OFFSET + EROFS_SB_SIZE, 0,
 	       w->meta_start - EROFS_SUPER_OFFSET - EROFS_SB_SIZE);
 	if (compr_cfgs(&w->zcfg, block0 + EROFS_SUPER_OFFSET +
@@ -201,7 +204,8 @@ static int write_super(struct ew_state *w, const struct sd_write_options *opts,
 	put_le64(sb + EROFS_SB_OFF_INOS, inos);
 	put_le64(sb + EROFS_SB_OFF_BUILD_TIME, (uint64_t)w->build_time);
 	put_le32(sb + EROFS_SB_OFF_BLOCKS, w->data_next);
-	put_le32(sb + EROFS_SB_OFF_META_BLKADDR, 0);
+	put_le32(sb + EROFS_SB_OFF_META_BLKADDR,
+		 (uint32_t)(w->meta_base / EW_BLKSIZE));
 	put_le32(sb + EROFS_SB_OFF_XATTR_BLKADDR, 0);
 	memcpy(sb + EROFS_SB_OFF_VOLUME_NAME, label, strlen(label));
 	put_le32(sb + EROFS_SB_OFF_FEATURE_INCOMPAT, feat_incompat);
@@ -249,6 +253,7 @@ int sd_erofs_write(const struct sd_tree *tree,
 	w.progress_ctx = opts->progress_ctx;
 	w.build_time = tree->mtime;
 	w.jobs = opts->jobs ? opts->jobs : 1;
+	w.ztail = opts->ztailpacking && w.zcfg.alg != EZ_NONE;
 	w.chunks_ok = sd_kver_allows(opts->min_kernel, "erofs",
 				     "chunk-based");
 	ez_config_init(&w.zcfg, opts->compressor, opts->level,
@@ -280,7 +285,7 @@ int sd_erofs_write(const struct sd_tree *tree,
 		ret = ew_meta_begin(&w, err);
 	if (!ret)
 		ret = w.zcfg.alg == EZ_NONE ? ew_write_nodes(&w, err)
-					    : ewz_write_nodes(&w, err);
+					    : ewz_write_image(&w, err);
 	if (!ret)
 		ret = ew_meta_end(&w, err);
 	if (!ret && ftruncate(fd, (off_t)((uint64_t)w.data_next *

@@ -70,6 +70,7 @@
 
 #include "core/error.h"
 #include "core/sha256.h"
+#include "core/spool.h"
 #include "core/tree.h"
 #include "formats/erofs/zcomp.h"
 #include "formats/format.h"
@@ -96,7 +97,12 @@ struct ew_inode {
 	uint32_t nchunks;       /* CHUNK_BASED: block map entries */
 	uint32_t *chunks;       /* CHUNK_BASED: the block map */
 	uint32_t dir_blocks;    /* DIR: blocks of dirents (incl. inline) */
-	uint32_t zblocks;       /* COMPRESSED_FULL: blocks of its pclusters */
+	uint32_t zblocks;       /* COMPRESSED_COMPACT: blocks of its
+				   pclusters (not the inline one) */
+	uint16_t idata;         /* COMPRESSED_COMPACT: inline pcluster bytes
+				   at the end of its metadata */
+	uint64_t spool_off;     /* compressed images: where the bytes after
+				   its inode wait in w->zspool */
 };
 
 /* The writer's shared state. */
@@ -114,8 +120,12 @@ struct ew_state {
 	bool chunks_ok;              /* CHUNK_BASED may be used: the
 					kernel of opts->min_kernel reads
 					it (core/kver.h "chunk-based") */
-	uint64_t meta_start;         /* byte of the root inode (after the
-					superblock and compression records) */
+	uint64_t meta_start;         /* byte after the superblock and
+					compression records */
+	uint64_t meta_base;          /* byte of nid 0 (meta_blkaddr) */
+	bool ztail;                  /* ztailpacking (opts->ztailpacking) */
+	bool defer_meta;             /* ew_write_meta spools (see there) */
+	struct sd_spool *zspool;     /* compressed images: metadata records */
 	struct ez_config zcfg;       /* compression (alg EZ_NONE: none) */
 	unsigned jobs;               /* worker threads */
 	struct sd_sha256 *digest;    /* data digest for the derived UUID */
@@ -204,10 +214,13 @@ int ew_dedup_begin(struct ew_state *w, struct sd_error *err);
 void ew_dedup_end(struct ew_state *w);
 
 /*
- * Write @n's inode at its place, followed by its chunk map, its inline
- * tail (@tail, in->tail bytes) or, for COMPRESSED_FULL, its map header
- * and indexes (@tail, in->meta_len minus the inode size bytes), through
- * the metadata window (threads may write different inodes at once).
+ * Write @n's inode at its place (byte w->meta_base + nid * 32), followed
+ * by its chunk map, its inline tail (@tail, in->tail bytes) or, for
+ * COMPRESSED_COMPACT, its map header, indexes and inline pcluster (@tail,
+ * in->meta_len minus the inode size bytes), through the metadata window
+ * (threads may write different inodes at once).  With w->defer_meta the
+ * bytes after the inode are appended to w->zspool instead (in->spool_off
+ * says where) and the inode is written later (ewz_write_meta_area).
  */
 int ew_write_meta(struct ew_state *w, const struct sd_node *n,
 		  const uint8_t *tail, struct sd_error *err);
@@ -226,6 +239,14 @@ int ew_meta_get(struct ew_state *w, uint64_t off, void *data, size_t len,
 		struct sd_error *err);
 int ew_meta_end(struct ew_state *w, struct sd_error *err);
 void ew_meta_free(struct ew_state *w);
+
+/*
+ * Place @in in the metadata area at the next free byte *@pos (advanced
+ * past it): a 32-byte slot whose inode lies in one block, and with its
+ * inline tail (or its whole metadata when it has an inline pcluster) in
+ * that block too; sets in->nid = *pos / 32.
+ */
+void ew_place(uint64_t *pos, struct ew_inode *in);
 
 /* Reserve @n data blocks at the next free block; SD_ERR_LIMIT past 2^32
  * blocks. */

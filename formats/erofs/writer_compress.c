@@ -15,12 +15,13 @@ void ewz_seg_free(struct ewz_seg *s)
 }
 
 static void push(struct ewz_seg *out, uint64_t la, uint32_t llen,
-		 uint32_t blocks, bool plain)
+		 uint32_t blocks, uint32_t clen, bool plain)
 {
 	struct ewz_pcl *p = &out->pcl[out->npcl++];
 
 	p->la = la;
 	p->llen = llen;
+	p->clen = clen;
 	p->blocks = blocks;
 	p->blkaddr = 0;
 	p->plain = plain;
@@ -51,7 +52,7 @@ static void store_raw(struct ewz_seg *out, const uint8_t *in, size_t len,
 
 		memcpy(d, in, n);
 		memset(d + n, 0, EW_BLKSIZE - n);
-		push(out, la, (uint32_t)n, 1, true);
+		push(out, la, (uint32_t)n, 1, (uint32_t)n, true);
 		in += n;
 		la += n;
 		len -= n;
@@ -60,7 +61,7 @@ static void store_raw(struct ewz_seg *out, const uint8_t *in, size_t len,
 
 int ewz_compress_segment(struct ez_comp *c, const struct ez_config *cfg,
 			 uint8_t *scratch, const uint8_t *in, size_t len,
-			 uint64_t la0, struct ewz_seg *out)
+			 uint64_t la0, uint32_t tail_room, struct ewz_seg *out)
 {
 	size_t maxblocks = (len + EW_BLKSIZE - 1) / EW_BLKSIZE + 1;
 	size_t pos = 0;
@@ -86,14 +87,14 @@ int ewz_compress_segment(struct ez_comp *c, const struct ez_config *cfg,
 						      1) / EW_BLKSIZE);
 			size_t room = (size_t)blocks * EW_BLKSIZE;
 
-			if (got > room) {
+			if (got > room || (got == rest && (size_t)r <= tail_room)) {
 				uint8_t *d = out->data + (size_t)out->nblocks *
 								 EW_BLKSIZE;
 
 				memset(d, 0, room - (size_t)r);
 				memcpy(d + room - (size_t)r, scratch, (size_t)r);
 				push(out, la0 + pos, (uint32_t)got, blocks,
-				     false);
+				     (uint32_t)r, false);
 				pos += got;
 				continue;
 			}

@@ -8,7 +8,9 @@
  * EW_META_WIN consecutive bytes of the area starting at `base`; a write
  * inside it is copied, a write below it goes straight to the image, and
  * a write past it flushes the window (its bytes up to the highest one
- * written) and moves it to start at that write.  Windows only move
+ * written, from the lowest one: what lies below it in the image, such
+ * as the data area before a compressed image's metadata, is not
+ * touched) and moves it to start at that write.  Windows only move
  * forward and never overlap, and a byte below the window is never
  * covered by a later one, so every byte reaches the image exactly once
  * with its final value (bytes nobody writes stay holes, read as zero)
@@ -26,7 +28,7 @@
 struct ew_meta {
 	pthread_mutex_t mu;
 	uint64_t base;           /* first byte of the area the window holds */
-	size_t hi;               /* bytes of the window written up to */
+	size_t lo, hi;           /* bytes of the window written: from, to */
 	uint8_t *buf;            /* EW_META_WIN bytes, zero but for writes */
 };
 
@@ -40,6 +42,7 @@ int ew_meta_begin(struct ew_state *w, struct sd_error *err)
 		free(m);
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	}
+	m->lo = EW_META_WIN;
 	pthread_mutex_init(&m->mu, NULL);
 	w->meta = m;
 	return SD_OK;
@@ -50,9 +53,12 @@ static int flush(struct ew_state *w, struct sd_error *err)
 	struct ew_meta *m = w->meta;
 	int ret = SD_OK;
 
-	if (m->hi)
-		ret = ew_pwrite(w->fd, m->buf, m->hi, m->base, err);
-	memset(m->buf, 0, m->hi);
+	if (m->hi > m->lo) {
+		ret = ew_pwrite(w->fd, m->buf + m->lo, m->hi - m->lo,
+				m->base + m->lo, err);
+		memset(m->buf + m->lo, 0, m->hi - m->lo);
+	}
+	m->lo = EW_META_WIN;
 	m->hi = 0;
 	return ret;
 }
@@ -78,6 +84,8 @@ int ew_meta_put(struct ew_state *w, uint64_t off, const void *data,
 
 			n = EW_META_WIN - at < len ? EW_META_WIN - at : len;
 			memcpy(m->buf + at, p, n);
+			if (at < m->lo)
+				m->lo = at;
 			if (at + n > m->hi)
 				m->hi = at + n;
 		} else {

@@ -159,7 +159,8 @@ static void write_pack(struct cursor *c, uint64_t first, unsigned vcnt,
 }
 
 void ewz_index_encode(const struct ewz_pcl *p, size_t n, uint64_t size,
-		      bool big, unsigned disk_alg, uint8_t *out)
+		      bool big, unsigned disk_alg, uint16_t idata,
+		      uint8_t *out)
 {
 	struct cursor c = { .p = p, .n = n, .total = lclusters(size),
 			    .big = big };
@@ -170,7 +171,10 @@ void ewz_index_encode(const struct ewz_pcl *p, size_t n, uint64_t size,
 	if (big)
 		advise |= Z_EROFS_ADVISE_BIG_PCLUSTER_1 |
 			  Z_EROFS_ADVISE_BIG_PCLUSTER_2;
+	if (idata)
+		advise |= Z_EROFS_ADVISE_INLINE_PCLUSTER;
 	memset(out, 0, Z_EROFS_MAP_HEADER_SIZE);
+	put_le16(out + Z_EROFS_MAP_HEADER_OFF_IDATA_SIZE, idata);
 	put_le16(out + Z_EROFS_MAP_HEADER_OFF_ADVISE, advise);
 	out[Z_EROFS_MAP_HEADER_OFF_ALGORITHMTYPE] = (uint8_t)(disk_alg & 15);
 	out[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] = 0;   /* lcluster = block */

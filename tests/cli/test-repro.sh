@@ -15,7 +15,7 @@ squashfs)
 erofs)
 	FMT_ARGS="--format erofs --compress lz4hc --pcluster-size 16K"
 	GOLDEN_ARGS="--format erofs --compress lz4hc"
-	golden=d1443c47c8b1d74f00795190bcd583c25b31a813e6e83c725d78c65ca1ac7707
+	golden=db7f404220183b6f5076e2f5dd5a520893ccfdc50adb92cd70427fda8309ca33
 	;;
 esac
 
