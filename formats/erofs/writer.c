@@ -58,6 +58,9 @@ int sd_erofs_check_options(const struct sd_write_options *opts,
 
 	if (ret)
 		return ret;
+	if (opts->ztailpacking && cfg.alg == EZ_NONE)
+		return sd_error_set(err, SD_ERR_USAGE, "EROFS tail packing "
+				    "(--ztailpacking) needs a compressor");
 	if (opts->block_size && opts->block_size != EW_BLKSIZE)
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "EROFS block size must be 4096, not %u",

@@ -182,8 +182,9 @@ int sd_erofs_write(const struct sd_tree *tree,
  * Validate @opts: compressor NULL, "none", "lz4", "lz4hc" (level 1..12,
  * default 9), "lzma" (0..9, default 6) or "zstd" (1..22, default 3), else
  * SD_ERR_UNSUPPORTED; a level out of range, pcluster size not 0 (4 KiB)
- * or a power of two from 4 KiB to 1 MiB, block size not 0 or 4096, or a
- * label longer than 16 bytes: SD_ERR_USAGE.
+ * or a power of two from 4 KiB to 1 MiB, block size not 0 or 4096, a
+ * label longer than 16 bytes or ztailpacking without a compressor:
+ * SD_ERR_USAGE.
  */
 int sd_erofs_check_options(const struct sd_write_options *opts,
 			   struct sd_error *err);

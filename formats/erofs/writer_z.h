@@ -20,7 +20,9 @@
  *     at least one block, as mkfs.erofs requires); otherwise the next
  *     min(rest, pcluster) input bytes are stored raw, 4 KiB per one-block
  *     PLAIN pcluster (data at the block start, zero-filled); a raw tail
- *     shorter than a block happens only at a segment end;
+ *     shorter than a block happens only at a segment end; at the file's
+ *     end it may run into the next lcluster, which then holds an empty
+ *     PLAIN head at the file end (as mkfs.erofs writes it);
  *   - every compressed step consumes more than 4 KiB, every raw one 4 KiB
  *     (except at a segment end, which is lcluster-aligned), so no logical
  *     cluster ever holds two pcluster heads; the one exception is the

@@ -82,30 +82,39 @@ struct lcl {
 struct cursor {
 	const struct ewz_pcl *p;
 	size_t n, k;            /* pcluster covering the last lcluster asked */
+	struct ewz_pcl end;     /* the end mark, pcluster n if n_all > n */
+	size_t n_all;
 	uint64_t total;
 	bool big;
 };
+
+static const struct ewz_pcl *pcl(const struct cursor *c, size_t k)
+{
+	return k < c->n ? &c->p[k] : &c->end;
+}
 
 /* Lcluster @j (ascending calls, or repeats, per pack). */
 static void lcl_at(struct cursor *c, uint64_t j, struct lcl *out)
 {
 	uint64_t h, hn;
 
-	while (c->k + 1 < c->n && c->p[c->k + 1].la / EW_BLKSIZE <= j)
+	while (c->k + 1 < c->n_all && pcl(c, c->k + 1)->la / EW_BLKSIZE <= j)
 		c->k++;
-	h = c->p[c->k].la / EW_BLKSIZE;
-	hn = c->k + 1 < c->n ? c->p[c->k + 1].la / EW_BLKSIZE : c->total;
+	h = pcl(c, c->k)->la / EW_BLKSIZE;
+	hn = c->k + 1 < c->n_all ? pcl(c, c->k + 1)->la / EW_BLKSIZE
+				 : c->total;
 	out->pcl = c->k;
 	if (j == h) {
-		out->type = c->p[c->k].plain ? Z_EROFS_LCLUSTER_TYPE_PLAIN
-					     : Z_EROFS_LCLUSTER_TYPE_HEAD1;
-		out->lo = (uint16_t)(c->p[c->k].la % EW_BLKSIZE);
+		out->type = pcl(c, c->k)->plain ? Z_EROFS_LCLUSTER_TYPE_PLAIN
+						: Z_EROFS_LCLUSTER_TYPE_HEAD1;
+		out->lo = (uint16_t)(pcl(c, c->k)->la % EW_BLKSIZE);
 		out->d1 = 0;
 		return;
 	}
 	out->type = Z_EROFS_LCLUSTER_TYPE_NONHEAD;
 	if (j - h == 1 && c->big)
-		out->lo = (uint16_t)(Z_EROFS_LI_D0_CBLKCNT | c->p[c->k].blocks);
+		out->lo = (uint16_t)(Z_EROFS_LI_D0_CBLKCNT |
+				     pcl(c, c->k)->blocks);
 	else
 		out->lo = (uint16_t)(j - h > DELTA_MAX ? DELTA_MAX : j - h);
 	out->d1 = (uint16_t)(hn - j > DELTA_MAX ? DELTA_MAX : hn - j);
@@ -141,11 +150,11 @@ static void write_pack(struct cursor *c, uint64_t first, unsigned vcnt,
 		    !(l.lo & Z_EROFS_LI_D0_CBLKCNT) && i + 1 == vcnt)
 			lo = l.d1;
 		if (!have_base && l.type != Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
-			base = c->p[l.pcl].blkaddr - (c->big ? 0 : 1);
+			base = pcl(c, l.pcl)->blkaddr - (c->big ? 0 : 1);
 			have_base = true;
 		} else if (!have_base && i == 0 && c->big &&
 			   (l.lo & Z_EROFS_LI_D0_CBLKCNT)) {
-			base = c->p[l.pcl].blkaddr;
+			base = pcl(c, l.pcl)->blkaddr;
 			have_base = true;
 		}
 		/* bits past the pack's bitfield area stay clear: the last
@@ -153,8 +162,8 @@ static void write_pack(struct cursor *c, uint64_t first, unsigned vcnt,
 		put_bits(out, encodebits * i,
 			 ((uint32_t)l.type << LOBITS) | lo);
 	}
-	if (!have_base && c->k + 1 < c->n)
-		base = c->p[c->k + 1].blkaddr - (c->big ? 0 : 1);
+	if (!have_base && c->k + 1 < c->n_all)
+		base = pcl(c, c->k + 1)->blkaddr - (c->big ? 0 : 1);
 	put_le32(out + psize - 4, base);
 }
 
@@ -162,8 +171,8 @@ void ewz_index_encode(const struct ewz_pcl *p, size_t n, uint64_t size,
 		      bool big, unsigned disk_alg, uint16_t idata,
 		      uint8_t *out)
 {
-	struct cursor c = { .p = p, .n = n, .total = lclusters(size),
-			    .big = big };
+	struct cursor c = { .p = p, .n = n, .n_all = n,
+			    .total = lclusters(size), .big = big };
 	uint64_t init4, c2b, end4, j = 0;
 	uint8_t *o = out + Z_EROFS_MAP_HEADER_SIZE;
 	uint16_t advise = Z_EROFS_ADVISE_COMPACTED_2B;
@@ -179,6 +188,18 @@ void ewz_index_encode(const struct ewz_pcl *p, size_t n, uint64_t size,
 	out[Z_EROFS_MAP_HEADER_OFF_ALGORITHMTYPE] = (uint8_t)(disk_alg & 15);
 	out[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] = 0;   /* lcluster = block */
 
+	/* A raw last pcluster that runs into the file's last lcluster from
+	 * an earlier one: that lcluster becomes an empty PLAIN head at the
+	 * file end, so the kernel ends the raw extent there (it takes a raw
+	 * extent to the end of its lcluster otherwise). */
+	if (n && p[n - 1].plain && size % EW_BLKSIZE &&
+	    p[n - 1].la / EW_BLKSIZE < c.total - 1) {
+		c.end.la = size;
+		c.end.plain = 1;
+		c.end.blocks = 1;
+		c.end.blkaddr = p[n - 1].blkaddr + p[n - 1].blocks;
+		c.n_all = n + 1;
+	}
 	split(c.total, &init4, &c2b, &end4);
 	for (; j < init4; j += 2, o += Z_EROFS_COMPACT_4B_PACK_SIZE)
 		write_pack(&c, j, 2, o);

@@ -32,7 +32,7 @@
  * (1.5.4) may change them.
  */
 #define GOLDEN_LZ4HC \
-	"d07a0cd178fb8596d5c1e3e7bb89a9734d1dd02478fabbcb8f3d29394a949e89"
+	"6c457ff7cd488e4f47be087f7697229f250ff7e8314183decbe356c1e02dff2f"
 #define GOLDEN_ZSTD \
 	"39bd3900924c26690ec097120cfdd8f362b3ef5534cc9ae818e30374248cff65"
 
