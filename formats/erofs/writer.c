@@ -256,11 +256,11 @@ int sd_erofs_write(const struct sd_tree *tree,
 	w.progress_ctx = opts->progress_ctx;
 	w.build_time = tree->mtime;
 	w.jobs = opts->jobs ? opts->jobs : 1;
-	w.ztail = opts->ztailpacking && w.zcfg.alg != EZ_NONE;
 	w.chunks_ok = sd_kver_allows(opts->min_kernel, "erofs",
 				     "chunk-based");
 	ez_config_init(&w.zcfg, opts->compressor, opts->level,
 		       opts->pcluster_size, err);
+	w.ztail = opts->ztailpacking && w.zcfg.alg != EZ_NONE;
 	w.meta_start = (EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
 			compr_cfgs(&w.zcfg, NULL) + EROFS_ISLOT_SIZE - 1) &
 		       ~(uint64_t)(EROFS_ISLOT_SIZE - 1);

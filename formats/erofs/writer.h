@@ -1,7 +1,7 @@
 /*
  * writer.h — the EROFS writer, split into its stages.
  *
- * Image layout (4 KiB blocks, meta_blkaddr 0):
+ * Image layout of uncompressed images (4 KiB blocks, meta_blkaddr 0):
  *
  *   block 0, bytes 0..1023     zero
  *   bytes 1024..1151           superblock (crc32c checksum, label, UUID)
@@ -19,9 +19,27 @@
  *                              file's blocks (or its non-zero chunks, or
  *                              its pclusters)
  *
+ * Compressed images (writer_zmeta.c) put the metadata after the data, as
+ * a compressed file's metadata size is known only once it is compressed:
+ *
+ *   block 0                    superblock (and compression records)
+ *   blocks 1..                 data, in tree pre-order: each regular
+ *                              file's pclusters, or its plain blocks
+ *   meta_blkaddr..             the metadata area: the root first (nid
+ *                              1), then every inode in the first of the
+ *                              last 64 blocks with room for it and what
+ *                              follows it (indexes, inline tail or
+ *                              pcluster; a record longer than a block
+ *                              starts a block of its own)
+ *   following blocks           directories' and long symlinks' blocks
+ *
+ * While the data is written, the bytes that follow each file's inode wait
+ * in a spool file (core/spool.h), so memory grows with the number of
+ * files, not with their index or tail bytes.
+ *
  * Stage 1 (layout, writer_layout.c) decides every inode's form and data
- * layout from sizes alone and gives it its place (nid) in the metadata
- * area.  Stage 2 writes data blocks and then each inode at its place:
+ * layout from sizes alone and, in uncompressed images, gives it its place
+ * (nid) in the metadata area.  Stage 2 writes data blocks and then each inode at its place:
  * for uncompressed images a plan that fixes every block address and then
  * a parallel copy (writer_flat.h), for compressed ones writer_zpipe.c
  * (threads), which writes its other nodes through writer_data.c;
@@ -34,7 +52,9 @@
  * Data layout of a regular file:
  *   - size 0: FLAT_PLAIN, no blocks;
  *   - compressed images (opts->compressor lz4, lz4hc, lzma, zstd), size of
- *     at least one block: COMPRESSED_FULL (writer_z.h);
+ *     at least one block (with opts->ztailpacking: any size but 0):
+ *     COMPRESSED_COMPACT (writer_z.h) unless that takes no less room
+ *     than the plain form below, which is then used;
  *   - uncompressed images, size >= EW_CHUNKED_MIN, unless
  *     opts->min_kernel predates chunk-based files (5.15, core/kver.h;
  *     then the next rules apply, so sparse files are stored in full):
@@ -55,8 +75,8 @@
  *
  * Deduplication: a file whose size and SHA-256 equal an earlier file's
  * (tree order) uses that file's blocks (raw_blkaddr, chunk map or
- * pclusters); only whole blocks can be shared, so inline tails are stored
- * in every inode (a small inline file is simply stored again: it costs no
+ * pclusters) and form; only whole blocks can be shared, so inline tails
+ * and inline pclusters are stored in every inode (a small inline file is simply stored again: it costs no
  * data block).  Uncompressed images hash only the files whose size and
  * initial layout another file shares (writer_flat.h).
  */
@@ -163,7 +183,8 @@ static inline void ew_progress(struct ew_state *w, uint64_t bytes,
  * checksum zero, all inodes, inline data) and of every node's data in
  * tree order, as an RFC 9562 version 8 UUID: in uncompressed images the
  * XXH3-128 of each node's data (writer_flat.h), in compressed ones each
- * directory's and symlink's data and each file's SHA-256.
+ * file's SHA-256 (tree order), then each directory's and symlink's data
+ * (tree order).  opts->ztailpacking: inline pclusters (writer_z.h).
  * Superblock time = tree->mtime (see writer.c for the MINIX exception).
  * Compression opts->compressor at opts->level in physical clusters of
  * opts->pcluster_size bytes (see sd_erofs_check_options), on opts->jobs

@@ -15,7 +15,7 @@ squashfs)
 erofs)
 	FMT_ARGS="--format erofs --compress lz4hc --pcluster-size 16K"
 	GOLDEN_ARGS="--format erofs --compress lz4hc"
-	golden=db7f404220183b6f5076e2f5dd5a520893ccfdc50adb92cd70427fda8309ca33
+	golden=7c435d669841b33fb9a4051cb07f33cf7c59b80da2cc3306511a79a2ee94ebb0
 	;;
 esac
 

@@ -32,9 +32,9 @@
  * (1.5.4) may change them.
  */
 #define GOLDEN_LZ4HC \
-	"6c457ff7cd488e4f47be087f7697229f250ff7e8314183decbe356c1e02dff2f"
+	"fd21a3eb7cd00fd19b706decfeae2b06eae6d3832ab705610c160794b4ddb285"
 #define GOLDEN_ZSTD \
-	"39bd3900924c26690ec097120cfdd8f362b3ef5534cc9ae818e30374248cff65"
+	"bb4031e339d70ba789c6fbb1e6829e7b1d62daa7f09f8692dd5d5555ff9bd2b7"
 
 #define MIB (1024u * 1024u)
 
