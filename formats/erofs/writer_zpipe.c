@@ -13,9 +13,12 @@
  * Whenever the ring is full (or holds too many input bytes), and at the
  * end, the main thread collects the oldest item once it is done: it
  * allocates the data blocks of that segment's pclusters at the next free
- * block, writes them, and at a file's last segment writes the inode and
- * its lcluster indexes; other nodes are written as in the uncompressed
- * writer (writer_data.c).
+ * block, writes them, and at a file's last segment chooses the file's
+ * form (compressed, with an inline pcluster under ztailpacking, or plain
+ * when that takes no more room) and spools what follows its inode
+ * (writer_zmeta.c writes the inodes later); files shorter than a block
+ * (without ztailpacking) go through writer_data.c; directories and
+ * symlinks are left to writer_zmeta.c.
  *
  * Determinism: a segment's pclusters depend only on its bytes and the
  * configuration (zcomp.h), and block addresses, inodes and the UUID
@@ -27,8 +30,8 @@
  * the first file with that content owns the data).  A duplicate's
  * segments still waiting are cancelled, any already written are given
  * back at its last segment (nothing else has been allocated since), and
- * its inode gets the owner's indexes (read back through the metadata
- * window), i.e. the same pcluster blocks.  A file of more than one
+ * it takes its owner's form and spooled record (indexes and inline
+ * pcluster, or inline tail), i.e. the same blocks.  A file of more than one
  * segment whose size an earlier one has is hashed before it is queued,
  * so a duplicate is never compressed.  Memory: the read-ahead budget of
  * (2 jobs + 2) segments, not the file or image size.
