@@ -250,15 +250,13 @@ int ew_write_meta(struct ew_state *w, const struct sd_node *n,
 /*
  * The metadata window (writer_meta.c): begin before any inode is written
  * (SD_ERR_NOMEM), put @len bytes at byte @off of the image (any thread,
- * any order; SD_ERR_IO), get them back (bytes not yet put read as zero;
- * SD_ERR_IO), end by writing what it still holds and freeing it (free
- * alone on failure paths).  Memory: EW_META_WIN bytes.
+ * any order; SD_ERR_IO; bytes nobody puts are never written), end by
+ * writing what it still holds and freeing it (free alone on failure
+ * paths).  Memory: EW_META_WIN bytes.
  */
 int ew_meta_begin(struct ew_state *w, struct sd_error *err);
 int ew_meta_put(struct ew_state *w, uint64_t off, const void *data,
 		size_t len, struct sd_error *err);
-int ew_meta_get(struct ew_state *w, uint64_t off, void *data, size_t len,
-		struct sd_error *err);
 int ew_meta_end(struct ew_state *w, struct sd_error *err);
 void ew_meta_free(struct ew_state *w);
 

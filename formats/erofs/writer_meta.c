@@ -19,11 +19,9 @@
  */
 #include "formats/erofs/writer.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct ew_meta {
 	pthread_mutex_t mu;
@@ -92,61 +90,6 @@ int ew_meta_put(struct ew_state *w, uint64_t off, const void *data,
 			ret = flush(w, err);
 			m->base = off;
 			continue;
-		}
-		off += n;
-		p += n;
-		len -= n;
-	}
-	pthread_mutex_unlock(&m->mu);
-	return ret;
-}
-
-static int pread_zero(int fd, uint8_t *p, size_t len, uint64_t off,
-		      struct sd_error *err)
-{
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sd_error_errno(err, SD_ERR_IO, errno,
-					      "cannot read back EROFS image");
-		if (n == 0) {
-			memset(p, 0, len);   /* past the end: a hole */
-			break;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return SD_OK;
-}
-
-int ew_meta_get(struct ew_state *w, uint64_t off, void *data, size_t len,
-		struct sd_error *err)
-{
-	struct ew_meta *m = w->meta;
-	uint8_t *p = data;
-	int ret = SD_OK;
-
-	pthread_mutex_lock(&m->mu);
-	while (len && !ret) {
-		size_t n;
-
-		if (off < m->base) {
-			uint64_t below = m->base - off;
-
-			n = below < len ? (size_t)below : len;
-			ret = pread_zero(w->fd, p, n, off, err);
-		} else if (off - m->base < EW_META_WIN) {
-			size_t at = (size_t)(off - m->base);
-
-			n = EW_META_WIN - at < len ? EW_META_WIN - at : len;
-			memcpy(p, m->buf + at, n);
-		} else {
-			n = len;             /* never written yet */
-			memset(p, 0, n);
 		}
 		off += n;
 		p += n;
