@@ -34,6 +34,8 @@ struct sd_write_options {
 	bool has_uuid;          /* uuid given (else derived from content) */
 	uint8_t uuid[16];       /* volume UUID when has_uuid (EROFS) */
 	uint32_t pcluster_size; /* EROFS physical cluster size, 0: default */
+	bool ztailpacking;      /* EROFS: a compressed file's last pcluster
+				   inline after its indexes (Linux 5.17) */
 	/*
 	 * Progress, if not NULL: called from the thread that called write,
 	 * as file data is consumed (at least once a file, often within big

@@ -58,6 +58,9 @@ int sd_erofs_check_options(const struct sd_write_options *opts,
 
 	if (ret)
 		return ret;
+	if (opts->ztailpacking && cfg.alg == EZ_NONE)
+		return sd_error_set(err, SD_ERR_USAGE, "EROFS tail packing "
+				    "(--ztailpacking) needs a compressor");
 	if (opts->block_size && opts->block_size != EW_BLKSIZE)
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "EROFS block size must be 4096, not %u",
@@ -77,12 +80,13 @@ static int collect(struct sd_node *node, void *ctx)
 	return node->type == SD_NODE_OTHER;
 }
 
-/* Hash the metadata area as written (with uuid and checksum zero). */
+/* Hash block 0 and the metadata area as written (with uuid and checksum
+ * zero). */
 static int hash_meta(struct ew_state *w, const uint8_t *block0,
 		     struct sd_sha256 *h, struct sd_error *err)
 {
 	uint8_t *buf;
-	uint64_t off = EW_BLKSIZE;
+	uint64_t off = w->meta_base > EW_BLKSIZE ? w->meta_base : EW_BLKSIZE;
 
 	sd_sha256_update(h, block0, EW_BLKSIZE);
 	buf = malloc(EW_CHUNK_SIZE);
@@ -185,6 +189,8 @@ static int write_super(struct ew_state *w, const struct sd_write_options *opts,
 		feat_incompat |= EROFS_FEATURE_INCOMPAT_CHUNKED_FILE;
 	if (w->zcfg.alg != EZ_NONE)
 		feat_incompat |= EROFS_FEATURE_INCOMPAT_ZERO_PADDING;
+	if (w->ztail)
+		feat_incompat |= EROFS_FEATURE_INCOMPAT_ZTAILPACKING;
 	memset(block0 + EROFS_SUPER_OFFSET + EROFS_SB_SIZE, 0,
 	       w->meta_start - EROFS_SUPER_OFFSET - EROFS_SB_SIZE);
 	if (compr_cfgs(&w->zcfg, block0 + EROFS_SUPER_OFFSET +
@@ -201,7 +207,8 @@ static int write_super(struct ew_state *w, const struct sd_write_options *opts,
 	put_le64(sb + EROFS_SB_OFF_INOS, inos);
 	put_le64(sb + EROFS_SB_OFF_BUILD_TIME, (uint64_t)w->build_time);
 	put_le32(sb + EROFS_SB_OFF_BLOCKS, w->data_next);
-	put_le32(sb + EROFS_SB_OFF_META_BLKADDR, 0);
+	put_le32(sb + EROFS_SB_OFF_META_BLKADDR,
+		 (uint32_t)(w->meta_base / EW_BLKSIZE));
 	put_le32(sb + EROFS_SB_OFF_XATTR_BLKADDR, 0);
 	memcpy(sb + EROFS_SB_OFF_VOLUME_NAME, label, strlen(label));
 	put_le32(sb + EROFS_SB_OFF_FEATURE_INCOMPAT, feat_incompat);
@@ -253,6 +260,7 @@ int sd_erofs_write(const struct sd_tree *tree,
 				     "chunk-based");
 	ez_config_init(&w.zcfg, opts->compressor, opts->level,
 		       opts->pcluster_size, err);
+	w.ztail = opts->ztailpacking && w.zcfg.alg != EZ_NONE;
 	w.meta_start = (EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
 			compr_cfgs(&w.zcfg, NULL) + EROFS_ISLOT_SIZE - 1) &
 		       ~(uint64_t)(EROFS_ISLOT_SIZE - 1);
@@ -280,7 +288,7 @@ int sd_erofs_write(const struct sd_tree *tree,
 		ret = ew_meta_begin(&w, err);
 	if (!ret)
 		ret = w.zcfg.alg == EZ_NONE ? ew_write_nodes(&w, err)
-					    : ewz_write_nodes(&w, err);
+					    : ewz_write_image(&w, err);
 	if (!ret)
 		ret = ew_meta_end(&w, err);
 	if (!ret && ftruncate(fd, (off_t)((uint64_t)w.data_next *

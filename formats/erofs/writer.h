@@ -1,7 +1,7 @@
 /*
  * writer.h — the EROFS writer, split into its stages.
  *
- * Image layout (4 KiB blocks, meta_blkaddr 0):
+ * Image layout of uncompressed images (4 KiB blocks, meta_blkaddr 0):
  *
  *   block 0, bytes 0..1023     zero
  *   bytes 1024..1151           superblock (crc32c checksum, label, UUID)
@@ -19,9 +19,27 @@
  *                              file's blocks (or its non-zero chunks, or
  *                              its pclusters)
  *
+ * Compressed images (writer_zmeta.c) put the metadata after the data, as
+ * a compressed file's metadata size is known only once it is compressed:
+ *
+ *   block 0                    superblock (and compression records)
+ *   blocks 1..                 data, in tree pre-order: each regular
+ *                              file's pclusters, or its plain blocks
+ *   meta_blkaddr..             the metadata area: the root first (nid
+ *                              1), then every inode in the first of the
+ *                              last 64 blocks with room for it and what
+ *                              follows it (indexes, inline tail or
+ *                              pcluster; a record longer than a block
+ *                              starts a block of its own)
+ *   following blocks           directories' and long symlinks' blocks
+ *
+ * While the data is written, the bytes that follow each file's inode wait
+ * in a spool file (core/spool.h), so memory grows with the number of
+ * files, not with their index or tail bytes.
+ *
  * Stage 1 (layout, writer_layout.c) decides every inode's form and data
- * layout from sizes alone and gives it its place (nid) in the metadata
- * area.  Stage 2 writes data blocks and then each inode at its place:
+ * layout from sizes alone and, in uncompressed images, gives it its place
+ * (nid) in the metadata area.  Stage 2 writes data blocks and then each inode at its place:
  * for uncompressed images a plan that fixes every block address and then
  * a parallel copy (writer_flat.h), for compressed ones writer_zpipe.c
  * (threads), which writes its other nodes through writer_data.c;
@@ -34,7 +52,9 @@
  * Data layout of a regular file:
  *   - size 0: FLAT_PLAIN, no blocks;
  *   - compressed images (opts->compressor lz4, lz4hc, lzma, zstd), size of
- *     at least one block: COMPRESSED_FULL (writer_z.h);
+ *     at least one block (with opts->ztailpacking: any size but 0):
+ *     COMPRESSED_COMPACT (writer_z.h) unless that takes no less room
+ *     than the plain form below, which is then used;
  *   - uncompressed images, size >= EW_CHUNKED_MIN, unless
  *     opts->min_kernel predates chunk-based files (5.15, core/kver.h;
  *     then the next rules apply, so sparse files are stored in full):
@@ -55,8 +75,8 @@
  *
  * Deduplication: a file whose size and SHA-256 equal an earlier file's
  * (tree order) uses that file's blocks (raw_blkaddr, chunk map or
- * pclusters); only whole blocks can be shared, so inline tails are stored
- * in every inode (a small inline file is simply stored again: it costs no
+ * pclusters) and form; only whole blocks can be shared, so inline tails
+ * and inline pclusters are stored in every inode (a small inline file is simply stored again: it costs no
  * data block).  Uncompressed images hash only the files whose size and
  * initial layout another file shares (writer_flat.h).
  */
@@ -70,6 +90,7 @@
 
 #include "core/error.h"
 #include "core/sha256.h"
+#include "core/spool.h"
 #include "core/tree.h"
 #include "formats/erofs/zcomp.h"
 #include "formats/format.h"
@@ -96,7 +117,12 @@ struct ew_inode {
 	uint32_t nchunks;       /* CHUNK_BASED: block map entries */
 	uint32_t *chunks;       /* CHUNK_BASED: the block map */
 	uint32_t dir_blocks;    /* DIR: blocks of dirents (incl. inline) */
-	uint32_t zblocks;       /* COMPRESSED_FULL: blocks of its pclusters */
+	uint32_t zblocks;       /* COMPRESSED_COMPACT: blocks of its
+				   pclusters (not the inline one) */
+	uint16_t idata;         /* COMPRESSED_COMPACT: inline pcluster bytes
+				   at the end of its metadata */
+	uint64_t spool_off;     /* compressed images: where the bytes after
+				   its inode wait in w->zspool */
 };
 
 /* The writer's shared state. */
@@ -114,8 +140,12 @@ struct ew_state {
 	bool chunks_ok;              /* CHUNK_BASED may be used: the
 					kernel of opts->min_kernel reads
 					it (core/kver.h "chunk-based") */
-	uint64_t meta_start;         /* byte of the root inode (after the
-					superblock and compression records) */
+	uint64_t meta_start;         /* byte after the superblock and
+					compression records */
+	uint64_t meta_base;          /* byte of nid 0 (meta_blkaddr) */
+	bool ztail;                  /* ztailpacking (opts->ztailpacking) */
+	bool defer_meta;             /* ew_write_meta spools (see there) */
+	struct sd_spool *zspool;     /* compressed images: metadata records */
 	struct ez_config zcfg;       /* compression (alg EZ_NONE: none) */
 	unsigned jobs;               /* worker threads */
 	struct sd_sha256 *digest;    /* data digest for the derived UUID */
@@ -153,7 +183,8 @@ static inline void ew_progress(struct ew_state *w, uint64_t bytes,
  * checksum zero, all inodes, inline data) and of every node's data in
  * tree order, as an RFC 9562 version 8 UUID: in uncompressed images the
  * XXH3-128 of each node's data (writer_flat.h), in compressed ones each
- * directory's and symlink's data and each file's SHA-256.
+ * file's SHA-256 (tree order), then each directory's and symlink's data
+ * (tree order).  opts->ztailpacking: inline pclusters (writer_z.h).
  * Superblock time = tree->mtime (see writer.c for the MINIX exception).
  * Compression opts->compressor at opts->level in physical clusters of
  * opts->pcluster_size bytes (see sd_erofs_check_options), on opts->jobs
@@ -172,8 +203,9 @@ int sd_erofs_write(const struct sd_tree *tree,
  * Validate @opts: compressor NULL, "none", "lz4", "lz4hc" (level 1..12,
  * default 9), "lzma" (0..9, default 6) or "zstd" (1..22, default 3), else
  * SD_ERR_UNSUPPORTED; a level out of range, pcluster size not 0 (4 KiB)
- * or a power of two from 4 KiB to 1 MiB, block size not 0 or 4096, or a
- * label longer than 16 bytes: SD_ERR_USAGE.
+ * or a power of two from 4 KiB to 1 MiB, block size not 0 or 4096, a
+ * label longer than 16 bytes or ztailpacking without a compressor:
+ * SD_ERR_USAGE.
  */
 int sd_erofs_check_options(const struct sd_write_options *opts,
 			   struct sd_error *err);
@@ -204,10 +236,13 @@ int ew_dedup_begin(struct ew_state *w, struct sd_error *err);
 void ew_dedup_end(struct ew_state *w);
 
 /*
- * Write @n's inode at its place, followed by its chunk map, its inline
- * tail (@tail, in->tail bytes) or, for COMPRESSED_FULL, its map header
- * and indexes (@tail, in->meta_len minus the inode size bytes), through
- * the metadata window (threads may write different inodes at once).
+ * Write @n's inode at its place (byte w->meta_base + nid * 32), followed
+ * by its chunk map, its inline tail (@tail, in->tail bytes) or, for
+ * COMPRESSED_COMPACT, its map header, indexes and inline pcluster (@tail,
+ * in->meta_len minus the inode size bytes), through the metadata window
+ * (threads may write different inodes at once).  With w->defer_meta the
+ * bytes after the inode are appended to w->zspool instead (in->spool_off
+ * says where) and the inode is written later (ewz_write_meta_area).
  */
 int ew_write_meta(struct ew_state *w, const struct sd_node *n,
 		  const uint8_t *tail, struct sd_error *err);
@@ -215,17 +250,23 @@ int ew_write_meta(struct ew_state *w, const struct sd_node *n,
 /*
  * The metadata window (writer_meta.c): begin before any inode is written
  * (SD_ERR_NOMEM), put @len bytes at byte @off of the image (any thread,
- * any order; SD_ERR_IO), get them back (bytes not yet put read as zero;
- * SD_ERR_IO), end by writing what it still holds and freeing it (free
- * alone on failure paths).  Memory: EW_META_WIN bytes.
+ * any order; SD_ERR_IO; bytes nobody puts are never written), end by
+ * writing what it still holds and freeing it (free alone on failure
+ * paths).  Memory: EW_META_WIN bytes.
  */
 int ew_meta_begin(struct ew_state *w, struct sd_error *err);
 int ew_meta_put(struct ew_state *w, uint64_t off, const void *data,
 		size_t len, struct sd_error *err);
-int ew_meta_get(struct ew_state *w, uint64_t off, void *data, size_t len,
-		struct sd_error *err);
 int ew_meta_end(struct ew_state *w, struct sd_error *err);
 void ew_meta_free(struct ew_state *w);
+
+/*
+ * Place @in in the metadata area at the next free byte *@pos (advanced
+ * past it): a 32-byte slot whose inode lies in one block, and with its
+ * inline tail (or its whole metadata when it has an inline pcluster) in
+ * that block too; sets in->nid = *pos / 32.
+ */
+void ew_place(uint64_t *pos, struct ew_inode *in);
 
 /* Reserve @n data blocks at the next free block; SD_ERR_LIMIT past 2^32
  * blocks. */

@@ -15,12 +15,13 @@ void ewz_seg_free(struct ewz_seg *s)
 }
 
 static void push(struct ewz_seg *out, uint64_t la, uint32_t llen,
-		 uint32_t blocks, bool plain)
+		 uint32_t blocks, uint32_t clen, bool plain)
 {
 	struct ewz_pcl *p = &out->pcl[out->npcl++];
 
 	p->la = la;
 	p->llen = llen;
+	p->clen = clen;
 	p->blocks = blocks;
 	p->blkaddr = 0;
 	p->plain = plain;
@@ -28,30 +29,22 @@ static void push(struct ewz_seg *out, uint64_t la, uint32_t llen,
 }
 
 /*
- * Store @len bytes raw as one-block PLAIN pclusters of 4 KiB each.  The
- * kernel takes a raw extent to run to the end of the logical cluster
- * holding the offset read (it clamps to the file size only for
- * ztailpacking), and refuses one longer than its block; so a last piece
- * that ends inside a later lcluster than it starts in (only possible at
- * the end of the file, segment ends being lcluster-aligned) is cut at the
- * lcluster boundary, its rest going to one more block.  @seg_end: the
- * @len bytes end the segment.
+ * Store @len bytes raw as one-block PLAIN pclusters of 4 KiB each (data at
+ * the block start, zero-filled).  Only a file's last piece can run from
+ * one lcluster into the next without ending on its boundary (segment
+ * ends are lcluster-aligned); the indexes then mark the file end with an
+ * empty head (writer_zindex.c).
  */
 static void store_raw(struct ewz_seg *out, const uint8_t *in, size_t len,
-		      uint64_t la, bool seg_end)
+		      uint64_t la)
 {
 	while (len) {
 		size_t n = len < EW_BLKSIZE ? len : EW_BLKSIZE;
-		size_t ofs = (size_t)(la % EW_BLKSIZE);
-
-		if (seg_end && n == len && (ofs + n) % EW_BLKSIZE &&
-		    ofs + n > EW_BLKSIZE)
-			n = EW_BLKSIZE - ofs;
 		uint8_t *d = out->data + (size_t)out->nblocks * EW_BLKSIZE;
 
 		memcpy(d, in, n);
 		memset(d + n, 0, EW_BLKSIZE - n);
-		push(out, la, (uint32_t)n, 1, true);
+		push(out, la, (uint32_t)n, 1, (uint32_t)n, true);
 		in += n;
 		la += n;
 		len -= n;
@@ -60,7 +53,7 @@ static void store_raw(struct ewz_seg *out, const uint8_t *in, size_t len,
 
 int ewz_compress_segment(struct ez_comp *c, const struct ez_config *cfg,
 			 uint8_t *scratch, const uint8_t *in, size_t len,
-			 uint64_t la0, struct ewz_seg *out)
+			 uint64_t la0, uint32_t tail_room, struct ewz_seg *out)
 {
 	size_t maxblocks = (len + EW_BLKSIZE - 1) / EW_BLKSIZE + 1;
 	size_t pos = 0;
@@ -86,21 +79,21 @@ int ewz_compress_segment(struct ez_comp *c, const struct ez_config *cfg,
 						      1) / EW_BLKSIZE);
 			size_t room = (size_t)blocks * EW_BLKSIZE;
 
-			if (got > room) {
+			if (got > room || (got == rest && (size_t)r <= tail_room)) {
 				uint8_t *d = out->data + (size_t)out->nblocks *
 								 EW_BLKSIZE;
 
 				memset(d, 0, room - (size_t)r);
 				memcpy(d + room - (size_t)r, scratch, (size_t)r);
 				push(out, la0 + pos, (uint32_t)got, blocks,
-				     false);
+				     (uint32_t)r, false);
 				pos += got;
 				continue;
 			}
 		}
 		/* compression does not pay: one pcluster's input raw */
 		size_t raw = rest < cfg->pcluster ? rest : cfg->pcluster;
-		store_raw(out, in + pos, raw, la0 + pos, pos + raw == len);
+		store_raw(out, in + pos, raw, la0 + pos);
 		pos += raw;
 	}
 	return SD_OK;

@@ -90,14 +90,21 @@ static int write_blocks(struct ew_state *w, const uint8_t *data, uint64_t len,
 int ew_write_meta(struct ew_state *w, const struct sd_node *n,
 		  const uint8_t *tail, struct sd_error *err)
 {
-	const struct ew_inode *in = &w->ino[n->index];
+	struct ew_inode *in = &w->ino[n->index];
 	uint32_t isize = in->extended ? EROFS_INODE_EXTENDED_SIZE
 				      : EROFS_INODE_COMPACT_SIZE;
-	uint64_t off = in->nid << EROFS_ISLOT_BITS;
+	bool z = in->layout == EROFS_INODE_COMPRESSED_COMPACT;
+	uint64_t off = w->meta_base + (in->nid << EROFS_ISLOT_BITS);
 	uint8_t buf[EROFS_INODE_EXTENDED_SIZE + 64 * EROFS_BLOCK_MAP_ENTRY_SIZE];
 	size_t len = isize;
 	int ret;
 
+	if (w->defer_meta) {
+		size_t rec = z ? in->meta_len - isize : in->tail;
+
+		in->spool_off = sd_spool_offset(w->zspool);
+		return rec ? sd_spool_append(w->zspool, tail, rec, err) : SD_OK;
+	}
 	memset(buf, 0, isize);
 	ew_encode_inode(w, n, buf);
 	for (uint32_t c = 0; c < in->nchunks; c++) {
@@ -113,10 +120,10 @@ int ew_write_meta(struct ew_state *w, const struct sd_node *n,
 	}
 	ret = ew_meta_put(w, off, buf, len, err);
 	off += len;
-	if (!ret && in->tail)
-		ret = ew_meta_put(w, off, tail, in->tail, err);
-	if (!ret && in->layout == EROFS_INODE_COMPRESSED_FULL)
+	if (!ret && z)
 		ret = ew_meta_put(w, off, tail, in->meta_len - isize, err);
+	else if (!ret && in->tail)
+		ret = ew_meta_put(w, off, tail, in->tail, err);
 	return ret;
 }
 

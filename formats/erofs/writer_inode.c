@@ -28,7 +28,7 @@ void ew_encode_inode(const struct ew_state *w, const struct sd_node *node,
 	if (in->layout == EROFS_INODE_CHUNK_BASED) {
 		put_le16(u + EROFS_CHUNK_INFO_OFF_FORMAT, EW_CHUNKBITS);
 		put_le16(u + EROFS_CHUNK_INFO_OFF_RESERVED, 0);
-	} else if (in->layout == EROFS_INODE_COMPRESSED_FULL) {
+	} else if (in->layout == EROFS_INODE_COMPRESSED_COMPACT) {
 		put_le32(u, in->zblocks);
 	} else {
 		put_le32(u, in->blkaddr);

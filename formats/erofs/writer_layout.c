@@ -41,8 +41,9 @@ static void choose_layout(const struct ew_state *w, const struct sd_node *n,
 	in->tail = 0;
 	in->nchunks = 0;
 	if (n->type == SD_NODE_FILE && w->zcfg.alg != EZ_NONE &&
-	    in->size >= EW_BLKSIZE) {
-		in->layout = EROFS_INODE_COMPRESSED_FULL;
+	    (in->size >= EW_BLKSIZE || (w->ztail && in->size > 0))) {
+		/* a candidate: it may end up uncompressed (writer_zpipe.c) */
+		in->layout = EROFS_INODE_COMPRESSED_COMPACT;
 	} else if (n->type == SD_NODE_FILE && w->zcfg.alg == EZ_NONE &&
 		   w->chunks_ok && in->size >= EW_CHUNKED_MIN) {
 		in->layout = EROFS_INODE_CHUNK_BASED;
@@ -56,6 +57,27 @@ static void choose_layout(const struct ew_state *w, const struct sd_node *n,
 	}
 }
 
+void ew_place(uint64_t *pos, struct ew_inode *in)
+{
+	uint32_t isize = in->extended ? EROFS_INODE_EXTENDED_SIZE
+				      : EROFS_INODE_COMPACT_SIZE;
+	uint32_t need = in->idata ? in->meta_len : isize + in->tail;
+	uint64_t p = (*pos + EROFS_ISLOT_SIZE - 1) &
+		     ~(uint64_t)(EROFS_ISLOT_SIZE - 1);
+	uint32_t inblk = (uint32_t)(p % EW_BLKSIZE);
+
+	if (inblk + need > EW_BLKSIZE)
+		p += EW_BLKSIZE - inblk;
+	in->nid = p >> EROFS_ISLOT_BITS;
+	*pos = p + in->meta_len;
+}
+
+/*
+ * Uncompressed images: every node placed here, the data after the
+ * metadata area.  Compressed images: forms and sizes only; the data area
+ * starts at block 1 and the metadata area is placed after it once every
+ * file's metadata size is known (ewz_write_meta_area).
+ */
 int ew_layout(struct ew_state *w, struct sd_error *err)
 {
 	uint64_t pos = w->meta_start;
@@ -63,7 +85,7 @@ int ew_layout(struct ew_state *w, struct sd_error *err)
 	for (size_t i = 0; i < w->count; i++) {
 		const struct sd_node *n = w->nodes[i];
 		struct ew_inode *in = &w->ino[i];
-		uint32_t isize, inblk;
+		uint32_t isize;
 		uint64_t meta;
 
 		if (n->type == SD_NODE_DIR)
@@ -74,7 +96,7 @@ int ew_layout(struct ew_state *w, struct sd_error *err)
 		isize = in->extended ? EROFS_INODE_EXTENDED_SIZE
 				     : EROFS_INODE_COMPACT_SIZE;
 		choose_layout(w, n, in, isize);
-		if (in->layout == EROFS_INODE_COMPRESSED_FULL)
+		if (in->layout == EROFS_INODE_COMPRESSED_COMPACT)
 			meta = isize + ewz_index_bytes(in->size);
 		else
 			meta = isize + (uint64_t)in->nchunks *
@@ -83,15 +105,13 @@ int ew_layout(struct ew_state *w, struct sd_error *err)
 			return ew_node_error(err, SD_ERR_LIMIT, n,
 					     "file too large for EROFS");
 		in->meta_len = (uint32_t)meta;
-
-		/* 32-byte slot; inode (and inline tail) within one block. */
-		pos = (pos + EROFS_ISLOT_SIZE - 1) & ~(uint64_t)(EROFS_ISLOT_SIZE
-								 - 1);
-		inblk = (uint32_t)(pos % EW_BLKSIZE);
-		if (inblk + isize + in->tail > EW_BLKSIZE)
-			pos += EW_BLKSIZE - inblk;
-		in->nid = pos >> EROFS_ISLOT_BITS;
-		pos += meta;
+		if (w->zcfg.alg == EZ_NONE)
+			ew_place(&pos, in);
+	}
+	if (w->zcfg.alg != EZ_NONE) {
+		w->data_start = 1;
+		w->data_next = 1;
+		return SD_OK;
 	}
 	w->meta_end = pos;
 	if ((pos + EW_BLKSIZE - 1) / EW_BLKSIZE > UINT32_MAX)

@@ -8,7 +8,9 @@
  * EW_META_WIN consecutive bytes of the area starting at `base`; a write
  * inside it is copied, a write below it goes straight to the image, and
  * a write past it flushes the window (its bytes up to the highest one
- * written) and moves it to start at that write.  Windows only move
+ * written, from the lowest one: what lies below it in the image, such
+ * as the data area before a compressed image's metadata, is not
+ * touched) and moves it to start at that write.  Windows only move
  * forward and never overlap, and a byte below the window is never
  * covered by a later one, so every byte reaches the image exactly once
  * with its final value (bytes nobody writes stay holes, read as zero)
@@ -17,16 +19,14 @@
  */
 #include "formats/erofs/writer.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct ew_meta {
 	pthread_mutex_t mu;
 	uint64_t base;           /* first byte of the area the window holds */
-	size_t hi;               /* bytes of the window written up to */
+	size_t lo, hi;           /* bytes of the window written: from, to */
 	uint8_t *buf;            /* EW_META_WIN bytes, zero but for writes */
 };
 
@@ -40,6 +40,7 @@ int ew_meta_begin(struct ew_state *w, struct sd_error *err)
 		free(m);
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	}
+	m->lo = EW_META_WIN;
 	pthread_mutex_init(&m->mu, NULL);
 	w->meta = m;
 	return SD_OK;
@@ -50,9 +51,12 @@ static int flush(struct ew_state *w, struct sd_error *err)
 	struct ew_meta *m = w->meta;
 	int ret = SD_OK;
 
-	if (m->hi)
-		ret = ew_pwrite(w->fd, m->buf, m->hi, m->base, err);
-	memset(m->buf, 0, m->hi);
+	if (m->hi > m->lo) {
+		ret = ew_pwrite(w->fd, m->buf + m->lo, m->hi - m->lo,
+				m->base + m->lo, err);
+		memset(m->buf + m->lo, 0, m->hi - m->lo);
+	}
+	m->lo = EW_META_WIN;
 	m->hi = 0;
 	return ret;
 }
@@ -78,67 +82,14 @@ int ew_meta_put(struct ew_state *w, uint64_t off, const void *data,
 
 			n = EW_META_WIN - at < len ? EW_META_WIN - at : len;
 			memcpy(m->buf + at, p, n);
+			if (at < m->lo)
+				m->lo = at;
 			if (at + n > m->hi)
 				m->hi = at + n;
 		} else {
 			ret = flush(w, err);
 			m->base = off;
 			continue;
-		}
-		off += n;
-		p += n;
-		len -= n;
-	}
-	pthread_mutex_unlock(&m->mu);
-	return ret;
-}
-
-static int pread_zero(int fd, uint8_t *p, size_t len, uint64_t off,
-		      struct sd_error *err)
-{
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sd_error_errno(err, SD_ERR_IO, errno,
-					      "cannot read back EROFS image");
-		if (n == 0) {
-			memset(p, 0, len);   /* past the end: a hole */
-			break;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return SD_OK;
-}
-
-int ew_meta_get(struct ew_state *w, uint64_t off, void *data, size_t len,
-		struct sd_error *err)
-{
-	struct ew_meta *m = w->meta;
-	uint8_t *p = data;
-	int ret = SD_OK;
-
-	pthread_mutex_lock(&m->mu);
-	while (len && !ret) {
-		size_t n;
-
-		if (off < m->base) {
-			uint64_t below = m->base - off;
-
-			n = below < len ? (size_t)below : len;
-			ret = pread_zero(w->fd, p, n, off, err);
-		} else if (off - m->base < EW_META_WIN) {
-			size_t at = (size_t)(off - m->base);
-
-			n = EW_META_WIN - at < len ? EW_META_WIN - at : len;
-			memcpy(p, m->buf + at, n);
-		} else {
-			n = len;             /* never written yet */
-			memset(p, 0, n);
 		}
 		off += n;
 		p += n;

@@ -20,10 +20,20 @@
  *     at least one block, as mkfs.erofs requires); otherwise the next
  *     min(rest, pcluster) input bytes are stored raw, 4 KiB per one-block
  *     PLAIN pcluster (data at the block start, zero-filled); a raw tail
- *     shorter than a block happens only at a segment end;
+ *     shorter than a block happens only at a segment end; at the file's
+ *     end it may run into the next lcluster, which then holds an empty
+ *     PLAIN head at the file end (as mkfs.erofs writes it);
  *   - every compressed step consumes more than 4 KiB, every raw one 4 KiB
  *     (except at a segment end, which is lcluster-aligned), so no logical
- *     cluster ever holds two pcluster heads.
+ *     cluster ever holds two pcluster heads; the one exception is the
+ *     file's last step with ztailpacking (tail_room), which is never
+ *     followed by another head;
+ *   - with ztailpacking a last pcluster of one block goes inline after
+ *     the indexes when the inode, indexes and it fit in one metadata
+ *     block (compressed: its bytes without the zero padding; raw: its
+ *     input bytes); a file whose compressed form does not take less room
+ *     than its plain form (whole blocks plus an inline tail) is stored
+ *     uncompressed (writer_zpipe.c).
  */
 #ifndef SD_FORMATS_EROFS_WRITER_Z_H
 #define SD_FORMATS_EROFS_WRITER_Z_H
@@ -48,6 +58,8 @@ struct ewz_pcl {
 	uint32_t llen;          /* decompressed bytes */
 	uint32_t blocks;        /* physical blocks */
 	uint32_t blkaddr;       /* first block (set when placed) */
+	uint32_t clen;          /* compressed bytes (right-aligned in the
+				   blocks); raw: llen */
 	uint8_t plain;          /* stored raw */
 };
 
@@ -62,31 +74,45 @@ struct ewz_seg {
 /*
  * Compress @len bytes at @in (logical offset @la0 in the file) with @c
  * into @out (fields malloc'ed; free with ewz_seg_free).  @scratch holds
- * cfg->pcluster bytes.  SD_OK or SD_ERR_NOMEM (no message set).
+ * cfg->pcluster bytes.  @tail_room (0: none): the segment ends the file
+ * and a last step that takes all the rest into at most @tail_room bytes
+ * is kept compressed in one block whatever its input length (it will be
+ * stored inline, ztailpacking).  SD_OK or SD_ERR_NOMEM (no message set).
  */
 int ewz_compress_segment(struct ez_comp *c, const struct ez_config *cfg,
 			 uint8_t *scratch, const uint8_t *in, size_t len,
-			 uint64_t la0, struct ewz_seg *out);
+			 uint64_t la0, uint32_t tail_room, struct ewz_seg *out);
 
 void ewz_seg_free(struct ewz_seg *s);
 
-/* Bytes after the inode of a COMPRESSED_FULL file of @size bytes: map
- * header, 8 reserved bytes, one 8-byte index per logical cluster. */
+/* Bytes after the inode of a COMPRESSED_COMPACT file of @size bytes: map
+ * header and compact index packs (writer_zindex.c), without any inline
+ * pcluster. */
 uint64_t ewz_index_bytes(uint64_t size);
 
 /*
- * Encode the map header and full indexes of a file of @size bytes made of
- * the @n pclusters @p (in order, blkaddr set) into @out
+ * Encode the map header and compact indexes of a file of @size bytes made
+ * of the @n pclusters @p (in order, blkaddr set) into @out
  * (ewz_index_bytes(size) bytes).  @big: the file uses big pclusters
- * (ADVISE_BIG_PCLUSTER_1, block counts in the first NONHEAD lcluster).
+ * (ADVISE_BIG_PCLUSTER_1 and _2, block counts in the first NONHEAD
+ * lcluster).  @idata (0: none): the last pcluster is stored inline after
+ * the indexes, @idata bytes (ADVISE_INLINE_PCLUSTER, ztailpacking).
  */
 void ewz_index_encode(const struct ewz_pcl *p, size_t n, uint64_t size,
-		      bool big, unsigned disk_alg, uint8_t *out);
+		      bool big, unsigned disk_alg, uint16_t idata,
+		      uint8_t *out);
 
 /*
  * Stage 2 for compressed images: like ew_write_nodes, but files of at
  * least one block are compressed on opts->jobs threads.
  */
 int ewz_write_nodes(struct ew_state *w, struct sd_error *err);
+
+/*
+ * Stage 2 and 3 of compressed images (writer_zmeta.c): the data area
+ * (ewz_write_nodes, metadata records spooled), then the metadata area and
+ * the directory and symlink blocks; sets w->meta_base, w->meta_end.
+ */
+int ewz_write_image(struct ew_state *w, struct sd_error *err);
 
 #endif

@@ -13,9 +13,12 @@
  * Whenever the ring is full (or holds too many input bytes), and at the
  * end, the main thread collects the oldest item once it is done: it
  * allocates the data blocks of that segment's pclusters at the next free
- * block, writes them, and at a file's last segment writes the inode and
- * its lcluster indexes; other nodes are written as in the uncompressed
- * writer (writer_data.c).
+ * block, writes them, and at a file's last segment chooses the file's
+ * form (compressed, with an inline pcluster under ztailpacking, or plain
+ * when that takes no more room) and spools what follows its inode
+ * (writer_zmeta.c writes the inodes later); files shorter than a block
+ * (without ztailpacking) go through writer_data.c; directories and
+ * symlinks are left to writer_zmeta.c.
  *
  * Determinism: a segment's pclusters depend only on its bytes and the
  * configuration (zcomp.h), and block addresses, inodes and the UUID
@@ -27,8 +30,8 @@
  * the first file with that content owns the data).  A duplicate's
  * segments still waiting are cancelled, any already written are given
  * back at its last segment (nothing else has been allocated since), and
- * its inode gets the owner's indexes (read back through the metadata
- * window), i.e. the same pcluster blocks.  A file of more than one
+ * it takes its owner's form and spooled record (indexes and inline
+ * pcluster, or inline tail), i.e. the same blocks.  A file of more than one
  * segment whose size an earlier one has is hashed before it is queued,
  * so a duplicate is never compressed.  Memory: the read-ahead budget of
  * (2 jobs + 2) segments, not the file or image size.
@@ -57,7 +60,9 @@ struct zitem {
 	uint8_t digest[SD_SHA256_LEN];  /* last IT_SEG: the file's SHA-256 */
 	uint64_t la0;           /* IT_SEG: offset of the segment */
 	size_t len;
-	uint8_t *in;            /* input, freed once compressed */
+	uint32_t tail_room;     /* IT_SEG: see ewz_compress_segment */
+	uint8_t *in;            /* input, freed once compressed (a whole
+				   file's only segment: once collected) */
 	struct ewz_seg out;
 	int ret;                /* worker status */
 };
@@ -91,6 +96,8 @@ struct zpipe {
 	uint8_t *buf;               /* EW_CHUNK_SIZE, for ew_write_node */
 	uint8_t *zbuf;              /* the indexes of the file collected */
 	size_t zbuf_cap;
+	uint8_t idata[EW_BLKSIZE];  /* its inline pcluster (ztailpacking) */
+	uint16_t idata_len;
 };
 
 static void *worker(void *arg)
@@ -116,9 +123,12 @@ static void *worker(void *arg)
 		int ret = SD_ERR_NOMEM;
 		if (c && scratch)
 			ret = ewz_compress_segment(c, cfg, scratch, it->in,
-						   it->len, it->la0, &it->out);
-		free(it->in);
-		it->in = NULL;
+						   it->len, it->la0,
+						   it->tail_room, &it->out);
+		if (!(it->last && it->la0 == 0)) {
+			free(it->in);
+			it->in = NULL;
+		}
 		pthread_mutex_lock(&z->mu);
 		it->ret = ret;
 		it->state = Q_DONE;
@@ -171,7 +181,108 @@ static int zbuf_reserve(struct zpipe *z, size_t len, struct sd_error *err)
 	return SD_OK;
 }
 
-/* Finish a compressed file at its last segment @it. */
+static int read_exact(struct sd_stream *s, const struct sd_node *n,
+		      uint8_t *buf, size_t len, struct sd_error *err)
+{
+	size_t got;
+	int ret = sd_stream_read_full(s, buf, len, &got, err);
+
+	if (!ret && got != len)
+		ret = ew_node_error(err, SD_ERR_IO, n,
+				    "file shrank while being read");
+	return ret;
+}
+
+static uint32_t isize_of(const struct ew_inode *in)
+{
+	return in->extended ? EROFS_INODE_EXTENDED_SIZE
+			    : EROFS_INODE_COMPACT_SIZE;
+}
+
+/*
+ * The file of @it in plain form instead (its compressed form does not
+ * save room): its pclusters' blocks are given back, its whole blocks
+ * written from the kept input or read again (and checked against the
+ * SHA-256 of the first read), the tail inline after the inode where it
+ * fits (writer.h's FLAT_INLINE rule), else zero-padded in a block.
+ */
+static int store_plain(struct zpipe *z, const struct zitem *it,
+		       struct sd_error *err)
+{
+	struct ew_state *w = z->w;
+	const struct sd_node *n = w->nodes[it->node];
+	struct ew_inode *in = &w->ino[it->node];
+	uint32_t isize = isize_of(in), tail = (uint32_t)(in->size % EW_BLKSIZE);
+	struct sd_stream *s = NULL;
+	struct sd_sha256 *h = NULL;
+	uint64_t off = 0, blocks_len;
+	uint8_t tailbuf[EW_BLKSIZE];
+	int ret = SD_OK;
+
+	w->data_next = z->cur_start;
+	in->zblocks = 0;
+	in->idata = 0;
+	in->tail = tail && tail <= EW_BLKSIZE - isize ? tail : 0;
+	in->layout = in->tail ? EROFS_INODE_FLAT_INLINE
+			      : EROFS_INODE_FLAT_PLAIN;
+	in->meta_len = isize + in->tail;
+	blocks_len = in->size - in->tail;
+	in->blkaddr = 0;
+	if (blocks_len)
+		ret = ew_alloc_blocks(w, (blocks_len + EW_BLKSIZE - 1) /
+					 EW_BLKSIZE, &in->blkaddr, err);
+	if (!ret && !it->in) {
+		h = sd_sha256_new();
+		if (!h)
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		ret = sd_tree_open(w->tree, n, &s, err);
+	}
+	while (!ret && off < in->size) {
+		size_t len = in->size - off < EW_CHUNK_SIZE
+				     ? (size_t)(in->size - off) : EW_CHUNK_SIZE;
+		size_t blen = len;
+
+		if (it->in) {
+			memcpy(z->buf, it->in + off, len);
+		} else {
+			ret = read_exact(s, n, z->buf, len, err);
+			if (ret)
+				break;
+			sd_sha256_update(h, z->buf, len);
+		}
+		if (off + len == in->size && in->tail) {
+			blen = len - in->tail;
+			memcpy(tailbuf, z->buf + blen, in->tail);
+		} else if (off + len == in->size) {
+			blen = (len + EW_BLKSIZE - 1) &
+			       ~(size_t)(EW_BLKSIZE - 1);
+			memset(z->buf + len, 0, blen - len);
+		}
+		if (blen)
+			ret = ew_pwrite(w->fd, z->buf, blen,
+					(uint64_t)in->blkaddr * EW_BLKSIZE +
+						off, err);
+		off += len;
+	}
+	sd_stream_close(s);
+	if (h && !ret) {
+		uint8_t d[SD_SHA256_LEN];
+
+		sd_sha256_final(h, d);
+		h = NULL;
+		if (memcmp(d, it->digest, SD_SHA256_LEN))
+			ret = ew_node_error(err, SD_ERR_IO, n, "file changed "
+					    "while being read");
+	}
+	sd_sha256_free(h);
+	if (!ret)
+		ret = ew_write_meta(w, n, tailbuf, err);
+	return ret;
+}
+
+/* Finish a compressed file at its last segment @it: a duplicate takes its
+ * owner's form and metadata record; otherwise the smaller of the
+ * compressed and the plain form (plain on a tie). */
 static int finish_file(struct zpipe *z, const struct zitem *it,
 		       struct sd_error *err)
 {
@@ -179,39 +290,83 @@ static int finish_file(struct zpipe *z, const struct zitem *it,
 	const struct sd_node *n = w->nodes[it->node];
 	struct ew_inode *in = &w->ino[it->node];
 	size_t zbytes = (size_t)ewz_index_bytes(in->size);
-	int ret = zbuf_reserve(z, zbytes, err);
+	uint32_t isize = isize_of(in);
+	uint64_t blocks = 0, zcost, pcost;
+	uint32_t tail = (uint32_t)(in->size % EW_BLKSIZE);
+	int ret;
 
-	if (ret)
-		return ret;
-	if (it->dup) {
-		/* the owner's indexes, read back from its inode */
-		const struct ew_inode *o = &w->ino[it->owner];
-		uint64_t at = (o->nid << EROFS_ISLOT_BITS) +
-			      (o->extended ? EROFS_INODE_EXTENDED_SIZE
-					   : EROFS_INODE_COMPACT_SIZE);
-
-		w->data_next = z->cur_start;   /* give the blocks back */
-		in->zblocks = o->zblocks;
-		ret = ew_meta_get(w, at, z->zbuf, zbytes, err);
-		if (ret)
-			return ret;
-		if (w->stats)
-			w->stats->files_deduplicated++;
-	} else {
-		uint64_t blocks = 0;
-
-		for (size_t i = 0; i < z->cur_n; i++)
-			blocks += z->cur_pcl[i].blocks;
-		in->zblocks = (uint32_t)blocks;
-		ewz_index_encode(z->cur_pcl, z->cur_n, in->size,
-				 w->zcfg.pcluster > EW_BLKSIZE,
-				 w->zcfg.disk_alg, z->zbuf);
-	}
-	z->cur_n = 0;
 	sd_sha256_update(w->digest, it->digest, SD_SHA256_LEN);
 	if (w->stats)
 		w->stats->data_bytes_in += in->size;
+	if (it->dup) {
+		const struct ew_inode *o = &w->ino[it->owner];
+		size_t rec = o->meta_len - isize_of(o);
+
+		w->data_next = z->cur_start;   /* give the blocks back */
+		z->cur_n = 0;
+		in->layout = o->layout;
+		in->zblocks = o->zblocks;
+		in->blkaddr = o->blkaddr;
+		in->tail = o->tail;
+		in->idata = o->idata;
+		in->meta_len = isize + (uint32_t)rec;
+		if (w->stats)
+			w->stats->files_deduplicated++;
+		ret = zbuf_reserve(z, rec, err);
+		if (!ret && rec)
+			ret = sd_spool_read(w->zspool, o->spool_off, z->zbuf,
+					    rec, err);
+		return ret ? ret : ew_write_meta(w, n, z->zbuf, err);
+	}
+	for (size_t i = 0; i < z->cur_n; i++)
+		blocks += z->cur_pcl[i].blocks;
+	if (z->idata_len)
+		blocks--;              /* the last pcluster is inline */
+	zcost = blocks * EW_BLKSIZE + zbytes + z->idata_len;
+	pcost = in->size - tail + (tail == 0 ? 0 : tail <= EW_BLKSIZE - isize
+							   ? tail : EW_BLKSIZE);
+	if (pcost <= zcost) {
+		z->cur_n = 0;
+		z->idata_len = 0;
+		return store_plain(z, it, err);
+	}
+	ret = zbuf_reserve(z, zbytes + z->idata_len, err);
+	if (ret)
+		return ret;
+	in->zblocks = (uint32_t)blocks;
+	in->idata = z->idata_len;
+	in->meta_len = isize + (uint32_t)zbytes + z->idata_len;
+	ewz_index_encode(z->cur_pcl, z->cur_n, in->size,
+			 w->zcfg.pcluster > EW_BLKSIZE, w->zcfg.disk_alg,
+			 z->idata_len, z->zbuf);
+	memcpy(z->zbuf + zbytes, z->idata, z->idata_len);
+	z->cur_n = 0;
+	z->idata_len = 0;
 	return ew_write_meta(w, n, z->zbuf, err);
+}
+
+/*
+ * ztailpacking: if the file's last pcluster (in @it's segment) is one
+ * block and the inode (at most 64 bytes), the indexes and its bytes fit
+ * in one block, keep those bytes in z->idata to go inline; returns the
+ * blocks taken out of the segment (0 or 1).
+ */
+static unsigned take_inline(struct zpipe *z, const struct zitem *it)
+{
+	const struct ewz_seg *s = &it->out;
+	const struct ewz_pcl *p = s->npcl ? &s->pcl[s->npcl - 1] : NULL;
+	uint64_t zbytes = ewz_index_bytes(z->w->ino[it->node].size);
+	const uint8_t *blk;
+
+	z->idata_len = 0;
+	if (!p || p->blocks != 1 ||
+	    EROFS_INODE_EXTENDED_SIZE + zbytes + p->clen > EW_BLKSIZE)
+		return 0;
+	blk = s->data + (size_t)(s->nblocks - 1) * EW_BLKSIZE;
+	/* raw: at the block start; compressed: right-aligned */
+	memcpy(z->idata, p->plain ? blk : blk + EW_BLKSIZE - p->clen, p->clen);
+	z->idata_len = (uint16_t)p->clen;
+	return 1;
 }
 
 static int collect_seg(struct zpipe *z, struct zitem *it, struct sd_error *err)
@@ -224,15 +379,17 @@ static int collect_seg(struct zpipe *z, struct zitem *it, struct sd_error *err)
 		z->cur_n = 0;
 	}
 	if (!it->cancel) {
-		uint32_t first;
+		uint32_t first, nb = it->out.nblocks;
 
 		if (it->ret)
 			return sd_error_set(err, it->ret, "out of memory while "
 					    "compressing");
-		ret = ew_alloc_blocks(w, it->out.nblocks, &first, err);
+		if (it->last && w->ztail)
+			nb -= take_inline(z, it);
+		ret = ew_alloc_blocks(w, nb, &first, err);
 		if (!ret)
 			ret = ew_pwrite(w->fd, it->out.data,
-					(size_t)it->out.nblocks * EW_BLKSIZE,
+					(size_t)nb * EW_BLKSIZE,
 					(uint64_t)first * EW_BLKSIZE, err);
 		if (!ret)
 			ret = add_pcls(z, &it->out, first, err);
@@ -256,6 +413,8 @@ static int collect_one(struct zpipe *z, struct sd_error *err)
 		ret = ew_write_node(z->w, z->w->nodes[it->node], z->buf, err);
 	else
 		ret = collect_seg(z, it, err);
+	free(it->in);
+	it->in = NULL;
 	if (!ret && it->kind == IT_NODE &&
 	    z->w->nodes[it->node]->type == SD_NODE_FILE)
 		ew_progress(z->w, z->w->ino[it->node].size, 1, true);
@@ -333,17 +492,6 @@ static void cancel_file(struct zpipe *z, uint32_t node)
 	pthread_mutex_unlock(&z->mu);
 }
 
-static int read_exact(struct sd_stream *s, const struct sd_node *n,
-		      uint8_t *buf, size_t len, struct sd_error *err)
-{
-	size_t got;
-	int ret = sd_stream_read_full(s, buf, len, &got, err);
-
-	if (!ret && got != len)
-		ret = ew_node_error(err, SD_ERR_IO, n,
-				    "file shrank while being read");
-	return ret;
-}
 
 /* Whether an earlier compressed file of more than one segment has @size
  * bytes; @add: record it (producer only; z->sizes has dd_cap slots). */
@@ -442,6 +590,16 @@ static int produce_file(struct zpipe *z, const struct sd_node *n,
 		it.la0 = off;
 		it.len = size - off < seg ? (size_t)(size - off) : seg;
 		it.last = off + it.len == size;
+		if (it.last && w->ztail) {
+			/* an inline pcluster must fit in the inode's block
+			 * with the indexes (inode of up to 64 bytes) */
+			uint64_t used = EROFS_INODE_EXTENDED_SIZE +
+					ewz_index_bytes(size);
+
+			it.tail_room = used < EW_BLKSIZE
+					       ? (uint32_t)(EW_BLKSIZE - used)
+					       : 0;
+		}
 		ret = make_room(z, it.len, err);
 		if (ret)
 			break;
@@ -485,7 +643,7 @@ static int produce_file(struct zpipe *z, const struct sd_node *n,
 
 static bool is_compressed(const struct ew_state *w, const struct sd_node *n)
 {
-	return w->ino[n->index].layout == EROFS_INODE_COMPRESSED_FULL;
+	return w->ino[n->index].layout == EROFS_INODE_COMPRESSED_COMPACT;
 }
 
 static int produce_all(struct zpipe *z, struct sd_error *err)
@@ -502,6 +660,8 @@ static int produce_all(struct zpipe *z, struct sd_error *err)
 					    "image");
 		if (is_compressed(w, n)) {
 			ret = produce_file(z, n, err);
+		} else if (n->type != SD_NODE_FILE) {
+			continue;  /* written with the metadata area */
 		} else {
 			struct zitem it = { 0 };
 

@@ -79,5 +79,8 @@ int sd_kernel_check_write(const struct sd_format *fmt,
 		if (ret)
 			return ret;
 	}
+	if (!strcmp(fmt->name, "erofs") && feat && opts->ztailpacking)
+		return need(fmt->name, "ztailpacking", min, "--ztailpacking",
+			    err);
 	return SD_OK;
 }

@@ -5,8 +5,9 @@
  * Which option needs which feature is decided here (the versions come
  * from core/kver.h): the format itself (EROFS 5.4, SquashFS 2.6.29), the
  * compressor (EROFS lz4/lz4hc 5.4, lzma 5.16, zstd 6.10; SquashFS gzip and
- * none 2.6.29, xz 2.6.38, lz4 3.19, zstd 4.14) and EROFS physical
- * clusters larger than 4 KiB (big pclusters, 5.13).  Data-dependent
+ * none 2.6.29, xz 2.6.38, lz4 3.19, zstd 4.14), EROFS physical
+ * clusters larger than 4 KiB (big pclusters, 5.13) and EROFS
+ * --ztailpacking with a compressor (5.17).  Data-dependent
  * features are the writer's business (sd_write_options.min_kernel).
  */
 #ifndef SD_APP_KERNELCHECK_H

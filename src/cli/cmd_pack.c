@@ -46,6 +46,10 @@ static void help(FILE *f)
 		"from the content)\n"
 		"  --pcluster-size N      EROFS physical cluster size, 4K..1M "
 		"(default 4K)\n"
+		"  --ztailpacking         EROFS: a compressed file's last "
+		"pcluster inline after\n"
+		"                         its indexes (smaller images; needs "
+		"Linux 5.17)\n"
 		"  --min-kernel X.Y       refuse options Linux X.Y cannot "
 		"mount and avoid\n"
 		"                         later features (EROFS: no "
@@ -55,7 +59,8 @@ static void help(FILE *f)
 		"                         lz4 3.19, zstd 4.14; erofs 5.4, "
 		"lz4/lz4hc 5.4, lzma 5.16,\n"
 		"                         zstd 6.10, --pcluster-size over 4K "
-		"5.13\n"
+		"5.13,\n"
+		"                         --ztailpacking 5.17\n"
 		"  --embed-registration   put the closure's registration "
 		"(nix-store --load-db\n"
 		"                         format: narHash, narSize, "
@@ -201,6 +206,7 @@ int sd_cmd_pack(int argc, char **argv)
 		{"label", required_argument, NULL, 'L'},
 		{"uuid", required_argument, NULL, 'U'},
 		{"pcluster-size", required_argument, NULL, 'P'},
+		{"ztailpacking", no_argument, NULL, 'Z'},
 		{"min-kernel", required_argument, NULL, 'K'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"fsync", no_argument, NULL, 'F'},
@@ -275,6 +281,7 @@ int sd_cmd_pack(int argc, char **argv)
 			}
 			po.write.pcluster_size = (uint32_t)v;
 			break;
+		case 'Z': po.write.ztailpacking = true; break;
 		case 'K':
 			if (!sd_kver_parse(optarg, &po.write.min_kernel)) {
 				sd_cli_errorf("--min-kernel: bad version \"%s\" "
@@ -316,6 +323,11 @@ int sd_cmd_pack(int argc, char **argv)
 	po.format = sd_format_find(format);
 	if (!po.format) {
 		sd_cli_errorf("--format: unknown format \"%s\"", format);
+		return SD_EXIT_BAD_INPUT;
+	}
+	if (po.write.ztailpacking && strcmp(po.format->name, "erofs")) {
+		sd_cli_errorf("--ztailpacking is an EROFS option (--format "
+			      "erofs)");
 		return SD_EXIT_BAD_INPUT;
 	}
 	bool default_compressor = !po.write.compressor;

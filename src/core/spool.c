@@ -110,6 +110,32 @@ int sd_spool_append(struct sd_spool *sp, const void *data, size_t len,
 	return SD_OK;
 }
 
+int sd_spool_read(struct sd_spool *sp, uint64_t off, void *buf, size_t len,
+		  struct sd_error *err)
+{
+	unsigned char *p = buf;
+
+	if (off + len > sp->written) {
+		int rc = flush(sp, err);
+		if (rc)
+			return rc;
+	}
+	while (len > 0) {
+		ssize_t n = pread(sp->fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return sd_error_errno(err, SD_ERR_IO,
+					      n < 0 ? errno : EIO,
+					      "spool file: read at offset %llu",
+					      (unsigned long long)off);
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return SD_OK;
+}
+
 static int stream_read(struct sd_stream *s, void *buf, size_t len,
 		       size_t *got, struct sd_error *err)
 {

@@ -34,6 +34,14 @@ int sd_spool_append(struct sd_spool *sp, const void *data, size_t len,
 		    struct sd_error *err);
 
 /*
+ * Read @len bytes at spool offset @off (appended before; pending bytes
+ * are flushed first).  SD_ERR_IO naming the spool on failure.  Not for a
+ * spool attached to a tree.
+ */
+int sd_spool_read(struct sd_spool *sp, uint64_t off, void *buf, size_t len,
+		  struct sd_error *err);
+
+/*
  * Flush the spool and make it @tree's content source; the tree then owns
  * the spool (sd_tree_free releases it).  FILE nodes without in-memory
  * content must have src_id = their offset in the spool.

@@ -15,7 +15,7 @@ squashfs)
 erofs)
 	FMT_ARGS="--format erofs --compress lz4hc --pcluster-size 16K"
 	GOLDEN_ARGS="--format erofs --compress lz4hc"
-	golden=d1443c47c8b1d74f00795190bcd583c25b31a813e6e83c725d78c65ca1ac7707
+	golden=7c435d669841b33fb9a4051cb07f33cf7c59b80da2cc3306511a79a2ee94ebb0
 	;;
 esac
 
