@@ -51,7 +51,8 @@ int sd_sqfs_write(const struct sd_tree *tree,
 
 /*
  * Stage 1: stream every FILE node's content, in tree order, through a
- * libsquashfs block processor with @jobs workers; leaves a file inode
+ * libsquashfs block processor on @jobs threads, the calling thread one of
+ * them (writer_pipe.h); leaves a file inode
  * (blocks, fragment, size) in w->inodes[] and the fragment locations in
  * w->frag.  Identical contents end up stored once: libsquashfs' block
  * writer and fragment deduplication compare candidates byte for byte

@@ -11,6 +11,10 @@
  *   3. open the next file, if a file slot is free.
  * The ring holds RING items; the caller releases them as it writes, which
  * moves the window.  Item @seq lives in slot seq % RING.
+ *
+ * The caller runs the same tasks (as workers[0], with its own compressor)
+ * while the item it waits for is not ready, and sleeps only when no task
+ * is runnable; new work wakes an idle worker, else the sleeping caller.
  */
 #include "formats/squashfs/writer_pipe.h"
 
@@ -63,6 +67,7 @@ struct sd_sqfs_pipe {
 	pthread_cond_t work_cv;  /* workers wait here */
 	pthread_cond_t cons_cv;  /* the caller waits here */
 	unsigned nidle;          /* workers waiting on work_cv */
+	bool caller_idle;        /* the caller waits on cons_cv */
 
 	struct sd_sqfs_item *ring;
 	bool *released;
@@ -83,8 +88,8 @@ struct sd_sqfs_pipe {
 	size_t fail_rank;                /* first failing file */
 	struct sd_error fail_err;
 
-	struct worker *workers;
-	unsigned nworkers;
+	struct worker *workers;  /* [0] is the caller's, the rest threads */
+	unsigned nworkers;       /* jobs */
 };
 
 static int item_error(struct sd_error *err, int code,
@@ -102,10 +107,13 @@ static void wake_caller(struct sd_sqfs_pipe *p)
 	pthread_cond_signal(&p->cons_cv);
 }
 
+/* New work: wake an idle worker, else the caller if it waits idle. */
 static void wake_worker(struct sd_sqfs_pipe *p)
 {
 	if (p->nidle)
 		pthread_cond_signal(&p->work_cv);
+	else if (p->caller_idle)
+		pthread_cond_signal(&p->cons_cv);
 }
 
 /* Record a failure of file @rank (locked); the smallest rank wins. */
@@ -428,39 +436,51 @@ static struct pfile *free_file_slot(struct sd_sqfs_pipe *p, size_t nslots)
 	return NULL;
 }
 
+/*
+ * Run the first runnable task as @wk (mutex held on entry and exit, released
+ * while the task runs).  False if there was none.
+ */
+static bool run_task(struct worker *wk)
+{
+	struct sd_sqfs_pipe *p = wk->p;
+	size_t nslots = 2 * (size_t)p->nworkers;
+	struct pfile *f;
+
+	if (p->fq_head) {
+		struct sd_sqfs_fblk *fb = p->fq_head;
+
+		p->fq_head = fb->qnext;
+		if (!p->fq_head)
+			p->fq_tail = NULL;
+		run_compress(wk, fb);
+		return true;
+	}
+	f = readable(p, nslots);
+	if (f) {
+		run_read(wk, f);
+		return true;
+	}
+	f = free_file_slot(p, nslots);
+	if (f) {
+		run_open(wk, f);
+		return true;
+	}
+	return false;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
 	struct sd_sqfs_pipe *p = wk->p;
-	size_t nslots = 2 * (size_t)p->nworkers;
 
 	pthread_mutex_lock(&p->mu);
 	while (!p->stop) {
-		struct pfile *f;
-
 		if (p->w->interrupted && *p->w->interrupted) {
 			pthread_cond_broadcast(&p->cons_cv);
 			break;
 		}
-		if (p->fq_head) {
-			struct sd_sqfs_fblk *fb = p->fq_head;
-
-			p->fq_head = fb->qnext;
-			if (!p->fq_head)
-				p->fq_tail = NULL;
-			run_compress(wk, fb);
+		if (run_task(wk))
 			continue;
-		}
-		f = readable(p, nslots);
-		if (f) {
-			run_read(wk, f);
-			continue;
-		}
-		f = free_file_slot(p, nslots);
-		if (f) {
-			run_open(wk, f);
-			continue;
-		}
 		p->nidle++;
 		pthread_cond_wait(&p->work_cv, &p->mu);
 		p->nidle--;
@@ -539,9 +559,14 @@ int sd_sqfs_pipe_wait(struct sd_sqfs_pipe *p, uint64_t seq,
 		}
 		if (fb && !fb->busy)
 			break;
+		/* help rather than sleep: the caller is one of the jobs */
+		if (run_task(&p->workers[0]))
+			continue;
 		p->want = seq;
 		p->want_fb = fb;
+		p->caller_idle = true;
 		wait_a_while(p);
+		p->caller_idle = false;
 	}
 	p->want = UINT64_MAX;
 	p->want_fb = NULL;
@@ -703,7 +728,7 @@ int sd_sqfs_pipe_start(struct sd_sqfs_wstate *w, unsigned jobs,
 		sd_sqfs_pipe_stop(p);
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	}
-	for (unsigned i = 0; i < jobs; i++) {
+	for (unsigned i = 1; i < jobs; i++) {
 		if (pthread_create(&p->workers[i].th, NULL, worker_main,
 				   &p->workers[i]) != 0) {
 			sd_sqfs_pipe_stop(p);
