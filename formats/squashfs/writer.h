@@ -58,7 +58,8 @@ int sd_sqfs_write(const struct sd_tree *tree,
  * writer and fragment deduplication compare candidates byte for byte
  * (reading back from the image), so the first file in tree order owns the
  * data and later equal files point at the same blocks and fragment.  An
- * XXH3-128 of each content counts those files for the stats.
+ * XXH3-128 over each file's blocks' hashes (writer_pipe.h, struct
+ * sd_sqfs_key) counts those files for the stats.
  */
 int sd_sqfs_write_data(struct sd_sqfs_wstate *w, unsigned jobs,
 		       struct sd_error *err);

@@ -42,7 +42,6 @@ struct pfile {
 	uint64_t base;          /* sequence number of its first item */
 	uint32_t nitems, next;  /* items; the next one to read */
 	uint32_t nfull, tail;   /* full blocks; bytes in the tail */
-	XXH3_state_t *xxh;
 };
 
 struct worker {
@@ -54,7 +53,6 @@ struct worker {
 
 struct sd_sqfs_pipe {
 	struct sd_sqfs_wstate *w;
-	struct sd_sqfs_key *keys;
 	uint32_t bs;
 
 	/* the FILE nodes in index order and where their items start */
@@ -172,7 +170,6 @@ static int read_bytes(struct pfile *f, unsigned char *buf, uint32_t len,
 		return item_error(err, SD_ERR_IO, f->node,
 				  "content ended early", detail);
 	}
-	XXH3_128bits_update(f->xxh, buf, len);
 	return SD_OK;
 }
 
@@ -329,13 +326,6 @@ static void run_read(struct worker *wk, struct pfile *f)
 
 	sd_error_init(&e);
 	ret = read_item(p, f, it, &e);
-	if (!ret && it->last && f->node->size > 0) {
-		struct sd_sqfs_key *k = &p->keys[f->rank];
-
-		k->size = f->node->size;
-		k->hash = XXH3_128bits_digest(f->xxh);
-		k->index = (uint32_t)f->node->index;
-	}
 
 	pthread_mutex_lock(&p->mu);
 	if (ret) {
@@ -372,10 +362,7 @@ static void run_open(struct worker *wk, struct pfile *f)
 	struct sd_error e;
 	int ret;
 
-	XXH3_state_t *xxh = f->xxh;
-
 	memset(f, 0, sizeof(*f));
-	f->xxh = xxh;
 	f->used = true;
 	f->busy = true;
 	f->rank = rank;
@@ -388,7 +375,6 @@ static void run_open(struct worker *wk, struct pfile *f)
 	pthread_mutex_unlock(&p->mu);
 
 	sd_error_init(&e);
-	XXH3_128bits_reset(f->xxh);
 	ret = sd_tree_open(p->w->tree, node, &f->s, &e);
 
 	pthread_mutex_lock(&p->mu);
@@ -684,11 +670,6 @@ static int alloc_pipe(struct sd_sqfs_pipe *p, unsigned jobs)
 		if (!p->ring[i].data || !p->ring[i].out)
 			return SD_ERR_NOMEM;
 	}
-	for (size_t i = 0; i < nslots; i++) {
-		p->open[i].xxh = XXH3_createState();
-		if (!p->open[i].xxh)
-			return SD_ERR_NOMEM;
-	}
 	for (unsigned i = 0; i < jobs; i++) {
 		p->workers[i].p = p;
 		p->workers[i].cmp = sqfs_copy(p->w->comp.cmp);
@@ -699,7 +680,7 @@ static int alloc_pipe(struct sd_sqfs_pipe *p, unsigned jobs)
 }
 
 int sd_sqfs_pipe_start(struct sd_sqfs_wstate *w, unsigned jobs,
-		       struct sd_sqfs_key *keys, struct sd_sqfs_pipe **out,
+		       struct sd_sqfs_pipe **out,
 		       struct sd_error *err)
 {
 	struct sd_sqfs_pipe *p = calloc(1, sizeof(*p));
@@ -709,7 +690,6 @@ int sd_sqfs_pipe_start(struct sd_sqfs_wstate *w, unsigned jobs,
 	if (!p)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	p->w = w;
-	p->keys = keys;
 	p->bs = w->comp.block_size;
 	p->nworkers = jobs;
 	p->want = UINT64_MAX;
@@ -757,10 +737,8 @@ void sd_sqfs_pipe_stop(struct sd_sqfs_pipe *p)
 			pthread_join(p->workers[i].th, NULL);
 		sqfs_destroy(p->workers[i].cmp);
 	}
-	for (size_t i = 0; p->open && i < nslots; i++) {
+	for (size_t i = 0; p->open && i < nslots; i++)
 		sd_stream_close(p->open[i].s);
-		XXH3_freeState(p->open[i].xxh);
-	}
 	for (size_t i = 0; p->ring && i < p->nring; i++) {
 		free(p->ring[i].data);
 		free(p->ring[i].out);

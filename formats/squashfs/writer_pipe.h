@@ -79,7 +79,12 @@ struct sd_sqfs_fblk {
 	struct sd_sqfs_fblk *qnext;
 };
 
-/* Content fingerprint of one non-empty file, for the dedup count. */
+/*
+ * Fingerprint of one non-empty file, for the dedup count: XXH3-128 over
+ * its items' (kind, sparse, compressed, size, hash) in order, so files
+ * with equal contents have equal keys (computed by writer_data.c from the
+ * items' hashes, not from a second pass over the content).
+ */
 struct sd_sqfs_key {
 	uint64_t size;
 	XXH128_hash_t hash;
@@ -90,13 +95,10 @@ struct sd_sqfs_pipe;
 
 /*
  * Start the pipeline over @w's FILE nodes with @jobs (>= 1) threads, the
- * caller included (so @jobs - 1 worker threads).  @keys must hold
- * tree->nfiles entries: each file's fingerprint is stored at its rank
- * among the FILE nodes (size 0 for empty files) as it is read.
- * SD_ERR_NOMEM, or SD_ERR_IO if a thread cannot be started.
+ * caller included (so @jobs - 1 worker threads).  SD_ERR_NOMEM, or SD_ERR_IO if a thread cannot be started.
  */
 int sd_sqfs_pipe_start(struct sd_sqfs_wstate *w, unsigned jobs,
-		       struct sd_sqfs_key *keys, struct sd_sqfs_pipe **out,
+		       struct sd_sqfs_pipe **out,
 		       struct sd_error *err);
 
 /* Total number of items (the sequence runs from 0 to this, exclusive). */
