@@ -68,9 +68,10 @@ struct sd_sqfs_pipe {
 	bool caller_idle;        /* the caller waits on cons_cv */
 
 	struct sd_sqfs_item *ring;
-	bool *released;
+	bool *released;          /* the caller's only */
 	size_t nring;
-	uint64_t low;            /* oldest unreleased item */
+	uint64_t low;            /* oldest item the workers may not reuse */
+	uint64_t clow;           /* the caller's: oldest unreleased item */
 
 	struct pfile *open;
 	size_t nopen;
@@ -82,7 +83,7 @@ struct sd_sqfs_pipe {
 	const struct sd_sqfs_fblk *want_fb;
 
 	bool stop;                       /* workers exit */
-	bool failed;
+	bool failed;                     /* also read unlocked (atomic) */
 	size_t fail_rank;                /* first failing file */
 	struct sd_error fail_err;
 
@@ -119,9 +120,9 @@ static void fail_locked(struct sd_sqfs_pipe *p, size_t rank,
 			const struct sd_error *err)
 {
 	if (!p->failed || rank < p->fail_rank) {
-		p->failed = true;
 		p->fail_rank = rank;
 		p->fail_err = *err;
+		__atomic_store_n(&p->failed, true, __ATOMIC_RELEASE);
 	}
 	pthread_cond_broadcast(&p->cons_cv);
 }
@@ -349,6 +350,7 @@ static void run_read(struct worker *wk, struct pfile *f)
 		return;
 	}
 	it->state = SLOT_DONE;
+	__atomic_store_n(&it->done, seq, __ATOMIC_RELEASE);
 	if (p->want == seq)
 		wake_caller(p);
 }
@@ -384,6 +386,87 @@ static void run_open(struct worker *wk, struct pfile *f)
 		return;
 	}
 	f->busy = false;
+}
+
+/*
+ * Files under one block are one item each (EMPTY or TAIL): a run of them,
+ * next in order, up to a quarter of the ring (so that the other threads
+ * find work too), is claimed under one lock and opened, read, tested and
+ * closed in one go, so many small files cost two lock round trips, not
+ * six each.
+ */
+
+static bool small_next(const struct sd_sqfs_pipe *p)
+{
+	size_t r = p->next_file;
+
+	return r < p->nfiles && p->files[r]->size < p->bs &&
+	       p->base[r] < p->low + p->nring &&
+	       !(p->failed && r >= p->fail_rank);
+}
+
+/* Open, read and test small file @rank into its item (mutex not held). */
+static int read_small(struct worker *wk, size_t rank, struct sd_error *err)
+{
+	struct sd_sqfs_pipe *p = wk->p;
+	struct sd_node *node = p->files[rank];
+	struct sd_sqfs_item *it = &p->ring[p->base[rank] % p->nring];
+	struct pfile f = {
+		.used = true, .busy = true, .rank = rank, .node = node,
+		.base = p->base[rank], .nitems = 1,
+		.tail = (uint32_t)node->size,
+	};
+	int ret = sd_tree_open(p->w->tree, node, &f.s, err);
+
+	if (ret)
+		return ret;
+	ret = read_item(p, &f, it, err);
+	sd_stream_close(f.s);
+	if (!ret)
+		ret = finish_item(wk, it, err);
+	return ret;
+}
+
+static void run_small(struct worker *wk)
+{
+	struct sd_sqfs_pipe *p = wk->p;
+	size_t first = p->next_file, n = 0, i;
+	size_t run = p->nring / 4 ? p->nring / 4 : 1;
+	bool failed = false;
+	struct sd_error e;
+
+	while (n < run && small_next(p)) {
+		struct sd_sqfs_item *it =
+			&p->ring[p->base[p->next_file] % p->nring];
+
+		it->state = SLOT_BUSY;
+		it->seq = p->base[p->next_file];
+		p->next_file++;
+		n++;
+	}
+	pthread_mutex_unlock(&p->mu);
+
+	/* stop at the first failure: the caller reports it */
+	for (i = 0; i < n; i++) {
+		sd_error_init(&e);
+		if (read_small(wk, first + i, &e) != SD_OK) {
+			failed = true;
+			break;
+		}
+	}
+
+	pthread_mutex_lock(&p->mu);
+	for (size_t k = 0; k < i; k++) {
+		uint64_t seq = p->base[first + k];
+		struct sd_sqfs_item *it = &p->ring[seq % p->nring];
+
+		it->state = SLOT_DONE;
+		__atomic_store_n(&it->done, seq, __ATOMIC_RELEASE);
+		if (p->want == seq)
+			wake_caller(p);
+	}
+	if (failed)
+		fail_locked(p, first + i, &e);
 }
 
 /* The earliest open file whose next item can be read now, or NULL. */
@@ -444,6 +527,10 @@ static bool run_task(struct worker *wk)
 	f = readable(p, nslots);
 	if (f) {
 		run_read(wk, f);
+		return true;
+	}
+	if (small_next(p)) {
+		run_small(wk);
 		return true;
 	}
 	f = free_file_slot(p, nslots);
@@ -512,6 +599,24 @@ static void wait_a_while(struct sd_sqfs_pipe *p)
 	pthread_cond_timedwait(&p->cons_cv, &p->mu, &ts);
 }
 
+/* Is item @seq ready?  (Any thread; no lock needed.) */
+static struct sd_sqfs_item *ready(struct sd_sqfs_pipe *p, uint64_t seq)
+{
+	struct sd_sqfs_item *it = &p->ring[seq % p->nring];
+
+	return __atomic_load_n(&it->done, __ATOMIC_ACQUIRE) == seq ? it : NULL;
+}
+
+/* Let the workers reuse what the caller released (locked; caller only). */
+static void publish_locked(struct sd_sqfs_pipe *p)
+{
+	if (p->low == p->clow)
+		return;
+	for (; p->low < p->clow; p->low++)
+		p->ring[p->low % p->nring].state = SLOT_FREE;
+	wake_worker(p);
+}
+
 int sd_sqfs_pipe_wait(struct sd_sqfs_pipe *p, uint64_t seq,
 		      const struct sd_sqfs_fblk *fb,
 		      struct sd_sqfs_item **item, struct sd_error *err)
@@ -519,10 +624,16 @@ int sd_sqfs_pipe_wait(struct sd_sqfs_pipe *p, uint64_t seq,
 	int ret = SD_OK;
 
 	*item = NULL;
+	/* the common case, without the lock: the item is there */
+	if (seq != UINT64_MAX && !(p->w->interrupted && *p->w->interrupted) &&
+	    !__atomic_load_n(&p->failed, __ATOMIC_ACQUIRE)) {
+		*item = ready(p, seq);
+		if (*item)
+			return SD_OK;
+	}
 	pthread_mutex_lock(&p->mu);
+	publish_locked(p);
 	for (;;) {
-		struct sd_sqfs_item *it = NULL;
-
 		if (p->w->interrupted && *p->w->interrupted) {
 			ret = sd_error_set(err, SD_ERR_INTERRUPTED,
 					   "interrupted while writing "
@@ -536,12 +647,10 @@ int sd_sqfs_pipe_wait(struct sd_sqfs_pipe *p, uint64_t seq,
 			ret = p->fail_err.code ? p->fail_err.code : SD_ERR_IO;
 			break;
 		}
-		if (seq != UINT64_MAX && seq < p->low + p->nring) {
-			it = &p->ring[seq % p->nring];
-			if (it->state == SLOT_DONE && it->seq == seq) {
-				*item = it;
+		if (seq != UINT64_MAX) {
+			*item = ready(p, seq);
+			if (*item)
 				break;
-			}
 		}
 		if (fb && !fb->busy)
 			break;
@@ -562,19 +671,19 @@ int sd_sqfs_pipe_wait(struct sd_sqfs_pipe *p, uint64_t seq,
 
 void sd_sqfs_pipe_release(struct sd_sqfs_pipe *p, uint64_t seq)
 {
-	uint64_t old;
+	size_t batch = p->nring / 8 ? p->nring / 8 : 1;
 
-	pthread_mutex_lock(&p->mu);
-	old = p->low;
+	/* released[] and clow are the caller's; low is published in batches */
 	p->released[seq % p->nring] = true;
-	while (p->low < p->total && p->released[p->low % p->nring]) {
-		p->released[p->low % p->nring] = false;
-		p->ring[p->low % p->nring].state = SLOT_FREE;
-		p->low++;
+	while (p->clow < p->total && p->released[p->clow % p->nring]) {
+		p->released[p->clow % p->nring] = false;
+		p->clow++;
 	}
-	if (p->low != old)
-		wake_worker(p);
-	pthread_mutex_unlock(&p->mu);
+	if (p->clow - p->low >= batch || p->clow == p->total) {
+		pthread_mutex_lock(&p->mu);
+		publish_locked(p);
+		pthread_mutex_unlock(&p->mu);
+	}
 }
 
 size_t sd_sqfs_pipe_ring(const struct sd_sqfs_pipe *p)
@@ -645,7 +754,7 @@ static int plan_files(struct sd_sqfs_pipe *p)
 
 static size_t ring_size(uint32_t bs, unsigned jobs)
 {
-	size_t n = 4 * (size_t)jobs + 8;
+	size_t n = 8 * (size_t)jobs + 16;
 	size_t cap = RING_BYTES / (2 * (size_t)bs);
 
 	if (cap < 4)
@@ -667,6 +776,7 @@ static int alloc_pipe(struct sd_sqfs_pipe *p, unsigned jobs)
 	for (size_t i = 0; i < p->nring; i++) {
 		p->ring[i].data = malloc(p->bs);
 		p->ring[i].out = malloc(p->bs);
+		p->ring[i].done = UINT64_MAX;
 		if (!p->ring[i].data || !p->ring[i].out)
 			return SD_ERR_NOMEM;
 	}

@@ -63,6 +63,7 @@ struct sd_sqfs_item {
 	unsigned char *data, *out;
 	uint64_t seq;
 	int state;
+	uint64_t done;         /* seq once ready (atomic) */
 };
 
 /* A fragment block the caller has the pipeline compress. */
