@@ -762,6 +762,19 @@ static size_t ring_size(uint32_t bs, unsigned jobs)
 	return n < cap ? n : cap;
 }
 
+/*
+ * A block buffer, page aligned: read() copies file pages into it, and a
+ * destination 16 bytes past a page boundary (what malloc gives a large
+ * block) makes the kernel's copy 4K-alias its own loads, about 3 times
+ * slower (measured: 0.20 s against 0.07 s of system time for 275 MB).
+ */
+static unsigned char *block_buffer(uint32_t bs)
+{
+	void *b = NULL;
+
+	return posix_memalign(&b, 4096, bs) ? NULL : b;
+}
+
 static int alloc_pipe(struct sd_sqfs_pipe *p, unsigned jobs)
 {
 	size_t nslots = 2 * (size_t)jobs;
@@ -774,8 +787,8 @@ static int alloc_pipe(struct sd_sqfs_pipe *p, unsigned jobs)
 	if (!p->ring || !p->released || !p->open || !p->workers)
 		return SD_ERR_NOMEM;
 	for (size_t i = 0; i < p->nring; i++) {
-		p->ring[i].data = malloc(p->bs);
-		p->ring[i].out = malloc(p->bs);
+		p->ring[i].data = block_buffer(p->bs);
+		p->ring[i].out = block_buffer(p->bs);
 		p->ring[i].done = UINT64_MAX;
 		if (!p->ring[i].data || !p->ring[i].out)
 			return SD_ERR_NOMEM;
