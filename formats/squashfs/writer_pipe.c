@@ -8,9 +8,14 @@
  *   2. read the next item of the earliest open file nobody is reading,
  *      if that item's ring slot is free (then, unlocked, it also tests
  *      and compresses what it read);
- *   3. open the next file, if a file slot is free.
+ *   3. if the next files are under one block each, open, read and test
+ *      a run of them (see run_small());
+ *   4. else open the next file, if a file slot is free.
  * The ring holds RING items; the caller releases them as it writes, which
- * moves the window.  Item @seq lives in slot seq % RING.
+ * moves the window.  Item @seq lives in slot seq % RING.  A slot's "done"
+ * field turns to its item's number (a release store) once the item is
+ * ready, so the caller finds a ready item without the lock; it publishes
+ * what it released (the window's start, "low") under the lock in batches.
  *
  * The caller runs the same tasks (as workers[0], with its own compressor)
  * while the item it waits for is not ready, and sleeps only when no task
@@ -28,8 +33,6 @@
 
 #include "core/stream.h"
 #include "formats/squashfs/sqfserr.h"
-
-enum { SLOT_FREE, SLOT_BUSY, SLOT_DONE };
 
 /* Upper bound of the ring's buffer bytes (2 block buffers an item). */
 #define RING_BYTES (48u * 1024 * 1024)
@@ -321,8 +324,6 @@ static void run_read(struct worker *wk, struct pfile *f)
 	int ret;
 
 	f->busy = true;
-	it->state = SLOT_BUSY;
-	it->seq = seq;
 	pthread_mutex_unlock(&p->mu);
 
 	sd_error_init(&e);
@@ -349,7 +350,6 @@ static void run_read(struct worker *wk, struct pfile *f)
 		fail_locked(p, rank_of(p, seq), &e);
 		return;
 	}
-	it->state = SLOT_DONE;
 	__atomic_store_n(&it->done, seq, __ATOMIC_RELEASE);
 	if (p->want == seq)
 		wake_caller(p);
@@ -395,7 +395,6 @@ static void run_open(struct worker *wk, struct pfile *f)
  * closed in one go, so many small files cost two lock round trips, not
  * six each.
  */
-
 static bool small_next(const struct sd_sqfs_pipe *p)
 {
 	size_t r = p->next_file;
@@ -436,11 +435,6 @@ static void run_small(struct worker *wk)
 	struct sd_error e;
 
 	while (n < run && small_next(p)) {
-		struct sd_sqfs_item *it =
-			&p->ring[p->base[p->next_file] % p->nring];
-
-		it->state = SLOT_BUSY;
-		it->seq = p->base[p->next_file];
 		p->next_file++;
 		n++;
 	}
@@ -460,7 +454,6 @@ static void run_small(struct worker *wk)
 		uint64_t seq = p->base[first + k];
 		struct sd_sqfs_item *it = &p->ring[seq % p->nring];
 
-		it->state = SLOT_DONE;
 		__atomic_store_n(&it->done, seq, __ATOMIC_RELEASE);
 		if (p->want == seq)
 			wake_caller(p);
@@ -612,8 +605,7 @@ static void publish_locked(struct sd_sqfs_pipe *p)
 {
 	if (p->low == p->clow)
 		return;
-	for (; p->low < p->clow; p->low++)
-		p->ring[p->low % p->nring].state = SLOT_FREE;
+	p->low = p->clow;
 	wake_worker(p);
 }
 

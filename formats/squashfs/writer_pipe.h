@@ -61,9 +61,7 @@ struct sd_sqfs_item {
 
 	/* pipeline-private */
 	unsigned char *data, *out;
-	uint64_t seq;
-	int state;
-	uint64_t done;         /* seq once ready (atomic) */
+	uint64_t done;         /* its sequence number once ready (atomic) */
 };
 
 /* A fragment block the caller has the pipeline compress. */
