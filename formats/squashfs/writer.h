@@ -51,13 +51,15 @@ int sd_sqfs_write(const struct sd_tree *tree,
 
 /*
  * Stage 1: stream every FILE node's content, in tree order, through a
- * libsquashfs block processor with @jobs workers; leaves a file inode
+ * libsquashfs block processor on @jobs threads, the calling thread one of
+ * them (writer_pipe.h); leaves a file inode
  * (blocks, fragment, size) in w->inodes[] and the fragment locations in
  * w->frag.  Identical contents end up stored once: libsquashfs' block
  * writer and fragment deduplication compare candidates byte for byte
  * (reading back from the image), so the first file in tree order owns the
  * data and later equal files point at the same blocks and fragment.  An
- * XXH3-128 of each content counts those files for the stats.
+ * XXH3-128 over each file's blocks' hashes (writer_pipe.h, struct
+ * sd_sqfs_key) counts those files for the stats.
  */
 int sd_sqfs_write_data(struct sd_sqfs_wstate *w, unsigned jobs,
 		       struct sd_error *err);

@@ -43,7 +43,9 @@ struct data_ctx {
 	sqfs_block_writer_t *bw;
 	struct sd_sqfs_pipe *pipe;
 	struct sd_sqfs_frags *frags;
-	struct sd_sqfs_key *keys;
+	struct sd_sqfs_key *keys;     /* by rank among FILE nodes */
+	size_t rank;                  /* of the file being taken */
+	XXH3_state_t *kx;             /* its key, so far */
 
 	struct wq_ent *wq;            /* ring of wq_cap entries */
 	size_t wq_cap, wq_head, wq_n;
@@ -286,6 +288,30 @@ static int take_tail(struct data_ctx *c, struct sd_sqfs_item *it,
 
 /* ---- items, in sequence order ------------------------------------------ */
 
+/* Add item @it to its file's key; at its last item, store the key. */
+static void key_item(struct data_ctx *c, const struct sd_sqfs_item *it)
+{
+	unsigned char rec[13];
+
+	if (it->kind == SD_SQI_EMPTY)
+		return;
+	for (int i = 0; i < 8; i++)
+		rec[i] = (unsigned char)(it->hash >> (8 * i));
+	for (int i = 0; i < 4; i++)
+		rec[8 + i] = (unsigned char)(it->size >> (8 * i));
+	rec[12] = (unsigned char)(it->kind | it->sparse << 2 |
+				  it->compressed << 3);
+	XXH3_128bits_update(c->kx, rec, sizeof(rec));
+	if (it->last) {
+		struct sd_sqfs_key *k = &c->keys[c->rank];
+
+		k->size = it->node->size;
+		k->hash = XXH3_128bits_digest(c->kx);
+		k->index = (uint32_t)it->node->index;
+		XXH3_128bits_reset(c->kx);
+	}
+}
+
 static int take_item(struct data_ctx *c, uint64_t seq,
 		     struct sd_sqfs_item *it, struct sd_error *err)
 {
@@ -298,9 +324,11 @@ static int take_item(struct data_ctx *c, uint64_t seq,
 			return sd_error_set(err, SD_ERR_NOMEM,
 					    "out of memory");
 		sd_sqfs_pipe_release(c->pipe, seq);
+		c->rank++;
 		progress(w, 0, 1);
 		return SD_OK;
 	}
+	key_item(c, it);
 	if (!*ino && sd_sqfs_file_inode(it->node->size, ino) != SD_OK)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	/* the item's slot may be reused once released: read it first */
@@ -319,6 +347,7 @@ static int take_item(struct data_ctx *c, uint64_t seq,
 	if (in_size)
 		progress(w, in_size, 0);
 	if (last) {
+		c->rank++;
 		w->stats->data_bytes_in += file_size;
 		progress(w, 0, 1);
 	}
@@ -377,11 +406,14 @@ static int setup(struct data_ctx *c, unsigned jobs, struct sd_error *err)
 	c->keys = calloc(w->tree->nfiles ? w->tree->nfiles : 1,
 			 sizeof(*c->keys));
 	c->frags = sd_sqfs_frags_new(w, find_fblk, c);
+	c->kx = XXH3_createState();
+	if (c->kx)
+		XXH3_128bits_reset(c->kx);
 	c->nfblk = (size_t)jobs + 2;
 	c->fblks = calloc(c->nfblk, sizeof(*c->fblks));
 	c->fb_used = calloc(c->nfblk, sizeof(*c->fb_used));
-	if (!w->frag || !c->bw || !c->keys || !c->frags || !c->fblks ||
-	    !c->fb_used)
+	if (!w->frag || !c->bw || !c->keys || !c->frags || !c->kx ||
+	    !c->fblks || !c->fb_used)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < c->nfblk; i++) {
 		c->fblks[i].data = malloc(c->bs);
@@ -390,7 +422,7 @@ static int setup(struct data_ctx *c, unsigned jobs, struct sd_error *err)
 			return sd_error_set(err, SD_ERR_NOMEM,
 					    "out of memory");
 	}
-	ret = sd_sqfs_pipe_start(w, jobs, c->keys, &c->pipe, err);
+	ret = sd_sqfs_pipe_start(w, jobs, &c->pipe, err);
 	if (ret)
 		return ret;
 	c->wq_cap = sd_sqfs_pipe_ring(c->pipe) + c->nfblk + 1;
@@ -427,5 +459,6 @@ int sd_sqfs_write_data(struct sd_sqfs_wstate *w, unsigned jobs,
 	sd_sqfs_frags_free(c.frags);
 	sqfs_destroy(c.bw);
 	free(c.keys);
+	XXH3_freeState(c.kx);
 	return ret;
 }

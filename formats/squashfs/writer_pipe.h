@@ -15,13 +15,15 @@
  * S % B bytes, which go into a fragment block.  Items are numbered in that
  * order over all files (the "sequence").
  *
- * @jobs worker threads read the files (one file by one thread at a time,
- * several files at once, so the tree's tap scans on every worker), test
- * each item for all zeros (a sparse block), compress DATA items with their
- * own copy of the compressor and fingerprint what is stored; they also
- * compress the fragment blocks the caller submits.  The caller takes the
- * items back in sequence order with sd_sqfs_pipe_wait() on one thread and
- * writes them.  At most a fixed ring of items (a few dozen blocks, see
+ * @jobs threads read the files (one file by one thread at a time, several
+ * files at once, so the tree's tap scans on every thread), test each item
+ * for all zeros (a sparse block), compress DATA items with their own copy
+ * of the compressor and fingerprint what is stored; they also compress the
+ * fragment blocks the caller submits.  The calling thread is one of the
+ * @jobs: it takes the items back in sequence order with sd_sqfs_pipe_wait()
+ * and writes them, and whenever the item it waits for is not ready it runs
+ * a task itself instead of sleeping; the other @jobs - 1 are worker
+ * threads.  So @jobs 1 starts no thread: everything runs on the caller.  At most a fixed ring of items (a few dozen blocks, see
  * writer_pipe.c) is in memory at once: memory grows with the number of
  * files, not their bytes.
  */
@@ -59,8 +61,7 @@ struct sd_sqfs_item {
 
 	/* pipeline-private */
 	unsigned char *data, *out;
-	uint64_t seq;
-	int state;
+	uint64_t done;         /* its sequence number once ready (atomic) */
 };
 
 /* A fragment block the caller has the pipeline compress. */
@@ -77,7 +78,12 @@ struct sd_sqfs_fblk {
 	struct sd_sqfs_fblk *qnext;
 };
 
-/* Content fingerprint of one non-empty file, for the dedup count. */
+/*
+ * Fingerprint of one non-empty file, for the dedup count: XXH3-128 over
+ * its items' (kind, sparse, compressed, size, hash) in order, so files
+ * with equal contents have equal keys (computed by writer_data.c from the
+ * items' hashes, not from a second pass over the content).
+ */
 struct sd_sqfs_key {
 	uint64_t size;
 	XXH128_hash_t hash;
@@ -87,13 +93,11 @@ struct sd_sqfs_key {
 struct sd_sqfs_pipe;
 
 /*
- * Start @jobs (>= 1) workers over @w's FILE nodes.  @keys must hold
- * tree->nfiles entries: each file's fingerprint is stored at its rank
- * among the FILE nodes (size 0 for empty files) as it is read.
- * SD_ERR_NOMEM, or SD_ERR_IO if a thread cannot be started.
+ * Start the pipeline over @w's FILE nodes with @jobs (>= 1) threads, the
+ * caller included (so @jobs - 1 worker threads).  SD_ERR_NOMEM, or SD_ERR_IO if a thread cannot be started.
  */
 int sd_sqfs_pipe_start(struct sd_sqfs_wstate *w, unsigned jobs,
-		       struct sd_sqfs_key *keys, struct sd_sqfs_pipe **out,
+		       struct sd_sqfs_pipe **out,
 		       struct sd_error *err);
 
 /* Total number of items (the sequence runs from 0 to this, exclusive). */
@@ -102,7 +106,7 @@ uint64_t sd_sqfs_pipe_count(const struct sd_sqfs_pipe *p);
 /*
  * Wait until item @seq is ready (*@item set to it) or, if @fb is not
  * NULL, until @fb is compressed (*@item set to NULL), whichever comes
- * first.  @seq UINT64_MAX waits for @fb only.  Item @seq must not be
+ * first; meanwhile run the pipeline's tasks on this thread.  @seq UINT64_MAX waits for @fb only.  Item @seq must not be
  * more than the ring's size past the oldest unreleased item: release
  * first (the caller writes in order, so it can).  Errors: the read or
  * compression error of the first failing file, if that file's items start

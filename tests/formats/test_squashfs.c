@@ -407,6 +407,40 @@ Test(squashfs, source_errors_are_reported)
 }
 
 /*
+ * Small files are read in runs (writer_pipe.c): whichever thread reads
+ * them, the error reported is the first failing file in tree order (one
+ * that grew, before one that is gone), for every number of jobs.
+ */
+Test(squashfs, small_file_errors_in_tree_order)
+{
+	static const unsigned jobs[] = { 1, 2, 3, 8 };
+	struct sd_tree *t = sd_tree_new(1);
+	struct sd_node *n[40];
+	char name[32], grown[2000];
+
+	for (unsigned i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "s%02u", i);
+		n[i] = th_random_file(t, NULL, name, 100 + 37 * i, i);
+	}
+	th_finalize(t);
+	cr_assert_eq(unlink(n[29]->src_path), 0);
+	memset(grown, 'g', sizeof(grown));
+	th_spit(n[17]->src_path, grown, sizeof(grown));
+	for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++) {
+		struct sd_error err;
+
+		sd_error_init(&err);
+		cr_assert_eq(th_write(t, "lz4", -1, 4096, jobs[j],
+				      tt_path("small.sqfs"), NULL, &err),
+			     SD_ERR_IO);
+		cr_assert(strstr(err.msg, n[17]->src_path) &&
+			  strstr(err.msg, "grew"),
+			  "jobs %u: %s", jobs[j], err.msg);
+	}
+	sd_tree_free(t);
+}
+
+/*
  * The writer's own pipeline (writer_pipe.c) must write the bytes
  * libsquashfs 1.2's block processor wrote (the golden hash below was taken
  * from the block-processor writer), for any number of workers: full and
