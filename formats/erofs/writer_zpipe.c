@@ -46,6 +46,16 @@
 #include "core/stream.h"
 #include "formats/erofs/erofs_disk.h"
 
+/* An input buffer, page aligned: read() copies file pages into it, and
+ * into malloc's large blocks (16 bytes past a page boundary) that copy
+ * runs about 3x slower (4K aliasing).  Freed with free(). */
+static uint8_t *page_alloc(size_t len)
+{
+	void *b;
+
+	return posix_memalign(&b, 4096, len ? len : 1) ? NULL : b;
+}
+
 enum { IT_NODE, IT_SEG };
 enum { Q_WAIT, Q_RUN, Q_DONE };
 
@@ -603,7 +613,7 @@ static int produce_file(struct zpipe *z, const struct sd_node *n,
 		ret = make_room(z, it.len, err);
 		if (ret)
 			break;
-		it.in = malloc(it.len);
+		it.in = page_alloc(it.len);
 		if (!it.in) {
 			ret = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 			break;
