@@ -171,7 +171,7 @@ def commands(cmds):
           "--no-digest -o OUT --jobs N --paths DIR/paths --store DIR/nix/store`; "
           "`mksq` = `mksquashfs DIR/nix/store OUT -noappend -quiet -no-progress -b 131072 "
           "-processors N -all-root -no-xattrs -mkfs-time 1 -all-time 1`; `gensq` = "
-          "`gensquashfs -q -f -D DIR/nix/store -b 131072 -j N --all-root` (no xattrs, "
+          "`gensquashfs -q -f -D DIR/nix/store -b 131072 -j N --all-root --exportable` (an export table as storedisk and mksquashfs write by default; no xattrs, "
           "times 0 by default); `mkerofs` = `mkfs.erofs --quiet -x-1 -T1 --all-root -U "
           "<fixed uuid>` (mkfs.erofs 1.5 compresses on one thread and has no option "
           "for more).\n")

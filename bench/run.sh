@@ -123,8 +123,10 @@ sdpack() { local out=$1 dir=$2; shift 2
 mksq() { local out=$1 dir=$2; shift 2
 	mksquashfs "$dir/nix/store" "$out" -noappend -quiet -no-progress -b 131072 \
 		-processors "$jobs" -all-root -no-xattrs -mkfs-time 1 -all-time 1 "$@"; }
+# --exportable: storedisk and mksquashfs write an NFS export table by
+# default, gensquashfs only when asked.
 gensq() { local out=$1 dir=$2; shift 2
-	gensquashfs -q -f -D "$dir/nix/store" -b 131072 -j "$jobs" --all-root "$@" "$out"; }
+	gensquashfs -q -f -D "$dir/nix/store" -b 131072 -j "$jobs" --all-root --exportable "$@" "$out"; }
 mkerofs() { local out=$1 dir=$2; shift 2
 	mkfs.erofs --quiet -x-1 -T1 --all-root -U 00000000-0000-0000-0000-000000000001 \
 		"$@" "$out" "$dir/nix/store"; }
