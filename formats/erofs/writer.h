@@ -292,6 +292,11 @@ void ew_encode_inode(const struct ew_state *w, const struct sd_node *node,
 int ew_pwrite(int fd, const void *buf, size_t len, uint64_t off,
 	      struct sd_error *err);
 
+/* Read exactly @len bytes of @n's content (SD_ERR_IO naming the file if
+ * it ends early; writer_fplan.c). */
+int ew_read_exact(struct sd_stream *s, const struct sd_node *n, uint8_t *buf,
+		  size_t len, struct sd_error *err);
+
 /* Report @node's path with @what (SD_ERR_* @code). */
 int ew_node_error(struct sd_error *err, int code, const struct sd_node *node,
 		  const char *what);

@@ -77,11 +77,6 @@ int ew_flat_plan(struct ew_flat *fl, struct sd_error *err);
  * digests not yet known. */
 int ew_flat_copy(struct ew_flat *fl, struct sd_error *err);
 
-/* Read exactly @len bytes of @n's content (SD_ERR_IO naming the file if
- * it ends early). */
-int ew_read_exact(struct sd_stream *s, const struct sd_node *n, uint8_t *buf,
-		  size_t len, struct sd_error *err);
-
 bool ew_all_zero(const uint8_t *p, size_t len);
 
 /*

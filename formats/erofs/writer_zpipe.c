@@ -191,18 +191,6 @@ static int zbuf_reserve(struct zpipe *z, size_t len, struct sd_error *err)
 	return SD_OK;
 }
 
-static int read_exact(struct sd_stream *s, const struct sd_node *n,
-		      uint8_t *buf, size_t len, struct sd_error *err)
-{
-	size_t got;
-	int ret = sd_stream_read_full(s, buf, len, &got, err);
-
-	if (!ret && got != len)
-		ret = ew_node_error(err, SD_ERR_IO, n,
-				    "file shrank while being read");
-	return ret;
-}
-
 static uint32_t isize_of(const struct ew_inode *in)
 {
 	return in->extended ? EROFS_INODE_EXTENDED_SIZE
@@ -255,7 +243,7 @@ static int store_plain(struct zpipe *z, const struct zitem *it,
 		if (it->in) {
 			memcpy(z->buf, it->in + off, len);
 		} else {
-			ret = read_exact(s, n, z->buf, len, err);
+			ret = ew_read_exact(s, n, z->buf, len, err);
 			if (ret)
 				break;
 			sd_sha256_update(h, z->buf, len);
@@ -542,7 +530,7 @@ static int prehash(struct zpipe *z, const struct sd_node *n, uint64_t size,
 		size_t len = size - off < EW_CHUNK_SIZE ? (size_t)(size - off)
 							: EW_CHUNK_SIZE;
 
-		ret = read_exact(s, n, z->buf, len, err);
+		ret = ew_read_exact(s, n, z->buf, len, err);
 		if (!ret)
 			sd_sha256_update(h, z->buf, len);
 		off += len;
@@ -618,7 +606,7 @@ static int produce_file(struct zpipe *z, const struct sd_node *n,
 			ret = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 			break;
 		}
-		ret = read_exact(s, n, it.in, it.len, err);
+		ret = ew_read_exact(s, n, it.in, it.len, err);
 		if (ret) {
 			free(it.in);
 			break;

@@ -27,7 +27,7 @@ const struct sd_kfeature sd_kfeatures[] = {
 	 * (v5.3, "staging: erofs: introduce LZ4 decompression inplace")
 	 * are all read by the first fs/erofs release. */
 	{ "erofs", "erofs", K(5, 4, 0), false,
-	  "EROFS outside staging", "CONFIG_EROFS_FS" },
+	  "outside staging", "CONFIG_EROFS_FS" },
 	{ "erofs", "compact-inodes", K(5, 4, 0), false,
 	  "32-byte inodes", NULL },
 	{ "erofs", "extended-inodes", K(5, 4, 0), false,
