@@ -80,6 +80,28 @@ umount_image() {
 	umount "$1"
 }
 
+# fsck_extract_matches LABEL IMAGE SOURCE PATH...: fsck.erofs --extract of
+# IMAGE equals the store paths PATH... of SOURCE (owners and mtimes aside;
+# mode bits and bytes compared by compare-tree.py); skips without
+# erofs-utils.
+fsck_extract_matches() {
+	local label=$1 img=$2 src=$3 out="$WORK/fsck-extract"
+	shift 3
+	if ! command -v fsck.erofs >/dev/null; then
+		skip "fsck.erofs not installed"
+		return
+	fi
+	rm -rf "$out"
+	if fsck.erofs --extract="$out" "$img" >"$WORK/fsck.log" 2>&1; then
+		check "fsck.erofs --extract matches the source ($label)" \
+			python3 "$SRCDIR/tests/cli/compare-tree.py" --no-owner --no-mtime \
+			"$src" "$out" 1234567 "$@"
+	else
+		fail "fsck.erofs reads the $label image: $(tail -1 "$WORK/fsck.log")"
+	fi
+	rm -rf "$out"
+}
+
 finish() {
 	echo "$(basename "$0"): $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
 	[ "$T_FAIL" -eq 0 ]

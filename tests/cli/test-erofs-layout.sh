@@ -106,19 +106,8 @@ for cfg in "lz4 4K" "lz4 4K zt" "lz4hc 64K" "lz4hc 64K zt" "lzma 4K zt" \
 		"$SD" diff "$img" "$WORK/ref.erofs"
 	case $comp in
 	lz4 | lz4hc)
-		if command -v fsck.erofs >/dev/null; then
-			if fsck.erofs --extract="$WORK/f-$name" "$img" >"$WORK/fsck.log" 2>&1; then
-				# shellcheck disable=SC2086
-				check "fsck.erofs --extract matches the source ($name)" \
-					python3 "$SRCDIR/tests/cli/compare-tree.py" --no-owner --no-mtime \
-					"$S" "$WORK/f-$name" 1234567 $paths
-			else
-				fail "fsck.erofs reads $name: $(tail -1 "$WORK/fsck.log")"
-			fi
-			rm -rf "$WORK/f-$name"
-		else
-			skip "fsck.erofs not installed"
-		fi
+		# shellcheck disable=SC2086
+		fsck_extract_matches "$name" "$img" "$S" $paths
 		;;
 	esac
 	if ! command -v dump.erofs >/dev/null; then

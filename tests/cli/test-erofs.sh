@@ -74,19 +74,8 @@ for comp in none lz4 lz4hc lzma zstd; do
 		expect_rc 0 "verify reads the $comp $pc image" "$SD" verify "$img"
 		case $comp in
 		none | lz4 | lz4hc)
-			if command -v fsck.erofs >/dev/null; then
-				if fsck.erofs --extract="$WORK/x-$comp-$pc" "$img" >"$WORK/fsck.log" 2>&1; then
-					# shellcheck disable=SC2086
-					check "fsck.erofs --extract matches the source ($comp, $pc)" \
-						python3 "$SRCDIR/tests/cli/compare-tree.py" --no-owner --no-mtime \
-						"$S" "$WORK/x-$comp-$pc" 1234567 $paths
-				else
-					fail "fsck.erofs reads the $comp $pc image: $(tail -1 "$WORK/fsck.log")"
-				fi
-				rm -rf "$WORK/x-$comp-$pc"
-			else
-				skip "fsck.erofs not installed"
-			fi
+			# shellcheck disable=SC2086
+			fsck_extract_matches "$comp, $pc" "$img" "$S" $paths
 			;;
 		esac
 	done
