@@ -107,6 +107,39 @@ static int found(struct resolver *r, const char *c, size_t clen,
 	return 0;
 }
 
+/*
+ * The error for a root outside the store.  When a component of the
+ * resolved path is a store path basename ("<hash>-<name>"), its parent
+ * is probably the store the user meant: name it as a --store hint.
+ */
+static int not_in_store(struct resolver *r, const struct sd_store *st)
+{
+	const char *p = r->resolved.s;
+	const char *end = p + r->resolved.len;
+	const char *comp = p;
+
+	while (comp < end) {
+		while (comp < end && *comp == '/')
+			comp++;
+		const char *slash = memchr(comp, '/', (size_t)(end - comp));
+		size_t len = slash ? (size_t)(slash - comp)
+				   : (size_t)(end - comp);
+		if (len && comp > p + 1 &&
+		    !sd_storepath_base_problem(comp, len))
+			return sd_error_set(r->err, SD_ERR_INVALID,
+					    "%s: not in the store %s "
+					    "(physical %s); its store seems "
+					    "to be %.*s: give --store %.*s",
+					    r->arg, st->store_dir, st->phys_dir,
+					    (int)(comp - 1 - p), p,
+					    (int)(comp - 1 - p), p);
+		comp += len;
+	}
+	return sd_error_set(r->err, SD_ERR_INVALID,
+			    "%s: not in the store %s (physical %s)", r->arg,
+			    st->store_dir, st->phys_dir);
+}
+
 static int resolve(struct resolver *r, const struct sd_store_path **out)
 {
 	const struct sd_store *st = r->st;
@@ -184,9 +217,7 @@ static int resolve(struct resolver *r, const struct sd_store_path **out)
 		return sd_error_set(r->err, SD_ERR_INVALID,
 				    "%s: is the store directory itself, not "
 				    "a store path", r->arg);
-	return sd_error_set(r->err, SD_ERR_INVALID,
-			    "%s: not in the store %s (physical %s)", r->arg,
-			    st->store_dir, st->phys_dir);
+	return not_in_store(r, st);
 }
 
 int sd_store_resolve_root(const struct sd_store *st, const char *arg,

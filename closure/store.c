@@ -114,7 +114,23 @@ nomem:
 			    st->phys_dir);
 }
 
-/* Sort, drop second entries of a hash (as warnings) and index by hash. */
+/*
+ * Whether @p is "<base of @path>.lock": the lock file Nix's PathLocks
+ * keeps beside a store path while it builds, substitutes or deletes it
+ * (lockPath = path + ".lock"; pathlocks.cc), left behind when a Nix
+ * process dies.  Such a lock is never a store path of its own when its
+ * path exists (both would share one hash part).
+ */
+static bool is_lock_of(const struct sd_store_path *p,
+		       const struct sd_store_path *path)
+{
+	return p->base_len == path->base_len + 5 &&
+	       !memcmp(p->base, path->base, path->base_len) &&
+	       !memcmp(p->base + path->base_len, ".lock", 5);
+}
+
+/* Sort, drop second entries of a hash (as warnings, except Nix's lock
+ * files beside their paths) and index by hash. */
 static int index_paths(struct sd_store *st, struct sd_error *err)
 {
 	size_t wcap = st->nwarnings;
@@ -127,6 +143,10 @@ static int index_paths(struct sd_store *st, struct sd_error *err)
 		if (sd_hashmap_put(st->by_hash, p->hash, (int64_t)kept, &prev,
 				   err))
 			return SD_ERR_NOMEM;
+		if (prev != SD_HASHMAP_NONE && is_lock_of(p, &st->paths[prev])) {
+			free(p->base);  /* Nix's lock of that path: not ours */
+			continue;
+		}
 		if (prev != SD_HASHMAP_NONE) {
 			int rc = add_warning(st, &wcap, p->base,
 					     "another entry has the same hash "

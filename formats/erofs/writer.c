@@ -113,6 +113,16 @@ static int hash_meta(struct ew_state *w, const uint8_t *block0,
 	return SD_OK;
 }
 
+/* Whether some file's final layout is compressed. */
+static bool any_compressed(const struct ew_state *w)
+{
+	for (size_t i = 0; i < w->count; i++)
+		if (w->ino[i].layout == EROFS_INODE_COMPRESSED_COMPACT ||
+		    w->ino[i].layout == EROFS_INODE_COMPRESSED_FULL)
+			return true;
+	return false;
+}
+
 /*
  * Compression configuration records (INCOMPAT_COMPR_CFGS) after the
  * superblock: needed for lzma and zstd, and for lz4 with big pclusters;
@@ -297,8 +307,11 @@ int sd_erofs_write(const struct sd_tree *tree,
 				     "cannot size EROFS image");
 	if (!ret)
 		ret = write_super(&w, opts, err);
-	if (!ret && stats)
+	if (!ret && stats) {
 		stats->image_bytes = (uint64_t)w.data_next * EW_BLKSIZE;
+		stats->nothing_compressed = w.zcfg.alg != EZ_NONE &&
+					    !any_compressed(&w);
+	}
 out:
 	ew_meta_free(&w);
 	sd_sha256_free(w.digest);

@@ -86,9 +86,10 @@ static void print_text(const char *path, const struct sd_info *in)
 	print_items("compressors:", in->compressors, in->ncompressors);
 	print_items("features:", in->features, in->nfeatures);
 	printf("%-16s%" PRIu64 "\n", "inodes:", im->inodes);
-	printf("%-16s%" PRIu64 " files, %" PRIu64 " directories, %" PRIu64
-	       " symlinks, %" PRIu64 " other\n", "entries:", im->files,
-	       im->dirs, im->symlinks, im->others);
+	printf("%-16s%" PRIu64 " file%s, %" PRIu64 " director%s, %" PRIu64
+	       " symlink%s, %" PRIu64 " other\n", "entries:", im->files,
+	       im->files == 1 ? "" : "s", im->dirs, im->dirs == 1 ? "y" : "ies",
+	       im->symlinks, im->symlinks == 1 ? "" : "s", im->others);
 	printf("%-16s", "label:");
 	if (im->has_label) {
 		fputc('"', stdout);

@@ -32,8 +32,10 @@ static void help(FILE *f)
 		"(default) or none;\n"
 		"                         erofs: none (default), lz4, "
 		"lz4hc, lzma or zstd\n"
-		"  --block-size N         data block size, 4K..1M, a power of "
-		"two (default 128K)\n"
+		"  --block-size N         squashfs data block size, 4K..1M, a "
+		"power of two\n"
+		"                         (default 128K); EROFS blocks are "
+		"always 4K\n"
 		"  --jobs N               threads that read and compress "
 		"(default: number of\n"
 		"                         CPUs; squashfs: the writing thread "
@@ -54,7 +56,7 @@ static void help(FILE *f)
 		"file's last pcluster\n"
 		"                         inline after its indexes (smaller "
 		"images; needs Linux 5.17)\n"
-		"  --min-kernel X.Y       refuse options Linux X.Y cannot "
+		"  --min-kernel X.Y[.Z]   refuse options Linux X.Y cannot "
 		"mount and avoid\n"
 		"                         later features (EROFS: no "
 		"chunk-based files before 5.15);\n"
@@ -426,8 +428,12 @@ int sd_cmd_pack(int argc, char **argv)
 	if (!quiet) {
 		char hex[SD_SHA256_LEN * 2 + 1];
 		sd_hex_encode(res.digest, SD_SHA256_LEN, hex);
-		printf("%s: %s, %s compression\n", po.output, po.format->name,
-		       po.write.compressor);
+		printf("%s: %s, %s compression%s\n", po.output,
+		       po.format->name, po.write.compressor,
+		       res.write.nothing_compressed
+			       ? " (no file compressed: each one is stored "
+				 "plain, compressing saved nothing)"
+			       : "");
 		printf("  store paths: %zu\n", res.npaths);
 		printf("  files: %zu, directories: %zu, symlinks: %zu\n",
 		       res.nfiles, res.ndirs, res.nsymlinks);

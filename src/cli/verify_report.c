@@ -187,6 +187,12 @@ static void registration_text(FILE *out,
  * but not of self-containment: alone, they head the line as "does not
  * match its registration".
  */
+/* "s" unless @n is 1: "1 violation", "2 violations". */
+static const char *plural(unsigned long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static void summary_text(FILE *out, const char *image,
 			 const struct sd_verify_result *r)
 {
@@ -194,29 +200,35 @@ static void summary_text(FILE *out, const char *image,
 	size_t others = r->nviolations > nmis ? r->nviolations - nmis : 0;
 	if (r->nviolations == 0)
 		fprintf(out,
-			"%s: self-contained: %zu store paths, %zu files, "
-			"%llu references resolved, %zu warnings\n",
-			image, r->npaths, r->nfiles,
-			(unsigned long long)r->references, r->nwarnings);
+			"%s: self-contained: %zu store path%s, %zu file%s, "
+			"%llu reference%s resolved, %zu warning%s\n",
+			image, r->npaths, plural(r->npaths), r->nfiles,
+			plural(r->nfiles), (unsigned long long)r->references,
+			plural(r->references), r->nwarnings,
+			plural(r->nwarnings));
 	else if (others == 0)
 		fprintf(out,
 			"%s: does not match its registration (%s): %zu "
-			"narHash/narSize mismatches, %zu warnings in %zu "
-			"store paths\n",
+			"narHash/narSize mismatch%s, %zu warning%s in %zu "
+			"store path%s\n",
 			image, r->reg.source ? r->reg.source : "?", nmis,
-			r->nwarnings, r->npaths);
+			nmis == 1 ? "" : "es", r->nwarnings,
+			plural(r->nwarnings), r->npaths, plural(r->npaths));
 	else if (nmis == 0)
 		fprintf(out,
-			"%s: NOT self-contained: %zu violations, %zu warnings "
-			"in %zu store paths\n",
-			image, r->nviolations, r->nwarnings, r->npaths);
+			"%s: NOT self-contained: %zu violation%s, %zu "
+			"warning%s in %zu store path%s\n",
+			image, r->nviolations, plural(r->nviolations),
+			r->nwarnings, plural(r->nwarnings), r->npaths,
+			plural(r->npaths));
 	else
 		fprintf(out,
-			"%s: NOT self-contained: %zu violations, %zu warnings "
-			"in %zu store paths; %zu of them do not match its "
-			"registration (%s)\n",
-			image, others, r->nwarnings, r->npaths, nmis,
-			r->reg.source ? r->reg.source : "?");
+			"%s: NOT self-contained: %zu violation%s, %zu "
+			"warning%s in %zu store path%s; %zu of them do not "
+			"match its registration (%s)\n",
+			image, others, plural(others), r->nwarnings,
+			plural(r->nwarnings), r->npaths, plural(r->npaths),
+			nmis, r->reg.source ? r->reg.source : "?");
 }
 
 static void finding_text(FILE *out, const struct sd_finding *f)

@@ -30,6 +30,30 @@ expect_rc 0 "--no-digest still summarises" "$SD" pack --no-digest -o imgs/img4 \
 	--store "$STORE" "$ROOT"
 check "summary has the sha256" contains "$WORK/out" "sha256: $(sha imgs/img4)"
 
+# The summary names the compressor asked for, and says so when no file
+# ended up compressed (the demo's files are too small to gain from lz4
+# without --ztailpacking), as `info` then lists no compressor.
+expect_rc 0 "EROFS lz4 pack of small files" "$SD" pack --no-digest -o imgs/small.erofs \
+	--format erofs --compress lz4 --store "$STORE" "$ROOT"
+check "... the summary says no file was compressed" \
+	contains "$WORK/out" "lz4 compression (no file compressed"
+expect_rc 0 "... info of that image" "$SD" info imgs/small.erofs
+check "... info lists no compressor" grep -q '^compressors: *none$' "$WORK/out"
+expect_rc 0 "EROFS lz4 --ztailpacking pack of small files" "$SD" pack --no-digest \
+	-o imgs/small-zt.erofs --format erofs --compress lz4 --ztailpacking \
+	--store "$STORE" "$ROOT"
+check "... the summary just names lz4" grep -q 'erofs, lz4 compression$' "$WORK/out"
+expect_rc 0 "... info of that image" "$SD" info imgs/small-zt.erofs
+check "... info lists lz4" grep -q '^compressors: *lz4 ' "$WORK/out"
+
+# A root given by its physical path in a store other than --store's: the
+# error names the store it seems to be in.
+mkdir -p empty-store
+expect_rc 1 "a root outside the store is refused" "$SD" closure --scan \
+	--store-dir /x/store --store "$WORK/empty-store" "$STORE/${ROOT##*/}"
+check "... with a --store hint naming its store" \
+	contains "$WORK/err" "its store seems to be $STORE: give --store $STORE"
+
 # The copy on a host without a store: a bogus store directory, an empty
 # HOME, and (under strace) no access to any store or database.
 mkdir -p far/home

@@ -39,7 +39,7 @@ check "the violation names the path" grep -q "violation: /nix/store/$libc.*narHa
 check "with the registered hash as sha256:nix32" contains "$WORK/out" \
 	"registered sha256:0000000000000000000000000000000000000000000000000000"
 check "headed as a registration mismatch, not as NOT self-contained" sh -c "
-	grep -q '^$WORK/img: does not match its registration ($WORK/reg.badhash): 1 narHash/narSize mismatches' '$WORK/out' &&
+	grep -q '^$WORK/img: does not match its registration ($WORK/reg.badhash): 1 narHash/narSize mismatch' '$WORK/out' &&
 	! grep -q 'NOT self-contained' '$WORK/out'"
 expect_rc 1 "verify -q: a mismatch is still exit 1" "$SD" verify -q --registration "$WORK/reg.badhash" "$WORK/img"
 check "verify -q: nothing on stdout" [ ! -s "$WORK/out" ]
@@ -68,7 +68,7 @@ assert m['expected_nar_size'] == m['actual_nar_size'] > 0, m
 cat "$WORK/reg" >"$WORK/reg.extra"
 printf '/nix/store/%s\n%s\n8\n\n0\n' "$unused" "$(printf '%064d' 1)" >>"$WORK/reg.extra"
 expect_rc 1 "a registered path missing from the image is a violation" "$SD" verify --registration "$WORK/reg.extra" "$WORK/img"
-check "a missing path is not headed as a registration mismatch" contains "$WORK/out" "$WORK/img: NOT self-contained: 1 violations"
+check "a missing path is not headed as a registration mismatch" contains "$WORK/out" "$WORK/img: NOT self-contained: 1 violation,"
 check "the violation names it and the registration's line" \
 	grep -q "violation: $WORK/reg.extra:[0-9]* (registration): /nix/store/$unused: registered, but not in the image" "$WORK/out"
 

@@ -149,6 +149,39 @@ static struct sd_closure *compute(struct sd_store *st, int root,
 	return c;
 }
 
+/* Nix's lock file beside a store path (<path>.lock, left by a Nix process
+ * that died) is dropped silently; another entry with the same hash part
+ * still warns; a .lock entry without its path is a store path. */
+Test(store, lock_files, .init = make_store, .fini = tt_teardown)
+{
+	char rel[256];
+	snprintf(rel, sizeof(rel), "nix/store/%s.lock", bp(D));
+	tt_write(rel, "", 0, 0644);
+	snprintf(rel, sizeof(rel), "nix/store/%s-other", hs[E]);
+	tt_write(rel, "", 0, 0644);
+	char lone[64];
+	ct_hash("lone", lone);
+	snprintf(rel, sizeof(rel), "nix/store/%s-Cargo.lock", lone);
+	tt_write(rel, "", 0, 0644);
+
+	struct sd_store *st = open_store();
+	cr_assert_eq(st->npaths, NP + 1);
+	cr_assert_eq(st->nwarnings, 3);
+	char other[128];
+	snprintf(other, sizeof(other), "%s-other", hs[E]);
+	bool warned = false;
+	for (size_t i = 0; i < st->nwarnings; i++) {
+		cr_assert_null(strstr(st->warnings[i].entry, ".lock"));
+		warned |= !strcmp(st->warnings[i].entry, other);
+	}
+	cr_assert(warned);
+	cr_assert_str_eq(sd_store_find_hash(st, hs[D])->base, bp(D));
+	const struct sd_store_path *l = sd_store_find_hash(st, lone);
+	cr_assert_not_null(l);
+	cr_assert_str_eq(l->name, "Cargo.lock");
+	sd_store_free(st);
+}
+
 Test(store, open_and_warnings, .init = make_store, .fini = tt_teardown)
 {
 	struct sd_store *st = open_store();
