@@ -50,6 +50,7 @@ struct pfile {
 struct worker {
 	struct sd_sqfs_pipe *p;
 	sqfs_compressor_t *cmp;
+	struct sd_dircache dc;  /* the directory of the last file it opened */
 	pthread_t th;
 	bool started;
 };
@@ -377,7 +378,7 @@ static void run_open(struct worker *wk, struct pfile *f)
 	pthread_mutex_unlock(&p->mu);
 
 	sd_error_init(&e);
-	ret = sd_tree_open(p->w->tree, node, &f->s, &e);
+	ret = sd_tree_open_near(p->w->tree, node, &wk->dc, &f->s, &e);
 
 	pthread_mutex_lock(&p->mu);
 	if (ret) {
@@ -415,7 +416,7 @@ static int read_small(struct worker *wk, size_t rank, struct sd_error *err)
 		.base = p->base[rank], .nitems = 1,
 		.tail = (uint32_t)node->size,
 	};
-	int ret = sd_tree_open(p->w->tree, node, &f.s, err);
+	int ret = sd_tree_open_near(p->w->tree, node, &wk->dc, &f.s, err);
 
 	if (ret)
 		return ret;
@@ -776,6 +777,12 @@ static int alloc_pipe(struct sd_sqfs_pipe *p, unsigned jobs)
 	p->released = calloc(p->nring, sizeof(*p->released));
 	p->open = calloc(nslots, sizeof(*p->open));
 	p->workers = calloc(jobs, sizeof(*p->workers));
+	if (p->workers) {
+		/* before any failure: sd_sqfs_pipe_stop releases them all */
+		for (unsigned i = 0; i < jobs; i++)
+			p->workers[i].dc =
+				(struct sd_dircache)SD_DIRCACHE_INIT;
+	}
 	if (!p->ring || !p->released || !p->open || !p->workers)
 		return SD_ERR_NOMEM;
 	for (size_t i = 0; i < p->nring; i++) {
@@ -851,6 +858,7 @@ void sd_sqfs_pipe_stop(struct sd_sqfs_pipe *p)
 		if (p->workers[i].started)
 			pthread_join(p->workers[i].th, NULL);
 		sqfs_destroy(p->workers[i].cmp);
+		sd_dircache_release(&p->workers[i].dc);
 	}
 	for (size_t i = 0; p->open && i < nslots; i++)
 		sd_stream_close(p->open[i].s);

@@ -64,10 +64,16 @@ static void host_close(struct sd_stream *s)
 	free(h);
 }
 
-int sd_stream_open_host(const char *path, uint64_t expect_size,
-			struct sd_stream **out, struct sd_error *err)
+/* Files no larger than this are read in one go: a sequential-access hint
+ * (which widens readahead) cannot help them and costs a system call. */
+#define SD_FADVISE_MIN (128u * 1024)
+
+int sd_stream_open_host_at(int dirfd, const char *name, const char *path,
+			   uint64_t expect_size, struct sd_stream **out,
+			   struct sd_error *err)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	int fd = openat(dirfd, name,
+			O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return sd_error_errno(err, SD_ERR_IO, errno, "%s: open", path);
 	struct host_stream *h = calloc(1, sizeof(*h));
@@ -79,7 +85,8 @@ int sd_stream_open_host(const char *path, uint64_t expect_size,
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	}
 #ifdef POSIX_FADV_SEQUENTIAL
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (expect_size > SD_FADVISE_MIN)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
 	h->base.read = host_read;
 	h->base.close = host_close;
@@ -88,6 +95,13 @@ int sd_stream_open_host(const char *path, uint64_t expect_size,
 	h->path = p;
 	*out = &h->base;
 	return SD_OK;
+}
+
+int sd_stream_open_host(const char *path, uint64_t expect_size,
+			struct sd_stream **out, struct sd_error *err)
+{
+	return sd_stream_open_host_at(AT_FDCWD, path, path, expect_size, out,
+				      err);
 }
 
 struct mem_stream {

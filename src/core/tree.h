@@ -216,6 +216,31 @@ int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
 		 struct sd_stream **out, struct sd_error *err);
 
 /*
+ * A host directory kept open between sd_tree_open_near() calls of one
+ * thread.  Initialise with SD_DIRCACHE_INIT; sd_dircache_release() closes
+ * it (the cache stays usable).
+ */
+struct sd_dircache {
+	const struct sd_node *dir;  /* the directory node open as fd */
+	int fd;                     /* -1: none */
+};
+#define SD_DIRCACHE_INIT {NULL, -1}
+
+/*
+ * sd_tree_open() for a reader that opens files in tree order: a host
+ * file below an added subtree's top is opened relative to its parent
+ * directory (openat), which @dc keeps open for the next file of the same
+ * directory, so the kernel resolves the directory's path once, not once
+ * per file.  The same stream, bytes and errors as sd_tree_open() (a
+ * directory that cannot be opened falls back to the full path).
+ */
+int sd_tree_open_near(const struct sd_tree *tree, const struct sd_node *node,
+		      struct sd_dircache *dc, struct sd_stream **out,
+		      struct sd_error *err);
+
+void sd_dircache_release(struct sd_dircache *dc);
+
+/*
  * Visit @node and its subtree in pre-order, children in sorted order.
  * A non-zero return of @fn stops the walk and is returned.
  */
