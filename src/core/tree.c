@@ -146,6 +146,50 @@ struct sd_node *sd_tree_add(struct sd_tree *tree, struct sd_node *parent,
 	return n;
 }
 
+int sd_tree_graft(struct sd_tree *dst, struct sd_node *parent,
+		  struct sd_tree *src, struct sd_error *err)
+{
+	struct sd_node *from = src->root;
+
+	if (!parent || parent->type != SD_NODE_DIR)
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "parent is not a directory");
+	if (parent->nchildren + from->nchildren > parent->children_cap) {
+		size_t cap = parent->children_cap ? parent->children_cap : 4;
+
+		while (cap < parent->nchildren + from->nchildren)
+			cap *= 2;
+		struct sd_node **c =
+			realloc(parent->children, cap * sizeof(*c));
+		if (!c)
+			return sd_error_set(err, SD_ERR_NOMEM,
+					    "out of memory");
+		parent->children = c;
+		parent->children_cap = cap;
+	}
+	for (size_t i = 0; i < from->nchildren; i++) {
+		from->children[i]->parent = parent;
+		parent->children[parent->nchildren++] = from->children[i];
+	}
+	from->nchildren = 0;
+	/* the names move too; dst keeps filling its own newest chunk */
+	if (src->names) {
+		struct sd_name_chunk *last = src->names;
+
+		while (last->next)
+			last = last->next;
+		if (dst->names) {
+			last->next = dst->names->next;
+			dst->names->next = src->names;
+		} else {
+			dst->names = src->names;
+		}
+		src->names = NULL;
+	}
+	sd_tree_free(src);
+	return SD_OK;
+}
+
 int sd_node_set_name(struct sd_tree *tree, struct sd_node *node,
 		     const char *name, size_t len, struct sd_error *err)
 {

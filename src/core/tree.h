@@ -141,6 +141,18 @@ struct sd_node *sd_tree_add(struct sd_tree *tree, struct sd_node *parent,
 			    const char *name, size_t len,
 			    enum sd_node_type type, struct sd_error *err);
 
+/*
+ * Move every child of @src's root, with its subtree and names, under
+ * directory @parent of @dst (appended: sd_tree_finalize() sorts) and free
+ * @src.  Lets subtrees be built apart, e.g. on several threads, and joined
+ * into one tree identical to one built in place.  @src must have no
+ * content source or tap of its own.  SD_ERR_NOMEM (then @src is left
+ * whole, for the caller to free), SD_ERR_INVALID if @parent is no
+ * directory.
+ */
+int sd_tree_graft(struct sd_tree *dst, struct sd_node *parent,
+		  struct sd_tree *src, struct sd_error *err);
+
 /* Rename @node to @name (@len bytes, copied into @tree, validated as in
  * sd_tree_add).  SD_ERR_INVALID for a bad name, SD_ERR_NOMEM. */
 int sd_node_set_name(struct sd_tree *tree, struct sd_node *node,
