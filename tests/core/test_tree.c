@@ -339,3 +339,53 @@ Test(hosttree, walk_builds_nested_dirs_and_long_targets, .init = setup,
 	cr_assert_str_eq(l->target, target);
 	sd_tree_free(t);
 }
+
+/* Reads of exactly the expected size (the squashfs reader's way: the
+ * bytes, then a read to see the end) still see a file that changed. */
+Test(hosttree, exact_size_reads_see_the_end_and_changes, .init = setup,
+     .fini = tt_teardown)
+{
+	char p[512], buf[16];
+	size_t got = 0;
+	struct sd_stream *s;
+	struct sd_error err;
+	snprintf(p, sizeof(p), "%s/f", tt_tmp);
+
+	tt_write("f", "abcd", (size_t)-1, 0644);
+	cr_assert_eq(sd_stream_open_host(p, 4, &s, NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf, 4, &got, NULL), 0);
+	cr_assert_eq(got, 4);
+	cr_assert_eq(memcmp(buf, "abcd", 4), 0);
+	cr_assert_eq(sd_stream_read(s, buf, 1, &got, NULL), 0);
+	cr_assert_eq(got, 0, "the end");
+	sd_stream_close(s);
+
+	/* one byte more than expected, read as exactly the expected size */
+	tt_write("f", "abcde", (size_t)-1, 0644);
+	sd_error_init(&err);
+	cr_assert_eq(sd_stream_open_host(p, 4, &s, NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf, 4, &got, &err), SD_ERR_IO);
+	cr_assert(strstr(err.msg, "f: file grew while being read"), "%s",
+		  err.msg);
+	sd_stream_close(s);
+
+	/* one byte less */
+	tt_write("f", "abc", (size_t)-1, 0644);
+	sd_error_init(&err);
+	cr_assert_eq(sd_stream_open_host(p, 4, &s, NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf, 4, &got, &err), SD_ERR_IO);
+	cr_assert(strstr(err.msg, "shrank while being read (3 of 4 bytes)"),
+		  "%s", err.msg);
+	sd_stream_close(s);
+
+	/* in pieces: the last one reaches the end */
+	tt_write("f", "abcdef", (size_t)-1, 0644);
+	cr_assert_eq(sd_stream_open_host(p, 6, &s, NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf, 2, &got, NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf + 2, 4, &got, NULL), 0);
+	cr_assert_eq(got, 4);
+	cr_assert_eq(memcmp(buf, "abcdef", 6), 0);
+	cr_assert_eq(sd_stream_read(s, buf, sizeof(buf), &got, NULL), 0);
+	cr_assert_eq(got, 0);
+	sd_stream_close(s);
+}
