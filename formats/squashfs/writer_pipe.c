@@ -745,9 +745,16 @@ static int plan_files(struct sd_sqfs_pipe *p)
 	return SD_OK;
 }
 
+/*
+ * Items in flight: small files are one item each, so the ring is how far
+ * the readers may run ahead of the writing thread in files; with 8 per job
+ * the second thread of --jobs 2 idled about a third of the time on the
+ * microVM corpus (36k files mostly under 4 KiB), with 32 per job it did not
+ * (wall 1.34 -> 1.16 s, peak RSS +9 MB: two block buffers an item).
+ */
 static size_t ring_size(uint32_t bs, unsigned jobs)
 {
-	size_t n = 8 * (size_t)jobs + 16;
+	size_t n = 32 * (size_t)jobs + 16;
 	size_t cap = RING_BYTES / (2 * (size_t)bs);
 
 	if (cap < 4)
