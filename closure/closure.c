@@ -235,7 +235,7 @@ static int build_result(struct sd_engine *e, struct sd_closure *c)
 			if (!p->deriver)
 				goto nomem;
 		}
-		if (!e->bytes_known[i]) {
+		if (!e->bytes_known[i] && !e->o->no_bytes) {
 			int irc = sd_engine_check_interrupt(e);
 			if (irc) {
 				free(map);

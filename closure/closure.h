@@ -61,6 +61,11 @@ struct sd_closure_opts {
 	const struct sd_allowlist *allow;    /* tolerate these (may be NULL) */
 	bool evidence;                       /* SCAN: record where each
 					      * reference was first seen */
+	bool no_bytes;                       /* leave paths[].bytes and
+					      * bytes 0 instead of walking
+					      * every path for them (REG /
+					      * PATHS; a caller that reads
+					      * the paths itself: pack) */
 	/* Polled between store paths; non-zero stops the computation with
 	 * SD_ERR_INTERRUPTED.  May be NULL. */
 	volatile const int *interrupted;
@@ -83,7 +88,8 @@ struct sd_closure_path {
 	size_t nrefs;
 	struct sd_closure_evidence *evidence; /* NULL, or evidence[k] for
 					       * refs[k] (SCAN) */
-	uint64_t bytes;             /* sum of regular file sizes */
+	uint64_t bytes;             /* sum of regular file sizes (0 with
+				     * opts.no_bytes, except SCAN) */
 	bool has_nar;               /* REGISTRATION full layout: */
 	uint8_t nar_hash[SD_NARHASH_LEN];
 	uint64_t nar_size;

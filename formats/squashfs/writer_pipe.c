@@ -50,6 +50,7 @@ struct pfile {
 struct worker {
 	struct sd_sqfs_pipe *p;
 	sqfs_compressor_t *cmp;
+	struct sd_dircache dc;  /* the directory of the last file it opened */
 	pthread_t th;
 	bool started;
 };
@@ -377,7 +378,7 @@ static void run_open(struct worker *wk, struct pfile *f)
 	pthread_mutex_unlock(&p->mu);
 
 	sd_error_init(&e);
-	ret = sd_tree_open(p->w->tree, node, &f->s, &e);
+	ret = sd_tree_open_near(p->w->tree, node, &wk->dc, &f->s, &e);
 
 	pthread_mutex_lock(&p->mu);
 	if (ret) {
@@ -415,7 +416,7 @@ static int read_small(struct worker *wk, size_t rank, struct sd_error *err)
 		.base = p->base[rank], .nitems = 1,
 		.tail = (uint32_t)node->size,
 	};
-	int ret = sd_tree_open(p->w->tree, node, &f.s, err);
+	int ret = sd_tree_open_near(p->w->tree, node, &wk->dc, &f.s, err);
 
 	if (ret)
 		return ret;
@@ -744,9 +745,16 @@ static int plan_files(struct sd_sqfs_pipe *p)
 	return SD_OK;
 }
 
+/*
+ * Items in flight: small files are one item each, so the ring is how far
+ * the readers may run ahead of the writing thread in files; with 8 per job
+ * the second thread of --jobs 2 idled about a third of the time on the
+ * microVM corpus (36k files mostly under 4 KiB), with 32 per job it did not
+ * (wall 1.34 -> 1.16 s, peak RSS +9 MB: two block buffers an item).
+ */
 static size_t ring_size(uint32_t bs, unsigned jobs)
 {
-	size_t n = 8 * (size_t)jobs + 16;
+	size_t n = 32 * (size_t)jobs + 16;
 	size_t cap = RING_BYTES / (2 * (size_t)bs);
 
 	if (cap < 4)
@@ -776,6 +784,12 @@ static int alloc_pipe(struct sd_sqfs_pipe *p, unsigned jobs)
 	p->released = calloc(p->nring, sizeof(*p->released));
 	p->open = calloc(nslots, sizeof(*p->open));
 	p->workers = calloc(jobs, sizeof(*p->workers));
+	if (p->workers) {
+		/* before any failure: sd_sqfs_pipe_stop releases them all */
+		for (unsigned i = 0; i < jobs; i++)
+			p->workers[i].dc =
+				(struct sd_dircache)SD_DIRCACHE_INIT;
+	}
 	if (!p->ring || !p->released || !p->open || !p->workers)
 		return SD_ERR_NOMEM;
 	for (size_t i = 0; i < p->nring; i++) {
@@ -851,6 +865,7 @@ void sd_sqfs_pipe_stop(struct sd_sqfs_pipe *p)
 		if (p->workers[i].started)
 			pthread_join(p->workers[i].th, NULL);
 		sqfs_destroy(p->workers[i].cmp);
+		sd_dircache_release(&p->workers[i].dc);
 	}
 	for (size_t i = 0; p->open && i < nslots; i++)
 		sd_stream_close(p->open[i].s);

@@ -144,7 +144,8 @@ int sd_pack(const char *const *bases, size_t n,
 	memset(res, 0, sizeof(*res));
 	struct sd_tree *tree = NULL;
 	int rc = sd_app_closure_tree(bases, n, opts->store_phys, opts->mtime,
-				     opts->interrupted, &tree, err);
+				     opts->write.jobs, opts->interrupted,
+				     &tree, err);
 	if (rc)
 		return rc;
 	return sd_pack_tree(tree, n, opts, res, err);

@@ -244,6 +244,7 @@ int sd_closure_cli_open(struct sd_closure_cli *c, struct sd_error *err)
 			  : c->paths      ? SD_CLOSURE_PATHS
 					  : SD_CLOSURE_SCAN,
 		.allow_missing = c->allow_missing,
+		.no_bytes = c->no_bytes,
 		.interrupted = &sd_interrupted,
 	};
 	rc = sd_store_open(c->store_dir, c->store, &c->st, err);

@@ -68,6 +68,8 @@ struct sd_closure_cli {
 	bool scan;                  /* --scan */
 	const char *allow_file;     /* --allow FILE */
 	bool allow_missing;         /* --allow-missing */
+	bool no_bytes;              /* set by the command: sizes unused
+				     * (sd_closure_opts.no_bytes) */
 
 	/* Results of sd_closure_cli_run (release with ..._release). */
 	struct sd_store *st;

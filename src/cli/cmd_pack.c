@@ -227,7 +227,9 @@ int sd_cmd_pack(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct sd_closure_cli cc = {0};
+	/* pack walks every path as it builds its tree: the closure's
+	 * sizes would be a second walk of the store, never used */
+	struct sd_closure_cli cc = {.no_bytes = true};
 	struct sd_pack_options po = {0};
 	const char *format = "squashfs", *mtime_arg = NULL;
 	bool quiet = false, no_digest = false;

@@ -70,8 +70,8 @@ static int of_closure(struct sd_closure_cli *cc, int argc, char **argv,
 	for (size_t i = 0; i < cl->npaths; i++)
 		bases[i] = cl->paths[i].sp->base;
 	struct sd_tree *tree = NULL;
-	rc = sd_app_closure_tree(bases, cl->npaths, cc->st->phys_dir, 1, NULL,
-				 &tree, err);
+	rc = sd_app_closure_tree(bases, cl->npaths, cc->st->phys_dir, 1,
+				 sd_cli_ncpus(), NULL, &tree, err);
 	if (!rc)
 		rc = sd_app_registration(tree, cl, ro, text, len, err);
 	sd_tree_free(tree);

@@ -1,23 +1,57 @@
+/*
+ * hosttree.c — build the normalised tree from host files (see hosttree.h).
+ *
+ * The walk works relative to directory file descriptors: each entry is
+ * fstatat'ed, readlinkat'ed or openat'ed by its name in its open parent,
+ * so the kernel resolves one component per call instead of the whole path
+ * from the store down (the store walk is the serial start of every pack).
+ * A path string is kept alongside, extended and cut back in place, only to
+ * name a file in an error message.
+ */
 #include "core/hosttree.h"
 
 #include <dirent.h>
-#include <stdbool.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *join(const char *dir, const char *name)
+/* The host path of the entry being visited, for messages only. */
+struct pathbuf {
+	char *s;
+	size_t len, cap;
+};
+
+/* Append "/<name>" to @pb; its previous length is returned in *@mark. */
+static int path_push(struct pathbuf *pb, const char *name, size_t *mark)
 {
-	size_t a = strlen(dir), b = strlen(name);
-	char *s = malloc(a + b + 2);
-	if (!s)
-		return NULL;
-	memcpy(s, dir, a);
-	s[a] = '/';
-	memcpy(s + a + 1, name, b + 1);
-	return s;
+	size_t n = strlen(name);
+
+	if (pb->len + n + 2 > pb->cap) {
+		size_t cap = pb->cap ? pb->cap : 256;
+
+		while (pb->len + n + 2 > cap)
+			cap *= 2;
+		char *s = realloc(pb->s, cap);
+		if (!s)
+			return SD_ERR_NOMEM;
+		pb->s = s;
+		pb->cap = cap;
+	}
+	*mark = pb->len;
+	pb->s[pb->len++] = '/';
+	memcpy(pb->s + pb->len, name, n + 1);
+	pb->len += n;
+	return SD_OK;
+}
+
+static void path_pop(struct pathbuf *pb, size_t mark)
+{
+	pb->len = mark;
+	pb->s[mark] = '\0';
 }
 
 static const char *kind_of(mode_t m)
@@ -33,18 +67,66 @@ static const char *kind_of(mode_t m)
 	return "special file";
 }
 
-static int add_dir_entries(struct sd_tree *tree, struct sd_node *dir,
-			   const char *src, struct sd_error *err);
+/* Read symlink @name of directory @dirfd into @n's target. */
+static int read_link(int dirfd, const char *name, struct sd_node *n,
+		     const char *path, struct sd_error *err)
+{
+	char stackbuf[4096];
+	char *buf = stackbuf;
+	size_t cap = sizeof(stackbuf);
 
-/* @top: the node heads the added subtree, so it records @src (the nodes
- * below derive theirs: sd_node_src_path). */
-static int add_one(struct sd_tree *tree, struct sd_node *parent,
-		   const char *name, const char *src, bool top,
-		   struct sd_node **out, struct sd_error *err)
+	for (;;) {
+		ssize_t len = readlinkat(dirfd, name, buf, cap);
+		if (len < 0) {
+			int e = errno;
+			if (buf != stackbuf)
+				free(buf);
+			return sd_error_errno(err, SD_ERR_IO, e,
+					      "%s: readlink", path);
+		}
+		if ((size_t)len < cap) {
+			int rc = sd_node_set_target(n, buf, (size_t)len, err);
+			if (buf != stackbuf)
+				free(buf);
+			return rc;
+		}
+		/* a target of PATH_MAX or more: retry with room for it */
+		if (buf != stackbuf)
+			free(buf);
+		cap *= 2;
+		buf = malloc(cap);
+		if (!buf)
+			return sd_error_set(err, SD_ERR_NOMEM,
+					    "out of memory");
+	}
+}
+
+static int add_dir_entries(struct sd_tree *tree, struct sd_node *dir,
+			   int fd, struct pathbuf *pb, struct sd_error *err);
+
+/*
+ * Add entry @name of directory @dirfd (AT_FDCWD with @name a whole path
+ * for the top of an added subtree) under @parent as @node_name; @pb holds
+ * its host path and @dtype its type from readdir (DT_UNKNOWN: unknown).
+ * @top: the node heads the added subtree, so it records
+ * that path (the nodes below derive theirs: sd_node_src_path).
+ */
+static int add_one(struct sd_tree *tree, struct sd_node *parent, int dirfd,
+		   const char *name, unsigned char dtype,
+		   const char *node_name, bool top,
+		   struct pathbuf *pb, struct sd_node **out,
+		   struct sd_error *err)
 {
 	struct stat st;
-	if (lstat(src, &st) != 0)
-		return sd_error_errno(err, SD_ERR_IO, errno, "%s: lstat", src);
+	/* a directory's or symlink's normalised mode does not depend on its
+	 * host mode (sd_normal_mode): readdir's type spares their stat */
+	if (dtype == DT_DIR || dtype == DT_LNK) {
+		memset(&st, 0, sizeof(st));
+		st.st_mode = dtype == DT_DIR ? S_IFDIR : S_IFLNK;
+	} else if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		return sd_error_errno(err, SD_ERR_IO, errno, "%s: lstat",
+				      pb->s);
+	}
 
 	enum sd_node_type type;
 	if (S_ISDIR(st.st_mode))
@@ -57,12 +139,12 @@ static int add_one(struct sd_tree *tree, struct sd_node *parent,
 		return sd_error_set(err, SD_ERR_UNSUPPORTED,
 				    "%s: is a %s; store images hold only "
 				    "files, directories and symlinks",
-				    src, kind_of(st.st_mode));
+				    pb->s, kind_of(st.st_mode));
 
-	struct sd_node *n = sd_tree_add(tree, parent, name, strlen(name), type,
-					err);
+	struct sd_node *n = sd_tree_add(tree, parent, node_name,
+					strlen(node_name), type, err);
 	if (!n)
-		return sd_error_prefix(err, SD_ERR_INVALID, "%s", src);
+		return sd_error_prefix(err, SD_ERR_INVALID, "%s", pb->s);
 	n->mode = sd_normal_mode(type, st.st_mode);
 	n->uid = 0;
 	n->gid = 0;
@@ -70,7 +152,7 @@ static int add_one(struct sd_tree *tree, struct sd_node *parent,
 	if (out)
 		*out = n;
 	if (top) {
-		int rc = sd_node_set_src_path(n, src, err);
+		int rc = sd_node_set_src_path(n, pb->s, err);
 		if (rc)
 			return rc;
 	}
@@ -79,46 +161,31 @@ static int add_one(struct sd_tree *tree, struct sd_node *parent,
 	case SD_NODE_FILE:
 		n->size = (uint64_t)st.st_size;
 		return SD_OK;
-	case SD_NODE_SYMLINK: {
-		size_t cap = (size_t)st.st_size + 1;
-		if (cap < 2)
-			cap = 4096;
-		for (;;) {
-			char *buf = malloc(cap);
-			if (!buf)
-				return sd_error_set(err, SD_ERR_NOMEM,
-						    "out of memory");
-			ssize_t len = readlink(src, buf, cap);
-			if (len < 0) {
-				int e = errno;
-				free(buf);
-				return sd_error_errno(err, SD_ERR_IO, e,
-						      "%s: readlink", src);
-			}
-			if ((size_t)len < cap) {
-				int rc = sd_node_set_target(n, buf, (size_t)len,
-							    err);
-				free(buf);
-				return rc;
-			}
-			free(buf);
-			cap *= 2; /* link changed size under us: retry */
-		}
+	case SD_NODE_SYMLINK:
+		return read_link(dirfd, name, n, pb->s, err);
+	case SD_NODE_DIR: {
+		int fd = openat(dirfd, name,
+				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return sd_error_errno(err, SD_ERR_IO, errno,
+					      "%s: opendir", pb->s);
+		return add_dir_entries(tree, n, fd, pb, err);
 	}
-	case SD_NODE_DIR:
-		return add_dir_entries(tree, n, src, err);
 	default:
 		return SD_OK;
 	}
 }
 
+/* Add the entries of directory @fd (closed here) below @dir. */
 static int add_dir_entries(struct sd_tree *tree, struct sd_node *dir,
-			   const char *src, struct sd_error *err)
+			   int fd, struct pathbuf *pb, struct sd_error *err)
 {
-	DIR *d = opendir(src);
-	if (!d)
-		return sd_error_errno(err, SD_ERR_IO, errno, "%s: opendir",
-				      src);
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		return sd_error_errno(err, SD_ERR_IO, e, "%s: opendir", pb->s);
+	}
 	int rc = SD_OK;
 	for (;;) {
 		errno = 0;
@@ -126,18 +193,19 @@ static int add_dir_entries(struct sd_tree *tree, struct sd_node *dir,
 		if (!de) {
 			if (errno)
 				rc = sd_error_errno(err, SD_ERR_IO, errno,
-						    "%s: readdir", src);
+						    "%s: readdir", pb->s);
 			break;
 		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		char *child = join(src, de->d_name);
-		if (!child) {
+		size_t mark;
+		if (path_push(pb, de->d_name, &mark)) {
 			rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 			break;
 		}
-		rc = add_one(tree, dir, de->d_name, child, false, NULL, err);
-		free(child);
+		rc = add_one(tree, dir, dirfd(d), de->d_name, de->d_type,
+			     de->d_name, false, pb, NULL, err);
+		path_pop(pb, mark);
 		if (rc)
 			break;
 	}
@@ -149,5 +217,14 @@ int sd_hosttree_add(struct sd_tree *tree, struct sd_node *parent,
 		    const char *name, const char *src, struct sd_node **out,
 		    struct sd_error *err)
 {
-	return add_one(tree, parent, name, src, true, out, err);
+	size_t n = strlen(src);
+	struct pathbuf pb = {.s = malloc(n + 256), .len = n, .cap = n + 256};
+
+	if (!pb.s)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	memcpy(pb.s, src, n + 1);
+	int rc = add_one(tree, parent, AT_FDCWD, src, DT_UNKNOWN, name, true,
+			 &pb, out, err);
+	free(pb.s);
+	return rc;
 }

@@ -9,6 +9,12 @@
  * string per file;
  * hard links become independent file nodes.  Device nodes, FIFOs and
  * sockets are refused with SD_ERR_UNSUPPORTED naming the file.
+ *
+ * The walk opens each directory once and works relative to its file
+ * descriptor (fstatat, readlinkat, openat: one path component per call);
+ * only regular files are stat'ed, since readdir's d_type already tells a
+ * directory or symlink, whose normalised modes are fixed.  Errors name the
+ * full host path (lstat, readlink, opendir, readdir: strerror).
  */
 #ifndef SD_CORE_HOSTTREE_H
 #define SD_CORE_HOSTTREE_H

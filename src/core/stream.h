@@ -52,6 +52,14 @@ int sd_stream_read_full(struct sd_stream *s, void *buf, size_t len,
 int sd_stream_open_host(const char *path, uint64_t expect_size,
 			struct sd_stream **out, struct sd_error *err);
 
+/*
+ * Same for entry @name of the directory open as @dirfd (openat(2); with
+ * AT_FDCWD, @name is a path); @path names the file in messages.
+ */
+int sd_stream_open_host_at(int dirfd, const char *name, const char *path,
+			   uint64_t expect_size, struct sd_stream **out,
+			   struct sd_error *err);
+
 /* A stream over a memory buffer (not copied; must outlive the stream). */
 int sd_stream_open_mem(const void *data, size_t len, struct sd_stream **out,
 		       struct sd_error *err);

@@ -1,7 +1,9 @@
 #include "core/tree.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SD_NAME_MAX 255
 
@@ -142,6 +144,50 @@ struct sd_node *sd_tree_add(struct sd_tree *tree, struct sd_node *parent,
 	n->parent = parent;
 	parent->children[parent->nchildren++] = n;
 	return n;
+}
+
+int sd_tree_graft(struct sd_tree *dst, struct sd_node *parent,
+		  struct sd_tree *src, struct sd_error *err)
+{
+	struct sd_node *from = src->root;
+
+	if (!parent || parent->type != SD_NODE_DIR)
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "parent is not a directory");
+	if (parent->nchildren + from->nchildren > parent->children_cap) {
+		size_t cap = parent->children_cap ? parent->children_cap : 4;
+
+		while (cap < parent->nchildren + from->nchildren)
+			cap *= 2;
+		struct sd_node **c =
+			realloc(parent->children, cap * sizeof(*c));
+		if (!c)
+			return sd_error_set(err, SD_ERR_NOMEM,
+					    "out of memory");
+		parent->children = c;
+		parent->children_cap = cap;
+	}
+	for (size_t i = 0; i < from->nchildren; i++) {
+		from->children[i]->parent = parent;
+		parent->children[parent->nchildren++] = from->children[i];
+	}
+	from->nchildren = 0;
+	/* the names move too; dst keeps filling its own newest chunk */
+	if (src->names) {
+		struct sd_name_chunk *last = src->names;
+
+		while (last->next)
+			last = last->next;
+		if (dst->names) {
+			last->next = dst->names->next;
+			dst->names->next = src->names;
+		} else {
+			dst->names = src->names;
+		}
+		src->names = NULL;
+	}
+	sd_tree_free(src);
+	return SD_OK;
 }
 
 int sd_node_set_name(struct sd_tree *tree, struct sd_node *node,
@@ -393,9 +439,54 @@ char *sd_node_src_path_dup(const struct sd_node *node)
 	return s;
 }
 
+void sd_dircache_release(struct sd_dircache *dc)
+{
+	if (dc->fd >= 0)
+		close(dc->fd);
+	dc->fd = -1;
+	dc->dir = NULL;
+}
+
+/* Open host file @node relative to its parent directory, kept open in
+ * @dc.  SD_OK with *@out NULL when the parent cannot be opened: the caller
+ * opens by full path, which reports the error as before. */
+static int open_in_dir(const struct sd_node *node, struct sd_dircache *dc,
+		       struct sd_stream **out, struct sd_error *err)
+{
+	char small[1024];
+	char *path = small;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	if (dc->dir != node->parent) {
+		sd_dircache_release(dc);
+		n = sd_node_src_path(node->parent, small, sizeof(small));
+		path = n < sizeof(small) ? small
+					 : sd_node_src_path_dup(node->parent);
+		if (!n || !path)
+			return SD_OK;
+		dc->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (path != small)
+			free(path);
+		if (dc->fd < 0)
+			return SD_OK;
+		dc->dir = node->parent;
+	}
+	n = sd_node_src_path(node, small, sizeof(small));
+	path = n < sizeof(small) ? small : sd_node_src_path_dup(node);
+	if (!path)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	rc = sd_stream_open_host_at(dc->fd, node->name, path, node->size, out,
+				    err);
+	if (path != small)
+		free(path);
+	return rc;
+}
+
 static int open_untapped(const struct sd_tree *tree,
-			 const struct sd_node *node, struct sd_stream **out,
-			 struct sd_error *err)
+			 const struct sd_node *node, struct sd_dircache *dc,
+			 struct sd_stream **out, struct sd_error *err)
 {
 	if (node->type != SD_NODE_FILE)
 		return sd_error_set(err, SD_ERR_INVALID,
@@ -408,6 +499,11 @@ static int open_untapped(const struct sd_tree *tree,
 	if (node->src_path)
 		return sd_stream_open_host(node->src_path, node->size, out,
 					   err);
+	if (dc && node->parent) {
+		int rc = open_in_dir(node, dc, out, err);
+		if (rc || *out)
+			return rc;
+	}
 	char *path = sd_node_src_path_dup(node);
 	if (!path) {
 		if (sd_node_src_path(node, NULL, 0))
@@ -419,11 +515,12 @@ static int open_untapped(const struct sd_tree *tree,
 	return rc;
 }
 
-int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
-		 struct sd_stream **out, struct sd_error *err)
+int sd_tree_open_near(const struct sd_tree *tree, const struct sd_node *node,
+		      struct sd_dircache *dc, struct sd_stream **out,
+		      struct sd_error *err)
 {
 	struct sd_stream *s = NULL;
-	int rc = open_untapped(tree, node, &s, err);
+	int rc = open_untapped(tree, node, dc, &s, err);
 	if (rc || !tree->tap) {
 		*out = s;
 		return rc;
@@ -432,6 +529,12 @@ int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
 	if (rc)
 		sd_stream_close(s);
 	return rc;
+}
+
+int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
+		 struct sd_stream **out, struct sd_error *err)
+{
+	return sd_tree_open_near(tree, node, NULL, out, err);
 }
 
 int sd_tree_walk(struct sd_node *node,

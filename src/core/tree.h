@@ -141,6 +141,18 @@ struct sd_node *sd_tree_add(struct sd_tree *tree, struct sd_node *parent,
 			    const char *name, size_t len,
 			    enum sd_node_type type, struct sd_error *err);
 
+/*
+ * Move every child of @src's root, with its subtree and names, under
+ * directory @parent of @dst (appended: sd_tree_finalize() sorts) and free
+ * @src.  Lets subtrees be built apart, e.g. on several threads, and joined
+ * into one tree identical to one built in place.  @src must have no
+ * content source or tap of its own.  SD_ERR_NOMEM (then @src is left
+ * whole, for the caller to free), SD_ERR_INVALID if @parent is no
+ * directory.
+ */
+int sd_tree_graft(struct sd_tree *dst, struct sd_node *parent,
+		  struct sd_tree *src, struct sd_error *err);
+
 /* Rename @node to @name (@len bytes, copied into @tree, validated as in
  * sd_tree_add).  SD_ERR_INVALID for a bad name, SD_ERR_NOMEM. */
 int sd_node_set_name(struct sd_tree *tree, struct sd_node *node,
@@ -214,6 +226,31 @@ char *sd_node_path_under(const struct sd_node *node, const char *prefix);
  * tap if it has one. */
 int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
 		 struct sd_stream **out, struct sd_error *err);
+
+/*
+ * A host directory kept open between sd_tree_open_near() calls of one
+ * thread.  Initialise with SD_DIRCACHE_INIT; sd_dircache_release() closes
+ * it (the cache stays usable).
+ */
+struct sd_dircache {
+	const struct sd_node *dir;  /* the directory node open as fd */
+	int fd;                     /* -1: none */
+};
+#define SD_DIRCACHE_INIT {NULL, -1}
+
+/*
+ * sd_tree_open() for a reader that opens files in tree order: a host
+ * file below an added subtree's top is opened relative to its parent
+ * directory (openat), which @dc keeps open for the next file of the same
+ * directory, so the kernel resolves the directory's path once, not once
+ * per file.  The same stream, bytes and errors as sd_tree_open() (a
+ * directory that cannot be opened falls back to the full path).
+ */
+int sd_tree_open_near(const struct sd_tree *tree, const struct sd_node *node,
+		      struct sd_dircache *dc, struct sd_stream **out,
+		      struct sd_error *err);
+
+void sd_dircache_release(struct sd_dircache *dc);
 
 /*
  * Visit @node and its subtree in pre-order, children in sorted order.

@@ -234,3 +234,158 @@ Test(tree, in_memory_content)
 	sd_stream_close(s);
 	sd_tree_free(t);
 }
+
+/* Read @node of @t through sd_tree_open_near with @dc into @buf. */
+static size_t read_near(struct sd_tree *t, const char *path,
+			struct sd_dircache *dc, char *buf, size_t len)
+{
+	struct sd_stream *s = NULL;
+	size_t got = 0;
+	cr_assert_eq(sd_tree_open_near(t, sd_tree_lookup(t, path), dc, &s,
+				       NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf, len, &got, NULL), 0);
+	sd_stream_close(s);
+	return got;
+}
+
+Test(hosttree, open_near_reuses_the_directory_and_reads_the_same,
+     .init = setup, .fini = tt_teardown)
+{
+	tt_mkdir("p");
+	tt_mkdir("p/a");
+	tt_mkdir("p/a/deep");
+	tt_write("p/a/one", "one\n", (size_t)-1, 0644);
+	tt_write("p/a/two", "second\n", (size_t)-1, 0644);
+	tt_write("p/a/deep/three", "3", (size_t)-1, 0644);
+	tt_write("p/top", "top file\n", (size_t)-1, 0644);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/p", tt_tmp);
+	struct sd_tree *t = sd_tree_new(1);
+	cr_assert_eq(sd_hosttree_add(t, t->root, "p", p, NULL, NULL), 0);
+	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
+
+	struct sd_dircache dc = SD_DIRCACHE_INIT;
+	char buf[32];
+	cr_assert_eq(read_near(t, "p/a/one", &dc, buf, sizeof(buf)), 4);
+	cr_assert_eq(memcmp(buf, "one\n", 4), 0);
+	cr_assert_eq(dc.dir, sd_tree_lookup(t, "p/a"));
+	int fd = dc.fd;
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(read_near(t, "p/a/two", &dc, buf, sizeof(buf)), 7);
+	cr_assert_eq(memcmp(buf, "second\n", 7), 0);
+	cr_assert_eq(dc.fd, fd, "same directory: the fd is kept");
+	cr_assert_eq(read_near(t, "p/a/deep/three", &dc, buf, sizeof(buf)),
+		     1);
+	cr_assert_eq(dc.dir, sd_tree_lookup(t, "p/a/deep"));
+	cr_assert_eq(read_near(t, "p/top", &dc, buf, sizeof(buf)), 9);
+	cr_assert_eq(memcmp(buf, "top file\n", 9), 0);
+	sd_dircache_release(&dc);
+	cr_assert_eq(dc.fd, -1);
+	cr_assert_null(dc.dir);
+
+	/* a file gone since the walk: the same message as sd_tree_open's */
+	struct sd_error e1, e2;
+	struct sd_stream *s = NULL;
+	snprintf(p, sizeof(p), "%s/p/a/two", tt_tmp);
+	cr_assert_eq(unlink(p), 0);
+	struct sd_node *two = sd_tree_lookup(t, "p/a/two");
+	cr_assert_eq(sd_tree_open(t, two, &s, &e1), SD_ERR_IO);
+	cr_assert_eq(sd_tree_open_near(t, two, &dc, &s, &e2), SD_ERR_IO);
+	cr_assert_str_eq(e1.msg, e2.msg);
+	cr_assert(strstr(e2.msg, "p/a/two: open"), "%s", e2.msg);
+	/* its directory gone too: the fallback reports the file the same way */
+	sd_dircache_release(&dc);
+	snprintf(p, sizeof(p), "%s/p/a/one", tt_tmp);
+	cr_assert_eq(unlink(p), 0);
+	snprintf(p, sizeof(p), "%s/p/a/deep/three", tt_tmp);
+	cr_assert_eq(unlink(p), 0);
+	snprintf(p, sizeof(p), "%s/p/a/deep", tt_tmp);
+	cr_assert_eq(rmdir(p), 0);
+	snprintf(p, sizeof(p), "%s/p/a", tt_tmp);
+	cr_assert_eq(rmdir(p), 0);
+	struct sd_node *one = sd_tree_lookup(t, "p/a/one");
+	cr_assert_eq(sd_tree_open(t, one, &s, &e1), SD_ERR_IO);
+	cr_assert_eq(sd_tree_open_near(t, one, &dc, &s, &e2), SD_ERR_IO);
+	cr_assert_str_eq(e1.msg, e2.msg);
+	cr_assert_eq(dc.fd, -1);
+	sd_tree_free(t);
+}
+
+Test(hosttree, walk_builds_nested_dirs_and_long_targets, .init = setup,
+     .fini = tt_teardown)
+{
+	/* directories several levels down, and a symlink target longer than
+	 * a typical name (the walk reads targets with readlinkat) */
+	char rel[256] = "p";
+	tt_mkdir("p");
+	for (int i = 0; i < 6; i++) {
+		strcat(rel, "/d");
+		tt_mkdir(rel);
+	}
+	char target[1500];
+	memset(target, 'x', sizeof(target) - 1);
+	target[sizeof(target) - 1] = '\0';
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s/link", tt_tmp, rel);
+	cr_assert_eq(symlink(target, p), 0);
+	snprintf(p, sizeof(p), "%s/p", tt_tmp);
+	struct sd_tree *t = sd_tree_new(1);
+	cr_assert_eq(sd_hosttree_add(t, t->root, "p", p, NULL, NULL), 0);
+	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
+	cr_assert_eq(t->ndirs, 8);
+	struct sd_node *l = sd_tree_lookup(t, "p/d/d/d/d/d/d/link");
+	cr_assert_not_null(l);
+	cr_assert_eq(l->size, sizeof(target) - 1);
+	cr_assert_str_eq(l->target, target);
+	sd_tree_free(t);
+}
+
+/* Reads of exactly the expected size (the squashfs reader's way: the
+ * bytes, then a read to see the end) still see a file that changed. */
+Test(hosttree, exact_size_reads_see_the_end_and_changes, .init = setup,
+     .fini = tt_teardown)
+{
+	char p[512], buf[16];
+	size_t got = 0;
+	struct sd_stream *s;
+	struct sd_error err;
+	snprintf(p, sizeof(p), "%s/f", tt_tmp);
+
+	tt_write("f", "abcd", (size_t)-1, 0644);
+	cr_assert_eq(sd_stream_open_host(p, 4, &s, NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf, 4, &got, NULL), 0);
+	cr_assert_eq(got, 4);
+	cr_assert_eq(memcmp(buf, "abcd", 4), 0);
+	cr_assert_eq(sd_stream_read(s, buf, 1, &got, NULL), 0);
+	cr_assert_eq(got, 0, "the end");
+	sd_stream_close(s);
+
+	/* one byte more than expected, read as exactly the expected size */
+	tt_write("f", "abcde", (size_t)-1, 0644);
+	sd_error_init(&err);
+	cr_assert_eq(sd_stream_open_host(p, 4, &s, NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf, 4, &got, &err), SD_ERR_IO);
+	cr_assert(strstr(err.msg, "f: file grew while being read"), "%s",
+		  err.msg);
+	sd_stream_close(s);
+
+	/* one byte less */
+	tt_write("f", "abc", (size_t)-1, 0644);
+	sd_error_init(&err);
+	cr_assert_eq(sd_stream_open_host(p, 4, &s, NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf, 4, &got, &err), SD_ERR_IO);
+	cr_assert(strstr(err.msg, "shrank while being read (3 of 4 bytes)"),
+		  "%s", err.msg);
+	sd_stream_close(s);
+
+	/* in pieces: the last one reaches the end */
+	tt_write("f", "abcdef", (size_t)-1, 0644);
+	cr_assert_eq(sd_stream_open_host(p, 6, &s, NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf, 2, &got, NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf + 2, 4, &got, NULL), 0);
+	cr_assert_eq(got, 4);
+	cr_assert_eq(memcmp(buf, "abcdef", 6), 0);
+	cr_assert_eq(sd_stream_read(s, buf, sizeof(buf), &got, NULL), 0);
+	cr_assert_eq(got, 0);
+	sd_stream_close(s);
+}
