@@ -231,6 +231,18 @@ int ew_write_nodes(struct ew_state *w, struct sd_error *err);
 int ew_write_node(struct ew_state *w, const struct sd_node *n, uint8_t *buf,
 		  struct sd_error *err);
 
+/*
+ * A FLAT_INLINE / FLAT_PLAIN file shorter than EW_CHUNK_SIZE whose content
+ * was read already (the compressed writer's small files, read on its
+ * worker threads): @data holds its in->size bytes and room up to the next
+ * block multiple (zeroed here), @digest its SHA-256.  Writes its whole
+ * blocks at the next free block (or shares an earlier identical file's,
+ * as ew_write_node does) and its inode; SD_ERR_IO.
+ */
+int ew_write_file_mem(struct ew_state *w, const struct sd_node *n,
+		      uint8_t *data, const uint8_t *digest,
+		      struct sd_error *err);
+
 /* Create / free the uncompressed writer's content index (w->dedup). */
 int ew_dedup_begin(struct ew_state *w, struct sd_error *err);
 void ew_dedup_end(struct ew_state *w);

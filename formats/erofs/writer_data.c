@@ -341,6 +341,49 @@ static int write_file(struct ew_state *w, const struct sd_node *n,
 	return ew_write_meta(w, n, tail, err);
 }
 
+int ew_write_file_mem(struct ew_state *w, const struct sd_node *n,
+		      uint8_t *data, const uint8_t *digest,
+		      struct sd_error *err)
+{
+	struct ew_inode *in = &w->ino[n->index];
+	uint64_t blocks_len = in->size - in->tail;
+	uint32_t start = w->data_next;
+	int ret = SD_OK;
+
+	if (in->size >= EW_CHUNK_SIZE || in->layout == EROFS_INODE_CHUNK_BASED)
+		return ew_node_error(err, SD_ERR_LIMIT, n, "internal error: "
+				     "file too large for an in-memory write");
+	in->blkaddr = 0;
+	if (blocks_len) {
+		size_t padded = ((size_t)blocks_len + EW_BLKSIZE - 1) &
+				~(size_t)(EW_BLKSIZE - 1);
+
+		memset(data + blocks_len, 0, padded - (size_t)blocks_len);
+		ret = write_blocks(w, data, padded, &in->blkaddr, err);
+	}
+	if (ret)
+		return ret;
+	sd_sha256_update(w->digest, digest, SD_SHA256_LEN);
+	if (w->stats)
+		w->stats->data_bytes_in += in->size;
+	if (w->data_next != start) {
+		struct dd_slot *slot = dedup_find(w, digest, in->size,
+						  in->layout);
+
+		if (slot->owner) {
+			w->data_next = start;   /* give the blocks back */
+			in->blkaddr = w->ino[slot->owner - 1].blkaddr;
+			if (w->stats)
+				w->stats->files_deduplicated++;
+		} else {
+			memcpy(slot->digest, digest, SD_SHA256_LEN);
+			slot->size = in->size;
+			slot->owner = n->index + 1;
+		}
+	}
+	return ew_write_meta(w, n, data + blocks_len, err);
+}
+
 int ew_dedup_begin(struct ew_state *w, struct sd_error *err)
 {
 	struct ew_dedup *dd = calloc(1, sizeof(*dd));

@@ -3,7 +3,10 @@
  *
  *   writer_compress.c  one input segment -> a chain of pclusters
  *   writer_zindex.c    pclusters -> map header + full lcluster indexes
- *   writer_zpipe.c     worker threads, in-order collection, dedup
+ *   writer_zpipe.c     the pipeline's ring and threads (writer_zpipe.h):
+ *                      every thread reads, hashes and compresses
+ *   writer_zcollect.c  in-order collection: blocks, form, dedup
+ *   writer_zgroup.c    same-size multi-segment files hashed first
  *   zcomp*.c           the compressors (zcomp.h)
  *
  * On-disk form of a compressed file (datalayout COMPRESSED_FULL, 4 KiB

@@ -481,3 +481,66 @@ Test(erofs_compress, options)
 			     cases[i].level, cases[i].pcluster, err.msg);
 	}
 }
+
+/* ---- sources that changed -------------------------------------------- */
+
+/* A source file whose size is not what the tree says fails the pack with
+ * SD_ERR_IO naming its host path, on every path of the compressed
+ * pipeline (writer_zpipe.h), whichever thread read it: a small file
+ * stored plain, a single segment, a file of several segments, one of two
+ * multi-segment files of the same size (hashed before the pipeline). */
+Test(erofs_compress, source_changed)
+{
+	static const size_t real[] = { 100, 5000, 5000, 5000 };
+	static const size_t claimed[] = { 3000, 10000, 3 * MIB, 3 * MIB };
+	static const bool twin[] = { false, false, false, true };
+
+	for (int i = 0; i < 4; i++)
+		for (unsigned jobs = 1; jobs <= 3; jobs += 2) {
+			struct sd_tree *t = sd_tree_new(1);
+			struct sd_node *p = th_dir(t, NULL, "cccc-changed");
+			struct sd_error err;
+			struct sd_node *n = th_random_file(t, p, "shrunk",
+							   real[i], 1);
+
+			n->size = claimed[i];
+			th_random_file(t, p, "after", 70000, 3);
+			if (twin[i])
+				th_random_file(t, p, "twin", claimed[i], 2);
+			th_finalize(t);
+			cr_assert_eq(write_img(t, "lz4", 0, 4096, jobs,
+					       tt_path("changed.img"), NULL,
+					       &err),
+				     SD_ERR_IO, "case %d jobs %u", i, jobs);
+			cr_assert_not_null(strstr(err.msg, n->src_path),
+					   "case %d jobs %u: %s", i, jobs,
+					   err.msg);
+			sd_tree_free(t);
+		}
+}
+
+/* With two broken files the error names the first in tree order, for
+ * any thread count (errors stay with their item until collected). */
+Test(erofs_compress, first_error_in_tree_order)
+{
+	for (unsigned jobs = 1; jobs <= 4; jobs++) {
+		struct sd_tree *t = sd_tree_new(1);
+		struct sd_node *p = th_dir(t, NULL, "cccc-changed");
+		struct sd_error err;
+		struct sd_node *a, *b;
+
+		th_random_file(t, p, "a-fine", 2 * MIB + 5, 7);
+		a = th_random_file(t, p, "b-first", 5000, 1);
+		b = th_random_file(t, p, "c-second", 5000, 2);
+		a->size = 2 * MIB;
+		b->size = 9000;
+		th_finalize(t);
+		int ret = write_img(t, "lz4hc", 9, 4096, jobs,
+				    tt_path("first.img"), NULL, &err);
+		cr_assert_eq(ret, SD_ERR_IO, "jobs %u: %d %s", jobs, ret,
+			     err.msg);
+		cr_assert_not_null(strstr(err.msg, a->src_path),
+				   "jobs %u: %s", jobs, err.msg);
+		sd_tree_free(t);
+	}
+}

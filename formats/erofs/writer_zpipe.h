@@ -1,0 +1,136 @@
+/*
+ * writer_zpipe.h — the compressed EROFS writer's pipeline state, shared by
+ * its three parts (not a public API):
+ *
+ *   writer_zpipe.c     the ring of items in tree order, the threads, what
+ *                      a worker does with an item (read, hash, compress)
+ *   writer_zcollect.c  the collector: each item in tree order, its blocks
+ *                      placed and written, the file's form chosen
+ *   writer_zgroup.c    before the pipeline: the files of more than one
+ *                      segment that share their size, hashed, and which
+ *                      of them duplicate an earlier one
+ *
+ * The ring holds items in tree pre-order: a regular file that is not
+ * compressed (shorter than a block: IT_SMALL), each segment of a
+ * compressed file (IT_SEG), or a duplicate known in advance (IT_DUP).
+ * Items are appended by the main thread, worked on by any thread (the
+ * main thread too: --jobs N runs N threads in all) and collected by the
+ * main thread strictly in ring order.  A file's segments are read in
+ * order through one stream (the stream and the SHA-256 pass from segment
+ * to segment), so different files are read at once, and a segment is
+ * compressed by the thread that read it.
+ */
+#ifndef SD_FORMATS_EROFS_WRITER_ZPIPE_H
+#define SD_FORMATS_EROFS_WRITER_ZPIPE_H
+
+#include <pthread.h>
+
+#include "formats/erofs/writer_z.h"
+
+enum { IT_SMALL, IT_SEG, IT_DUP };
+enum { Q_NEW, Q_RUN, Q_DONE };
+
+/* Reading state of a file of more than one segment. */
+struct zfile {
+	struct sd_stream *s;
+	struct sd_sha256 *h;
+	uint32_t next;          /* the segment that may be read next */
+	bool failed;            /* a read failed: later segments skip */
+};
+
+struct zitem {
+	uint32_t node;          /* node index */
+	uint8_t kind;           /* IT_* */
+	uint8_t state;          /* Q_* */
+	bool last;              /* IT_SEG: the file's last segment */
+	bool skip;              /* IT_SEG: not compressed, an earlier file
+				   read had the same size and digest */
+	uint32_t segno;         /* IT_SEG: segment number in its file */
+	uint32_t owner;         /* IT_DUP: 1 + the node whose data it
+				   shares */
+	uint8_t digest[SD_SHA256_LEN];  /* file's SHA-256 (last IT_SEG,
+					   IT_SMALL, IT_DUP) */
+	uint64_t la0;           /* IT_SEG: offset of the segment */
+	size_t len;             /* input bytes */
+	uint32_t tail_room;     /* IT_SEG: see ewz_compress_segment */
+	struct zfile *f;        /* IT_SEG of a multi-segment file */
+	uint8_t *in;            /* input; kept until collected for a whole
+				   file's only segment and IT_SMALL */
+	struct ewz_seg out;
+	int ret;                /* worker status */
+	struct sd_error *err;   /* its message (malloc'ed), or NULL */
+};
+
+/* Content index of compressed files: the collector's owners (tree order)
+ * and the workers' hints (the smallest node read with that content). */
+struct zdd_slot {
+	uint8_t digest[SD_SHA256_LEN];
+	uint64_t size;
+	uint32_t owner;         /* node index + 1; 0: none yet */
+	uint32_t hint;          /* node index + 1; 0: none */
+};
+
+/* A multi-segment file sharing its size with another (writer_zgroup.c). */
+struct zgroup_ent {
+	uint32_t node;
+	uint32_t owner;         /* 1 + the node it duplicates, or 0 */
+	uint64_t size;
+	uint8_t digest[SD_SHA256_LEN];
+};
+
+struct zpipe {
+	struct ew_state *w;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv;     /* workers: an item may be worked on */
+	pthread_cond_t main_cv;     /* main: the head is done, or work */
+	unsigned idle;              /* workers waiting on work_cv */
+	bool main_waiting;
+	struct zitem *ring;
+	size_t cap;
+	uint64_t head, tail, scan;  /* collect, append, first not started */
+	size_t inflight, budget;    /* input bytes in the ring */
+	bool stop;
+	pthread_t *threads;
+	unsigned nthreads;
+	struct zdd_slot *dd;
+	size_t dd_cap;
+	/* the producer (main thread) */
+	size_t pnode;               /* next node to append */
+	uint64_t poff;              /* offset in it (IT_SEG) */
+	uint32_t pseg;
+	struct zfile *pfile;
+	struct zgroup_ent *grp;     /* sorted by node */
+	size_t ngrp, pgrp;
+	/* the file being collected (writer_zcollect.c) */
+	uint32_t cur_start;
+	struct ewz_pcl *cur_pcl;
+	size_t cur_n, cur_cap;
+	uint8_t *buf;               /* EW_CHUNK_SIZE, for re-reads */
+	uint8_t *zbuf;              /* the indexes of the file collected */
+	size_t zbuf_cap;
+	uint8_t idata[EW_BLKSIZE];  /* its inline pcluster (ztailpacking) */
+	uint16_t idata_len;
+	struct ez_comp *mcomp;      /* the collector's compressor (rare) */
+	uint8_t *mscratch;
+};
+
+/* Find the slot of (@digest, @size) in z->dd, or the empty slot where it
+ * goes (caller holds z->mu). */
+struct zdd_slot *zdd_find(struct zpipe *z, const uint8_t *digest,
+			  uint64_t size);
+
+/* Collect item @it (done; main thread, without z->mu): write it and
+ * decide its file's form at its last item.  SD_ERR_* with @err set. */
+int zcollect_item(struct zpipe *z, struct zitem *it, struct sd_error *err);
+
+/*
+ * Hash every compressed file of more than one segment whose size another
+ * such file has, on w->jobs threads, and fill z->grp / z->ngrp (tree
+ * order) with each one's digest and, for a duplicate, the first earlier
+ * file with the same size and digest: the pipeline then never reads or
+ * compresses a duplicate of more than one segment.  SD_ERR_IO naming the
+ * file (the first in tree order that fails), SD_ERR_NOMEM.
+ */
+int zgroup_prehash(struct zpipe *z, struct sd_error *err);
+
+#endif
