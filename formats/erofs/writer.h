@@ -9,15 +9,17 @@
  *                              configuration record (writer.c)
  *   meta_start..               the metadata area (meta_start: the next
  *                              32-byte boundary; root nid 36, or 37 after
- *                              a record): one inode per node in tree
- *                              pre-order, each 32-byte aligned and
+ *                              a record): every inode, 32-byte aligned and
  *                              followed by its chunk map, inline tail or
- *                              compressed indexes; it runs on into the
- *                              following blocks as needed
- *   following blocks           data, in tree pre-order: a directory's
- *                              whole blocks, a long symlink's block, a
- *                              file's blocks (or its non-zero chunks, or
- *                              its pclusters)
+ *                              compressed indexes, placed first fit in
+ *                              tree pre-order (writer_pack.c); it runs on
+ *                              into the following blocks as needed
+ *   following blocks           directories' whole blocks and long
+ *                              symlinks' blocks, in tree pre-order (a
+ *                              metadata walk reads these and the inodes
+ *                              only: one region at the image's start)
+ *   following blocks           file data, in tree pre-order: a file's
+ *                              blocks (or its non-zero chunks)
  *
  * Compressed images (writer_zmeta.c) put the metadata after the data, as
  * a compressed file's metadata size is known only once it is compressed:
