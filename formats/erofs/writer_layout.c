@@ -71,7 +71,6 @@ int ew_layout(struct ew_state *w, struct sd_error *err)
 	uint64_t pos;
 
 	ew_pack_init(&pack, (uint32_t)w->meta_start);
-
 	for (size_t i = 0; i < w->count; i++) {
 		const struct sd_node *n = w->nodes[i];
 		struct ew_inode *in = &w->ino[i];
