@@ -9,15 +9,17 @@
  *                              configuration record (writer.c)
  *   meta_start..               the metadata area (meta_start: the next
  *                              32-byte boundary; root nid 36, or 37 after
- *                              a record): one inode per node in tree
- *                              pre-order, each 32-byte aligned and
+ *                              a record): every inode, 32-byte aligned and
  *                              followed by its chunk map, inline tail or
- *                              compressed indexes; it runs on into the
- *                              following blocks as needed
- *   following blocks           data, in tree pre-order: a directory's
- *                              whole blocks, a long symlink's block, a
- *                              file's blocks (or its non-zero chunks, or
- *                              its pclusters)
+ *                              compressed indexes, placed first fit in
+ *                              tree pre-order (writer_pack.c); it runs on
+ *                              into the following blocks as needed
+ *   following blocks           directories' whole blocks and long
+ *                              symlinks' blocks, in tree pre-order (a
+ *                              metadata walk reads these and the inodes
+ *                              only: one region at the image's start)
+ *   following blocks           file data, in tree pre-order: a file's
+ *                              blocks (or its non-zero chunks)
  *
  * Compressed images (writer_zmeta.c) put the metadata after the data, as
  * a compressed file's metadata size is known only once it is compressed:
@@ -273,12 +275,26 @@ int ew_meta_end(struct ew_state *w, struct sd_error *err);
 void ew_meta_free(struct ew_state *w);
 
 /*
- * Place @in in the metadata area at the next free byte *@pos (advanced
- * past it): a 32-byte slot whose inode lies in one block, and with its
- * inline tail (or its whole metadata when it has an inline pcluster) in
- * that block too; sets in->nid = *pos / 32.
+ * First-fit placement in a metadata area (writer_pack.c): init with the
+ * bytes of block 0 already taken (@used0, rounded up to a 32-byte slot);
+ * ew_pack_place returns the byte offset within the area of a record of
+ * @len bytes (inode plus what follows it) obeying the kernel's inline
+ * rule: a record of at most a block lies in one block, in the first of
+ * the last EW_PACK_OPEN blocks with room for it (32-byte aligned), else
+ * in a new block; a longer one starts a new block.  p->next is then the
+ * area's size in blocks.  Same input, same places: no thread involved.
  */
-void ew_place(uint64_t *pos, struct ew_inode *in);
+#define EW_PACK_OPEN 64
+struct ew_pack {
+	struct {
+		uint64_t blk;    /* block within the area */
+		uint32_t used;   /* bytes taken from its start */
+	} open[EW_PACK_OPEN];
+	size_t nopen;
+	uint64_t next;           /* the next new block */
+};
+void ew_pack_init(struct ew_pack *p, uint32_t used0);
+uint64_t ew_pack_place(struct ew_pack *p, uint32_t len);
 
 /* Reserve @n data blocks at the next free block; SD_ERR_LIMIT past 2^32
  * blocks. */

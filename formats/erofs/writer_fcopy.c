@@ -5,6 +5,7 @@
  */
 #include "formats/erofs/writer_flat.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -164,6 +165,22 @@ int ew_flat_copy(struct ew_flat *fl, struct sd_error *err)
 			   fl->w->interrupted, err);
 }
 
+/*
+ * Allocate the image's blocks before the copy: ext4's delayed allocation
+ * otherwise reserves every block as each page is first written, which
+ * took about a tenth of the pack's CPU time on a 2.4 GB store
+ * (user+sys 3.0 s instead of 3.3 s).  The blocks read as zero until
+ * written, as the holes did; a file system without fallocate(2), or one
+ * that cannot reserve the room, is simply written as before (a write
+ * then fails with its own error).
+ */
+static void reserve(const struct ew_state *w)
+{
+	if (w->data_next > 1)
+		(void)fallocate(w->fd, 0, 0,
+				(off_t)((uint64_t)w->data_next * EW_BLKSIZE));
+}
+
 /* Stage 2 for uncompressed images (writer.h): plan, copy, and the
  * per-node digests into the UUID digest in tree order. */
 int ew_write_nodes(struct ew_state *w, struct sd_error *err)
@@ -191,6 +208,8 @@ int ew_write_nodes(struct ew_state *w, struct sd_error *err)
 	}
 	if (!ret)
 		ret = ew_flat_plan(&fl, err);
+	if (!ret)
+		reserve(w);
 	if (!ret)
 		ret = ew_flat_copy(&fl, err);
 	for (size_t i = 0; i < w->count && !ret; i++)

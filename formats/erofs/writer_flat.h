@@ -18,9 +18,9 @@
  *      copied, the file changed while being packed: SD_ERR_IO.
  *   3. Deduplication, in tree order: a hashed file whose (size, layout,
  *      SHA-256) equals an earlier file's uses that file's blocks.
- *   4. Allocation, in tree order: every directory, symlink and owning
- *      file gets its blocks at the next free block.  This gives exactly
- *      the addresses of a sequential one-pass writer.
+ *   4. Allocation at the next free block, in tree order: first every
+ *      directory and long symlink (so they follow the metadata area and
+ *      a cold metadata walk reads one region), then every owning file.
  * Copy (writer_fcopy.c, ew_flat_copy): every node is then written to its
  * precomputed place by opts->jobs workers (writer_par.c), files in pieces
  * read through the tree's content source and written with pwrite; each

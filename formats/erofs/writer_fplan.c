@@ -416,7 +416,14 @@ int ew_flat_plan(struct ew_flat *fl, struct sd_error *err)
 	free(p.items);
 	if (!ret)
 		ret = dedup(fl, nhashed, err);
+	/* Directories and long symlinks first, right after the metadata
+	 * area: a walk reads them and the inodes, not the file data. */
+	for (size_t i = 0; i < w->count && !ret; i++)
+		if (w->nodes[i]->type != SD_NODE_FILE)
+			ret = alloc_node(fl, i, err);
 	for (size_t i = 0; i < w->count && !ret; i++) {
+		if (w->nodes[i]->type != SD_NODE_FILE)
+			continue;
 		if (w->ino[i].layout == EROFS_INODE_CHUNK_BASED)
 			settle_chunked(w, &w->ino[i]);
 		ret = alloc_node(fl, i, err);

@@ -4,11 +4,13 @@
  *
  * Inline rule (the kernel's): an inline tail must lie in the same block
  * as the end of its inode, i.e. (inode offset + inode size) % block +
- * tail <= block.  An inode whose tail does not fit in what is left of the
- * current metadata block starts the next one (the gap stays zero); a tail
- * that could never fit (longer than a block minus the inode) and a size
- * that is a block multiple (FLAT_INLINE would put a whole block inline)
- * make the node FLAT_PLAIN.  No inode crosses a block boundary.
+ * tail <= block.  A tail that could never fit (longer than a block minus
+ * the inode) and a size that is a block multiple (FLAT_INLINE would put
+ * a whole block inline) make the node FLAT_PLAIN.  Uncompressed images
+ * place every record (inode and its chunk map or inline tail) first fit
+ * (writer_pack.c), so no inode crosses a block and a record that does
+ * not fit in what is left of one block goes into an earlier one with
+ * room, not into a gap.
  */
 #include "formats/erofs/writer.h"
 
@@ -57,21 +59,6 @@ static void choose_layout(const struct ew_state *w, const struct sd_node *n,
 	}
 }
 
-void ew_place(uint64_t *pos, struct ew_inode *in)
-{
-	uint32_t isize = in->extended ? EROFS_INODE_EXTENDED_SIZE
-				      : EROFS_INODE_COMPACT_SIZE;
-	uint32_t need = in->idata ? in->meta_len : isize + in->tail;
-	uint64_t p = (*pos + EROFS_ISLOT_SIZE - 1) &
-		     ~(uint64_t)(EROFS_ISLOT_SIZE - 1);
-	uint32_t inblk = (uint32_t)(p % EW_BLKSIZE);
-
-	if (inblk + need > EW_BLKSIZE)
-		p += EW_BLKSIZE - inblk;
-	in->nid = p >> EROFS_ISLOT_BITS;
-	*pos = p + in->meta_len;
-}
-
 /*
  * Uncompressed images: every node placed here, the data after the
  * metadata area.  Compressed images: forms and sizes only; the data area
@@ -80,8 +67,10 @@ void ew_place(uint64_t *pos, struct ew_inode *in)
  */
 int ew_layout(struct ew_state *w, struct sd_error *err)
 {
-	uint64_t pos = w->meta_start;
+	struct ew_pack pack;
+	uint64_t pos;
 
+	ew_pack_init(&pack, (uint32_t)w->meta_start);
 	for (size_t i = 0; i < w->count; i++) {
 		const struct sd_node *n = w->nodes[i];
 		struct ew_inode *in = &w->ino[i];
@@ -106,13 +95,15 @@ int ew_layout(struct ew_state *w, struct sd_error *err)
 					     "file too large for EROFS");
 		in->meta_len = (uint32_t)meta;
 		if (w->zcfg.alg == EZ_NONE)
-			ew_place(&pos, in);
+			in->nid = ew_pack_place(&pack, in->meta_len) >>
+				  EROFS_ISLOT_BITS;
 	}
 	if (w->zcfg.alg != EZ_NONE) {
 		w->data_start = 1;
 		w->data_next = 1;
 		return SD_OK;
 	}
+	pos = pack.next * EW_BLKSIZE;
 	w->meta_end = pos;
 	if ((pos + EW_BLKSIZE - 1) / EW_BLKSIZE > UINT32_MAX)
 		return sd_error_set(err, SD_ERR_LIMIT,

@@ -26,86 +26,20 @@
 #include "formats/erofs/erofs_disk.h"
 #include "formats/erofs/writer_z.h"
 
-/* Blocks of the metadata area with room left (see pack_area). */
-#define OPEN_MAX 64
-struct open_blk {
-	uint64_t blk;            /* block within the area */
-	uint32_t used;           /* bytes used from its start */
-};
-
-static void add_open(struct open_blk *open, size_t *nopen, uint64_t blk,
-		     uint32_t used)
-{
-	size_t at = *nopen;
-
-	if (EW_BLKSIZE - used < 2 * EROFS_ISLOT_SIZE)
-		return;                          /* as good as full */
-	if (*nopen == OPEN_MAX) {
-		/* forget the fullest (the first of them) */
-		at = 0;
-		for (size_t k = 1; k < *nopen; k++)
-			if (open[k].used > open[at].used)
-				at = k;
-		for (size_t k = at; k + 1 < *nopen; k++)
-			open[k] = open[k + 1];
-		at = --*nopen;
-	}
-	open[at].blk = blk;
-	open[at].used = used;
-	++*nopen;
-}
-
 /*
- * Give every node its nid, in tree order, the root first (nid 1): a
- * record (inode and what follows it) of at most a block goes into the
- * first of the last OPEN_MAX blocks with room for all of it (32-byte
- * aligned), else into a new block; a longer one (indexes of a large
- * file, never with an inline pcluster) starts a new block and runs on.
- * An inode and its inline data therefore never cross a block boundary,
- * and the gaps a strictly sequential layout leaves before such records
- * are filled by later small ones.  Returns the area's size in blocks.
+ * Give every node its nid, in tree order, the root first (nid 1; nid 0
+ * stays unused), first fit (ew_pack_place).  Returns the area's size in
+ * blocks.
  */
 static uint64_t pack_area(struct ew_state *w)
 {
-	struct open_blk open[OPEN_MAX];
-	size_t nopen = 0;
-	uint64_t next = 1;       /* the next new block */
+	struct ew_pack p;
 
-	open[nopen].blk = 0;
-	open[nopen++].used = EROFS_ISLOT_SIZE;   /* nid 0 stays unused */
-	for (size_t i = 0; i < w->count; i++) {
-		struct ew_inode *in = &w->ino[i];
-		uint32_t len = in->meta_len;
-		uint64_t at;
-		size_t k;
-
-		for (k = 0; len <= EW_BLKSIZE && k < nopen; k++)
-			if (open[k].used + len <= EW_BLKSIZE)
-				break;
-		if (len <= EW_BLKSIZE && k < nopen) {
-			at = open[k].blk * EW_BLKSIZE + open[k].used;
-			open[k].used = (open[k].used + len + EROFS_ISLOT_SIZE -
-					1) & ~(uint32_t)(EROFS_ISLOT_SIZE - 1);
-			if (EW_BLKSIZE - open[k].used < 2 * EROFS_ISLOT_SIZE) {
-				for (; k + 1 < nopen; k++)
-					open[k] = open[k + 1];
-				nopen--;
-			}
-		} else {
-			uint32_t rest = len % EW_BLKSIZE;
-
-			at = next * EW_BLKSIZE;
-			next += len / EW_BLKSIZE;
-			if (rest) {
-				rest = (rest + EROFS_ISLOT_SIZE - 1) &
-				       ~(uint32_t)(EROFS_ISLOT_SIZE - 1);
-				add_open(open, &nopen, next, rest);
-				next++;
-			}
-		}
-		in->nid = at >> EROFS_ISLOT_BITS;
-	}
-	return next;
+	ew_pack_init(&p, EROFS_ISLOT_SIZE);
+	for (size_t i = 0; i < w->count; i++)
+		w->ino[i].nid = ew_pack_place(&p, w->ino[i].meta_len) >>
+				EROFS_ISLOT_BITS;
+	return p.next;
 }
 
 static int write_area(struct ew_state *w, struct sd_error *err)

@@ -611,3 +611,57 @@ Test(erofs_writer, minix_v3_build_time)
 		sd_tree_free(t);
 	}
 }
+
+/* The metadata packer (writer_pack.c): first fit over open blocks, a
+ * record of at most a block never crosses one, a longer one starts a new
+ * block and leaves its last block open. */
+Test(erofs_writer, pack_first_fit)
+{
+	struct ew_pack p;
+
+	ew_pack_init(&p, 1152);
+	cr_assert_eq(ew_pack_place(&p, 3000), 4096);     /* no room in 0 */
+	cr_assert_eq(ew_pack_place(&p, 2000), 1152);     /* back into 0 */
+	cr_assert_eq(ew_pack_place(&p, 900), 3168);      /* 0 is full now */
+	cr_assert_eq(ew_pack_place(&p, 1000), 4096 + 3008);
+	cr_assert_eq(ew_pack_place(&p, 5000), 2 * 4096); /* runs on into 3 */
+	cr_assert_eq(ew_pack_place(&p, 100), 3 * 4096 + 928);
+	cr_assert_eq(p.next, 4);
+}
+
+/* Random records: no overlap, none crosses a block, and never more
+ * blocks than placing each at the next slot (a new block when it does
+ * not fit), the layout before first fit. */
+Test(erofs_writer, pack_never_worse_than_sequential)
+{
+	for (unsigned seed = 1; seed <= 20; seed++) {
+		struct ew_pack p;
+		uint64_t seq = 1152, end[2000], at[2000];
+		uint32_t len[2000];
+		unsigned r = seed;
+
+		ew_pack_init(&p, 1152);
+		for (int i = 0; i < 2000; i++) {
+			uint64_t s;
+
+			r = r * 1103515245u + 12345u;
+			len[i] = 32 + (r >> 8) % 4065;           /* 32..4096 */
+			at[i] = ew_pack_place(&p, len[i]);
+			end[i] = at[i] + len[i];
+			cr_assert_leq(at[i] % 4096 + len[i], 4096,
+				      "seed %u: record %d crosses a block",
+				      seed, i);
+			cr_assert_eq(at[i] % 32, 0);
+			s = (seq + 31) & ~(uint64_t)31;
+			if (s % 4096 + len[i] > 4096)
+				s += 4096 - s % 4096;
+			seq = s + len[i];
+		}
+		for (int i = 0; i < 2000; i++)
+			for (int j = i + 1; j < 2000; j++)
+				cr_assert(end[i] <= at[j] || end[j] <= at[i],
+					  "seed %u: records %d and %d overlap",
+					  seed, i, j);
+		cr_assert_leq(p.next, (seq + 4095) / 4096, "seed %u", seed);
+	}
+}
