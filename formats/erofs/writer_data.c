@@ -197,6 +197,34 @@ static struct dd_slot *dedup_find(struct ew_state *w, const uint8_t *digest,
 }
 
 /* Read exactly @len bytes of @n's content. */
+/*
+ * Deduplication of a file just written from block @start on: when an
+ * earlier file (tree order) had the same content, give the blocks back
+ * and take that file's blocks (and chunk map); else own the content.
+ */
+static void share_or_own(struct ew_state *w, const struct sd_node *n,
+			 const uint8_t *digest, uint32_t start)
+{
+	struct ew_inode *in = &w->ino[n->index];
+	struct dd_slot *slot = dedup_find(w, digest, in->size, in->layout);
+
+	if (slot->owner) {
+		const struct ew_inode *o = &w->ino[slot->owner - 1];
+
+		w->data_next = start;   /* give the blocks back */
+		in->blkaddr = o->blkaddr;
+		if (in->chunks)
+			memcpy(in->chunks, o->chunks,
+			       in->nchunks * sizeof(*in->chunks));
+		if (w->stats)
+			w->stats->files_deduplicated++;
+	} else {
+		memcpy(slot->digest, digest, SD_SHA256_LEN);
+		slot->size = in->size;
+		slot->owner = n->index + 1;
+	}
+}
+
 static int read_exact(struct sd_stream *s, const struct sd_node *n,
 		      uint8_t *buf, size_t len, struct sd_error *err)
 {
@@ -318,26 +346,8 @@ static int write_file(struct ew_state *w, const struct sd_node *n,
 	if (w->stats)
 		w->stats->data_bytes_in += in->size;
 
-	if (w->data_next != start || in->layout == EROFS_INODE_CHUNK_BASED) {
-		struct dd_slot *slot = dedup_find(w, digest, in->size,
-						  in->layout);
-
-		if (slot->owner) {
-			const struct ew_inode *o = &w->ino[slot->owner - 1];
-
-			w->data_next = start;   /* give the blocks back */
-			in->blkaddr = o->blkaddr;
-			if (in->chunks)
-				memcpy(in->chunks, o->chunks,
-				       in->nchunks * sizeof(*in->chunks));
-			if (w->stats)
-				w->stats->files_deduplicated++;
-		} else {
-			memcpy(slot->digest, digest, SD_SHA256_LEN);
-			slot->size = in->size;
-			slot->owner = n->index + 1;
-		}
-	}
+	if (w->data_next != start || in->layout == EROFS_INODE_CHUNK_BASED)
+		share_or_own(w, n, digest, start);
 	return ew_write_meta(w, n, tail, err);
 }
 
@@ -366,21 +376,8 @@ int ew_write_file_mem(struct ew_state *w, const struct sd_node *n,
 	sd_sha256_update(w->digest, digest, SD_SHA256_LEN);
 	if (w->stats)
 		w->stats->data_bytes_in += in->size;
-	if (w->data_next != start) {
-		struct dd_slot *slot = dedup_find(w, digest, in->size,
-						  in->layout);
-
-		if (slot->owner) {
-			w->data_next = start;   /* give the blocks back */
-			in->blkaddr = w->ino[slot->owner - 1].blkaddr;
-			if (w->stats)
-				w->stats->files_deduplicated++;
-		} else {
-			memcpy(slot->digest, digest, SD_SHA256_LEN);
-			slot->size = in->size;
-			slot->owner = n->index + 1;
-		}
-	}
+	if (w->data_next != start)
+		share_or_own(w, n, digest, start);
 	return ew_write_meta(w, n, data + blocks_len, err);
 }
 
