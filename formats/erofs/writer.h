@@ -234,6 +234,14 @@ int ew_write_node(struct ew_state *w, const struct sd_node *n, uint8_t *buf,
 		  struct sd_error *err);
 
 /*
+ * Deduplication: @in takes the data of the earlier identical file w->ino
+ * [@owner] (its blkaddr and, for a chunk-based file, its chunk map of
+ * in->nchunks entries) and counts in stats->files_deduplicated.  Used by
+ * the plan of uncompressed images and by writer_data.c.
+ */
+void ew_share_data(struct ew_state *w, struct ew_inode *in, uint32_t owner);
+
+/*
  * A FLAT_INLINE / FLAT_PLAIN file shorter than EW_CHUNK_SIZE whose content
  * was read already (the compressed writer's small files, read on its
  * worker threads): @data holds its in->size bytes and room up to the next

@@ -197,6 +197,17 @@ static struct dd_slot *dedup_find(struct ew_state *w, const uint8_t *digest,
 }
 
 /* Read exactly @len bytes of @n's content. */
+void ew_share_data(struct ew_state *w, struct ew_inode *in, uint32_t owner)
+{
+	const struct ew_inode *o = &w->ino[owner];
+
+	in->blkaddr = o->blkaddr;
+	if (in->chunks)
+		memcpy(in->chunks, o->chunks, in->nchunks * sizeof(*in->chunks));
+	if (w->stats)
+		w->stats->files_deduplicated++;
+}
+
 /*
  * Deduplication of a file just written from block @start on: when an
  * earlier file (tree order) had the same content, give the blocks back
@@ -209,15 +220,8 @@ static void share_or_own(struct ew_state *w, const struct sd_node *n,
 	struct dd_slot *slot = dedup_find(w, digest, in->size, in->layout);
 
 	if (slot->owner) {
-		const struct ew_inode *o = &w->ino[slot->owner - 1];
-
 		w->data_next = start;   /* give the blocks back */
-		in->blkaddr = o->blkaddr;
-		if (in->chunks)
-			memcpy(in->chunks, o->chunks,
-			       in->nchunks * sizeof(*in->chunks));
-		if (w->stats)
-			w->stats->files_deduplicated++;
+		ew_share_data(w, in, slot->owner - 1);
 	} else {
 		memcpy(slot->digest, digest, SD_SHA256_LEN);
 		slot->size = in->size;

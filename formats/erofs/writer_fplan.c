@@ -357,14 +357,7 @@ static int alloc_node(struct ew_flat *fl, size_t i, struct sd_error *err)
 	if (w->nodes[i]->type == SD_NODE_FILE && w->stats)
 		w->stats->data_bytes_in += in->size;
 	if (f->owner) {
-		const struct ew_inode *o = &w->ino[f->owner - 1];
-
-		in->blkaddr = o->blkaddr;
-		if (in->chunks)
-			memcpy(in->chunks, o->chunks,
-			       in->nchunks * sizeof(*in->chunks));
-		if (w->stats)
-			w->stats->files_deduplicated++;
+		ew_share_data(w, in, f->owner - 1);
 		return SD_OK;
 	}
 	if (in->layout == EROFS_INODE_CHUNK_BASED) {
