@@ -19,7 +19,7 @@ static void help(FILE *f)
 		"Usage: storedisk info [--json] IMAGE\n"
 		"Describe a squashfs or EROFS image: format, compressors, "
 		"block and physical\ncluster size, the features it uses, "
-		"inode and entry counts, label, UUID,\nsize, and min_kernel: "
+		"inode and entry counts, label, UUID,\nsize, and the minimum kernel: "
 		"the oldest Linux release that mounts it, from the\n"
 		"features actually used (each feature's first kernel is "
 		"listed with it).\n\n"
@@ -108,7 +108,7 @@ static void print_text(const char *path, const struct sd_info *in)
 	printf("%-16s%s\n", "uuid:", im->has_uuid ? uuid : "none");
 	printf("%-16s%" PRId64 "\n", "build time:", im->build_time);
 	sd_kver_format(in->min_kernel, v, sizeof(v));
-	printf("%-16s%s", "min_kernel:", v);
+	printf("%-16s%s", "min kernel:", v);
 	if (in->min_kernel_by)
 		printf(" (%s)", in->min_kernel_by);
 	fputc('\n', stdout);

@@ -430,8 +430,10 @@ int sd_cmd_pack(int argc, char **argv)
 	if (!quiet) {
 		char hex[SD_SHA256_LEN * 2 + 1];
 		sd_hex_encode(res.digest, SD_SHA256_LEN, hex);
-		printf("%s: %s, %s compression%s\n", po.output,
-		       po.format->name, po.write.compressor,
+		bool plain = !strcmp(po.write.compressor, "none");
+		printf("%s: %s, %s%s%s\n", po.output, po.format->name,
+		       plain ? "uncompressed" : po.write.compressor,
+		       plain ? "" : " compression",
 		       res.write.nothing_compressed
 			       ? " (no file compressed: each one is stored "
 				 "plain, compressing saved nothing)"

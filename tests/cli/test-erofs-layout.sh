@@ -159,6 +159,6 @@ expect_rc 2 "--ztailpacking without a compressor is refused" "$SD" pack \
 expect_rc 2 "--ztailpacking with squashfs is refused" "$SD" pack \
 	-o "$WORK/n.sqfs" --ztailpacking --store "$S" "$root"
 "$SD" info "$WORK/lz4-4K.erofs" >"$WORK/info" 2>&1
-check "the default compressed image needs Linux 5.4" contains "$WORK/info" "min_kernel:     5.4"
+check "the default compressed image needs Linux 5.4" contains "$WORK/info" "min kernel:     5.4"
 
 finish

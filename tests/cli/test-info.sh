@@ -39,7 +39,7 @@ info_check() {
 	expect_rc 0 "info $ic_name" "$SD" info "$ic_img"
 	check "info $ic_name: text says format $ic_fmt" contains "$WORK/out" "format:         $ic_fmt"
 	check "info $ic_name: text says min_kernel $ic_kver" \
-		grep -q "^min_kernel: *$ic_kver\\( \\|\$\\)" "$WORK/out"
+		grep -q "^min kernel: *$ic_kver\\( \\|\$\\)" "$WORK/out"
 	expect_rc 0 "info --json $ic_name" "$SD" info --json "$ic_img"
 	cp "$WORK/out" "$WORK/info.json"
 	check "info --json $ic_name: format $ic_fmt" [ "$(jget "$WORK/info.json" 'd["format"]')" = "$ic_fmt" ]
