@@ -62,7 +62,10 @@ void sd_input_info_release(struct sd_input_info *info);
  * store directory or its parents are skipped).  Anything else — another
  * directory, ".." or "." components, invalid store path names — is an
  * error naming the entry and its offset.  Hard links become independent
- * files with the target's content; missing parent directories are created.
+ * files with the target's content, or symlinks with its target (a link
+ * to a directory or to no earlier member is an error); a sparse member is
+ * a file of its declared size with zeros in its holes; missing parent
+ * directories are created.
  */
 int sd_input_tar(const char *file, const struct sd_input_options *opts,
 		 struct sd_tree **out, struct sd_input_info *info,
