@@ -2,7 +2,9 @@
 # Real-world inputs that broke (issue 10, part 5): sparse tar members (GNU
 # tar -S in every sparse format) keep their size, and data past it is an
 # error naming the member; a tar of an optimised store (hard links to
-# symlinks) packs like the directory.
+# symlinks) packs like the directory; declared sizes the data does not
+# match (a NAR's contents length, a registration's narSize) are errors
+# naming the entry.
 . "$SRCDIR/tests/cli/lib.sh"
 
 H=0123456789abcdfghijklmnpqrsvwxyz   # 32 nix32 characters
@@ -155,5 +157,38 @@ check "... naming the member" contains "$WORK/err" "$a/h'"
 bad_input "hard link to a later member" "no earlier member" --tar "$WORK/forward.tar"
 check "... naming the member" contains "$WORK/err" "$a/h'"
 bad_input "hard link to an absent member" "no earlier member" --tar "$WORK/absent.tar"
+
+# ---- declared lengths of a NAR in an export stream ------------------------
+root=$(demo_store "$WORK/s")
+S=$WORK/s/nix/store
+for m in longlen shortlen; do
+	python3 "$SRCDIR/tests/cli/mkexport.py" "$WORK/m.exp" "$S" "$m"
+	bad_input "export stream: $m" "bytes declared" --nix-export "$WORK/m.exp"
+	check "export stream: $m: the entry is named" contains "$WORK/err" "NAR entry '"
+done
+
+# ---- declared narHash/narSize of a registration ---------------------------
+zlib=$(cd "$S" && ls -d *-demo-zlib-1.3)
+"$SD" registration --base16 --store "$S" --scan "$root" >"$WORK/good.reg"
+expect_rc 0 "pack --registration --embed-registration with true narSizes" \
+	"$SD" pack -q -o "$WORK/reg.img" --store "$S" --registration "$WORK/good.reg" \
+	--embed-registration "$root"
+python3 - "$WORK/good.reg" "$WORK/size.reg" "/nix/store/$zlib" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+i = 0
+while i < len(lines) and lines[i]:
+    if lines[i] == sys.argv[3]:
+        lines[i + 2] = str(int(lines[i + 2]) + 8)
+    i += 5 + int(lines[i + 4])
+open(sys.argv[2], "w").write("\n".join(lines))
+PY
+bad_input "a registration whose narSize the files contradict" \
+	"/nix/store/$zlib: its files give narSize" --store "$S" \
+	--registration "$WORK/size.reg" --embed-registration "$root"
+expect_rc 1 "registration: the same contradiction is refused" \
+	"$SD" registration --store "$S" --registration "$WORK/size.reg" "$root"
+expect_rc 0 "without an embedded registration nothing is hashed: packs" \
+	"$SD" pack -q -o "$WORK/noreg.img" --store "$S" --registration "$WORK/size.reg" "$root"
 
 finish
