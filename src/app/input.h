@@ -102,9 +102,11 @@ struct sd_input_closure {
 /*
  * Build the closure of @tree (finalised; from sd_input_tar or
  * sd_input_export with @info) in logical store directory @store_dir.
- * @roots (logical store paths, @nroots of them, may be none) become
- * closure->roots; one that is not a store path of @tree is SD_ERR_MISSING
- * "root P is not in the input".  Release with sd_input_closure_free.
+ * @roots (@nroots of them, may be none; each made canonical and followed
+ * through symlinks outside @store_dir as Nix does, core/pathcanon.h, then
+ * a logical store path or a path inside one) become closure->roots; one
+ * that is not a store path of @tree is SD_ERR_MISSING "root P is not in
+ * the input".  Release with sd_input_closure_free.
  */
 int sd_input_closure(const struct sd_tree *tree,
 		     const struct sd_input_info *info, const char *store_dir,

@@ -1,10 +1,10 @@
 #!/bin/sh
 # Real-world inputs that broke (issue 10, part 5): sparse tar members (GNU
-# tar -S in every sparse format) keep their size, and data past it is an
-# error naming the member; a tar of an optimised store (hard links to
-# symlinks) packs like the directory; declared sizes the data does not
-# match (a NAR's contents length, a registration's narSize) are errors
-# naming the entry.
+# tar -S in every sparse format) keep their size; a tar of an optimised
+# store (hard links to symlinks) packs like the directory; declared sizes
+# the data does not match (tar, NAR) are errors naming the entry; roots
+# with "..", ".", "//", a trailing "/", relative or through symlinks are
+# read as Nix reads them, for closure, why, registration and pack.
 . "$SRCDIR/tests/cli/lib.sh"
 
 H=0123456789abcdfghijklmnpqrsvwxyz   # 32 nix32 characters
@@ -190,5 +190,69 @@ expect_rc 1 "registration: the same contradiction is refused" \
 	"$SD" registration --store "$S" --registration "$WORK/size.reg" "$root"
 expect_rc 0 "without an embedded registration nothing is hashed: packs" \
 	"$SD" pack -q -o "$WORK/noreg.img" --store "$S" --registration "$WORK/size.reg" "$root"
+
+# ---- 3. roots as Nix reads them --------------------------------------------
+app=$(basename "$root")
+tool=$(cd "$S" && ls -d *-demo-tool-1.0)
+"$SD" closure --store "$S" "/nix/store/$zlib" >"$WORK/want-zlib"
+"$SD" closure --store "$S" "/nix/store/$app" >"$WORK/want-app"
+check "the demo closures differ" differ "$WORK/want-zlib" "$WORK/want-app"
+mkdir -p "$WORK/d/e"
+ln -s "$S/$zlib" "$WORK/result"
+ln -s "../../s/nix/store/$zlib" "$WORK/d/e/result-rel"
+ln -s "$WORK/result" "$WORK/d/chain"
+ln -s "/nix/store/$zlib" "$WORK/lresult"   # a logical link, as from nix-build
+# root_is DESCRIPTION ROOT: closure of ROOT (run in $WORK/d/e) = zlib's.
+root_is() {
+	expect_rc 0 "closure $1" sh -c "cd '$WORK/d/e' && '$SD' closure --store '$S' '$2'"
+	check "closure $1 = the closure of zlib" cmp -s "$WORK/out" "$WORK/want-zlib"
+}
+root_is "/nix/store/<app>/../<zlib> (logical)" "/nix/store/$app/../$zlib"
+root_is "<phys>/<app>/../<zlib> (physical)" "$S/$app/../$zlib"
+root_is "<app>/bin/../../<zlib>" "/nix/store/$app/bin/../../$zlib"
+root_is "with // and a trailing /" "/nix/store//$zlib/"
+root_is "with ./ components" "/nix/./store/./$zlib/./lib"
+root_is "/nix/store/../store/<zlib>" "/nix/store/../store/$zlib"
+root_is "relative to the cwd" "../../s/nix/store/$zlib"
+root_is "through a relative symlink" "./result-rel"
+root_is "through a symlink to a symlink" "../chain/"
+root_is "through a symlink, then inside the path" "../../result/lib/../lib"
+# "result/.." is lexical too: the directory holding the link, not the store.
+expect_rc 1 "closure <link>/../<zlib> is not read through the link" \
+	"$SD" closure --store "$S" "$WORK/result/../$zlib"
+expect_rc 1 "closure /nix/store/<app>/.. is the store directory: refused" \
+	"$SD" closure --store "$S" "/nix/store/$app/.."
+
+expect_rc 0 "why /nix/store/<zlib>/../<app> <tool>" \
+	"$SD" why --store "$S" "/nix/store/$zlib/../$app" "/nix/store/$tool"
+expect_rc 1 "why /nix/store/<app>/../<zlib> <tool>: no chain (zlib's closure)" \
+	"$SD" why --store "$S" "/nix/store/$app/../$zlib" "/nix/store/$tool"
+"$SD" registration --store "$S" "/nix/store/$zlib" >"$WORK/reg-want"
+expect_rc 0 "registration /nix/store/<app>/../<zlib>" \
+	"$SD" registration --store "$S" "/nix/store/$app/../$zlib"
+check "... = the registration of zlib" cmp -s "$WORK/out" "$WORK/reg-want"
+"$SD" pack -q -o "$WORK/zlib.img" --store "$S" "/nix/store/$zlib"
+"$SD" pack -q -o "$WORK/dd.img" --store "$S" "/nix/store/$app/../$zlib"
+check "pack /nix/store/<app>/../<zlib> = pack of zlib" \
+	[ "$(sha "$WORK/dd.img")" = "$(sha "$WORK/zlib.img")" ]
+"$SD" pack -q -o "$WORK/app.img" --store "$S" "/nix/store/$app"
+expect_rc 0 "why --image /nix/store/<zlib>/../<app> <tool>" \
+	"$SD" why --image "$WORK/app.img" "/nix/store/$zlib/../$app" "/nix/store/$tool"
+expect_rc 1 "why --image /nix/store/<app>/../<zlib> <tool>: no chain" \
+	"$SD" why --image "$WORK/app.img" "/nix/store/$app/../$zlib" "/nix/store/$tool"
+expect_rc 0 "why --image ./result (a symlink into the store)" \
+	sh -c "cd '$WORK' && '$SD' why --image '$WORK/app.img' /nix/store/$app ./lresult"
+
+# Roots of a tar input.
+(cd "$WORK/s" && tar -cf "$WORK/demo.tar" nix/store/*)
+expect_rc 0 "pack --tar with root /nix/store/<app>/../<zlib>" \
+	"$SD" pack -q -o "$WORK/t1.img" --tar "$WORK/demo.tar" "/nix/store/$app/../$zlib"
+expect_rc 1 "pack --tar with root /nix/store/<app>/../<absent>: not in the input" \
+	"$SD" pack -q -o "$WORK/t2.img" --tar "$WORK/demo.tar" \
+	"/nix/store/$app/../00000000000000000000000000000000-absent"
+check "... naming it" contains "$WORK/err" "is not in the input"
+expect_rc 0 "pack --tar with root ./result (a symlink into the store)" \
+	sh -c "cd '$WORK' && '$SD' pack -q -o '$WORK/t3.img' --tar '$WORK/demo.tar' ./lresult"
+
 
 finish
