@@ -29,6 +29,10 @@ struct tar_ctx {
 	struct sd_spool *spool;
 	void *index;               /* tsearch root of struct key */
 	struct sd_error *err;
+	/* The last entry read, for a header that fails after it. */
+	char *prev_name;
+	long long prev_pos;
+	long long prev_size;
 };
 
 static int key_cmp(const void *a, const void *b)
@@ -190,6 +194,23 @@ static const char *kind_of(unsigned type)
 	}
 }
 
+/*
+ * " (after entry 'P' at offset Q, which declares S bytes of data)", or ""
+ * before the first entry, in @buf: a header that does not parse is most
+ * often where the entry before it declared a size its data does not have
+ * (a pax or ustar size too small), so the message names that entry too.
+ */
+static const char *after_prev(const struct tar_ctx *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (c->prev_name)
+		snprintf(buf, len,
+			 " (after entry '%.200s' at offset %lld, which declares "
+			 "%lld bytes of data)", c->prev_name, c->prev_pos,
+			 c->prev_size);
+	return buf;
+}
+
 static int archive_fail(struct tar_ctx *c, struct archive *a,
 			const char *name, long long pos)
 {
@@ -200,8 +221,10 @@ static int archive_fail(struct tar_ctx *c, struct archive *a,
 		return sd_error_set(c->err, SD_ERR_INVALID,
 				    "%s: entry '%s' at offset %lld: %s",
 				    c->file, name, pos, msg);
-	return sd_error_set(c->err, SD_ERR_INVALID, "%s: at offset %lld: %s",
-			    c->file, pos, msg);
+	char prev[300];
+	return sd_error_set(c->err, SD_ERR_INVALID, "%s: at offset %lld: %s%s",
+			    c->file, pos, msg, after_prev(c, prev,
+							  sizeof(prev)));
 }
 
 /*
@@ -316,10 +339,12 @@ static int one_entry(struct tar_ctx *c, struct archive *a,
 {
 	long long pos = (long long)archive_read_header_position(a);
 	const char *name = archive_entry_pathname(e);
+	char prev[300];
 	if (!name)
 		return sd_error_set(c->err, SD_ERR_INVALID,
 				    "%s: entry at offset %lld has no usable "
-				    "name", c->file, pos);
+				    "name%s", c->file, pos,
+				    after_prev(c, prev, sizeof(prev)));
 	const char *rest;
 	int rc = strip_store(c, name, pos, &rest);
 	if (rc)
@@ -460,6 +485,12 @@ int sd_input_tar(const char *file, const struct sd_input_options *opts,
 					  archive_read_header_position(a));
 		if (rc)
 			goto out;
+		free(c.prev_name);
+		c.prev_name = strdup(archive_entry_pathname(e));
+		c.prev_pos = (long long)archive_read_header_position(a);
+		c.prev_size = archive_entry_size_is_set(e) &&
+				      !archive_entry_hardlink(e)
+			      ? (long long)archive_entry_size(e) : 0;
 		/* Where the next header starts (data and padding skipped). */
 		next_header = archive_filter_bytes(a, 0);
 		if (opts->interrupted && *opts->interrupted) {
@@ -496,6 +527,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	tdestroy(c.index, free_key);
+	free(c.prev_name);
 	sd_spool_free(c.spool);
 	if (rc) {
 		sd_tree_free(c.tree);

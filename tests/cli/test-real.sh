@@ -96,6 +96,27 @@ bad_input "sparse member with data past its declared size" "part' at offset" \
 	--tar "$WORK/past.tar"
 check "... saying why" contains "$WORK/err" "past the member's declared size"
 
+# A pax size smaller than the data: the next header does not parse, and
+# the message names the member whose size it is.  (A pax size larger than
+# the data swallows what follows, as GNU tar reads it too: the declared
+# size is honoured.)
+python3 - "$WORK/paxsmall.tar" "$base" <<'PY'
+import io, sys, tarfile
+top = "nix/store/" + sys.argv[2]
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as tf:
+    data = b"hello world\n" * 100
+    ti = tarfile.TarInfo(top + "/f")
+    ti.size = len(data)
+    ti.pax_headers = {"size": "100"}
+    tf.addfile(ti, io.BytesIO(data))
+    ti = tarfile.TarInfo(top + "/g")
+    ti.size = 3
+    tf.addfile(ti, io.BytesIO(b"abc"))
+PY
+bad_input "a pax size smaller than the data" "after entry 'nix/store/$base/f'" \
+	--tar "$WORK/paxsmall.tar"
+check "... saying what it declared" contains "$WORK/err" "declares 100 bytes of data"
+
 # ---- 2. hard links to symlinks (nix-store --optimise) --------------------
 OS=$WORK/opt/nix/store
 a=$H-a
