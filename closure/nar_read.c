@@ -12,6 +12,7 @@ struct nar_ctx {
 	struct sd_tree *tree;
 	struct sd_spool *spool;
 	struct sd_error *err;
+	const struct sd_node *parent;   /* the NAR root's parent */
 };
 
 /* Read a token of at most 16 bytes ("(", "type", "regular", ...). */
@@ -44,6 +45,34 @@ static int add(struct nar_ctx *c, struct sd_node *parent, const char *name,
 	return SD_OK;
 }
 
+/*
+ * The error for file @n whose declared contents length @size the data
+ * does not match (@what), at offset @at: it names the entry's path inside
+ * the NAR ("bin/x"), not only the offset.  A read error (@rc not
+ * SD_ERR_INVALID) is kept as it is.
+ */
+static int contents_fail(struct nar_ctx *c, const struct sd_node *n,
+			 uint64_t size, uint64_t at, const char *what, int rc)
+{
+	if (rc != SD_ERR_INVALID)
+		return rc;
+	char path[512];
+	const struct sd_node *top = n;
+	while (top->parent && top->parent != c->parent)
+		top = top->parent;
+	size_t full = sd_node_path(n, path, sizeof(path));
+	size_t skip = sd_node_path(top, NULL, 0);   /* "<top>" */
+	if (top != n)
+		skip++;                              /* and its '/' */
+	if (full >= sizeof(path) || skip > full)
+		skip = 0;                            /* cut: keep it all */
+	const char *e = path + skip;
+	return sd_wire_fail(c->w, at, c->err,
+			    "%s%s%s: contents of %llu bytes declared, %s",
+			    *e ? "NAR entry '" : "the NAR's file", e,
+			    *e ? "'" : "", (unsigned long long)size, what);
+}
+
 static int read_contents(struct nar_ctx *c, struct sd_node *n)
 {
 	static unsigned char buf[65536];
@@ -56,13 +85,23 @@ static int read_contents(struct nar_ctx *c, struct sd_node *n)
 	for (uint64_t left = size; left > 0;) {
 		size_t take = left > sizeof(buf) ? sizeof(buf) : (size_t)left;
 		rc = sd_wire_read(c->w, buf, take, c->err);
-		if (!rc)
-			rc = sd_spool_append(c->spool, buf, take, c->err);
+		if (rc)
+			return contents_fail(c, n, size, c->w->offset,
+					     "but the stream is truncated "
+					     "before their end", rc);
+		rc = sd_spool_append(c->spool, buf, take, c->err);
 		if (rc)
 			return rc;
 		left -= take;
 	}
-	return sd_wire_padding(c->w, size, c->err);
+	uint64_t end = c->w->offset;
+	rc = sd_wire_padding(c->w, size, c->err);
+	if (rc)
+		return contents_fail(c, n, size, end,
+				     "and non-zero padding follows them (more "
+				     "data than declared, or a damaged "
+				     "stream)", rc);
+	return SD_OK;
 }
 
 static int read_regular(struct nar_ctx *c, struct sd_node *parent,
@@ -237,8 +276,15 @@ static int read_node(struct nar_ctx *c, struct sd_node *parent,
 		return rc;
 	if (!strcmp(kind, "regular")) {
 		rc = read_regular(c, parent, name, len, at, out);
-		if (!rc)
+		if (!rc) {
+			uint64_t end = c->w->offset;
 			rc = sd_wire_expect(c->w, ")", c->err);
+			if (rc)
+				rc = contents_fail(c, *out, (*out)->size, end,
+						   "and no ')' follows them "
+						   "(more data than declared, "
+						   "or a damaged stream)", rc);
+		}
 	} else if (!strcmp(kind, "symlink")) {
 		rc = read_symlink(c, parent, name, len, at, out);
 		if (!rc)
@@ -259,7 +305,7 @@ int sd_nar_read(struct sd_wire *w, struct sd_tree *tree,
 		struct sd_spool *spool, struct sd_node **out,
 		struct sd_error *err)
 {
-	struct nar_ctx c = {w, tree, spool, err};
+	struct nar_ctx c = {w, tree, spool, err, parent};
 	int rc = sd_wire_expect(w, "nix-archive-1", err);
 	if (rc)
 		return rc;

@@ -7,6 +7,10 @@
  * component names the store path and we stop, and (2) directories on the
  * way to the logical or physical store dir are taken as they are written
  * (they need not exist on this machine: /nix/store may be only logical).
+ * "." and ".." are resolved lexically first, as Nix's canonPath does:
+ * "/nix/store/<h1>-a/../<h2>-b" is b, and a symlink's target is taken
+ * from the link's directory and made canonical the same way, with what
+ * follows the link in the argument.
  */
 #include "closure/store.h"
 
@@ -19,6 +23,7 @@
 #include <unistd.h>
 
 #include "closure/storepath.h"
+#include "core/pathcanon.h"
 
 #define MAX_HOPS 40
 
@@ -140,6 +145,23 @@ static int not_in_store(struct resolver *r, const struct sd_store *st)
 			    st->store_dir, st->phys_dir);
 }
 
+/* r->rest (absolute) made canonical (core/pathcanon.h); r->resolved
+ * emptied: resolution starts again from the root. */
+static int canon_rest(struct resolver *r)
+{
+	char *c;
+	int rc = sd_path_canon(NULL, r->rest.s, r->rest.len, &c, r->err);
+	if (rc)
+		return rc;
+	rc = buf_set(&r->rest, c, strlen(c));
+	free(c);
+	if (rc)
+		return rc;
+	r->resolved.len = 0;
+	r->resolved.s[0] = '\0';
+	return 0;
+}
+
 static int resolve(struct resolver *r, const struct sd_store_path **out)
 {
 	const struct sd_store *st = r->st;
@@ -156,15 +178,9 @@ static int resolve(struct resolver *r, const struct sd_store_path **out)
 			return SD_ERR_NOMEM;
 		const char *c = r->cand.s;
 
-		if (clen == 0 || !strcmp(c, "."))
+		/* rest is canonical (canon_rest): no ".", "..", "//". */
+		if (clen == 0)
 			continue;
-		if (!strcmp(c, "..")) {
-			char *last = strrchr(r->resolved.s, '/');
-			r->resolved.len = last ? (size_t)(last - r->resolved.s)
-					       : 0;
-			r->resolved.s[r->resolved.len] = '\0';
-			continue;
-		}
 		if (is_store_dir(st, r->resolved.len ? r->resolved.s : "/"))
 			return found(r, c, clen, out);
 
@@ -210,8 +226,13 @@ static int resolve(struct resolver *r, const struct sd_store_path **out)
 			r->resolved.len = 0;
 			r->resolved.s[0] = '\0';
 		}
-		if (buf_prepend(&r->rest, target, (size_t)n))
+		if (buf_prepend(&r->rest, target, (size_t)n) ||
+		    buf_prepend(&r->rest, r->resolved.s, r->resolved.len))
 			return SD_ERR_NOMEM;
+		/* Start again from "/" with the canonical whole. */
+		int rc = canon_rest(r);
+		if (rc)
+			return rc;
 	}
 	if (is_store_dir(st, r->resolved.len ? r->resolved.s : "/"))
 		return sd_error_set(r->err, SD_ERR_INVALID,
@@ -242,7 +263,9 @@ int sd_store_resolve_root(const struct sd_store *st, const char *arg,
 		if (rc)
 			goto nomem;
 	}
-	rc = resolve(&r, out);
+	rc = canon_rest(&r);
+	if (!rc)
+		rc = resolve(&r, out);
 	if (rc == SD_ERR_NOMEM)
 		goto nomem;
 	goto done;

@@ -90,7 +90,9 @@ char *sd_store_logical_path(const struct sd_store *st,
  *     logical /nix/store/... path works when the store lives elsewhere;
  *   - a path whose directories contain symlinks into the store
  *     (realpath() is tried as a last resort).
- * Relative arguments are taken from the current directory.  Returns 0 and
+ * Relative arguments are taken from the current directory, and "." and
+ * ".." are resolved lexically first, as Nix's canonPath does (so are a
+ * symlink's target and what follows the link).  Returns 0 and
  * *@out, or SD_ERR_MISSING / SD_ERR_INVALID / SD_ERR_IO with a message
  * naming @arg ("ARG: not in the store /nix/store (physical /tmp/x)").
  */

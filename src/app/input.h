@@ -62,7 +62,10 @@ void sd_input_info_release(struct sd_input_info *info);
  * store directory or its parents are skipped).  Anything else — another
  * directory, ".." or "." components, invalid store path names — is an
  * error naming the entry and its offset.  Hard links become independent
- * files with the target's content; missing parent directories are created.
+ * files with the target's content, or symlinks with its target (a link
+ * to a directory or to no earlier member is an error); a sparse member is
+ * a file of its declared size with zeros in its holes; missing parent
+ * directories are created.
  */
 int sd_input_tar(const char *file, const struct sd_input_options *opts,
 		 struct sd_tree **out, struct sd_input_info *info,
@@ -99,9 +102,11 @@ struct sd_input_closure {
 /*
  * Build the closure of @tree (finalised; from sd_input_tar or
  * sd_input_export with @info) in logical store directory @store_dir.
- * @roots (logical store paths, @nroots of them, may be none) become
- * closure->roots; one that is not a store path of @tree is SD_ERR_MISSING
- * "root P is not in the input".  Release with sd_input_closure_free.
+ * @roots (@nroots of them, may be none; each made canonical and followed
+ * through symlinks outside @store_dir as Nix does, core/pathcanon.h, then
+ * a logical store path or a path inside one) become closure->roots; one
+ * that is not a store path of @tree is SD_ERR_MISSING "root P is not in
+ * the input".  Release with sd_input_closure_free.
  */
 int sd_input_closure(const struct sd_tree *tree,
 		     const struct sd_input_info *info, const char *store_dir,

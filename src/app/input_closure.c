@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "closure/storepath.h"
+#include "core/pathcanon.h"
 
 static int nomem(struct sd_error *err)
 {
@@ -161,7 +162,12 @@ static int take_paths(struct sd_input_closure *ic, const struct sd_tree *tree,
 	return SD_OK;
 }
 
-/* closure->roots from @roots. */
+/*
+ * closure->roots from @roots, each read as Nix reads a root: made
+ * absolute and canonical ("." and ".." resolved lexically), and followed
+ * while it is a symlink outside the store directory (./result); then it
+ * must name a store path of the input (or a path inside one).
+ */
 static int take_roots(struct sd_input_closure *ic, const char *store_dir,
 		      const char *const *roots, size_t nroots,
 		      struct sd_error *err)
@@ -171,16 +177,30 @@ static int take_roots(struct sd_input_closure *ic, const char *store_dir,
 	if (!cl->roots)
 		return nomem(err);
 	for (size_t r = 0; r < nroots; r++) {
-		struct sd_spath sp;
-		int rc = sd_storepath_parse(store_dir, roots[r],
-					    strlen(roots[r]), true, &sp, err);
+		char *path;
+		int rc = sd_path_follow_to_dir(roots[r], store_dir, &path, err);
 		if (rc)
 			return rc;
-		long i = find_base(ic->sps, ic->nsps, sp.base, sp.base_len);
-		if (i < 0)
-			return sd_error_set(err, SD_ERR_MISSING,
-					    "root %s is not in the input",
-					    roots[r]);
+		struct sd_spath sp;
+		rc = sd_storepath_parse(store_dir, path, strlen(path), true,
+					&sp, err);
+		long i = rc ? -1 : find_base(ic->sps, ic->nsps, sp.base,
+					     sp.base_len);
+		if (rc)
+			rc = sd_error_prefix(err, rc, "root %s", roots[r]);
+		else if (i < 0 && strcmp(path, roots[r]))
+			rc = sd_error_set(err, SD_ERR_MISSING,
+					  "root %s (%.*s/%.*s) is not in the "
+					  "input", roots[r],
+					  (int)strlen(store_dir), store_dir,
+					  (int)sp.base_len, sp.base);
+		else if (i < 0)
+			rc = sd_error_set(err, SD_ERR_MISSING,
+					  "root %s is not in the input",
+					  roots[r]);
+		free(path);
+		if (rc)
+			return rc;
 		cl->roots[cl->nroots++] = (size_t)i;
 	}
 	return SD_OK;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <search.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,10 @@ struct tar_ctx {
 	struct sd_spool *spool;
 	void *index;               /* tsearch root of struct key */
 	struct sd_error *err;
+	/* The last entry read, for a header that fails after it. */
+	char *prev_name;
+	long long prev_pos;
+	long long prev_size;
 };
 
 static int key_cmp(const void *a, const void *b)
@@ -189,6 +194,23 @@ static const char *kind_of(unsigned type)
 	}
 }
 
+/*
+ * " (after entry 'P' at offset Q, which declares S bytes of data)", or ""
+ * before the first entry, in @buf: a header that does not parse is most
+ * often where the entry before it declared a size its data does not have
+ * (a pax or ustar size too small), so the message names that entry too.
+ */
+static const char *after_prev(const struct tar_ctx *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (c->prev_name)
+		snprintf(buf, len,
+			 " (after entry '%.200s' at offset %lld, which declares "
+			 "%lld bytes of data)", c->prev_name, c->prev_pos,
+			 c->prev_size);
+	return buf;
+}
+
 static int archive_fail(struct tar_ctx *c, struct archive *a,
 			const char *name, long long pos)
 {
@@ -199,28 +221,116 @@ static int archive_fail(struct tar_ctx *c, struct archive *a,
 		return sd_error_set(c->err, SD_ERR_INVALID,
 				    "%s: entry '%s' at offset %lld: %s",
 				    c->file, name, pos, msg);
-	return sd_error_set(c->err, SD_ERR_INVALID, "%s: at offset %lld: %s",
-			    c->file, pos, msg);
+	char prev[300];
+	return sd_error_set(c->err, SD_ERR_INVALID, "%s: at offset %lld: %s%s",
+			    c->file, pos, msg, after_prev(c, prev,
+							  sizeof(prev)));
 }
 
-static int spool_data(struct tar_ctx *c, struct archive *a, const char *name,
+/*
+ * Spool the data of regular member @name as the content of @n.  A sparse
+ * member (GNU tar -S, in the old GNU format or pax sparse 0.0, 0.1, 1.0)
+ * comes as data blocks at offsets: the gaps between them, and after the
+ * last one up to the member's declared size, are holes and read as zeros,
+ * so the file has the size the archive declares, as its directory pack
+ * does.  Data that lies before the previous block or past the declared
+ * size is an error naming the member.
+ */
+static int spool_data(struct tar_ctx *c, struct archive *a,
+		      struct archive_entry *e, const char *name,
 		      long long pos, struct sd_node *n)
 {
-	static unsigned char buf[65536];
+	bool sized = archive_entry_size_is_set(e);
+	la_int64_t declared = archive_entry_size(e);
+	if (sized && declared < 0)
+		return bad(c, name, pos, "negative size");
 	n->src_id = sd_spool_offset(c->spool);
-	uint64_t size = 0;
+	uint64_t at = 0;   /* bytes of the file spooled so far */
 	for (;;) {
-		la_ssize_t got = archive_read_data(a, buf, sizeof(buf));
-		if (got < 0)
-			return archive_fail(c, a, name, pos);
-		if (got == 0)
+		const void *buf;
+		size_t got;
+		la_int64_t off;
+		int ar = archive_read_data_block(a, &buf, &got, &off);
+		if (ar == ARCHIVE_EOF)
 			break;
-		int rc = sd_spool_append(c->spool, buf, (size_t)got, c->err);
+		if (ar < ARCHIVE_WARN)
+			return archive_fail(c, a, name, pos);
+		if (off < 0 || (uint64_t)off < at) {
+			char why[160];
+			snprintf(why, sizeof(why),
+				 "data block at file offset %lld overlaps the "
+				 "previous one, which ends at %llu",
+				 (long long)off, (unsigned long long)at);
+			return bad(c, name, pos, why);
+		}
+		if (sized && (got > (uint64_t)declared ||
+			      (uint64_t)off > (uint64_t)declared - got)) {
+			char why[200];
+			snprintf(why, sizeof(why),
+				 "data at file offset %lld (%zu bytes) lies "
+				 "past the member's declared size of %lld "
+				 "bytes", (long long)off, got,
+				 (long long)declared);
+			return bad(c, name, pos, why);
+		}
+		int rc = sd_spool_append_zeros(c->spool, (uint64_t)off - at,
+					       c->err);
+		if (!rc && got)
+			rc = sd_spool_append(c->spool, buf, got, c->err);
 		if (rc)
-			return rc;
-		size += (uint64_t)got;
+			return sd_error_prefix(c->err, rc,
+					       "%s: entry '%s' at offset %lld",
+					       c->file, name, pos);
+		at = (uint64_t)off + got;
 	}
-	n->size = size;
+	/* A trailing hole (or a member that is all hole). */
+	if (sized && at < (uint64_t)declared) {
+		int rc = sd_spool_append_zeros(c->spool,
+					       (uint64_t)declared - at, c->err);
+		if (rc)
+			return sd_error_prefix(c->err, rc,
+					       "%s: entry '%s' at offset %lld",
+					       c->file, name, pos);
+		at = (uint64_t)declared;
+	}
+	n->size = at;
+	return SD_OK;
+}
+
+/*
+ * The node hard link @name (at @pos) links to: an earlier regular file or
+ * symlink of the archive (a hard link to a hard link is one to what that
+ * one became).  `nix-store --optimise` hard-links identical symlinks, so
+ * a tar of an optimised store links symlinks too; the second name becomes
+ * a symlink with the same target, as the directory input sees it.  A link
+ * to a directory, or to a name that no earlier member has (a forward
+ * reference, or none at all), is an error naming both.
+ */
+static int link_target(struct tar_ctx *c, const char *name, long long pos,
+		       const char *hardlink, struct sd_node **out)
+{
+	const char *trest;
+	struct sd_node *t = NULL;
+	int rc = strip_store(c, hardlink, pos, &trest);
+	if (!rc && trest)
+		rc = walk(c, hardlink, pos, trest, false, &t, NULL, NULL);
+	if (rc)
+		return sd_error_prefix(c->err, SD_ERR_INVALID,
+				       "hard link '%s'", name);
+	char why[256];
+	if (!t) {
+		snprintf(why, sizeof(why),
+			 "hard link to '%.120s', which no earlier member "
+			 "of the archive is (a forward reference, or "
+			 "absent)", hardlink);
+		return bad(c, name, pos, why);
+	}
+	if (t->type == SD_NODE_DIR) {
+		snprintf(why, sizeof(why),
+			 "hard link to '%.120s', a directory", hardlink);
+		return bad(c, name, pos, why);
+	}
+	*out = t;
 	return SD_OK;
 }
 
@@ -229,10 +339,12 @@ static int one_entry(struct tar_ctx *c, struct archive *a,
 {
 	long long pos = (long long)archive_read_header_position(a);
 	const char *name = archive_entry_pathname(e);
+	char prev[300];
 	if (!name)
 		return sd_error_set(c->err, SD_ERR_INVALID,
 				    "%s: entry at offset %lld has no usable "
-				    "name", c->file, pos);
+				    "name%s", c->file, pos,
+				    after_prev(c, prev, sizeof(prev)));
 	const char *rest;
 	int rc = strip_store(c, name, pos, &rest);
 	if (rc)
@@ -248,19 +360,10 @@ static int one_entry(struct tar_ctx *c, struct archive *a,
 	enum sd_node_type type;
 	struct sd_node *target = NULL;
 	if (hardlink) {
-		const char *trest;
-		rc = strip_store(c, hardlink, pos, &trest);
-		if (!rc && trest)
-			rc = walk(c, hardlink, pos, trest, false, &target,
-				  NULL, NULL);
+		rc = link_target(c, name, pos, hardlink, &target);
 		if (rc)
-			return sd_error_prefix(c->err, SD_ERR_INVALID,
-					       "hard link '%s'", name);
-		if (!target || target->type != SD_NODE_FILE)
-			return bad(c, name, pos,
-				   "hard link to an earlier regular file "
-				   "expected");
-		type = SD_NODE_FILE;
+			return rc;
+		type = target->type;
 	} else if (ftype == AE_IFREG) {
 		type = SD_NODE_FILE;
 	} else if (ftype == AE_IFDIR) {
@@ -297,6 +400,10 @@ static int one_entry(struct tar_ctx *c, struct archive *a,
 		return rc;
 	if (target) {
 		n->mode = target->mode;
+		if (type == SD_NODE_SYMLINK)
+			return sd_node_set_target(n, target->target,
+						  (size_t)target->size,
+						  c->err);
 		n->src_id = target->src_id;
 		n->size = target->size;
 		return SD_OK;
@@ -309,7 +416,7 @@ static int one_entry(struct tar_ctx *c, struct archive *a,
 		return sd_node_set_target(n, t, strlen(t), c->err);
 	}
 	if (type == SD_NODE_FILE)
-		return spool_data(c, a, name, pos, n);
+		return spool_data(c, a, e, name, pos, n);
 	return SD_OK;
 }
 
@@ -378,6 +485,12 @@ int sd_input_tar(const char *file, const struct sd_input_options *opts,
 					  archive_read_header_position(a));
 		if (rc)
 			goto out;
+		free(c.prev_name);
+		c.prev_name = strdup(archive_entry_pathname(e));
+		c.prev_pos = (long long)archive_read_header_position(a);
+		c.prev_size = archive_entry_size_is_set(e) &&
+				      !archive_entry_hardlink(e)
+			      ? (long long)archive_entry_size(e) : 0;
 		/* Where the next header starts (data and padding skipped). */
 		next_header = archive_filter_bytes(a, 0);
 		if (opts->interrupted && *opts->interrupted) {
@@ -414,6 +527,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	tdestroy(c.index, free_key);
+	free(c.prev_name);
 	sd_spool_free(c.spool);
 	if (rc) {
 		sd_tree_free(c.tree);

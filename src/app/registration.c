@@ -18,6 +18,9 @@ struct item {
 	bool scan;              /* find the references by scanning */
 	const size_t *refs;     /* else: indices into the items */
 	size_t nrefs;
+	const struct sd_closure_path *declared; /* narHash/narSize the
+						 * closure's source gives, or
+						 * NULL */
 };
 
 /* Scan state: which items one item refers to. */
@@ -38,6 +41,26 @@ static int on_ref(const struct sd_refscan_hit *hit, void *ctx,
 	r->seen[id] = true;
 	r->list[r->n++] = (size_t)id;
 	return 0;
+}
+
+/*
+ * The error for item @it whose files do not give the narHash/narSize its
+ * closure's source (a registration, the Nix database) declares: a
+ * registration must not pass on values its files contradict.
+ */
+static int mismatch(const struct item *it, const struct sd_nar_hash *h,
+		    struct sd_error *err)
+{
+	char got[SD_NAR_NIX32_LEN + 1], want[SD_NAR_NIX32_LEN + 1];
+	sd_nar_hash_nix32(h->sha256, got);
+	sd_nar_hash_nix32(it->declared->nar_hash, want);
+	return sd_error_set(err, SD_ERR_INVALID,
+			    "%s: its files give narSize %llu and narHash %s, "
+			    "but the closure's source declares narSize %llu "
+			    "and narHash %s (the path changed since it was "
+			    "registered, or the record is wrong)", it->path,
+			    (unsigned long long)h->size, got,
+			    (unsigned long long)it->declared->nar_size, want);
 }
 
 /*
@@ -70,6 +93,12 @@ static int register_items(const struct sd_tree *tree, struct item *items,
 		rc = sd_nar_hash(tree, it->node, &h, err);
 		if (rc)
 			break;
+		if (it->declared && (h.size != it->declared->nar_size ||
+				     memcmp(h.sha256, it->declared->nar_hash,
+					    sizeof(h.sha256)))) {
+			rc = mismatch(it, &h, err);
+			break;
+		}
 		rec->path = it->path;
 		rec->deriver = it->deriver;
 		memcpy(rec->nar_sha256, h.sha256, 32);
@@ -148,6 +177,7 @@ int sd_app_registration(const struct sd_tree *tree,
 		items[i].scan = o->scan_refs;
 		items[i].refs = p->refs;
 		items[i].nrefs = p->nrefs;
+		items[i].declared = p->has_nar ? p : NULL;
 	}
 	if (!rc)
 		rc = register_items(tree, items, n, o->base16, text, len, err);

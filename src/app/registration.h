@@ -41,7 +41,9 @@ struct sd_app_reg_options {
 /*
  * Build the registration of closure @cl, whose store paths are the
  * top-level entries of @tree, as @o says.  *@text (malloc'ed, *@len
- * bytes).  Errors: SD_ERR_INVALID when a closure path is not in @tree,
+ * bytes).  Errors: SD_ERR_INVALID when a closure path is not in @tree or
+ * its files do not give the narHash/narSize the closure's source declares
+ * (cl->paths[i].has_nar; the message names the path and both values),
  * the I/O errors of reading the tree's files, SD_ERR_NOMEM.
  */
 int sd_app_registration(const struct sd_tree *tree,

@@ -7,6 +7,7 @@
 
 #include "app/why_source.h"
 #include "closure/storepath.h"
+#include "core/pathcanon.h"
 #include "formats/format.h"
 
 struct image_ctx {
@@ -101,16 +102,11 @@ static int ambiguous(const struct image_ctx *c, const char *store_dir,
 			    count > listed ? ", ..." : "");
 }
 
-/*
- * The id of the path @arg names: "<store_dir>/<hash>-<name>[/...]",
- * "<hash>-<name>[/...]", a bare hash part, or a bare name "<name>[/...]"
- * that one entry has.
- */
-static int find_path(const struct image_ctx *c, const char *store_dir,
-		     const char *image, const char *arg, size_t *id,
-		     struct sd_error *err)
+/* find_path of @s, which is @arg (the user's words) made canonical. */
+static int find_in(const struct image_ctx *c, const char *store_dir,
+		   const char *image, const char *arg, const char *s,
+		   size_t *id, struct sd_error *err)
 {
-	const char *s = arg;
 	size_t sdlen = strlen(store_dir);
 	if (!strncmp(s, store_dir, sdlen) && s[sdlen] == '/')
 		s += sdlen + 1;
@@ -134,6 +130,31 @@ static int find_path(const struct image_ctx *c, const char *store_dir,
 	return sd_error_set(err, SD_ERR_MISSING,
 			    "%s: not a store path of the image %s", arg,
 			    image);
+}
+
+/*
+ * The id of the path @arg names: "<store_dir>/<hash>-<name>[/...]",
+ * "<hash>-<name>[/...]", a bare hash part, or a bare name "<name>[/...]"
+ * that one entry has.
+ */
+static int find_path(const struct image_ctx *c, const char *store_dir,
+		     const char *image, const char *arg, size_t *id,
+		     struct sd_error *err)
+{
+	/* A path ("/…", "./…", "../…") is read as Nix reads a root: made
+	 * canonical ("." and ".." lexically) and followed while it is a
+	 * symlink outside the store directory (./result). */
+	char *canon = NULL;
+	if (arg[0] == '/' || !strncmp(arg, "./", 2) ||
+	    !strncmp(arg, "../", 3)) {
+		int rc = sd_path_follow_to_dir(arg, store_dir, &canon, err);
+		if (rc)
+			return rc;
+	}
+	int rc = find_in(c, store_dir, image, arg, canon ? canon : arg, id,
+			 err);
+	free(canon);
+	return rc;
 }
 
 int sd_why_image(const char *image, const char *store_dir, const char *root,

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,34 @@ int sd_spool_append(struct sd_spool *sp, const void *data, size_t len,
 				return rc;
 		}
 	}
+	return SD_OK;
+}
+
+int sd_spool_append_zeros(struct sd_spool *sp, uint64_t len,
+			  struct sd_error *err)
+{
+	uint64_t at = sd_spool_offset(sp);
+	if (len > (uint64_t)INT64_MAX - at)
+		return sd_error_set(err, SD_ERR_LIMIT,
+				    "spool file: %llu more bytes at offset "
+				    "%llu pass the largest file size",
+				    (unsigned long long)len,
+				    (unsigned long long)at);
+	if (len <= SPOOL_BUF - sp->used) {
+		memset(sp->buf + sp->used, 0, (size_t)len);
+		sp->used += (size_t)len;
+		return sp->used == SPOOL_BUF ? flush(sp, err) : SD_OK;
+	}
+	int rc = flush(sp, err);
+	if (rc)
+		return rc;
+	/* Extend the file over the hole now, so that it reads as zeros
+	 * even when nothing is written after it. */
+	if (ftruncate(sp->fd, (off_t)(sp->written + len)) != 0)
+		return sd_error_errno(err, SD_ERR_IO, errno,
+				      "spool file: extend to %llu bytes",
+				      (unsigned long long)(sp->written + len));
+	sp->written += len;
 	return SD_OK;
 }
 

@@ -34,6 +34,14 @@ int sd_spool_append(struct sd_spool *sp, const void *data, size_t len,
 		    struct sd_error *err);
 
 /*
+ * Append @len zero bytes (a sparse hole): a few are buffered, more are
+ * left as a hole in the temporary file, which reads as zeros.
+ * SD_ERR_LIMIT when the spool would pass 2^63 - 1 bytes.
+ */
+int sd_spool_append_zeros(struct sd_spool *sp, uint64_t len,
+			  struct sd_error *err);
+
+/*
  * Read @len bytes at spool offset @off (appended before; pending bytes
  * are flushed first).  SD_ERR_IO naming the spool on failure.  Not for a
  * spool attached to a tree.

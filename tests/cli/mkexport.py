@@ -8,7 +8,8 @@ magic (a bad "NIXE" magic), outside (a path outside the store dir),
 dotdot (a NAR entry named ".."), slash (a NAR entry name with '/'),
 unsorted (directory entries out of order), duplicate (an entry twice),
 missing (a reference to a path not in the stream), deriver (a deriver
-that is not a store path).
+that is not a store path), longlen / shortlen (a file's declared contents
+length 8 more / 1 less than its data).
 
 Or MUTATION is reg=FILE: the stream holds exactly the paths of FILE, a
 registration in the `nix-store --dump-db` / `--load-db` format, with the
@@ -55,7 +56,13 @@ def nar_node(path):
         if st.st_mode & 0o100:
             out += [string("executable"), string("")]
         with open(path, "rb") as f:
-            out += [string("contents"), string(f.read())]
+            data = f.read()
+        contents = string(data)
+        if data and once("longlen"):
+            contents = u64(len(data) + 8) + contents[8:]
+        elif len(data) > 1 and once("shortlen"):
+            contents = u64(len(data) - 1) + contents[8:]
+        out += [string("contents"), contents]
     else:
         out.append(string("directory"))
         names = sorted(os.listdir(os.fsencode(path)))
