@@ -209,6 +209,9 @@ int sd_sqfs_write(const struct sd_tree *tree,
 		return sd_error_set(err, SD_ERR_LIMIT,
 				    "%zu nodes: more than squashfs can hold",
 				    tree->count);
+	ret = sd_tree_check_limits(tree, err);
+	if (ret)
+		return ret;
 	ret = collect_nodes(&w, err);
 	if (ret)
 		goto out;
