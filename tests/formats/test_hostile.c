@@ -432,6 +432,15 @@ static bool every_entry_point(const struct sd_format *f,
 	int ret;
 
 	th_spit(path, d, len);
+	/* kept for the CLI's sweep over them (tests/cli/test-hostile.sh) */
+	const char *keep = getenv("SD_HOSTILE_KEEP");
+	if (keep) {
+		static unsigned seq;
+		char kept[4096];
+		snprintf(kept, sizeof(kept), "%s/%04u.%s", keep, seq++,
+			 f->name);
+		th_spit(kept, d, len);
+	}
 	sd_error_init(&err);
 	ret = f->read(path, &t, &err);
 	if (ret) {
