@@ -101,7 +101,7 @@ int sd_walk_finish(struct sd_walk *w, struct sd_tree *tree, const char *path,
 	if (!ret) {
 		ret = sd_tree_finalize(tree, err);
 		if (ret && ret != SD_ERR_NOMEM) {
-			sd_error_prefix(err, SD_ERR_CORRUPT, "%s: ", path);
+			sd_error_prefix(err, SD_ERR_CORRUPT, "%s", path);
 			if (err)
 				err->code = SD_ERR_CORRUPT;
 			ret = SD_ERR_CORRUPT;
