@@ -3,9 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NAR_MAX_DEPTH 4096
-#define NAR_NAME_MAX 255
-#define NAR_TARGET_MAX 4095
+#include "core/sdlimits.h"
+
+/* The shared limits (a NAR's root is a store path, image level 1) */
+#define NAR_MAX_DEPTH SD_LIMIT_DEPTH
+#define NAR_NAME_MAX SD_LIMIT_NAME
+#define NAR_TARGET_MAX SD_LIMIT_SYMLINK
 
 struct nar_ctx {
 	struct sd_wire *w;

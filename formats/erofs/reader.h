@@ -15,10 +15,10 @@
  * (erofs-utils 1.9), logical clusters larger than a block.  Extended
  * attributes are skipped.
  *
- * The tree: directories are walked with an explicit stack; a directory
- * inode met twice is a loop; nesting is capped at SD_EROFS_MAX_DEPTH,
- * entries at SD_EROFS_MAX_NODES per image and SD_EROFS_MAX_DIR_ENTRIES
- * per directory; "." and ".." are checked, not followed.  Compact inodes
+ * The tree: directories are walked by the readers' shared walk
+ * (formats/walk.h: an explicit stack, a directory inode met twice is a
+ * loop, nesting and entry counts capped by core/sdlimits.h); "." and ".."
+ * are checked, not followed.  Compact inodes
  * get the superblock build time as mtime, as does tree->mtime.  Devices,
  * FIFOs and sockets become SD_NODE_OTHER (rdev as stored, new-style
  * dev_t).  FILE nodes carry their nid in src_id; the tree's content source
@@ -39,10 +39,6 @@
 
 #include "core/error.h"
 #include "core/tree.h"
-
-#define SD_EROFS_MAX_DEPTH 4096
-#define SD_EROFS_MAX_NODES (1u << 24)
-#define SD_EROFS_MAX_DIR_ENTRIES (1u << 22)
 
 /* True if @head (the first @len bytes of a file) holds the EROFS magic
  * 0xE0F5E1E2 at byte 1024. */

@@ -9,21 +9,13 @@
 
 #include "formats/erofs/erofs_disk.h"
 #include "formats/erofs/reader_int.h"
-#include "core/u64set.h"
+#include "formats/walk.h"
 
-struct pending {
-	uint64_t nid, parent_nid;
-	struct sd_node *node;
-	unsigned depth;
-};
-
+/* A directory's sd_walk_dir: id its nid, parent_id its parent's nid. */
 struct walk {
+	struct sd_walk walk;     /* pending directories, loop check, limits */
 	struct sd_erofs_img *img;
 	struct sd_tree *tree;
-	struct pending *stack;
-	size_t sp, cap;
-	struct sd_u64set dirs;   /* directory nids visited */
-	size_t nodes;
 	uint8_t *blk;            /* one directory block */
 	/* called for every inode reached (root included), may be NULL */
 	void (*on_inode)(void *ctx, const struct sd_erofs_img *img,
@@ -32,31 +24,22 @@ struct walk {
 };
 
 /* SD_ERR_CORRUPT "IMAGE: inode NID: directory /PATH: what". */
-static int dir_corrupt(struct walk *w, const struct pending *dir,
+static int dir_corrupt(struct walk *w, const struct sd_walk_dir *dir,
 		       struct sd_error *err, const char *what,
 		       const char *detail)
 {
 	char path[512];
 
 	sd_node_path(dir->node, path, sizeof(path));
-	return sd_erofs_corrupt(w->img, dir->nid, err, "directory /%s: %s%s%s",
+	return sd_erofs_corrupt(w->img, dir->id, err, "directory /%s: %s%s%s",
 				path, what, detail ? ": " : "",
 				detail ? detail : "");
 }
 
-static int push(struct walk *w, const struct pending *p, struct sd_error *err)
+static int walk_corrupt(void *ctx, const struct sd_walk_dir *dir,
+			const char *what, struct sd_error *err)
 {
-	if (w->sp == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 64;
-		struct pending *n = realloc(w->stack, cap * sizeof(*n));
-		if (!n)
-			return sd_error_set(err, SD_ERR_NOMEM,
-					    "out of memory");
-		w->stack = n;
-		w->cap = cap;
-	}
-	w->stack[w->sp++] = *p;
-	return SD_OK;
+	return dir_corrupt(ctx, dir, err, what, NULL);
 }
 
 static enum sd_node_type node_type(uint16_t mode)
@@ -125,20 +108,10 @@ static int fill_node(struct walk *w, struct sd_node *node,
 	node->mtime = ino->mtime;
 	switch (ino->mode & EROFS_S_IFMT) {
 	case EROFS_S_IFDIR: {
-		if (depth > SD_EROFS_MAX_DEPTH)
-			return sd_erofs_corrupt(w->img, ino->nid, err,
-						"directories nested deeper "
-						"than %u", SD_EROFS_MAX_DEPTH);
-		int added = sd_u64set_add(&w->dirs, ino->nid);
-		if (added < 0)
-			return sd_error_set(err, SD_ERR_NOMEM,
-					    "out of memory");
-		if (added == 0)
-			return sd_erofs_corrupt(w->img, ino->nid, err,
-						"directory loop (directory "
-						"reached twice)");
-		struct pending p = { ino->nid, parent_nid, node, depth };
-		return push(w, &p, err);
+		struct sd_walk_dir d = { .node = node, .id = ino->nid,
+					 .parent_id = parent_nid,
+					 .depth = depth };
+		return sd_walk_push(&w->walk, &d, err);
 	}
 	case EROFS_S_IFREG:
 		node->size = ino->size;
@@ -156,7 +129,7 @@ static int fill_node(struct walk *w, struct sd_node *node,
 }
 
 /* One entry of a directory block. */
-static int add_entry(struct walk *w, const struct pending *dir,
+static int add_entry(struct walk *w, const struct sd_walk_dir *dir,
 		     const char *name, size_t len, uint64_t nid, unsigned ft,
 		     size_t *entries, struct sd_error *err)
 {
@@ -164,20 +137,20 @@ static int add_entry(struct walk *w, const struct pending *dir,
 	int ret;
 
 	if (len == 1 && name[0] == '.') {
-		if (nid != dir->nid)
+		if (nid != dir->id)
 			return dir_corrupt(w, dir, err, "\".\" does not point "
 					   "to the directory", NULL);
 		return SD_OK;
 	}
 	if (len == 2 && name[0] == '.' && name[1] == '.') {
-		if (nid != dir->parent_nid)
+		if (nid != dir->parent_id)
 			return dir_corrupt(w, dir, err, "\"..\" does not point "
 					   "to the parent", NULL);
 		return SD_OK;
 	}
-	if (++*entries > SD_EROFS_MAX_DIR_ENTRIES ||
-	    ++w->nodes > SD_EROFS_MAX_NODES)
-		return dir_corrupt(w, dir, err, "too many entries", NULL);
+	ret = sd_walk_entry(&w->walk, dir, entries, err);
+	if (ret)
+		return ret;
 	ret = sd_erofs_inode_load(w->img, nid, &ino, err);
 	if (ret)
 		return ret;
@@ -194,11 +167,12 @@ static int add_entry(struct walk *w, const struct pending *dir,
 			memcpy(why, err->msg, sizeof(why));
 		return dir_corrupt(w, dir, err, "invalid entry name", why);
 	}
-	return fill_node(w, node, &ino, dir->nid, dir->depth + 1, err);
+	return fill_node(w, node, &ino, dir->id, dir->depth + 1, err);
 }
 
 /* Parse one directory block of @size bytes in w->blk. */
-static int list_block(struct walk *w, const struct pending *dir, size_t size,
+static int list_block(struct walk *w, const struct sd_walk_dir *dir,
+		      size_t size,
 		      size_t *entries, struct sd_error *err)
 {
 	const uint8_t *b = w->blk;
@@ -242,14 +216,15 @@ static int list_block(struct walk *w, const struct pending *dir, size_t size,
 	return SD_OK;
 }
 
-static int list_dir(struct walk *w, const struct pending *dir,
+static int list_dir(void *ctx, const struct sd_walk_dir *dir,
 		    struct sd_error *err)
 {
+	struct walk *w = ctx;
 	struct sd_erofs_inode ino;
 	struct sd_stream *s = NULL;
 	size_t entries = 0;
 	uint64_t pos = 0;
-	int ret = sd_erofs_inode_load(w->img, dir->nid, &ino, err);
+	int ret = sd_erofs_inode_load(w->img, dir->id, &ino, err);
 
 	if (ret)
 		return ret;
@@ -291,12 +266,15 @@ static int walk_all(struct walk *w, struct sd_error *err)
 		w->on_inode(w->on_inode_ctx, w->img, &packed);
 	}
 	ret = fill_node(w, w->tree->root, &root, root.nid, 0, err);
-	while (!ret && w->sp > 0) {
-		struct pending dir = w->stack[--w->sp];
-		ret = list_dir(w, &dir, err);
-	}
+	if (!ret)
+		ret = sd_walk_run(&w->walk, err);
 	return ret;
 }
+
+static const struct sd_walk_ops walk_ops = {
+	.list = list_dir,
+	.corrupt = walk_corrupt,
+};
 
 int sd_erofs_read(const char *path, struct sd_tree **out,
 		  struct sd_error *err)
@@ -331,23 +309,8 @@ int sd_erofs_read_scan(const char *path, struct sd_tree **out,
 	w.tree->source = &sd_erofs_content_source;
 	w.tree->source_ctx = img;
 
+	sd_walk_init(&w.walk, &walk_ops, &w);
 	ret = walk_all(&w, err);
-	free(w.stack);
-	sd_u64set_release(&w.dirs);
 	free(w.blk);
-	if (!ret) {
-		ret = sd_tree_finalize(w.tree, err);
-		if (ret && ret != SD_ERR_NOMEM) {
-			sd_error_prefix(err, SD_ERR_CORRUPT, "%s: ", path);
-			if (err)
-				err->code = SD_ERR_CORRUPT;
-			ret = SD_ERR_CORRUPT;
-		}
-	}
-	if (ret) {
-		sd_tree_free(w.tree);
-		return ret;
-	}
-	*out = w.tree;
-	return SD_OK;
+	return sd_walk_finish(&w.walk, w.tree, path, ret, out, err);
 }

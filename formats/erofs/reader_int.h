@@ -25,16 +25,17 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/sdlimits.h"
 #include "core/stream.h"
 #include "core/tree.h"
 
 /* Longest decompressed extent we buffer (hostile images cannot make a
  * stream allocate more than this). */
 #define SD_EROFS_MAX_EXTENT (64u << 20)
-/* Longest symlink target. */
-#define SD_EROFS_MAX_SYMLINK 4095u
-/* Largest file size accepted (sparse chunked / compressed files). */
-#define SD_EROFS_MAX_FILE_SIZE (1ull << 40)
+/* Longest symlink target, largest file size accepted (core/sdlimits.h,
+ * shared with the writers). */
+#define SD_EROFS_MAX_SYMLINK SD_LIMIT_SYMLINK
+#define SD_EROFS_MAX_FILE_SIZE SD_LIMIT_FILE_SIZE
 
 struct sd_erofs_pcache;
 

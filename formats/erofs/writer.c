@@ -253,6 +253,8 @@ int sd_erofs_write(const struct sd_tree *tree,
 	struct ew_state w = { 0 };
 	int ret = sd_erofs_check_options(opts, err);
 
+	if (!ret)
+		ret = sd_tree_check_limits(tree, err);
 	if (ret)
 		return ret;
 	if (stats)

@@ -22,23 +22,17 @@
 #include "formats/squashfs/content.h"
 #include "formats/squashfs/image.h"
 #include "formats/squashfs/inode_read.h"
-#include "core/u64set.h"
 #include "formats/squashfs/sqfserr.h"
+#include "formats/walk.h"
+#include "core/sdlimits.h"
 
-struct pending {
-	sqfs_inode_generic_t *inode; /* a directory inode, owned */
-	struct sd_node *node;
-	unsigned depth;
-};
-
+/* A directory's sd_walk_dir: id its inode number, inode its
+ * sqfs_inode_generic_t. */
 struct walk {
+	struct sd_walk walk;     /* pending directories, loop check, limits */
 	struct sd_sqfs_image *img;
 	struct sd_sqfs_content *content;
 	struct sd_tree *tree;
-	struct pending *stack;
-	size_t sp, cap;
-	struct sd_u64set dirs;
-	size_t nodes;
 };
 
 /* SD_ERR_CORRUPT "IMAGE: DIR: what[: detail]". */
@@ -61,20 +55,15 @@ static int sq_error(struct walk *w, const struct sd_node *dir,
 	return corrupt(w, dir, err, what, sd_sqfs_strerror(sq));
 }
 
-static int push(struct walk *w, sqfs_inode_generic_t *inode,
-		struct sd_node *node, unsigned depth, struct sd_error *err)
+static int walk_corrupt(void *ctx, const struct sd_walk_dir *dir,
+			const char *what, struct sd_error *err)
 {
-	if (w->sp == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 64;
-		struct pending *n = realloc(w->stack, cap * sizeof(*n));
-		if (!n)
-			return sd_error_set(err, SD_ERR_NOMEM,
-					    "out of memory");
-		w->stack = n;
-		w->cap = cap;
-	}
-	w->stack[w->sp++] = (struct pending){ inode, node, depth };
-	return SD_OK;
+	return corrupt(ctx, dir->node, err, what, NULL);
+}
+
+static void drop_inode(void *inode)
+{
+	sqfs_free(inode);
 }
 
 static int base_type(int type)
@@ -141,26 +130,26 @@ static int fill_node(struct walk *w, struct sd_node *node,
 	switch (ino->base.type) {
 	case SQFS_INODE_DIR:
 	case SQFS_INODE_EXT_DIR:
-		if (depth > SD_SQFS_MAX_DEPTH) {
-			ret = corrupt(w, node, err, "directories nested too "
-				      "deep", NULL);
+		if (ino->base.inode_number == 0) {
+			ret = corrupt(w, node, err, "directory inode number 0",
+				      NULL);
 			goto drop;
 		}
-		if (ino->base.inode_number == 0 ||
-		    sd_u64set_add(&w->dirs, ino->base.inode_number) != 1) {
-			ret = corrupt(w, node, err, "directory loop or "
-				      "duplicate directory inode", NULL);
-			goto drop;
-		}
-		return push(w, ino, node, depth, err) ? (sqfs_free(ino),
-							 SD_ERR_NOMEM)
-						      : SD_OK;
+		struct sd_walk_dir d = { .node = node, .inode = ino,
+					 .id = ino->base.inode_number,
+					 .depth = depth };
+		return sd_walk_push(&w->walk, &d, err);
 	case SQFS_INODE_FILE:
 	case SQFS_INODE_EXT_FILE:
 		ret = check_file(w, node, ino, err);
 		if (ret)
 			goto drop;
 		sqfs_inode_get_file_size(ino, &size);
+		if (size > SD_LIMIT_FILE_SIZE) {
+			ret = corrupt(w, node, err, "file larger than "
+				      "storedisk reads (1 TiB)", NULL);
+			goto drop;
+		}
 		node->size = size;
 		ret = sd_sqfs_content_add(w->content, ino, &node->src_id, err);
 		if (ret)
@@ -170,7 +159,7 @@ static int fill_node(struct walk *w, struct sd_node *node,
 	case SQFS_INODE_EXT_SLINK: {
 		const char *t = (const char *)ino->extra;
 		size_t len = ino->data.slink.target_size;
-		if (len > ino->payload_bytes_used ||
+		if (len > ino->payload_bytes_used || len > SD_LIMIT_SYMLINK ||
 		    memchr(t, '\0', len) != NULL) {
 			ret = corrupt(w, node, err, "bad symlink target", NULL);
 			goto drop;
@@ -208,7 +197,7 @@ static enum sd_node_type node_type(int sqfs_type)
  * The next entry of the listing @st walks and its inode: 1 at the end
  * of the listing, else 0 with both owned by the caller, or an error.
  */
-static int next_entry(struct walk *w, struct pending *dir,
+static int next_entry(struct walk *w, const struct sd_walk_dir *dir,
 		      sqfs_readdir_state_t *st, sqfs_dir_entry_t **ent,
 		      sqfs_inode_generic_t **ino, struct sd_error *err)
 {
@@ -237,8 +226,10 @@ static int next_entry(struct walk *w, struct pending *dir,
 }
 
 /* Read one directory's entries, adding a node per entry. */
-static int list_dir(struct walk *w, struct pending *dir, struct sd_error *err)
+static int list_dir(void *ctx, const struct sd_walk_dir *dir,
+		    struct sd_error *err)
 {
+	struct walk *w = ctx;
 	sqfs_readdir_state_t st;
 	size_t entries = 0;
 	int ret = sqfs_readdir_state_init(&st, &w->img->super, dir->inode);
@@ -255,12 +246,11 @@ static int list_dir(struct walk *w, struct pending *dir, struct sd_error *err)
 			return SD_OK;
 		if (ret < 0)
 			return ret;
-		if (++entries > SD_SQFS_MAX_DIR_ENTRIES ||
-		    ++w->nodes > SD_SQFS_MAX_NODES) {
+		ret = sd_walk_entry(&w->walk, dir, &entries, err);
+		if (ret) {
 			sqfs_free(ent);
 			sqfs_free(ino);
-			return corrupt(w, dir->node, err, "too many entries",
-				       NULL);
+			return ret;
 		}
 		if (base_type(ino->base.type) != ent->type) {
 			sqfs_free(ent);
@@ -303,13 +293,16 @@ static int walk_all(struct walk *w, struct sd_error *err)
 			       "root inode is not a directory", NULL);
 	}
 	ret = fill_node(w, w->tree->root, root, 0, err);
-	while (!ret && w->sp > 0) {
-		struct pending dir = w->stack[--w->sp];
-		ret = list_dir(w, &dir, err);
-		sqfs_free(dir.inode);
-	}
+	if (!ret)
+		ret = sd_walk_run(&w->walk, err);
 	return ret;
 }
+
+static const struct sd_walk_ops walk_ops = {
+	.list = list_dir,
+	.corrupt = walk_corrupt,
+	.drop = drop_inode,
+};
 
 int sd_sqfs_read(const char *path, struct sd_tree **out,
 		 struct sd_error *err)
@@ -335,25 +328,9 @@ int sd_sqfs_read(const char *path, struct sd_tree **out,
 	w.tree->source = &sd_sqfs_content_source;
 	w.tree->source_ctx = w.content;
 
+	sd_walk_init(&w.walk, &walk_ops, &w);
 	ret = walk_all(&w, err);
-	while (w.sp > 0)
-		sqfs_free(w.stack[--w.sp].inode);
-	free(w.stack);
-	sd_u64set_release(&w.dirs);
+	sd_walk_release(&w.walk);
 	sd_sqfs_image_done_walking(img);
-	if (!ret) {
-		ret = sd_tree_finalize(w.tree, err);
-		if (ret && ret != SD_ERR_NOMEM) {
-			sd_error_prefix(err, SD_ERR_CORRUPT, "%s: ", path);
-			if (err)
-				err->code = SD_ERR_CORRUPT;
-			ret = SD_ERR_CORRUPT;
-		}
-	}
-	if (ret) {
-		sd_tree_free(w.tree);
-		return ret;
-	}
-	*out = w.tree;
-	return SD_OK;
+	return sd_walk_finish(&w.walk, w.tree, path, ret, out, err);
 }

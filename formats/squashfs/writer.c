@@ -182,6 +182,19 @@ int sd_sqfs_write(const struct sd_tree *tree,
 		  volatile const int *interrupted,
 		  struct sd_write_stats *stats, struct sd_error *err)
 {
+	int ret = sd_tree_check_limits(tree, err);
+
+	if (ret)
+		return ret;
+	return sd_sqfs_write_unchecked(tree, opts, fd, interrupted, stats,
+				       err);
+}
+
+int sd_sqfs_write_unchecked(const struct sd_tree *tree,
+			    const struct sd_write_options *opts, int fd,
+			    volatile const int *interrupted,
+			    struct sd_write_stats *stats, struct sd_error *err)
+{
 	struct sd_write_stats dummy;
 	struct sd_sqfs_wstate w;
 	int ret;

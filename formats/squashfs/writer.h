@@ -49,6 +49,14 @@ int sd_sqfs_write(const struct sd_tree *tree,
 		  volatile const int *interrupted,
 		  struct sd_write_stats *stats, struct sd_error *err);
 
+/* sd_sqfs_write() without the check of core/sdlimits.h: for tests that
+ * need an image beyond the limits (tests/formats/test_hostile.c). */
+int sd_sqfs_write_unchecked(const struct sd_tree *tree,
+			    const struct sd_write_options *opts, int fd,
+			    volatile const int *interrupted,
+			    struct sd_write_stats *stats,
+			    struct sd_error *err);
+
 /*
  * Stage 1: stream every FILE node's content, in tree order, through a
  * libsquashfs block processor on @jobs threads, the calling thread one of

@@ -126,44 +126,11 @@ static int write_symlink(struct ext *x, int dfd, const struct sd_node *node,
 	return 0;
 }
 
-static int write_children(struct ext *x, int dfd, const struct sd_node *dir,
-			  struct sd_error *err);
-
-/* Create directory @node in @dfd, fill it, then give it its mode/time. */
-static int write_dir(struct ext *x, int dfd, const struct sd_node *node,
-		     struct sd_error *err)
-{
-	if (mkdirat(dfd, node->name, 0700) != 0)
-		return fail(x, node, SD_ERR_IO, errno, "creating directory",
-			    err);
-	int fd = openat(dfd, node->name,
-			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return fail(x, node, SD_ERR_IO, errno, "opening directory",
-			    err);
-	x->stats->dirs++;
-	int rc = write_children(x, fd, node, err);
-	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
-				 {.tv_sec = (time_t)node->mtime}};
-	if (!rc && fchmod(fd, perm(x, node)) != 0)
-		rc = fail(x, node, SD_ERR_IO, errno, "chmod", err);
-	if (!rc && futimens(fd, ts) != 0)
-		rc = fail(x, node, SD_ERR_IO, errno, "setting the time of",
-			  err);
-	close(fd);
-	return rc;
-}
-
+/* Write non-directory @node into @dfd (a directory: see write_tree). */
 static int write_node(struct ext *x, int dfd, const struct sd_node *node,
 		      struct sd_error *err)
 {
-	if (x->opts->interrupted && *x->opts->interrupted)
-		return sd_error_set(err, SD_ERR_INTERRUPTED, "interrupted");
-	if (!safe_name(node))
-		return fail(x, node, SD_ERR_CORRUPT, 0,
-			    "refusing the unsafe entry name in", err);
 	switch (node->type) {
-	case SD_NODE_DIR: return write_dir(x, dfd, node, err);
 	case SD_NODE_FILE: return write_file(x, dfd, node, err);
 	case SD_NODE_SYMLINK: return write_symlink(x, dfd, node, err);
 	default:
@@ -177,15 +144,138 @@ static int write_node(struct ext *x, int dfd, const struct sd_node *node,
 	}
 }
 
-static int write_children(struct ext *x, int dfd, const struct sd_node *dir,
-			  struct sd_error *err)
+/* A directory being filled: its node, the next child to write, and its
+ * identity, to check the way back up (through ".."). */
+struct level {
+	const struct sd_node *dir;
+	size_t next;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Create directory @node in @dfd and open it as *@out. */
+static int make_dir(struct ext *x, int dfd, const struct sd_node *node,
+		    struct level *l, int *out, struct sd_error *err)
 {
-	for (size_t i = 0; i < dir->nchildren; i++) {
-		int rc = write_node(x, dfd, dir->children[i], err);
-		if (rc)
-			return rc;
+	struct stat st;
+
+	if (mkdirat(dfd, node->name, 0700) != 0)
+		return fail(x, node, SD_ERR_IO, errno, "creating directory",
+			    err);
+	int fd = openat(dfd, node->name,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return fail(x, node, SD_ERR_IO, e, "opening directory", err);
 	}
+	*l = (struct level){ node, 0, st.st_dev, st.st_ino };
+	x->stats->dirs++;
+	*out = fd;
 	return 0;
+}
+
+/* Leave the finished directory open as @fd (closed here) for its parent
+ * @up: the parent through ".." (checked to be the directory left) as
+ * *@out, then the mode and time of the finished one. */
+static int leave_dir(struct ext *x, int fd, const struct level *done,
+		     const struct level *up, int *out, struct sd_error *err)
+{
+	const struct sd_node *node = done->dir;
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
+				 {.tv_sec = (time_t)node->mtime}};
+	struct stat st;
+	int rc = 0;
+	int pfd = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (pfd < 0 || fstat(pfd, &st) != 0)
+		rc = fail(x, node, SD_ERR_IO, errno, "returning from", err);
+	else if (st.st_dev != up->dev || st.st_ino != up->ino)
+		rc = fail(x, node, SD_ERR_IO, 0, "moved while extracting:",
+			  err);
+	if (!rc && fchmod(fd, perm(x, node)) != 0)
+		rc = fail(x, node, SD_ERR_IO, errno, "chmod", err);
+	if (!rc && futimens(fd, ts) != 0)
+		rc = fail(x, node, SD_ERR_IO, errno, "setting the time of",
+			  err);
+	close(fd);
+	if (rc && pfd >= 0)
+		close(pfd);
+	*out = rc ? -1 : pfd;
+	return rc;
+}
+
+/*
+ * Write the contents of directory @top into @tfd (not closed here),
+ * depth first with an explicit stack and one directory open at a time:
+ * going down opens the new directory (openat, O_NOFOLLOW), going up opens
+ * ".." and checks that it is the directory left (device and inode).  So
+ * any nesting the readers accept is extracted with two descriptors and no
+ * recursion.
+ */
+static int write_tree(struct ext *x, int tfd, const struct sd_node *top,
+		      struct sd_error *err)
+{
+	struct level *st = malloc(64 * sizeof(*st));
+	size_t depth = 0, cap = 64;
+	int fd = tfd, rc = 0;
+	struct stat sb;
+
+	if (!st)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	if (fstat(tfd, &sb) != 0) {
+		free(st);
+		return sd_error_errno(err, SD_ERR_IO, errno, "fstat");
+	}
+	st[depth++] = (struct level){ top, 0, sb.st_dev, sb.st_ino };
+	while (!rc && depth > 0) {
+		struct level *l = &st[depth - 1];
+		if (l->next == l->dir->nchildren) {
+			if (depth == 1)
+				break;
+			rc = leave_dir(x, fd, l, l - 1, &fd, err);
+			depth--;
+			continue;
+		}
+		const struct sd_node *c = l->dir->children[l->next++];
+		if (x->opts->interrupted && *x->opts->interrupted) {
+			rc = sd_error_set(err, SD_ERR_INTERRUPTED,
+					  "interrupted");
+			break;
+		}
+		if (!safe_name(c)) {
+			rc = fail(x, c, SD_ERR_CORRUPT, 0,
+				  "refusing the unsafe entry name in", err);
+			break;
+		}
+		if (c->type != SD_NODE_DIR) {
+			rc = write_node(x, fd, c, err);
+			continue;
+		}
+		if (depth == cap) {
+			struct level *n = realloc(st, 2 * cap * sizeof(*n));
+			if (!n) {
+				rc = sd_error_set(err, SD_ERR_NOMEM,
+						  "out of memory");
+				break;
+			}
+			st = n;
+			cap *= 2;
+		}
+		int cfd = -1;
+		rc = make_dir(x, fd, c, &st[depth], &cfd, err);
+		if (rc)
+			break;
+		if (fd != tfd)
+			close(fd);
+		fd = cfd;
+		depth++;
+	}
+	if (fd >= 0 && fd != tfd)
+		close(fd);
+	free(st);
+	return rc;
 }
 
 /* Open @dir (creating it if missing) and check that it is empty. */
@@ -238,7 +328,10 @@ int sd_extract(const struct sd_tree *tree, const struct sd_node *node,
 	int rc = open_target(dir, &fd, err);
 	if (!rc) {
 		if (node->type == SD_NODE_DIR)
-			rc = write_children(&x, fd, node, err);
+			rc = write_tree(&x, fd, node, err);
+		else if (!safe_name(node))
+			rc = fail(&x, node, SD_ERR_CORRUPT, 0,
+				  "refusing the unsafe entry name in", err);
 		else
 			rc = write_node(&x, fd, node, err);
 		close(fd);

@@ -8,6 +8,9 @@
  * DIR whatever the image holds (absolute or "../" symlink targets are
  * created as symlinks and never followed; names "", ".", ".." or with '/'
  * are refused as a corrupt image).  DIR must be empty or missing.
+ * Depth: directories are written from an explicit stack with one open at
+ * a time (down by openat, back up by ".." checked against the directory
+ * left), so any nesting costs two descriptors and no recursion.
  *
  * Metadata: regular files and directories get the image's permission bits
  * without setuid/setgid/sticky (so 0444/0555), directories after their

@@ -9,14 +9,13 @@
 #include "app/rootlink_resolve.h"
 #include "closure/storepath.h"
 #include "closure/store.h"
-
-#define NAME_MAX_BYTES 255
+#include "core/sdlimits.h"
 
 const char *sd_root_link_name_problem(const char *name, size_t len)
 {
 	if (len == 0)
 		return "empty name";
-	if (len > NAME_MAX_BYTES)
+	if (len > SD_LIMIT_NAME)
 		return "longer than 255 bytes";
 	if ((len == 1 && name[0] == '.') ||
 	    (len == 2 && name[0] == '.' && name[1] == '.'))

@@ -3,49 +3,114 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Append ": " and @tail to @msg (holding @len bytes), truncating. */
-static void append(char *msg, size_t len, const char *tail)
+/*
+ * Messages are one line whatever bytes a hostile input put in a name:
+ * control bytes become \xNN.  A message longer than the buffer loses its
+ * middle, not its end ("/nix/store/abc…/deep/file: File name too long"):
+ * the end says what went wrong, the start where.
+ */
+#define CUT_MARK "\xe2\x80\xa6" /* U+2026 HORIZONTAL ELLIPSIS */
+#define CUT_HEAD ((SD_ERROR_MSG_MAX - 1 - (sizeof(CUT_MARK) - 1)) / 3)
+
+static bool is_ctl(unsigned char c)
 {
-	const char *parts[2] = {": ", tail};
-	for (int p = 0; p < 2; p++)
-		for (const char *c = parts[p]; *c && len + 1 < SD_ERROR_MSG_MAX;)
-			msg[len++] = *c++;
-	msg[len] = '\0';
+	return c < 0x20 || c == 0x7f;
+}
+
+/* Escape @s (@n bytes) into @out (room for 4 * @n + 1); its length. */
+static size_t escape(const char *s, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t at = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (is_ctl(c)) {
+			out[at++] = '\\';
+			out[at++] = 'x';
+			out[at++] = hex[c >> 4];
+			out[at++] = hex[c & 15];
+		} else {
+			out[at++] = (char)c;
+		}
+	}
+	out[at] = '\0';
+	return at;
+}
+
+/* Store the @n-byte text @s (escaped, cut in the middle) as err->msg. */
+static void store(struct sd_error *err, const char *s, size_t n)
+{
+	char small[SD_ERROR_MSG_MAX];
+	char *e = n < SD_ERROR_MSG_MAX / 4 ? small : malloc(4 * n + 1);
+	size_t len, head, tail;
+
+	if (!e) {
+		/* no memory for the cut: the start, escaped, as fits */
+		n = n < SD_ERROR_MSG_MAX / 4 ? n : SD_ERROR_MSG_MAX / 4 - 1;
+		escape(s, n, err->msg);
+		return;
+	}
+	len = escape(s, n, e);
+	if (len < SD_ERROR_MSG_MAX) {
+		memcpy(err->msg, e, len + 1);
+	} else {
+		/* head and tail on UTF-8 character boundaries (an escape
+		 * sequence may still be cut: it is ASCII) */
+		head = CUT_HEAD;
+		while (head > 0 && ((unsigned char)e[head] & 0xC0) == 0x80)
+			head--;
+		tail = len - (SD_ERROR_MSG_MAX - 1 - head -
+			      (sizeof(CUT_MARK) - 1));
+		while (tail < len && ((unsigned char)e[tail] & 0xC0) == 0x80)
+			tail++;
+		memcpy(err->msg, e, head);
+		memcpy(err->msg + head, CUT_MARK, sizeof(CUT_MARK) - 1);
+		memcpy(err->msg + head + sizeof(CUT_MARK) - 1, e + tail,
+		       len - tail + 1);
+	}
+	if (e != small)
+		free(e);
 }
 
 /*
- * Keep messages on one line whatever bytes a hostile input put in a name:
- * control bytes become \xNN (truncating at the buffer's end).
+ * Format @fmt, then append ": " and @tail if @tail is not NULL, and store
+ * the whole as err->msg.
  */
-static void one_line(char *msg)
+static void vstore(struct sd_error *err, const char *tail, const char *fmt,
+		   va_list ap)
 {
-	size_t n = 0;
-	for (const char *p = msg; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			n++;
-	if (!n)
-		return;
-	char old[SD_ERROR_MSG_MAX];
-	memcpy(old, msg, SD_ERROR_MSG_MAX);
-	static const char hex[] = "0123456789abcdef";
-	size_t at = 0;
-	for (const char *p = old; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		bool ctl = c < 0x20 || c == 0x7f;
-		if (at + (ctl ? 4 : 1) >= SD_ERROR_MSG_MAX)
-			break;
-		if (ctl) {
-			msg[at++] = '\\';
-			msg[at++] = 'x';
-			msg[at++] = hex[c >> 4];
-			msg[at++] = hex[c & 15];
-		} else {
-			msg[at++] = (char)c;
+	char small[SD_ERROR_MSG_MAX];
+	char *s = small;
+	size_t tl = tail ? 2 + strlen(tail) : 0;
+	va_list again;
+
+	va_copy(again, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n + tl >= sizeof(small)) {
+		s = malloc((size_t)n + tl + 1);
+		if (s)
+			vsnprintf(s, (size_t)n + 1, fmt, again);
+		else {
+			/* no memory: what fitted, then the tail if any */
+			s = small;
+			n = (int)strlen(small);
+			tl = 0;
 		}
 	}
-	msg[at] = '\0';
+	va_end(again);
+	if (tl) {
+		memcpy(s + n, ": ", 2);
+		memcpy(s + n + 2, tail, tl - 2);
+	}
+	store(err, s, (size_t)n + tl);
+	if (s != small)
+		free(s);
 }
 
 void sd_error_init(struct sd_error *err)
@@ -61,9 +126,8 @@ int sd_error_set(struct sd_error *err, int code, const char *fmt, ...)
 	if (err) {
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		vstore(err, NULL, fmt, ap);
 		va_end(ap);
-		one_line(err->msg);
 		err->code = code;
 	}
 	return code;
@@ -75,11 +139,8 @@ int sd_error_errno(struct sd_error *err, int code, int errnum,
 	if (err) {
 		va_list ap;
 		va_start(ap, fmt);
-		int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		vstore(err, strerror(errnum), fmt, ap);
 		va_end(ap);
-		if (n >= 0 && (size_t)n < sizeof(err->msg))
-			append(err->msg, (size_t)n, strerror(errnum));
-		one_line(err->msg);
 		err->code = code;
 	}
 	return code;
@@ -93,11 +154,8 @@ int sd_error_prefix(struct sd_error *err, int code, const char *fmt, ...)
 	memcpy(old, err->msg, sizeof(old));
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	vstore(err, old, fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(err->msg))
-		append(err->msg, (size_t)n, old);
-	one_line(err->msg);
 	if (!err->code)
 		err->code = code;
 	return err->code;

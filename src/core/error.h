@@ -6,7 +6,9 @@
  * non-NULL struct sd_error, the function also leaves a one-line,
  * human-readable reason there (naming the file, offset or line at fault);
  * control bytes in it (from hostile names) are written as \xNN, so a
- * message is always one line.
+ * message is always one line.  A message longer than the buffer loses its
+ * middle, marked by "…", never its end: "/nix/store/abc…/deep/file: File
+ * name too long" keeps the reason, however long the path.
  * The library never prints; the CLI prints err->msg.
  */
 #ifndef SD_CORE_ERROR_H

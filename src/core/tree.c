@@ -1,11 +1,12 @@
 #include "core/tree.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define SD_NAME_MAX 255
+#include "core/sdlimits.h"
 
 /* Entry names live in chunks owned by the tree (one malloc per chunk, not
  * per name): 64 KiB each, so a million short names cost their bytes, not
@@ -18,7 +19,7 @@ struct sd_name_chunk {
 	char data[NAME_CHUNK];
 };
 
-/* A NUL-terminated copy of @name (@len <= SD_NAME_MAX bytes) in @tree's
+/* A NUL-terminated copy of @name (@len <= SD_LIMIT_NAME bytes) in @tree's
  * name chunks; NULL when out of memory. */
 static char *name_copy(struct sd_tree *tree, const char *name, size_t len)
 {
@@ -96,10 +97,10 @@ static int check_name(const char *name, size_t len, struct sd_error *err)
 {
 	if (len == 0)
 		return sd_error_set(err, SD_ERR_INVALID, "empty entry name");
-	if (len > SD_NAME_MAX)
+	if (len > SD_LIMIT_NAME)
 		return sd_error_set(err, SD_ERR_INVALID,
-				    "entry name of %zu bytes (limit %d)", len,
-				    SD_NAME_MAX);
+				    "entry name of %zu bytes (limit %u)", len,
+				    SD_LIMIT_NAME);
 	if ((len == 1 && name[0] == '.') ||
 	    (len == 2 && name[0] == '.' && name[1] == '.'))
 		return sd_error_set(err, SD_ERR_INVALID,
@@ -311,6 +312,92 @@ int sd_tree_finalize(struct sd_tree *tree, struct sd_error *err)
 	return sd_tree_walk(tree->root, finalize_node, &ctx);
 }
 
+/* SD_ERR_LIMIT "PATH: what" for @node. */
+static int limit_error(const struct sd_node *node, struct sd_error *err,
+		       const char *what, unsigned long long n,
+		       unsigned long long limit)
+{
+	char *p = sd_node_path_dup(node);
+	int rc = sd_error_set(err, SD_ERR_LIMIT, "/%s: %s %llu, more than "
+			      "storedisk reads back (limit %llu)",
+			      p ? p : node->name, what, n, limit);
+	free(p);
+	return rc;
+}
+
+static int check_node(const struct sd_node *n, size_t depth,
+		      struct sd_error *err)
+{
+	switch (n->type) {
+	case SD_NODE_DIR:
+		if (depth > SD_LIMIT_DEPTH)
+			return limit_error(n, err, "directory nesting depth",
+					   depth, SD_LIMIT_DEPTH);
+		if (n->nchildren > SD_LIMIT_DIR_ENTRIES)
+			return limit_error(n, err, "entry count",
+					   n->nchildren,
+					   SD_LIMIT_DIR_ENTRIES);
+		return SD_OK;
+	case SD_NODE_FILE:
+		if (n->size > SD_LIMIT_FILE_SIZE)
+			return limit_error(n, err, "file size", n->size,
+					   SD_LIMIT_FILE_SIZE);
+		return SD_OK;
+	case SD_NODE_SYMLINK:
+		if (n->size > SD_LIMIT_SYMLINK)
+			return limit_error(n, err, "symlink target bytes",
+					   n->size, SD_LIMIT_SYMLINK);
+		return SD_OK;
+	default:
+		return SD_OK;
+	}
+}
+
+int sd_tree_check_limits(const struct sd_tree *tree, struct sd_error *err)
+{
+	/* iterative: a frame per directory level, on the heap */
+	struct frame {
+		const struct sd_node *dir;
+		size_t next;
+	} *stack = NULL;
+	size_t depth = 0, cap = 0;
+	int rc = SD_OK;
+
+	if (tree->count > (size_t)SD_LIMIT_NODES + 1)
+		return sd_error_set(err, SD_ERR_LIMIT, "%zu entries, more "
+				    "than storedisk reads back (limit %u)",
+				    tree->count - 1, SD_LIMIT_NODES);
+	rc = check_node(tree->root, 0, err);
+	for (const struct sd_node *d = tree->root; !rc && d;) {
+		if (depth == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			struct frame *s = realloc(stack, ncap * sizeof(*s));
+			if (!s) {
+				rc = sd_error_set(err, SD_ERR_NOMEM,
+						  "out of memory");
+				break;
+			}
+			stack = s;
+			cap = ncap;
+		}
+		stack[depth++] = (struct frame){ d, 0 };
+		d = NULL;
+		while (!rc && !d && depth > 0) {
+			struct frame *f = &stack[depth - 1];
+			if (f->next == f->dir->nchildren) {
+				depth--;
+				continue;
+			}
+			const struct sd_node *c = f->dir->children[f->next++];
+			rc = check_node(c, depth, err);
+			if (!rc && c->type == SD_NODE_DIR && c->nchildren)
+				d = c;
+		}
+	}
+	free(stack);
+	return rc;
+}
+
 struct sd_node *sd_node_child(const struct sd_node *dir, const char *name,
 			      size_t len)
 {
@@ -447,6 +534,76 @@ void sd_dircache_release(struct sd_dircache *dc)
 	dc->dir = NULL;
 }
 
+/* How far below the cached directory a wanted one may be and still be
+ * reached from it one component at a time; further down, one open() of
+ * its whole path is cheaper (while the path fits PATH_MAX). */
+#define NEAR_LEVELS 8
+
+/*
+ * Make @dc hold host directory @dir open: from the cached directory when
+ * that is a near ancestor, else by its whole path, else (a path of
+ * PATH_MAX or more, which open() refuses) one component at a time from
+ * the nearest ancestor with a host path of its own, so that a tree of any
+ * depth is read and a descent costs one openat per level.  False (@dc
+ * released) when it cannot be opened.
+ */
+static bool cache_dir(const struct sd_node *dir, struct sd_dircache *dc)
+{
+	const struct sd_node *top = dir, **chain;
+	size_t n = 0, len;
+	int fd;
+
+	if (dc->fd >= 0 && dc->dir == dir)
+		return true;
+	while (top != dc->dir && !top->src_path && top->parent) {
+		top = top->parent;
+		n++;
+	}
+	len = sd_node_src_path(dir, NULL, 0);
+	if (!len)
+		return sd_dircache_release(dc), false;
+	bool from_cache = dc->fd >= 0 && top == dc->dir;
+	if (!(from_cache && (n <= NEAR_LEVELS || len >= PATH_MAX)) &&
+	    (len < PATH_MAX || !top->src_path)) {
+		/* the whole path (whose error the caller reports) */
+		char *path = sd_node_src_path_dup(dir);
+		sd_dircache_release(dc);
+		fd = path ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+			  : -1;
+		free(path);
+		if (fd < 0)
+			return false;
+		dc->fd = fd;
+		dc->dir = dir;
+		return true;
+	}
+	chain = malloc((n ? n : 1) * sizeof(*chain));
+	if (!chain)
+		return sd_dircache_release(dc), false;
+	size_t i = n;
+	for (const struct sd_node *d = dir; d != top; d = d->parent)
+		chain[--i] = d;
+	if (from_cache) {
+		fd = dc->fd;
+		dc->fd = -1;
+	} else {
+		fd = open(top->src_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	sd_dircache_release(dc);
+	for (i = 0; fd >= 0 && i < n; i++) {
+		int next = openat(fd, chain[i]->name, O_RDONLY | O_DIRECTORY |
+				  O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+	}
+	free(chain);
+	if (fd < 0)
+		return false;
+	dc->fd = fd;
+	dc->dir = dir;
+	return true;
+}
+
 /* Open host file @node relative to its parent directory, kept open in
  * @dc.  SD_OK with *@out NULL when the parent cannot be opened: the caller
  * opens by full path, which reports the error as before. */
@@ -459,20 +616,8 @@ static int open_in_dir(const struct sd_node *node, struct sd_dircache *dc,
 	int rc;
 
 	*out = NULL;
-	if (dc->dir != node->parent) {
-		sd_dircache_release(dc);
-		n = sd_node_src_path(node->parent, small, sizeof(small));
-		path = n < sizeof(small) ? small
-					 : sd_node_src_path_dup(node->parent);
-		if (!n || !path)
-			return SD_OK;
-		dc->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (path != small)
-			free(path);
-		if (dc->fd < 0)
-			return SD_OK;
-		dc->dir = node->parent;
-	}
+	if (!cache_dir(node->parent, dc))
+		return SD_OK;
 	n = sd_node_src_path(node, small, sizeof(small));
 	path = n < sizeof(small) ? small : sd_node_src_path_dup(node);
 	if (!path)
@@ -501,6 +646,13 @@ static int open_untapped(const struct sd_tree *tree,
 					   err);
 	if (dc && node->parent) {
 		int rc = open_in_dir(node, dc, out, err);
+		if (rc || *out)
+			return rc;
+	} else if (node->parent && sd_node_src_path(node, NULL, 0) >= PATH_MAX) {
+		/* too long for open(): one component at a time */
+		struct sd_dircache local = SD_DIRCACHE_INIT;
+		int rc = open_in_dir(node, &local, out, err);
+		sd_dircache_release(&local);
 		if (rc || *out)
 			return rc;
 	}

@@ -134,7 +134,8 @@ void sd_tree_free(struct sd_tree *tree);
  * Append a child of @type named @name (@len bytes) to directory @parent.
  * Metadata is zeroed: callers fill mode/uid/gid/mtime/size/target.
  * The name is validated (non-empty, no '/', no NUL, not "." or "..",
- * at most 255 bytes).  Duplicates are detected by sd_tree_finalize().
+ * at most SD_LIMIT_NAME, 255, bytes: core/sdlimits.h).  Duplicates are
+ * detected by sd_tree_finalize().
  * Returns the node, or NULL with @err set.
  */
 struct sd_node *sd_tree_add(struct sd_tree *tree, struct sd_node *parent,
@@ -192,6 +193,15 @@ char *sd_node_src_path_dup(const struct sd_node *node);
  * naming the path), number the nodes and compute the counts.
  */
 int sd_tree_finalize(struct sd_tree *tree, struct sd_error *err);
+
+/*
+ * Check finalised @tree against core/sdlimits.h (nesting depth, entries per
+ * directory and per tree, symlink target and file sizes; names are checked
+ * by sd_tree_add): SD_ERR_LIMIT naming the first path beyond a limit,
+ * SD_ERR_NOMEM.  Writers call it first, so that no image is written that
+ * storedisk's readers refuse.
+ */
+int sd_tree_check_limits(const struct sd_tree *tree, struct sd_error *err);
 
 /* Find a child of @dir by exact name (binary search after finalize). */
 struct sd_node *sd_node_child(const struct sd_node *dir, const char *name,
