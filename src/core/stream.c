@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -31,8 +32,44 @@ struct host_stream {
 	uint64_t expect;
 	uint64_t done;
 	bool at_end;    /* a read reaching @expect came back short: the end */
+	bool watched;   /* read in several calls: ctime0 is the file's ctime */
+	struct timespec ctime0;
 	char *path;
 };
+
+/*
+ * A file read in several calls may be written in between, at the same
+ * size: its ctime, taken before the first read and compared after the
+ * last, tells (as tar's "file changed as we read it").  A file read in
+ * one call needs no check: what it gives is one state of the file.
+ */
+static int watch_start(struct host_stream *h, struct sd_error *err)
+{
+	struct stat st;
+
+	if (fstat(h->fd, &st) != 0)
+		return sd_error_errno(err, SD_ERR_IO, errno, "%s: stat",
+				      h->path);
+	h->ctime0 = st.st_ctim;
+	h->watched = true;
+	return SD_OK;
+}
+
+static int watch_end(struct host_stream *h, struct sd_error *err)
+{
+	struct stat st;
+
+	h->watched = false;
+	if (fstat(h->fd, &st) != 0)
+		return sd_error_errno(err, SD_ERR_IO, errno, "%s: stat",
+				      h->path);
+	if (st.st_ctim.tv_sec != h->ctime0.tv_sec ||
+	    st.st_ctim.tv_nsec != h->ctime0.tv_nsec)
+		return sd_error_set(err, SD_ERR_IO,
+				    "%s: file changed while being read",
+				    h->path);
+	return SD_OK;
+}
 
 /*
  * A read that reaches the expected size asks for one byte more (readv into
@@ -52,6 +89,11 @@ static int host_read(struct sd_stream *s, void *buf, size_t len, size_t *got,
 	if (h->at_end && len > 0) {
 		*got = 0;
 		return SD_OK;
+	}
+	if (h->done == 0 && !h->watched && len < h->expect) {
+		int rc = watch_start(h, err);
+		if (rc)
+			return rc;
 	}
 	do {
 		if (probe) {
@@ -76,6 +118,11 @@ static int host_read(struct sd_stream *s, void *buf, size_t len, size_t *got,
 				    (unsigned long long)h->expect);
 	if (rest > 0 && (uint64_t)n == rest && (probe || len > rest))
 		h->at_end = true;
+	if (h->watched && h->done == h->expect) {
+		int rc = watch_end(h, err);
+		if (rc)
+			return rc;
+	}
 	*got = (size_t)n;
 	return SD_OK;
 }
