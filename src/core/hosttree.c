@@ -54,6 +54,44 @@ static void path_pop(struct pathbuf *pb, size_t mark)
 	pb->s[mark] = '\0';
 }
 
+/*
+ * Directories at most WALK_OPEN_DEPTH levels below the added top (or
+ * below a deferred directory) are walked at once, each holding its file
+ * descriptor open while its subdirectories are walked; a deeper one is
+ * deferred and opened later by its full path.  So a walk holds at most
+ * WALK_OPEN_DEPTH + 1 descriptors and as many stack frames whatever the
+ * depth of the tree (a pack under `ulimit -n 64` of a tree 1,000 deep).
+ */
+#define WALK_OPEN_DEPTH 12
+
+struct deferred {
+	struct sd_node *node;
+	char *path;
+};
+
+struct walk {
+	struct pathbuf pb;
+	struct deferred *q;     /* a stack: the order changes no result */
+	size_t nq, capq;
+};
+
+static int defer_dir(struct walk *w, struct sd_node *node)
+{
+	if (w->nq == w->capq) {
+		size_t cap = w->capq ? 2 * w->capq : 16;
+		struct deferred *q = realloc(w->q, cap * sizeof(*q));
+		if (!q)
+			return SD_ERR_NOMEM;
+		w->q = q;
+		w->capq = cap;
+	}
+	char *path = strdup(w->pb.s);
+	if (!path)
+		return SD_ERR_NOMEM;
+	w->q[w->nq++] = (struct deferred){node, path};
+	return SD_OK;
+}
+
 static const char *kind_of(mode_t m)
 {
 	if (S_ISCHR(m))
@@ -102,7 +140,8 @@ static int read_link(int dirfd, const char *name, struct sd_node *n,
 }
 
 static int add_dir_entries(struct sd_tree *tree, struct sd_node *dir,
-			   int fd, struct pathbuf *pb, struct sd_error *err);
+			   int fd, struct walk *w, unsigned depth,
+			   struct sd_error *err);
 
 /*
  * Add entry @name of directory @dirfd (AT_FDCWD with @name a whole path
@@ -114,9 +153,10 @@ static int add_dir_entries(struct sd_tree *tree, struct sd_node *dir,
 static int add_one(struct sd_tree *tree, struct sd_node *parent, int dirfd,
 		   const char *name, unsigned char dtype,
 		   const char *node_name, bool top,
-		   struct pathbuf *pb, struct sd_node **out,
+		   struct walk *w, unsigned depth, struct sd_node **out,
 		   struct sd_error *err)
 {
+	struct pathbuf *pb = &w->pb;
 	struct stat st;
 	/* a directory's or symlink's normalised mode does not depend on its
 	 * host mode (sd_normal_mode): readdir's type spares their stat */
@@ -164,12 +204,16 @@ static int add_one(struct sd_tree *tree, struct sd_node *parent, int dirfd,
 	case SD_NODE_SYMLINK:
 		return read_link(dirfd, name, n, pb->s, err);
 	case SD_NODE_DIR: {
+		if (depth >= WALK_OPEN_DEPTH)
+			return defer_dir(w, n) ? sd_error_set(err, SD_ERR_NOMEM,
+							      "out of memory")
+					       : SD_OK;
 		int fd = openat(dirfd, name,
 				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return sd_error_errno(err, SD_ERR_IO, errno,
 					      "%s: opendir", pb->s);
-		return add_dir_entries(tree, n, fd, pb, err);
+		return add_dir_entries(tree, n, fd, w, depth + 1, err);
 	}
 	default:
 		return SD_OK;
@@ -178,8 +222,10 @@ static int add_one(struct sd_tree *tree, struct sd_node *parent, int dirfd,
 
 /* Add the entries of directory @fd (closed here) below @dir. */
 static int add_dir_entries(struct sd_tree *tree, struct sd_node *dir,
-			   int fd, struct pathbuf *pb, struct sd_error *err)
+			   int fd, struct walk *w, unsigned depth,
+			   struct sd_error *err)
 {
+	struct pathbuf *pb = &w->pb;
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		int e = errno;
@@ -204,7 +250,7 @@ static int add_dir_entries(struct sd_tree *tree, struct sd_node *dir,
 			break;
 		}
 		rc = add_one(tree, dir, dirfd(d), de->d_name, de->d_type,
-			     de->d_name, false, pb, NULL, err);
+			     de->d_name, false, w, depth, NULL, err);
 		path_pop(pb, mark);
 		if (rc)
 			break;
@@ -213,18 +259,56 @@ static int add_dir_entries(struct sd_tree *tree, struct sd_node *dir,
 	return rc;
 }
 
+/* Walk the deferred directories (and those they defer in turn). */
+static int walk_deferred(struct sd_tree *tree, struct walk *w,
+			 struct sd_error *err)
+{
+	int rc = SD_OK;
+
+	while (!rc && w->nq) {
+		struct deferred d = w->q[--w->nq];
+		size_t n = strlen(d.path);
+
+		if (n + 1 > w->pb.cap) {
+			char *s = realloc(w->pb.s, n + 256);
+			if (!s) {
+				free(d.path);
+				return sd_error_set(err, SD_ERR_NOMEM,
+						    "out of memory");
+			}
+			w->pb.s = s;
+			w->pb.cap = n + 256;
+		}
+		memcpy(w->pb.s, d.path, n + 1);
+		w->pb.len = n;
+		free(d.path);
+		int fd = open(w->pb.s,
+			      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		rc = fd < 0 ? sd_error_errno(err, SD_ERR_IO, errno,
+					     "%s: opendir", w->pb.s)
+			    : add_dir_entries(tree, d.node, fd, w, 0, err);
+	}
+	return rc;
+}
+
 int sd_hosttree_add(struct sd_tree *tree, struct sd_node *parent,
 		    const char *name, const char *src, struct sd_node **out,
 		    struct sd_error *err)
 {
 	size_t n = strlen(src);
-	struct pathbuf pb = {.s = malloc(n + 256), .len = n, .cap = n + 256};
+	struct walk w = {.pb = {.s = malloc(n + 256), .len = n,
+				.cap = n + 256}};
 
-	if (!pb.s)
+	if (!w.pb.s)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	memcpy(pb.s, src, n + 1);
+	memcpy(w.pb.s, src, n + 1);
 	int rc = add_one(tree, parent, AT_FDCWD, src, DT_UNKNOWN, name, true,
-			 &pb, out, err);
-	free(pb.s);
+			 &w, 0, out, err);
+	if (!rc)
+		rc = walk_deferred(tree, &w, err);
+	for (size_t i = 0; i < w.nq; i++)
+		free(w.q[i].path);
+	free(w.q);
+	free(w.pb.s);
 	return rc;
 }

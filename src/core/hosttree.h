@@ -13,8 +13,13 @@
  * The walk opens each directory once and works relative to its file
  * descriptor (fstatat, readlinkat, openat: one path component per call);
  * only regular files are stat'ed, since readdir's d_type already tells a
- * directory or symlink, whose normalised modes are fixed.  Errors name the
- * full host path (lstat, readlink, opendir, readdir: strerror).
+ * directory or symlink, whose normalised modes are fixed.  A directory
+ * more than a few levels below the last one opened by path is deferred
+ * and opened by its full path later, so the walk holds a bounded number
+ * of descriptors and stack frames whatever the tree's depth (a path over
+ * PATH_MAX is then an error naming it, as reading its files would be).
+ * Errors name the full host path (lstat, readlink, opendir, readdir:
+ * strerror).
  */
 #ifndef SD_CORE_HOSTTREE_H
 #define SD_CORE_HOSTTREE_H
