@@ -102,7 +102,7 @@ static int hash_meta(struct ew_state *w, const uint8_t *block0,
 			continue;
 		if (n <= 0) {
 			free(buf);
-			return sd_error_errno(err, SD_ERR_IO,
+			return sd_error_errno(err, SD_ERR_OUTPUT,
 					      n < 0 ? errno : EIO,
 					      "cannot read back EROFS image");
 		}

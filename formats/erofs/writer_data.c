@@ -42,7 +42,7 @@ int ew_pwrite(int fd, const void *buf, size_t len, uint64_t off,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return sd_error_errno(err, SD_ERR_IO,
+			return sd_error_errno(err, SD_ERR_OUTPUT,
 					      n < 0 ? errno : ENOSPC,
 					      "cannot write EROFS image at "
 					      "offset %llu",

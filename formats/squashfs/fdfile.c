@@ -17,6 +17,7 @@ struct fdfile {
 	bool writable;
 	bool own;
 	sqfs_u64 size;
+	int werr;       /* errno of the first failed write or truncate */
 };
 
 static int fdfile_read_at(sqfs_file_t *base, sqfs_u64 offset, void *buffer,
@@ -59,9 +60,11 @@ static int fdfile_write_at(sqfs_file_t *base, sqfs_u64 offset,
 		return SQFS_ERROR_OUT_OF_BOUNDS;
 	while (size > 0) {
 		ssize_t n = pwrite(f->fd, p, size, (off_t)offset);
-		if (n < 0) {
-			if (errno == EINTR)
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
 				continue;
+			if (!f->werr)
+				f->werr = n < 0 ? errno : ENOSPC;
 			return SQFS_ERROR_IO;
 		}
 		p += n;
@@ -85,8 +88,11 @@ static int fdfile_truncate(sqfs_file_t *base, sqfs_u64 size)
 	if (!f->writable || size > (sqfs_u64)INT64_MAX)
 		return SQFS_ERROR_IO;
 	while (ftruncate(f->fd, (off_t)size) != 0) {
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			if (!f->werr)
+				f->werr = errno;
 			return SQFS_ERROR_IO;
+		}
 	}
 	f->size = size;
 	return 0;
@@ -136,4 +142,9 @@ sqfs_file_t *sd_sqfs_fdfile_create(int fd, bool writable, bool own)
 	f->own = own;
 	f->size = (sqfs_u64)end;
 	return &f->base;
+}
+
+int sd_sqfs_fdfile_write_errno(const sqfs_file_t *file)
+{
+	return ((const struct fdfile *)file)->werr;
 }

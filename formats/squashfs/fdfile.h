@@ -23,4 +23,8 @@
  */
 sqfs_file_t *sd_sqfs_fdfile_create(int fd, bool writable, bool own);
 
+/* errno of the first write or truncation of @file that failed, 0 if none
+ * did (libsquashfs reports only SQFS_ERROR_IO). */
+int sd_sqfs_fdfile_write_errno(const sqfs_file_t *file);
+
 #endif

@@ -240,6 +240,11 @@ int sd_sqfs_write_unchecked(const struct sd_tree *tree,
 		goto out;
 	}
 	ret = write_image(&w, opts, err);
+	if (ret && sd_sqfs_fdfile_write_errno(w.file))
+		/* whatever step met it: the image could not be written */
+		ret = sd_error_errno(err, SD_ERR_OUTPUT,
+				     sd_sqfs_fdfile_write_errno(w.file),
+				     "cannot write the squashfs image");
 	if (!ret)
 		stats->image_bytes = w.file->get_size(w.file);
 out:

@@ -837,13 +837,13 @@ int sd_sqfs_pipe_start(struct sd_sqfs_wstate *w, unsigned jobs,
 		sd_sqfs_pipe_stop(p);
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	}
+	/* A thread that cannot be started (RLIMIT_NPROC, no memory for its
+	 * stack) leaves its share to the others and the caller: the same
+	 * bytes, on fewer threads. */
 	for (unsigned i = 1; i < jobs; i++) {
 		if (pthread_create(&p->workers[i].th, NULL, worker_main,
-				   &p->workers[i]) != 0) {
-			sd_sqfs_pipe_stop(p);
-			return sd_error_set(err, SD_ERR_IO,
-					    "cannot start a writer thread");
-		}
+				   &p->workers[i]) != 0)
+			break;
 		p->workers[i].started = true;
 	}
 	*out = p;

@@ -224,6 +224,8 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 				tree->nfiles);
 	rc = opts->format->write(tree, &opts->write, out.fd,
 				 opts->interrupted, &res->write, err);
+	if (rc == SD_ERR_OUTPUT)
+		sd_error_prefix(err, rc, "%s", opts->output);
 	if (!rc && opts->interrupted && *opts->interrupted)
 		rc = sd_error_set(err, SD_ERR_INTERRUPTED, "interrupted");
 	/* The writer read the files: the check rode that read. */

@@ -9,6 +9,18 @@
  * pack); sd_atomic_abort() removes it.  Until commit
  * nothing exists at the final path (an existing file there is replaced
  * only at commit).
+ *
+ * A process killed outright (SIGKILL, a crash, a power loss) cannot
+ * remove its temporary file, so the name says whose it is:
+ * ".<final name>.storedisk-tmp.<pid>.<6 random chars>" (the final name is
+ * cut short where the whole would exceed NAME_MAX), and the file is held
+ * under an exclusive flock(2) for as long as its writer lives (the kernel
+ * drops the lock when the process dies, however it dies).  Each
+ * sd_atomic_open() first removes the stale ones of its directory: every
+ * regular file named so, owned by the effective user, whose lock it can
+ * take.  A live writer's file is locked and survives; the pid is for
+ * people only (it may belong to another host or pid namespace).  Where
+ * the file system refuses flock, nothing is ever removed.
  */
 #ifndef SD_CORE_ATOMICFILE_H
 #define SD_CORE_ATOMICFILE_H

@@ -174,6 +174,7 @@ const char *sd_status_str(int code)
 	case SD_ERR_USAGE: return "usage error";
 	case SD_ERR_INTERRUPTED: return "interrupted";
 	case SD_ERR_LIMIT: return "limit exceeded";
+	case SD_ERR_OUTPUT: return "cannot write the output";
 	}
 	return "unknown error";
 }

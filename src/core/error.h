@@ -27,6 +27,8 @@ enum sd_status {
 	SD_ERR_USAGE = -7,       /* bad option or argument */
 	SD_ERR_INTERRUPTED = -8, /* SIGINT/SIGTERM arrived */
 	SD_ERR_LIMIT = -9,       /* input exceeds a limit of the format */
+	SD_ERR_OUTPUT = -10,     /* the output could not be written (ENOSPC,
+				    EIO): the caller names it in front */
 };
 
 #define SD_ERROR_MSG_MAX 1024

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -31,8 +32,101 @@ struct host_stream {
 	uint64_t expect;
 	uint64_t done;
 	bool at_end;    /* a read reaching @expect came back short: the end */
+	bool watched;   /* read in several calls: ctime0 is the file's ctime */
+	struct timespec ctime0;
+	bool sparse;    /* fewer blocks than bytes: holes are not read */
+	bool reseek;    /* the file offset is not @done */
+	uint64_t hole_end, data_end;  /* known region from @done: zeros/data */
 	char *path;
 };
+
+/* Files at least this big are tested for holes (one fstat). */
+#define SD_SPARSE_MIN (1u << 20)
+
+/*
+ * Reading a hole makes the kernel fill page cache with zeros (5 GiB of
+ * them for a 5 GiB sparse file): a sparse file's holes, found with
+ * SEEK_DATA/SEEK_HOLE, are given as zeros without a read.  Returns the
+ * bytes of zeros at @h->done (0: data there, or no hole information).
+ */
+static uint64_t hole_here(struct host_stream *h)
+{
+	if (h->done >= h->hole_end && h->done >= h->data_end) {
+		off_t d = lseek(h->fd, (off_t)h->done, SEEK_DATA);
+
+		h->reseek = true;
+		if (d < 0 && errno == ENXIO) {
+			h->hole_end = h->expect;     /* holes to the end */
+		} else if (d < 0) {
+			h->sparse = false;           /* no hole information */
+			return 0;
+		} else if ((uint64_t)d > h->done) {
+			h->hole_end = (uint64_t)d < h->expect ? (uint64_t)d
+							      : h->expect;
+		} else {
+			off_t e = lseek(h->fd, (off_t)h->done, SEEK_HOLE);
+			h->data_end = e < 0 ? h->expect : (uint64_t)e;
+			if (h->data_end <= h->done)
+				h->data_end = h->done + 1;
+		}
+	}
+	return h->done < h->hole_end ? h->hole_end - h->done : 0;
+}
+
+/* The read that ends in a hole: the file must still have its size. */
+static int hole_at_end(struct host_stream *h, struct sd_error *err)
+{
+	struct stat st;
+
+	if (fstat(h->fd, &st) != 0)
+		return sd_error_errno(err, SD_ERR_IO, errno, "%s: stat",
+				      h->path);
+	if ((uint64_t)st.st_size > h->expect)
+		return sd_error_set(err, SD_ERR_IO,
+				    "%s: file grew while being read", h->path);
+	if ((uint64_t)st.st_size < h->expect)
+		return sd_error_set(err, SD_ERR_IO,
+				    "%s: file shrank while being read "
+				    "(%llu of %llu bytes)",
+				    h->path, (unsigned long long)st.st_size,
+				    (unsigned long long)h->expect);
+	h->at_end = true;
+	return SD_OK;
+}
+
+/*
+ * A file read in several calls may be written in between, at the same
+ * size: its ctime, taken before the first read and compared after the
+ * last, tells (as tar's "file changed as we read it").  A file read in
+ * one call needs no check: what it gives is one state of the file.
+ */
+static int watch_start(struct host_stream *h, struct sd_error *err)
+{
+	struct stat st;
+
+	if (fstat(h->fd, &st) != 0)
+		return sd_error_errno(err, SD_ERR_IO, errno, "%s: stat",
+				      h->path);
+	h->ctime0 = st.st_ctim;
+	h->watched = true;
+	return SD_OK;
+}
+
+static int watch_end(struct host_stream *h, struct sd_error *err)
+{
+	struct stat st;
+
+	h->watched = false;
+	if (fstat(h->fd, &st) != 0)
+		return sd_error_errno(err, SD_ERR_IO, errno, "%s: stat",
+				      h->path);
+	if (st.st_ctim.tv_sec != h->ctime0.tv_sec ||
+	    st.st_ctim.tv_nsec != h->ctime0.tv_nsec)
+		return sd_error_set(err, SD_ERR_IO,
+				    "%s: file changed while being read",
+				    h->path);
+	return SD_OK;
+}
 
 /*
  * A read that reaches the expected size asks for one byte more (readv into
@@ -52,6 +146,35 @@ static int host_read(struct sd_stream *s, void *buf, size_t len, size_t *got,
 	if (h->at_end && len > 0) {
 		*got = 0;
 		return SD_OK;
+	}
+	if (h->done == 0 && !h->watched && len < h->expect) {
+		int rc = watch_start(h, err);
+		if (rc)
+			return rc;
+	}
+	if (h->sparse && len > 0 && rest > 0) {
+		uint64_t zeros = hole_here(h);
+
+		if (zeros) {
+			size_t z = zeros < len ? (size_t)zeros : len;
+			int rc = SD_OK;
+
+			memset(buf, 0, z);
+			h->done += z;
+			if (h->done == h->expect) {
+				rc = hole_at_end(h, err);
+				if (!rc && h->watched)
+					rc = watch_end(h, err);
+			}
+			*got = rc ? 0 : z;
+			return rc;
+		}
+	}
+	if (h->reseek) {
+		if (lseek(h->fd, (off_t)h->done, SEEK_SET) < 0)
+			return sd_error_errno(err, SD_ERR_IO, errno,
+					      "%s: seek", h->path);
+		h->reseek = false;
 	}
 	do {
 		if (probe) {
@@ -76,6 +199,11 @@ static int host_read(struct sd_stream *s, void *buf, size_t len, size_t *got,
 				    (unsigned long long)h->expect);
 	if (rest > 0 && (uint64_t)n == rest && (probe || len > rest))
 		h->at_end = true;
+	if (h->watched && h->done == h->expect) {
+		int rc = watch_end(h, err);
+		if (rc)
+			return rc;
+	}
 	*got = (size_t)n;
 	return SD_OK;
 }
@@ -116,6 +244,10 @@ int sd_stream_open_host_at(int dirfd, const char *name, const char *path,
 	h->base.close = host_close;
 	h->fd = fd;
 	h->expect = expect_size;
+	struct stat st;
+	if (expect_size >= SD_SPARSE_MIN && fstat(fd, &st) == 0 &&
+	    (uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size)
+		h->sparse = true;
 	h->path = p;
 	*out = &h->base;
 	return SD_OK;

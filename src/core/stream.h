@@ -47,7 +47,9 @@ int sd_stream_read_full(struct sd_stream *s, void *buf, size_t len,
 /*
  * Open host file @path (never following a final symlink) as a stream.
  * @expect_size is checked against what is read: a file that grows or
- * shrinks while being read is an SD_ERR_IO error naming @path.
+ * shrinks while being read is an SD_ERR_IO error naming @path, and so is
+ * one written to (its ctime changed) between the first and the last of
+ * several reads ("file changed while being read").
  */
 int sd_stream_open_host(const char *path, uint64_t expect_size,
 			struct sd_stream **out, struct sd_error *err);

@@ -18,6 +18,8 @@ check_mtime = "--no-mtime" not in args
 args = [a for a in args if not a.startswith("--")]
 src, img, mtime, paths = args[0], args[1], int(args[2]), args[3:]
 problems = []
+# walk() recurses once a level: trees 1,000 deep are compared too
+sys.setrecursionlimit(20000)
 
 
 def problem(msg):

@@ -67,7 +67,7 @@ mkfifo "$S/$app/share/pipe"
 expect_rc 1 "a FIFO in the closure is refused" "$SD" pack -o "$WORK/fifo.sqfs" --store "$S" "$root"
 check "the error names the FIFO" contains "$WORK/err" "share/pipe"
 check "nothing is left at the output path" [ ! -e "$WORK/fifo.sqfs" ]
-check "no temporary file is left beside it" sh -c "! ls -a '$WORK' | grep -q '\.fifo\.sqfs\.tmp'"
+check "no temporary file is left beside it" sh -c "! ls -a '$WORK' | grep -q '^\.fifo\.sqfs\.storedisk-tmp\.'"
 rm "$S/$app/share/pipe"
 
 # An existing image is not touched by a failing pack.
@@ -141,7 +141,7 @@ wait "$pid"
 rc=$?
 check "SIGTERM makes pack fail (exit $rc)" [ "$rc" -ne 0 ]
 check "SIGTERM leaves no image" [ ! -e "$WORK/int.sqfs" ]
-check "SIGTERM leaves no temporary file" sh -c "! ls -a '$WORK' | grep -q '\.int\.sqfs\.tmp'"
+check "SIGTERM leaves no temporary file" sh -c "! ls -a '$WORK' | grep -q '^\.int\.sqfs\.storedisk-tmp\.'"
 rm "$S/$app/share/big"
 
 finish

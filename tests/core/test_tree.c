@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/hosttree.h"
@@ -388,4 +390,72 @@ Test(hosttree, exact_size_reads_see_the_end_and_changes, .init = setup,
 	cr_assert_eq(sd_stream_read(s, buf, sizeof(buf), &got, NULL), 0);
 	cr_assert_eq(got, 0);
 	sd_stream_close(s);
+}
+
+/* A sparse file reads as its bytes, holes as zeros (found with SEEK_DATA,
+ * not read); growth and shrinking are still seen when it ends in a hole;
+ * a same-size write between reads is "changed". */
+Test(hosttree, sparse_and_changing_files, .init = setup, .fini = tt_teardown)
+{
+	char p[512];
+	static unsigned char buf[8u << 20];
+	size_t got = 0;
+	struct sd_stream *s;
+	struct sd_error err;
+	uint64_t size = 8u << 20;
+	snprintf(p, sizeof(p), "%s/sparse", tt_tmp);
+
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, (off_t)size), 0);
+	cr_assert_eq(pwrite(fd, "data", 4, 3u << 20), 4);
+	cr_assert_eq(pwrite(fd, "end", 3, (off_t)size - 3), 3);
+	close(fd);
+	cr_assert_eq(sd_stream_open_host(p, size, &s, NULL), 0);
+	size_t total = 0;
+	for (;;) {
+		cr_assert_eq(sd_stream_read(s, buf + total, 100000, &got, NULL), 0);
+		if (!got)
+			break;
+		total += got;
+	}
+	sd_stream_close(s);
+	cr_assert_eq(total, size);
+	for (size_t i = 0; i < size; i++) {
+		unsigned char want = 0;
+		if (i >= (3u << 20) && i < (3u << 20) + 4)
+			want = (unsigned char)"data"[i - (3u << 20)];
+		if (i >= size - 3)
+			want = (unsigned char)"end"[i - (size - 3)];
+		if (buf[i] != want)
+			cr_assert_fail("byte %zu is %u, wanted %u", i, buf[i], want);
+	}
+
+	/* holes to the end; the file grows before the last read */
+	fd = open(p, O_WRONLY | O_TRUNC);
+	cr_assert_eq(pwrite(fd, "x", 1, 0), 1);
+	cr_assert_eq(ftruncate(fd, (off_t)size), 0);
+	sd_error_init(&err);
+	cr_assert_eq(sd_stream_open_host(p, size, &s, NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf, 1u << 20, &got, NULL), 0);
+	cr_assert_eq(ftruncate(fd, (off_t)size + 1), 0);
+	cr_assert_neq(sd_stream_read_full(s, buf, size, &got, &err), 0);
+	cr_assert(strstr(err.msg, "sparse: file grew while being read") ||
+		  strstr(err.msg, "sparse: file changed while being read"),
+		  "%s", err.msg);
+	sd_stream_close(s);
+
+	/* the same size, written between reads */
+	cr_assert_eq(ftruncate(fd, (off_t)size), 0);
+	sd_error_init(&err);
+	cr_assert_eq(sd_stream_open_host(p, size, &s, NULL), 0);
+	cr_assert_eq(sd_stream_read_full(s, buf, 1u << 20, &got, NULL), 0);
+	struct timespec nap = {0, 20 * 1000 * 1000};
+	nanosleep(&nap, NULL);
+	cr_assert_eq(pwrite(fd, "y", 1, 5u << 20), 1);
+	cr_assert_eq(sd_stream_read_full(s, buf, size, &got, &err), SD_ERR_IO);
+	cr_assert(strstr(err.msg, "sparse: file changed while being read"),
+		  "%s", err.msg);
+	sd_stream_close(s);
+	close(fd);
 }
