@@ -773,6 +773,23 @@ static struct deep_read deep_read(const struct sd_format *f,
 	return r;
 }
 
+/* An image @levels deep reads whole (every node, info too) up to the
+ * shared depth limit, and past it fails in read and info naming it. */
+static void check_deep(const struct sd_format *f, const char *path,
+		       size_t levels)
+{
+	struct deep_read r = deep_read(f, path);
+	if (levels <= SD_LIMIT_DEPTH) {
+		cr_assert_eq(r.ret, 0, "%s", r.err.msg);
+		cr_assert_eq(r.nodes, levels + 1);
+		cr_assert_eq(r.iret, 0, "%s", r.ierr.msg);
+		return;
+	}
+	check_error(r.ret, &r.err, "read", "directories nested "
+		    "deeper than 4096 levels");
+	check_error(r.iret, &r.ierr, "info", "nested deeper");
+}
+
 Test(hostile, erofs_nesting_depth)
 {
 	size_t levels[] = { SD_LIMIT_DEPTH, SD_LIMIT_DEPTH + 1, 100000 };
@@ -782,17 +799,7 @@ Test(hostile, erofs_nesting_depth)
 		unsigned char *img = deep_erofs(levels[i], &len);
 		th_spit(tt_path("deep.erofs"), img, len);
 		free(img);
-		struct deep_read r = deep_read(&sd_format_erofs,
-					       tt_path("deep.erofs"));
-		if (levels[i] <= SD_LIMIT_DEPTH) {
-			cr_assert_eq(r.ret, 0, "%s", r.err.msg);
-			cr_assert_eq(r.nodes, levels[i] + 1);
-			cr_assert_eq(r.iret, 0, "%s", r.ierr.msg);
-			continue;
-		}
-		check_error(r.ret, &r.err, "read", "directories nested "
-			    "deeper than 4096 levels");
-		check_error(r.iret, &r.ierr, "info", "nested deeper");
+		check_deep(&sd_format_erofs, tt_path("deep.erofs"), levels[i]);
 	}
 }
 
@@ -945,17 +952,7 @@ Test(hostile, squashfs_nesting_depth)
 
 	for (size_t i = 0; i < 3; i++) {
 		deep_squashfs(levels[i], tt_path("deep.sqfs"));
-		struct deep_read r = deep_read(&sd_format_squashfs,
-					       tt_path("deep.sqfs"));
-		if (levels[i] <= SD_LIMIT_DEPTH) {
-			cr_assert_eq(r.ret, 0, "%s", r.err.msg);
-			cr_assert_eq(r.nodes, levels[i] + 1);
-			cr_assert_eq(r.iret, 0, "%s", r.ierr.msg);
-			continue;
-		}
-		check_error(r.ret, &r.err, "read", "directories nested "
-			    "deeper than 4096 levels");
-		check_error(r.iret, &r.ierr, "info", "nested deeper");
+		check_deep(&sd_format_squashfs, tt_path("deep.sqfs"), levels[i]);
 	}
 }
 
