@@ -26,10 +26,12 @@ static int read_node(struct nar_ctx *c, struct sd_node *parent,
 		     const char *name, size_t len, unsigned depth,
 		     struct sd_node **out);
 
+/* Add the node; *@out is the node, or NULL on failure. */
 static int add(struct nar_ctx *c, struct sd_node *parent, const char *name,
 	       size_t len, enum sd_node_type type, uint64_t at,
 	       struct sd_node **out)
 {
+	*out = NULL;
 	struct sd_node *n = sd_tree_add(c->tree, parent, name, len, type,
 					c->err);
 	if (!n)

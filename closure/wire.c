@@ -28,8 +28,8 @@ int sd_wire_fail(const struct sd_wire *w, uint64_t at, struct sd_error *err,
 			    w->name, (unsigned long long)at, msg);
 }
 
-/* Refill the buffer; *@got 0 at end of input. */
-static int fill(struct sd_wire *w, size_t *got, struct sd_error *err)
+/* Refill the buffer from the input; w->len is 0 at end of input. */
+static int fill(struct sd_wire *w, struct sd_error *err)
 {
 	for (;;) {
 		ssize_t n = read(w->fd, w->buf, sizeof(w->buf));
@@ -42,7 +42,6 @@ static int fill(struct sd_wire *w, size_t *got, struct sd_error *err)
 					      (unsigned long long)w->offset);
 		w->pos = 0;
 		w->len = (size_t)n;
-		*got = (size_t)n;
 		return SD_OK;
 	}
 }
@@ -52,10 +51,9 @@ int sd_wire_at_eof(struct sd_wire *w, bool *eof, struct sd_error *err)
 	*eof = false;
 	if (w->pos < w->len)
 		return SD_OK;
-	size_t got;
-	int rc = fill(w, &got, err);
+	int rc = fill(w, err);
 	if (!rc)
-		*eof = got == 0;
+		*eof = w->len == 0;
 	return rc;
 }
 
@@ -66,11 +64,10 @@ int sd_wire_read(struct sd_wire *w, void *buf, size_t len,
 	uint64_t start = w->offset;
 	while (len > 0) {
 		if (w->pos == w->len) {
-			size_t got;
-			int rc = fill(w, &got, err);
+			int rc = fill(w, err);
 			if (rc)
 				return rc;
-			if (got == 0)
+			if (w->len == 0)
 				return sd_wire_fail(w, w->offset, err,
 						    "truncated (%zu more "
 						    "bytes expected for the "
