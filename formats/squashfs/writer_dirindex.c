@@ -4,6 +4,7 @@
  */
 #include "formats/squashfs/writer_dirindex.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,25 +89,30 @@ size_t sd_sqfs_dirindex_choose(size_t n, const size_t *hdr, size_t nhdr,
 	return best_n;
 }
 
-/* One index entry of libsquashfs' in-memory form: the fixed part
- * (host-endian) and the name that follows it. */
+/* One index entry of libsquashfs' in-memory form: the fixed part of
+ * sqfs_dir_index_t (host-endian) and the name that follows it.  Only the
+ * name's size is needed (a struct ending in a flexible array cannot be a
+ * member, so the fixed part is not kept). */
+#define IENT_FIXED offsetof(sqfs_dir_index_t, name)
+
 struct ient {
-	sqfs_dir_index_t head;
 	const sqfs_u8 *name;
-	size_t len;       /* name bytes (head.size + 1) */
+	size_t len;       /* name bytes (the stored size + 1) */
 	size_t bytes;     /* the whole entry */
 };
 
 static int next_ient(const sqfs_u8 *p, size_t left, struct ient *e)
 {
-	if (left < sizeof(e->head))
+	sqfs_u32 size;
+
+	if (left < IENT_FIXED)
 		return SD_ERR_INVALID;
-	memcpy(&e->head, p, sizeof(e->head));
-	e->len = (size_t)e->head.size + 1;
-	if (e->len > left - sizeof(e->head))
+	memcpy(&size, p + offsetof(sqfs_dir_index_t, size), sizeof(size));
+	e->len = (size_t)size + 1;
+	if (e->len > left - IENT_FIXED)
 		return SD_ERR_INVALID;
-	e->name = p + sizeof(e->head);
-	e->bytes = sizeof(e->head) + e->len;
+	e->name = p + IENT_FIXED;
+	e->bytes = IENT_FIXED + e->len;
 	return SD_OK;
 }
 
