@@ -24,7 +24,7 @@ tally=
 failed=0
 for b in $builds; do
 	cc=gcc
-	suites=
+	testopts=
 	case $b in
 	gcc)
 		dir=$top/build
@@ -36,14 +36,16 @@ for b in $builds; do
 		# The shell and real-Nix suites drive the same code through the
 		# CLI as under gcc and take minutes; the unit and fuzz suites
 		# are quick.
-		suites="--suite core --suite closure --suite formats --suite app --suite fuzz" ;;
+		testopts="--suite core --suite closure --suite formats --suite app --suite fuzz" ;;
 	release)
 		dir=$top/build-release
 		opts="--buildtype=release -Db_ndebug=if-release -Dwerror=true" ;;
 	asan)
 		dir=$top/build-asan
 		# UBSan aborts at its first report instead of carrying on.
-		opts="-Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=all" ;;
+		opts="-Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=all"
+		# Instrumented code runs a few times slower: so may the tests.
+		testopts="--timeout-multiplier 3" ;;
 	*)
 		echo "test.sh: unknown build '$b' in BUILDS (gcc, clang, release, asan)" >&2
 		exit 2 ;;
@@ -73,7 +75,7 @@ for b in $builds; do
 			export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=86:detect_leaks=1:print_summary=1:log_path=$logs/sanitizer/asan"
 			export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=87:print_stacktrace=1:print_summary=1:log_path=$logs/sanitizer/ubsan"
 		fi
-		exec meson test -C "$dir" --print-errorlogs --num-processes 2 $suites "$@"
+		exec meson test -C "$dir" --print-errorlogs --num-processes 2 $testopts "$@"
 	)
 	rc=$?
 	set -e
