@@ -92,7 +92,9 @@ def main(args):
             total[k] += counts[k]
         per_build.append((name, ntests))
     sizes = {n for _, n in per_build}
-    if len(sizes) == 1:
+    if len(per_build) == 1:
+        shape = "%d meson tests" % per_build[0][1]
+    elif len(sizes) == 1:
         shape = "%d meson tests each" % sizes.pop()
     else:
         shape = ", ".join("%s %d meson tests" % b for b in per_build)
