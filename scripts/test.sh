@@ -1,23 +1,102 @@
 #!/bin/sh
-# test.sh — install what is missing, build, and run every test
-# (Criterion unit tests and the shell tests of the CLI) with meson.
+# test.sh [MESON-TEST-ARGUMENT...] — install what is missing, then build and
+# test storedisk in each configuration CI gates on, every one in its own
+# build directory (set up once, re-used when present):
+#
+#   gcc      build/          gcc, -Werror                      whole suite
+#   clang    build-clang/    clang, -Werror                    builds everything (tests too);
+#                                                              runs the unit and fuzz suites
+#   release  build-release/  gcc --buildtype=release (-O3,     whole suite but the
+#                            NDEBUG), -Werror                  real-Nix one
+#   asan     build-asan/     gcc -fsanitize=address,undefined, whole suite; any sanitizer
+#                            -fno-sanitize-recover             report fails the build
+#
+# BUILDS="gcc asan" runs some of them (default: all four, in that order);
+# the arguments go to every `meson test` (a test name, --suite cli, ...).
+# Every check reports through TAP; the closing line counts them across
+# the builds.  Exit status 0 only when every build compiled and passed.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$top/build}
+builds=${BUILDS:-gcc clang release asan}
 "$top/scripts/install-deps.sh"
-"$top/scripts/build.sh" "$build"
-set +e
-meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
-rc=$?
-set -e
-# One plain closing line from meson's own log.
-python3 - "$build/meson-logs/testlog.json" <<'PY'
-import json, sys
-counts = {"OK": 0, "FAIL": 0, "SKIP": 0, "TIMEOUT": 0, "ERROR": 0, "EXPECTEDFAIL": 0, "UNEXPECTEDPASS": 0}
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    counts[r["result"]] = counts.get(r["result"], 0) + 1
-failed = counts["FAIL"] + counts["TIMEOUT"] + counts["ERROR"] + counts["UNEXPECTEDPASS"]
-print("tests: %d passed, %d failed, %d skipped" % (counts["OK"] + counts["EXPECTEDFAIL"], failed, counts["SKIP"]))
-PY
-exit $rc
+
+tally=
+failed=0
+for b in $builds; do
+	cc=gcc
+	testopts=
+	case $b in
+	gcc)
+		dir=$top/build
+		opts=-Dwerror=true ;;
+	clang)
+		dir=$top/build-clang
+		cc=clang
+		opts=-Dwerror=true
+		# The shell and real-Nix suites drive the same code through the
+		# CLI as under gcc and take minutes; the unit and fuzz suites
+		# are quick.
+		testopts="--suite core --suite closure --suite formats --suite app --suite fuzz" ;;
+	release)
+		dir=$top/build-release
+		opts="--buildtype=release -Db_ndebug=if-release -Dwerror=true"
+		# The real-Nix suite spends its minutes in Nix's own builds;
+		# the gcc and sanitizer builds run it.
+		testopts="--no-suite nix" ;;
+	asan)
+		dir=$top/build-asan
+		# UBSan aborts at its first report instead of carrying on.
+		opts="-Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=all"
+		# Instrumented code runs a few times slower: so may the tests.
+		testopts="--timeout-multiplier 3" ;;
+	*)
+		echo "test.sh: unknown build '$b' in BUILDS (gcc, clang, release, asan)" >&2
+		exit 2 ;;
+	esac
+	echo "test.sh: === $b build in $dir" >&2
+	logs=$dir/meson-logs
+	rm -f "$logs/testlog.json" "$logs/testlog.junit.xml"
+	# shellcheck disable=SC2086
+	if ! CC=$cc "$top/scripts/build.sh" "$dir" $opts; then
+		echo "test.sh: $b: the build failed" >&2
+		tally="$tally $b:build-failed:$dir"
+		failed=1
+		continue
+	fi
+	rm -rf "$logs/sanitizer"
+	set +e
+	# shellcheck disable=SC2086
+	(
+		if [ "$b" = asan ]; then
+			# Explicit sanitizer settings, exported to every test and
+			# to the storedisk processes the shell tests start: the
+			# first report ends the process with a code of its own,
+			# and every report is also written under
+			# meson-logs/sanitizer, so that one in a command a test
+			# only expects to fail still fails the build (below).
+			mkdir -p "$logs/sanitizer"
+			export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=86:detect_leaks=1:print_summary=1:log_path=$logs/sanitizer/asan"
+			export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=87:print_stacktrace=1:print_summary=1:log_path=$logs/sanitizer/ubsan"
+		fi
+		exec meson test -C "$dir" --print-errorlogs --num-processes 2 $testopts "$@"
+	)
+	rc=$?
+	set -e
+	status=ok
+	[ "$rc" -eq 0 ] || status=tests-failed
+	if [ -d "$logs/sanitizer" ] && [ -n "$(ls -A "$logs/sanitizer")" ]; then
+		echo "test.sh: $b: sanitizer reports (all in $logs/sanitizer):" >&2
+		for f in "$logs/sanitizer"/*; do
+			echo "--- $f" >&2
+			head -40 "$f" >&2
+		done
+		status=sanitizer-reports
+	fi
+	[ "$status" = ok ] || failed=1
+	tally="$tally $b:$status:$dir"
+done
+
+# The closing line: every check of every build, from meson's logs.
+# shellcheck disable=SC2086
+python3 "$top/scripts/test-tally.py" $tally || failed=1
+exit "$failed"

@@ -6,11 +6,19 @@ set -u
 : "${SRCDIR:?SRCDIR must name the source tree}"
 
 SD=$STOREDISK
-T_PASS=0
-T_FAIL=0
-T_SKIP=0
 WORK=$(mktemp -d /tmp/sdtest.XXXXXX)
 MOUNTS=""
+
+# Results are TAP (what meson's `protocol : 'tap'` reads): "ok N - what",
+# "not ok N - what", "ok N - reason # SKIP", then the plan "1..N" from
+# finish; a test that cannot run at all prints "1..0 # SKIP reason"
+# (skip_all).  TAP goes to the test's stdout, kept as fd 9; everything
+# else the test and its commands print goes to stderr, so it can never be
+# mistaken for a result.  Each result is also a line in $T_RESULTS, so
+# checks run in a subshell (a pipeline, $(...)) are numbered and counted.
+exec 9>&1 1>&2
+T_RESULTS=$WORK/.tap-results
+: >"$T_RESULTS"
 
 cleanup() {
 	for m in $MOUNTS; do umount "$m" 2>/dev/null; done
@@ -19,9 +27,46 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
-fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL - $*"; }
-skip() { T_SKIP=$((T_SKIP + 1)); echo "skip - $*"; }
+# tap_line pass|fail|skip TEXT: record one result and print its TAP line
+# (TEXT on one line and without '#', which would start a TAP directive).
+tap_line() {
+	local tap_n tap_text
+	echo "$1" >>"$T_RESULTS"
+	tap_n=$(wc -l <"$T_RESULTS")
+	tap_text=$(printf '%s' "$2" | tr '\n#' ' _')
+	case $1 in
+	pass) echo "ok $tap_n - $tap_text" >&9 ;;
+	fail) echo "not ok $tap_n - $tap_text" >&9 ;;
+	skip) echo "ok $tap_n - $tap_text # SKIP" >&9 ;;
+	esac
+}
+
+# diag TEXT...: a TAP comment ("# TEXT") among the results.
+diag() { printf '%s\n' "$*" | sed 's/^/# /' >&9; }
+
+ok() { tap_line pass "$*"; }
+fail() { tap_line fail "$*"; }
+skip() { tap_line skip "$*"; }
+
+# skip_all REASON: the whole test cannot run here; meson reports a SKIP
+# (TAP "1..0 # SKIP", the way a TAP test says so; an exit code of 77 is
+# an error under the TAP protocol).
+skip_all() {
+	echo "1..0 # SKIP $(printf '%s' "$*" | tr '\n' ' ')" >&9
+	exit 0
+}
+
+# sanitized: true in a build with sanitizers (-Db_sanitize, which meson
+# passes as SD_SANITIZE), where a check that cannot work under them
+# (address-space limits, RSS figures, timings) skips with the reason.
+sanitized() { [ "${SD_SANITIZE:-none}" != none ]; }
+
+# traced COMMAND...: run COMMAND for strace or gdb.  LeakSanitizer cannot
+# work under ptrace (it fails the process with a report of its own), so
+# leak checking is off there; every other sanitizer check stays on.
+traced() {
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0" "$@"
+}
 
 # check DESCRIPTION COMMAND...: pass when the command succeeds.
 check() {
@@ -42,7 +87,7 @@ expect_rc() {
 		ok "$desc"
 	else
 		fail "$desc (exit $rc, wanted $want)"
-		sed 's/^/    stderr: /' "$WORK/err" | head -5
+		diag "$(head -5 "$WORK/err" | sed 's/^/    stderr: /')"
 	fi
 }
 
@@ -102,7 +147,12 @@ fsck_extract_matches() {
 	rm -rf "$out"
 }
 
+# finish: the plan and a summary; false when a check failed.
 finish() {
-	echo "$(basename "$0"): $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+	T_PASS=$(grep -c '^pass$' "$T_RESULTS")
+	T_FAIL=$(grep -c '^fail$' "$T_RESULTS")
+	T_SKIP=$(grep -c '^skip$' "$T_RESULTS")
+	echo "1..$((T_PASS + T_FAIL + T_SKIP))" >&9
+	diag "$(basename "$0"): $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
 	[ "$T_FAIL" -eq 0 ]
 }

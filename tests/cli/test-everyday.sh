@@ -69,7 +69,7 @@ check "verify -q --digest prints nothing" sh -c "[ ! -s '$WORK/out' ] && [ ! -s 
 cut -d' ' -f1 far/img.sha256 >far/bare
 expect_rc 0 "verify --digest: a bare hex line" "$SD" verify --digest far/bare far/img
 if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
-	strace -f -e trace=%file -o far/trace env HOME="$WORK/far/home" \
+	traced strace -f -e trace=%file -o far/trace env HOME="$WORK/far/home" \
 		"$SD" verify --digest far/img.sha256 far/img >/dev/null 2>&1
 	if grep -v execve far/trace | grep -qE '"/nix/|db\.sqlite'; then
 		fail "verify touches no store or database"

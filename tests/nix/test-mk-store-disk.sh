@@ -23,7 +23,7 @@
 #  - nix/package.nix evaluated with stub arguments: its version is
 #    meson.build's, its source leaves build directories out.
 #
-# Where Nix cannot be used the test prints "skip - <reason>" and exits 77.
+# Where Nix cannot be used the whole test is skipped with the reason.
 . "$SRCDIR/tests/cli/lib.sh"
 . "$SRCDIR/tests/nix/lib.sh"
 NIXVER=$(nix-store --version | sed 's/.* //')

@@ -18,10 +18,10 @@
 #  - newer features (`--db`, the `registration` command with narHash and
 #    narSize computed from the files, `pack --embed-registration` /
 #    `--registration-out`, `verify --registration`, `why`) are checked when
-#    `--help` shows them, else reported as "skip - ...: not implemented yet".
+#    `--help` shows them, else reported as skipped ("...: not implemented yet").
 #
 # Where Nix cannot be installed or used (not root, offline without the
-# package), the whole test prints "skip - <reason>" and exits 77, which
+# package), the whole test prints "1..0 # SKIP <reason>" (TAP), which
 # meson reports as a skipped test.
 . "$SRCDIR/tests/cli/lib.sh"
 . "$SRCDIR/tests/nix/lib.sh"

@@ -23,7 +23,7 @@
 #  - on the host's store held open the same way, the default database
 #    rule (`closure P`, no source option) sees a path added a moment ago.
 #
-# Where Nix cannot be used the test prints "skip - <reason>" and exits 77.
+# Where Nix cannot be used the whole test is skipped with the reason.
 . "$SRCDIR/tests/cli/lib.sh"
 . "$SRCDIR/tests/nix/lib.sh"
 
@@ -141,7 +141,7 @@ same_state "the second read (read mark already recorded) left all three files un
 # A Nix writer while storedisk is inside its read transaction.
 if command -v gdb >/dev/null 2>&1; then
 	printf 'storedisk nixdb test during %s\n' "$(date +%s%N)" >"$WORK/during"
-	gdb -batch -nx -ex 'set breakpoint pending on' -ex 'break sd_nixdb_read_rows' \
+	traced gdb -batch -nx -ex 'set breakpoint pending on' -ex 'break sd_nixdb_read_rows' \
 		-ex run \
 		-ex "shell timeout 300 nix-store --store $R --add $WORK/during >$WORK/during.path 2>$WORK/during.err; echo \$? >$WORK/during.rc" \
 		-ex continue \
