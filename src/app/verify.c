@@ -529,6 +529,8 @@ out:
 	sd_hashmap_free(c.absent);
 	sd_hashmap_free(c.accepted);
 	sd_tree_free(tree);
+	if (rc)
+		sd_verify_result_release(res); /* what was found before */
 	return rc;
 }
 

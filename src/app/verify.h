@@ -184,7 +184,7 @@ struct sd_verify_result {
  * Verify the image at @path.  Returns 0 when the image could be read and
  * scanned (findings, if any, are in @res), SD_ERR_CORRUPT/SD_ERR_IO when it
  * cannot, SD_ERR_INVALID when its embedded registration cannot be parsed
- * (exit 2 in the CLI).
+ * (exit 2 in the CLI); on failure @res holds nothing to release.
  */
 int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 		    struct sd_verify_result *res, struct sd_error *err);
