@@ -3,21 +3,29 @@
 # test storedisk in each configuration CI gates on, every one in its own
 # build directory (set up once, re-used when present):
 #
-#   gcc      build/          gcc, -Werror                      whole suite
-#   clang    build-clang/    clang, -Werror                    builds everything (tests too);
-#                                                              runs the unit and fuzz suites
-#   release  build-release/  gcc --buildtype=release (-O3,     whole suite but the
-#                            NDEBUG), -Werror                  real-Nix one
-#   asan     build-asan/     gcc -fsanitize=address,undefined, whole suite; any sanitizer
-#                            -fno-sanitize-recover             report fails the build
+#   asan     build-asan/     gcc -fsanitize=address,undefined, the whole suite, the corruption
+#                            -fno-sanitize-recover             sweep at 1,000 cases per format
+#                                                              and compressor; any sanitizer
+#                                                              report fails the build
+#   gcc      build/          gcc, -Werror                      unit, fuzz-replay and sweep suites
+#                                                              (100 cases), and the checks that
+#                                                              cannot run under sanitizers
+#                                                              (suite 'unsanitized')
+#   clang    build-clang/    clang, -Werror                    unit and fuzz-replay suites
+#   release  build-release/  gcc --buildtype=release (-O3,     unit, fuzz-replay and sweep
+#                            NDEBUG), -Werror                  suites (100 cases)
 #
-# BUILDS="gcc asan" runs some of them (default: all four, in that order);
-# the arguments go to every `meson test` (a test name, --suite cli, ...).
-# Every check reports through TAP; the closing line counts them across
-# the builds.  Exit status 0 only when every build compiled and passed.
+# The shell and real-Nix suites drive the code through the CLI; they run
+# once, in the sanitizer build, where they find the most.  BUILDS="gcc asan"
+# runs some of the builds (default: all four, in the order above); the
+# arguments go to every `meson test` and replace the build's own choice of
+# suites (`BUILDS=gcc scripts/test.sh --suite cli` runs the shell suite in
+# the gcc build).  Every check
+# reports through TAP; the closing line counts them across the builds.
+# Exit status 0 only when every build compiled and passed.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-builds=${BUILDS:-gcc clang release asan}
+builds=${BUILDS:-asan gcc clang release}
 "$top/scripts/install-deps.sh"
 
 tally=
@@ -25,28 +33,27 @@ failed=0
 for b in $builds; do
 	cc=gcc
 	testopts=
+	unit="--suite core --suite closure --suite formats --suite app --suite fuzz"
+	sweep=100
 	case $b in
 	gcc)
 		dir=$top/build
-		opts=-Dwerror=true ;;
+		opts=-Dwerror=true
+		testopts="$unit --suite sweep --suite unsanitized" ;;
 	clang)
 		dir=$top/build-clang
 		cc=clang
 		opts=-Dwerror=true
-		# The shell and real-Nix suites drive the same code through the
-		# CLI as under gcc and take minutes; the unit and fuzz suites
-		# are quick.
-		testopts="--suite core --suite closure --suite formats --suite app --suite fuzz" ;;
+		testopts=$unit ;;
 	release)
 		dir=$top/build-release
 		opts="--buildtype=release -Db_ndebug=if-release -Dwerror=true"
-		# The real-Nix suite spends its minutes in Nix's own builds;
-		# the gcc and sanitizer builds run it.
-		testopts="--no-suite nix" ;;
+		testopts="$unit --suite sweep" ;;
 	asan)
 		dir=$top/build-asan
 		# UBSan aborts at its first report instead of carrying on.
 		opts="-Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=all"
+		sweep=1000
 		# Instrumented code runs a few times slower: so may the tests.
 		testopts="--timeout-multiplier 3" ;;
 	*)
@@ -77,6 +84,12 @@ for b in $builds; do
 			mkdir -p "$logs/sanitizer"
 			export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=86:detect_leaks=1:print_summary=1:log_path=$logs/sanitizer/asan"
 			export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=87:print_stacktrace=1:print_summary=1:log_path=$logs/sanitizer/ubsan"
+		fi
+		export SD_SWEEP_CORRUPTIONS=$sweep
+		# Arguments replace the build's own choice of suites.
+		if [ $# -gt 0 ]; then
+			testopts=
+			[ "$b" = asan ] && testopts="--timeout-multiplier 3"
 		fi
 		exec meson test -C "$dir" --print-errorlogs --num-processes 2 $testopts "$@"
 	)
