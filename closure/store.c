@@ -169,7 +169,7 @@ static int index_paths(struct sd_store *st, struct sd_error *err)
 	return 0;
 }
 
-int sd_store_open(const char *store_dir, const char *phys_dir,
+int sd_store_new(const char *store_dir, const char *phys_dir,
 		  struct sd_store **out, struct sd_error *err)
 {
 	if (!store_dir)

@@ -51,13 +51,14 @@ struct sd_store {
 };
 
 /*
- * Open the store.  @store_dir: logical dir (NULL: SD_DEFAULT_STORE_DIR),
- * must be absolute; a trailing slash is removed.  @phys_dir: physical dir
- * (NULL: same as @store_dir).  Errors: SD_ERR_USAGE for a relative store
- * dir, SD_ERR_IO naming the directory if it cannot be read.
+ * A new store handle in *@out (free with sd_store_free).  @store_dir:
+ * logical dir (NULL: SD_DEFAULT_STORE_DIR), must be absolute; a trailing
+ * slash is removed.  @phys_dir: physical dir (NULL: same as @store_dir).
+ * Errors: SD_ERR_USAGE for a relative store dir, SD_ERR_IO naming the
+ * directory if it cannot be read.
  */
-int sd_store_open(const char *store_dir, const char *phys_dir,
-		  struct sd_store **out, struct sd_error *err);
+int sd_store_new(const char *store_dir, const char *phys_dir,
+		 struct sd_store **out, struct sd_error *err);
 
 void sd_store_free(struct sd_store *st);
 

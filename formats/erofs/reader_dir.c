@@ -14,11 +14,11 @@
 /* A directory's sd_walk_dir: id its nid, parent_id its parent's nid. */
 struct walk {
 	struct sd_walk walk;     /* pending directories, loop check, limits */
-	struct sd_erofs_img *img;
+	struct sd_erofs_image *img;
 	struct sd_tree *tree;
 	uint8_t *blk;            /* one directory block */
 	/* called for every inode reached (root included), may be NULL */
-	void (*on_inode)(void *ctx, const struct sd_erofs_img *img,
+	void (*on_inode)(void *ctx, const struct sd_erofs_image *img,
 			 const struct sd_erofs_inode *ino);
 	void *on_inode_ctx;
 };
@@ -284,16 +284,16 @@ int sd_erofs_read(const char *path, struct sd_tree **out,
 
 int sd_erofs_read_scan(const char *path, struct sd_tree **out,
 		       void (*on_inode)(void *ctx,
-					const struct sd_erofs_img *img,
+					const struct sd_erofs_image *img,
 					const struct sd_erofs_inode *ino),
 		       void *ctx, struct sd_error *err)
 {
-	struct sd_erofs_img *img = NULL;
+	struct sd_erofs_image *img = NULL;
 	struct walk w = { .on_inode = on_inode, .on_inode_ctx = ctx };
 	int ret;
 
 	*out = NULL;
-	ret = sd_erofs_img_open(path, &img, err);
+	ret = sd_erofs_image_open(path, &img, err);
 	if (ret)
 		return ret;
 	w.img = img;
@@ -302,7 +302,7 @@ int sd_erofs_read_scan(const char *path, struct sd_tree **out,
 	if (!w.tree || !w.blk) {
 		sd_tree_free(w.tree);
 		free(w.blk);
-		sd_erofs_img_close(img);
+		sd_erofs_image_close(img);
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	}
 	/* from here the tree owns the image through its content source */

@@ -6,7 +6,7 @@
 
 #include "formats/erofs/erofs_disk.h"
 
-static int map_chunk(const struct sd_erofs_img *img,
+static int map_chunk(const struct sd_erofs_image *img,
 		     const struct sd_erofs_inode *ino, uint64_t la,
 		     uint64_t *pa, uint64_t *len, bool *hole,
 		     struct sd_error *err)
@@ -51,7 +51,7 @@ static int map_chunk(const struct sd_erofs_img *img,
 	return SD_OK;
 }
 
-int sd_erofs_map_flat(const struct sd_erofs_img *img,
+int sd_erofs_map_flat(const struct sd_erofs_image *img,
 		      const struct sd_erofs_inode *ino, uint64_t la,
 		      uint64_t *pa, uint64_t *len, bool *hole,
 		      struct sd_error *err)

@@ -29,7 +29,7 @@
 	 EROFS_FEATURE_INCOMPAT_FRAGMENTS |                                 \
 	 EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES)
 
-static int vfail(const struct sd_erofs_img *img, uint64_t nid, int code,
+static int vfail(const struct sd_erofs_image *img, uint64_t nid, int code,
 		 struct sd_error *err, const char *fmt, va_list ap)
 {
 	char what[SD_ERROR_MSG_MAX];
@@ -41,7 +41,7 @@ static int vfail(const struct sd_erofs_img *img, uint64_t nid, int code,
 			    (unsigned long long)nid, what);
 }
 
-int sd_erofs_corrupt(const struct sd_erofs_img *img, uint64_t nid,
+int sd_erofs_corrupt(const struct sd_erofs_image *img, uint64_t nid,
 		     struct sd_error *err, const char *fmt, ...)
 {
 	va_list ap;
@@ -52,7 +52,7 @@ int sd_erofs_corrupt(const struct sd_erofs_img *img, uint64_t nid,
 	return ret;
 }
 
-int sd_erofs_fail(const struct sd_erofs_img *img, uint64_t nid, int code,
+int sd_erofs_fail(const struct sd_erofs_image *img, uint64_t nid, int code,
 		  struct sd_error *err, const char *fmt, ...)
 {
 	va_list ap;
@@ -63,13 +63,13 @@ int sd_erofs_fail(const struct sd_erofs_img *img, uint64_t nid, int code,
 	return ret;
 }
 
-bool sd_erofs_in_image(const struct sd_erofs_img *img, uint64_t off,
+bool sd_erofs_in_image(const struct sd_erofs_image *img, uint64_t off,
 		       uint64_t len)
 {
 	return off <= img->size && len <= img->size - off;
 }
 
-int sd_erofs_pread(const struct sd_erofs_img *img, uint64_t nid,
+int sd_erofs_pread(const struct sd_erofs_image *img, uint64_t nid,
 		   const char *what, void *buf, size_t len, uint64_t off,
 		   struct sd_error *err)
 {
@@ -108,7 +108,7 @@ bool sd_erofs_probe(const uint8_t *head, size_t len)
 /* Verify the checksum: crc32c(~0) over [1024, 1024 + n) with the
  * checksum field zeroed, n = block size - 1024 (or the block size when
  * blocks are not larger than 1024, as the kernel does). */
-static int check_sb_csum(struct sd_erofs_img *img, struct sd_error *err)
+static int check_sb_csum(struct sd_erofs_image *img, struct sd_error *err)
 {
 	size_t len = img->blksz;
 	uint8_t *buf;
@@ -148,7 +148,7 @@ static const struct {
 	{ EROFS_FEATURE_INCOMPAT_METABOX, "metabox", "Linux 6.17" },
 };
 
-static int check_incompat(const struct sd_erofs_img *img,
+static int check_incompat(const struct sd_erofs_image *img,
 			  struct sd_error *err)
 {
 	uint32_t unknown = img->feature_incompat & ~KNOWN_INCOMPAT;
@@ -184,7 +184,7 @@ static int check_incompat(const struct sd_erofs_img *img,
 
 /* The packed inode (fragments): a regular file; every fragment offset
  * is later checked against its size. */
-static int load_packed(struct sd_erofs_img *img, struct sd_error *err)
+static int load_packed(struct sd_erofs_image *img, struct sd_error *err)
 {
 	struct sd_erofs_inode ino;
 	int ret;
@@ -207,7 +207,7 @@ static int load_packed(struct sd_erofs_img *img, struct sd_error *err)
 	return SD_OK;
 }
 
-static int parse_sb(struct sd_erofs_img *img, struct sd_error *err)
+static int parse_sb(struct sd_erofs_image *img, struct sd_error *err)
 {
 	uint8_t sb[EROFS_SB_SIZE];
 	int ret;
@@ -291,10 +291,10 @@ static int parse_sb(struct sd_erofs_img *img, struct sd_error *err)
 	return SD_OK;
 }
 
-int sd_erofs_img_open(const char *path, struct sd_erofs_img **out,
+int sd_erofs_image_open(const char *path, struct sd_erofs_image **out,
 		      struct sd_error *err)
 {
-	struct sd_erofs_img *img = calloc(1, sizeof(*img));
+	struct sd_erofs_image *img = calloc(1, sizeof(*img));
 	struct stat st;
 	int ret;
 
@@ -331,11 +331,11 @@ int sd_erofs_img_open(const char *path, struct sd_erofs_img **out,
 	*out = img;
 	return SD_OK;
 fail:
-	sd_erofs_img_close(img);
+	sd_erofs_image_close(img);
 	return ret;
 }
 
-void sd_erofs_img_close(struct sd_erofs_img *img)
+void sd_erofs_image_close(struct sd_erofs_image *img)
 {
 	if (!img)
 		return;

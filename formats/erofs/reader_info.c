@@ -33,7 +33,7 @@ struct scan {
 };
 
 /* Largest pcluster of a compressed inode with big pclusters. */
-static int scan_extents(struct scan *s, const struct sd_erofs_img *img,
+static int scan_extents(struct scan *s, const struct sd_erofs_image *img,
 			const struct sd_erofs_inode *ino)
 {
 	uint64_t lcn = 0;
@@ -55,7 +55,7 @@ static int scan_extents(struct scan *s, const struct sd_erofs_img *img,
 	return SD_OK;
 }
 
-static void on_inode(void *ctx, const struct sd_erofs_img *img,
+static void on_inode(void *ctx, const struct sd_erofs_image *img,
 		     const struct sd_erofs_inode *ino)
 {
 	struct scan *s = ctx;
@@ -112,7 +112,7 @@ static void on_inode(void *ctx, const struct sd_erofs_img *img,
 }
 
 /* Image-wide features from the superblock @sb of @img. */
-static void super_features(const struct sd_erofs_img *img, const uint8_t *sb,
+static void super_features(const struct sd_erofs_image *img, const uint8_t *sb,
 			   struct sd_image_info *info)
 {
 	uint32_t in = img->feature_incompat;
@@ -158,9 +158,9 @@ static void super_features(const struct sd_erofs_img *img, const uint8_t *sb,
 static int read_super(const char *path, struct sd_image_info *info,
 		      struct sd_error *err)
 {
-	struct sd_erofs_img *img = NULL;
+	struct sd_erofs_image *img = NULL;
 	uint8_t sb[EROFS_SB_SIZE];
-	int ret = sd_erofs_img_open(path, &img, err);
+	int ret = sd_erofs_image_open(path, &img, err);
 
 	if (ret)
 		return ret;
@@ -181,7 +181,7 @@ static int read_super(const char *path, struct sd_image_info *info,
 		info->has_label = info->label[0] != '\0';
 		super_features(img, sb, info);
 	}
-	sd_erofs_img_close(img);
+	sd_erofs_image_close(img);
 	return ret;
 }
 

@@ -13,7 +13,7 @@ static uint64_t div_round_up(uint64_t a, uint64_t b)
 }
 
 /* FLAT_PLAIN / FLAT_INLINE: whole blocks at raw_blkaddr, inline tail. */
-static int check_flat(const struct sd_erofs_img *img,
+static int check_flat(const struct sd_erofs_image *img,
 		      struct sd_erofs_inode *ino, struct sd_error *err)
 {
 	uint64_t nblocks = div_round_up(ino->size, img->blksz);
@@ -48,7 +48,7 @@ static int check_flat(const struct sd_erofs_img *img,
 	return SD_OK;
 }
 
-static int check_chunks(const struct sd_erofs_img *img,
+static int check_chunks(const struct sd_erofs_image *img,
 			struct sd_erofs_inode *ino, struct sd_error *err)
 {
 	uint16_t fmt = (uint16_t)(ino->iu & 0xFFFF);
@@ -79,7 +79,7 @@ static int check_chunks(const struct sd_erofs_img *img,
 	return SD_OK;
 }
 
-int sd_erofs_inode_load(const struct sd_erofs_img *img, uint64_t nid,
+int sd_erofs_inode_load(const struct sd_erofs_image *img, uint64_t nid,
 			struct sd_erofs_inode *ino, struct sd_error *err)
 {
 	uint8_t raw[EROFS_INODE_EXTENDED_SIZE];

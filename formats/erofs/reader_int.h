@@ -40,7 +40,7 @@
 struct sd_erofs_pcache;
 
 /* An open image and what its superblock says. */
-struct sd_erofs_img {
+struct sd_erofs_image {
 	int fd;
 	char *path;
 	uint64_t size;             /* bytes in the image file */
@@ -112,30 +112,30 @@ struct sd_erofs_zext {
 
 /* ---- reader_image.c ------------------------------------------------ */
 
-int sd_erofs_img_open(const char *path, struct sd_erofs_img **out,
+int sd_erofs_image_open(const char *path, struct sd_erofs_image **out,
 		      struct sd_error *err);
-void sd_erofs_img_close(struct sd_erofs_img *img);
+void sd_erofs_image_close(struct sd_erofs_image *img);
 
 /*
  * Read @len bytes at @off; an out-of-image range is SD_ERR_CORRUPT
  * "IMAGE: inode NID: WHAT at byte OFF beyond the image end" (@nid
  * UINT64_MAX: no inode).
  */
-int sd_erofs_pread(const struct sd_erofs_img *img, uint64_t nid,
+int sd_erofs_pread(const struct sd_erofs_image *img, uint64_t nid,
 		   const char *what, void *buf, size_t len, uint64_t off,
 		   struct sd_error *err);
 
 /* True if [off, off + len) lies inside the image. */
-bool sd_erofs_in_image(const struct sd_erofs_img *img, uint64_t off,
+bool sd_erofs_in_image(const struct sd_erofs_image *img, uint64_t off,
 		       uint64_t len);
 
 /* SD_ERR_CORRUPT "IMAGE: inode NID: <fmt>" (@nid UINT64_MAX: "IMAGE: ..."). */
-int sd_erofs_corrupt(const struct sd_erofs_img *img, uint64_t nid,
+int sd_erofs_corrupt(const struct sd_erofs_image *img, uint64_t nid,
 		     struct sd_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* The same with another status code (SD_ERR_UNSUPPORTED, ...). */
-int sd_erofs_fail(const struct sd_erofs_img *img, uint64_t nid, int code,
+int sd_erofs_fail(const struct sd_erofs_image *img, uint64_t nid, int code,
 		  struct sd_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
@@ -143,7 +143,7 @@ int sd_erofs_fail(const struct sd_erofs_img *img, uint64_t nid, int code,
 
 /* Load and validate the inode @nid (every data/index range it names must
  * lie inside the image). */
-int sd_erofs_inode_load(const struct sd_erofs_img *img, uint64_t nid,
+int sd_erofs_inode_load(const struct sd_erofs_image *img, uint64_t nid,
 			struct sd_erofs_inode *ino, struct sd_error *err);
 
 /* ---- reader_flat.c ------------------------------------------------- */
@@ -153,7 +153,7 @@ int sd_erofs_inode_load(const struct sd_erofs_img *img, uint64_t nid,
  * *@len give the contiguous image bytes holding [la, la + len); *@hole is
  * set for a chunk hole (zeros, *@pa unused).
  */
-int sd_erofs_map_flat(const struct sd_erofs_img *img,
+int sd_erofs_map_flat(const struct sd_erofs_image *img,
 		      const struct sd_erofs_inode *ino, uint64_t la,
 		      uint64_t *pa, uint64_t *len, bool *hole,
 		      struct sd_error *err);
@@ -161,7 +161,7 @@ int sd_erofs_map_flat(const struct sd_erofs_img *img,
 /* ---- reader_zmap.c ------------------------------------------------- */
 
 /* Fill the z_* fields of a compressed inode (map header, tail pcluster). */
-int sd_erofs_z_init(const struct sd_erofs_img *img,
+int sd_erofs_z_init(const struct sd_erofs_image *img,
 		    struct sd_erofs_inode *ino, struct sd_error *err);
 
 /*
@@ -169,7 +169,7 @@ int sd_erofs_z_init(const struct sd_erofs_img *img,
  * HEAD or PLAIN lcluster).  On return *@lcn is the next extent's head
  * lcluster, or z_totalidx after the last extent.
  */
-int sd_erofs_z_extent(const struct sd_erofs_img *img,
+int sd_erofs_z_extent(const struct sd_erofs_image *img,
 		      const struct sd_erofs_inode *ino, uint64_t *lcn,
 		      struct sd_erofs_zext *ext, struct sd_error *err);
 
@@ -178,7 +178,7 @@ int sd_erofs_z_extent(const struct sd_erofs_img *img,
  * found from the lcluster of @la and its lookback distances, as the
  * kernel maps a read at an offset.
  */
-int sd_erofs_z_find(const struct sd_erofs_img *img,
+int sd_erofs_z_find(const struct sd_erofs_image *img,
 		    const struct sd_erofs_inode *ino, uint64_t la,
 		    struct sd_erofs_zext *ext, struct sd_error *err);
 
@@ -192,7 +192,7 @@ struct sd_erofs_zbuf {
 };
 
 /* Decode extent @x (not a fragment) of @ino into @zb. */
-int sd_erofs_zbuf_fill(const struct sd_erofs_img *img,
+int sd_erofs_zbuf_fill(const struct sd_erofs_image *img,
 		       const struct sd_erofs_inode *ino,
 		       const struct sd_erofs_zext *x, struct sd_erofs_zbuf *zb,
 		       struct sd_error *err);
@@ -202,8 +202,8 @@ void sd_erofs_zbuf_free(struct sd_erofs_zbuf *zb);
 /*
  * The packed inode's decoded extents, shared by all the streams of an
  * image (a fragment is mostly a small part of a large extent, and files
- * follow each other there).  Created by sd_erofs_img_open (with
- * @packed, the loaded packed inode), freed by sd_erofs_img_close.
+ * follow each other there).  Created by sd_erofs_image_open (with
+ * @packed, the loaded packed inode), freed by sd_erofs_image_close.
  */
 int sd_erofs_pcache_new(const struct sd_erofs_inode *packed,
 			struct sd_erofs_pcache **out, struct sd_error *err);
@@ -215,7 +215,7 @@ void sd_erofs_pcache_free(struct sd_erofs_pcache *pc);
  * whose fragment is read: SD_ERR_CORRUPT when [off, off + len) is not
  * inside the packed inode or its data is malformed.
  */
-int sd_erofs_packed_read(const struct sd_erofs_img *img, uint64_t nid,
+int sd_erofs_packed_read(const struct sd_erofs_image *img, uint64_t nid,
 			 uint64_t off, uint8_t *buf, size_t len, size_t *got,
 			 struct sd_error *err);
 
@@ -239,7 +239,7 @@ int sd_erofs_decompress(unsigned alg, const uint8_t *in, size_t inlen,
  */
 int sd_erofs_read_scan(const char *path, struct sd_tree **out,
 		       void (*on_inode)(void *ctx,
-					const struct sd_erofs_img *img,
+					const struct sd_erofs_image *img,
 					const struct sd_erofs_inode *ino),
 		       void *ctx, struct sd_error *err);
 
@@ -247,11 +247,11 @@ int sd_erofs_read_scan(const char *path, struct sd_tree **out,
 
 /* A stream over the data of @ino (any layout), bounded by its size.
  * @img must outlive the stream. */
-int sd_erofs_data_open(const struct sd_erofs_img *img,
+int sd_erofs_data_open(const struct sd_erofs_image *img,
 		       const struct sd_erofs_inode *ino,
 		       struct sd_stream **out, struct sd_error *err);
 
-/* The tree content source; source_ctx is the struct sd_erofs_img (owned,
+/* The tree content source; source_ctx is the struct sd_erofs_image (owned,
  * closed on release); FILE nodes' src_id is their nid. */
 extern const struct sd_content_source sd_erofs_content_source;
 

@@ -32,7 +32,7 @@ static int grow(uint8_t **buf, size_t *cap, size_t need, struct sd_error *err)
 
 /* Raw (PLAIN) pcluster: shifted (data from its start) or interlaced (the
  * first part up to a block boundary sits at the pcluster's end). */
-static void copy_plain(const struct sd_erofs_img *img,
+static void copy_plain(const struct sd_erofs_image *img,
 		       const struct sd_erofs_zext *x, struct sd_erofs_zbuf *zb)
 {
 	if (!x->interlaced) {
@@ -46,7 +46,7 @@ static void copy_plain(const struct sd_erofs_img *img,
 	memcpy(zb->out + cur, zb->in, x->llen - cur);
 }
 
-int sd_erofs_zbuf_fill(const struct sd_erofs_img *img,
+int sd_erofs_zbuf_fill(const struct sd_erofs_image *img,
 		       const struct sd_erofs_inode *ino,
 		       const struct sd_erofs_zext *x, struct sd_erofs_zbuf *zb,
 		       struct sd_error *err)
@@ -139,7 +139,7 @@ static bool compressed(const struct sd_erofs_inode *ino)
 }
 
 /* Uncompressed packed inode: straight from the image. */
-static int read_flat(const struct sd_erofs_img *img,
+static int read_flat(const struct sd_erofs_image *img,
 		     const struct sd_erofs_inode *ino, uint64_t off,
 		     uint8_t *buf, size_t len, size_t *got,
 		     struct sd_error *err)
@@ -164,7 +164,7 @@ static int read_flat(const struct sd_erofs_img *img,
 }
 
 /* With pc->mu held: the slot holding @off, decoded if needed. */
-static int slot_for(const struct sd_erofs_img *img,
+static int slot_for(const struct sd_erofs_image *img,
 		    struct sd_erofs_pcache *pc, uint64_t off,
 		    struct sd_erofs_zbuf **out, struct sd_error *err)
 {
@@ -192,7 +192,7 @@ static int slot_for(const struct sd_erofs_img *img,
 	return SD_OK;
 }
 
-int sd_erofs_packed_read(const struct sd_erofs_img *img, uint64_t nid,
+int sd_erofs_packed_read(const struct sd_erofs_image *img, uint64_t nid,
 			 uint64_t off, uint8_t *buf, size_t len, size_t *got,
 			 struct sd_error *err)
 {

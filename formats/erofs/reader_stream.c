@@ -17,7 +17,7 @@
 
 struct erofs_stream {
 	struct sd_stream base;
-	const struct sd_erofs_img *img;
+	const struct sd_erofs_image *img;
 	struct sd_erofs_inode ino;
 	uint64_t off;            /* next logical byte to hand out */
 	bool compressed;
@@ -32,7 +32,7 @@ struct erofs_stream {
 
 static int next_extent(struct erofs_stream *s, struct sd_error *err)
 {
-	const struct sd_erofs_img *img = s->img;
+	const struct sd_erofs_image *img = s->img;
 	struct sd_erofs_zext x;
 	int ret;
 
@@ -137,7 +137,7 @@ static void stream_close(struct sd_stream *base)
 	free(s);
 }
 
-int sd_erofs_data_open(const struct sd_erofs_img *img,
+int sd_erofs_data_open(const struct sd_erofs_image *img,
 		       const struct sd_erofs_inode *ino,
 		       struct sd_stream **out, struct sd_error *err)
 {
@@ -159,7 +159,7 @@ int sd_erofs_data_open(const struct sd_erofs_img *img,
 static int content_open(void *ctx, const struct sd_node *node,
 			struct sd_stream **out, struct sd_error *err)
 {
-	const struct sd_erofs_img *img = ctx;
+	const struct sd_erofs_image *img = ctx;
 	struct sd_erofs_inode ino;
 	int ret;
 
@@ -179,7 +179,7 @@ static int content_open(void *ctx, const struct sd_node *node,
 
 static void content_release(void *ctx)
 {
-	sd_erofs_img_close(ctx);
+	sd_erofs_image_close(ctx);
 }
 
 const struct sd_content_source sd_erofs_content_source = {

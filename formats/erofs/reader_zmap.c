@@ -92,7 +92,7 @@ static unsigned decode_bits(unsigned lobits, const uint8_t *in, unsigned bit,
 	return v & ((1u << lobits) - 1);
 }
 
-static int load_full(const struct sd_erofs_img *img,
+static int load_full(const struct sd_erofs_image *img,
 		     const struct sd_erofs_inode *ino, uint64_t lcn,
 		     struct lrec *m, struct sd_error *err)
 {
@@ -135,7 +135,7 @@ static int load_full(const struct sd_erofs_img *img,
 
 /* HEAD/PLAIN in a compact pack: the pack's base block plus the blocks of
  * the pclusters that start before entry @i in the pack. */
-static int compact_pblk(const struct sd_erofs_img *img,
+static int compact_pblk(const struct sd_erofs_image *img,
 			const struct sd_erofs_inode *ino, uint64_t lcn,
 			const uint8_t *in, unsigned vcnt, unsigned encodebits,
 			unsigned lobits, int i, struct lrec *m,
@@ -184,7 +184,7 @@ static int compact_pblk(const struct sd_erofs_img *img,
 	return SD_OK;
 }
 
-static int load_compact(const struct sd_erofs_img *img,
+static int load_compact(const struct sd_erofs_image *img,
 			const struct sd_erofs_inode *ino, uint64_t lcn,
 			struct lrec *m, struct sd_error *err)
 {
@@ -251,7 +251,7 @@ static int load_compact(const struct sd_erofs_img *img,
 			    m, err);
 }
 
-static int load_lcluster(const struct sd_erofs_img *img,
+static int load_lcluster(const struct sd_erofs_image *img,
 			 const struct sd_erofs_inode *ino, uint64_t lcn,
 			 struct lrec *m, struct sd_error *err)
 {
@@ -266,7 +266,7 @@ static int load_lcluster(const struct sd_erofs_img *img,
 }
 
 /* May @ino keep data in the packed inode? */
-static int fragment_ok(const struct sd_erofs_img *img,
+static int fragment_ok(const struct sd_erofs_image *img,
 		       const struct sd_erofs_inode *ino, struct sd_error *err)
 {
 	if (img->packed_nid == ino->nid &&
@@ -280,7 +280,7 @@ static int fragment_ok(const struct sd_erofs_img *img,
 }
 
 /* Is [off, off + len) inside the packed inode's data? */
-static int fragment_range(const struct sd_erofs_img *img, uint64_t nid,
+static int fragment_range(const struct sd_erofs_image *img, uint64_t nid,
 			  uint64_t off, uint64_t len, struct sd_error *err)
 {
 	if (off > img->packed_size || len > img->packed_size - off)
@@ -294,7 +294,7 @@ static int fragment_range(const struct sd_erofs_img *img, uint64_t nid,
 
 /* Bit 7 of h_clusterbits: the whole file is in the packed inode, at the
  * offset the rest of the 64-bit header @hdr gives. */
-static int whole_fragment(const struct sd_erofs_img *img,
+static int whole_fragment(const struct sd_erofs_image *img,
 			  struct sd_erofs_inode *ino, uint64_t hdr,
 			  struct sd_error *err)
 {
@@ -310,7 +310,7 @@ static int whole_fragment(const struct sd_erofs_img *img,
 	return fragment_range(img, ino->nid, ino->z_fragoff, ino->size, err);
 }
 
-int sd_erofs_z_init(const struct sd_erofs_img *img,
+int sd_erofs_z_init(const struct sd_erofs_image *img,
 		    struct sd_erofs_inode *ino, struct sd_error *err)
 {
 	uint8_t h[Z_EROFS_MAP_HEADER_SIZE];
@@ -388,7 +388,7 @@ int sd_erofs_z_init(const struct sd_erofs_img *img,
 }
 
 /* The pcluster of the extent headed by @h at @lcn. */
-static int pcluster(const struct sd_erofs_img *img,
+static int pcluster(const struct sd_erofs_image *img,
 		    const struct sd_erofs_inode *ino, uint64_t lcn,
 		    const struct lrec *h, bool tail, struct sd_erofs_zext *ext,
 		    struct sd_error *err)
@@ -434,7 +434,7 @@ static int pcluster(const struct sd_erofs_img *img,
 
 /* The last extent of a tail-fragment inode: bytes of the packed inode
  * (with full indexes the head's blkaddr holds offset bits 32..63). */
-static int tail_fragment(const struct sd_erofs_img *img,
+static int tail_fragment(const struct sd_erofs_image *img,
 			 const struct sd_erofs_inode *ino, const struct lrec *h,
 			 struct sd_erofs_zext *ext, struct sd_error *err)
 {
@@ -448,7 +448,7 @@ static int tail_fragment(const struct sd_erofs_img *img,
 	return fragment_range(img, ino->nid, off, ext->llen, err);
 }
 
-int sd_erofs_z_extent(const struct sd_erofs_img *img,
+int sd_erofs_z_extent(const struct sd_erofs_image *img,
 		      const struct sd_erofs_inode *ino, uint64_t *lcn,
 		      struct sd_erofs_zext *ext, struct sd_error *err)
 {
@@ -543,7 +543,7 @@ int sd_erofs_z_extent(const struct sd_erofs_img *img,
 	return SD_OK;
 }
 
-int sd_erofs_z_find(const struct sd_erofs_img *img,
+int sd_erofs_z_find(const struct sd_erofs_image *img,
 		    const struct sd_erofs_inode *ino, uint64_t la,
 		    struct sd_erofs_zext *ext, struct sd_error *err)
 {

@@ -480,7 +480,7 @@ int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 	struct vctx c = {.opts = opts, .tree = tree, .res = res,
 			 .sdlen = strlen(opts->store_dir)};
 	struct sd_vreg v;
-	rc = sd_vreg_open(&v, tree, path, opts, res, err);
+	rc = sd_vreg_init(&v, tree, path, opts, res, err);
 	if (rc)
 		goto out;
 	rc = load_manifest(tree, path, &res->manifest, err);

@@ -102,7 +102,7 @@ static int load_embedded(struct sd_vreg *v, const struct sd_tree *tree,
 	return 0;
 }
 
-int sd_vreg_open(struct sd_vreg *v, const struct sd_tree *tree,
+int sd_vreg_init(struct sd_vreg *v, const struct sd_tree *tree,
 		 const char *image, const struct sd_verify_options *opts,
 		 struct sd_verify_result *res, struct sd_error *err)
 {

@@ -53,7 +53,7 @@ int sd_vreg_read_root_file(const struct sd_tree *tree,
  * <store-dir>/nix-path-registration:LINE: reason"), SD_ERR_CORRUPT when it
  * cannot be read, or SD_ERR_NOMEM.  Release @v in every case.
  */
-int sd_vreg_open(struct sd_vreg *v, const struct sd_tree *tree,
+int sd_vreg_init(struct sd_vreg *v, const struct sd_tree *tree,
 		 const char *image, const struct sd_verify_options *opts,
 		 struct sd_verify_result *res, struct sd_error *err);
 

@@ -85,7 +85,7 @@ struct sd_why_within {
 };
 
 /*
- * Search store @st (opened with sd_store_open) for a chain from @root to
+ * Search store @st (made by sd_store_new) for a chain from @root to
  * @path, both resolved with sd_store_resolve_root() (logical or physical
  * store paths, paths inside them, symlinks such as ./result).  @within
  * (may be NULL: every path of the store is a candidate) limits the search

@@ -247,7 +247,7 @@ int sd_closure_cli_open(struct sd_closure_cli *c, struct sd_error *err)
 		.no_bytes = c->no_bytes,
 		.interrupted = &sd_interrupted,
 	};
-	rc = sd_store_open(c->store_dir, c->store, &c->st, err);
+	rc = sd_store_new(c->store_dir, c->store, &c->st, err);
 	if (rc)
 		return rc;
 	report_store_warnings(c->st);

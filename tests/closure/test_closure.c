@@ -106,7 +106,7 @@ static struct sd_store *open_store(void)
 	struct sd_store *st = NULL;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_store_open(SD, tt_path("nix/store"), &st, &err), 0,
+	cr_assert_eq(sd_store_new(SD, tt_path("nix/store"), &st, &err), 0,
 		     "%s", err.msg);
 	return st;
 }
@@ -207,10 +207,10 @@ Test(store, open_and_warnings, .init = make_store, .fini = tt_teardown)
 	sd_store_free(st);
 
 	struct sd_error err;
-	cr_assert_eq(sd_store_open(SD, tt_path("missing"), &st, &err),
+	cr_assert_eq(sd_store_new(SD, tt_path("missing"), &st, &err),
 		     SD_ERR_IO);
 	cr_assert(strstr(err.msg, "missing"), "%s", err.msg);
-	cr_assert_eq(sd_store_open("relative", tt_path("nix/store"), &st,
+	cr_assert_eq(sd_store_new("relative", tt_path("nix/store"), &st,
 				   &err), SD_ERR_USAGE);
 }
 

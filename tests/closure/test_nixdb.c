@@ -236,7 +236,7 @@ static struct sd_store *make_store(void)
 	struct sd_store *st = NULL;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_store_open(SD, tt_path("nix/store"), &st, &err), 0,
+	cr_assert_eq(sd_store_new(SD, tt_path("nix/store"), &st, &err), 0,
 		     "%s", err.msg);
 	return st;
 }

@@ -215,12 +215,12 @@ struct zinfo {
 static struct zinfo inspect(const char *img, uint64_t nid)
 {
 	struct zinfo z = { 0 };
-	struct sd_erofs_img *im = NULL;
+	struct sd_erofs_image *im = NULL;
 	struct sd_erofs_inode ino;
 	struct sd_error err;
 
 	sd_error_init(&err);
-	cr_assert_eq(sd_erofs_img_open(img, &im, &err), 0, "%s", err.msg);
+	cr_assert_eq(sd_erofs_image_open(img, &im, &err), 0, "%s", err.msg);
 	cr_assert_eq(sd_erofs_inode_load(im, nid, &ino, &err), 0, "%s",
 		     err.msg);
 	z.layout = ino.layout;
@@ -249,7 +249,7 @@ static struct zinfo inspect(const char *img, uint64_t nid)
 			z.nplain += e.plain;
 		}
 	}
-	sd_erofs_img_close(im);
+	sd_erofs_image_close(im);
 	return z;
 }
 
