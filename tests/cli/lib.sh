@@ -61,12 +61,15 @@ skip_all() {
 # (address-space limits, RSS figures, timings) skips with the reason.
 sanitized() { [ "${SD_SANITIZE:-none}" != none ]; }
 
-# traced COMMAND...: run COMMAND for strace or gdb.  LeakSanitizer cannot
-# work under ptrace (it fails the process with a report of its own), so
-# leak checking is off there; every other sanitizer check stays on.
-traced() {
+# no_lsan COMMAND...: run COMMAND with LeakSanitizer off, where it cannot
+# work: under ptrace (strace, gdb: it fails the process with a report of
+# its own) and where no thread can start (RLIMIT_NPROC: its leak check at
+# exit runs in a thread of its own).  Every other sanitizer check stays on.
+no_lsan() {
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0" "$@"
 }
+# traced COMMAND...: run COMMAND for strace or gdb (no_lsan).
+traced() { no_lsan "$@"; }
 
 # check DESCRIPTION COMMAND...: pass when the command succeeds.
 check() {

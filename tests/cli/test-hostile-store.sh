@@ -435,7 +435,7 @@ if $nobody_ok && command -v prlimit >/dev/null; then
 			"$SD" pack $q --format $fmt $comp -o "$WORK/th-ref.$fmt" --store "$D" "$demo"
 			rm -f "$NB/th.$fmt"
 			expect_rc 0 "no thread can start: pack --jobs 4 runs on one ($fmt $c)" \
-				prlimit --nproc=1:1 setpriv --reuid=65534 --regid=65534 --clear-groups \
+				no_lsan prlimit --nproc=1:1 setpriv --reuid=65534 --regid=65534 --clear-groups \
 				"$WORK/storedisk" pack $q --format $fmt $comp --jobs 4 -o "$NB/th.$fmt" \
 				--store "$D" "$demo"
 			check "... the same bytes ($fmt $c)" cmp -s "$WORK/th-ref.$fmt" "$NB/th.$fmt"
