@@ -8,7 +8,7 @@
 #include "closure/storepath.h"
 
 struct sd_allowlist {
-	struct sd_hashmap *hashes;   /* hash -> line (0 if added directly) */
+	struct sd_hashmap *hashes; /* hash -> line (0 if added directly) */
 };
 
 struct sd_allowlist *sd_allowlist_new(void)
@@ -46,12 +46,11 @@ int sd_allowlist_add(struct sd_allowlist *a, const char *entry, size_t len,
 		const char *why = sd_storepath_hash_problem(entry, len);
 		if (why)
 			return sd_error_set(err, SD_ERR_INVALID,
-					    "invalid hash '%.*s': %s",
-					    (int)len, entry, why);
+					    "invalid hash '%.*s': %s", (int)len,
+					    entry, why);
 		hash = entry;
 	} else if (len && entry[0] == '/') {
-		rc = sd_storepath_parse(store_dir, entry, len, false, &sp,
-					err);
+		rc = sd_storepath_parse(store_dir, entry, len, false, &sp, err);
 		if (rc)
 			return rc;
 		hash = sp.hash;
@@ -85,8 +84,8 @@ static int run(struct sd_lines *l, const char *store_dir,
 	       struct sd_allowlist **out, struct sd_error *err)
 {
 	struct sd_allowlist *a = sd_allowlist_new();
-	int rc = a ? parse(l, store_dir, a, err) :
-		sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	int rc = a ? parse(l, store_dir, a, err)
+		   : sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	sd_lines_release(l);
 	if (rc) {
 		sd_allowlist_free(a);

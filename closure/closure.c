@@ -13,7 +13,7 @@ int sd_engine_reach(struct sd_engine *e, size_t i)
 	if (e->seen[i])
 		return 0;
 	e->seen[i] = true;
-	e->queue[e->qtail++] = i;   /* each index is queued at most once */
+	e->queue[e->qtail++] = i; /* each index is queued at most once */
 	return 0;
 }
 
@@ -27,8 +27,7 @@ bool sd_engine_tolerated(const struct sd_engine *e, const char *hash,
 int sd_engine_check_interrupt(const struct sd_engine *e)
 {
 	if (e->o->interrupted && *e->o->interrupted)
-		return sd_error_set(e->err, SD_ERR_INTERRUPTED,
-				    "interrupted");
+		return sd_error_set(e->err, SD_ERR_INTERRUPTED, "interrupted");
 	return 0;
 }
 
@@ -132,8 +131,8 @@ static int alloc_engine(struct sd_engine *e, size_t nroots)
 	e->roots = calloc(nroots ? nroots : 1, sizeof(*e->roots));
 	if (e->o->evidence && e->o->source == SD_CLOSURE_SCAN)
 		e->ev = calloc(n, sizeof(*e->ev));
-	if (!e->seen || !e->queue || !e->bytes || !e->bytes_known ||
-	    !e->rec || !e->roots ||
+	if (!e->seen || !e->queue || !e->bytes || !e->bytes_known || !e->rec ||
+	    !e->roots ||
 	    (e->o->evidence && e->o->source == SD_CLOSURE_SCAN && !e->ev))
 		return sd_error_set(e->err, SD_ERR_NOMEM, "out of memory");
 	return sd_graph_init(&e->g, e->st->npaths, e->err);
@@ -190,7 +189,7 @@ static int take_evidence(struct sd_engine *e, size_t i,
 			k++;
 		if (k < l->n && l->v[k].to == a->to[r]) {
 			p->evidence[r] = l->v[k].e;
-			l->v[k].e.file = NULL;   /* moved */
+			l->v[k].e.file = NULL; /* moved */
 		}
 	}
 	return 0;
@@ -276,7 +275,7 @@ int sd_closure_compute(const struct sd_store *st, const char *const *roots,
 		       size_t nroots, const struct sd_closure_opts *opts,
 		       struct sd_closure **out, struct sd_error *err)
 {
-	struct sd_engine e = { .st = st, .o = opts, .err = err };
+	struct sd_engine e = {.st = st, .o = opts, .err = err};
 	struct sd_closure *c = NULL;
 	int rc;
 
@@ -297,12 +296,8 @@ int sd_closure_compute(const struct sd_store *st, const char *const *roots,
 	case SD_CLOSURE_REGISTRATION:
 		rc = sd_engine_run_registration(&e);
 		break;
-	case SD_CLOSURE_PATHS:
-		rc = sd_engine_run_paths(&e);
-		break;
-	case SD_CLOSURE_SCAN:
-		rc = sd_engine_run_scan(&e);
-		break;
+	case SD_CLOSURE_PATHS: rc = sd_engine_run_paths(&e); break;
+	case SD_CLOSURE_SCAN: rc = sd_engine_run_scan(&e); break;
 	default:
 		rc = sd_error_set(err, SD_ERR_USAGE,
 				  "unknown closure source %d",
@@ -367,9 +362,8 @@ long sd_closure_find(const struct sd_closure *c, const char *hash)
 	return -1;
 }
 
-int sd_closure_edges(const struct sd_closure *c,
-		     struct sd_closure_edge **out, size_t *n,
-		     struct sd_error *err)
+int sd_closure_edges(const struct sd_closure *c, struct sd_closure_edge **out,
+		     size_t *n, struct sd_error *err)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < c->npaths; i++)

@@ -55,13 +55,13 @@ struct sd_closure_opts {
 	/* REGISTRATION / PATHS: the input file.  Ignored when the parsed
 	 * form below is given instead. */
 	const char *file;
-	const struct sd_registration *reg;   /* optional, REGISTRATION */
-	const struct sd_pathlist *paths;     /* optional, PATHS */
-	bool allow_missing;                  /* tolerate every missing ref */
-	const struct sd_allowlist *allow;    /* tolerate these (may be NULL) */
-	bool evidence;                       /* SCAN: record where each
+	const struct sd_registration *reg; /* optional, REGISTRATION */
+	const struct sd_pathlist *paths;   /* optional, PATHS */
+	bool allow_missing;                /* tolerate every missing ref */
+	const struct sd_allowlist *allow;  /* tolerate these (may be NULL) */
+	bool evidence;                     /* SCAN: record where each
 					      * reference was first seen */
-	bool no_bytes;                       /* leave paths[].bytes and
+	bool no_bytes;                     /* leave paths[].bytes and
 					      * bytes 0 instead of walking
 					      * every path for them (REG /
 					      * PATHS; a caller that reads
@@ -73,40 +73,40 @@ struct sd_closure_opts {
 
 /* Where a reference was first seen (SCAN with opts.evidence). */
 struct sd_closure_evidence {
-	char *file;                 /* logical path of the entry,
-				     * "/nix/store/<hash>-<name>/bin/x" */
-	enum sd_refscan_what what;  /* name, symlink target or content */
-	uint64_t offset;            /* of the hash within that item */
+	char *file;                /* logical path of the entry,
+				      * "/nix/store/<hash>-<name>/bin/x" */
+	enum sd_refscan_what what; /* name, symlink target or content */
+	uint64_t offset;           /* of the hash within that item */
 };
 
 struct sd_closure_path {
-	const struct sd_store_path *sp;  /* the store's entry (borrowed) */
-	char *path;                 /* logical "<store-dir>/<hash>-<name>" */
-	size_t *refs;               /* indices into closure->paths,
-				     * ascending (= by basename); a self
-				     * reference appears as its own index */
+	const struct sd_store_path *sp; /* the store's entry (borrowed) */
+	char *path;   /* logical "<store-dir>/<hash>-<name>" */
+	size_t *refs; /* indices into closure->paths,
+			 * ascending (= by basename); a self
+			 * reference appears as its own index */
 	size_t nrefs;
 	struct sd_closure_evidence *evidence; /* NULL, or evidence[k] for
-					       * refs[k] (SCAN) */
-	uint64_t bytes;             /* sum of regular file sizes (0 with
-				     * opts.no_bytes, except SCAN) */
-	bool has_nar;               /* REGISTRATION full layout: */
+						 * refs[k] (SCAN) */
+	uint64_t bytes; /* sum of regular file sizes (0 with
+			   * opts.no_bytes, except SCAN) */
+	bool has_nar;   /* REGISTRATION full layout: */
 	uint8_t nar_hash[SD_NARHASH_LEN];
 	uint64_t nar_size;
-	char *deriver;              /* REGISTRATION: "" if none; else NULL */
+	char *deriver; /* REGISTRATION: "" if none; else NULL */
 };
 
 /* A tolerated missing reference. */
 struct sd_closure_missing {
-	char hash[33];       /* its hash part */
-	char *path;          /* REGISTRATION/PATHS: the store path as
-			      * written; SCAN: NULL (only the hash is known) */
-	char *referrer;      /* REGISTRATION: referring store path; SCAN:
-			      * referring entry's logical path; PATHS: NULL */
-	size_t line;         /* REGISTRATION/PATHS: line in the file, else 0 */
-	uint64_t offset;     /* SCAN: offset of "<store-dir>/" in the item */
-	bool allowed;        /* true: the allow list names it; false:
-			      * tolerated by allow_missing */
+	char hash[33];   /* its hash part */
+	char *path;      /* REGISTRATION/PATHS: the store path as
+			    * written; SCAN: NULL (only the hash is known) */
+	char *referrer;  /* REGISTRATION: referring store path; SCAN:
+			    * referring entry's logical path; PATHS: NULL */
+	size_t line;     /* REGISTRATION/PATHS: line in the file, else 0 */
+	uint64_t offset; /* SCAN: offset of "<store-dir>/" in the item */
+	bool allowed;    /* true: the allow list names it; false:
+			    * tolerated by allow_missing */
 };
 
 /*
@@ -115,23 +115,23 @@ struct sd_closure_missing {
  * path, hash), the first occurrence in tree order.
  */
 struct sd_closure_absent {
-	char hash[33];              /* its hash part */
-	char *file;                 /* logical path of the mentioning entry */
-	enum sd_refscan_what what;  /* name, symlink target or content */
-	uint64_t offset;            /* of the hash part within that item */
+	char hash[33];             /* its hash part */
+	char *file;                /* logical path of the mentioning entry */
+	enum sd_refscan_what what; /* name, symlink target or content */
+	uint64_t offset;           /* of the hash part within that item */
 };
 
 struct sd_closure {
-	struct sd_closure_path *paths;   /* sorted by basename */
+	struct sd_closure_path *paths; /* sorted by basename */
 	size_t npaths;
-	size_t *roots;                   /* root indices, argument order */
+	size_t *roots; /* root indices, argument order */
 	size_t nroots;
 	struct sd_closure_missing *missing;
 	size_t nmissing;
-	struct sd_closure_absent *absent;  /* SCAN: in scan order (breadth
-					    * first from the roots) */
+	struct sd_closure_absent *absent; /* SCAN: in scan order (breadth
+					     * first from the roots) */
 	size_t nabsent;
-	uint64_t bytes;                  /* sum of paths[].bytes */
+	uint64_t bytes; /* sum of paths[].bytes */
 };
 
 /*
@@ -160,9 +160,8 @@ struct sd_closure_edge {
  * All edges, sorted by (from, to), self references included (filter
  * from == to if unwanted).  *@out is malloc'ed (free()), *@n its length.
  */
-int sd_closure_edges(const struct sd_closure *c,
-		     struct sd_closure_edge **out, size_t *n,
-		     struct sd_error *err);
+int sd_closure_edges(const struct sd_closure *c, struct sd_closure_edge **out,
+		     size_t *n, struct sd_error *err);
 
 /*
  * Sum of regular file sizes below host path @phys (lstat, no symlinks

@@ -9,7 +9,7 @@
 #include "closure/graph.h"
 
 struct sd_engine_ev {
-	size_t to;                        /* store index */
+	size_t to; /* store index */
 	struct sd_closure_evidence e;
 };
 
@@ -23,26 +23,26 @@ struct sd_engine {
 	const struct sd_closure_opts *o;
 	struct sd_error *err;
 
-	size_t *roots;                 /* resolved roots, store indices */
+	size_t *roots; /* resolved roots, store indices */
 	size_t nroots;
 
-	bool *seen;                    /* per store index: in the closure */
-	size_t *queue;                 /* BFS queue of store indices */
+	bool *seen;    /* per store index: in the closure */
+	size_t *queue; /* BFS queue of store indices */
 	size_t qhead, qtail;
-	struct sd_graph g;             /* edges between store indices */
+	struct sd_graph g; /* edges between store indices */
 
-	uint64_t *bytes;               /* per store index, if bytes_known */
+	uint64_t *bytes; /* per store index, if bytes_known */
 	bool *bytes_known;
-	const struct sd_reg_record **rec;  /* per store index (REGISTRATION) */
-	struct sd_engine_evlist *ev;   /* per store index (SCAN + evidence) */
+	const struct sd_reg_record **rec; /* per store index (REGISTRATION) */
+	struct sd_engine_evlist *ev; /* per store index (SCAN + evidence) */
 
 	struct sd_closure_missing *missing;
 	size_t nmissing, missing_cap;
 	struct sd_closure_absent *absent;
 	size_t nabsent, absent_cap;
 
-	struct sd_registration *own_reg;  /* loaded by the engine, freed
-					   * with it */
+	struct sd_registration *own_reg; /* loaded by the engine, freed
+					    * with it */
 };
 
 /* Mark store index @i as in the closure and queue it (once). */

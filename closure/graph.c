@@ -60,8 +60,8 @@ void sd_graph_sort(struct sd_graph *g)
 	}
 }
 
-int sd_graph_reach(const struct sd_graph *g, const size_t *roots,
-		   size_t nroots, bool *seen, struct sd_error *err)
+int sd_graph_reach(const struct sd_graph *g, const size_t *roots, size_t nroots,
+		   bool *seen, struct sd_error *err)
 {
 	size_t *stack = malloc((g->n ? g->n : 1) * sizeof(*stack));
 	size_t top = 0;

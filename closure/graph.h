@@ -19,8 +19,8 @@ struct sd_graph_adj {
 };
 
 struct sd_graph {
-	size_t n;                  /* number of nodes */
-	struct sd_graph_adj *adj;  /* adj[i]: edges out of node i */
+	size_t n;                 /* number of nodes */
+	struct sd_graph_adj *adj; /* adj[i]: edges out of node i */
 };
 
 /* Set up @g with @n nodes and no edges. */
@@ -40,7 +40,7 @@ void sd_graph_sort(struct sd_graph *g);
  * marked nodes are treated as visited and not expanded) every node
  * reachable from @roots, the roots included.  Iterative, cycle-safe.
  */
-int sd_graph_reach(const struct sd_graph *g, const size_t *roots,
-		   size_t nroots, bool *seen, struct sd_error *err);
+int sd_graph_reach(const struct sd_graph *g, const size_t *roots, size_t nroots,
+		   bool *seen, struct sd_error *err);
 
 #endif

@@ -13,22 +13,23 @@
 
 struct slot {
 	char key[SD_HASH_CHARS];
-	int64_t id;              /* SD_HASHMAP_NONE: empty slot */
+	int64_t id; /* SD_HASHMAP_NONE: empty slot */
 };
 
 struct sd_hashmap {
 	struct slot *slots;
-	size_t cap;              /* power of two */
+	size_t cap; /* power of two */
 	size_t count;
-	uint64_t *filter;        /* 1 << FILTER_BITS bits */
+	uint64_t *filter; /* 1 << FILTER_BITS bits */
 };
 
 static size_t filter_index(const char *key)
 {
 	size_t v = 0;
 	for (int i = 0; i < 4; i++)
-		v = v << 5 | (size_t)((sd_nix32_table[(unsigned char)key[i]] -
-				       1u) & 31u);
+		v = v << 5 |
+		    (size_t)((sd_nix32_table[(unsigned char)key[i]] - 1u) &
+			     31u);
 	return v;
 }
 
@@ -79,8 +80,7 @@ void sd_hashmap_free(struct sd_hashmap *m)
 	free(m);
 }
 
-static struct slot *find_slot(struct slot *slots, size_t cap,
-			      const char *key)
+static struct slot *find_slot(struct slot *slots, size_t cap, const char *key)
 {
 	size_t i = (size_t)key_hash(key) & (cap - 1);
 	while (slots[i].id != SD_HASHMAP_NONE &&

@@ -30,8 +30,7 @@ int sd_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap,
 		pad++;
 	}
 	if (len % 4 == 1 || (pad && (len + pad) % 4 != 0))
-		return sd_error_set(err, SD_ERR_INVALID,
-				    "bad base64 length");
+		return sd_error_set(err, SD_ERR_INVALID, "bad base64 length");
 	size_t n = 0;
 	uint32_t acc = 0;
 	unsigned bits = 0;
@@ -82,7 +81,8 @@ static int parse_b64(const char *s, size_t len, uint8_t out[SD_NARHASH_LEN],
 	if (n != SD_NARHASH_LEN)
 		return sd_error_set(err, SD_ERR_INVALID,
 				    "base64 hash decodes to %zu bytes, "
-				    "not %d", n, SD_NARHASH_LEN);
+				    "not %d",
+				    n, SD_NARHASH_LEN);
 	memcpy(out, buf, SD_NARHASH_LEN);
 	return 0;
 }
@@ -101,7 +101,8 @@ static int parse_body(const char *s, size_t len, bool sri,
 		return parse_b64(s, len, out, err);
 	return sd_error_set(err, SD_ERR_INVALID,
 			    "a SHA-256 hash has 64 (hex), 52 (nix32) or 44 "
-			    "(base64) characters, not %zu", len);
+			    "(base64) characters, not %zu",
+			    len);
 }
 
 int sd_hash_parse(const char *s, size_t len, uint8_t out[SD_NARHASH_LEN],

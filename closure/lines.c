@@ -6,8 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int set_name(struct sd_lines *l, const char *name,
-		    struct sd_error *err)
+static int set_name(struct sd_lines *l, const char *name, struct sd_error *err)
 {
 	l->name = strdup(name);
 	if (!l->name)

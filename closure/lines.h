@@ -15,12 +15,12 @@
 #include "core/error.h"
 
 struct sd_lines {
-	char *name;           /* file name used in messages (owned) */
-	char *data;           /* whole content (owned unless borrowed) */
+	char *name; /* file name used in messages (owned) */
+	char *data; /* whole content (owned unless borrowed) */
 	size_t len;
-	size_t pos;           /* start of the next line */
-	size_t lineno;        /* number of the line last returned (1-based) */
-	bool borrowed;        /* data belongs to the caller */
+	size_t pos;    /* start of the next line */
+	size_t lineno; /* number of the line last returned (1-based) */
+	bool borrowed; /* data belongs to the caller */
 };
 
 /* Load @path.  SD_ERR_IO naming the file on failure. */

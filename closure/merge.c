@@ -130,8 +130,8 @@ static int conflict(const struct sd_reg_record *keep,
 {
 	return sd_error_set(err, SD_ERR_INVALID,
 			    "conflicting records for %s: %s (%s:%zu, %s:%zu)",
-			    keep->path, what, keep->file, keep->line,
-			    dup->file, dup->line);
+			    keep->path, what, keep->file, keep->line, dup->file,
+			    dup->line);
 }
 
 /*
@@ -157,17 +157,15 @@ static int absorb(struct sd_reg_record *keep, struct sd_reg_record *dup,
 					    "conflicting records for %s: "
 					    "narHash differs (%s:%zu: %s, "
 					    "%s:%zu: %s)",
-					    keep->path, keep->file,
-					    keep->line, a, dup->file,
-					    dup->line, b);
+					    keep->path, keep->file, keep->line,
+					    a, dup->file, dup->line, b);
 		}
 		if (keep->nar_size != dup->nar_size)
 			return sd_error_set(err, SD_ERR_INVALID,
 					    "conflicting records for %s: "
 					    "narSize differs (%s:%zu: %llu, "
 					    "%s:%zu: %llu)",
-					    keep->path, keep->file,
-					    keep->line,
+					    keep->path, keep->file, keep->line,
 					    (unsigned long long)keep->nar_size,
 					    dup->file, dup->line,
 					    (unsigned long long)dup->nar_size);
@@ -198,8 +196,8 @@ static int take_records(struct sd_registration *m, struct sd_hashmap *seen,
 	for (size_t k = 0; k < reg->nrecs; k++) {
 		struct sd_reg_record *r = &reg->recs[k];
 		int64_t prev;
-		int rc = sd_hashmap_put(seen, r->base, (int64_t)m->nrecs,
-					&prev, err);
+		int rc = sd_hashmap_put(seen, r->base, (int64_t)m->nrecs, &prev,
+					err);
 		if (rc)
 			return rc;
 		if (prev != SD_HASHMAP_NONE) {

@@ -17,7 +17,7 @@ struct nar_writer {
 	const struct sd_tree *tree;
 	sd_nar_sink sink;
 	void *ctx;
-	uint8_t *buf;            /* NAR_BUF bytes for file contents */
+	uint8_t *buf; /* NAR_BUF bytes for file contents */
 };
 
 static int put(struct nar_writer *w, const void *data, size_t len,
@@ -104,8 +104,9 @@ static int write_contents(struct nar_writer *w, const struct sd_node *node,
 		if (rc || got == 0)
 			break;
 		if (got > node->size - done) {
-			rc = node_error(err, SD_ERR_IO, node,
-					"file is longer than its recorded size");
+			rc = node_error(
+				err, SD_ERR_IO, node,
+				"file is longer than its recorded size");
 			break;
 		}
 		done += got;
@@ -170,7 +171,9 @@ int sd_nar_write(const struct sd_tree *tree, const struct sd_node *node,
 		 sd_nar_sink sink, void *ctx, struct sd_error *err)
 {
 	struct nar_writer w = {
-		.tree = tree, .sink = sink, .ctx = ctx,
+		.tree = tree,
+		.sink = sink,
+		.ctx = ctx,
 		.buf = malloc(NAR_BUF),
 	};
 	if (!w.buf)
@@ -213,8 +216,7 @@ int sd_nar_hash(const struct sd_tree *tree, const struct sd_node *node,
 	return 0;
 }
 
-void sd_nar_hash_nix32(const uint8_t sha256[32],
-		       char out[SD_NAR_NIX32_LEN + 1])
+void sd_nar_hash_nix32(const uint8_t sha256[32], char out[SD_NAR_NIX32_LEN + 1])
 {
 	memcpy(out, "sha256:", 7);
 	sd_nix32_encode(sha256, 32, out + 7);

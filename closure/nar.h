@@ -41,8 +41,8 @@
 #define SD_NAR_NIX32_LEN 59
 
 struct sd_nar_hash {
-	uint8_t sha256[32];  /* SHA-256 of the NAR (narHash) */
-	uint64_t size;       /* its length in bytes (narSize) */
+	uint8_t sha256[32]; /* SHA-256 of the NAR (narHash) */
+	uint64_t size;      /* its length in bytes (narSize) */
 };
 
 /*

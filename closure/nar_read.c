@@ -15,7 +15,7 @@ struct nar_ctx {
 	struct sd_tree *tree;
 	struct sd_spool *spool;
 	struct sd_error *err;
-	const struct sd_node *parent;   /* the NAR root's parent */
+	const struct sd_node *parent; /* the NAR root's parent */
 };
 
 /* Read a token of at most 16 bytes ("(", "type", "regular", ...). */
@@ -36,8 +36,8 @@ static int add(struct nar_ctx *c, struct sd_node *parent, const char *name,
 	       struct sd_node **out)
 {
 	*out = NULL;
-	struct sd_node *n = sd_tree_add(c->tree, parent, name, len, type,
-					c->err);
+	struct sd_node *n =
+		sd_tree_add(c->tree, parent, name, len, type, c->err);
 	if (!n)
 		return sd_error_prefix(c->err, SD_ERR_INVALID,
 				       "%s: at offset %llu", c->w->name,
@@ -66,11 +66,11 @@ static int contents_fail(struct nar_ctx *c, const struct sd_node *n,
 	while (top->parent && top->parent != c->parent)
 		top = top->parent;
 	size_t full = sd_node_path(n, path, sizeof(path));
-	size_t skip = sd_node_path(top, NULL, 0);   /* "<top>" */
+	size_t skip = sd_node_path(top, NULL, 0); /* "<top>" */
 	if (top != n)
-		skip++;                              /* and its '/' */
+		skip++; /* and its '/' */
 	if (full >= sizeof(path) || skip > full)
-		skip = 0;                            /* cut: keep it all */
+		skip = 0; /* cut: keep it all */
 	const char *e = path + skip;
 	return sd_wire_fail(c->w, at, c->err,
 			    "%s%s%s: contents of %llu bytes declared, %s",
@@ -93,7 +93,8 @@ static int read_contents(struct nar_ctx *c, struct sd_node *n)
 		if (rc)
 			return contents_fail(c, n, size, c->w->offset,
 					     "but the stream is truncated "
-					     "before their end", rc);
+					     "before their end",
+					     rc);
 		rc = sd_spool_append(c->spool, buf, take, c->err);
 		if (rc)
 			return rc;
@@ -105,7 +106,8 @@ static int read_contents(struct nar_ctx *c, struct sd_node *n)
 		return contents_fail(c, n, size, end,
 				     "and non-zero padding follows them (more "
 				     "data than declared, or a damaged "
-				     "stream)", rc);
+				     "stream)",
+				     rc);
 	return SD_OK;
 }
 
@@ -288,7 +290,8 @@ static int read_node(struct nar_ctx *c, struct sd_node *parent,
 				rc = contents_fail(c, *out, (*out)->size, end,
 						   "and no ')' follows them "
 						   "(more data than declared, "
-						   "or a damaged stream)", rc);
+						   "or a damaged stream)",
+						   rc);
 		}
 	} else if (!strcmp(kind, "symlink")) {
 		rc = read_symlink(c, parent, name, len, at, out);
@@ -298,17 +301,16 @@ static int read_node(struct nar_ctx *c, struct sd_node *parent,
 		/* The directory loop consumes the closing ")". */
 		rc = read_directory(c, parent, name, len, at, depth, out);
 	} else {
-		rc = sd_wire_fail(c->w, kat, c->err,
-				  "unknown node type '%s'", kind);
+		rc = sd_wire_fail(c->w, kat, c->err, "unknown node type '%s'",
+				  kind);
 	}
 	free(kind);
 	return rc;
 }
 
-int sd_nar_read(struct sd_wire *w, struct sd_tree *tree,
-		struct sd_node *parent, const char *name, size_t len,
-		struct sd_spool *spool, struct sd_node **out,
-		struct sd_error *err)
+int sd_nar_read(struct sd_wire *w, struct sd_tree *tree, struct sd_node *parent,
+		const char *name, size_t len, struct sd_spool *spool,
+		struct sd_node **out, struct sd_error *err)
 {
 	struct nar_ctx c = {w, tree, spool, err, parent};
 	int rc = sd_wire_expect(w, "nix-archive-1", err);

@@ -25,9 +25,8 @@
  * (@len bytes; the export stream names it only after the NAR, so callers
  * may pass a placeholder and rename).  The new node in *@out.
  */
-int sd_nar_read(struct sd_wire *w, struct sd_tree *tree,
-		struct sd_node *parent, const char *name, size_t len,
-		struct sd_spool *spool, struct sd_node **out,
-		struct sd_error *err);
+int sd_nar_read(struct sd_wire *w, struct sd_tree *tree, struct sd_node *parent,
+		const char *name, size_t len, struct sd_spool *spool,
+		struct sd_node **out, struct sd_error *err);
 
 #endif

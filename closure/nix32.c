@@ -7,12 +7,11 @@ const char sd_nix32_alphabet[33] = "0123456789abcdfghijklmnpqrsvwxyz";
 /* Value + 1 for each alphabet character, written out so the table is a
  * compile-time constant. */
 const uint8_t sd_nix32_table[256] = {
-	['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,
-	['5'] = 6,  ['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10,
-	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['f'] = 15,
-	['g'] = 16, ['h'] = 17, ['i'] = 18, ['j'] = 19, ['k'] = 20,
-	['l'] = 21, ['m'] = 22, ['n'] = 23, ['p'] = 24, ['q'] = 25,
-	['r'] = 26, ['s'] = 27, ['v'] = 28, ['w'] = 29, ['x'] = 30,
+	['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+	['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['f'] = 15, ['g'] = 16, ['h'] = 17, ['i'] = 18,
+	['j'] = 19, ['k'] = 20, ['l'] = 21, ['m'] = 22, ['n'] = 23, ['p'] = 24,
+	['q'] = 25, ['r'] = 26, ['s'] = 27, ['v'] = 28, ['w'] = 29, ['x'] = 30,
 	['y'] = 31, ['z'] = 32,
 };
 
@@ -56,7 +55,8 @@ int sd_nix32_decode(const char *s, size_t len, uint8_t *out, size_t n,
 		if (!sd_nix32_is_char(c))
 			return sd_error_set(err, SD_ERR_INVALID,
 					    "invalid nix32 character 0x%02x "
-					    "at offset %zu", c, pos);
+					    "at offset %zu",
+					    c, pos);
 		unsigned digit = sd_nix32_table[c] - 1u;
 		size_t bit = g * 5;
 		size_t i = bit / 8;

@@ -33,7 +33,8 @@ static int stat_db(const char *path, struct stat *st, struct sd_error *err)
 	if (!S_ISREG(st->st_mode))
 		return sd_error_set(err, SD_ERR_INVALID,
 				    "%s: the Nix database is not a regular "
-				    "file", path);
+				    "file",
+				    path);
 	return 0;
 }
 
@@ -72,15 +73,13 @@ static bool wal_unusable(int src)
 	case SQLITE_PERM:
 	case SQLITE_AUTH:
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return true;
+	case SQLITE_LOCKED: return true;
 	case SQLITE_IOERR:
 		return src == SQLITE_IOERR_SHMOPEN ||
 		       src == SQLITE_IOERR_SHMSIZE ||
 		       src == SQLITE_IOERR_SHMLOCK ||
 		       src == SQLITE_IOERR_SHMMAP;
-	default:
-		return false;
+	default: return false;
 	}
 }
 
@@ -171,11 +170,10 @@ static int load_immutable(const char *db_path, const char *store_dir,
 	int src = sd_nixdb_open_immutable(db_path, &db);
 	int rc;
 	if (src != SQLITE_OK) {
-		rc = sd_error_set(err, src == SQLITE_NOMEM ? SD_ERR_NOMEM
-							   : SD_ERR_IO,
-				  "cannot open the Nix database %s: %s",
-				  db_path, db ? sqlite3_errmsg(db)
-					      : sqlite3_errstr(src));
+		rc = sd_error_set(
+			err, src == SQLITE_NOMEM ? SD_ERR_NOMEM : SD_ERR_IO,
+			"cannot open the Nix database %s: %s", db_path,
+			db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
 	} else {
 		rc = sd_nixdb_read_rows(db, db_path, store_dir, out, err);
 	}
@@ -232,7 +230,8 @@ int sd_nixdb_read(const char *db_path, const char *store_dir,
 	}
 	return sd_error_set(err, SD_ERR_IO,
 			    "%s: the Nix database kept changing while being "
-			    "read (%d attempts)", db_path, SD_NIXDB_ATTEMPTS);
+			    "read (%d attempts)",
+			    db_path, SD_NIXDB_ATTEMPTS);
 }
 
 int sd_nixdb_load(const char *db_path, const char *store_dir,

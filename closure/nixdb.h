@@ -70,12 +70,12 @@
 
 /* How sd_nixdb_read() read the database. */
 struct sd_nixdb_how {
-	bool wal;          /* through the WAL (true), or db.sqlite alone as
-			    * an immutable file */
-	bool fallback;     /* immutable although a -wal exists: commits
-			    * since the last checkpoint are not seen */
-	char reason[256];  /* with fallback: why the WAL was not used
-			    * (one line, e.g. "cannot open ...-shm: ...") */
+	bool wal;         /* through the WAL (true), or db.sqlite alone as
+			     * an immutable file */
+	bool fallback;    /* immutable although a -wal exists: commits
+			     * since the last checkpoint are not seen */
+	char reason[256]; /* with fallback: why the WAL was not used
+			     * (one line, e.g. "cannot open ...-shm: ...") */
 };
 
 /* SD_NIXDB_DEFAULT_PATH. */

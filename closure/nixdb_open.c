@@ -61,14 +61,13 @@ static pthread_once_t vfs_once = PTHREAD_ONCE_INIT;
 
 /* Nothing is created; the -wal is opened read-only, so nothing can be
  * written to it (the database itself is opened read-only already). */
-static int nocreate_open(sqlite3_vfs *vfs, const char *name,
-			 sqlite3_file *file, int flags, int *out_flags)
+static int nocreate_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file,
+			 int flags, int *out_flags)
 {
 	(void)vfs;
 	flags &= ~SQLITE_OPEN_CREATE;
 	if (flags & SQLITE_OPEN_WAL)
-		flags = (flags & ~SQLITE_OPEN_READWRITE) |
-			SQLITE_OPEN_READONLY;
+		flags = (flags & ~SQLITE_OPEN_READWRITE) | SQLITE_OPEN_READONLY;
 	/* The default VFS keeps what it needs in its own pAppData, so it
 	 * opens the file as if we were not here. */
 	return base_vfs->xOpen(base_vfs, name, file, flags, out_flags);

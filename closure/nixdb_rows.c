@@ -15,12 +15,12 @@ struct rows {
 	sqlite3 *db;
 	const char *db_path;
 	const char *store_dir;
-	size_t dl;                   /* strlen(store_dir) */
+	size_t dl; /* strlen(store_dir) */
 	struct sd_registration *reg;
-	size_t cap;                  /* of reg->recs */
-	int64_t *ids;                /* every ValidPaths id, ascending */
-	long *rec;                   /* per id: index in reg->recs, or -1
-				      * for a path outside the store dir */
+	size_t cap;   /* of reg->recs */
+	int64_t *ids; /* every ValidPaths id, ascending */
+	long *rec;    /* per id: index in reg->recs, or -1
+			 * for a path outside the store dir */
 	size_t nids, idcap;
 	struct sd_error *err;
 };
@@ -34,23 +34,22 @@ static int nomem(struct rows *r)
 static int sql_error(struct rows *r, int src, const char *what)
 {
 	switch (src & 0xff) {
-	case SQLITE_NOMEM:
-		return nomem(r);
+	case SQLITE_NOMEM: return nomem(r);
 	case SQLITE_NOTADB:
 		return sd_error_set(r->err, SD_ERR_INVALID,
 				    "%s: not an SQLite database, so not a Nix "
-				    "database (%s)", r->db_path,
-				    sqlite3_errmsg(r->db));
+				    "database (%s)",
+				    r->db_path, sqlite3_errmsg(r->db));
 	case SQLITE_CORRUPT:
 		return sd_error_set(r->err, SD_ERR_CORRUPT,
 				    "%s: the Nix database is corrupt (%s "
-				    "while %s)", r->db_path,
-				    sqlite3_errmsg(r->db), what);
+				    "while %s)",
+				    r->db_path, sqlite3_errmsg(r->db), what);
 	default:
 		return sd_error_set(r->err, SD_ERR_IO,
 				    "%s: cannot read the Nix database (%s "
-				    "while %s)", r->db_path,
-				    sqlite3_errmsg(r->db), what);
+				    "while %s)",
+				    r->db_path, sqlite3_errmsg(r->db), what);
 	}
 }
 
@@ -127,8 +126,8 @@ static int take_path(struct rows *r, int64_t id, const char *what,
 	if (memchr(s, '\0', len))
 		return sd_error_set(r->err, SD_ERR_INVALID,
 				    "%s: ValidPaths id %lld: bad %s: contains "
-				    "a NUL byte", r->db_path, (long long)id,
-				    what);
+				    "a NUL byte",
+				    r->db_path, (long long)id, what);
 	if (sd_storepath_parse(r->store_dir, s, len, false, &sp, r->err))
 		return sd_error_prefix(r->err, SD_ERR_INVALID,
 				       "%s: ValidPaths id %lld: bad %s",
@@ -139,8 +138,7 @@ static int take_path(struct rows *r, int64_t id, const char *what,
 
 /* Fill record @rec from the current ValidPaths row. */
 static int fill_record(struct rows *r, sqlite3_stmt *st, int64_t id,
-		       const char *path, size_t plen,
-		       struct sd_reg_record *rec)
+		       const char *path, size_t plen, struct sd_reg_record *rec)
 {
 	size_t len;
 	const char *s;
@@ -164,8 +162,9 @@ static int fill_record(struct rows *r, sqlite3_stmt *st, int64_t id,
 		if (sqlite3_column_type(st, 3) != SQLITE_INTEGER || size < 0)
 			return sd_error_set(r->err, SD_ERR_INVALID,
 					    "%s: ValidPaths id %lld (%s): bad "
-					    "narSize", r->db_path,
-					    (long long)id, rec->path);
+					    "narSize",
+					    r->db_path, (long long)id,
+					    rec->path);
 		rec->nar_size = (uint64_t)size;
 		rec->has_hash = true;
 	}
@@ -237,7 +236,8 @@ static int read_valid_paths(struct rows *r)
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(r,
 			 "SELECT id, path, hash, narSize, deriver "
-			 "FROM ValidPaths ORDER BY id", &st);
+			 "FROM ValidPaths ORDER BY id",
+			 &st);
 	if (rc)
 		return rc;
 	int src;
@@ -269,8 +269,8 @@ static long find_id(const struct rows *r, int64_t id)
 }
 
 struct refs_cursor {
-	long cur;        /* record whose refs are being appended, or -1 */
-	size_t cap;      /* capacity of its refs array */
+	long cur;   /* record whose refs are being appended, or -1 */
+	size_t cap; /* capacity of its refs array */
 };
 
 static int ref_row(struct rows *r, sqlite3_stmt *st, struct refs_cursor *c)
@@ -281,31 +281,30 @@ static int ref_row(struct rows *r, sqlite3_stmt *st, struct refs_cursor *c)
 	if (a < 0 || b < 0)
 		return sd_error_set(r->err, SD_ERR_CORRUPT,
 				    "%s: Refs row (%lld, %lld) names no "
-				    "ValidPaths row", r->db_path,
-				    (long long)from, (long long)to);
+				    "ValidPaths row",
+				    r->db_path, (long long)from, (long long)to);
 	long ra = r->rec[a], rb = r->rec[b];
 	if (ra < 0)
-		return 0;   /* the referrer is not in our store dir */
+		return 0; /* the referrer is not in our store dir */
 	struct sd_reg_record *rec = &r->reg->recs[ra];
 	if (rb < 0)
 		return sd_error_set(r->err, SD_ERR_INVALID,
 				    "%s: ValidPaths id %lld (%s) refers to id "
-				    "%lld, a path outside %s", r->db_path,
-				    (long long)from, rec->path,
+				    "%lld, a path outside %s",
+				    r->db_path, (long long)from, rec->path,
 				    (long long)to, r->store_dir);
 	if (c->cur != ra) {
 		if (rec->nrefs)
 			return sd_error_set(r->err, SD_ERR_CORRUPT,
 					    "%s: Refs rows out of order at "
-					    "%lld", r->db_path,
-					    (long long)from);
+					    "%lld",
+					    r->db_path, (long long)from);
 		c->cur = ra;
 		c->cap = 0;
 	}
 	if (rec->nrefs == c->cap) {
 		size_t ncap = c->cap ? c->cap * 2 : 8;
-		struct sd_reg_ref *nr =
-			realloc(rec->refs, ncap * sizeof(*nr));
+		struct sd_reg_ref *nr = realloc(rec->refs, ncap * sizeof(*nr));
 		if (!nr)
 			return nomem(r);
 		rec->refs = nr;
@@ -326,7 +325,8 @@ static int read_refs(struct rows *r)
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(r,
 			 "SELECT referrer, reference FROM Refs "
-			 "ORDER BY referrer, reference", &st);
+			 "ORDER BY referrer, reference",
+			 &st);
 	if (rc)
 		return rc;
 	struct refs_cursor c = {.cur = -1};
@@ -342,13 +342,15 @@ static int read_refs(struct rows *r)
 	return rc;
 }
 
-int sd_nixdb_read_rows(sqlite3 *db, const char *db_path,
-		       const char *store_dir, struct sd_registration **out,
-		       struct sd_error *err)
+int sd_nixdb_read_rows(sqlite3 *db, const char *db_path, const char *store_dir,
+		       struct sd_registration **out, struct sd_error *err)
 {
 	struct rows r = {
-		.db = db, .db_path = db_path, .store_dir = store_dir,
-		.dl = strlen(store_dir), .err = err,
+		.db = db,
+		.db_path = db_path,
+		.store_dir = store_dir,
+		.dl = strlen(store_dir),
+		.err = err,
 	};
 	*out = NULL;
 	r.reg = calloc(1, sizeof(*r.reg));

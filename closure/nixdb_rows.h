@@ -16,8 +16,7 @@
  * registration of the paths in @store_dir.  Errors as sd_nixdb_load()
  * (nixdb.h) describes them, except the retrying, which is the caller's.
  */
-int sd_nixdb_read_rows(sqlite3 *db, const char *db_path,
-		       const char *store_dir, struct sd_registration **out,
-		       struct sd_error *err);
+int sd_nixdb_read_rows(sqlite3 *db, const char *db_path, const char *store_dir,
+		       struct sd_registration **out, struct sd_error *err);
 
 #endif

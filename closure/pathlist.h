@@ -18,16 +18,16 @@ struct sd_pathlist_entry {
 	const char *base; /* its basename (points into path) */
 	size_t line;      /* line number in the file */
 	const char *file; /* the file it was read from (a name owned by the
-			   * list: file, or one of files) */
+			     * list: file, or one of files) */
 };
 
 struct sd_pathlist {
 	char *file;                        /* name used in messages; merged
-					    * lists: "A, B" */
+					      * lists: "A, B" */
 	struct sd_pathlist_entry *entries; /* in file order */
 	size_t n;
-	char **files;      /* merged lists (closure/merge.h): the names of
-			    * the files, in order; NULL otherwise */
+	char **files; /* merged lists (closure/merge.h): the names of
+			 * the files, in order; NULL otherwise */
 	size_t nfiles;
 };
 

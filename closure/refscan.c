@@ -21,7 +21,9 @@ static int on_hit(const struct sd_scan_hit *hit, void *ctx,
 {
 	struct walk *w = ctx;
 	struct sd_refscan_hit rh = {
-		.scan = hit, .node = w->node, .what = w->what,
+		.scan = hit,
+		.node = w->node,
+		.what = w->what,
 	};
 	return w->fn(&rh, w->ctx, err);
 }
@@ -42,7 +44,7 @@ static int scan_content(struct walk *w, struct sd_node *node)
 		rc = sd_scanner_feed(w->sc, w->buf, got, w->err);
 		if (rc) {
 			sd_stream_close(s);
-			return rc;  /* the callback's own error */
+			return rc; /* the callback's own error */
 		}
 	}
 	sd_stream_close(s);
@@ -65,16 +67,15 @@ static int visit(struct sd_node *node, void *ctx)
 	if (node != w->top) {
 		w->what = SD_REFSCAN_NAME;
 		sd_scanner_reset(w->sc);
-		rc = sd_scanner_feed(w->sc, node->name, node->name_len,
-				     w->err);
+		rc = sd_scanner_feed(w->sc, node->name, node->name_len, w->err);
 		if (rc)
 			return rc;
 	}
 	if (node->type == SD_NODE_SYMLINK && node->target) {
 		w->what = SD_REFSCAN_TARGET;
 		sd_scanner_reset(w->sc);
-		rc = sd_scanner_feed(w->sc, node->target,
-				     strlen(node->target), w->err);
+		rc = sd_scanner_feed(w->sc, node->target, strlen(node->target),
+				     w->err);
 		if (rc)
 			return rc;
 	} else if (node->type == SD_NODE_FILE) {
@@ -88,15 +89,17 @@ static int visit(struct sd_node *node, void *ctx)
 }
 
 int sd_refscan_tree(const struct sd_tree *tree, struct sd_node *top,
-		    const struct sd_hashmap *candidates,
-		    const char *store_dir, sd_refscan_fn fn, void *ctx,
-		    struct sd_error *err)
+		    const struct sd_hashmap *candidates, const char *store_dir,
+		    sd_refscan_fn fn, void *ctx, struct sd_error *err)
 {
 	struct walk w = {
-		.tree = tree, .top = top, .fn = fn, .ctx = ctx, .err = err,
+		.tree = tree,
+		.top = top,
+		.fn = fn,
+		.ctx = ctx,
+		.err = err,
 	};
-	int rc = sd_scanner_new(candidates, store_dir, on_hit, &w, &w.sc,
-				err);
+	int rc = sd_scanner_new(candidates, store_dir, on_hit, &w, &w.sc, err);
 	if (rc)
 		return rc;
 	w.buf = malloc(SD_REFSCAN_BUF);

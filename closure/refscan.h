@@ -25,14 +25,14 @@
 #define SD_REFSCAN_BUF (256 * 1024)
 
 enum sd_refscan_what {
-	SD_REFSCAN_NAME = 1,     /* the node's entry name */
-	SD_REFSCAN_TARGET = 2,   /* the node's symlink target */
-	SD_REFSCAN_CONTENT = 3,  /* the node's file content */
+	SD_REFSCAN_NAME = 1,    /* the node's entry name */
+	SD_REFSCAN_TARGET = 2,  /* the node's symlink target */
+	SD_REFSCAN_CONTENT = 3, /* the node's file content */
 };
 
 struct sd_refscan_hit {
-	const struct sd_scan_hit *scan;  /* kind, hash, id, offset in item */
-	struct sd_node *node;            /* print with sd_node_path() */
+	const struct sd_scan_hit *scan; /* kind, hash, id, offset in item */
+	struct sd_node *node;           /* print with sd_node_path() */
 	enum sd_refscan_what what;
 };
 
@@ -48,8 +48,7 @@ typedef int (*sd_refscan_fn)(const struct sd_refscan_hit *hit, void *ctx,
  * prefixed with the node's path), SD_ERR_NOMEM, or the callback's error.
  */
 int sd_refscan_tree(const struct sd_tree *tree, struct sd_node *top,
-		    const struct sd_hashmap *candidates,
-		    const char *store_dir, sd_refscan_fn fn, void *ctx,
-		    struct sd_error *err);
+		    const struct sd_hashmap *candidates, const char *store_dir,
+		    sd_refscan_fn fn, void *ctx, struct sd_error *err);
 
 #endif

@@ -7,8 +7,7 @@
 #include "closure/lines.h"
 #include "closure/storepath.h"
 
-int sd_parse_u64(const char *s, size_t len, uint64_t *out,
-		 struct sd_error *err)
+int sd_parse_u64(const char *s, size_t len, uint64_t *out, struct sd_error *err)
 {
 	if (len == 0)
 		return sd_error_set(err, SD_ERR_INVALID,
@@ -18,8 +17,8 @@ int sd_parse_u64(const char *s, size_t len, uint64_t *out,
 		if (s[i] < '0' || s[i] > '9')
 			return sd_error_set(err, SD_ERR_INVALID,
 					    "expected a decimal number, got "
-					    "'%.*s'", (int)(len > 40 ? 40 : len),
-					    s);
+					    "'%.*s'",
+					    (int)(len > 40 ? 40 : len), s);
 		unsigned d = (unsigned)(s[i] - '0');
 		if (v > (UINT64_MAX - d) / 10)
 			return sd_error_set(err, SD_ERR_INVALID,
@@ -34,10 +33,10 @@ int sd_parse_u64(const char *s, size_t len, uint64_t *out,
 struct parser {
 	struct sd_lines lines;
 	const char *store_dir;
-	size_t total;          /* lines in the file */
+	size_t total; /* lines in the file */
 	struct sd_registration *reg;
 	size_t cap;
-	struct sd_hashmap *seen;  /* hash part -> record index */
+	struct sd_hashmap *seen; /* hash part -> record index */
 	struct sd_error *err;
 };
 
@@ -47,8 +46,8 @@ static int fail(struct parser *p, size_t line, const char *what)
 	if (what)
 		return sd_error_prefix(p->err, SD_ERR_INVALID, "%s:%zu: %s",
 				       p->lines.name, line, what);
-	return sd_error_prefix(p->err, SD_ERR_INVALID, "%s:%zu",
-			       p->lines.name, line);
+	return sd_error_prefix(p->err, SD_ERR_INVALID, "%s:%zu", p->lines.name,
+			       line);
 }
 
 static int nomem(struct parser *p)
@@ -65,8 +64,8 @@ static int need_line(struct parser *p, size_t rec_line, const char *what,
 		return 0;
 	return sd_error_set(p->err, SD_ERR_INVALID,
 			    "%s:%zu: truncated record (the record starting at "
-			    "line %zu has no %s)", p->lines.name,
-			    p->lines.lineno, rec_line, what);
+			    "line %zu has no %s)",
+			    p->lines.name, p->lines.lineno, rec_line, what);
 }
 
 static char *dup_mem(const char *s, size_t len)
@@ -201,8 +200,7 @@ static int parse_all(struct parser *p)
 					    "%s:%zu: second record for the "
 					    "hash of %s (first at line %zu)",
 					    p->lines.name, p->lines.lineno,
-					    r->path,
-					    p->reg->recs[prev].line);
+					    r->path, p->reg->recs[prev].line);
 		rc = parse_record(p, r);
 		if (rc)
 			return rc;
@@ -216,8 +214,7 @@ static int run(struct parser *p, struct sd_registration **out)
 	p->total = sd_lines_remaining(&p->lines);
 	p->reg = calloc(1, sizeof(*p->reg));
 	p->seen = sd_hashmap_new();
-	if (!p->reg || !p->seen ||
-	    !(p->reg->file = strdup(p->lines.name))) {
+	if (!p->reg || !p->seen || !(p->reg->file = strdup(p->lines.name))) {
 		rc = nomem(p);
 		goto done;
 	}
@@ -236,7 +233,7 @@ done:
 int sd_registration_load(const char *path, const char *store_dir,
 			 struct sd_registration **out, struct sd_error *err)
 {
-	struct parser p = { .store_dir = store_dir, .err = err };
+	struct parser p = {.store_dir = store_dir, .err = err};
 	int rc = sd_lines_init_file(&p.lines, path, err);
 	if (rc)
 		return rc;
@@ -244,10 +241,10 @@ int sd_registration_load(const char *path, const char *store_dir,
 }
 
 int sd_registration_parse(const char *name, const char *data, size_t len,
-			  const char *store_dir,
-			  struct sd_registration **out, struct sd_error *err)
+			  const char *store_dir, struct sd_registration **out,
+			  struct sd_error *err)
 {
-	struct parser p = { .store_dir = store_dir, .err = err };
+	struct parser p = {.store_dir = store_dir, .err = err};
 	int rc = sd_lines_init_mem(&p.lines, name, data, len, err);
 	if (rc)
 		return rc;

@@ -39,32 +39,32 @@
 #include "core/error.h"
 
 struct sd_reg_ref {
-	char *path;          /* logical store path, NUL-terminated */
-	size_t line;         /* its line in the file */
+	char *path;  /* logical store path, NUL-terminated */
+	size_t line; /* its line in the file */
 };
 
 struct sd_reg_record {
-	char *path;          /* logical store path "<store-dir>/<hash>-<name>" */
-	const char *base;    /* its basename (points into path) */
-	size_t line;         /* line of the path */
-	const char *file;    /* the file it was read from, for messages
-			      * "FILE:LINE" (owned by the registration:
-			      * file, or one of files) */
-	bool has_hash;       /* full layout: nar_hash/nar_size are set */
+	char *path;       /* logical store path "<store-dir>/<hash>-<name>" */
+	const char *base; /* its basename (points into path) */
+	size_t line;      /* line of the path */
+	const char *file; /* the file it was read from, for messages
+			     * "FILE:LINE" (owned by the registration:
+			     * file, or one of files) */
+	bool has_hash;    /* full layout: nar_hash/nar_size are set */
 	uint8_t nar_hash[SD_NARHASH_LEN];
 	uint64_t nar_size;
-	char *deriver;       /* "" if none */
+	char *deriver; /* "" if none */
 	struct sd_reg_ref *refs;
 	size_t nrefs;
 };
 
 struct sd_registration {
-	char *file;                  /* name used in messages; merged
-				      * registrations: "A, B" */
-	struct sd_reg_record *recs;  /* in file order */
+	char *file;                 /* name used in messages; merged
+				       * registrations: "A, B" */
+	struct sd_reg_record *recs; /* in file order */
 	size_t nrecs;
-	char **files;    /* merged registrations (closure/merge.h): the
-			  * names of the files, in order; NULL otherwise */
+	char **files; /* merged registrations (closure/merge.h): the
+			 * names of the files, in order; NULL otherwise */
 	size_t nfiles;
 };
 
@@ -74,8 +74,8 @@ int sd_registration_load(const char *path, const char *store_dir,
 
 /* Parse @len bytes at @data; @name is used in messages. */
 int sd_registration_parse(const char *name, const char *data, size_t len,
-			  const char *store_dir,
-			  struct sd_registration **out, struct sd_error *err);
+			  const char *store_dir, struct sd_registration **out,
+			  struct sd_error *err);
 
 void sd_registration_free(struct sd_registration *reg);
 

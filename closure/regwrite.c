@@ -38,8 +38,10 @@ static int put_line(struct buf *b, const char *s)
 
 static int cmp_path(const void *a, const void *b)
 {
-	const struct sd_regwrite_path *x = *(const struct sd_regwrite_path *const *)a;
-	const struct sd_regwrite_path *y = *(const struct sd_regwrite_path *const *)b;
+	const struct sd_regwrite_path *x =
+		*(const struct sd_regwrite_path *const *)a;
+	const struct sd_regwrite_path *y =
+		*(const struct sd_regwrite_path *const *)b;
 	return strcmp(x->path, y->path);
 }
 
@@ -67,8 +69,7 @@ static int put_record(struct buf *b, const struct sd_regwrite_path *p,
 	if (put_line(b, p->path) || put_line(b, hash))
 		return -1;
 	snprintf(num, sizeof(num), "%" PRIu64, p->nar_size);
-	if (put_line(b, num) ||
-	    put_line(b, p->deriver ? p->deriver : ""))
+	if (put_line(b, num) || put_line(b, p->deriver ? p->deriver : ""))
 		return -1;
 	snprintf(num, sizeof(num), "%zu", p->nrefs);
 	if (put_line(b, num))

@@ -22,11 +22,11 @@
 #include "core/error.h"
 
 struct sd_regwrite_path {
-	const char *path;            /* logical store path */
-	uint8_t nar_sha256[32];      /* NAR hash */
-	uint64_t nar_size;           /* NAR size */
-	const char *deriver;         /* logical store path, or NULL/"" */
-	const char *const *refs;     /* logical store paths, any order */
+	const char *path;        /* logical store path */
+	uint8_t nar_sha256[32];  /* NAR hash */
+	uint64_t nar_size;       /* NAR size */
+	const char *deriver;     /* logical store path, or NULL/"" */
+	const char *const *refs; /* logical store paths, any order */
 	size_t nrefs;
 };
 

@@ -87,8 +87,8 @@ static bool is_store_dir(const struct sd_store *st, const char *dir)
 struct resolver {
 	const struct sd_store *st;
 	const char *arg;
-	struct buf resolved;   /* "" stands for "/" */
-	struct buf rest;       /* components still to resolve */
+	struct buf resolved; /* "" stands for "/" */
+	struct buf rest;     /* components still to resolve */
 	struct buf cand;
 	struct sd_error *err;
 };
@@ -101,13 +101,15 @@ static int found(struct resolver *r, const char *c, size_t clen,
 	if (why)
 		return sd_error_set(r->err, SD_ERR_INVALID,
 				    "%s: '%.*s' is not a valid store path "
-				    "name: %s", r->arg, (int)clen, c, why);
+				    "name: %s",
+				    r->arg, (int)clen, c, why);
 	const struct sd_store_path *sp = sd_store_find_base(st, c, clen);
 	if (!sp)
 		return sd_error_set(r->err, SD_ERR_MISSING,
 				    "%s: store path %s/%.*s is not in the "
-				    "store (%s)", r->arg, st->store_dir,
-				    (int)clen, c, st->phys_dir);
+				    "store (%s)",
+				    r->arg, st->store_dir, (int)clen, c,
+				    st->phys_dir);
 	*out = sp;
 	return 0;
 }
@@ -196,7 +198,7 @@ static int resolve(struct resolver *r, const struct sd_store_path **out)
 
 		if (is_ancestor_or_self(path, r->resolved.len, st->store_dir) ||
 		    is_ancestor_or_self(path, r->resolved.len, st->phys_dir))
-			continue;   /* taken as written */
+			continue; /* taken as written */
 
 		struct stat sb;
 		if (lstat(path, &sb) != 0)
@@ -218,7 +220,8 @@ static int resolve(struct resolver *r, const struct sd_store_path **out)
 		if ((size_t)n >= sizeof(target))
 			return sd_error_set(r->err, SD_ERR_INVALID,
 					    "%s: symlink target of %s is too "
-					    "long", r->arg, path);
+					    "long",
+					    r->arg, path);
 		/* Drop the link itself; continue from its directory. */
 		r->resolved.len = old;
 		r->resolved.s[old] = '\0';
@@ -237,7 +240,8 @@ static int resolve(struct resolver *r, const struct sd_store_path **out)
 	if (is_store_dir(st, r->resolved.len ? r->resolved.s : "/"))
 		return sd_error_set(r->err, SD_ERR_INVALID,
 				    "%s: is the store directory itself, not "
-				    "a store path", r->arg);
+				    "a store path",
+				    r->arg);
 	return not_in_store(r, st);
 }
 
@@ -245,7 +249,7 @@ int sd_store_resolve_root(const struct sd_store *st, const char *arg,
 			  const struct sd_store_path **out,
 			  struct sd_error *err)
 {
-	struct resolver r = { .st = st, .arg = arg, .err = err };
+	struct resolver r = {.st = st, .arg = arg, .err = err};
 	int rc;
 
 	if (!arg[0])

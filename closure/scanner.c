@@ -9,20 +9,20 @@
 
 struct sd_scanner {
 	const struct sd_hashmap *cands;
-	char *prefix;            /* "<store-dir>/" or NULL */
+	char *prefix; /* "<store-dir>/" or NULL */
 	size_t prefix_len;
-	size_t keep;             /* longest match - 1: bytes carried over */
+	size_t keep; /* longest match - 1: bytes carried over */
 	sd_scan_fn fn;
 	void *ctx;
-	uint64_t pos;            /* item offset of the next byte fed */
-	unsigned char *carry;    /* the last min(pos, keep) bytes */
+	uint64_t pos;         /* item offset of the next byte fed */
+	unsigned char *carry; /* the last min(pos, keep) bytes */
 	size_t carry_len;
-	unsigned char *join;     /* carry + head of the next chunk */
+	unsigned char *join; /* carry + head of the next chunk */
 };
 
-int sd_scanner_new(const struct sd_hashmap *candidates,
-		   const char *store_dir, sd_scan_fn fn, void *ctx,
-		   struct sd_scanner **out, struct sd_error *err)
+int sd_scanner_new(const struct sd_hashmap *candidates, const char *store_dir,
+		   sd_scan_fn fn, void *ctx, struct sd_scanner **out,
+		   struct sd_error *err)
 {
 	struct sd_scanner *sc = calloc(1, sizeof(*sc));
 	if (!sc)
@@ -138,10 +138,10 @@ static int search(struct sd_scanner *sc, const unsigned char *buf, size_t n,
 			hit.kind = SD_SCAN_PATH;
 			memcpy(hit.hash, buf + i, SD_HASH_CHARS);
 			hit.hash[SD_HASH_CHARS] = '\0';
-			hit.id = sc->cands ?
-				sd_hashmap_get(sc->cands,
-					       (const char *)buf + i) :
-				SD_HASHMAP_NONE;
+			hit.id = sc->cands
+					 ? sd_hashmap_get(sc->cands,
+							  (const char *)buf + i)
+					 : SD_HASHMAP_NONE;
 			hit.offset = base + i - plen;
 			rc = sc->fn(&hit, sc->ctx, err);
 			if (rc)

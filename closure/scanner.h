@@ -39,16 +39,16 @@
 #include "core/error.h"
 
 enum sd_scan_kind {
-	SD_SCAN_HASH = 1,  /* a candidate's bare 32-char hash */
-	SD_SCAN_PATH = 2,  /* "<store-dir>/<hash>-", any hash */
+	SD_SCAN_HASH = 1, /* a candidate's bare 32-char hash */
+	SD_SCAN_PATH = 2, /* "<store-dir>/<hash>-", any hash */
 };
 
 struct sd_scan_hit {
 	enum sd_scan_kind kind;
-	char hash[33];      /* the 32 hash characters, NUL-terminated */
-	int64_t id;         /* candidate id, or SD_HASHMAP_NONE if the hash
-			     * is not a candidate (only for SD_SCAN_PATH) */
-	uint64_t offset;    /* see above */
+	char hash[33];   /* the 32 hash characters, NUL-terminated */
+	int64_t id;      /* candidate id, or SD_HASHMAP_NONE if the hash
+			    * is not a candidate (only for SD_SCAN_PATH) */
+	uint64_t offset; /* see above */
 };
 
 /*
@@ -66,9 +66,9 @@ struct sd_scanner;
  * (no trailing slash; NULL disables full-path hits) is copied.  @fn/@ctx
  * receive the hits.
  */
-int sd_scanner_new(const struct sd_hashmap *candidates,
-		   const char *store_dir, sd_scan_fn fn, void *ctx,
-		   struct sd_scanner **out, struct sd_error *err);
+int sd_scanner_new(const struct sd_hashmap *candidates, const char *store_dir,
+		   sd_scan_fn fn, void *ctx, struct sd_scanner **out,
+		   struct sd_error *err);
 
 /* Free the scanner (NULL ok). */
 void sd_scanner_free(struct sd_scanner *sc);

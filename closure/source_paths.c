@@ -19,8 +19,9 @@ static int run(struct sd_engine *e, const struct sd_pathlist *pl)
 		if (!sd_engine_tolerated(e, en->base, &allowed))
 			return sd_error_set(e->err, SD_ERR_MISSING,
 					    "%s:%zu: %s is not in the store "
-					    "(%s)", en->file, en->line,
-					    en->path, st->phys_dir);
+					    "(%s)",
+					    en->file, en->line, en->path,
+					    st->phys_dir);
 		int rc = sd_engine_add_missing(e, en->base, en->path, NULL,
 					       en->line, 0, allowed);
 		if (rc)

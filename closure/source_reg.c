@@ -9,7 +9,7 @@
 struct regctx {
 	struct sd_engine *e;
 	const struct sd_registration *reg;
-	struct sd_hashmap *by_hash;    /* hash part -> record index */
+	struct sd_hashmap *by_hash; /* hash part -> record index */
 };
 
 /* The record for store path @sp, or NULL. */
@@ -43,8 +43,8 @@ static int expand(struct regctx *x, size_t s)
 				return sd_error_set(
 					e->err, SD_ERR_MISSING,
 					"%s:%zu: reference %s of %s is not in "
-					"the store (%s)", r->file,
-					ref->line, ref->path, r->path,
+					"the store (%s)",
+					r->file, ref->line, ref->path, r->path,
 					st->phys_dir);
 			int rc = sd_engine_add_missing(e, base, ref->path,
 						       r->path, ref->line, 0,
@@ -58,8 +58,9 @@ static int expand(struct regctx *x, size_t s)
 			return sd_error_set(e->err, SD_ERR_INVALID,
 					    "%s:%zu: reference %s of %s has no "
 					    "record of its own (incomplete "
-					    "registration)", r->file,
-					    ref->line, ref->path, r->path);
+					    "registration)",
+					    r->file, ref->line, ref->path,
+					    r->path);
 		int rc = sd_graph_add_edge(&e->g, s, t->index, e->err);
 		if (rc)
 			return rc;
@@ -90,7 +91,8 @@ static int run(struct regctx *x)
 		if (!r)
 			return sd_error_set(e->err, SD_ERR_MISSING,
 					    "root %s/%s is not registered in "
-					    "%s", e->st->store_dir, sp->base,
+					    "%s",
+					    e->st->store_dir, sp->base,
 					    reg->file);
 		e->rec[sp->index] = r;
 		sd_engine_reach(e, sp->index);
@@ -105,7 +107,7 @@ static int run(struct regctx *x)
 
 int sd_engine_run_registration(struct sd_engine *e)
 {
-	struct regctx x = { .e = e, .reg = e->o->reg };
+	struct regctx x = {.e = e, .reg = e->o->reg};
 	struct sd_registration *own = NULL;
 	int rc;
 

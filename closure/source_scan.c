@@ -10,9 +10,9 @@
 
 struct scanctx {
 	struct sd_engine *e;
-	size_t src;            /* store index being scanned */
-	size_t *stamp;         /* per store index: last src+1 that hit it */
-	size_t absent_from;    /* first e->absent entry of this src */
+	size_t src;         /* store index being scanned */
+	size_t *stamp;      /* per store index: last src+1 that hit it */
+	size_t absent_from; /* first e->absent entry of this src */
 };
 
 static int add_evidence(struct scanctx *x, size_t to,
@@ -69,7 +69,7 @@ static int on_hit(const struct sd_refscan_hit *hit, void *ctx,
 	if (h->id == SD_HASHMAP_NONE)
 		return on_absent(x, hit, err);
 	if (h->kind != SD_SCAN_HASH)
-		return 0;   /* the bare hit of the same hash does the work */
+		return 0; /* the bare hit of the same hash does the work */
 	size_t to = (size_t)h->id;
 	if (x->stamp[to] == x->src + 1)
 		return 0;
@@ -115,7 +115,7 @@ done:
 
 int sd_engine_run_scan(struct sd_engine *e)
 {
-	struct scanctx x = { .e = e };
+	struct scanctx x = {.e = e};
 	int rc = 0;
 
 	x.stamp = calloc(e->st->npaths ? e->st->npaths : 1, sizeof(*x.stamp));

@@ -73,8 +73,7 @@ static int read_dir(struct sd_store *st, struct sd_error *err)
 		if (!de) {
 			if (errno)
 				rc = sd_error_errno(err, SD_ERR_IO, errno,
-						    "reading %s",
-						    st->phys_dir);
+						    "reading %s", st->phys_dir);
 			break;
 		}
 		const char *n = de->d_name;
@@ -143,8 +142,9 @@ static int index_paths(struct sd_store *st, struct sd_error *err)
 		if (sd_hashmap_put(st->by_hash, p->hash, (int64_t)kept, &prev,
 				   err))
 			return SD_ERR_NOMEM;
-		if (prev != SD_HASHMAP_NONE && is_lock_of(p, &st->paths[prev])) {
-			free(p->base);  /* Nix's lock of that path: not ours */
+		if (prev != SD_HASHMAP_NONE &&
+		    is_lock_of(p, &st->paths[prev])) {
+			free(p->base); /* Nix's lock of that path: not ours */
 			continue;
 		}
 		if (prev != SD_HASHMAP_NONE) {
@@ -170,7 +170,7 @@ static int index_paths(struct sd_store *st, struct sd_error *err)
 }
 
 int sd_store_new(const char *store_dir, const char *phys_dir,
-		  struct sd_store **out, struct sd_error *err)
+		 struct sd_store **out, struct sd_error *err)
 {
 	if (!store_dir)
 		store_dir = SD_DEFAULT_STORE_DIR;
@@ -198,8 +198,8 @@ int sd_store_new(const char *store_dir, const char *phys_dir,
 	}
 	st->phys_real = realpath(st->phys_dir, NULL);
 	if (!st->phys_real) {
-		rc = sd_error_errno(err, SD_ERR_IO, errno,
-				    "store directory %s", st->phys_dir);
+		rc = sd_error_errno(err, SD_ERR_IO, errno, "store directory %s",
+				    st->phys_dir);
 		goto fail;
 	}
 	rc = read_dir(st, err);

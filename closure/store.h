@@ -27,27 +27,27 @@
 #define SD_DEFAULT_STORE_DIR "/nix/store"
 
 struct sd_store_path {
-	char *base;            /* "<hash>-<name>" */
+	char *base; /* "<hash>-<name>" */
 	size_t base_len;
-	char hash[33];         /* the hash part, NUL-terminated */
-	const char *name;      /* name part (points into base) */
-	size_t index;          /* position in store->paths */
+	char hash[33];    /* the hash part, NUL-terminated */
+	const char *name; /* name part (points into base) */
+	size_t index;     /* position in store->paths */
 };
 
 struct sd_store_warning {
-	char *entry;           /* entry name in the physical dir */
-	const char *reason;    /* static string */
+	char *entry;        /* entry name in the physical dir */
+	const char *reason; /* static string */
 };
 
 struct sd_store {
-	char *store_dir;       /* logical, no trailing slash */
-	char *phys_dir;        /* physical as given, no trailing slash */
-	char *phys_real;       /* realpath(phys_dir) */
-	struct sd_store_path *paths;   /* sorted by basename */
+	char *store_dir;             /* logical, no trailing slash */
+	char *phys_dir;              /* physical as given, no trailing slash */
+	char *phys_real;             /* realpath(phys_dir) */
+	struct sd_store_path *paths; /* sorted by basename */
 	size_t npaths;
 	struct sd_store_warning *warnings; /* sorted by entry name */
 	size_t nwarnings;
-	struct sd_hashmap *by_hash;    /* hash part -> index (candidate set) */
+	struct sd_hashmap *by_hash; /* hash part -> index (candidate set) */
 };
 
 /*

@@ -48,8 +48,7 @@ const char *sd_storepath_hash_problem(const char *s, size_t len)
 		case 'o': return "hash part contains 'o'";
 		case 'u': return "hash part contains 'u'";
 		case 't': return "hash part contains 't'";
-		default:
-			return "hash part contains a non-nix32 character";
+		default: return "hash part contains a non-nix32 character";
 		}
 	}
 	return NULL;
@@ -113,7 +112,9 @@ int sd_storepath_parse(const char *store_dir, const char *s, size_t len,
 		return sd_error_set(err, SD_ERR_INVALID,
 				    "'%.*s' is not a store path (it has "
 				    "'%.*s' after the store path name)",
-				    shown, s, (int)(out->sub_len > 200 ? 200 :
-						    out->sub_len), out->sub);
+				    shown, s,
+				    (int)(out->sub_len > 200 ? 200
+							     : out->sub_len),
+				    out->sub);
 	return 0;
 }

@@ -16,19 +16,19 @@
 
 #include "core/error.h"
 
-#define SD_HASH_CHARS 32   /* length of the hash part */
-#define SD_NAME_MAX 211    /* longest name part */
+#define SD_HASH_CHARS 32 /* length of the hash part */
+#define SD_NAME_MAX 211  /* longest name part */
 /* Longest basename "<hash>-<name>". */
 #define SD_BASE_MAX (SD_HASH_CHARS + 1 + SD_NAME_MAX)
 
 /* A parsed store path: views into the parsed string (not NUL-terminated). */
 struct sd_spath {
-	const char *base;     /* "<hash>-<name>" */
+	const char *base; /* "<hash>-<name>" */
 	size_t base_len;
-	const char *hash;     /* SD_HASH_CHARS characters */
-	const char *name;     /* the name part */
+	const char *hash; /* SD_HASH_CHARS characters */
+	const char *name; /* the name part */
 	size_t name_len;
-	const char *sub;      /* rest after the basename: "" or "/bin/x" */
+	const char *sub; /* rest after the basename: "" or "/bin/x" */
 	size_t sub_len;
 };
 

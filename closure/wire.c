@@ -57,8 +57,7 @@ int sd_wire_at_eof(struct sd_wire *w, bool *eof, struct sd_error *err)
 	return rc;
 }
 
-int sd_wire_read(struct sd_wire *w, void *buf, size_t len,
-		 struct sd_error *err)
+int sd_wire_read(struct sd_wire *w, void *buf, size_t len, struct sd_error *err)
 {
 	unsigned char *p = buf;
 	uint64_t start = w->offset;

@@ -21,9 +21,9 @@
 
 struct sd_wire {
 	int fd;
-	const char *name;        /* for messages */
-	uint64_t offset;         /* of the next byte to be consumed */
-	size_t pos, len;         /* unconsumed bytes are buf[pos..len) */
+	const char *name; /* for messages */
+	uint64_t offset;  /* of the next byte to be consumed */
+	size_t pos, len;  /* unconsumed bytes are buf[pos..len) */
 	unsigned char buf[SD_WIRE_BUF];
 };
 

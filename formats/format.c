@@ -70,9 +70,9 @@ int sd_format_detect(const char *path, const struct sd_format **out,
 			return SD_OK;
 		}
 	}
-	return sd_error_set(err, SD_ERR_CORRUPT,
-			    "%s: not an image of a known format (%s)", path,
-			    got == 0 ? "empty file" : "no format recognises it");
+	return sd_error_set(
+		err, SD_ERR_CORRUPT, "%s: not an image of a known format (%s)",
+		path, got == 0 ? "empty file" : "no format recognises it");
 }
 
 static bool add_name(const char **list, size_t *n, const char *name)
@@ -91,8 +91,7 @@ bool sd_image_info_add_feature(struct sd_image_info *info, const char *name)
 	return add_name(info->features, &info->nfeatures, name);
 }
 
-bool sd_image_info_add_compressor(struct sd_image_info *info,
-				  const char *name)
+bool sd_image_info_add_compressor(struct sd_image_info *info, const char *name)
 {
 	return add_name(info->compressors, &info->ncompressors, name);
 }

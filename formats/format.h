@@ -62,38 +62,37 @@ struct sd_write_options {
  */
 #define SD_INFO_MAX_NAMES 32
 struct sd_image_info {
-	uint64_t image_bytes;      /* size of the image file */
-	uint64_t fs_bytes;         /* bytes the superblock says it uses */
-	uint32_t block_size;       /* bytes */
-	uint32_t pcluster_size;    /* EROFS: largest physical cluster of
-				      a compressed file (bytes), 0 if
-				      nothing is compressed; squashfs: 0 */
+	uint64_t image_bytes;   /* size of the image file */
+	uint64_t fs_bytes;      /* bytes the superblock says it uses */
+	uint32_t block_size;    /* bytes */
+	uint32_t pcluster_size; /* EROFS: largest physical cluster of
+				   a compressed file (bytes), 0 if
+				   nothing is compressed; squashfs: 0 */
 	const char *compressors[SD_INFO_MAX_NAMES]; /* on-disk algorithms
-				      in use ("lz4", "zstd", ...) */
+						       in use ("lz4", "zstd", ...) */
 	size_t ncompressors;
-	const char *features[SD_INFO_MAX_NAMES];    /* features in use, in
-				      the order the reader met them */
+	const char *features[SD_INFO_MAX_NAMES]; /* features in use, in
+						    the order the reader met them */
 	size_t nfeatures;
-	uint64_t inodes;           /* inode count in the superblock */
+	uint64_t inodes; /* inode count in the superblock */
 	uint64_t files, dirs, symlinks, others; /* entries, root included
-				      (hard links count once per name) */
+						   (hard links count once per name) */
 	bool has_label;
-	char label[64];            /* NUL-terminated */
+	char label[64]; /* NUL-terminated */
 	bool has_uuid;
 	uint8_t uuid[16];
-	int64_t build_time;        /* superblock time, seconds */
+	int64_t build_time; /* superblock time, seconds */
 };
 
 /* Add @name to @info's features (once); false if the list is full. */
 bool sd_image_info_add_feature(struct sd_image_info *info, const char *name);
 /* Add @name to @info's compressors (once). */
-bool sd_image_info_add_compressor(struct sd_image_info *info,
-				  const char *name);
+bool sd_image_info_add_compressor(struct sd_image_info *info, const char *name);
 
 /* What a writer reports after success. */
 struct sd_write_stats {
-	uint64_t image_bytes;   /* final image size */
-	uint64_t data_bytes_in; /* file content bytes read */
+	uint64_t image_bytes;        /* final image size */
+	uint64_t data_bytes_in;      /* file content bytes read */
 	uint64_t files_deduplicated; /* files whose content was stored before */
 	/* A compressor was asked for but no file's data ended up compressed
 	 * (EROFS stores a file plain when compressing saves nothing; such an
@@ -102,7 +101,7 @@ struct sd_write_stats {
 };
 
 struct sd_format {
-	const char *name;       /* "squashfs" */
+	const char *name; /* "squashfs" */
 	/* What a writer uses when sd_write_options.compressor is NULL. */
 	const char *default_compressor;
 

@@ -8,10 +8,9 @@
 
 #include "core/sdlimits.h"
 
-void sd_walk_init(struct sd_walk *w, const struct sd_walk_ops *ops,
-		  void *ctx)
+void sd_walk_init(struct sd_walk *w, const struct sd_walk_ops *ops, void *ctx)
 {
-	*w = (struct sd_walk){ .ops = ops, .ctx = ctx };
+	*w = (struct sd_walk){.ops = ops, .ctx = ctx};
 }
 
 static void drop(const struct sd_walk *w, void *inode)
@@ -43,8 +42,10 @@ int sd_walk_push(struct sd_walk *w, const struct sd_walk_dir *dir,
 	int ret = SD_OK;
 
 	if (dir->depth > SD_LIMIT_DEPTH) {
-		snprintf(what, sizeof(what), "directories nested deeper than "
-			 "%u levels", SD_LIMIT_DEPTH);
+		snprintf(what, sizeof(what),
+			 "directories nested deeper than "
+			 "%u levels",
+			 SD_LIMIT_DEPTH);
 		ret = w->ops->corrupt(w->ctx, dir, what, err);
 	}
 	if (!ret) {
@@ -52,7 +53,8 @@ int sd_walk_push(struct sd_walk *w, const struct sd_walk_dir *dir,
 		if (added < 0)
 			ret = nomem(err);
 		else if (added == 0)
-			ret = w->ops->corrupt(w->ctx, dir, "directory loop "
+			ret = w->ops->corrupt(w->ctx, dir,
+					      "directory loop "
 					      "(directory reached twice)",
 					      err);
 	}

@@ -46,14 +46,14 @@
 
 /* A directory to list. */
 struct sd_walk_dir {
-	struct sd_node *node;   /* its node in the tree */
-	uint64_t id;            /* identity for the loop check */
-	uint64_t parent_id;     /* the id of the directory that lists it
-				   (the root: its own) */
-	void *inode;            /* the reader's own data (a decoded inode),
-				   owned by the walk once pushed; may be
-				   NULL */
-	unsigned depth;         /* 0 for the root */
+	struct sd_node *node; /* its node in the tree */
+	uint64_t id;          /* identity for the loop check */
+	uint64_t parent_id;   /* the id of the directory that lists it
+				 (the root: its own) */
+	void *inode;          /* the reader's own data (a decoded inode),
+				 owned by the walk once pushed; may be
+				 NULL */
+	unsigned depth;       /* 0 for the root */
 };
 
 struct sd_walk_ops {
@@ -74,13 +74,12 @@ struct sd_walk {
 	/* private */
 	struct sd_walk_dir *stack;
 	size_t sp, cap;
-	struct sd_u64set seen;  /* ids of the directories queued so far */
-	size_t nodes;           /* entries counted so far */
+	struct sd_u64set seen; /* ids of the directories queued so far */
+	size_t nodes;          /* entries counted so far */
 };
 
 /* An empty walk calling @ops with @ctx. */
-void sd_walk_init(struct sd_walk *w, const struct sd_walk_ops *ops,
-		  void *ctx);
+void sd_walk_init(struct sd_walk *w, const struct sd_walk_ops *ops, void *ctx);
 
 /* Drop every pending directory and free the walk's memory (it is empty
  * and usable again). */

@@ -38,6 +38,9 @@
 #ifndef SD_FORMATS_EROFS_EROFS_DISK_H
 #define SD_FORMATS_EROFS_EROFS_DISK_H
 
+/* The tables below are aligned by hand, comments continued under them. */
+/* clang-format off */
+
 #include <stdint.h>
 
 #include "formats/erofs/erofs_le.h"
@@ -366,7 +369,7 @@ static inline uint32_t erofs_xattr_ibody_size(uint16_t icount)
 #define Z_EROFS_MAP_HEADER_OFF_IDATA_SIZE 2   /* u16 tail-packed size */
 #define Z_EROFS_MAP_HEADER_OFF_ADVISE 4       /* u16 Z_EROFS_ADVISE_* */
 #define Z_EROFS_MAP_HEADER_OFF_ALGORITHMTYPE 6 /* u8 bits 0-3 head1 alg,
-						 4-7 head2 alg */
+						  4-7 head2 alg */
 #define Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS 7  /* u8 bits 0-2 lcluster bits
 						 - 12; bit 7 fragment inode */
 #define Z_EROFS_MAP_HEADER_SIZE 8
@@ -566,5 +569,7 @@ _Static_assert(Z_EROFS_LI_OFF_DELTA1 + 2 == Z_EROFS_LCLUSTER_INDEX_SIZE,
 	       "lcluster index is 8 bytes");
 _Static_assert(Z_EROFS_LI_OFF_BLKADDR + 4 == Z_EROFS_LCLUSTER_INDEX_SIZE,
 	       "lcluster index is 8 bytes");
+
+/* clang-format on */
 
 #endif

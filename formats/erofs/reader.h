@@ -46,8 +46,7 @@ bool sd_erofs_probe(const uint8_t *head, size_t len);
 
 /* Read the image at @path into a new finalised tree (see above).  The
  * tree owns the open image; sd_tree_free() closes it. */
-int sd_erofs_read(const char *path, struct sd_tree **out,
-		  struct sd_error *err);
+int sd_erofs_read(const char *path, struct sd_tree **out, struct sd_error *err);
 
 /*
  * Describe the image at @path (format.h, sd_format.info): superblock

@@ -41,8 +41,7 @@ static int microlzma(const uint8_t *in, size_t inlen, uint8_t *out,
 	/* matches reach back at most outlen bytes */
 	uint32_t dict = outlen < 4096 ? 4096 : (uint32_t)outlen;
 
-	if (lzma_microlzma_decoder(&s, inlen, outlen, false, dict) !=
-	    LZMA_OK) {
+	if (lzma_microlzma_decoder(&s, inlen, outlen, false, dict) != LZMA_OK) {
 		*why = "cannot start the microLZMA decoder";
 		return -1;
 	}
@@ -55,7 +54,7 @@ static int microlzma(const uint8_t *in, size_t inlen, uint8_t *out,
 		size_t before = s.avail_in + s.avail_out;
 		r = lzma_code(&s, LZMA_FINISH);
 		if (r == LZMA_OK && s.avail_in + s.avail_out == before)
-			break;  /* no progress */
+			break; /* no progress */
 	}
 	size_t produced = outlen - s.avail_out;
 	lzma_end(&s);
@@ -97,8 +96,8 @@ static int zstd(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen,
 		const char **why)
 {
 	ZSTD_DCtx *d = ZSTD_createDCtx();
-	ZSTD_inBuffer ib = { in, inlen, 0 };
-	ZSTD_outBuffer ob = { out, outlen, 0 };
+	ZSTD_inBuffer ib = {in, inlen, 0};
+	ZSTD_outBuffer ob = {out, outlen, 0};
 	int ret = 0;
 
 	if (!d) {
@@ -138,16 +137,12 @@ int sd_erofs_decompress(unsigned alg, const uint8_t *in, size_t inlen,
 		inlen -= skip;
 	}
 	switch (alg) {
-	case Z_EROFS_COMPRESSION_LZ4:
-		return lz4(in, inlen, out, outlen, why);
+	case Z_EROFS_COMPRESSION_LZ4: return lz4(in, inlen, out, outlen, why);
 	case Z_EROFS_COMPRESSION_LZMA:
 		return microlzma(in, inlen, out, outlen, why);
 	case Z_EROFS_COMPRESSION_DEFLATE:
 		return deflate_raw(in, inlen, out, outlen, why);
-	case Z_EROFS_COMPRESSION_ZSTD:
-		return zstd(in, inlen, out, outlen, why);
-	default:
-		*why = "unknown compression algorithm";
-		return -1;
+	case Z_EROFS_COMPRESSION_ZSTD: return zstd(in, inlen, out, outlen, why);
+	default: *why = "unknown compression algorithm"; return -1;
 	}
 }

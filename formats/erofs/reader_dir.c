@@ -13,10 +13,10 @@
 
 /* A directory's sd_walk_dir: id its nid, parent_id its parent's nid. */
 struct walk {
-	struct sd_walk walk;     /* pending directories, loop check, limits */
+	struct sd_walk walk; /* pending directories, loop check, limits */
 	struct sd_erofs_image *img;
 	struct sd_tree *tree;
-	uint8_t *blk;            /* one directory block */
+	uint8_t *blk; /* one directory block */
 	/* called for every inode reached (root included), may be NULL */
 	void (*on_inode)(void *ctx, const struct sd_erofs_image *img,
 			 const struct sd_erofs_inode *ino);
@@ -79,18 +79,19 @@ static int read_symlink(struct walk *w, struct sd_node *node,
 	int ret;
 
 	if (ino->size == 0 || ino->size > SD_EROFS_MAX_SYMLINK)
-		return sd_erofs_corrupt(w->img, ino->nid, err, "symlink "
+		return sd_erofs_corrupt(w->img, ino->nid, err,
+					"symlink "
 					"target of %llu bytes",
 					(unsigned long long)ino->size);
 	ret = sd_erofs_data_open(w->img, ino, &s, err);
 	if (!ret)
-		ret = sd_stream_read_full(s, buf, (size_t)ino->size, &got,
-					  err);
+		ret = sd_stream_read_full(s, buf, (size_t)ino->size, &got, err);
 	sd_stream_close(s);
 	if (ret)
 		return ret;
 	if (got != ino->size || memchr(buf, '\0', got))
-		return sd_erofs_corrupt(w->img, ino->nid, err, "bad symlink "
+		return sd_erofs_corrupt(w->img, ino->nid, err,
+					"bad symlink "
 					"target");
 	return sd_node_set_target(node, buf, got, err);
 }
@@ -108,23 +109,20 @@ static int fill_node(struct walk *w, struct sd_node *node,
 	node->mtime = ino->mtime;
 	switch (ino->mode & EROFS_S_IFMT) {
 	case EROFS_S_IFDIR: {
-		struct sd_walk_dir d = { .node = node, .id = ino->nid,
-					 .parent_id = parent_nid,
-					 .depth = depth };
+		struct sd_walk_dir d = {.node = node,
+					.id = ino->nid,
+					.parent_id = parent_nid,
+					.depth = depth};
 		return sd_walk_push(&w->walk, &d, err);
 	}
 	case EROFS_S_IFREG:
 		node->size = ino->size;
 		node->src_id = ino->nid;
 		return SD_OK;
-	case EROFS_S_IFLNK:
-		return read_symlink(w, node, ino, err);
+	case EROFS_S_IFLNK: return read_symlink(w, node, ino, err);
 	case EROFS_S_IFCHR:
-	case EROFS_S_IFBLK:
-		node->rdev = ino->iu;
-		return SD_OK;
-	default:
-		return SD_OK;
+	case EROFS_S_IFBLK: node->rdev = ino->iu; return SD_OK;
+	default: return SD_OK;
 	}
 }
 
@@ -138,14 +136,18 @@ static int add_entry(struct walk *w, const struct sd_walk_dir *dir,
 
 	if (len == 1 && name[0] == '.') {
 		if (nid != dir->id)
-			return dir_corrupt(w, dir, err, "\".\" does not point "
-					   "to the directory", NULL);
+			return dir_corrupt(w, dir, err,
+					   "\".\" does not point "
+					   "to the directory",
+					   NULL);
 		return SD_OK;
 	}
 	if (len == 2 && name[0] == '.' && name[1] == '.') {
 		if (nid != dir->parent_id)
-			return dir_corrupt(w, dir, err, "\"..\" does not point "
-					   "to the parent", NULL);
+			return dir_corrupt(w, dir, err,
+					   "\"..\" does not point "
+					   "to the parent",
+					   NULL);
 		return SD_OK;
 	}
 	ret = sd_walk_entry(&w->walk, dir, entries, err);
@@ -155,8 +157,10 @@ static int add_entry(struct walk *w, const struct sd_walk_dir *dir,
 	if (ret)
 		return ret;
 	if (!ft_matches(ft, ino.mode))
-		return dir_corrupt(w, dir, err, "entry type does not match "
-				   "its inode", NULL);
+		return dir_corrupt(w, dir, err,
+				   "entry type does not match "
+				   "its inode",
+				   NULL);
 	struct sd_node *node = sd_tree_add(w->tree, dir->node, name, len,
 					   node_type(ino.mode), err);
 	if (!node) {
@@ -172,15 +176,16 @@ static int add_entry(struct walk *w, const struct sd_walk_dir *dir,
 
 /* Parse one directory block of @size bytes in w->blk. */
 static int list_block(struct walk *w, const struct sd_walk_dir *dir,
-		      size_t size,
-		      size_t *entries, struct sd_error *err)
+		      size_t size, size_t *entries, struct sd_error *err)
 {
 	const uint8_t *b = w->blk;
 	size_t nameoff0, n;
 
 	if (size < EROFS_DIRENT_SIZE)
-		return dir_corrupt(w, dir, err, "block too short for an "
-				   "entry", NULL);
+		return dir_corrupt(w, dir, err,
+				   "block too short for an "
+				   "entry",
+				   NULL);
 	nameoff0 = get_le16(b + EROFS_DIRENT_OFF_NAMEOFF);
 	if (nameoff0 < EROFS_DIRENT_SIZE || nameoff0 % EROFS_DIRENT_SIZE ||
 	    nameoff0 >= size)
@@ -190,14 +195,18 @@ static int list_block(struct walk *w, const struct sd_walk_dir *dir,
 		const uint8_t *de = b + i * EROFS_DIRENT_SIZE;
 		size_t off = get_le16(de + EROFS_DIRENT_OFF_NAMEOFF), len;
 		if (off < nameoff0 || off >= size)
-			return dir_corrupt(w, dir, err, "name offset out of "
-					   "bounds", NULL);
+			return dir_corrupt(w, dir, err,
+					   "name offset out of "
+					   "bounds",
+					   NULL);
 		if (i + 1 < n) {
 			size_t next = get_le16(de + EROFS_DIRENT_SIZE +
 					       EROFS_DIRENT_OFF_NAMEOFF);
 			if (next < off || next > size)
-				return dir_corrupt(w, dir, err, "name offset "
-						   "out of bounds", NULL);
+				return dir_corrupt(w, dir, err,
+						   "name offset "
+						   "out of bounds",
+						   NULL);
 			len = next - off;
 		} else {
 			const uint8_t *z = memchr(b + off, '\0', size - off);
@@ -254,7 +263,8 @@ static int walk_all(struct walk *w, struct sd_error *err)
 	if (ret)
 		return ret;
 	if ((root.mode & EROFS_S_IFMT) != EROFS_S_IFDIR)
-		return sd_erofs_corrupt(w->img, root.nid, err, "root inode is "
+		return sd_erofs_corrupt(w->img, root.nid, err,
+					"root inode is "
 					"not a directory");
 	if (w->on_inode && w->img->has_packed) {
 		/* the packed inode: in no directory, but its data is read */
@@ -276,8 +286,7 @@ static const struct sd_walk_ops walk_ops = {
 	.corrupt = walk_corrupt,
 };
 
-int sd_erofs_read(const char *path, struct sd_tree **out,
-		  struct sd_error *err)
+int sd_erofs_read(const char *path, struct sd_tree **out, struct sd_error *err)
 {
 	return sd_erofs_read_scan(path, out, NULL, NULL, err);
 }
@@ -289,7 +298,7 @@ int sd_erofs_read_scan(const char *path, struct sd_tree **out,
 		       void *ctx, struct sd_error *err)
 {
 	struct sd_erofs_image *img = NULL;
-	struct walk w = { .on_inode = on_inode, .on_inode_ctx = ctx };
+	struct walk w = {.on_inode = on_inode, .on_inode_ctx = ctx};
 	int ret;
 
 	*out = NULL;

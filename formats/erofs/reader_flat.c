@@ -23,11 +23,10 @@ static int map_chunk(const struct sd_erofs_image *img,
 		end = ino->size;
 	*len = end - la;
 	if (ino->chunk_indexes) {
-		ret = sd_erofs_pread(img, ino->nid, "chunk index", e,
-				     EROFS_CHUNK_INDEX_SIZE,
-				     ino->chunk_map_off +
-					     chunk * EROFS_CHUNK_INDEX_SIZE,
-				     err);
+		ret = sd_erofs_pread(
+			img, ino->nid, "chunk index", e, EROFS_CHUNK_INDEX_SIZE,
+			ino->chunk_map_off + chunk * EROFS_CHUNK_INDEX_SIZE,
+			err);
 		blkaddr = get_le32(e + EROFS_CHUNK_INDEX_OFF_BLKADDR);
 	} else {
 		ret = sd_erofs_pread(img, ino->nid, "chunk block map", e,
@@ -45,7 +44,8 @@ static int map_chunk(const struct sd_erofs_image *img,
 	}
 	*pa = ((uint64_t)blkaddr << img->blkszbits) + within;
 	if (!sd_erofs_in_image(img, *pa, *len))
-		return sd_erofs_corrupt(img, ino->nid, err, "chunk %llu: data "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"chunk %llu: data "
 					"block %u beyond the image end",
 					(unsigned long long)chunk, blkaddr);
 	return SD_OK;
@@ -60,7 +60,8 @@ int sd_erofs_map_flat(const struct sd_erofs_image *img,
 	*pa = 0;
 	*len = 0;
 	if (la >= ino->size)
-		return sd_erofs_corrupt(img, ino->nid, err, "read at %llu "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"read at %llu "
 					"beyond the file size",
 					(unsigned long long)la);
 	if (ino->layout == EROFS_INODE_CHUNK_BASED)

@@ -20,13 +20,13 @@
 #define NO_NID UINT64_MAX
 
 /* Incompatible features we read (extra devices are refused separately). */
-#define KNOWN_INCOMPAT                                                      \
-	(EROFS_FEATURE_INCOMPAT_ZERO_PADDING |                              \
-	 EROFS_FEATURE_INCOMPAT_COMPR_CFGS |                                \
-	 EROFS_FEATURE_INCOMPAT_CHUNKED_FILE |                              \
-	 EROFS_FEATURE_INCOMPAT_DEVICE_TABLE |                              \
-	 EROFS_FEATURE_INCOMPAT_ZTAILPACKING |                              \
-	 EROFS_FEATURE_INCOMPAT_FRAGMENTS |                                 \
+#define KNOWN_INCOMPAT                         \
+	(EROFS_FEATURE_INCOMPAT_ZERO_PADDING | \
+	 EROFS_FEATURE_INCOMPAT_COMPR_CFGS |   \
+	 EROFS_FEATURE_INCOMPAT_CHUNKED_FILE | \
+	 EROFS_FEATURE_INCOMPAT_DEVICE_TABLE | \
+	 EROFS_FEATURE_INCOMPAT_ZTAILPACKING | \
+	 EROFS_FEATURE_INCOMPAT_FRAGMENTS |    \
 	 EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES)
 
 static int vfail(const struct sd_erofs_image *img, uint64_t nid, int code,
@@ -78,8 +78,8 @@ int sd_erofs_pread(const struct sd_erofs_image *img, uint64_t nid,
 	if (!sd_erofs_in_image(img, off, len))
 		return sd_erofs_corrupt(img, nid, err,
 					"%s at byte %llu (+%zu) beyond the "
-					"image end", what,
-					(unsigned long long)off, len);
+					"image end",
+					what, (unsigned long long)off, len);
 	while (len > 0) {
 		ssize_t n = pread(img->fd, p, len, (off_t)off);
 		if (n < 0 && errno == EINTR)
@@ -90,7 +90,8 @@ int sd_erofs_pread(const struct sd_erofs_image *img, uint64_t nid,
 		if (n == 0)
 			return sd_erofs_corrupt(img, nid, err,
 						"%s: image shrank while "
-						"being read", what);
+						"being read",
+						what);
 		p += n;
 		len -= (size_t)n;
 		off += (uint64_t)n;
@@ -116,7 +117,8 @@ static int check_sb_csum(struct sd_erofs_image *img, struct sd_error *err)
 	if (len > EROFS_SUPER_OFFSET)
 		len -= EROFS_SUPER_OFFSET;
 	if (!sd_erofs_in_image(img, EROFS_SUPER_OFFSET, len))
-		return sd_erofs_corrupt(img, NO_NID, err, "superblock "
+		return sd_erofs_corrupt(img, NO_NID, err,
+					"superblock "
 					"checksum area beyond the image end");
 	buf = malloc(len);
 	if (!buf)
@@ -131,7 +133,8 @@ static int check_sb_csum(struct sd_erofs_image *img, struct sd_error *err)
 			ret = sd_erofs_corrupt(img, NO_NID, err,
 					       "superblock checksum mismatch "
 					       "(stored 0x%08x, computed "
-					       "0x%08x)", want, got);
+					       "0x%08x)",
+					       want, got);
 	}
 	free(buf);
 	return ret;
@@ -144,8 +147,8 @@ static const struct {
 	const char *name;
 	const char *kernel;
 } newer_incompat[] = {
-	{ EROFS_FEATURE_INCOMPAT_48BIT, "48bit", "Linux 6.15" },
-	{ EROFS_FEATURE_INCOMPAT_METABOX, "metabox", "Linux 6.17" },
+	{EROFS_FEATURE_INCOMPAT_48BIT, "48bit", "Linux 6.15"},
+	{EROFS_FEATURE_INCOMPAT_METABOX, "metabox", "Linux 6.17"},
 };
 
 static int check_incompat(const struct sd_erofs_image *img,
@@ -158,8 +161,8 @@ static int check_incompat(const struct sd_erofs_image *img,
 
 	if (!unknown)
 		return SD_OK;
-	for (size_t i = 0; i < sizeof(newer_incompat) /
-			       sizeof(newer_incompat[0]); i++) {
+	for (size_t i = 0;
+	     i < sizeof(newer_incompat) / sizeof(newer_incompat[0]); i++) {
 		if (!(unknown & newer_incompat[i].bit))
 			continue;
 		int w = snprintf(names + len, sizeof(names) - len, "%s%s (%s)",
@@ -196,9 +199,11 @@ static int load_packed(struct sd_erofs_image *img, struct sd_error *err)
 	if (ret)
 		return ret;
 	if ((ino.mode & EROFS_S_IFMT) != EROFS_S_IFREG)
-		return sd_erofs_corrupt(img, img->packed_nid, err, "the packed "
+		return sd_erofs_corrupt(img, img->packed_nid, err,
+					"the packed "
 					"inode is not a regular file (mode "
-					"0%o)", ino.mode);
+					"0%o)",
+					ino.mode);
 	ret = sd_erofs_pcache_new(&ino, &img->pcache, err);
 	if (ret)
 		return ret;
@@ -213,7 +218,8 @@ static int parse_sb(struct sd_erofs_image *img, struct sd_error *err)
 	int ret;
 
 	if (img->size < EROFS_SUPER_OFFSET + EROFS_SB_SIZE)
-		return sd_erofs_corrupt(img, NO_NID, err, "not an EROFS "
+		return sd_erofs_corrupt(img, NO_NID, err,
+					"not an EROFS "
 					"image: %llu bytes, too short for a "
 					"superblock",
 					(unsigned long long)img->size);
@@ -222,13 +228,15 @@ static int parse_sb(struct sd_erofs_image *img, struct sd_error *err)
 	if (ret)
 		return ret;
 	if (get_le32(sb + EROFS_SB_OFF_MAGIC) != EROFS_SUPER_MAGIC_V1)
-		return sd_erofs_corrupt(img, NO_NID, err, "not an EROFS "
+		return sd_erofs_corrupt(img, NO_NID, err,
+					"not an EROFS "
 					"image: bad superblock magic 0x%08x",
 					get_le32(sb + EROFS_SB_OFF_MAGIC));
 	img->blkszbits = sb[EROFS_SB_OFF_BLKSZBITS];
 	if (img->blkszbits < EROFS_BLKSZBITS_MIN ||
 	    img->blkszbits > EROFS_BLKSZBITS_MAX)
-		return sd_erofs_corrupt(img, NO_NID, err, "unsupported block "
+		return sd_erofs_corrupt(img, NO_NID, err,
+					"unsupported block "
 					"size 2^%u (512 B .. 64 KiB are read)",
 					img->blkszbits);
 	img->blksz = 1u << img->blkszbits;
@@ -254,10 +262,11 @@ static int parse_sb(struct sd_erofs_image *img, struct sd_error *err)
 				     "directory block size differs from the "
 				     "block size");
 	if (EROFS_SB_SIZE + sb[EROFS_SB_OFF_SB_EXTSLOTS] *
-	    (uint32_t)EROFS_SB_EXTSLOT_SIZE > (img->blksz > EROFS_SUPER_OFFSET
-				    ? img->blksz - EROFS_SUPER_OFFSET
-				    : img->blksz))
-		return sd_erofs_corrupt(img, NO_NID, err, "superblock "
+				    (uint32_t)EROFS_SB_EXTSLOT_SIZE >
+	    (img->blksz > EROFS_SUPER_OFFSET ? img->blksz - EROFS_SUPER_OFFSET
+					     : img->blksz))
+		return sd_erofs_corrupt(img, NO_NID, err,
+					"superblock "
 					"extension slots exceed a block");
 	if (img->feature_incompat & EROFS_FEATURE_INCOMPAT_COMPR_CFGS)
 		img->compr_algs = get_le16(sb + EROFS_SB_OFF_U1) &
@@ -267,32 +276,35 @@ static int parse_sb(struct sd_erofs_image *img, struct sd_error *err)
 
 	uint64_t blocks = get_le32(sb + EROFS_SB_OFF_BLOCKS);
 	if (blocks << img->blkszbits > img->size)
-		return sd_erofs_corrupt(img, NO_NID, err, "image truncated: "
+		return sd_erofs_corrupt(img, NO_NID, err,
+					"image truncated: "
 					"superblock says %llu blocks (%llu "
 					"bytes), the file has %llu bytes",
 					(unsigned long long)blocks,
-					(unsigned long long)(blocks <<
-							     img->blkszbits),
+					(unsigned long long)(blocks
+							     << img->blkszbits),
 					(unsigned long long)img->size);
 	img->meta_off = (uint64_t)get_le32(sb + EROFS_SB_OFF_META_BLKADDR)
 			<< img->blkszbits;
 	if (img->meta_off >= img->size)
-		return sd_erofs_corrupt(img, NO_NID, err, "metadata block "
-					"%u beyond the image end",
-					get_le32(sb +
-						 EROFS_SB_OFF_META_BLKADDR));
+		return sd_erofs_corrupt(
+			img, NO_NID, err,
+			"metadata block "
+			"%u beyond the image end",
+			get_le32(sb + EROFS_SB_OFF_META_BLKADDR));
 	img->max_nid = (img->size - img->meta_off) >> EROFS_ISLOT_BITS;
 	img->root_nid = get_le16(sb + EROFS_SB_OFF_ROOT_NID);
 	img->packed_nid = get_le64(sb + EROFS_SB_OFF_PACKED_NID);
 	uint64_t t = get_le64(sb + EROFS_SB_OFF_BUILD_TIME);
 	/* clamped so that compact inodes can add their u32 mtime delta */
 	img->build_time = t > (uint64_t)INT64_MAX - UINT32_MAX
-				  ? INT64_MAX - UINT32_MAX : (int64_t)t;
+				  ? INT64_MAX - UINT32_MAX
+				  : (int64_t)t;
 	return SD_OK;
 }
 
 int sd_erofs_image_open(const char *path, struct sd_erofs_image **out,
-		      struct sd_error *err)
+			struct sd_error *err)
 {
 	struct sd_erofs_image *img = calloc(1, sizeof(*img));
 	struct stat st;

@@ -26,9 +26,9 @@ static const char *const alg_names[Z_EROFS_COMPRESSION_MAX] = {
 
 struct scan {
 	struct sd_image_info *info;
-	bool compressed;        /* some inode is compressed */
-	uint64_t max_plen;      /* largest pcluster seen (bytes) */
-	int ret;                /* first error of the extent walk */
+	bool compressed;   /* some inode is compressed */
+	uint64_t max_plen; /* largest pcluster seen (bytes) */
+	int ret;           /* first error of the extent walk */
 	struct sd_error *err;
 };
 
@@ -69,14 +69,11 @@ static void on_inode(void *ctx, const struct sd_erofs_image *img,
 	switch (ino->mode & EROFS_S_IFMT) {
 	case EROFS_S_IFREG:
 	case EROFS_S_IFDIR:
-	case EROFS_S_IFLNK:
-		break;
-	default:
-		return;     /* no data layout */
+	case EROFS_S_IFLNK: break;
+	default: return; /* no data layout */
 	}
 	switch (ino->layout) {
-	case EROFS_INODE_FLAT_PLAIN:
-		return;
+	case EROFS_INODE_FLAT_PLAIN: return;
 	case EROFS_INODE_FLAT_INLINE:
 		if (ino->size % img->blksz)
 			sd_image_info_add_feature(info, "inline-data");
@@ -84,15 +81,14 @@ static void on_inode(void *ctx, const struct sd_erofs_image *img,
 	case EROFS_INODE_CHUNK_BASED:
 		sd_image_info_add_feature(info, "chunk-based");
 		return;
-	default:
-		break;
+	default: break;
 	}
 	s->compressed = true;
 	sd_image_info_add_feature(info, "compressed-files");
 	if (ino->z_frag_whole || ino->z_frag_tail)
 		sd_image_info_add_feature(info, "fragments");
 	if (ino->z_frag_whole)
-		return;     /* no indexes, no algorithm of its own */
+		return; /* no indexes, no algorithm of its own */
 	if (ino->layout == EROFS_INODE_COMPRESSED_COMPACT)
 		sd_image_info_add_feature(info, "compact-indexes");
 	if (ino->z_algs[0] < Z_EROFS_COMPRESSION_MAX)
@@ -103,8 +99,8 @@ static void on_inode(void *ctx, const struct sd_erofs_image *img,
 		sd_image_info_add_feature(info, "interlaced-pcluster");
 	if (s->max_plen < img->blksz)
 		s->max_plen = img->blksz;
-	if (ino->z_advise & (Z_EROFS_ADVISE_BIG_PCLUSTER_1 |
-			     Z_EROFS_ADVISE_BIG_PCLUSTER_2)) {
+	if (ino->z_advise &
+	    (Z_EROFS_ADVISE_BIG_PCLUSTER_1 | Z_EROFS_ADVISE_BIG_PCLUSTER_2)) {
 		sd_image_info_add_feature(info, "big-pcluster");
 		if (!s->ret)
 			s->ret = scan_extents(s, img, ino);
@@ -128,17 +124,19 @@ static void super_features(const struct sd_erofs_image *img, const uint8_t *sb,
 	/* one bit, two meanings: the second compression head on
 	 * compressed images (with configurations), else extra devices */
 	if (in & EROFS_FEATURE_INCOMPAT_DEVICE_TABLE)
-		sd_image_info_add_feature(info,
-			(in & EROFS_FEATURE_INCOMPAT_COMPR_CFGS)
-				? "compr-head2" : "device-table");
+		sd_image_info_add_feature(
+			info, (in & EROFS_FEATURE_INCOMPAT_COMPR_CFGS)
+				      ? "compr-head2"
+				      : "device-table");
 	if (in & EROFS_FEATURE_INCOMPAT_ZTAILPACKING)
 		sd_image_info_add_feature(info, "ztailpacking");
 	/* FRAGMENTS and DEDUPE share a bit; a packed inode means
 	 * fragments */
 	if (in & EROFS_FEATURE_INCOMPAT_FRAGMENTS)
 		sd_image_info_add_feature(info,
-			get_le64(sb + EROFS_SB_OFF_PACKED_NID) ? "fragments"
-							       : "dedupe");
+					  get_le64(sb + EROFS_SB_OFF_PACKED_NID)
+						  ? "fragments"
+						  : "dedupe");
 	if (in & EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES)
 		sd_image_info_add_feature(info, "long-xattr-prefixes");
 	if (img->blksz < 4096)
@@ -188,7 +186,7 @@ static int read_super(const char *path, struct sd_image_info *info,
 int sd_erofs_info(const char *path, struct sd_image_info *out,
 		  struct sd_error *err)
 {
-	struct scan s = { .info = out, .err = err };
+	struct scan s = {.info = out, .err = err};
 	struct sd_tree *tree = NULL;
 	int ret;
 

@@ -43,21 +43,21 @@ struct sd_erofs_pcache;
 struct sd_erofs_image {
 	int fd;
 	char *path;
-	uint64_t size;             /* bytes in the image file */
+	uint64_t size; /* bytes in the image file */
 	unsigned blkszbits;
 	uint32_t blksz;
-	uint64_t meta_off;         /* byte offset of nid 0 */
+	uint64_t meta_off; /* byte offset of nid 0 */
 	uint64_t root_nid;
-	uint64_t max_nid;          /* nids are < max_nid */
+	uint64_t max_nid; /* nids are < max_nid */
 	int64_t build_time;
 	uint32_t feature_compat;
 	uint32_t feature_incompat;
-	uint16_t compr_algs;       /* bitmap of usable Z_EROFS_COMPRESSION_* */
+	uint16_t compr_algs; /* bitmap of usable Z_EROFS_COMPRESSION_* */
 	/* fragments: the packed inode (checked at open), else has_packed
 	 * is false */
 	bool has_packed;
 	uint64_t packed_nid;
-	uint64_t packed_size;      /* bytes of data in the packed inode */
+	uint64_t packed_size;           /* bytes of data in the packed inode */
 	struct sd_erofs_pcache *pcache; /* its decoded extents, shared by
 					   every stream (reader_packed.c) */
 };
@@ -65,55 +65,55 @@ struct sd_erofs_image {
 /* A parsed inode. */
 struct sd_erofs_inode {
 	uint64_t nid;
-	uint64_t off;              /* byte offset of the inode */
-	unsigned layout;           /* EROFS_INODE_* data layout */
-	unsigned isize;            /* 32 or 64 */
+	uint64_t off;    /* byte offset of the inode */
+	unsigned layout; /* EROFS_INODE_* data layout */
+	unsigned isize;  /* 32 or 64 */
 	uint32_t xattr_size;
-	uint16_t mode;             /* type and permission bits */
+	uint16_t mode; /* type and permission bits */
 	uint32_t uid, gid;
 	int64_t mtime;
 	uint64_t size;
-	uint32_t iu;               /* the i_u union, raw */
-	uint64_t tail_off;         /* off + isize + xattr_size */
+	uint32_t iu;       /* the i_u union, raw */
+	uint64_t tail_off; /* off + isize + xattr_size */
 
 	/* FLAT_PLAIN / FLAT_INLINE */
-	uint64_t nblocks_direct;   /* whole blocks at iu (raw_blkaddr) */
+	uint64_t nblocks_direct; /* whole blocks at iu (raw_blkaddr) */
 	/* CHUNK_BASED */
-	unsigned chunkbits;        /* log2 of the chunk size in bytes */
-	bool chunk_indexes;        /* 8-byte indexes, else 4-byte blkaddrs */
+	unsigned chunkbits; /* log2 of the chunk size in bytes */
+	bool chunk_indexes; /* 8-byte indexes, else 4-byte blkaddrs */
 	uint64_t chunk_map_off;
 	uint64_t nchunks;
 	/* compressed layouts */
 	uint16_t z_advise;
-	uint8_t z_algs[2];         /* head1, head2 algorithm */
+	uint8_t z_algs[2]; /* head1, head2 algorithm */
 	unsigned z_lclusterbits;
-	uint64_t z_totalidx;       /* lclusters */
-	uint64_t z_ebase;          /* map header end: first index (compact) */
-	uint64_t z_full_base;      /* first full index (COMPRESSED_FULL) */
-	uint16_t z_idata_size;     /* ztailpacking: inline pcluster size */
-	uint64_t z_idata_off;      /* ... and its byte offset */
-	bool z_frag_whole;         /* all data in the packed inode */
-	bool z_frag_tail;          /* the last extent in the packed inode */
-	uint64_t z_fragoff;        /* byte offset in the packed inode (tail,
-				      full indexes: bits 0..31 only) */
+	uint64_t z_totalidx;   /* lclusters */
+	uint64_t z_ebase;      /* map header end: first index (compact) */
+	uint64_t z_full_base;  /* first full index (COMPRESSED_FULL) */
+	uint16_t z_idata_size; /* ztailpacking: inline pcluster size */
+	uint64_t z_idata_off;  /* ... and its byte offset */
+	bool z_frag_whole;     /* all data in the packed inode */
+	bool z_frag_tail;      /* the last extent in the packed inode */
+	uint64_t z_fragoff;    /* byte offset in the packed inode (tail,
+				  full indexes: bits 0..31 only) */
 };
 
 /* One decompressed extent of a compressed file. */
 struct sd_erofs_zext {
-	uint64_t la, llen;         /* logical range */
-	uint64_t pa, plen;         /* bytes of the pcluster in the image */
-	bool plain;                /* stored raw (shifted or interlaced) */
+	uint64_t la, llen; /* logical range */
+	uint64_t pa, plen; /* bytes of the pcluster in the image */
+	bool plain;        /* stored raw (shifted or interlaced) */
 	bool interlaced;
-	bool fragment;             /* data at byte pa of the packed inode
-				      (plen 0) */
-	unsigned alg;              /* Z_EROFS_COMPRESSION_* unless plain or
-				      fragment */
+	bool fragment; /* data at byte pa of the packed inode
+			  (plen 0) */
+	unsigned alg;  /* Z_EROFS_COMPRESSION_* unless plain or
+			  fragment */
 };
 
 /* ---- reader_image.c ------------------------------------------------ */
 
 int sd_erofs_image_open(const char *path, struct sd_erofs_image **out,
-		      struct sd_error *err);
+			struct sd_error *err);
 void sd_erofs_image_close(struct sd_erofs_image *img);
 
 /*
@@ -188,7 +188,7 @@ int sd_erofs_z_find(const struct sd_erofs_image *img,
 struct sd_erofs_zbuf {
 	uint8_t *out, *in;
 	size_t out_cap, in_cap;
-	uint64_t la, len;          /* the decoded range (len 0: none) */
+	uint64_t la, len; /* the decoded range (len 0: none) */
 };
 
 /* Decode extent @x (not a fragment) of @ino into @zb. */
@@ -248,8 +248,8 @@ int sd_erofs_read_scan(const char *path, struct sd_tree **out,
 /* A stream over the data of @ino (any layout), bounded by its size.
  * @img must outlive the stream. */
 int sd_erofs_data_open(const struct sd_erofs_image *img,
-		       const struct sd_erofs_inode *ino,
-		       struct sd_stream **out, struct sd_error *err);
+		       const struct sd_erofs_inode *ino, struct sd_stream **out,
+		       struct sd_error *err);
 
 /* The tree content source; source_ctx is the struct sd_erofs_image (owned,
  * closed on release); FILE nodes' src_id is their nid. */

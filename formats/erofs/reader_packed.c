@@ -56,30 +56,30 @@ int sd_erofs_zbuf_fill(const struct sd_erofs_image *img,
 
 	zb->len = 0;
 	if (x->fragment)
-		return sd_erofs_corrupt(img, ino->nid, err, "extent at %llu: "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"extent at %llu: "
 					"a fragment is not a pcluster",
 					(unsigned long long)x->la);
 	ret = grow(&zb->in, &zb->in_cap, x->plen, err);
 	if (!ret)
 		ret = grow(&zb->out, &zb->out_cap, x->llen, err);
 	if (!ret)
-		ret = sd_erofs_pread(img, ino->nid, "pcluster", zb->in,
-				     x->plen, x->pa, err);
+		ret = sd_erofs_pread(img, ino->nid, "pcluster", zb->in, x->plen,
+				     x->pa, err);
 	if (ret)
 		return ret;
 	if (x->plain)
 		copy_plain(img, x, zb);
-	else if (sd_erofs_decompress(x->alg, zb->in, x->plen, zb->out,
-				     x->llen, img->feature_incompat &
+	else if (sd_erofs_decompress(x->alg, zb->in, x->plen, zb->out, x->llen,
+				     img->feature_incompat &
 					     EROFS_FEATURE_INCOMPAT_ZERO_PADDING,
 				     img->blksz, &why))
-		return sd_erofs_corrupt(img, ino->nid, err, "extent at %llu "
-					"(%llu bytes from block %llu): %s",
-					(unsigned long long)x->la,
-					(unsigned long long)x->llen,
-					(unsigned long long)(x->pa >>
-							     img->blkszbits),
-					why);
+		return sd_erofs_corrupt(
+			img, ino->nid, err,
+			"extent at %llu "
+			"(%llu bytes from block %llu): %s",
+			(unsigned long long)x->la, (unsigned long long)x->llen,
+			(unsigned long long)(x->pa >> img->blkszbits), why);
 	zb->la = x->la;
 	zb->len = x->llen;
 	return SD_OK;
@@ -99,9 +99,9 @@ void sd_erofs_zbuf_free(struct sd_erofs_zbuf *zb)
 
 struct sd_erofs_pcache {
 	pthread_mutex_t mu;
-	struct sd_erofs_inode ino;     /* the packed inode */
+	struct sd_erofs_inode ino; /* the packed inode */
 	struct sd_erofs_zbuf slot[PCACHE_SLOTS];
-	uint64_t used[PCACHE_SLOTS];   /* last use, for eviction */
+	uint64_t used[PCACHE_SLOTS]; /* last use, for eviction */
 	uint64_t clock;
 };
 
@@ -152,12 +152,14 @@ static int read_flat(const struct sd_erofs_image *img,
 		return ret;
 	size_t n = len < run ? len : (size_t)run;
 	if (n == 0)
-		return sd_erofs_corrupt(img, ino->nid, err, "no data at byte "
-					"%llu", (unsigned long long)off);
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"no data at byte "
+					"%llu",
+					(unsigned long long)off);
 	if (hole)
 		memset(buf, 0, n);
-	else if ((ret = sd_erofs_pread(img, ino->nid, "packed data", buf, n,
-				       pa, err)))
+	else if ((ret = sd_erofs_pread(img, ino->nid, "packed data", buf, n, pa,
+				       err)))
 		return ret;
 	*got = n;
 	return SD_OK;
@@ -183,8 +185,8 @@ static int slot_for(const struct sd_erofs_image *img,
 	}
 	int ret = sd_erofs_z_find(img, &pc->ino, off, &x, err);
 	if (!ret)
-		ret = sd_erofs_zbuf_fill(img, &pc->ino, &x,
-					 &pc->slot[victim], err);
+		ret = sd_erofs_zbuf_fill(img, &pc->ino, &x, &pc->slot[victim],
+					 err);
 	if (ret)
 		return ret;
 	pc->used[victim] = ++pc->clock;
@@ -202,13 +204,16 @@ int sd_erofs_packed_read(const struct sd_erofs_image *img, uint64_t nid,
 
 	*got = 0;
 	if (!img->has_packed || !pc)
-		return sd_erofs_corrupt(img, nid, err, "fragment data but the "
+		return sd_erofs_corrupt(img, nid, err,
+					"fragment data but the "
 					"image has no packed inode");
 	if (off >= pc->ino.size || len > pc->ino.size - off)
-		return sd_erofs_corrupt(img, nid, err, "fragment at byte %llu "
+		return sd_erofs_corrupt(img, nid, err,
+					"fragment at byte %llu "
 					"(+%zu) beyond the packed inode's "
-					"%llu bytes", (unsigned long long)off,
-					len, (unsigned long long)pc->ino.size);
+					"%llu bytes",
+					(unsigned long long)off, len,
+					(unsigned long long)pc->ino.size);
 	if (!compressed(&pc->ino))
 		return read_flat(img, &pc->ino, off, buf, len, got, err);
 	pthread_mutex_lock(&pc->mu);

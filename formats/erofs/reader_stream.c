@@ -19,7 +19,7 @@ struct erofs_stream {
 	struct sd_stream base;
 	const struct sd_erofs_image *img;
 	struct sd_erofs_inode ino;
-	uint64_t off;            /* next logical byte to hand out */
+	uint64_t off; /* next logical byte to hand out */
 	bool compressed;
 	/* compressed: the current extent [ext_la, ext_la + ext_len), decoded
 	 * in zb or, for a fragment, at byte frag_off of the packed inode */
@@ -37,7 +37,8 @@ static int next_extent(struct erofs_stream *s, struct sd_error *err)
 	int ret;
 
 	if (s->next_lcn >= s->ino.z_totalidx)
-		return sd_erofs_corrupt(img, s->ino.nid, err, "compressed "
+		return sd_erofs_corrupt(img, s->ino.nid, err,
+					"compressed "
 					"data ends at %llu, before the file "
 					"size %llu",
 					(unsigned long long)s->off,
@@ -46,7 +47,8 @@ static int next_extent(struct erofs_stream *s, struct sd_error *err)
 	if (ret)
 		return ret;
 	if (x.llen == 0 || x.la != s->off)
-		return sd_erofs_corrupt(img, s->ino.nid, err, "extent at %llu "
+		return sd_erofs_corrupt(img, s->ino.nid, err,
+					"extent at %llu "
 					"does not continue the data at %llu",
 					(unsigned long long)x.la,
 					(unsigned long long)s->off);
@@ -96,8 +98,8 @@ static int read_flat(struct erofs_stream *s, uint8_t *buf, size_t len,
 	size_t n = len < run ? len : (size_t)run;
 	if (hole)
 		memset(buf, 0, n);
-	else if ((ret = sd_erofs_pread(s->img, s->ino.nid, "file data", buf,
-				       n, pa, err)))
+	else if ((ret = sd_erofs_pread(s->img, s->ino.nid, "file data", buf, n,
+				       pa, err)))
 		return ret;
 	*got = n;
 	return SD_OK;
@@ -138,8 +140,8 @@ static void stream_close(struct sd_stream *base)
 }
 
 int sd_erofs_data_open(const struct sd_erofs_image *img,
-		       const struct sd_erofs_inode *ino,
-		       struct sd_stream **out, struct sd_error *err)
+		       const struct sd_erofs_inode *ino, struct sd_stream **out,
+		       struct sd_error *err)
 {
 	struct erofs_stream *s = calloc(1, sizeof(*s));
 
@@ -165,15 +167,19 @@ static int content_open(void *ctx, const struct sd_node *node,
 
 	*out = NULL;
 	if (node->type != SD_NODE_FILE)
-		return sd_error_set(err, SD_ERR_INVALID, "%s: node is not a "
-				    "file of this image", img->path);
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "%s: node is not a "
+				    "file of this image",
+				    img->path);
 	ret = sd_erofs_inode_load(img, node->src_id, &ino, err);
 	if (ret)
 		return ret;
 	if ((ino.mode & EROFS_S_IFMT) != EROFS_S_IFREG ||
 	    ino.size != node->size)
-		return sd_error_set(err, SD_ERR_INVALID, "%s: node is not a "
-				    "file of this image", img->path);
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "%s: node is not a "
+				    "file of this image",
+				    img->path);
 	return sd_erofs_data_open(img, &ino, out, err);
 }
 

@@ -22,11 +22,11 @@
 
 /* One decoded logical cluster. */
 struct lrec {
-	unsigned type;        /* Z_EROFS_LCLUSTER_TYPE_* */
-	uint32_t clusterofs;  /* HEAD/PLAIN */
-	uint32_t delta0;      /* NONHEAD: lclusters back to the head */
-	uint32_t cblks;       /* NONHEAD with CBLKCNT: pcluster blocks */
-	uint64_t pblk;        /* HEAD/PLAIN: pcluster start block */
+	unsigned type;       /* Z_EROFS_LCLUSTER_TYPE_* */
+	uint32_t clusterofs; /* HEAD/PLAIN */
+	uint32_t delta0;     /* NONHEAD: lclusters back to the head */
+	uint32_t cblks;      /* NONHEAD with CBLKCNT: pcluster blocks */
+	uint64_t pblk;       /* HEAD/PLAIN: pcluster start block */
 };
 
 /* Whether a pcluster headed by @type may span several blocks: HEAD1 with
@@ -76,7 +76,8 @@ static unsigned pack_size(unsigned shift)
 static uint64_t next_pack_off(const struct sd_erofs_inode *ino, uint64_t lcn)
 {
 	if (ino->layout == EROFS_INODE_COMPRESSED_FULL)
-		return ino->z_full_base + (lcn + 1) * Z_EROFS_LCLUSTER_INDEX_SIZE;
+		return ino->z_full_base +
+		       (lcn + 1) * Z_EROFS_LCLUSTER_INDEX_SIZE;
 	uint64_t pos;
 	unsigned shift;
 	compact_pos(ino, lcn, &pos, &shift);
@@ -97,9 +98,9 @@ static int load_full(const struct sd_erofs_image *img,
 		     struct lrec *m, struct sd_error *err)
 {
 	uint8_t di[Z_EROFS_LCLUSTER_INDEX_SIZE];
-	int ret = sd_erofs_pread(img, ino->nid, "lcluster index", di,
-				 sizeof(di), ino->z_full_base +
-				 lcn * Z_EROFS_LCLUSTER_INDEX_SIZE, err);
+	int ret = sd_erofs_pread(
+		img, ino->nid, "lcluster index", di, sizeof(di),
+		ino->z_full_base + lcn * Z_EROFS_LCLUSTER_INDEX_SIZE, err);
 
 	if (ret)
 		return ret;
@@ -111,11 +112,12 @@ static int load_full(const struct sd_erofs_image *img,
 		if (d0 & Z_EROFS_LI_D0_CBLKCNT) {
 			if (!(ino->z_advise & (Z_EROFS_ADVISE_BIG_PCLUSTER_1 |
 					       Z_EROFS_ADVISE_BIG_PCLUSTER_2)))
-				return sd_erofs_corrupt(img, ino->nid, err,
-							"lcluster %llu: block "
-							"count without big "
-							"pclusters",
-							(unsigned long long)lcn);
+				return sd_erofs_corrupt(
+					img, ino->nid, err,
+					"lcluster %llu: block "
+					"count without big "
+					"pclusters",
+					(unsigned long long)lcn);
 			m->cblks = d0 & ~Z_EROFS_LI_D0_CBLKCNT;
 			m->delta0 = 1;
 		} else {
@@ -125,10 +127,11 @@ static int load_full(const struct sd_erofs_image *img,
 	}
 	m->clusterofs = get_le16(di + Z_EROFS_LI_OFF_CLUSTEROFS);
 	if (m->clusterofs >= img->blksz)
-		return sd_erofs_corrupt(img, ino->nid, err, "lcluster %llu: "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"lcluster %llu: "
 					"cluster offset %u beyond the "
-					"lcluster", (unsigned long long)lcn,
-					m->clusterofs);
+					"lcluster",
+					(unsigned long long)lcn, m->clusterofs);
 	m->pblk = get_le32(di + Z_EROFS_LI_OFF_BLKADDR);
 	return SD_OK;
 }
@@ -172,8 +175,8 @@ static int compact_pblk(const struct sd_erofs_image *img,
 						img, ino->nid, err,
 						"lcluster %llu: bad lookback "
 						"distance %u in a compact "
-						"pack", (unsigned long long)lcn,
-						lo);
+						"pack",
+						(unsigned long long)lcn, lo);
 				i -= (int)lo - 2;
 				continue;
 			}
@@ -200,7 +203,8 @@ static int load_compact(const struct sd_erofs_image *img,
 	else if (shift == 1 && lclusterbits <= 12)
 		vcnt = Z_EROFS_COMPACT_2B_PACK_LCLUSTERS;
 	else
-		return sd_erofs_corrupt(img, ino->nid, err, "compact indexes "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"compact indexes "
 					"impossible with 2^%u-byte lclusters",
 					lclusterbits);
 	psize = pack_size(shift);
@@ -218,11 +222,12 @@ static int load_compact(const struct sd_erofs_image *img,
 		m->clusterofs = img->blksz;
 		if (lo & Z_EROFS_LI_D0_CBLKCNT) {
 			if (!(ino->z_advise & Z_EROFS_ADVISE_BIG_PCLUSTER_1))
-				return sd_erofs_corrupt(img, ino->nid, err,
-							"lcluster %llu: block "
-							"count without big "
-							"pclusters",
-							(unsigned long long)lcn);
+				return sd_erofs_corrupt(
+					img, ino->nid, err,
+					"lcluster %llu: block "
+					"count without big "
+					"pclusters",
+					(unsigned long long)lcn);
 			m->cblks = lo & ~Z_EROFS_LI_D0_CBLKCNT;
 			m->delta0 = 1;
 			return SD_OK;
@@ -243,12 +248,13 @@ static int load_compact(const struct sd_erofs_image *img,
 	}
 	m->clusterofs = lo;
 	if (m->clusterofs >= img->blksz)
-		return sd_erofs_corrupt(img, ino->nid, err, "lcluster %llu: "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"lcluster %llu: "
 					"cluster offset %u beyond the "
-					"lcluster", (unsigned long long)lcn,
-					m->clusterofs);
-	return compact_pblk(img, ino, lcn, pack, vcnt, encodebits, lobits, i,
-			    m, err);
+					"lcluster",
+					(unsigned long long)lcn, m->clusterofs);
+	return compact_pblk(img, ino, lcn, pack, vcnt, encodebits, lobits, i, m,
+			    err);
 }
 
 static int load_lcluster(const struct sd_erofs_image *img,
@@ -257,7 +263,8 @@ static int load_lcluster(const struct sd_erofs_image *img,
 {
 	memset(m, 0, sizeof(*m));
 	if (lcn >= ino->z_totalidx)
-		return sd_erofs_corrupt(img, ino->nid, err, "lcluster %llu "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"lcluster %llu "
 					"beyond the file",
 					(unsigned long long)lcn);
 	if (ino->layout == EROFS_INODE_COMPRESSED_FULL)
@@ -271,10 +278,12 @@ static int fragment_ok(const struct sd_erofs_image *img,
 {
 	if (img->packed_nid == ino->nid &&
 	    (img->feature_incompat & EROFS_FEATURE_INCOMPAT_FRAGMENTS))
-		return sd_erofs_corrupt(img, ino->nid, err, "the packed inode "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"the packed inode "
 					"is itself a fragment");
 	if (!img->has_packed)
-		return sd_erofs_corrupt(img, ino->nid, err, "fragment data "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"fragment data "
 					"but the image has no packed inode");
 	return SD_OK;
 }
@@ -284,9 +293,11 @@ static int fragment_range(const struct sd_erofs_image *img, uint64_t nid,
 			  uint64_t off, uint64_t len, struct sd_error *err)
 {
 	if (off > img->packed_size || len > img->packed_size - off)
-		return sd_erofs_corrupt(img, nid, err, "fragment at byte %llu "
+		return sd_erofs_corrupt(img, nid, err,
+					"fragment at byte %llu "
 					"(+%llu) beyond the packed inode's "
-					"%llu bytes", (unsigned long long)off,
+					"%llu bytes",
+					(unsigned long long)off,
 					(unsigned long long)len,
 					(unsigned long long)img->packed_size);
 	return SD_OK;
@@ -306,7 +317,7 @@ static int whole_fragment(const struct sd_erofs_image *img,
 	ino->z_advise = Z_EROFS_ADVISE_FRAGMENT_PCLUSTER;
 	ino->z_fragoff = hdr & Z_EROFS_FRAGMENT_WHOLE_OFF_MASK;
 	ino->z_lclusterbits = img->blkszbits;
-	ino->z_totalidx = ino->size != 0;   /* one extent: the file */
+	ino->z_totalidx = ino->size != 0; /* one extent: the file */
 	return fragment_range(img, ino->nid, ino->z_fragoff, ino->size, err);
 }
 
@@ -318,14 +329,14 @@ int sd_erofs_z_init(const struct sd_erofs_image *img,
 	int ret;
 
 	if ((ino->mode & EROFS_S_IFMT) == EROFS_S_IFLNK)
-		return sd_erofs_corrupt(img, ino->nid, err, "compressed "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"compressed "
 					"symlink");
 	ret = sd_erofs_pread(img, ino->nid, "compression map header", h,
 			     sizeof(h), hpos, err);
 	if (ret)
 		return ret;
-	if (h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] &
-	    Z_EROFS_FRAGMENT_INODE_FLAG)
+	if (h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] & Z_EROFS_FRAGMENT_INODE_FLAG)
 		return whole_fragment(img, ino, get_le64(h), err);
 	ino->z_advise = get_le16(h + Z_EROFS_MAP_HEADER_OFF_ADVISE);
 	ino->z_algs[0] = h[Z_EROFS_MAP_HEADER_OFF_ALGORITHMTYPE] & 15;
@@ -337,7 +348,8 @@ int sd_erofs_z_init(const struct sd_erofs_image *img,
 		if (ret)
 			return ret;
 		ino->z_frag_tail = true;
-		ino->z_fragoff = get_le32(h + Z_EROFS_MAP_HEADER_OFF_FRAGMENTOFF);
+		ino->z_fragoff =
+			get_le32(h + Z_EROFS_MAP_HEADER_OFF_FRAGMENTOFF);
 		ino->z_advise &= (uint16_t)~Z_EROFS_ADVISE_INLINE_PCLUSTER;
 	}
 	if (h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] & Z_EROFS_CLUSTERBITS_MASK)
@@ -346,27 +358,31 @@ int sd_erofs_z_init(const struct sd_erofs_image *img,
 				     "are not supported");
 	if (h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] &
 	    ~(Z_EROFS_CLUSTERBITS_MASK | Z_EROFS_FRAGMENT_INODE_FLAG))
-		return sd_erofs_corrupt(img, ino->nid, err, "reserved bits "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"reserved bits "
 					"0x%02x set in the map header",
 					h[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS]);
 	ino->z_lclusterbits = img->blkszbits;
 	if (ino->layout == EROFS_INODE_COMPRESSED_COMPACT &&
 	    !(ino->z_advise & Z_EROFS_ADVISE_BIG_PCLUSTER_1) !=
 		    !(ino->z_advise & Z_EROFS_ADVISE_BIG_PCLUSTER_2))
-		return sd_erofs_corrupt(img, ino->nid, err, "inconsistent big "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"inconsistent big "
 					"pcluster flags for compact indexes");
-	ino->z_totalidx = ino->size / img->blksz +
-			  (ino->size % img->blksz != 0);
+	ino->z_totalidx =
+		ino->size / img->blksz + (ino->size % img->blksz != 0);
 	ino->z_ebase = hpos + Z_EROFS_MAP_HEADER_SIZE;
 	ino->z_full_base = hpos + Z_EROFS_MAP_HEADER_SIZE + 8;
 	if (ino->z_totalidx == 0)
 		return SD_OK;
 	if (ino->z_totalidx > img->size)
-		return sd_erofs_corrupt(img, ino->nid, err, "lcluster indexes "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"lcluster indexes "
 					"beyond the image end");
 	uint64_t end = next_pack_off(ino, ino->z_totalidx - 1);
 	if (!sd_erofs_in_image(img, ino->z_ebase, end - ino->z_ebase))
-		return sd_erofs_corrupt(img, ino->nid, err, "lcluster indexes "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"lcluster indexes "
 					"(%llu) beyond the image end",
 					(unsigned long long)ino->z_totalidx);
 	if (ino->z_frag_tail && ino->layout == EROFS_INODE_COMPRESSED_COMPACT) {
@@ -375,12 +391,14 @@ int sd_erofs_z_init(const struct sd_erofs_image *img,
 			return ret;
 	}
 	if (ino->z_advise & Z_EROFS_ADVISE_INLINE_PCLUSTER) {
-		ino->z_idata_size = get_le16(h + Z_EROFS_MAP_HEADER_OFF_IDATA_SIZE);
+		ino->z_idata_size =
+			get_le16(h + Z_EROFS_MAP_HEADER_OFF_IDATA_SIZE);
 		ino->z_idata_off = end;
 		if (ino->z_idata_size == 0 ||
 		    !sd_erofs_in_image(img, end, ino->z_idata_size) ||
 		    (end & (img->blksz - 1)) + ino->z_idata_size > img->blksz)
-			return sd_erofs_corrupt(img, ino->nid, err, "bad inline "
+			return sd_erofs_corrupt(img, ino->nid, err,
+						"bad inline "
 						"pcluster of %u bytes",
 						ino->z_idata_size);
 	}
@@ -408,25 +426,28 @@ static int pcluster(const struct sd_erofs_image *img,
 			return ret;
 		if (m.type == Z_EROFS_LCLUSTER_TYPE_NONHEAD) {
 			if (m.delta0 != 1 || m.cblks == 0)
-				return sd_erofs_corrupt(img, ino->nid, err,
-							"lcluster %llu: no "
-							"pcluster block count",
-							(unsigned long long)
-								(lcn + 1));
+				return sd_erofs_corrupt(
+					img, ino->nid, err,
+					"lcluster %llu: no "
+					"pcluster block count",
+					(unsigned long long)(lcn + 1));
 			cblks = m.cblks;
 		}
 	}
 	ext->pa = h->pblk << img->blkszbits;
 	ext->plen = cblks << img->blkszbits;
 	if (ext->plen > Z_EROFS_PCLUSTER_MAX_SIZE)
-		return sd_erofs_corrupt(img, ino->nid, err, "lcluster %llu: "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"lcluster %llu: "
 					"pcluster of %llu blocks too large",
 					(unsigned long long)lcn,
 					(unsigned long long)cblks);
 	if (!sd_erofs_in_image(img, ext->pa, ext->plen))
-		return sd_erofs_corrupt(img, ino->nid, err, "lcluster %llu: "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"lcluster %llu: "
 					"data block %llu (+%llu) beyond the "
-					"image end", (unsigned long long)lcn,
+					"image end",
+					(unsigned long long)lcn,
 					(unsigned long long)h->pblk,
 					(unsigned long long)cblks);
 	return SD_OK;
@@ -454,8 +475,9 @@ int sd_erofs_z_extent(const struct sd_erofs_image *img,
 {
 	const unsigned bits = ino->z_lclusterbits;
 	/* a tail fragment is read through, not buffered: no length cap */
-	const uint64_t max_span = ino->z_frag_tail
-		? UINT64_MAX : ((uint64_t)SD_EROFS_MAX_EXTENT >> bits) + 2;
+	const uint64_t max_span =
+		ino->z_frag_tail ? UINT64_MAX
+				 : ((uint64_t)SD_EROFS_MAX_EXTENT >> bits) + 2;
 	uint64_t head = *lcn, next, end;
 	struct lrec h, m;
 	int ret;
@@ -463,7 +485,8 @@ int sd_erofs_z_extent(const struct sd_erofs_image *img,
 	memset(ext, 0, sizeof(*ext));
 	if (ino->z_frag_whole) {
 		if (head != 0 || ino->size == 0)
-			return sd_erofs_corrupt(img, ino->nid, err, "lcluster "
+			return sd_erofs_corrupt(img, ino->nid, err,
+						"lcluster "
 						"%llu beyond the file",
 						(unsigned long long)head);
 		ext->llen = ino->size;
@@ -476,11 +499,13 @@ int sd_erofs_z_extent(const struct sd_erofs_image *img,
 	if (ret)
 		return ret;
 	if (h.type == Z_EROFS_LCLUSTER_TYPE_NONHEAD)
-		return sd_erofs_corrupt(img, ino->nid, err, "lcluster %llu: "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"lcluster %llu: "
 					"extent does not start with a head",
 					(unsigned long long)head);
 	if (head == 0 && h.clusterofs != 0)
-		return sd_erofs_corrupt(img, ino->nid, err, "lcluster 0: "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"lcluster 0: "
 					"data does not start at offset 0");
 	ext->la = (head << bits) + h.clusterofs;
 	if (ext->la >= ino->size) {
@@ -511,7 +536,8 @@ int sd_erofs_z_extent(const struct sd_erofs_image *img,
 	if (ino->z_frag_tail && end == ino->size)
 		return tail_fragment(img, ino, &h, ext, err);
 	if (ext->llen > SD_EROFS_MAX_EXTENT)
-		return sd_erofs_corrupt(img, ino->nid, err, "lcluster %llu: "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"lcluster %llu: "
 					"extent longer than %u bytes",
 					(unsigned long long)head,
 					SD_EROFS_MAX_EXTENT);
@@ -553,7 +579,8 @@ int sd_erofs_z_find(const struct sd_erofs_image *img,
 	int ret;
 
 	if (la >= ino->size)
-		return sd_erofs_corrupt(img, ino->nid, err, "read at %llu "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"read at %llu "
 					"beyond the size %llu",
 					(unsigned long long)la,
 					(unsigned long long)ino->size);
@@ -567,13 +594,15 @@ int sd_erofs_z_find(const struct sd_erofs_image *img,
 	if (m.type == Z_EROFS_LCLUSTER_TYPE_NONHEAD)
 		dist = m.delta0;
 	else if ((la & ((1ull << bits) - 1)) < m.clusterofs)
-		dist = 1;       /* @la belongs to the previous extent */
+		dist = 1; /* @la belongs to the previous extent */
 	/* each step goes back by at least one lcluster: it ends */
 	while (m.type == Z_EROFS_LCLUSTER_TYPE_NONHEAD || dist != 0) {
 		if (dist == 0 || dist > lcn)
-			return sd_erofs_corrupt(img, ino->nid, err, "lcluster "
+			return sd_erofs_corrupt(img, ino->nid, err,
+						"lcluster "
 						"%llu: bad lookback distance "
-						"%llu", (unsigned long long)lcn,
+						"%llu",
+						(unsigned long long)lcn,
 						(unsigned long long)dist);
 		lcn -= dist;
 		ret = load_lcluster(img, ino, lcn, &m, err);
@@ -586,7 +615,8 @@ int sd_erofs_z_find(const struct sd_erofs_image *img,
 	if (ret)
 		return ret;
 	if (la < ext->la || la - ext->la >= ext->llen)
-		return sd_erofs_corrupt(img, ino->nid, err, "byte %llu is not "
+		return sd_erofs_corrupt(img, ino->nid, err,
+					"byte %llu is not "
 					"in the extent of lcluster %llu",
 					(unsigned long long)la,
 					(unsigned long long)lcn);

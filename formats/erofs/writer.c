@@ -34,8 +34,8 @@
 static bool minix_v12_magic(uint16_t v)
 {
 	static const uint16_t magics[] = {
-		0x137F, 0x138F, 0x2468, 0x2478,  /* v1, v1 30-char, v2, v2 */
-		0x7F13, 0x8F13, 0x6824, 0x7824,  /* the same, byte-swapped */
+		0x137F, 0x138F, 0x2468, 0x2478, /* v1, v1 30-char, v2, v2 */
+		0x7F13, 0x8F13, 0x6824, 0x7824, /* the same, byte-swapped */
 	};
 
 	for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
@@ -59,7 +59,8 @@ int sd_erofs_check_options(const struct sd_write_options *opts,
 	if (ret)
 		return ret;
 	if (opts->ztailpacking && cfg.alg == EZ_NONE)
-		return sd_error_set(err, SD_ERR_USAGE, "EROFS tail packing "
+		return sd_error_set(err, SD_ERR_USAGE,
+				    "EROFS tail packing "
 				    "(--ztailpacking) needs a compressor");
 	if (opts->block_size && opts->block_size != EW_BLKSIZE)
 		return sd_error_set(err, SD_ERR_USAGE,
@@ -68,7 +69,8 @@ int sd_erofs_check_options(const struct sd_write_options *opts,
 	if (opts->label && strlen(opts->label) > EROFS_SB_VOLUME_NAME_SIZE)
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "EROFS label \"%s\" is longer than 16 "
-				    "bytes", opts->label);
+				    "bytes",
+				    opts->label);
 	return SD_OK;
 }
 
@@ -134,16 +136,16 @@ static uint32_t compr_cfgs(const struct ez_config *cfg, uint8_t *p)
 {
 	uint32_t len;
 
-	if (cfg->alg == EZ_NONE || ((cfg->alg == EZ_LZ4 ||
-				     cfg->alg == EZ_LZ4HC) &&
-				    cfg->pcluster == EW_BLKSIZE))
+	if (cfg->alg == EZ_NONE ||
+	    ((cfg->alg == EZ_LZ4 || cfg->alg == EZ_LZ4HC) &&
+	     cfg->pcluster == EW_BLKSIZE))
 		return 0;
 	switch (cfg->disk_alg) {
 	case Z_EROFS_COMPRESSION_LZ4:
 		len = Z_EROFS_LZ4_CFGS_SIZE;
 		if (p) {
 			put_le16(p + 2 + Z_EROFS_LZ4_CFGS_OFF_MAX_DISTANCE,
-				 UINT16_MAX);   /* lz4's 64 KiB window */
+				 UINT16_MAX); /* lz4's 64 KiB window */
 			put_le16(p + 2 + Z_EROFS_LZ4_CFGS_OFF_MAX_PCLUSTERBLKS,
 				 (uint16_t)(cfg->pcluster / EW_BLKSIZE));
 		}
@@ -203,8 +205,7 @@ static int write_super(struct ew_state *w, const struct sd_write_options *opts,
 		feat_incompat |= EROFS_FEATURE_INCOMPAT_ZTAILPACKING;
 	memset(block0 + EROFS_SUPER_OFFSET + EROFS_SB_SIZE, 0,
 	       w->meta_start - EROFS_SUPER_OFFSET - EROFS_SB_SIZE);
-	if (compr_cfgs(&w->zcfg, block0 + EROFS_SUPER_OFFSET +
-				 EROFS_SB_SIZE)) {
+	if (compr_cfgs(&w->zcfg, block0 + EROFS_SUPER_OFFSET + EROFS_SB_SIZE)) {
 		feat_incompat |= EROFS_FEATURE_INCOMPAT_COMPR_CFGS;
 		put_le16(sb + EROFS_SB_OFF_U1,
 			 (uint16_t)(1u << w->zcfg.disk_alg));
@@ -250,7 +251,7 @@ int sd_erofs_write(const struct sd_tree *tree,
 		   volatile const int *interrupted,
 		   struct sd_write_stats *stats, struct sd_error *err)
 {
-	struct ew_state w = { 0 };
+	struct ew_state w = {0};
 	int ret = sd_erofs_check_options(opts, err);
 
 	if (!ret)
@@ -268,8 +269,7 @@ int sd_erofs_write(const struct sd_tree *tree,
 	w.progress_ctx = opts->progress_ctx;
 	w.build_time = tree->mtime;
 	w.jobs = opts->jobs ? opts->jobs : 1;
-	w.chunks_ok = sd_kver_allows(opts->min_kernel, "erofs",
-				     "chunk-based");
+	w.chunks_ok = sd_kver_allows(opts->min_kernel, "erofs", "chunk-based");
 	ez_config_init(&w.zcfg, opts->compressor, opts->level,
 		       opts->pcluster_size, err);
 	w.ztail = opts->ztailpacking && w.zcfg.alg != EZ_NONE;
@@ -303,8 +303,8 @@ int sd_erofs_write(const struct sd_tree *tree,
 					    : ewz_write_image(&w, err);
 	if (!ret)
 		ret = ew_meta_end(&w, err);
-	if (!ret && ftruncate(fd, (off_t)((uint64_t)w.data_next *
-					  EW_BLKSIZE)) != 0)
+	if (!ret &&
+	    ftruncate(fd, (off_t)((uint64_t)w.data_next * EW_BLKSIZE)) != 0)
 		ret = sd_error_errno(err, SD_ERR_IO, errno,
 				     "cannot size EROFS image");
 	if (!ret)

@@ -99,60 +99,60 @@
 
 #define EW_BLKBITS 12
 #define EW_BLKSIZE 4096u
-#define EW_CHUNKBITS 8                        /* chunk = block << 8 */
+#define EW_CHUNKBITS 8                             /* chunk = block << 8 */
 #define EW_CHUNK_SIZE (EW_BLKSIZE << EW_CHUNKBITS) /* 1 MiB */
 #define EW_CHUNKED_MIN ((uint64_t)EW_CHUNK_SIZE)
 #define EW_DEFAULT_LABEL "nix-store"
-#define EW_ROOT_OFFSET 1152u                  /* right after the sb */
-#define EW_META_WIN (1u << 20)                /* see writer_meta.c */
+#define EW_ROOT_OFFSET 1152u   /* right after the sb */
+#define EW_META_WIN (1u << 20) /* see writer_meta.c */
 
 /* What the writer decides for one node (by node->index). */
 struct ew_inode {
-	uint64_t nid;           /* place in the metadata area / 32 */
-	uint64_t size;          /* i_size: content / target / dir bytes */
+	uint64_t nid;  /* place in the metadata area / 32 */
+	uint64_t size; /* i_size: content / target / dir bytes */
 	uint32_t nlink;
-	uint8_t extended;       /* 64-byte inode */
-	uint8_t layout;         /* EROFS_INODE_FLAT_* / CHUNK_BASED */
-	uint32_t tail;          /* bytes inline after the inode */
-	uint32_t meta_len;      /* inode + chunk map + inline tail */
-	uint32_t blkaddr;       /* FLAT_*: first data block */
-	uint32_t nchunks;       /* CHUNK_BASED: block map entries */
-	uint32_t *chunks;       /* CHUNK_BASED: the block map */
-	uint32_t dir_blocks;    /* DIR: blocks of dirents (incl. inline) */
-	uint32_t zblocks;       /* COMPRESSED_COMPACT: blocks of its
-				   pclusters (not the inline one) */
-	uint16_t idata;         /* COMPRESSED_COMPACT: inline pcluster bytes
-				   at the end of its metadata */
-	uint64_t spool_off;     /* compressed images: where the bytes after
-				   its inode wait in w->zspool */
+	uint8_t extended;    /* 64-byte inode */
+	uint8_t layout;      /* EROFS_INODE_FLAT_* / CHUNK_BASED */
+	uint32_t tail;       /* bytes inline after the inode */
+	uint32_t meta_len;   /* inode + chunk map + inline tail */
+	uint32_t blkaddr;    /* FLAT_*: first data block */
+	uint32_t nchunks;    /* CHUNK_BASED: block map entries */
+	uint32_t *chunks;    /* CHUNK_BASED: the block map */
+	uint32_t dir_blocks; /* DIR: blocks of dirents (incl. inline) */
+	uint32_t zblocks;    /* COMPRESSED_COMPACT: blocks of its
+				pclusters (not the inline one) */
+	uint16_t idata;      /* COMPRESSED_COMPACT: inline pcluster bytes
+				at the end of its metadata */
+	uint64_t spool_off;  /* compressed images: where the bytes after
+				its inode wait in w->zspool */
 };
 
 /* The writer's shared state. */
 struct ew_state {
 	const struct sd_tree *tree;
 	int fd;
-	struct sd_node **nodes;      /* by node->index */
-	struct ew_inode *ino;        /* by node->index */
+	struct sd_node **nodes; /* by node->index */
+	struct ew_inode *ino;   /* by node->index */
 	size_t count;
-	int64_t build_time;          /* superblock time (see writer.c) */
-	uint64_t meta_end;           /* first byte after the metadata area */
-	uint32_t data_start;         /* first data block */
-	uint32_t data_next;          /* next free data block */
-	bool any_chunked;            /* INCOMPAT_CHUNKED_FILE needed */
-	bool chunks_ok;              /* CHUNK_BASED may be used: the
-					kernel of opts->min_kernel reads
-					it (core/kver.h "chunk-based") */
-	uint64_t meta_start;         /* byte after the superblock and
-					compression records */
-	uint64_t meta_base;          /* byte of nid 0 (meta_blkaddr) */
-	bool ztail;                  /* ztailpacking (opts->ztailpacking) */
-	bool defer_meta;             /* ew_write_meta spools (see there) */
-	struct sd_spool *zspool;     /* compressed images: metadata records */
-	struct ez_config zcfg;       /* compression (alg EZ_NONE: none) */
-	unsigned jobs;               /* worker threads */
-	struct sd_sha256 *digest;    /* data digest for the derived UUID */
-	struct ew_meta *meta;        /* the metadata window (writer_meta.c) */
-	struct ew_dedup *dedup;      /* content index (writer_data.c) */
+	int64_t build_time;       /* superblock time (see writer.c) */
+	uint64_t meta_end;        /* first byte after the metadata area */
+	uint32_t data_start;      /* first data block */
+	uint32_t data_next;       /* next free data block */
+	bool any_chunked;         /* INCOMPAT_CHUNKED_FILE needed */
+	bool chunks_ok;           /* CHUNK_BASED may be used: the
+				     kernel of opts->min_kernel reads
+				     it (core/kver.h "chunk-based") */
+	uint64_t meta_start;      /* byte after the superblock and
+				     compression records */
+	uint64_t meta_base;       /* byte of nid 0 (meta_blkaddr) */
+	bool ztail;               /* ztailpacking (opts->ztailpacking) */
+	bool defer_meta;          /* ew_write_meta spools (see there) */
+	struct sd_spool *zspool;  /* compressed images: metadata records */
+	struct ez_config zcfg;    /* compression (alg EZ_NONE: none) */
+	unsigned jobs;            /* worker threads */
+	struct sd_sha256 *digest; /* data digest for the derived UUID */
+	struct ew_meta *meta;     /* the metadata window (writer_meta.c) */
+	struct ew_dedup *dedup;   /* content index (writer_data.c) */
 	volatile const int *interrupted;
 	struct sd_write_stats *stats;
 	/* opts->progress and the file data consumed so far (any thread) */
@@ -170,9 +170,11 @@ static inline void ew_progress(struct ew_state *w, uint64_t bytes,
 			       uint64_t files, bool report)
 {
 	uint64_t b = atomic_fetch_add_explicit(&w->done_bytes, bytes,
-					       memory_order_relaxed) + bytes;
+					       memory_order_relaxed) +
+		     bytes;
 	uint64_t f = atomic_fetch_add_explicit(&w->done_files, files,
-					       memory_order_relaxed) + files;
+					       memory_order_relaxed) +
+		     files;
 	if (report && w->progress)
 		w->progress(w->progress_ctx, b, f);
 }
@@ -277,8 +279,8 @@ int ew_write_meta(struct ew_state *w, const struct sd_node *n,
  * paths).  Memory: EW_META_WIN bytes.
  */
 int ew_meta_begin(struct ew_state *w, struct sd_error *err);
-int ew_meta_put(struct ew_state *w, uint64_t off, const void *data,
-		size_t len, struct sd_error *err);
+int ew_meta_put(struct ew_state *w, uint64_t off, const void *data, size_t len,
+		struct sd_error *err);
 int ew_meta_end(struct ew_state *w, struct sd_error *err);
 void ew_meta_free(struct ew_state *w);
 
@@ -295,11 +297,11 @@ void ew_meta_free(struct ew_state *w);
 #define EW_PACK_OPEN 64
 struct ew_pack {
 	struct {
-		uint64_t blk;    /* block within the area */
-		uint32_t used;   /* bytes taken from its start */
+		uint64_t blk;  /* block within the area */
+		uint32_t used; /* bytes taken from its start */
 	} open[EW_PACK_OPEN];
 	size_t nopen;
-	uint64_t next;           /* the next new block */
+	uint64_t next; /* the next new block */
 };
 void ew_pack_init(struct ew_pack *p, uint32_t used0);
 uint64_t ew_pack_place(struct ew_pack *p, uint32_t len);

@@ -75,16 +75,19 @@ int ewz_compress_segment(struct ez_comp *c, const struct ez_config *cfg,
 			return SD_ERR_NOMEM;
 		}
 		if (r > 0 && got <= rest) {
-			uint32_t blocks = (uint32_t)(((size_t)r + EW_BLKSIZE -
-						      1) / EW_BLKSIZE);
+			uint32_t blocks =
+				(uint32_t)(((size_t)r + EW_BLKSIZE - 1) /
+					   EW_BLKSIZE);
 			size_t room = (size_t)blocks * EW_BLKSIZE;
 
-			if (got > room || (got == rest && (size_t)r <= tail_room)) {
-				uint8_t *d = out->data + (size_t)out->nblocks *
-								 EW_BLKSIZE;
+			if (got > room ||
+			    (got == rest && (size_t)r <= tail_room)) {
+				uint8_t *d = out->data +
+					     (size_t)out->nblocks * EW_BLKSIZE;
 
 				memset(d, 0, room - (size_t)r);
-				memcpy(d + room - (size_t)r, scratch, (size_t)r);
+				memcpy(d + room - (size_t)r, scratch,
+				       (size_t)r);
 				push(out, la0 + pos, (uint32_t)got, blocks,
 				     (uint32_t)r, false);
 				pos += got;

@@ -23,12 +23,12 @@
 
 /* Content index: open addressing over files that own data blocks. */
 struct ew_dedup {
-	size_t cap;                /* power of two */
+	size_t cap; /* power of two */
 	struct dd_slot {
 		uint8_t digest[SD_SHA256_LEN];
 		uint64_t size;
-		uint32_t owner;        /* node index + 1; 0: empty */
-	} *slots;
+		uint32_t owner; /* node index + 1; 0: empty */
+	} * slots;
 };
 
 int ew_pwrite(int fd, const void *buf, size_t len, uint64_t off,
@@ -189,8 +189,8 @@ static struct dd_slot *dedup_find(struct ew_state *w, const uint8_t *digest,
 
 		if (!s->owner)
 			return s;
-		if (s->size == size && !memcmp(s->digest, digest,
-					       SD_SHA256_LEN) &&
+		if (s->size == size &&
+		    !memcmp(s->digest, digest, SD_SHA256_LEN) &&
 		    w->ino[s->owner - 1].layout == layout)
 			return s;
 	}
@@ -203,7 +203,8 @@ void ew_share_data(struct ew_state *w, struct ew_inode *in, uint32_t owner)
 
 	in->blkaddr = o->blkaddr;
 	if (in->chunks)
-		memcpy(in->chunks, o->chunks, in->nchunks * sizeof(*in->chunks));
+		memcpy(in->chunks, o->chunks,
+		       in->nchunks * sizeof(*in->chunks));
 	if (w->stats)
 		w->stats->files_deduplicated++;
 }
@@ -220,7 +221,7 @@ static void share_or_own(struct ew_state *w, const struct sd_node *n,
 	struct dd_slot *slot = dedup_find(w, digest, in->size, in->layout);
 
 	if (slot->owner) {
-		w->data_next = start;   /* give the blocks back */
+		w->data_next = start; /* give the blocks back */
 		ew_share_data(w, in, slot->owner - 1);
 	} else {
 		memcpy(slot->digest, digest, SD_SHA256_LEN);
@@ -264,7 +265,8 @@ static int store_content(struct ew_state *w, const struct sd_node *n,
 	int ret = SD_OK;
 
 	while (left && !ret) {
-		size_t len = left < EW_CHUNK_SIZE ? (size_t)left : EW_CHUNK_SIZE;
+		size_t len = left < EW_CHUNK_SIZE ? (size_t)left
+						  : EW_CHUNK_SIZE;
 		size_t blocks_len = len;
 		uint32_t first;
 
@@ -280,8 +282,9 @@ static int store_content(struct ew_state *w, const struct sd_node *n,
 				continue;
 			}
 			memset(buf + len, 0, EW_CHUNK_SIZE - len);
-			ret = write_blocks(w, buf, (len + EW_BLKSIZE - 1) &
-					   ~(uint64_t)(EW_BLKSIZE - 1),
+			ret = write_blocks(w, buf,
+					   (len + EW_BLKSIZE - 1) &
+						   ~(uint64_t)(EW_BLKSIZE - 1),
 					   &first, err);
 			in->chunks[c++] = first;
 			continue;
@@ -303,8 +306,8 @@ static int store_content(struct ew_state *w, const struct sd_node *n,
 	return ret;
 }
 
-static int write_file(struct ew_state *w, const struct sd_node *n,
-		      uint8_t *buf, struct sd_error *err)
+static int write_file(struct ew_state *w, const struct sd_node *n, uint8_t *buf,
+		      struct sd_error *err)
 {
 	struct ew_inode *in = &w->ino[n->index];
 	uint32_t start = w->data_next;
@@ -365,7 +368,8 @@ int ew_write_file_mem(struct ew_state *w, const struct sd_node *n,
 	int ret = SD_OK;
 
 	if (in->size >= EW_CHUNK_SIZE || in->layout == EROFS_INODE_CHUNK_BASED)
-		return ew_node_error(err, SD_ERR_LIMIT, n, "internal error: "
+		return ew_node_error(err, SD_ERR_LIMIT, n,
+				     "internal error: "
 				     "file too large for an in-memory write");
 	in->blkaddr = 0;
 	if (blocks_len) {
@@ -415,11 +419,8 @@ int ew_write_node(struct ew_state *w, const struct sd_node *n, uint8_t *buf,
 		  struct sd_error *err)
 {
 	switch (n->type) {
-	case SD_NODE_DIR:
-		return write_dir(w, n, err);
-	case SD_NODE_SYMLINK:
-		return write_symlink(w, n, err);
-	default:
-		return write_file(w, n, buf, err);
+	case SD_NODE_DIR: return write_dir(w, n, err);
+	case SD_NODE_SYMLINK: return write_symlink(w, n, err);
+	default: return write_file(w, n, buf, err);
 	}
 }

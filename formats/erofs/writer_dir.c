@@ -17,7 +17,7 @@
 struct dentry {
 	const char *name;
 	size_t len;
-	const struct sd_node *node;  /* the entry's inode */
+	const struct sd_node *node; /* the entry's inode */
 };
 
 /* memcmp order, shorter first on a common prefix. */
@@ -49,8 +49,8 @@ static size_t count_before(const struct sd_node *dir, const char *name,
 }
 
 /* Entry @i of @dir in sorted order, given the places of "." and "..". */
-static struct dentry entry_at(const struct sd_node *dir, size_t i,
-			      size_t dot, size_t dotdot)
+static struct dentry entry_at(const struct sd_node *dir, size_t i, size_t dot,
+			      size_t dotdot)
 {
 	struct dentry e;
 	const struct sd_node *c;
@@ -113,12 +113,11 @@ static uint64_t dir_walk(const struct ew_state *w, const struct sd_node *dir,
 		}
 		if (buf) {
 			uint8_t *b = buf + (size_t)blk * EW_BLKSIZE;
-			uint32_t nameoff = (uint32_t)((j - i) *
-						      EROFS_DIRENT_SIZE);
+			uint32_t nameoff =
+				(uint32_t)((j - i) * EROFS_DIRENT_SIZE);
 
 			for (size_t k = i; k < j; k++) {
-				struct dentry e = entry_at(dir, k, dot,
-							   dotdot);
+				struct dentry e = entry_at(dir, k, dot, dotdot);
 				uint8_t *d = b + (k - i) * EROFS_DIRENT_SIZE;
 
 				put_le64(d + EROFS_DIRENT_OFF_NID,

@@ -79,7 +79,7 @@ static int put_piece(struct ew_flat *fl, const struct sd_node *n,
 		     uint8_t *tail, struct sd_error *err)
 {
 	const struct ew_inode *in = &fl->w->ino[n->index];
-	uint64_t bend = in->size - in->tail;   /* end of the block part */
+	uint64_t bend = in->size - in->tail; /* end of the block part */
 	size_t blen = off + len <= bend ? len : (size_t)(bend - off);
 	uint64_t at;
 
@@ -138,17 +138,14 @@ static int copy_file(struct ew_flat *fl, const struct sd_node *n,
 	return ew_write_meta(w, n, tail, err);
 }
 
-static int copy_one(void *ctx, size_t i, unsigned worker,
-		    struct sd_error *err)
+static int copy_one(void *ctx, size_t i, unsigned worker, struct sd_error *err)
 {
 	struct ew_flat *fl = ctx;
 	const struct sd_node *n = fl->w->nodes[i];
 
 	switch (n->type) {
-	case SD_NODE_DIR:
-		return copy_dir(fl, n, err);
-	case SD_NODE_SYMLINK:
-		return copy_symlink(fl, n, err);
+	case SD_NODE_DIR: return copy_dir(fl, n, err);
+	case SD_NODE_SYMLINK: return copy_symlink(fl, n, err);
 	default: {
 		int ret = copy_file(fl, n, &fl->wk[worker], err);
 		if (!ret)
@@ -185,7 +182,7 @@ static void reserve(const struct ew_state *w)
  * per-node digests into the UUID digest in tree order. */
 int ew_write_nodes(struct ew_state *w, struct sd_error *err)
 {
-	struct ew_flat fl = { .w = w, .jobs = w->jobs ? w->jobs : 1 };
+	struct ew_flat fl = {.w = w, .jobs = w->jobs ? w->jobs : 1};
 	int ret = SD_OK;
 
 	fl.f = calloc(w->count, sizeof(*fl.f));

@@ -44,28 +44,28 @@
 #include "core/stream.h"
 #include "formats/erofs/writer.h"
 
-#define EW_PIECE_SIZE (256u << 10)   /* copy buffer; divides a chunk */
+#define EW_PIECE_SIZE (256u << 10) /* copy buffer; divides a chunk */
 #define EW_XXH_LEN 16
 
 /* What the flat writer knows about one node (by node->index). */
 struct ew_fnode {
-	uint32_t owner;          /* duplicate: owner's index + 1; else 0 */
-	bool hashed;             /* in a size group: sha, xxh set by plan */
-	uint8_t *tail;           /* hashed with a tail: its in->tail bytes */
+	uint32_t owner; /* duplicate: owner's index + 1; else 0 */
+	bool hashed;    /* in a size group: sha, xxh set by plan */
+	uint8_t *tail;  /* hashed with a tail: its in->tail bytes */
 	uint8_t sha[SD_SHA256_LEN];
 	uint8_t xxh[EW_XXH_LEN]; /* XXH3-128 of the data, canonical form */
 };
 
 /* Per-worker scratch. */
 struct ew_fworker {
-	uint8_t *buf;            /* EW_PIECE_SIZE bytes */
-	void *xxh;               /* XXH3_state_t */
+	uint8_t *buf; /* EW_PIECE_SIZE bytes */
+	void *xxh;    /* XXH3_state_t */
 };
 
 struct ew_flat {
 	struct ew_state *w;
-	struct ew_fnode *f;      /* by node index */
-	struct ew_fworker *wk;   /* w->jobs of them */
+	struct ew_fnode *f;    /* by node index */
+	struct ew_fworker *wk; /* w->jobs of them */
 	unsigned jobs;
 };
 

@@ -41,8 +41,7 @@ int ew_read_exact(struct sd_stream *s, const struct sd_node *n, uint8_t *buf,
 /* Whether @in (initial layout) owns data blocks or may (CHUNK_BASED). */
 static bool has_blocks(const struct ew_inode *in)
 {
-	return in->layout == EROFS_INODE_CHUNK_BASED ||
-	       in->size - in->tail > 0;
+	return in->layout == EROFS_INODE_CHUNK_BASED || in->size - in->tail > 0;
 }
 
 /* ---- pass 1 and 2: hash size-group members, find holes ----------- */
@@ -117,8 +116,10 @@ static int pread_exact(int fd, const char *path, uint8_t *buf, size_t len,
 			return sd_error_errno(err, SD_ERR_IO, errno, "%s: read",
 					      path);
 		if (n == 0)
-			return sd_error_set(err, SD_ERR_IO, "%s: file shrank "
-					    "while being read", path);
+			return sd_error_set(err, SD_ERR_IO,
+					    "%s: file shrank "
+					    "while being read",
+					    path);
 		buf += n;
 		len -= (size_t)n;
 		off += (uint64_t)n;
@@ -133,14 +134,14 @@ static bool in_data(int fd, uint64_t off, uint64_t len)
 	off_t d = lseek(fd, (off_t)off, SEEK_DATA);
 
 	if (d < 0)
-		return errno != ENXIO;     /* ENXIO: no data after @off */
+		return errno != ENXIO; /* ENXIO: no data after @off */
 	return (uint64_t)d < off + len;
 }
 
 /* Holes of an unhashed chunked host file: a chunk is read in full only
  * if SEEK_DATA finds data in it and its first bytes are zero. */
-static int probe_host(struct ew_flat *fl, const struct sd_node *n,
-		      uint8_t *buf, struct sd_error *err)
+static int probe_host(struct ew_flat *fl, const struct sd_node *n, uint8_t *buf,
+		      struct sd_error *err)
 {
 	struct ew_inode *in = &fl->w->ino[n->index];
 	char *path = sd_node_src_path_dup(n);
@@ -157,11 +158,12 @@ static int probe_host(struct ew_flat *fl, const struct sd_node *n,
 		return ret;
 	}
 	if (fstat(fd, &st) != 0)
-		ret = sd_error_errno(err, SD_ERR_IO, errno, "%s: stat",
-				     path);
+		ret = sd_error_errno(err, SD_ERR_IO, errno, "%s: stat", path);
 	else if ((uint64_t)st.st_size != in->size)
-		ret = sd_error_set(err, SD_ERR_IO, "%s: file changed size "
-				   "while being read", path);
+		ret = sd_error_set(err, SD_ERR_IO,
+				   "%s: file changed size "
+				   "while being read",
+				   path);
 	for (uint32_t c = 0; !ret && c < in->nchunks; c++) {
 		uint64_t coff = (uint64_t)c * EW_CHUNK_SIZE;
 		size_t clen = in->size - coff < EW_CHUNK_SIZE
@@ -171,7 +173,7 @@ static int probe_host(struct ew_flat *fl, const struct sd_node *n,
 		bool zero;
 
 		if (!in_data(fd, coff, clen)) {
-			in->chunks[c] = EROFS_NULL_ADDR;   /* a sparse hole */
+			in->chunks[c] = EROFS_NULL_ADDR; /* a sparse hole */
 			continue;
 		}
 		ret = pread_exact(fd, path, buf, head, coff, err);
@@ -180,8 +182,7 @@ static int probe_host(struct ew_flat *fl, const struct sd_node *n,
 			size_t len = clen - p < EW_PIECE_SIZE ? clen - p
 							      : EW_PIECE_SIZE;
 
-			ret = pread_exact(fd, path, buf, len, coff + p,
-					  err);
+			ret = pread_exact(fd, path, buf, len, coff + p, err);
 			zero = !ret && ew_all_zero(buf, len);
 			p += len;
 		}
@@ -224,11 +225,10 @@ static int probe_stream(struct ew_flat *fl, const struct sd_node *n,
 
 struct prep {
 	struct ew_flat *fl;
-	uint32_t *items;         /* node indices, tree order */
+	uint32_t *items; /* node indices, tree order */
 };
 
-static int prep_one(void *ctx, size_t i, unsigned worker,
-		    struct sd_error *err)
+static int prep_one(void *ctx, size_t i, unsigned worker, struct sd_error *err)
 {
 	struct prep *p = ctx;
 	struct ew_flat *fl = p->fl;
@@ -294,7 +294,7 @@ static int dedup(struct ew_flat *fl, size_t nhashed, struct sd_error *err)
 {
 	struct ew_state *w = fl->w;
 	size_t cap = 16;
-	uint32_t *slot;          /* owner index + 1; 0: empty */
+	uint32_t *slot; /* owner index + 1; 0: empty */
 
 	while (cap < 2 * nhashed + 2)
 		cap *= 2;
@@ -310,7 +310,8 @@ static int dedup(struct ew_flat *fl, size_t nhashed, struct sd_error *err)
 		if (!f->hashed)
 			continue;
 		memcpy(&h, f->sha, sizeof(h));
-		for (k = (size_t)h & (cap - 1); slot[k]; k = (k + 1) & (cap - 1)) {
+		for (k = (size_t)h & (cap - 1); slot[k];
+		     k = (k + 1) & (cap - 1)) {
 			const struct ew_inode *o = &w->ino[slot[k] - 1];
 
 			if (o->size == in->size && o->layout == in->layout &&
@@ -367,22 +368,23 @@ static int alloc_node(struct ew_flat *fl, size_t i, struct sd_error *err)
 			if (clen > EW_CHUNK_SIZE)
 				clen = EW_CHUNK_SIZE;
 			if (in->chunks[c] != EROFS_NULL_ADDR)
-				ret = ew_alloc_blocks(w, (clen + EW_BLKSIZE - 1)
-							 / EW_BLKSIZE,
-						      &in->chunks[c], err);
+				ret = ew_alloc_blocks(
+					w, (clen + EW_BLKSIZE - 1) / EW_BLKSIZE,
+					&in->chunks[c], err);
 		}
 		return ret;
 	}
 	if (in->size - in->tail)
-		ret = ew_alloc_blocks(w, (in->size - in->tail + EW_BLKSIZE - 1)
-					 / EW_BLKSIZE, &in->blkaddr, err);
+		ret = ew_alloc_blocks(
+			w, (in->size - in->tail + EW_BLKSIZE - 1) / EW_BLKSIZE,
+			&in->blkaddr, err);
 	return ret;
 }
 
 int ew_flat_plan(struct ew_flat *fl, struct sd_error *err)
 {
 	struct ew_state *w = fl->w;
-	struct prep p = { .fl = fl };
+	struct prep p = {.fl = fl};
 	size_t nhashed = 0, nprep = 0;
 	int ret = mark_groups(fl, &nhashed, err);
 
@@ -404,8 +406,8 @@ int ew_flat_plan(struct ew_flat *fl, struct sd_error *err)
 			p.items[nprep++] = (uint32_t)i;
 	}
 	if (!ret)
-		ret = ew_parallel(fl->jobs, nprep, prep_one, &p,
-				  w->interrupted, err);
+		ret = ew_parallel(fl->jobs, nprep, prep_one, &p, w->interrupted,
+				  err);
 	free(p.items);
 	if (!ret)
 		ret = dedup(fl, nhashed, err);

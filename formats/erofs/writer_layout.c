@@ -88,8 +88,10 @@ int ew_layout(struct ew_state *w, struct sd_error *err)
 		if (in->layout == EROFS_INODE_COMPRESSED_COMPACT)
 			meta = isize + ewz_index_bytes(in->size);
 		else
-			meta = isize + (uint64_t)in->nchunks *
-				       EROFS_BLOCK_MAP_ENTRY_SIZE + in->tail;
+			meta = isize +
+			       (uint64_t)in->nchunks *
+				       EROFS_BLOCK_MAP_ENTRY_SIZE +
+			       in->tail;
 		if (meta > UINT32_MAX)
 			return ew_node_error(err, SD_ERR_LIMIT, n,
 					     "file too large for EROFS");

@@ -25,9 +25,9 @@
 
 struct ew_meta {
 	pthread_mutex_t mu;
-	uint64_t base;           /* first byte of the area the window holds */
-	size_t lo, hi;           /* bytes of the window written: from, to */
-	uint8_t *buf;            /* EW_META_WIN bytes, zero but for writes */
+	uint64_t base; /* first byte of the area the window holds */
+	size_t lo, hi; /* bytes of the window written: from, to */
+	uint8_t *buf;  /* EW_META_WIN bytes, zero but for writes */
 };
 
 int ew_meta_begin(struct ew_state *w, struct sd_error *err)
@@ -61,8 +61,8 @@ static int flush(struct ew_state *w, struct sd_error *err)
 	return ret;
 }
 
-int ew_meta_put(struct ew_state *w, uint64_t off, const void *data,
-		size_t len, struct sd_error *err)
+int ew_meta_put(struct ew_state *w, uint64_t off, const void *data, size_t len,
+		struct sd_error *err)
 {
 	struct ew_meta *m = w->meta;
 	const uint8_t *p = data;

@@ -14,9 +14,9 @@ struct par {
 	volatile const int *interrupted;
 	size_t n;
 	pthread_mutex_t mu;
-	size_t next;             /* next item to hand out */
-	bool failed;             /* stop handing out items */
-	size_t bad;              /* smallest failing item (valid if failed) */
+	size_t next; /* next item to hand out */
+	bool failed; /* stop handing out items */
+	size_t bad;  /* smallest failing item (valid if failed) */
 	int ret;
 	struct sd_error err;
 };
@@ -76,8 +76,8 @@ int ew_parallel(unsigned jobs, size_t n,
 		void *ctx, volatile const int *interrupted,
 		struct sd_error *err)
 {
-	struct par p = { .fn = fn, .ctx = ctx, .interrupted = interrupted,
-			 .n = n };
+	struct par p = {
+		.fn = fn, .ctx = ctx, .interrupted = interrupted, .n = n};
 	unsigned extra = jobs > 1 ? jobs - 1 : 0, started = 0;
 	pthread_t *th = NULL;
 	struct par_arg *args = NULL;

@@ -57,20 +57,20 @@ static inline size_t ewz_segment_size(uint32_t pcluster)
 
 /* One physical cluster. */
 struct ewz_pcl {
-	uint64_t la;            /* logical start in the file */
-	uint32_t llen;          /* decompressed bytes */
-	uint32_t blocks;        /* physical blocks */
-	uint32_t blkaddr;       /* first block (set when placed) */
-	uint32_t clen;          /* compressed bytes (right-aligned in the
-				   blocks); raw: llen */
-	uint8_t plain;          /* stored raw */
+	uint64_t la;      /* logical start in the file */
+	uint32_t llen;    /* decompressed bytes */
+	uint32_t blocks;  /* physical blocks */
+	uint32_t blkaddr; /* first block (set when placed) */
+	uint32_t clen;    /* compressed bytes (right-aligned in the
+			     blocks); raw: llen */
+	uint8_t plain;    /* stored raw */
 };
 
 /* A compressed segment: its pclusters and their blocks back to back. */
 struct ewz_seg {
 	struct ewz_pcl *pcl;
 	size_t npcl;
-	uint8_t *data;          /* nblocks * EW_BLKSIZE bytes */
+	uint8_t *data; /* nblocks * EW_BLKSIZE bytes */
 	uint32_t nblocks;
 };
 

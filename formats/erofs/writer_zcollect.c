@@ -104,8 +104,9 @@ static int store_plain(struct zpipe *z, const struct zitem *it,
 	blocks_len = in->size - in->tail;
 	in->blkaddr = 0;
 	if (blocks_len)
-		ret = ew_alloc_blocks(w, (blocks_len + EW_BLKSIZE - 1) /
-					 EW_BLKSIZE, &in->blkaddr, err);
+		ret = ew_alloc_blocks(
+			w, (blocks_len + EW_BLKSIZE - 1) / EW_BLKSIZE,
+			&in->blkaddr, err);
 	if (!ret && !it->in) {
 		h = sd_sha256_new();
 		if (!h)
@@ -114,7 +115,8 @@ static int store_plain(struct zpipe *z, const struct zitem *it,
 	}
 	while (!ret && off < in->size) {
 		size_t len = in->size - off < EW_CHUNK_SIZE
-				     ? (size_t)(in->size - off) : EW_CHUNK_SIZE;
+				     ? (size_t)(in->size - off)
+				     : EW_CHUNK_SIZE;
 		size_t blen = len;
 
 		if (it->in) {
@@ -134,9 +136,9 @@ static int store_plain(struct zpipe *z, const struct zitem *it,
 			memset(z->buf + len, 0, blen - len);
 		}
 		if (blen)
-			ret = ew_pwrite(w->fd, z->buf, blen,
-					(uint64_t)in->blkaddr * EW_BLKSIZE +
-						off, err);
+			ret = ew_pwrite(
+				w->fd, z->buf, blen,
+				(uint64_t)in->blkaddr * EW_BLKSIZE + off, err);
 		off += len;
 	}
 	sd_stream_close(s);
@@ -146,7 +148,8 @@ static int store_plain(struct zpipe *z, const struct zitem *it,
 		sd_sha256_final(h, d);
 		h = NULL;
 		if (memcmp(d, it->digest, SD_SHA256_LEN))
-			ret = ew_node_error(err, SD_ERR_IO, n, "file changed "
+			ret = ew_node_error(err, SD_ERR_IO, n,
+					    "file changed "
 					    "while being read");
 	}
 	sd_sha256_free(h);
@@ -159,8 +162,8 @@ static int store_plain(struct zpipe *z, const struct zitem *it,
  * 1 + the node whose data it shares) takes its owner's form and metadata
  * record; otherwise the smaller of the compressed and the plain form
  * (plain on a tie). */
-static int finish_file(struct zpipe *z, const struct zitem *it,
-		       uint32_t owner, struct sd_error *err)
+static int finish_file(struct zpipe *z, const struct zitem *it, uint32_t owner,
+		       struct sd_error *err)
 {
 	struct ew_state *w = z->w;
 	const struct sd_node *n = w->nodes[it->node];
@@ -178,7 +181,7 @@ static int finish_file(struct zpipe *z, const struct zitem *it,
 		const struct ew_inode *o = &w->ino[owner - 1];
 		size_t rec = o->meta_len - isize_of(o);
 
-		w->data_next = z->cur_start;   /* give the blocks back */
+		w->data_next = z->cur_start; /* give the blocks back */
 		z->cur_n = 0;
 		in->layout = o->layout;
 		in->zblocks = o->zblocks;
@@ -197,10 +200,12 @@ static int finish_file(struct zpipe *z, const struct zitem *it,
 	for (size_t i = 0; i < z->cur_n; i++)
 		blocks += z->cur_pcl[i].blocks;
 	if (z->idata_len)
-		blocks--;              /* the last pcluster is inline */
+		blocks--; /* the last pcluster is inline */
 	zcost = blocks * EW_BLKSIZE + zbytes + z->idata_len;
-	pcost = in->size - tail + (tail == 0 ? 0 : tail <= EW_BLKSIZE - isize
-							   ? tail : EW_BLKSIZE);
+	pcost = in->size - tail +
+		(tail == 0                    ? 0
+		 : tail <= EW_BLKSIZE - isize ? tail
+					      : EW_BLKSIZE);
 	if (pcost <= zcost) {
 		z->cur_n = 0;
 		z->idata_len = 0;
@@ -259,7 +264,8 @@ static int compress_here(struct zpipe *z, struct zitem *it,
 	if (!z->mcomp || !z->mscratch || !it->in ||
 	    ewz_compress_segment(z->mcomp, cfg, z->mscratch, it->in, it->len,
 				 it->la0, it->tail_room, &it->out))
-		return sd_error_set(err, SD_ERR_NOMEM, "out of memory while "
+		return sd_error_set(err, SD_ERR_NOMEM,
+				    "out of memory while "
 				    "compressing");
 	it->skip = false;
 	return SD_OK;
@@ -329,7 +335,8 @@ int zcollect_item(struct zpipe *z, struct zitem *it, struct sd_error *err)
 		if (it->err)
 			*err = *it->err;
 		else
-			sd_error_set(err, it->ret, "out of memory while "
+			sd_error_set(err, it->ret,
+				     "out of memory while "
 				     "compressing");
 		return it->ret;
 	}

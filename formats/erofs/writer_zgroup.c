@@ -17,11 +17,10 @@
 
 struct zg_hash {
 	struct zpipe *z;
-	uint8_t **bufs;             /* one EW_CHUNK_SIZE buffer per worker */
+	uint8_t **bufs; /* one EW_CHUNK_SIZE buffer per worker */
 };
 
-static int hash_one(void *ctx, size_t i, unsigned worker,
-		    struct sd_error *err)
+static int hash_one(void *ctx, size_t i, unsigned worker, struct sd_error *err)
 {
 	struct zg_hash *g = ctx;
 	struct ew_state *w = g->z->w;
@@ -89,7 +88,7 @@ int zgroup_prehash(struct zpipe *z, struct sd_error *err)
 	size_t seg = ewz_segment_size(w->zcfg.pcluster), n = 0, keep = 0;
 	unsigned jobs = w->jobs ? w->jobs : 1;
 	struct zgroup_ent *all;
-	struct zg_hash g = { .z = z };
+	struct zg_hash g = {.z = z};
 	int ret = SD_OK;
 
 	for (size_t i = 0; i < w->count; i++)

@@ -43,8 +43,8 @@
 #include "formats/erofs/erofs_disk.h"
 
 #define DELTA_MAX 0x07FF
-#define INIT4 6          /* 4-byte lclusters before the 2-byte packs */
-#define LOBITS 12        /* lcluster bits: clusterofs / delta field */
+#define INIT4 6   /* 4-byte lclusters before the 2-byte packs */
+#define LOBITS 12 /* lcluster bits: clusterofs / delta field */
 
 static uint64_t lclusters(uint64_t size)
 {
@@ -74,15 +74,15 @@ uint64_t ewz_index_bytes(uint64_t size)
 /* One logical cluster as the encoder sees it. */
 struct lcl {
 	unsigned type;
-	uint16_t lo;            /* clusterofs, delta[0] or CBLKCNT | blocks */
-	uint16_t d1;            /* NONHEAD: delta[1] */
-	size_t pcl;             /* the pcluster it belongs to */
+	uint16_t lo; /* clusterofs, delta[0] or CBLKCNT | blocks */
+	uint16_t d1; /* NONHEAD: delta[1] */
+	size_t pcl;  /* the pcluster it belongs to */
 };
 
 struct cursor {
 	const struct ewz_pcl *p;
-	size_t n, k;            /* pcluster covering the last lcluster asked */
-	struct ewz_pcl end;     /* the end mark, pcluster n if n_all > n */
+	size_t n, k;        /* pcluster covering the last lcluster asked */
+	struct ewz_pcl end; /* the end mark, pcluster n if n_all > n */
 	size_t n_all;
 	uint64_t total;
 	bool big;
@@ -101,8 +101,7 @@ static void lcl_at(struct cursor *c, uint64_t j, struct lcl *out)
 	while (c->k + 1 < c->n_all && pcl(c, c->k + 1)->la / EW_BLKSIZE <= j)
 		c->k++;
 	h = pcl(c, c->k)->la / EW_BLKSIZE;
-	hn = c->k + 1 < c->n_all ? pcl(c, c->k + 1)->la / EW_BLKSIZE
-				 : c->total;
+	hn = c->k + 1 < c->n_all ? pcl(c, c->k + 1)->la / EW_BLKSIZE : c->total;
 	out->pcl = c->k;
 	if (j == h) {
 		out->type = pcl(c, c->k)->plain ? Z_EROFS_LCLUSTER_TYPE_PLAIN
@@ -168,11 +167,13 @@ static void write_pack(struct cursor *c, uint64_t first, unsigned vcnt,
 }
 
 void ewz_index_encode(const struct ewz_pcl *p, size_t n, uint64_t size,
-		      bool big, unsigned disk_alg, uint16_t idata,
-		      uint8_t *out)
+		      bool big, unsigned disk_alg, uint16_t idata, uint8_t *out)
 {
-	struct cursor c = { .p = p, .n = n, .n_all = n,
-			    .total = lclusters(size), .big = big };
+	struct cursor c = {.p = p,
+			   .n = n,
+			   .n_all = n,
+			   .total = lclusters(size),
+			   .big = big};
 	uint64_t init4, c2b, end4, j = 0;
 	uint8_t *o = out + Z_EROFS_MAP_HEADER_SIZE;
 	uint16_t advise = Z_EROFS_ADVISE_COMPACTED_2B;
@@ -186,7 +187,7 @@ void ewz_index_encode(const struct ewz_pcl *p, size_t n, uint64_t size,
 	put_le16(out + Z_EROFS_MAP_HEADER_OFF_IDATA_SIZE, idata);
 	put_le16(out + Z_EROFS_MAP_HEADER_OFF_ADVISE, advise);
 	out[Z_EROFS_MAP_HEADER_OFF_ALGORITHMTYPE] = (uint8_t)(disk_alg & 15);
-	out[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] = 0;   /* lcluster = block */
+	out[Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] = 0; /* lcluster = block */
 
 	/* A raw last pcluster that runs into the file's last lcluster from
 	 * an earlier one: that lcluster becomes an empty PLAIN head at the

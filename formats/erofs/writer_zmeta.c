@@ -56,7 +56,8 @@ static int write_area(struct ew_state *w, struct sd_error *err)
 	end = (w->meta_end + EW_BLKSIZE - 1) / EW_BLKSIZE;
 	if (end > UINT32_MAX) {
 		free(buf);
-		return sd_error_set(err, SD_ERR_LIMIT, "EROFS image exceeds "
+		return sd_error_set(err, SD_ERR_LIMIT,
+				    "EROFS image exceeds "
 				    "2^32 blocks");
 	}
 	w->data_next = (uint32_t)end;
@@ -76,9 +77,10 @@ static int write_area(struct ew_state *w, struct sd_error *err)
 			continue;
 		}
 		len = in->layout == EROFS_INODE_COMPRESSED_COMPACT
-			      ? in->meta_len - (in->extended
-							? EROFS_INODE_EXTENDED_SIZE
-							: EROFS_INODE_COMPACT_SIZE)
+			      ? in->meta_len -
+					(in->extended
+						 ? EROFS_INODE_EXTENDED_SIZE
+						 : EROFS_INODE_COMPACT_SIZE)
 			      : in->tail;
 		if (len > cap) {
 			uint8_t *p = realloc(rec, len);

@@ -39,8 +39,7 @@ static uint8_t *page_alloc(size_t len)
 	return posix_memalign(&b, 4096, len ? len : 1) ? NULL : b;
 }
 
-struct zdd_slot *zdd_find(struct zpipe *z, const uint8_t *digest,
-			  uint64_t size)
+struct zdd_slot *zdd_find(struct zpipe *z, const uint8_t *digest, uint64_t size)
 {
 	uint64_t h;
 
@@ -81,9 +80,9 @@ static int read_item(struct zpipe *z, struct zitem *it, struct sd_error *err)
 	struct zfile *f = it->f;
 	struct sd_stream *s = f ? f->s : NULL;
 	struct sd_sha256 *h = f ? f->h : NULL;
-	size_t alloc = it->kind == IT_SMALL
-			       ? (it->len + EW_BLKSIZE - 1) & ~(size_t)(EW_BLKSIZE - 1)
-			       : it->len;
+	size_t alloc = it->kind == IT_SMALL ? (it->len + EW_BLKSIZE - 1) &
+						      ~(size_t)(EW_BLKSIZE - 1)
+					    : it->len;
 	int ret = SD_OK;
 
 	if (f && f->failed)
@@ -160,7 +159,7 @@ static void run_item(struct zpipe *z, struct zitem *it, struct zctx *cx)
 	ret = read_item(z, it, &err);
 	pthread_mutex_lock(&z->mu);
 	if (it->f) {
-		it->f->next++;   /* the next segment may be read */
+		it->f->next++; /* the next segment may be read */
 		if (!it->last)
 			wake_for_work(z);
 	}
@@ -174,9 +173,10 @@ static void run_item(struct zpipe *z, struct zitem *it, struct zctx *cx)
 						   it->in, it->len, it->la0,
 						   it->tail_room, &it->out);
 		if (ret)
-			sd_error_set(&err, ret, "out of memory while "
+			sd_error_set(&err, ret,
+				     "out of memory while "
 				     "compressing");
-		if (it->f) {    /* only a whole file's input is kept */
+		if (it->f) { /* only a whole file's input is kept */
 			free(it->in);
 			it->in = NULL;
 		}
@@ -208,8 +208,8 @@ static struct zitem *pick(struct zpipe *z)
 static void *worker(void *arg)
 {
 	struct zpipe *z = arg;
-	struct zctx cx = { ez_comp_new(&z->w->zcfg),
-			   malloc(z->w->zcfg.pcluster) };
+	struct zctx cx = {ez_comp_new(&z->w->zcfg),
+			  malloc(z->w->zcfg.pcluster)};
 
 	pthread_mutex_lock(&z->mu);
 	while (!z->stop) {
@@ -262,7 +262,7 @@ static int push_segment(struct zpipe *z, bool *full, struct sd_error *err)
 	struct ew_state *w = z->w;
 	uint64_t size = w->ino[z->pnode].size;
 	size_t seg = ewz_segment_size(w->zcfg.pcluster);
-	struct zitem it = { 0 };
+	struct zitem it = {0};
 
 	it.kind = IT_SEG;
 	it.node = (uint32_t)z->pnode;
@@ -277,11 +277,11 @@ static int push_segment(struct zpipe *z, bool *full, struct sd_error *err)
 	if (it.last && w->ztail) {
 		/* an inline pcluster must fit in the inode's block with the
 		 * indexes (inode of up to 64 bytes) */
-		uint64_t used = EROFS_INODE_EXTENDED_SIZE +
-				ewz_index_bytes(size);
+		uint64_t used =
+			EROFS_INODE_EXTENDED_SIZE + ewz_index_bytes(size);
 
-		it.tail_room = used < EW_BLKSIZE
-				       ? (uint32_t)(EW_BLKSIZE - used) : 0;
+		it.tail_room = used < EW_BLKSIZE ? (uint32_t)(EW_BLKSIZE - used)
+						 : 0;
 	}
 	if (z->pseg == 0 && !it.last) {
 		z->pfile = calloc(1, sizeof(*z->pfile));
@@ -310,14 +310,14 @@ static int top_up(struct zpipe *z, struct sd_error *err)
 	while (!full && z->pnode < w->count) {
 		size_t i = z->pnode;
 		const struct sd_node *n = w->nodes[i];
-		struct zitem it = { 0 };
+		struct zitem it = {0};
 
 		if (z->poff == 0 && w->interrupted && *w->interrupted)
 			return sd_error_set(err, SD_ERR_INTERRUPTED,
 					    "interrupted while writing EROFS "
 					    "image");
 		if (!is_compressed(w, i) && n->type != SD_NODE_FILE) {
-			z->pnode++;   /* written with the metadata area */
+			z->pnode++; /* written with the metadata area */
 			continue;
 		}
 		while (z->pgrp < z->ngrp && z->grp[z->pgrp].node < i)
@@ -424,10 +424,10 @@ static void shut_down(struct zpipe *z)
 
 int ewz_write_nodes(struct ew_state *w, struct sd_error *err)
 {
-	struct zpipe z = { 0 };
+	struct zpipe z = {0};
 	unsigned jobs = w->jobs ? w->jobs : 1;
 	size_t seg = ewz_segment_size(w->zcfg.pcluster);
-	struct zctx cx = { 0 };
+	struct zctx cx = {0};
 	int ret;
 
 	z.w = w;

@@ -34,31 +34,31 @@ enum { Q_NEW, Q_RUN, Q_DONE };
 struct zfile {
 	struct sd_stream *s;
 	struct sd_sha256 *h;
-	uint32_t next;          /* the segment that may be read next */
-	bool failed;            /* a read failed: later segments skip */
+	uint32_t next; /* the segment that may be read next */
+	bool failed;   /* a read failed: later segments skip */
 };
 
 struct zitem {
-	uint32_t node;          /* node index */
-	uint8_t kind;           /* IT_* */
-	uint8_t state;          /* Q_* */
-	bool last;              /* IT_SEG: the file's last segment */
-	bool skip;              /* IT_SEG: not compressed, an earlier file
-				   read had the same size and digest */
-	uint32_t segno;         /* IT_SEG: segment number in its file */
-	uint32_t owner;         /* IT_DUP: 1 + the node whose data it
-				   shares */
-	uint8_t digest[SD_SHA256_LEN];  /* file's SHA-256 (last IT_SEG,
-					   IT_SMALL, IT_DUP) */
-	uint64_t la0;           /* IT_SEG: offset of the segment */
-	size_t len;             /* input bytes */
-	uint32_t tail_room;     /* IT_SEG: see ewz_compress_segment */
-	struct zfile *f;        /* IT_SEG of a multi-segment file */
-	uint8_t *in;            /* input; kept until collected for a whole
-				   file's only segment and IT_SMALL */
+	uint32_t node;  /* node index */
+	uint8_t kind;   /* IT_* */
+	uint8_t state;  /* Q_* */
+	bool last;      /* IT_SEG: the file's last segment */
+	bool skip;      /* IT_SEG: not compressed, an earlier file
+			   read had the same size and digest */
+	uint32_t segno; /* IT_SEG: segment number in its file */
+	uint32_t owner; /* IT_DUP: 1 + the node whose data it
+			   shares */
+	uint8_t digest[SD_SHA256_LEN]; /* file's SHA-256 (last IT_SEG,
+					  IT_SMALL, IT_DUP) */
+	uint64_t la0;                  /* IT_SEG: offset of the segment */
+	size_t len;                    /* input bytes */
+	uint32_t tail_room;            /* IT_SEG: see ewz_compress_segment */
+	struct zfile *f;               /* IT_SEG of a multi-segment file */
+	uint8_t *in; /* input; kept until collected for a whole
+			file's only segment and IT_SMALL */
 	struct ewz_seg out;
-	int ret;                /* worker status */
-	struct sd_error *err;   /* its message (malloc'ed), or NULL */
+	int ret;              /* worker status */
+	struct sd_error *err; /* its message (malloc'ed), or NULL */
 };
 
 /* Content index of compressed files: the collector's owners (tree order)
@@ -66,14 +66,14 @@ struct zitem {
 struct zdd_slot {
 	uint8_t digest[SD_SHA256_LEN];
 	uint64_t size;
-	uint32_t owner;         /* node index + 1; 0: none yet */
-	uint32_t hint;          /* node index + 1; 0: none */
+	uint32_t owner; /* node index + 1; 0: none yet */
+	uint32_t hint;  /* node index + 1; 0: none */
 };
 
 /* A multi-segment file sharing its size with another (writer_zgroup.c). */
 struct zgroup_ent {
 	uint32_t node;
-	uint32_t owner;         /* 1 + the node it duplicates, or 0 */
+	uint32_t owner; /* 1 + the node it duplicates, or 0 */
 	uint64_t size;
 	uint8_t digest[SD_SHA256_LEN];
 };
@@ -81,36 +81,36 @@ struct zgroup_ent {
 struct zpipe {
 	struct ew_state *w;
 	pthread_mutex_t mu;
-	pthread_cond_t work_cv;     /* workers: an item may be worked on */
-	pthread_cond_t main_cv;     /* main: the head is done, or work */
-	unsigned idle;              /* workers waiting on work_cv */
+	pthread_cond_t work_cv; /* workers: an item may be worked on */
+	pthread_cond_t main_cv; /* main: the head is done, or work */
+	unsigned idle;          /* workers waiting on work_cv */
 	bool main_waiting;
 	struct zitem *ring;
 	size_t cap;
-	uint64_t head, tail, scan;  /* collect, append, first not started */
-	size_t inflight, budget;    /* input bytes in the ring */
+	uint64_t head, tail, scan; /* collect, append, first not started */
+	size_t inflight, budget;   /* input bytes in the ring */
 	bool stop;
 	pthread_t *threads;
 	unsigned nthreads;
 	struct zdd_slot *dd;
 	size_t dd_cap;
 	/* the producer (main thread) */
-	size_t pnode;               /* next node to append */
-	uint64_t poff;              /* offset in it (IT_SEG) */
+	size_t pnode;  /* next node to append */
+	uint64_t poff; /* offset in it (IT_SEG) */
 	uint32_t pseg;
 	struct zfile *pfile;
-	struct zgroup_ent *grp;     /* sorted by node */
+	struct zgroup_ent *grp; /* sorted by node */
 	size_t ngrp, pgrp;
 	/* the file being collected (writer_zcollect.c) */
 	uint32_t cur_start;
 	struct ewz_pcl *cur_pcl;
 	size_t cur_n, cur_cap;
-	uint8_t *buf;               /* EW_CHUNK_SIZE, for re-reads */
-	uint8_t *zbuf;              /* the indexes of the file collected */
+	uint8_t *buf;  /* EW_CHUNK_SIZE, for re-reads */
+	uint8_t *zbuf; /* the indexes of the file collected */
 	size_t zbuf_cap;
-	uint8_t idata[EW_BLKSIZE];  /* its inline pcluster (ztailpacking) */
+	uint8_t idata[EW_BLKSIZE]; /* its inline pcluster (ztailpacking) */
 	uint16_t idata_len;
-	struct ez_comp *mcomp;      /* the collector's compressor (rare) */
+	struct ez_comp *mcomp; /* the collector's compressor (rare) */
 	uint8_t *mscratch;
 };
 

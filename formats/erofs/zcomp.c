@@ -27,19 +27,16 @@ struct alg_info {
 	const char *name;
 	enum ez_alg alg;
 	unsigned disk_alg;
-	int min_level, max_level, default_level;  /* -1: no levels */
+	int min_level, max_level, default_level; /* -1: no levels */
 	const struct ez_backend *be;
 };
 
 static const struct alg_info algs[] = {
-	{ "lz4", EZ_LZ4, Z_EROFS_COMPRESSION_LZ4, -1, -1, -1,
-	  &ez_backend_lz4 },
-	{ "lz4hc", EZ_LZ4HC, Z_EROFS_COMPRESSION_LZ4, 1, 12, 9,
-	  &ez_backend_lz4hc },
-	{ "lzma", EZ_LZMA, Z_EROFS_COMPRESSION_LZMA, 0, 9, 6,
-	  &ez_backend_lzma },
-	{ "zstd", EZ_ZSTD, Z_EROFS_COMPRESSION_ZSTD, 1, 22, 3,
-	  &ez_backend_zstd },
+	{"lz4", EZ_LZ4, Z_EROFS_COMPRESSION_LZ4, -1, -1, -1, &ez_backend_lz4},
+	{"lz4hc", EZ_LZ4HC, Z_EROFS_COMPRESSION_LZ4, 1, 12, 9,
+	 &ez_backend_lz4hc},
+	{"lzma", EZ_LZMA, Z_EROFS_COMPRESSION_LZMA, 0, 9, 6, &ez_backend_lzma},
+	{"zstd", EZ_ZSTD, Z_EROFS_COMPRESSION_ZSTD, 1, 22, 3, &ez_backend_zstd},
 };
 
 static const struct alg_info *find_alg(enum ez_alg alg)
@@ -59,8 +56,7 @@ int ez_config_init(struct ez_config *cfg, const char *name, int level,
 	if (!pcluster)
 		pcluster = EZ_MIN_PCLUSTER;
 	if (pcluster < EZ_MIN_PCLUSTER ||
-	    pcluster > Z_EROFS_PCLUSTER_MAX_SIZE ||
-	    (pcluster & (pcluster - 1)))
+	    pcluster > Z_EROFS_PCLUSTER_MAX_SIZE || (pcluster & (pcluster - 1)))
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "EROFS pcluster size must be a power of "
 				    "two from 4096 to 1048576, not %u",
@@ -68,7 +64,7 @@ int ez_config_init(struct ez_config *cfg, const char *name, int level,
 	cfg->pcluster = pcluster;
 	cfg->level = -1;
 	if (!name || !strcmp(name, "none")) {
-		cfg->alg = EZ_NONE;     /* a level is meaningless, ignored */
+		cfg->alg = EZ_NONE; /* a level is meaningless, ignored */
 		return SD_OK;
 	}
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
@@ -78,26 +74,32 @@ int ez_config_init(struct ez_config *cfg, const char *name, int level,
 		return sd_error_set(err, SD_ERR_UNSUPPORTED,
 				    "EROFS compression \"%s\" is not "
 				    "supported (lz4, lz4hc, lzma, zstd or "
-				    "none)", name);
+				    "none)",
+				    name);
 	if (level > 0 && a->max_level < 0)
-		return sd_error_set(err, SD_ERR_USAGE, "EROFS compression %s "
+		return sd_error_set(err, SD_ERR_USAGE,
+				    "EROFS compression %s "
 				    "takes no level (use lz4hc:LEVEL)",
 				    a->name);
-	if (a->max_level >= 0 && level >= 0 && (level < a->min_level || level > a->max_level))
-		return sd_error_set(err, SD_ERR_USAGE, "EROFS %s level must "
-				    "be %d to %d, not %d", a->name,
-				    a->min_level, a->max_level, level);
+	if (a->max_level >= 0 && level >= 0 &&
+	    (level < a->min_level || level > a->max_level))
+		return sd_error_set(err, SD_ERR_USAGE,
+				    "EROFS %s level must "
+				    "be %d to %d, not %d",
+				    a->name, a->min_level, a->max_level, level);
 	cfg->alg = a->alg;
 	cfg->disk_alg = a->disk_alg;
-	cfg->level = level >= 0 && a->max_level >= 0 ? level
-						     : a->default_level;
+	cfg->level = level >= 0 && a->max_level >= 0 ? level : a->default_level;
 	uint64_t dict = 8ull * pcluster;
 	if (a->alg == EZ_LZMA)
-		cfg->dict_size = (uint32_t)(dict < Z_EROFS_LZMA_MAX_DICT_SIZE
-					    ? dict : Z_EROFS_LZMA_MAX_DICT_SIZE);
+		cfg->dict_size =
+			(uint32_t)(dict < Z_EROFS_LZMA_MAX_DICT_SIZE
+					   ? dict
+					   : Z_EROFS_LZMA_MAX_DICT_SIZE);
 	else if (a->alg == EZ_ZSTD)
 		cfg->dict_size = (uint32_t)(dict < EZ_ZSTD_MAX_WINDOW
-					    ? dict : EZ_ZSTD_MAX_WINDOW);
+						    ? dict
+						    : EZ_ZSTD_MAX_WINDOW);
 	return SD_OK;
 }
 

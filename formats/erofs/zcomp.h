@@ -35,10 +35,10 @@ enum ez_alg {
 /* The image-wide compression configuration. */
 struct ez_config {
 	enum ez_alg alg;
-	int level;              /* resolved level (backend default applied) */
-	uint32_t pcluster;      /* physical cluster bytes: 4 KiB .. 1 MiB */
-	unsigned disk_alg;      /* Z_EROFS_COMPRESSION_* written to disk */
-	uint32_t dict_size;     /* lzma: dictionary bytes; zstd: window */
+	int level;          /* resolved level (backend default applied) */
+	uint32_t pcluster;  /* physical cluster bytes: 4 KiB .. 1 MiB */
+	unsigned disk_alg;  /* Z_EROFS_COMPRESSION_* written to disk */
+	uint32_t dict_size; /* lzma: dictionary bytes; zstd: window */
 };
 
 /*

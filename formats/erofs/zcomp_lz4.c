@@ -23,7 +23,7 @@ static void *lz4_create(const struct ez_config *cfg)
 	static int token;
 
 	(void)cfg;
-	return &token;      /* stateless */
+	return &token; /* stateless */
 }
 
 static long lz4_destsize(void *state, const struct ez_config *cfg,
@@ -57,7 +57,7 @@ const struct ez_backend ez_backend_lz4 = {
 static void *lz4hc_create(const struct ez_config *cfg)
 {
 	(void)cfg;
-	return LZ4_createStreamHC();   /* allocated and initialised */
+	return LZ4_createStreamHC(); /* allocated and initialised */
 }
 
 static long lz4hc_destsize(void *state, const struct ez_config *cfg,
@@ -69,8 +69,8 @@ static long lz4hc_destsize(void *state, const struct ez_config *cfg,
 	int n;
 
 	LZ4_resetStreamHC_fast(s, cfg->level);
-	n = LZ4_compress_HC_continue_destSize(s, (const char *)src,
-					      (char *)dst, &in, (int)dstcap);
+	n = LZ4_compress_HC_continue_destSize(s, (const char *)src, (char *)dst,
+					      &in, (int)dstcap);
 	if (n <= 0)
 		return 0;
 	*srclen = (size_t)in;

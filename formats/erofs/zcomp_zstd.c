@@ -55,13 +55,12 @@ static void *zstd_create(const struct ez_config *cfg)
 	s->scratch_cap = 2 * (size_t)cfg->pcluster + 1024;
 	s->scratch = malloc(s->scratch_cap);
 	if (!s->cctx || !s->scratch ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(s->cctx,
-						ZSTD_c_compressionLevel,
-						cfg->level)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(
+		    s->cctx, ZSTD_c_compressionLevel, cfg->level)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_windowLog,
 						(int)log2u(cfg->dict_size))) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_checksumFlag,
-						0))) {
+	    ZSTD_isError(
+		    ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_checksumFlag, 0))) {
 		ZSTD_freeCCtx(s->cctx);
 		free(s->scratch);
 		free(s);
@@ -113,7 +112,7 @@ static long zstd_destsize(void *state, const struct ez_config *cfg,
 	}
 	if (!lo_c)
 		return 0;
-	*srclen = lo;     /* dst holds the frame of the longest fit */
+	*srclen = lo; /* dst holds the frame of the longest fit */
 	return (long)lo_c;
 }
 

@@ -98,13 +98,13 @@ struct comp_desc {
 };
 
 static const struct comp_desc comps[] = {
-	{ "gzip", SQFS_COMP_GZIP, SQFS_GZIP_MIN_LEVEL, SQFS_GZIP_MAX_LEVEL },
-	{ "xz", SQFS_COMP_XZ, SQFS_XZ_MIN_LEVEL, SQFS_XZ_MAX_LEVEL },
-	{ "lz4", SQFS_COMP_LZ4, 1, 12 },
-	{ "zstd", SQFS_COMP_ZSTD, SQFS_ZSTD_MIN_LEVEL, SQFS_ZSTD_MAX_LEVEL },
+	{"gzip", SQFS_COMP_GZIP, SQFS_GZIP_MIN_LEVEL, SQFS_GZIP_MAX_LEVEL},
+	{"xz", SQFS_COMP_XZ, SQFS_XZ_MIN_LEVEL, SQFS_XZ_MAX_LEVEL},
+	{"lz4", SQFS_COMP_LZ4, 1, 12},
+	{"zstd", SQFS_COMP_ZSTD, SQFS_ZSTD_MIN_LEVEL, SQFS_ZSTD_MAX_LEVEL},
 	/* "none" keeps a gzip id: the kernel and unsquashfs know it, and
 	 * with default settings no compressor-options block is written */
-	{ "none", SQFS_COMP_GZIP, 1, 0 },
+	{"none", SQFS_COMP_GZIP, 1, 0},
 };
 
 static int check_block_size(uint32_t bs, struct sd_error *err)
@@ -113,7 +113,8 @@ static int check_block_size(uint32_t bs, struct sd_error *err)
 	    (bs & (bs - 1)) != 0)
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "squashfs block size %u: must be a power "
-				    "of two from 4096 to 1048576", bs);
+				    "of two from 4096 to 1048576",
+				    bs);
 	return SD_OK;
 }
 
@@ -158,7 +159,8 @@ int sd_sqfs_comp_setup(const struct sd_write_options *opts,
 	if (!d)
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "unknown squashfs compressor '%s' (use "
-				    "gzip, xz, lz4, zstd or none)", name);
+				    "gzip, xz, lz4, zstd or none)",
+				    name);
 	if (opts->level != -1 &&
 	    (opts->level < d->min_level || opts->level > d->max_level)) {
 		if (d->min_level > d->max_level)
@@ -167,8 +169,9 @@ int sd_sqfs_comp_setup(const struct sd_write_options *opts,
 					    name);
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "compression level %d for %s: must be "
-				    "%d to %d", opts->level, name,
-				    d->min_level, d->max_level);
+				    "%d to %d",
+				    opts->level, name, d->min_level,
+				    d->max_level);
 	}
 	ret = check_block_size(bs, err);
 	if (ret)
@@ -188,8 +191,10 @@ int sd_sqfs_comp_setup(const struct sd_write_options *opts,
 	if (ret != 0) {
 		sqfs_destroy(inner);
 		out->uncmp = NULL;
-		return sd_error_set(err, ret == SQFS_ERROR_ALLOC ?
-				    SD_ERR_NOMEM : SD_ERR_UNSUPPORTED,
+		return sd_error_set(err,
+				    ret == SQFS_ERROR_ALLOC
+					    ? SD_ERR_NOMEM
+					    : SD_ERR_UNSUPPORTED,
 				    "cannot create %s compressor: %s", name,
 				    sd_sqfs_strerror(ret));
 	}

@@ -28,8 +28,8 @@ static int stream_fail(struct sqfs_stream *s, struct sd_error *err,
 	sd_sqfs_msg_path(s->node, NULL, 0, path, sizeof(path));
 	return sd_error_set(err, SD_ERR_CORRUPT,
 			    "%s: cannot read %s at offset %llu: %s",
-			    s->c->img->path, path,
-			    (unsigned long long)s->off, why);
+			    s->c->img->path, path, (unsigned long long)s->off,
+			    why);
 }
 
 static int stream_read(struct sd_stream *base, void *buf, size_t len,
@@ -116,11 +116,9 @@ int sd_sqfs_content_add(struct sd_sqfs_content *c, sqfs_inode_generic_t *ino,
 {
 	if (c->nfiles == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 256;
-		sqfs_inode_generic_t **n = realloc(c->files,
-						   cap * sizeof(*n));
+		sqfs_inode_generic_t **n = realloc(c->files, cap * sizeof(*n));
 		if (!n)
-			return sd_error_set(err, SD_ERR_NOMEM,
-					    "out of memory");
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		c->files = n;
 		c->cap = cap;
 	}

@@ -20,8 +20,8 @@
 #include "formats/squashfs/image.h"
 
 struct sd_sqfs_content {
-	struct sd_sqfs_image *img;     /* owned */
-	sqfs_inode_generic_t **files;  /* owned, by src_id */
+	struct sd_sqfs_image *img;    /* owned */
+	sqfs_inode_generic_t **files; /* owned, by src_id */
 	size_t nfiles, cap;
 };
 

@@ -17,7 +17,7 @@ struct fdfile {
 	bool writable;
 	bool own;
 	sqfs_u64 size;
-	int werr;       /* errno of the first failed write or truncate */
+	int werr; /* errno of the first failed write or truncate */
 };
 
 static int fdfile_read_at(sqfs_file_t *base, sqfs_u64 offset, void *buffer,

@@ -18,13 +18,12 @@
 
 #define NO_TABLE 0xFFFFFFFFFFFFFFFFULL
 
-int sd_sqfs_image_error(const struct sd_sqfs_image *img,
-			struct sd_error *err, int sq, const char *what)
+int sd_sqfs_image_error(const struct sd_sqfs_image *img, struct sd_error *err,
+			int sq, const char *what)
 {
-	return sd_error_set(err, sq == SQFS_ERROR_ALLOC ? SD_ERR_NOMEM
-							 : SD_ERR_CORRUPT,
-			    "%s: %s: %s", img->path, what,
-			    sd_sqfs_strerror(sq));
+	return sd_error_set(
+		err, sq == SQFS_ERROR_ALLOC ? SD_ERR_NOMEM : SD_ERR_CORRUPT,
+		"%s: %s: %s", img->path, what, sd_sqfs_strerror(sq));
 }
 
 static int bad(const struct sd_sqfs_image *img, struct sd_error *err,
@@ -42,8 +41,8 @@ static int check_super(const struct sd_sqfs_image *img, struct sd_error *err)
 	if (end > img->file_size)
 		return sd_error_set(err, SD_ERR_CORRUPT,
 				    "%s: truncated image: superblock says "
-				    "%llu bytes, file has %llu", img->path,
-				    (unsigned long long)end,
+				    "%llu bytes, file has %llu",
+				    img->path, (unsigned long long)end,
 				    (unsigned long long)img->file_size);
 	if (s->inode_count == 0 || s->id_count == 0)
 		return bad(img, err, "superblock: no inodes or no IDs");
@@ -52,36 +51,42 @@ static int check_super(const struct sd_sqfs_image *img, struct sd_error *err)
 	    s->directory_table_start >= end ||
 	    s->id_table_start < s->directory_table_start ||
 	    s->id_table_start >= end)
-		return bad(img, err, "superblock: table offsets out of order "
-				     "or beyond the image end");
+		return bad(img, err,
+			   "superblock: table offsets out of order "
+			   "or beyond the image end");
 	if (s->fragment_table_start != NO_TABLE &&
 	    (s->fragment_table_start < s->directory_table_start ||
 	     s->fragment_table_start >= end))
-		return bad(img, err, "superblock: fragment table offset "
-				     "out of range");
+		return bad(img, err,
+			   "superblock: fragment table offset "
+			   "out of range");
 	if (s->export_table_start != NO_TABLE &&
 	    (s->export_table_start < s->directory_table_start ||
 	     s->export_table_start >= end))
-		return bad(img, err, "superblock: export table offset "
-				     "out of range");
+		return bad(img, err,
+			   "superblock: export table offset "
+			   "out of range");
 	if (s->xattr_id_table_start != NO_TABLE &&
 	    s->xattr_id_table_start >= end)
-		return bad(img, err, "superblock: xattr table offset "
-				     "out of range");
+		return bad(img, err,
+			   "superblock: xattr table offset "
+			   "out of range");
 	if (s->fragment_entry_count > 0) {
 		sqfs_u64 bytes = (sqfs_u64)s->fragment_entry_count * 16;
 		sqfs_u64 index = (bytes + SQFS_META_BLOCK_SIZE - 1) /
 				 SQFS_META_BLOCK_SIZE * 8;
 		if (s->fragment_table_start == NO_TABLE ||
 		    index > end - s->fragment_table_start)
-			return bad(img, err, "superblock: fragment count "
-					     "does not fit the image");
+			return bad(img, err,
+				   "superblock: fragment count "
+				   "does not fit the image");
 	}
 	if ((s->root_inode_ref >> 16) >=
 		    s->directory_table_start - s->inode_table_start ||
 	    (s->root_inode_ref & 0xFFFF) >= SQFS_META_BLOCK_SIZE)
-		return bad(img, err, "superblock: root inode reference out "
-				     "of range");
+		return bad(img, err,
+			   "superblock: root inode reference out "
+			   "of range");
 	return SD_OK;
 }
 
@@ -126,18 +131,19 @@ static int load_compressor(struct sd_sqfs_image *img, struct sd_error *err)
 	if (!ret)
 		ret = sqfs_compressor_create(&cfg, &img->cmp);
 	if (ret) {
-		const char *name = sqfs_compressor_name_from_id(
-			s->compression_id);
-		return sd_error_set(err, name ? SD_ERR_UNSUPPORTED
-					      : SD_ERR_CORRUPT,
-				    "%s: compressor %s (id %u): %s",
-				    img->path, name ? name : "unknown",
-				    s->compression_id, sd_sqfs_strerror(ret));
+		const char *name =
+			sqfs_compressor_name_from_id(s->compression_id);
+		return sd_error_set(err,
+				    name ? SD_ERR_UNSUPPORTED : SD_ERR_CORRUPT,
+				    "%s: compressor %s (id %u): %s", img->path,
+				    name ? name : "unknown", s->compression_id,
+				    sd_sqfs_strerror(ret));
 	}
 	if (s->flags & SQFS_FLAG_COMPRESSOR_OPTIONS) {
 		ret = img->cmp->read_options(img->cmp, img->file);
 		if (ret)
-			return sd_sqfs_image_error(img, err, ret,
+			return sd_sqfs_image_error(
+				img, err, ret,
 				"cannot read compressor options");
 	}
 	return SD_OK;
@@ -149,8 +155,7 @@ static int load_compressor(struct sd_sqfs_image *img, struct sd_error *err)
  * (check_super put them all after it).  A metadata reader refuses to
  * seek outside its range.
  */
-static int create_meta_readers(struct sd_sqfs_image *img,
-			       struct sd_error *err)
+static int create_meta_readers(struct sd_sqfs_image *img, struct sd_error *err)
 {
 	const sqfs_super_t *s = &img->super;
 	sqfs_u64 dir_end = s->id_table_start;

@@ -22,14 +22,15 @@
 #include "core/error.h"
 
 struct sd_sqfs_image {
-	char *path;               /* for messages */
+	char *path; /* for messages */
 	sqfs_file_t *file;
 	sqfs_super_t super;
 	sqfs_u64 file_size;
-	sqfs_compressor_t *cmp;   /* decompressor */
+	sqfs_compressor_t *cmp; /* decompressor */
 	sqfs_id_table_t *ids;
-	sqfs_meta_reader_t *inodes; /* [inode_table_start, directory_table_start) */
-	sqfs_meta_reader_t *dirs;   /* [directory_table_start, next table) */
+	sqfs_meta_reader_t
+		*inodes; /* [inode_table_start, directory_table_start) */
+	sqfs_meta_reader_t *dirs; /* [directory_table_start, next table) */
 	sqfs_data_reader_t *data;
 };
 
@@ -46,7 +47,7 @@ void sd_sqfs_image_done_walking(struct sd_sqfs_image *img);
  * Record SD_ERR_CORRUPT "PATH: <what>: <libsquashfs reason>" for the
  * libsquashfs error @sq (SD_ERR_NOMEM if it is an allocation failure).
  */
-int sd_sqfs_image_error(const struct sd_sqfs_image *img,
-			struct sd_error *err, int sq, const char *what);
+int sd_sqfs_image_error(const struct sd_sqfs_image *img, struct sd_error *err,
+			int sq, const char *what);
 
 #endif

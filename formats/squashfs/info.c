@@ -33,10 +33,10 @@ static void super_info(const struct sd_sqfs_image *img,
 		unsigned flag;
 		const char *name;
 	} flags[] = {
-		{ SQFS_FLAG_UNCOMPRESSED_INODES, "uncompressed-inodes" },
-		{ SQFS_FLAG_UNCOMPRESSED_DATA, "uncompressed-data" },
-		{ SQFS_FLAG_UNCOMPRESSED_FRAGMENTS, "uncompressed-fragments" },
-		{ SQFS_FLAG_COMPRESSOR_OPTIONS, "compressor-options" },
+		{SQFS_FLAG_UNCOMPRESSED_INODES, "uncompressed-inodes"},
+		{SQFS_FLAG_UNCOMPRESSED_DATA, "uncompressed-data"},
+		{SQFS_FLAG_UNCOMPRESSED_FRAGMENTS, "uncompressed-fragments"},
+		{SQFS_FLAG_COMPRESSOR_OPTIONS, "compressor-options"},
 	};
 
 	info->image_bytes = img->file_size;

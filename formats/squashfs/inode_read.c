@@ -43,10 +43,10 @@
 /* One inode being checked. */
 struct ictx {
 	struct sd_sqfs_image *img;
-	const char *where;       /* for messages */
+	const char *where; /* for messages */
 	struct sd_error *err;
-	sqfs_u64 room;           /* most bytes the inode table can hold from
-				    the inode's metadata block on */
+	sqfs_u64 room; /* most bytes the inode table can hold from
+			  the inode's metadata block on */
 };
 
 static sqfs_u16 get_le16(const sqfs_u8 *p)
@@ -66,8 +66,8 @@ static sqfs_u64 get_le64(const sqfs_u8 *p)
 }
 
 /* SD_ERR_CORRUPT "IMAGE: WHERE: reason". */
-__attribute__((format(printf, 2, 3)))
-static int corrupt(const struct ictx *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int corrupt(const struct ictx *c,
+							 const char *fmt, ...)
 {
 	char why[256];
 	va_list ap;
@@ -75,8 +75,8 @@ static int corrupt(const struct ictx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	return sd_error_set(c->err, SD_ERR_CORRUPT, "%s: %s: %s",
-			    c->img->path, c->where, why);
+	return sd_error_set(c->err, SD_ERR_CORRUPT, "%s: %s: %s", c->img->path,
+			    c->where, why);
 }
 
 /* A libsquashfs error @sq while reading the inode table. */
@@ -191,16 +191,19 @@ static int check_dir_index(const struct ictx *c)
 	for (unsigned i = 0; i < count; i++) {
 		why = too_many(c, total);
 		if (why)
-			return corrupt(c, "directory inode claims %u index "
-				       "entries, %s", count, why);
+			return corrupt(c,
+				       "directory inode claims %u index "
+				       "entries, %s",
+				       count, why);
 		ret = get(c, raw, DIR_INDEX_BYTES);
 		if (ret)
 			return ret;
 		sqfs_u64 name = (sqfs_u64)get_le32(raw + 8) + 1;
 		if (name > DIR_INDEX_NAME_MAX)
-			return corrupt(c, "directory index entry %u has a "
-				       "%llu-byte name (at most %u)", i,
-				       (unsigned long long)name,
+			return corrupt(c,
+				       "directory index entry %u has a "
+				       "%llu-byte name (at most %u)",
+				       i, (unsigned long long)name,
 				       DIR_INDEX_NAME_MAX);
 		total += name - 1; /* the 13 bytes were counted already */
 		ret = skip(c, name);
@@ -219,18 +222,12 @@ static int check_inode(const struct ictx *c)
 	if (ret)
 		return ret;
 	switch (get_le16(raw)) {
-	case SQFS_INODE_FILE:
-		return check_file(c, false);
-	case SQFS_INODE_EXT_FILE:
-		return check_file(c, true);
-	case SQFS_INODE_SLINK:
-		return check_symlink(c, false);
-	case SQFS_INODE_EXT_SLINK:
-		return check_symlink(c, true);
-	case SQFS_INODE_EXT_DIR:
-		return check_dir_index(c);
-	default:
-		return SD_OK; /* fixed size, or unknown: libsquashfs refuses */
+	case SQFS_INODE_FILE: return check_file(c, false);
+	case SQFS_INODE_EXT_FILE: return check_file(c, true);
+	case SQFS_INODE_SLINK: return check_symlink(c, false);
+	case SQFS_INODE_EXT_SLINK: return check_symlink(c, true);
+	case SQFS_INODE_EXT_DIR: return check_dir_index(c);
+	default: return SD_OK; /* fixed size, or unknown: libsquashfs refuses */
 	}
 }
 
@@ -239,7 +236,7 @@ int sd_sqfs_inode_read(struct sd_sqfs_image *img, sqfs_u64 ref,
 		       struct sd_error *err)
 {
 	const sqfs_super_t *s = &img->super;
-	struct ictx c = { img, where, err, 0 };
+	struct ictx c = {img, where, err, 0};
 	sqfs_u64 block = ref >> 16;
 	size_t offset = (size_t)(ref & 0xFFFF);
 	int sq, ret;

@@ -29,7 +29,7 @@
 /* A directory's sd_walk_dir: id its inode number, inode its
  * sqfs_inode_generic_t. */
 struct walk {
-	struct sd_walk walk;     /* pending directories, loop check, limits */
+	struct sd_walk walk; /* pending directories, loop check, limits */
 	struct sd_sqfs_image *img;
 	struct sd_sqfs_content *content;
 	struct sd_tree *tree;
@@ -42,8 +42,8 @@ static int corrupt(struct walk *w, const struct sd_node *dir,
 	char path[512];
 
 	sd_sqfs_msg_path(dir, NULL, 0, path, sizeof(path));
-	return sd_error_set(err, SD_ERR_CORRUPT, "%s: %s: %s%s%s",
-			    w->img->path, path, what, detail ? ": " : "",
+	return sd_error_set(err, SD_ERR_CORRUPT, "%s: %s: %s%s%s", w->img->path,
+			    path, what, detail ? ": " : "",
 			    detail ? detail : "");
 }
 
@@ -78,8 +78,10 @@ static int set_meta(struct walk *w, struct sd_node *node,
 
 	if (sqfs_id_table_index_to_id(w->img->ids, ino->base.uid_idx, &uid) ||
 	    sqfs_id_table_index_to_id(w->img->ids, ino->base.gid_idx, &gid))
-		return corrupt(w, node, err, "owner index outside the ID "
-			       "table", NULL);
+		return corrupt(w, node, err,
+			       "owner index outside the ID "
+			       "table",
+			       NULL);
 	node->mode = ino->base.mode & 07777;
 	node->uid = uid;
 	node->gid = gid;
@@ -100,20 +102,26 @@ static int check_file(struct walk *w, const struct sd_node *node,
 	for (size_t i = 0; i < n; i++) {
 		sqfs_u32 sz = SQFS_ON_DISK_BLOCK_SIZE(ino->extra[i]);
 		if (sz > s->block_size)
-			return corrupt(w, node, err, "data block larger than "
-				       "the block size", NULL);
+			return corrupt(w, node, err,
+				       "data block larger than "
+				       "the block size",
+				       NULL);
 		stored += sz;
 	}
-	if (stored > 0 && (start < sizeof(sqfs_super_t) ||
-			   start > s->inode_table_start ||
-			   stored > s->inode_table_start - start))
-		return corrupt(w, node, err, "data blocks outside the data "
-			       "area", NULL);
+	if (stored > 0 &&
+	    (start < sizeof(sqfs_super_t) || start > s->inode_table_start ||
+	     stored > s->inode_table_start - start))
+		return corrupt(w, node, err,
+			       "data blocks outside the data "
+			       "area",
+			       NULL);
 	sqfs_inode_get_frag_location(ino, &frag, &frag_off);
 	if (frag != 0xFFFFFFFF &&
 	    (frag >= s->fragment_entry_count || frag_off >= s->block_size))
-		return corrupt(w, node, err, "fragment reference out of "
-			       "range", NULL);
+		return corrupt(w, node, err,
+			       "fragment reference out of "
+			       "range",
+			       NULL);
 	return SD_OK;
 }
 
@@ -135,9 +143,10 @@ static int fill_node(struct walk *w, struct sd_node *node,
 				      NULL);
 			goto drop;
 		}
-		struct sd_walk_dir d = { .node = node, .inode = ino,
-					 .id = ino->base.inode_number,
-					 .depth = depth };
+		struct sd_walk_dir d = {.node = node,
+					.inode = ino,
+					.id = ino->base.inode_number,
+					.depth = depth};
 		return sd_walk_push(&w->walk, &d, err);
 	case SQFS_INODE_FILE:
 	case SQFS_INODE_EXT_FILE:
@@ -146,8 +155,10 @@ static int fill_node(struct walk *w, struct sd_node *node,
 			goto drop;
 		sqfs_inode_get_file_size(ino, &size);
 		if (size > SD_LIMIT_FILE_SIZE) {
-			ret = corrupt(w, node, err, "file larger than "
-				      "storedisk reads (1 TiB)", NULL);
+			ret = corrupt(w, node, err,
+				      "file larger than "
+				      "storedisk reads (1 TiB)",
+				      NULL);
 			goto drop;
 		}
 		node->size = size;
@@ -168,15 +179,10 @@ static int fill_node(struct walk *w, struct sd_node *node,
 		break;
 	}
 	case SQFS_INODE_BDEV:
-	case SQFS_INODE_CDEV:
-		node->rdev = ino->data.dev.devno;
-		break;
+	case SQFS_INODE_CDEV: node->rdev = ino->data.dev.devno; break;
 	case SQFS_INODE_EXT_BDEV:
-	case SQFS_INODE_EXT_CDEV:
-		node->rdev = ino->data.dev_ext.devno;
-		break;
-	default:
-		break;
+	case SQFS_INODE_EXT_CDEV: node->rdev = ino->data.dev_ext.devno; break;
+	default: break;
 	}
 drop:
 	sqfs_free(ino);
@@ -255,13 +261,14 @@ static int list_dir(void *ctx, const struct sd_walk_dir *dir,
 		if (base_type(ino->base.type) != ent->type) {
 			sqfs_free(ent);
 			sqfs_free(ino);
-			return corrupt(w, dir->node, err, "entry type does "
-				       "not match its inode", NULL);
+			return corrupt(w, dir->node, err,
+				       "entry type does "
+				       "not match its inode",
+				       NULL);
 		}
 		struct sd_node *node = sd_tree_add(
 			w->tree, dir->node, (const char *)ent->name,
-			(size_t)ent->size + 1, node_type(ino->base.type),
-			err);
+			(size_t)ent->size + 1, node_type(ino->base.type), err);
 		sqfs_free(ent);
 		if (!node) {
 			char why[SD_ERROR_MSG_MAX] = "";
@@ -282,8 +289,8 @@ static int list_dir(void *ctx, const struct sd_walk_dir *dir,
 static int walk_all(struct walk *w, struct sd_error *err)
 {
 	sqfs_inode_generic_t *root = NULL;
-	int ret = sd_sqfs_inode_read(w->img, w->img->super.root_inode_ref,
-				     "/", &root, err);
+	int ret = sd_sqfs_inode_read(w->img, w->img->super.root_inode_ref, "/",
+				     &root, err);
 
 	if (ret)
 		return ret;
@@ -304,11 +311,10 @@ static const struct sd_walk_ops walk_ops = {
 	.drop = drop_inode,
 };
 
-int sd_sqfs_read(const char *path, struct sd_tree **out,
-		 struct sd_error *err)
+int sd_sqfs_read(const char *path, struct sd_tree **out, struct sd_error *err)
 {
 	struct sd_sqfs_image *img = NULL;
-	struct walk w = { 0 };
+	struct walk w = {0};
 	int ret;
 
 	*out = NULL;

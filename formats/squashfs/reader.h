@@ -15,7 +15,6 @@
 #include "core/error.h"
 #include "core/tree.h"
 
-int sd_sqfs_read(const char *path, struct sd_tree **out,
-		 struct sd_error *err);
+int sd_sqfs_read(const char *path, struct sd_tree **out, struct sd_error *err);
 
 #endif

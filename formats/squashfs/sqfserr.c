@@ -38,8 +38,8 @@ static void put_escaped(char *buf, size_t len, size_t *at, const char *s,
 	for (size_t i = 0; i < n && *at + 5 < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c < 0x20 || c == 0x7F)
-			*at += (size_t)snprintf(buf + *at, len - *at,
-						"\\x%02x", c);
+			*at += (size_t)snprintf(buf + *at, len - *at, "\\x%02x",
+						c);
 		else
 			buf[(*at)++] = (char)c;
 	}

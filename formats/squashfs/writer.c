@@ -37,8 +37,7 @@ static int check_node(const struct sd_node *node, struct sd_error *err)
 {
 	switch (node->type) {
 	case SD_NODE_DIR:
-	case SD_NODE_FILE:
-		break;
+	case SD_NODE_FILE: break;
 	case SD_NODE_SYMLINK:
 		if (!node->target)
 			return node_error(err, SD_ERR_INVALID, node,
@@ -179,15 +178,14 @@ static int write_image(struct sd_sqfs_wstate *w,
 
 int sd_sqfs_write(const struct sd_tree *tree,
 		  const struct sd_write_options *opts, int fd,
-		  volatile const int *interrupted,
-		  struct sd_write_stats *stats, struct sd_error *err)
+		  volatile const int *interrupted, struct sd_write_stats *stats,
+		  struct sd_error *err)
 {
 	int ret = sd_tree_check_limits(tree, err);
 
 	if (ret)
 		return ret;
-	return sd_sqfs_write_unchecked(tree, opts, fd, interrupted, stats,
-				       err);
+	return sd_sqfs_write_unchecked(tree, opts, fd, interrupted, stats, err);
 }
 
 int sd_sqfs_write_unchecked(const struct sd_tree *tree,

@@ -28,9 +28,9 @@
 
 struct sd_sqfs_wstate {
 	const struct sd_tree *tree;
-	struct sd_node **nodes;        /* all nodes, by node->index */
-	size_t count;                  /* tree->count */
-	sqfs_file_t *file;             /* the output image */
+	struct sd_node **nodes; /* all nodes, by node->index */
+	size_t count;           /* tree->count */
+	sqfs_file_t *file;      /* the output image */
 	struct sd_sqfs_comp comp;
 	sqfs_super_t super;
 	sqfs_frag_table_t *frag;       /* filled by the data stage */
@@ -46,16 +46,15 @@ struct sd_sqfs_wstate {
 /* The image-wide entry point (sd_format_squashfs.write). */
 int sd_sqfs_write(const struct sd_tree *tree,
 		  const struct sd_write_options *opts, int fd,
-		  volatile const int *interrupted,
-		  struct sd_write_stats *stats, struct sd_error *err);
+		  volatile const int *interrupted, struct sd_write_stats *stats,
+		  struct sd_error *err);
 
 /* sd_sqfs_write() without the check of core/sdlimits.h: for tests that
  * need an image beyond the limits (tests/formats/test_hostile.c). */
 int sd_sqfs_write_unchecked(const struct sd_tree *tree,
 			    const struct sd_write_options *opts, int fd,
 			    volatile const int *interrupted,
-			    struct sd_write_stats *stats,
-			    struct sd_error *err);
+			    struct sd_write_stats *stats, struct sd_error *err);
 
 /*
  * Stage 1: stream every FILE node's content, in tree order, through a

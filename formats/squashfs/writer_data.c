@@ -43,17 +43,17 @@ struct data_ctx {
 	sqfs_block_writer_t *bw;
 	struct sd_sqfs_pipe *pipe;
 	struct sd_sqfs_frags *frags;
-	struct sd_sqfs_key *keys;     /* by rank among FILE nodes */
-	size_t rank;                  /* of the file being taken */
-	XXH3_state_t *kx;             /* its key, so far */
+	struct sd_sqfs_key *keys; /* by rank among FILE nodes */
+	size_t rank;              /* of the file being taken */
+	XXH3_state_t *kx;         /* its key, so far */
 
-	struct wq_ent *wq;            /* ring of wq_cap entries */
+	struct wq_ent *wq; /* ring of wq_cap entries */
 	size_t wq_cap, wq_head, wq_n;
 
-	struct sd_sqfs_fblk *fblks;   /* nfblk fragment block buffers */
-	bool *fb_used;                /* being filled or not yet written */
+	struct sd_sqfs_fblk *fblks; /* nfblk fragment block buffers */
+	bool *fb_used;              /* being filled or not yet written */
 	size_t nfblk;
-	struct sd_sqfs_fblk *cur;     /* being filled */
+	struct sd_sqfs_fblk *cur; /* being filled */
 };
 
 static int path_error(struct sd_error *err, int code,
@@ -95,8 +95,8 @@ static const struct sd_sqfs_fblk *find_fblk(void *ctx, uint32_t index)
 	return NULL;
 }
 
-static void wq_push(struct data_ctx *c, struct sd_sqfs_fblk *fb,
-		    uint64_t seq, struct sd_sqfs_item *it)
+static void wq_push(struct data_ctx *c, struct sd_sqfs_fblk *fb, uint64_t seq,
+		    struct sd_sqfs_item *it)
 {
 	struct wq_ent *e = &c->wq[(c->wq_head + c->wq_n) % c->wq_cap];
 
@@ -108,8 +108,8 @@ static void wq_push(struct data_ctx *c, struct sd_sqfs_fblk *fb,
 
 /* ---- writing, in image order ------------------------------------------ */
 
-static int write_item(struct data_ctx *c, uint64_t seq,
-		      struct sd_sqfs_item *it, struct sd_error *err)
+static int write_item(struct data_ctx *c, uint64_t seq, struct sd_sqfs_item *it,
+		      struct sd_error *err)
 {
 	sqfs_inode_generic_t **ino = &c->w->inodes[it->node->index];
 	uint32_t flags = 0, size;
@@ -132,16 +132,15 @@ static int write_item(struct data_ctx *c, uint64_t seq,
 	ret = c->bw->write_data_block(c->bw, NULL, size, (sqfs_u32)it->hash,
 				      flags, it->bytes, &loc);
 	if (ret)
-		return sqfs_error(err, ret, it->node,
-				  "cannot write file data");
+		return sqfs_error(err, ret, it->node, "cannot write file data");
 	if (it->sparse) {
 		sqfs_inode_make_extended(*ino);
 		(*ino)->data.file_ext.sparse += size;
 		ret = sd_sqfs_set_block_size(ino, it->block, 0);
 	} else if (size != 0) {
-		ret = sd_sqfs_set_block_size(ino, it->block,
-					     it->compressed ? size :
-					     size | (1u << 24));
+		ret = sd_sqfs_set_block_size(
+			ino, it->block,
+			it->compressed ? size : size | (1u << 24));
 	}
 	if (ret)
 		return sd_error_set(err, ret, "out of memory");
@@ -165,9 +164,9 @@ static int write_fblk(struct data_ctx *c, struct sd_sqfs_fblk *fb,
 				      fb->compressed ? fb->out : fb->data,
 				      &loc);
 	if (!ret)
-		ret = sqfs_frag_table_set(c->w->frag, fb->index, loc,
-					  fb->compressed ? fb->stored :
-					  fb->stored | (1u << 24));
+		ret = sqfs_frag_table_set(
+			c->w->frag, fb->index, loc,
+			fb->compressed ? fb->stored : fb->stored | (1u << 24));
 	if (ret)
 		return sd_error_set(err, sd_sqfs_write_status(ret),
 				    "cannot write fragment block: %s",
@@ -198,8 +197,8 @@ static int flush(struct data_ctx *c, bool wait, struct sd_error *err)
 			if (ret)
 				return ret;
 		}
-		ret = e.fb ? write_fblk(c, e.fb, err) :
-			     write_item(c, e.seq, e.it, err);
+		ret = e.fb ? write_fblk(c, e.fb, err)
+			   : write_item(c, e.seq, e.it, err);
 		if (ret)
 			return ret;
 		c->wq_head = (c->wq_head + 1) % c->wq_cap;
@@ -279,8 +278,8 @@ static int take_tail(struct data_ctx *c, struct sd_sqfs_item *it,
 	offset = c->cur->size;
 	memcpy(c->cur->data + offset, it->bytes, it->in_size);
 	c->cur->size += it->in_size;
-	if (sd_sqfs_frags_add(c->frags, it->in_size, it->hash, index,
-			      offset) != SD_OK)
+	if (sd_sqfs_frags_add(c->frags, it->in_size, it->hash, index, offset) !=
+	    SD_OK)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	sqfs_inode_set_frag_location(*ino, index, offset);
 	return SD_OK;
@@ -312,8 +311,8 @@ static void key_item(struct data_ctx *c, const struct sd_sqfs_item *it)
 	}
 }
 
-static int take_item(struct data_ctx *c, uint64_t seq,
-		     struct sd_sqfs_item *it, struct sd_error *err)
+static int take_item(struct data_ctx *c, uint64_t seq, struct sd_sqfs_item *it,
+		     struct sd_error *err)
 {
 	struct sd_sqfs_wstate *w = c->w;
 	sqfs_inode_generic_t **ino = &w->inodes[it->node->index];
@@ -321,8 +320,7 @@ static int take_item(struct data_ctx *c, uint64_t seq,
 
 	if (it->kind == SD_SQI_EMPTY) {
 		if (sd_sqfs_empty_inode(ino) != SD_OK)
-			return sd_error_set(err, SD_ERR_NOMEM,
-					    "out of memory");
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		sd_sqfs_pipe_release(c->pipe, seq);
 		c->rank++;
 		progress(w, 0, 1);
@@ -403,8 +401,8 @@ static int setup(struct data_ctx *c, unsigned jobs, struct sd_error *err)
 	c->bs = w->comp.block_size;
 	w->frag = sqfs_frag_table_create(0);
 	c->bw = sqfs_block_writer_create(w->file, SQFS_DEVBLK_SIZE, 0);
-	c->keys = calloc(w->tree->nfiles ? w->tree->nfiles : 1,
-			 sizeof(*c->keys));
+	c->keys =
+		calloc(w->tree->nfiles ? w->tree->nfiles : 1, sizeof(*c->keys));
 	c->frags = sd_sqfs_frags_new(w, find_fblk, c);
 	c->kx = XXH3_createState();
 	if (c->kx)
@@ -419,8 +417,7 @@ static int setup(struct data_ctx *c, unsigned jobs, struct sd_error *err)
 		c->fblks[i].data = malloc(c->bs);
 		c->fblks[i].out = malloc(c->bs);
 		if (!c->fblks[i].data || !c->fblks[i].out)
-			return sd_error_set(err, SD_ERR_NOMEM,
-					    "out of memory");
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	}
 	ret = sd_sqfs_pipe_start(w, jobs, &c->pipe, err);
 	if (ret)
@@ -435,7 +432,7 @@ static int setup(struct data_ctx *c, unsigned jobs, struct sd_error *err)
 int sd_sqfs_write_data(struct sd_sqfs_wstate *w, unsigned jobs,
 		       struct sd_error *err)
 {
-	struct data_ctx c = { .w = w };
+	struct data_ctx c = {.w = w};
 	int ret;
 
 	if (jobs < 1)

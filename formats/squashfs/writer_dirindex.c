@@ -26,8 +26,8 @@ uint64_t sd_sqfs_dirindex_cost(size_t n, const size_t *hdr, size_t nhdr,
 		uint64_t len = end - start;
 		/* index entries read: up to and including the first that
 		 * names a later entry (all of them in the last segment) */
-		uint64_t idx = nsel == 0 ? 0 : 2 * (uint64_t)(j < nsel ? j + 1
-								       : nsel);
+		uint64_t idx =
+			nsel == 0 ? 0 : 2 * (uint64_t)(j < nsel ? j + 1 : nsel);
 
 		/* the entry at distance d from the segment start costs
 		 * 2 (d + 1) entry reads: sum = len (len + 1) */
@@ -70,7 +70,7 @@ size_t sd_sqfs_dirindex_choose(size_t n, const size_t *hdr, size_t nhdr,
 		return 0;
 	try = malloc(nhdr * sizeof(*try));
 	if (!try)
-		return 0;   /* no index: a valid (if slower) directory */
+		return 0; /* no index: a valid (if slower) directory */
 	best = sd_sqfs_dirindex_cost(n, hdr, nhdr, NULL, 0);
 	while (k < nhdr) {
 		size_t m = spread(n, hdr, nhdr, k, try);
@@ -97,8 +97,8 @@ size_t sd_sqfs_dirindex_choose(size_t n, const size_t *hdr, size_t nhdr,
 
 struct ient {
 	const sqfs_u8 *name;
-	size_t len;       /* name bytes (the stored size + 1) */
-	size_t bytes;     /* the whole entry */
+	size_t len;   /* name bytes (the stored size + 1) */
+	size_t bytes; /* the whole entry */
 };
 
 static int next_ient(const sqfs_u8 *p, size_t left, struct ient *e)
@@ -154,7 +154,7 @@ static void keep(sqfs_inode_generic_t *dir, const size_t *hdr, size_t count,
 		struct ient e;
 
 		if (next_ient(src, left, &e))
-			break;   /* not met: header_positions read them all */
+			break; /* not met: header_positions read them all */
 		if (s < nsel && hdr[i] == sel[s]) {
 			memmove(dst, src, e.bytes);
 			dst += e.bytes;

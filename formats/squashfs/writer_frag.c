@@ -95,12 +95,12 @@ static int load_block(struct sd_sqfs_frags *fr, uint32_t index,
 	if (SQFS_IS_BLOCK_COMPRESSED(info.size)) {
 		sqfs_s32 got;
 
-		ret = w->file->read_at(w->file, info.start_offset,
-				       fr->scratch, size);
+		ret = w->file->read_at(w->file, info.start_offset, fr->scratch,
+				       size);
 		if (ret)
 			goto fail;
-		got = w->comp.uncmp->do_block(w->comp.uncmp, fr->scratch,
-					      size, fr->cache, bs);
+		got = w->comp.uncmp->do_block(w->comp.uncmp, fr->scratch, size,
+					      fr->cache, bs);
 		if (got <= 0) {
 			ret = got ? got : SQFS_ERROR_OVERFLOW;
 			goto fail;
@@ -144,7 +144,8 @@ static int same_bytes(struct sd_sqfs_frags *fr, const struct chunk *c,
 	if (c->offset >= have_size || have_size - c->offset < c->size)
 		return sd_error_set(err, SD_ERR_CORRUPT,
 				    "fragment block %u is shorter than "
-				    "written", (unsigned)c->index);
+				    "written",
+				    (unsigned)c->index);
 	return memcmp(have + c->offset, data, c->size) == 0;
 }
 
@@ -152,8 +153,8 @@ int sd_sqfs_frags_find(struct sd_sqfs_frags *fr, const unsigned char *data,
 		       uint32_t size, uint64_t hash, uint32_t *index,
 		       uint32_t *offset, struct sd_error *err)
 {
-	for (size_t i = slot_of(hash, size, fr->cap);; i = (i + 1) &
-	     (fr->cap - 1)) {
+	for (size_t i = slot_of(hash, size, fr->cap);;
+	     i = (i + 1) & (fr->cap - 1)) {
 		const struct chunk *c = &fr->tab[i];
 		int ret;
 
@@ -184,7 +185,7 @@ static void put(struct chunk *tab, size_t cap, const struct chunk *c)
 int sd_sqfs_frags_add(struct sd_sqfs_frags *fr, uint32_t size, uint64_t hash,
 		      uint32_t index, uint32_t offset)
 {
-	struct chunk c = { hash, size, index, offset, true };
+	struct chunk c = {hash, size, index, offset, true};
 
 	if (2 * (fr->n + 1) > fr->cap) {
 		size_t cap = 2 * fr->cap;

@@ -28,7 +28,7 @@ struct sd_sqfs_frags;
  * from the image).
  */
 typedef const struct sd_sqfs_fblk *(*sd_sqfs_fblk_find)(void *ctx,
-							  uint32_t index);
+							uint32_t index);
 
 /* NULL on allocation failure. */
 struct sd_sqfs_frags *sd_sqfs_frags_new(struct sd_sqfs_wstate *w,

@@ -151,4 +151,3 @@ void sd_sqfs_fix_file_inodes(struct sd_sqfs_wstate *w)
 		}
 	}
 }
-

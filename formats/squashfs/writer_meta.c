@@ -17,13 +17,13 @@
 
 struct meta_ctx {
 	struct sd_sqfs_wstate *w;
-	sqfs_meta_writer_t *im;  /* inode table, straight to the file */
-	sqfs_meta_writer_t *dm;  /* directory table, kept in memory */
+	sqfs_meta_writer_t *im; /* inode table, straight to the file */
+	sqfs_meta_writer_t *dm; /* directory table, kept in memory */
 	sqfs_dir_writer_t *dw;
 	sqfs_id_table_t *ids;
-	struct sd_node **post;   /* nodes in post-order */
-	uint32_t *ino;           /* inode numbers, by node->index */
-	sqfs_u64 *ref;           /* inode references, by node->index */
+	struct sd_node **post; /* nodes in post-order */
+	uint32_t *ino;         /* inode numbers, by node->index */
+	sqfs_u64 *ref;         /* inode references, by node->index */
 };
 
 static int node_error(struct sd_error *err, int code,
@@ -32,8 +32,8 @@ static int node_error(struct sd_error *err, int code,
 	char path[512];
 
 	sd_node_path(node, path, sizeof(path));
-	return sd_error_set(err, code, "%s%s: %s: %s", path[0] ? "" : "/",
-			    path, what, sd_sqfs_strerror(sq));
+	return sd_error_set(err, code, "%s%s: %s: %s", path[0] ? "" : "/", path,
+			    what, sd_sqfs_strerror(sq));
 }
 
 /*
@@ -42,7 +42,10 @@ static int node_error(struct sd_error *err, int code,
  */
 static int post_order(struct meta_ctx *c, struct sd_error *err)
 {
-	struct frame { struct sd_node *node; size_t next; } *stack = NULL;
+	struct frame {
+		struct sd_node *node;
+		size_t next;
+	} *stack = NULL;
 	size_t sp = 0, cap = 0, n = 0;
 
 	c->post = malloc(c->w->count * sizeof(*c->post));
@@ -52,15 +55,16 @@ static int post_order(struct meta_ctx *c, struct sd_error *err)
 	if (!stack)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	cap = 64;
-	stack[sp++] = (struct frame){ c->w->tree->root, 0 };
+	stack[sp++] = (struct frame){c->w->tree->root, 0};
 	while (sp > 0) {
 		struct frame *top = &stack[sp - 1];
 
 		if (top->next < top->node->nchildren) {
-			struct sd_node *child = top->node->children[top->next++];
+			struct sd_node *child =
+				top->node->children[top->next++];
 			if (sp == cap) {
-				struct frame *ns = realloc(stack, 2 * cap *
-							   sizeof(*stack));
+				struct frame *ns = realloc(
+					stack, 2 * cap * sizeof(*stack));
 				if (!ns) {
 					free(stack);
 					return sd_error_set(err, SD_ERR_NOMEM,
@@ -69,7 +73,7 @@ static int post_order(struct meta_ctx *c, struct sd_error *err)
 				stack = ns;
 				cap *= 2;
 			}
-			stack[sp++] = (struct frame){ child, 0 };
+			stack[sp++] = (struct frame){child, 0};
 			continue;
 		}
 		if (n >= c->w->count)
@@ -81,8 +85,8 @@ static int post_order(struct meta_ctx *c, struct sd_error *err)
 	free(stack);
 	if (n != c->w->count)
 		return sd_error_set(err, SD_ERR_INVALID,
-				    "tree node count mismatch (%zu vs %zu)",
-				    n, c->w->count);
+				    "tree node count mismatch (%zu vs %zu)", n,
+				    c->w->count);
 	return SD_OK;
 }
 
@@ -182,9 +186,7 @@ static int write_inode(struct meta_ctx *c, struct sd_node *node,
 	int ret;
 
 	switch (node->type) {
-	case SD_NODE_FILE:
-		ino = c->w->inodes[node->index];
-		break;
+	case SD_NODE_FILE: ino = c->w->inodes[node->index]; break;
 	case SD_NODE_SYMLINK:
 		ino = own = symlink_inode(node);
 		if (!ino)
@@ -197,8 +199,8 @@ static int write_inode(struct meta_ctx *c, struct sd_node *node,
 		ino = own;
 		break;
 	default:
-		return node_error(err, SD_ERR_UNSUPPORTED, node,
-				  "cannot store", SQFS_ERROR_UNSUPPORTED);
+		return node_error(err, SD_ERR_UNSUPPORTED, node, "cannot store",
+				  SQFS_ERROR_UNSUPPORTED);
 	}
 	if (!ino)
 		return sd_error_set(err, SD_ERR_INVALID,
@@ -213,10 +215,14 @@ static int write_inode(struct meta_ctx *c, struct sd_node *node,
 						&ino->base.gid_idx);
 	if (ret) {
 		release(node, own);
-		return node_error(err, ret == SQFS_ERROR_OVERFLOW ?
-				  SD_ERR_LIMIT : sd_sqfs_write_status(ret),
-				  node, "owner ids (squashfs holds at most "
-				  "65536 distinct uids/gids)", ret);
+		return node_error(err,
+				  ret == SQFS_ERROR_OVERFLOW
+					  ? SD_ERR_LIMIT
+					  : sd_sqfs_write_status(ret),
+				  node,
+				  "owner ids (squashfs holds at most "
+				  "65536 distinct uids/gids)",
+				  ret);
 	}
 
 	sqfs_meta_writer_get_position(c->im, &block, &offset);
@@ -287,7 +293,7 @@ static int write_all(struct meta_ctx *c, struct sd_error *err)
 
 int sd_sqfs_write_tables(struct sd_sqfs_wstate *w, struct sd_error *err)
 {
-	struct meta_ctx c = { .w = w };
+	struct meta_ctx c = {.w = w};
 	int ret;
 
 	c.im = sqfs_meta_writer_create(w->file, w->comp.cmp, 0);

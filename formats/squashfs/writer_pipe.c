@@ -39,18 +39,18 @@
 
 struct pfile {
 	bool used, busy;
-	size_t rank;            /* among FILE nodes */
+	size_t rank; /* among FILE nodes */
 	struct sd_node *node;
 	struct sd_stream *s;
-	uint64_t base;          /* sequence number of its first item */
-	uint32_t nitems, next;  /* items; the next one to read */
-	uint32_t nfull, tail;   /* full blocks; bytes in the tail */
+	uint64_t base;         /* sequence number of its first item */
+	uint32_t nitems, next; /* items; the next one to read */
+	uint32_t nfull, tail;  /* full blocks; bytes in the tail */
 };
 
 struct worker {
 	struct sd_sqfs_pipe *p;
 	sqfs_compressor_t *cmp;
-	struct sd_dircache dc;  /* the directory of the last file it opened */
+	struct sd_dircache dc; /* the directory of the last file it opened */
 	pthread_t th;
 	bool started;
 };
@@ -66,33 +66,33 @@ struct sd_sqfs_pipe {
 	uint64_t total;
 
 	pthread_mutex_t mu;
-	pthread_cond_t work_cv;  /* workers wait here */
-	pthread_cond_t cons_cv;  /* the caller waits here */
-	unsigned nidle;          /* workers waiting on work_cv */
-	bool caller_idle;        /* the caller waits on cons_cv */
+	pthread_cond_t work_cv; /* workers wait here */
+	pthread_cond_t cons_cv; /* the caller waits here */
+	unsigned nidle;         /* workers waiting on work_cv */
+	bool caller_idle;       /* the caller waits on cons_cv */
 
 	struct sd_sqfs_item *ring;
-	bool *released;          /* the caller's only */
+	bool *released; /* the caller's only */
 	size_t nring;
-	uint64_t low;            /* oldest item the workers may not reuse */
-	uint64_t clow;           /* the caller's: oldest unreleased item */
+	uint64_t low;  /* oldest item the workers may not reuse */
+	uint64_t clow; /* the caller's: oldest unreleased item */
 
 	struct pfile *open;
 	size_t nopen;
-	size_t next_file;        /* next rank to open */
+	size_t next_file; /* next rank to open */
 
 	struct sd_sqfs_fblk *fq_head, *fq_tail;
 
-	uint64_t want;                   /* item the caller waits for */
+	uint64_t want; /* item the caller waits for */
 	const struct sd_sqfs_fblk *want_fb;
 
-	bool stop;                       /* workers exit */
-	bool failed;                     /* also read unlocked (atomic) */
-	size_t fail_rank;                /* first failing file */
+	bool stop;        /* workers exit */
+	bool failed;      /* also read unlocked (atomic) */
+	size_t fail_rank; /* first failing file */
 	struct sd_error fail_err;
 
-	struct worker *workers;  /* [0] is the caller's, the rest threads */
-	unsigned nworkers;       /* jobs */
+	struct worker *workers; /* [0] is the caller's, the rest threads */
+	unsigned nworkers;      /* jobs */
 };
 
 static int item_error(struct sd_error *err, int code,
@@ -201,8 +201,7 @@ static int read_item(struct sd_sqfs_pipe *p, struct pfile *f,
 	if (k < f->nfull) {
 		it->kind = SD_SQI_DATA;
 		it->in_size = p->bs;
-		return read_bytes(f, it->data, p->bs, (uint64_t)k * p->bs,
-				  err);
+		return read_bytes(f, it->data, p->bs, (uint64_t)k * p->bs, err);
 	}
 	if (k == f->nfull && f->nfull > 0) {
 		/* the sentinel: the file's blocks end here */
@@ -213,8 +212,7 @@ static int read_item(struct sd_sqfs_pipe *p, struct pfile *f,
 	it->kind = SD_SQI_TAIL;
 	it->block = f->nfull;
 	it->in_size = f->tail;
-	ret = read_bytes(f, it->data, f->tail, (uint64_t)f->nfull * p->bs,
-			 err);
+	ret = read_bytes(f, it->data, f->tail, (uint64_t)f->nfull * p->bs, err);
 	if (!ret)
 		ret = check_eof(f, err);
 	return ret;
@@ -412,8 +410,12 @@ static int read_small(struct worker *wk, size_t rank, struct sd_error *err)
 	struct sd_node *node = p->files[rank];
 	struct sd_sqfs_item *it = &p->ring[p->base[rank] % p->nring];
 	struct pfile f = {
-		.used = true, .busy = true, .rank = rank, .node = node,
-		.base = p->base[rank], .nitems = 1,
+		.used = true,
+		.busy = true,
+		.rank = rank,
+		.node = node,
+		.base = p->base[rank],
+		.nitems = 1,
 		.tail = (uint32_t)node->size,
 	};
 	int ret = sd_tree_open_near(p->w->tree, node, &wk->dc, &f.s, err);
@@ -472,8 +474,8 @@ static struct pfile *readable(struct sd_sqfs_pipe *p, size_t nslots)
 		struct pfile *f = &p->open[i];
 		uint64_t seq;
 
-		if (!f->used || f->busy || (p->failed &&
-					    f->rank > p->fail_rank))
+		if (!f->used || f->busy ||
+		    (p->failed && f->rank > p->fail_rank))
 			continue;
 		seq = f->base + f->next;
 		if (seq >= p->low + p->nring)
@@ -611,8 +613,8 @@ static void publish_locked(struct sd_sqfs_pipe *p)
 }
 
 int sd_sqfs_pipe_wait(struct sd_sqfs_pipe *p, uint64_t seq,
-		      const struct sd_sqfs_fblk *fb,
-		      struct sd_sqfs_item **item, struct sd_error *err)
+		      const struct sd_sqfs_fblk *fb, struct sd_sqfs_item **item,
+		      struct sd_error *err)
 {
 	int ret = SD_OK;
 
@@ -633,8 +635,8 @@ int sd_sqfs_pipe_wait(struct sd_sqfs_pipe *p, uint64_t seq,
 					   "squashfs image");
 			break;
 		}
-		if (p->failed && (seq == UINT64_MAX ||
-				  p->fail_rank <= rank_of(p, seq))) {
+		if (p->failed &&
+		    (seq == UINT64_MAX || p->fail_rank <= rank_of(p, seq))) {
 			if (err)
 				*err = p->fail_err;
 			ret = p->fail_err.code ? p->fail_err.code : SD_ERR_IO;
@@ -787,8 +789,7 @@ static int alloc_pipe(struct sd_sqfs_pipe *p, unsigned jobs)
 	if (p->workers) {
 		/* before any failure: sd_sqfs_pipe_stop releases them all */
 		for (unsigned i = 0; i < jobs; i++)
-			p->workers[i].dc =
-				(struct sd_dircache)SD_DIRCACHE_INIT;
+			p->workers[i].dc = (struct sd_dircache)SD_DIRCACHE_INIT;
 	}
 	if (!p->ring || !p->released || !p->open || !p->workers)
 		return SD_ERR_NOMEM;
@@ -809,8 +810,7 @@ static int alloc_pipe(struct sd_sqfs_pipe *p, unsigned jobs)
 }
 
 int sd_sqfs_pipe_start(struct sd_sqfs_wstate *w, unsigned jobs,
-		       struct sd_sqfs_pipe **out,
-		       struct sd_error *err)
+		       struct sd_sqfs_pipe **out, struct sd_error *err)
 {
 	struct sd_sqfs_pipe *p = calloc(1, sizeof(*p));
 	int ret;

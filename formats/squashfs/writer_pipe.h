@@ -48,33 +48,33 @@ enum sd_sqfs_item_kind {
 /* One item, as the caller sees it once sd_sqfs_pipe_wait() returns it. */
 struct sd_sqfs_item {
 	struct sd_node *node;
-	uint32_t block;        /* index of the block within the file */
-	uint8_t kind;          /* enum sd_sqfs_item_kind */
-	bool last;             /* the file's last item */
-	bool sparse;           /* DATA or TAIL whose bytes are all zero */
-	bool compressed;       /* DATA stored compressed */
-	uint32_t in_size;      /* content bytes (DATA: B, TAIL: S % B) */
-	uint32_t size;         /* DATA: bytes to store */
-	uint64_t hash;         /* DATA: XXH3-64 of the stored bytes;
-				  TAIL: XXH3-64 of the content */
+	uint32_t block;             /* index of the block within the file */
+	uint8_t kind;               /* enum sd_sqfs_item_kind */
+	bool last;                  /* the file's last item */
+	bool sparse;                /* DATA or TAIL whose bytes are all zero */
+	bool compressed;            /* DATA stored compressed */
+	uint32_t in_size;           /* content bytes (DATA: B, TAIL: S % B) */
+	uint32_t size;              /* DATA: bytes to store */
+	uint64_t hash;              /* DATA: XXH3-64 of the stored bytes;
+				       TAIL: XXH3-64 of the content */
 	const unsigned char *bytes; /* DATA: stored bytes; TAIL: content */
 
 	/* pipeline-private */
 	unsigned char *data, *out;
-	uint64_t done;         /* its sequence number once ready (atomic) */
+	uint64_t done; /* its sequence number once ready (atomic) */
 };
 
 /* A fragment block the caller has the pipeline compress. */
 struct sd_sqfs_fblk {
-	uint32_t index;        /* fragment table index */
-	uint32_t size;         /* content bytes in data[] */
-	uint32_t stored;       /* after compression: bytes to store */
-	bool compressed;       /* stored bytes are out[], else data[] */
-	uint64_t hash;         /* XXH3-64 of the stored bytes */
-	unsigned char *data;   /* block size bytes */
-	unsigned char *out;    /* block size bytes */
+	uint32_t index;      /* fragment table index */
+	uint32_t size;       /* content bytes in data[] */
+	uint32_t stored;     /* after compression: bytes to store */
+	bool compressed;     /* stored bytes are out[], else data[] */
+	uint64_t hash;       /* XXH3-64 of the stored bytes */
+	unsigned char *data; /* block size bytes */
+	unsigned char *out;  /* block size bytes */
 	/* pipeline-private */
-	bool busy;             /* queued or being compressed */
+	bool busy; /* queued or being compressed */
 	struct sd_sqfs_fblk *qnext;
 };
 
@@ -97,8 +97,7 @@ struct sd_sqfs_pipe;
  * caller included (so @jobs - 1 worker threads).  SD_ERR_NOMEM, or SD_ERR_IO if a thread cannot be started.
  */
 int sd_sqfs_pipe_start(struct sd_sqfs_wstate *w, unsigned jobs,
-		       struct sd_sqfs_pipe **out,
-		       struct sd_error *err);
+		       struct sd_sqfs_pipe **out, struct sd_error *err);
 
 /* Total number of items (the sequence runs from 0 to this, exclusive). */
 uint64_t sd_sqfs_pipe_count(const struct sd_sqfs_pipe *p);
@@ -114,8 +113,8 @@ uint64_t sd_sqfs_pipe_count(const struct sd_sqfs_pipe *p);
  * tree order), SD_ERR_INTERRUPTED.
  */
 int sd_sqfs_pipe_wait(struct sd_sqfs_pipe *p, uint64_t seq,
-		      const struct sd_sqfs_fblk *fb,
-		      struct sd_sqfs_item **item, struct sd_error *err);
+		      const struct sd_sqfs_fblk *fb, struct sd_sqfs_item **item,
+		      struct sd_error *err);
 
 /* Items the ring holds: at most this many are taken and not released. */
 size_t sd_sqfs_pipe_ring(const struct sd_sqfs_pipe *p);

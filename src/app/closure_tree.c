@@ -22,8 +22,8 @@ struct walk_ctx {
 	volatile const int *interrupted;
 	struct path_walk *out;
 	pthread_mutex_t mu;
-	size_t next;            /* the next path to claim */
-	bool stop;              /* a path failed or an interrupt came */
+	size_t next; /* the next path to claim */
+	bool stop;   /* a path failed or an interrupt came */
 };
 
 /* Walk store path @i into ctx->out[i]. */
@@ -100,8 +100,11 @@ int sd_app_closure_tree(const char *const *bases, size_t n,
 {
 	struct sd_tree *tree = sd_tree_new(mtime);
 	struct walk_ctx c = {
-		.bases = bases, .n = n, .store_phys = store_phys,
-		.mtime = mtime, .interrupted = interrupted,
+		.bases = bases,
+		.n = n,
+		.store_phys = store_phys,
+		.mtime = mtime,
+		.interrupted = interrupted,
 		.out = calloc(n ? n : 1, sizeof(*c.out)),
 	};
 	int rc = SD_OK;
@@ -124,9 +127,10 @@ int sd_app_closure_tree(const char *const *bases, size_t n,
 			if (err)
 				*err = w->err;
 		}
-		if (!rc && !w->sub) /* not reached: walks stop after a failure */
-			rc = sd_error_set(err, SD_ERR_INVALID,
-					  "%s: not walked", bases[i]);
+		if (!rc &&
+		    !w->sub) /* not reached: walks stop after a failure */
+			rc = sd_error_set(err, SD_ERR_INVALID, "%s: not walked",
+					  bases[i]);
 		if (!rc && sd_tree_graft(tree, tree->root, w->sub, err) == 0)
 			continue;
 		if (!rc)

@@ -86,8 +86,9 @@ static int compare_children(struct dctx *d, const struct sd_node *a,
 							       : cb->name_len;
 			cmp = memcmp(ca->name, cb->name, n);
 			if (!cmp)
-				cmp = ca->name_len < cb->name_len ? -1
-				      : ca->name_len > cb->name_len;
+				cmp = ca->name_len < cb->name_len
+					      ? -1
+					      : ca->name_len > cb->name_len;
 		}
 		int rc;
 		if (cmp < 0) {
@@ -154,8 +155,8 @@ int sd_diff_trees(const struct sd_tree *a, const struct sd_tree *b,
 {
 	static const struct sd_diff_options none;
 	memset(stats, 0, sizeof(*stats));
-	struct dctx d = {.ta = a, .tb = b, .opts = opts ? opts : &none,
-			 .stats = stats};
+	struct dctx d = {
+		.ta = a, .tb = b, .opts = opts ? opts : &none, .stats = stats};
 	d.ba = malloc(CHUNK);
 	d.bb = malloc(CHUNK);
 	int rc = (d.ba && d.bb)

@@ -29,7 +29,7 @@ enum sd_diff_kind {
 enum {
 	SD_DIFF_TYPE = 1 << 0,
 	SD_DIFF_MODE = 1 << 1,
-	SD_DIFF_OWNER = 1 << 2,   /* uid or gid */
+	SD_DIFF_OWNER = 1 << 2, /* uid or gid */
 	SD_DIFF_MTIME = 1 << 3,
 	SD_DIFF_SIZE = 1 << 4,
 	SD_DIFF_TARGET = 1 << 5,

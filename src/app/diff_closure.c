@@ -10,7 +10,10 @@
 /* "<32 hash chars>-": what precedes a store path's name. */
 #define NAME_OFFSET 33
 
-static bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
+static bool is_lower(char c)
+{
+	return c >= 'a' && c <= 'z';
+}
 
 static bool is_alpha(char c)
 {
@@ -31,8 +34,8 @@ static size_t strip_output(const char *name, size_t len)
 	bool lower = olen > 0;
 	for (size_t i = 0; lower && i < olen; i++)
 		lower = is_lower(out[i]);
-	bool lib = olen == 5 && (!memcmp(out, "lib32", 5) ||
-				 !memcmp(out, "lib64", 5));
+	bool lib = olen == 5 &&
+		   (!memcmp(out, "lib32", 5) || !memcmp(out, "lib64", 5));
 	return lower || lib ? (size_t)(dash - name) : len;
 }
 
@@ -58,9 +61,9 @@ void sd_drv_name_split(const char *name, size_t len, size_t *pname_len,
 struct entry {
 	const char *pname, *version;
 	size_t pname_len, version_len;
-	bool in_b;        /* from image B */
-	bool unpaired;    /* its "<hash>-<name>" is not in the other image */
-	uint64_t bytes;   /* regular file bytes below it */
+	bool in_b;      /* from image B */
+	bool unpaired;  /* its "<hash>-<name>" is not in the other image */
+	uint64_t bytes; /* regular file bytes below it */
 };
 
 static uint64_t file_bytes(const struct sd_node *n)
@@ -105,15 +108,14 @@ static void collect(const struct sd_tree *t, const struct sd_tree *other,
 				  &e->version, &e->version_len);
 		e->pname = c->name + NAME_OFFSET;
 		e->in_b = in_b;
-		e->unpaired = !sd_node_child(other->root, c->name,
-					     c->name_len);
+		e->unpaired = !sd_node_child(other->root, c->name, c->name_len);
 		e->bytes = file_bytes(c);
 	}
 }
 
 /* The distinct versions of image @in_b's entries in @g[0..n). */
-static int versions(const struct entry *g, size_t n, bool in_b,
-		    char ***out, size_t *nout)
+static int versions(const struct entry *g, size_t n, bool in_b, char ***out,
+		    size_t *nout)
 {
 	*out = calloc(n ? n : 1, sizeof(**out));
 	if (!*out)
@@ -183,7 +185,8 @@ int sd_diff_closures(const struct sd_tree *a, const struct sd_tree *b,
 done:
 	free(v);
 	if (rc)
-		return sd_error_set(err, rc, "out of memory pairing store "
+		return sd_error_set(err, rc,
+				    "out of memory pairing store "
 				    "paths");
 	return 0;
 }

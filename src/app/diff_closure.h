@@ -31,18 +31,18 @@
 #include "core/tree.h"
 
 struct sd_closure_change {
-	char *name;          /* the pname */
-	char **versions_a;   /* versions of that name in A: sorted
+	char *name;        /* the pname */
+	char **versions_a; /* versions of that name in A: sorted
 			      * bytewise, unique, "" for no version */
 	size_t nversions_a;
-	char **versions_b;   /* the same in B */
+	char **versions_b; /* the same in B */
 	size_t nversions_b;
-	int64_t size_delta;  /* bytes of regular files of all paths of that
-			      * name: B minus A */
+	int64_t size_delta; /* bytes of regular files of all paths of that
+			       * name: B minus A */
 };
 
 struct sd_closure_changes {
-	struct sd_closure_change *v;   /* sorted by name, bytewise */
+	struct sd_closure_change *v; /* sorted by name, bytewise */
 	size_t n;
 };
 

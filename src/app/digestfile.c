@@ -150,8 +150,7 @@ int sd_digestfile_read(const char *path, const char *image,
 		return sd_error_set(err, SD_ERR_INVALID,
 				    "%s: no SHA-256 digest in it", path);
 	else if (matches != 1)
-		return sd_error_set(err, SD_ERR_INVALID,
-				    "%s: %s for %s", path,
+		return sd_error_set(err, SD_ERR_INVALID, "%s: %s for %s", path,
 				    matches ? "several digests" : "no digest",
 				    want);
 	return 0;

@@ -74,11 +74,11 @@ static int write_entry(struct exp *x, const struct sd_node *node,
 	archive_entry_set_uid(x->e, 0);
 	archive_entry_set_gid(x->e, 0);
 	archive_entry_set_mtime(x->e, (time_t)node->mtime, 0);
-	archive_entry_set_size(x->e, node->type == SD_NODE_FILE
-					     ? (la_int64_t)node->size : 0);
+	archive_entry_set_size(
+		x->e, node->type == SD_NODE_FILE ? (la_int64_t)node->size : 0);
 	if (node->type == SD_NODE_SYMLINK)
-		archive_entry_copy_symlink(x->e, node->target ? node->target
-							      : "");
+		archive_entry_copy_symlink(x->e,
+					   node->target ? node->target : "");
 	int rc = 0;
 	if (archive_write_header(x->a, x->e) < ARCHIVE_WARN)
 		rc = tar_fail(x, name, err);
@@ -89,8 +89,7 @@ static int write_entry(struct exp *x, const struct sd_node *node,
 	return rc;
 }
 
-static int walk(struct exp *x, const struct sd_node *dir,
-		struct sd_error *err)
+static int walk(struct exp *x, const struct sd_node *dir, struct sd_error *err)
 {
 	for (size_t i = 0; i < dir->nchildren; i++) {
 		const struct sd_node *c = dir->children[i];
@@ -121,8 +120,10 @@ int sd_export_tar(const struct sd_tree *tree, int fd,
 {
 	static const struct sd_export_options none;
 	memset(stats, 0, sizeof(*stats));
-	struct exp x = {.tree = tree, .opts = opts ? opts : &none,
-			.stats = stats, .cap = CHUNK};
+	struct exp x = {.tree = tree,
+			.opts = opts ? opts : &none,
+			.stats = stats,
+			.cap = CHUNK};
 	x.a = archive_write_new();
 	x.e = archive_entry_new();
 	x.buf = malloc(x.cap);

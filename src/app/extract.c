@@ -116,8 +116,8 @@ static int write_symlink(struct ext *x, int dfd, const struct sd_node *node,
 			 struct sd_error *err)
 {
 	if (!node->target || strlen(node->target) != node->size)
-		return fail(x, node, SD_ERR_CORRUPT, 0,
-			    "bad symlink target of", err);
+		return fail(x, node, SD_ERR_CORRUPT, 0, "bad symlink target of",
+			    err);
 	if (symlinkat(node->target, dfd, node->name) != 0)
 		return fail(x, node, SD_ERR_IO, errno, "creating symlink", err);
 	/* Best effort: a file system without symlink times is no error. */
@@ -170,7 +170,7 @@ static int make_dir(struct ext *x, int dfd, const struct sd_node *node,
 			close(fd);
 		return fail(x, node, SD_ERR_IO, e, "opening directory", err);
 	}
-	*l = (struct level){ node, 0, st.st_dev, st.st_ino };
+	*l = (struct level){node, 0, st.st_dev, st.st_ino};
 	x->stats->dirs++;
 	*out = fd;
 	return 0;
@@ -192,8 +192,8 @@ static int leave_dir(struct ext *x, int fd, const struct level *done,
 	if (pfd < 0 || fstat(pfd, &st) != 0)
 		rc = fail(x, node, SD_ERR_IO, errno, "returning from", err);
 	else if (st.st_dev != up->dev || st.st_ino != up->ino)
-		rc = fail(x, node, SD_ERR_IO, 0, "moved while extracting:",
-			  err);
+		rc = fail(x, node, SD_ERR_IO, 0,
+			  "moved while extracting:", err);
 	if (!rc && fchmod(fd, perm(x, node)) != 0)
 		rc = fail(x, node, SD_ERR_IO, errno, "chmod", err);
 	if (!rc && futimens(fd, ts) != 0)
@@ -228,7 +228,7 @@ static int write_tree(struct ext *x, int tfd, const struct sd_node *top,
 		free(st);
 		return sd_error_errno(err, SD_ERR_IO, errno, "fstat");
 	}
-	st[depth++] = (struct level){ top, 0, sb.st_dev, sb.st_ino };
+	st[depth++] = (struct level){top, 0, sb.st_dev, sb.st_ino};
 	while (!rc && depth > 0) {
 		struct level *l = &st[depth - 1];
 		if (l->next == l->dir->nchildren) {
@@ -286,8 +286,7 @@ static int open_target(const char *dir, int *out, struct sd_error *err)
 				      dir);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return sd_error_errno(err, SD_ERR_IO, errno, "opening %s",
-				      dir);
+		return sd_error_errno(err, SD_ERR_IO, errno, "opening %s", dir);
 	int dup_fd = dup(fd);
 	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
 	if (!d) {
@@ -307,7 +306,8 @@ static int open_target(const char *dir, int *out, struct sd_error *err)
 		close(fd);
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "%s is not empty (extract writes only into "
-				    "an empty or new directory)", dir);
+				    "an empty or new directory)",
+				    dir);
 	}
 	*out = fd;
 	return 0;
@@ -319,8 +319,11 @@ int sd_extract(const struct sd_tree *tree, const struct sd_node *node,
 {
 	static const struct sd_extract_options no_opts;
 	memset(stats, 0, sizeof(*stats));
-	struct ext x = {.tree = tree, .opts = opts ? opts : &no_opts,
-			.base = node, .stats = stats, .cap = 1 << 16};
+	struct ext x = {.tree = tree,
+			.opts = opts ? opts : &no_opts,
+			.base = node,
+			.stats = stats,
+			.cap = 1 << 16};
 	x.buf = malloc(x.cap);
 	if (!x.buf)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");

@@ -29,7 +29,7 @@
 #include "core/tree.h"
 
 struct sd_extract_options {
-	bool writable;  /* add u+w to every file and directory */
+	bool writable; /* add u+w to every file and directory */
 	/* Told about each entry skipped (device, FIFO, socket); may be NULL.
 	 * @path is relative to the extracted node. */
 	void (*skipped)(void *ctx, const char *path);
@@ -39,7 +39,7 @@ struct sd_extract_options {
 
 struct sd_extract_stats {
 	uint64_t dirs, files, symlinks, skipped;
-	uint64_t bytes;  /* file content written */
+	uint64_t bytes; /* file content written */
 };
 
 /*

@@ -17,8 +17,7 @@ static void add_config(struct sd_info *in, const char *config)
 }
 
 /* Look @name up, raise min_kernel if it needs a later kernel. */
-static const struct sd_kfeature *account(struct sd_info *in,
-					 const char *name)
+static const struct sd_kfeature *account(struct sd_info *in, const char *name)
 {
 	const struct sd_kfeature *k = sd_kfeature_find(in->format, name);
 
@@ -32,8 +31,7 @@ static const struct sd_kfeature *account(struct sd_info *in,
 	return k;
 }
 
-int sd_info_read(const char *path, struct sd_info *out,
-		 struct sd_error *err)
+int sd_info_read(const char *path, struct sd_info *out, struct sd_error *err)
 {
 	const struct sd_format *fmt = NULL;
 	int ret;
@@ -43,8 +41,10 @@ int sd_info_read(const char *path, struct sd_info *out,
 	if (ret)
 		return ret;
 	if (!fmt->info)
-		return sd_error_set(err, SD_ERR_UNSUPPORTED, "%s: %s images "
-				    "cannot be described", path, fmt->name);
+		return sd_error_set(err, SD_ERR_UNSUPPORTED,
+				    "%s: %s images "
+				    "cannot be described",
+				    path, fmt->name);
 	ret = fmt->info(path, &out->image, err);
 	if (ret)
 		return ret;

@@ -23,21 +23,21 @@
 /* A compressor or feature with what the kernel table says of it. */
 struct sd_info_item {
 	const char *name;
-	const struct sd_kfeature *kernel;   /* NULL: not in the table */
+	const struct sd_kfeature *kernel; /* NULL: not in the table */
 };
 
 #define SD_INFO_MAX_CONFIGS 16
 
 struct sd_info {
-	const char *format;                 /* "erofs", "squashfs" */
-	struct sd_image_info image;         /* as the reader saw it */
+	const char *format;         /* "erofs", "squashfs" */
+	struct sd_image_info image; /* as the reader saw it */
 	struct sd_info_item compressors[SD_INFO_MAX_NAMES];
 	size_t ncompressors;
 	struct sd_info_item features[SD_INFO_MAX_NAMES];
 	size_t nfeatures;
-	uint32_t min_kernel;                /* SD_KVER; SD_KVER_NEVER: no
-					       mainline kernel mounts it */
-	const char *min_kernel_by;          /* the name that decided it */
+	uint32_t min_kernel;       /* SD_KVER; SD_KVER_NEVER: no
+				      mainline kernel mounts it */
+	const char *min_kernel_by; /* the name that decided it */
 	/* Kernel options a kernel of that version must also have
 	 * (CONFIG_EROFS_FS, CONFIG_EROFS_FS_ZIP_LZMA, ...), no
 	 * duplicates. */
@@ -50,7 +50,6 @@ struct sd_info {
  * cannot be read, SD_ERR_CORRUPT if it is not an image or is damaged,
  * SD_ERR_UNSUPPORTED for a feature the reader refuses.
  */
-int sd_info_read(const char *path, struct sd_info *out,
-		 struct sd_error *err);
+int sd_info_read(const char *path, struct sd_info *out, struct sd_error *err);
 
 #endif

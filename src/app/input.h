@@ -28,28 +28,28 @@
 #include "core/tree.h"
 
 struct sd_input_options {
-	const char *store_dir;            /* logical, e.g. "/nix/store" */
-	int64_t mtime;                    /* the image time */
-	bool allow_missing;               /* export: tolerate references to
-					   * paths not in the stream */
-	volatile const int *interrupted;  /* polled; may be NULL */
+	const char *store_dir;           /* logical, e.g. "/nix/store" */
+	int64_t mtime;                   /* the image time */
+	bool allow_missing;              /* export: tolerate references to
+					    * paths not in the stream */
+	volatile const int *interrupted; /* polled; may be NULL */
 };
 
 /* What an export stream says of one store path besides its files. */
 struct sd_input_meta {
-	char *path;                       /* logical store path */
-	char *deriver;                    /* logical store path, "" if none */
-	char **refs;                      /* its references, as listed */
+	char *path;    /* logical store path */
+	char *deriver; /* logical store path, "" if none */
+	char **refs;   /* its references, as listed */
 	size_t nrefs;
 };
 
 /* What an input found besides the tree (release with
  * sd_input_info_release). */
 struct sd_input_info {
-	size_t npaths;                    /* store paths (root children) */
-	size_t nmissing;                  /* export: tolerated missing refs */
-	struct sd_input_meta *meta;       /* export: one per store path, in
-					   * stream order; tar: NULL */
+	size_t npaths;              /* store paths (root children) */
+	size_t nmissing;            /* export: tolerated missing refs */
+	struct sd_input_meta *meta; /* export: one per store path, in
+				       * stream order; tar: NULL */
 	size_t nmeta;
 };
 
@@ -94,8 +94,8 @@ int sd_input_export(const char *file, const struct sd_input_options *opts,
  */
 struct sd_input_closure {
 	struct sd_closure *closure;
-	bool scan_refs;                   /* a tar: no edges, scan */
-	struct sd_store_path *sps;        /* closure->paths[i].sp = &sps[i] */
+	bool scan_refs;            /* a tar: no edges, scan */
+	struct sd_store_path *sps; /* closure->paths[i].sp = &sps[i] */
 	size_t nsps;
 };
 

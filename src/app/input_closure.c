@@ -45,8 +45,7 @@ static long find_path(const struct sd_store_path *sps, size_t n,
 		      const char *store_dir, const char *path)
 {
 	struct sd_spath sp;
-	if (sd_storepath_parse(store_dir, path, strlen(path), false, &sp,
-			       NULL))
+	if (sd_storepath_parse(store_dir, path, strlen(path), false, &sp, NULL))
 		return -1;
 	return find_base(sps, n, sp.base, sp.base_len);
 }
@@ -73,9 +72,8 @@ static int add_missing(struct sd_closure *cl, const char *store_dir,
 		       const char *path, const char *referrer)
 {
 	struct sd_spath sp;
-	if (sd_storepath_parse(store_dir, path, strlen(path), false, &sp,
-			       NULL))
-		return SD_OK;   /* not a store path: never a reference */
+	if (sd_storepath_parse(store_dir, path, strlen(path), false, &sp, NULL))
+		return SD_OK; /* not a store path: never a reference */
 	struct sd_closure_missing *m =
 		realloc(cl->missing, (cl->nmissing + 1) * sizeof(*m));
 	if (!m)
@@ -152,7 +150,7 @@ static int take_paths(struct sd_input_closure *ic, const struct sd_tree *tree,
 		p->sp = sp;
 		size_t len = strlen(store_dir) + 1 + c->name_len + 1;
 		p->path = malloc(len);
-		p->refs = calloc(1, sizeof(*p->refs));   /* none yet */
+		p->refs = calloc(1, sizeof(*p->refs)); /* none yet */
 		if (!p->path || !p->refs)
 			return nomem(err);
 		snprintf(p->path, len, "%s/%s", store_dir, c->name);
@@ -184,16 +182,17 @@ static int take_roots(struct sd_input_closure *ic, const char *store_dir,
 		struct sd_spath sp;
 		rc = sd_storepath_parse(store_dir, path, strlen(path), true,
 					&sp, err);
-		long i = rc ? -1 : find_base(ic->sps, ic->nsps, sp.base,
-					     sp.base_len);
+		long i =
+			rc ? -1
+			   : find_base(ic->sps, ic->nsps, sp.base, sp.base_len);
 		if (rc)
 			rc = sd_error_prefix(err, rc, "root %s", roots[r]);
 		else if (i < 0 && strcmp(path, roots[r]))
 			rc = sd_error_set(err, SD_ERR_MISSING,
 					  "root %s (%.*s/%.*s) is not in the "
-					  "input", roots[r],
-					  (int)strlen(store_dir), store_dir,
-					  (int)sp.base_len, sp.base);
+					  "input",
+					  roots[r], (int)strlen(store_dir),
+					  store_dir, (int)sp.base_len, sp.base);
 		else if (i < 0)
 			rc = sd_error_set(err, SD_ERR_MISSING,
 					  "root %s is not in the input",

@@ -185,16 +185,14 @@ static int check_refs(struct export_ctx *c, struct sd_input_info *info)
 			sd_storepath_parse(c->opts->store_dir, m->refs[k],
 					   strlen(m->refs[k]), false, &sp,
 					   NULL);
-			if (sd_node_child(c->tree->root, sp.base,
-					  sp.base_len))
+			if (sd_node_child(c->tree->root, sp.base, sp.base_len))
 				continue;
 			missing++;
 			if (used >= sizeof(list) - 1)
 				continue;
 			int n = snprintf(list + used, sizeof(list) - used,
 					 "%s%s (referenced by %s)",
-					 used ? ", " : "", m->refs[k],
-					 m->path);
+					 used ? ", " : "", m->refs[k], m->path);
 			used += n > 0 ? (size_t)n : 0;
 		}
 	}
@@ -203,8 +201,9 @@ static int check_refs(struct export_ctx *c, struct sd_input_info *info)
 		return sd_error_set(c->err, SD_ERR_MISSING,
 				    "%s: the closure is incomplete: %zu "
 				    "referenced path(s) are not in the "
-				    "stream: %s%s", c->w->name, missing,
-				    list, used >= sizeof(list) - 1 ? "..." : "");
+				    "stream: %s%s",
+				    c->w->name, missing, list,
+				    used >= sizeof(list) - 1 ? "..." : "");
 	return SD_OK;
 }
 

@@ -23,11 +23,11 @@ struct key {
 };
 
 struct tar_ctx {
-	const char *file;          /* for messages */
+	const char *file; /* for messages */
 	const struct sd_input_options *opts;
 	struct sd_tree *tree;
 	struct sd_spool *spool;
-	void *index;               /* tsearch root of struct key */
+	void *index; /* tsearch root of struct key */
 	struct sd_error *err;
 	/* The last entry read, for a header that fails after it. */
 	char *prev_name;
@@ -40,14 +40,14 @@ struct tar_ctx {
 	 * member from the root made a deep tree's pack quadratic in its
 	 * depth (a 20,000-level chain took 35 s, nearly all in tfind).
 	 */
-	struct sd_node *near;      /* NULL: none */
+	struct sd_node *near; /* NULL: none */
 	char *near_path;
 	size_t near_len, near_cap;
 };
 
 /* Remember @dir, named by the first @len bytes of @rest, as c->near. */
-static void set_near(struct tar_ctx *c, struct sd_node *dir,
-		     const char *rest, size_t len)
+static void set_near(struct tar_ctx *c, struct sd_node *dir, const char *rest,
+		     size_t len)
 {
 	c->near = NULL;
 	if (dir == c->tree->root)
@@ -58,7 +58,7 @@ static void set_near(struct tar_ctx *c, struct sd_node *dir,
 			cap *= 2;
 		char *s = realloc(c->near_path, cap);
 		if (!s)
-			return;  /* only a shortcut lost */
+			return; /* only a shortcut lost */
 		c->near_path = s;
 		c->near_cap = cap;
 	}
@@ -178,8 +178,7 @@ static int walk(struct tar_ctx *c, const char *name, long long pos,
 			return bad(c, name, pos, "empty path component");
 		if ((cl == 1 && p[0] == '.') ||
 		    (cl == 2 && p[0] == '.' && p[1] == '.'))
-			return bad(c, name, pos,
-				   "'.' or '..' path component");
+			return bad(c, name, pos, "'.' or '..' path component");
 		if (first) {
 			const char *why = sd_storepath_base_problem(p, cl);
 			if (why)
@@ -209,16 +208,15 @@ static int walk(struct tar_ctx *c, const char *name, long long pos,
 			if (!n)
 				return sd_error_prefix(c->err, SD_ERR_INVALID,
 						       "%s: entry '%s' at "
-						       "offset %lld", c->file,
-						       name, pos);
+						       "offset %lld",
+						       c->file, name, pos);
 			n->mode = SD_MODE_DIR;
 			n->mtime = c->tree->mtime;
 			int rc = remember(c, n);
 			if (rc)
 				return rc;
 		} else if (n->type != SD_NODE_DIR) {
-			return bad(c, name, pos,
-				   "a parent is not a directory");
+			return bad(c, name, pos, "a parent is not a directory");
 		}
 		dir = n;
 		p = slash + 1;
@@ -246,15 +244,16 @@ static const char *after_prev(const struct tar_ctx *c, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	if (c->prev_name)
-		snprintf(buf, len,
-			 " (after entry '%.200s' at offset %lld, which declares "
-			 "%lld bytes of data)", c->prev_name, c->prev_pos,
-			 c->prev_size);
+		snprintf(
+			buf, len,
+			" (after entry '%.200s' at offset %lld, which declares "
+			"%lld bytes of data)",
+			c->prev_name, c->prev_pos, c->prev_size);
 	return buf;
 }
 
-static int archive_fail(struct tar_ctx *c, struct archive *a,
-			const char *name, long long pos)
+static int archive_fail(struct tar_ctx *c, struct archive *a, const char *name,
+			long long pos)
 {
 	const char *msg = archive_error_string(a);
 	if (!msg)
@@ -265,8 +264,8 @@ static int archive_fail(struct tar_ctx *c, struct archive *a,
 				    c->file, name, pos, msg);
 	char prev[300];
 	return sd_error_set(c->err, SD_ERR_INVALID, "%s: at offset %lld: %s%s",
-			    c->file, pos, msg, after_prev(c, prev,
-							  sizeof(prev)));
+			    c->file, pos, msg,
+			    after_prev(c, prev, sizeof(prev)));
 }
 
 /*
@@ -279,15 +278,15 @@ static int archive_fail(struct tar_ctx *c, struct archive *a,
  * size is an error naming the member.
  */
 static int spool_data(struct tar_ctx *c, struct archive *a,
-		      struct archive_entry *e, const char *name,
-		      long long pos, struct sd_node *n)
+		      struct archive_entry *e, const char *name, long long pos,
+		      struct sd_node *n)
 {
 	bool sized = archive_entry_size_is_set(e);
 	la_int64_t declared = archive_entry_size(e);
 	if (sized && declared < 0)
 		return bad(c, name, pos, "negative size");
 	n->src_id = sd_spool_offset(c->spool);
-	uint64_t at = 0;   /* bytes of the file spooled so far */
+	uint64_t at = 0; /* bytes of the file spooled so far */
 	for (;;) {
 		const void *buf;
 		size_t got;
@@ -311,8 +310,8 @@ static int spool_data(struct tar_ctx *c, struct archive *a,
 			snprintf(why, sizeof(why),
 				 "data at file offset %lld (%zu bytes) lies "
 				 "past the member's declared size of %lld "
-				 "bytes", (long long)off, got,
-				 (long long)declared);
+				 "bytes",
+				 (long long)off, got, (long long)declared);
 			return bad(c, name, pos, why);
 		}
 		int rc = sd_spool_append_zeros(c->spool, (uint64_t)off - at,
@@ -357,19 +356,20 @@ static int link_target(struct tar_ctx *c, const char *name, long long pos,
 	if (!rc && trest)
 		rc = walk(c, hardlink, pos, trest, false, &t, NULL, NULL);
 	if (rc)
-		return sd_error_prefix(c->err, SD_ERR_INVALID,
-				       "hard link '%s'", name);
+		return sd_error_prefix(c->err, SD_ERR_INVALID, "hard link '%s'",
+				       name);
 	char why[256];
 	if (!t) {
 		snprintf(why, sizeof(why),
 			 "hard link to '%.120s', which no earlier member "
 			 "of the archive is (a forward reference, or "
-			 "absent)", hardlink);
+			 "absent)",
+			 hardlink);
 		return bad(c, name, pos, why);
 	}
 	if (t->type == SD_NODE_DIR) {
-		snprintf(why, sizeof(why),
-			 "hard link to '%.120s', a directory", hardlink);
+		snprintf(why, sizeof(why), "hard link to '%.120s', a directory",
+			 hardlink);
 		return bad(c, name, pos, why);
 	}
 	*out = t;
@@ -385,7 +385,8 @@ static int one_entry(struct tar_ctx *c, struct archive *a,
 	if (!name)
 		return sd_error_set(c->err, SD_ERR_INVALID,
 				    "%s: entry at offset %lld has no usable "
-				    "name%s", c->file, pos,
+				    "name%s",
+				    c->file, pos,
 				    after_prev(c, prev, sizeof(prev)));
 	const char *rest;
 	int rc = strip_store(c, name, pos, &rest);
@@ -434,8 +435,8 @@ static int one_entry(struct tar_ctx *c, struct archive *a,
 	n = sd_tree_add(c->tree, parent, last, last_len, type, c->err);
 	if (!n)
 		return sd_error_prefix(c->err, SD_ERR_INVALID,
-				       "%s: entry '%s' at offset %lld",
-				       c->file, name, pos);
+				       "%s: entry '%s' at offset %lld", c->file,
+				       name, pos);
 	n->mtime = c->tree->mtime;
 	rc = remember(c, n);
 	if (rc)
@@ -444,8 +445,7 @@ static int one_entry(struct tar_ctx *c, struct archive *a,
 		n->mode = target->mode;
 		if (type == SD_NODE_SYMLINK)
 			return sd_node_set_target(n, target->target,
-						  (size_t)target->size,
-						  c->err);
+						  (size_t)target->size, c->err);
 		n->src_id = target->src_id;
 		n->size = target->size;
 		return SD_OK;
@@ -522,17 +522,18 @@ int sd_input_tar(const char *file, const struct sd_input_options *opts,
 		}
 		rc = one_entry(&c, a, e);
 		if (!rc && archive_read_data_skip(a) < ARCHIVE_WARN)
-			rc = archive_fail(&c, a, archive_entry_pathname(e),
-					  (long long)
-					  archive_read_header_position(a));
+			rc = archive_fail(
+				&c, a, archive_entry_pathname(e),
+				(long long)archive_read_header_position(a));
 		if (rc)
 			goto out;
 		free(c.prev_name);
 		c.prev_name = strdup(archive_entry_pathname(e));
 		c.prev_pos = (long long)archive_read_header_position(a);
 		c.prev_size = archive_entry_size_is_set(e) &&
-				      !archive_entry_hardlink(e)
-			      ? (long long)archive_entry_size(e) : 0;
+					      !archive_entry_hardlink(e)
+				      ? (long long)archive_entry_size(e)
+				      : 0;
 		/* Where the next header starts (data and padding skipped). */
 		next_header = archive_filter_bytes(a, 0);
 		if (opts->interrupted && *opts->interrupted) {
@@ -550,7 +551,8 @@ int sd_input_tar(const char *file, const struct sd_input_options *opts,
 		rc = sd_error_set(err, SD_ERR_INVALID,
 				  "%s: at offset %lld: truncated (the stream "
 				  "ends without the end-of-archive zero "
-				  "blocks)", c.file, (long long)next_header);
+				  "blocks)",
+				  c.file, (long long)next_header);
 		goto out;
 	}
 	if (c.tree->root->nchildren == 0) {

@@ -89,8 +89,8 @@ void sd_inspect_mode_string(const struct sd_node *node, char buf[11])
 	buf[10] = '\0';
 }
 
-int sd_inspect_write_all(int fd, const void *buf, size_t len,
-			 const char *what, struct sd_error *err)
+int sd_inspect_write_all(int fd, const void *buf, size_t len, const char *what,
+			 struct sd_error *err)
 {
 	const char *p = buf;
 	while (len) {
@@ -113,7 +113,8 @@ int sd_inspect_cat(const struct sd_tree *tree, const struct sd_node *node,
 		char *p = sd_node_path_dup(node);
 		int rc = sd_error_set(err, SD_ERR_USAGE,
 				      "/%s: is a %s, not a regular file",
-				      p ? p : "", sd_inspect_type_name(node->type));
+				      p ? p : "",
+				      sd_inspect_type_name(node->type));
 		free(p);
 		return rc;
 	}

@@ -52,7 +52,7 @@ int sd_inspect_cat(const struct sd_tree *tree, const struct sd_node *node,
 		   int fd, struct sd_error *err);
 
 /* Write all @len bytes of @buf to @fd (SD_ERR_IO with @what on failure). */
-int sd_inspect_write_all(int fd, const void *buf, size_t len,
-			 const char *what, struct sd_error *err);
+int sd_inspect_write_all(int fd, const void *buf, size_t len, const char *what,
+			 struct sd_error *err);
 
 #endif

@@ -21,7 +21,7 @@ const char *sd_kernel_compressor_feature(const char *format,
 		return compressor;
 	}
 	if (!strcmp(compressor, "none"))
-		return "gzip";      /* raw blocks under a gzip superblock id */
+		return "gzip"; /* raw blocks under a gzip superblock id */
 	return compressor;
 }
 
@@ -38,11 +38,14 @@ static int need(const char *format, const char *name, uint32_t min,
 	sd_kver_format(k->since, want, sizeof(want));
 	sd_kver_format(min, have, sizeof(have));
 	if (k->since == SD_KVER_NEVER)
-		return sd_error_set(err, SD_ERR_USAGE, "%s: no Linux kernel "
-				    "reads it (%s %s)", option, format,
-				    k->what);
-	return sd_error_set(err, SD_ERR_USAGE, "%s needs Linux %s (%s %s), "
-			    "--min-kernel is %s", option, want,
+		return sd_error_set(err, SD_ERR_USAGE,
+				    "%s: no Linux kernel "
+				    "reads it (%s %s)",
+				    option, format, k->what);
+	return sd_error_set(err, SD_ERR_USAGE,
+			    "%s needs Linux %s (%s %s), "
+			    "--min-kernel is %s",
+			    option, want,
 			    !strcmp(format, "erofs") ? "EROFS" : "SquashFS",
 			    k->what, have);
 }
@@ -61,8 +64,8 @@ int sd_kernel_check_write(const struct sd_format *fmt,
 	ret = need(fmt->name, fmt->name, min, option, err);
 	if (ret)
 		return ret;
-	const char *feat = sd_kernel_compressor_feature(fmt->name,
-							opts->compressor);
+	const char *feat =
+		sd_kernel_compressor_feature(fmt->name, opts->compressor);
 	if (feat) {
 		snprintf(option, sizeof(option), "--compress %s%s",
 			 opts->compressor,
@@ -71,8 +74,7 @@ int sd_kernel_check_write(const struct sd_format *fmt,
 		if (ret)
 			return ret;
 	}
-	if (!strcmp(fmt->name, "erofs") && feat &&
-	    opts->pcluster_size > 4096) {
+	if (!strcmp(fmt->name, "erofs") && feat && opts->pcluster_size > 4096) {
 		snprintf(option, sizeof(option), "--pcluster-size %u",
 			 opts->pcluster_size);
 		ret = need(fmt->name, "big-pcluster", min, option, err);

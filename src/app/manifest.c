@@ -56,14 +56,14 @@ static int push(const struct sd_manifest *m, char ***l, size_t *n,
 	return 0;
 }
 
-int sd_manifest_add_root(struct sd_manifest *m, const char *base,
-			 size_t len, struct sd_error *err)
+int sd_manifest_add_root(struct sd_manifest *m, const char *base, size_t len,
+			 struct sd_error *err)
 {
 	return push(m, &m->roots, &m->nroots, base, len, err);
 }
 
-int sd_manifest_add_absent(struct sd_manifest *m, const char *base,
-			   size_t len, struct sd_error *err)
+int sd_manifest_add_absent(struct sd_manifest *m, const char *base, size_t len,
+			   struct sd_error *err)
 {
 	return push(m, &m->absent, &m->nabsent, base, len, err);
 }
@@ -172,7 +172,8 @@ static int parse_lines(struct sd_lines *l, struct sd_manifest **out,
 	    memcmp(line, HEADER, len))
 		return sd_error_set(err, SD_ERR_INVALID,
 				    "%s:1: not a storedisk manifest (want "
-				    "\"" HEADER "\")", l->name);
+				    "\"" HEADER "\")",
+				    l->name);
 	if (!sd_lines_next(l, &line, &len) || len < 11 ||
 	    memcmp(line, "store-dir /", 11) || memchr(line, '\0', len))
 		return sd_error_set(err, SD_ERR_INVALID,
@@ -187,7 +188,7 @@ static int parse_lines(struct sd_lines *l, struct sd_manifest **out,
 	while (!rc && sd_lines_next(l, &line, &len)) {
 		const char *sp = memchr(line, ' ', len);
 		if (!sp)
-			continue;   /* a kind of a later version */
+			continue; /* a kind of a later version */
 		size_t klen = (size_t)(sp - line);
 		const char *v = sp + 1;
 		size_t vlen = len - klen - 1;
@@ -209,8 +210,9 @@ static int parse_lines(struct sd_lines *l, struct sd_manifest **out,
 		if (why) {
 			rc = sd_error_set(err, SD_ERR_INVALID,
 					  "%s:%zu: %.*s: %s", l->name,
-					  l->lineno, (int)(vlen > 300 ? 300 : vlen),
-					  v, why);
+					  l->lineno,
+					  (int)(vlen > 300 ? 300 : vlen), v,
+					  why);
 			break;
 		}
 		size_t skip = strlen(m->store_dir) + 1;

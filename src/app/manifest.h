@@ -60,10 +60,10 @@ void sd_manifest_free(struct sd_manifest *m);
  * Add "<store-dir>/<base>" to a list: @base is a basename "<hash>-<name>"
  * or a bare 32-character hash part (@len bytes).  SD_ERR_NOMEM.
  */
-int sd_manifest_add_root(struct sd_manifest *m, const char *base,
-			 size_t len, struct sd_error *err);
-int sd_manifest_add_absent(struct sd_manifest *m, const char *base,
-			   size_t len, struct sd_error *err);
+int sd_manifest_add_root(struct sd_manifest *m, const char *base, size_t len,
+			 struct sd_error *err);
+int sd_manifest_add_absent(struct sd_manifest *m, const char *base, size_t len,
+			   struct sd_error *err);
 int sd_manifest_add_accepted(struct sd_manifest *m, const char *base,
 			     size_t len, struct sd_error *err);
 

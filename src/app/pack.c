@@ -56,8 +56,8 @@ static const char *missing_base(const struct sd_closure_missing *m,
 				const char *store_dir, size_t *len)
 {
 	struct sd_spath sp;
-	if (m->path && !sd_storepath_parse(store_dir, m->path,
-					   strlen(m->path), false, &sp, NULL)) {
+	if (m->path && !sd_storepath_parse(store_dir, m->path, strlen(m->path),
+					   false, &sp, NULL)) {
 		*len = sp.base_len;
 		return sp.base;
 	}
@@ -79,17 +79,17 @@ static int fill_manifest(struct sd_manifest *m, const struct sd_closure *cl,
 					    SD_HASH_CHARS, err);
 	for (size_t i = 0; !rc && i < cl->nmissing; i++) {
 		size_t len;
-		const char *b = missing_base(&cl->missing[i], m->store_dir,
-					     &len);
+		const char *b =
+			missing_base(&cl->missing[i], m->store_dir, &len);
 		rc = sd_manifest_add_accepted(m, b, len, err);
 	}
 	size_t n = 0;
-	const struct sd_packscan_finding *f =
-		ps ? sd_packscan_findings(ps, &n) : NULL;
+	const struct sd_packscan_finding *f = ps ? sd_packscan_findings(ps, &n)
+						 : NULL;
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (f[i].kind == SD_PACKSCAN_ABSENT)
-			rc = sd_manifest_add_absent(m, f[i].hash,
-						    SD_HASH_CHARS, err);
+			rc = sd_manifest_add_absent(m, f[i].hash, SD_HASH_CHARS,
+						    err);
 		else if (f[i].accepted)
 			rc = sd_manifest_add_accepted(m, f[i].sp->base,
 						      f[i].sp->base_len, err);
@@ -144,8 +144,8 @@ int sd_pack(const char *const *bases, size_t n,
 	memset(res, 0, sizeof(*res));
 	struct sd_tree *tree = NULL;
 	int rc = sd_app_closure_tree(bases, n, opts->store_phys, opts->mtime,
-				     opts->write.jobs, opts->interrupted,
-				     &tree, err);
+				     opts->write.jobs, opts->interrupted, &tree,
+				     err);
 	if (rc)
 		return rc;
 	return sd_pack_tree(tree, n, opts, res, err);
@@ -189,8 +189,8 @@ static int prepare(struct sd_tree *tree, const struct sd_pack_options *opts,
 }
 
 int sd_pack_tree(struct sd_tree *tree, size_t n,
-		 const struct sd_pack_options *opts,
-		 struct sd_pack_result *res, struct sd_error *err)
+		 const struct sd_pack_options *opts, struct sd_pack_result *res,
+		 struct sd_error *err)
 {
 	memset(res, 0, sizeof(*res));
 	char *reg = NULL;
@@ -222,8 +222,8 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 	if (opts->on_totals)
 		opts->on_totals(opts->write.progress_ctx, tree->file_bytes,
 				tree->nfiles);
-	rc = opts->format->write(tree, &opts->write, out.fd,
-				 opts->interrupted, &res->write, err);
+	rc = opts->format->write(tree, &opts->write, out.fd, opts->interrupted,
+				 &res->write, err);
 	if (rc == SD_ERR_OUTPUT)
 		sd_error_prefix(err, rc, "%s", opts->output);
 	if (!rc && opts->interrupted && *opts->interrupted)

@@ -19,16 +19,16 @@
 struct sd_root_links;
 
 struct sd_pack_options {
-	const char *output;              /* final image path */
+	const char *output; /* final image path */
 	const struct sd_format *format;
 	struct sd_write_options write;
-	int64_t mtime;                   /* the one image time */
-	const char *store_phys;          /* where the paths physically are */
-	const char *store_dir;           /* the logical store dir (for the
-					  * manifest); NULL: /nix/store */
-	bool fsync;                      /* fsync the image before renaming */
-	bool digest;                     /* compute the image's SHA-256 (an
-					  * extra read of the whole image) */
+	int64_t mtime;          /* the one image time */
+	const char *store_phys; /* where the paths physically are */
+	const char *store_dir;  /* the logical store dir (for the
+				   * manifest); NULL: /nix/store */
+	bool fsync;             /* fsync the image before renaming */
+	bool digest;            /* compute the image's SHA-256 (an
+				   * extra read of the whole image) */
 	/*
 	 * The registration (app/registration.h): embed it at the image root
 	 * as SD_EMBEDDED_REGISTRATION and/or write it to registration_out
@@ -68,10 +68,10 @@ struct sd_pack_options {
 
 struct sd_pack_result {
 	size_t npaths, nfiles, ndirs, nsymlinks;
-	uint64_t bytes_in;                /* file content bytes */
+	uint64_t bytes_in; /* file content bytes */
 	struct sd_write_stats write;
-	uint8_t digest[SD_SHA256_LEN];    /* SHA-256 of the image file, if
-					   * opts->digest */
+	uint8_t digest[SD_SHA256_LEN]; /* SHA-256 of the image file, if
+					  * opts->digest */
 	/* opts->check: its findings (sd_packscan_findings()), also after a
 	 * refusal; NULL if the check did not finish. */
 	struct sd_packscan *scan;
@@ -103,7 +103,7 @@ int sd_pack(const char *const *bases, size_t n,
  * that does not resolve inside @tree is SD_ERR_MISSING.
  */
 int sd_pack_tree(struct sd_tree *tree, size_t n,
-		 const struct sd_pack_options *opts,
-		 struct sd_pack_result *res, struct sd_error *err);
+		 const struct sd_pack_options *opts, struct sd_pack_result *res,
+		 struct sd_error *err);
 
 #endif

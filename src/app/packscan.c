@@ -11,11 +11,11 @@
 
 /* A possible finding, as the scanner saw it. */
 struct raw_hit {
-	uint32_t node;              /* node index */
+	uint32_t node; /* node index */
 	enum sd_refscan_what what;
-	uint64_t offset;            /* of the hash part */
+	uint64_t offset; /* of the hash part */
 	enum sd_packscan_kind kind;
-	int64_t id;                 /* OUTSIDE: store index */
+	int64_t id; /* OUTSIDE: store index */
 	char hash[33];
 };
 
@@ -28,11 +28,11 @@ struct sd_packscan {
 	struct sd_tree *tree;
 	const struct sd_packscan_opts *o;
 	size_t sdlen;
-	struct sd_node **nodes;     /* by index */
-	uint8_t *inscope;           /* by index: inside a store path */
-	uint8_t *scanned;           /* by index: content read whole */
-	pthread_mutex_t lock;       /* guards scanned and hits */
-	struct hitvec hits;         /* committed */
+	struct sd_node **nodes; /* by index */
+	uint8_t *inscope;       /* by index: inside a store path */
+	uint8_t *scanned;       /* by index: content read whole */
+	pthread_mutex_t lock;   /* guards scanned and hits */
+	struct hitvec hits;     /* committed */
 	struct sd_packscan_finding *findings;
 	size_t nfindings;
 };
@@ -59,12 +59,12 @@ static int classify(const struct sd_packscan *ps, const struct sd_scan_hit *s,
 	struct raw_hit r = {.node = node, .what = what, .id = s->id};
 	if (s->kind == SD_SCAN_PATH) {
 		if (s->id != SD_HASHMAP_NONE)
-			return 0;   /* its bare hit does the work */
+			return 0; /* its bare hit does the work */
 		r.kind = SD_PACKSCAN_ABSENT;
 		r.offset = s->offset + ps->sdlen + 1;
 	} else {
 		if (sd_closure_find(ps->o->cl, s->hash) >= 0)
-			return 0;   /* resolved */
+			return 0; /* resolved */
 		r.kind = SD_PACKSCAN_OUTSIDE;
 		r.offset = s->offset;
 	}
@@ -82,9 +82,9 @@ struct tap_stream {
 	struct sd_packscan *ps;
 	const struct sd_node *node;
 	struct sd_scanner *sc;
-	struct hitvec hits;         /* of this read, committed at its end */
+	struct hitvec hits; /* of this read, committed at its end */
 	uint64_t pos;
-	bool dead;                  /* a read failed: commit nothing */
+	bool dead; /* a read failed: commit nothing */
 };
 
 static int tap_on_hit(const struct sd_scan_hit *hit, void *ctx,
@@ -107,7 +107,7 @@ static int tap_commit(struct tap_stream *t, struct sd_error *err)
 			rc = push_hit(&ps->hits, &t->hits.v[i]);
 	}
 	pthread_mutex_unlock(&ps->lock);
-	t->dead = true;   /* nothing more to do */
+	t->dead = true; /* nothing more to do */
 	if (rc)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	return 0;
@@ -192,8 +192,7 @@ static int collect(struct sd_node *node, void *ctx)
 	struct sd_packscan *ps = ctx;
 	ps->nodes[node->index] = node;
 	if (node->parent && node->parent->parent)
-		ps->inscope[node->index] =
-			ps->inscope[node->parent->index];
+		ps->inscope[node->index] = ps->inscope[node->parent->index];
 	else if (node->parent)
 		ps->inscope[node->index] =
 			!sd_storepath_base_problem(node->name, node->name_len);

@@ -56,12 +56,12 @@ enum sd_packscan_kind {
 
 struct sd_packscan_finding {
 	enum sd_packscan_kind kind;
-	char *file;                  /* logical path of the entry */
-	enum sd_refscan_what what;   /* name, symlink target or content */
-	uint64_t offset;             /* of the hash part within the item */
-	char hash[33];               /* the referenced hash part */
-	const struct sd_store_path *sp;  /* OUTSIDE: the store's path */
-	bool accepted;               /* OUTSIDE: by allow_missing/allow */
+	char *file;                     /* logical path of the entry */
+	enum sd_refscan_what what;      /* name, symlink target or content */
+	uint64_t offset;                /* of the hash part within the item */
+	char hash[33];                  /* the referenced hash part */
+	const struct sd_store_path *sp; /* OUTSIDE: the store's path */
+	bool accepted;                  /* OUTSIDE: by allow_missing/allow */
 };
 
 struct sd_packscan;

@@ -12,8 +12,7 @@ struct hits {
 	size_t nids;
 };
 
-static int on_hit(const struct sd_scan_hit *h, void *ctx,
-		  struct sd_error *err)
+static int on_hit(const struct sd_scan_hit *h, void *ctx, struct sd_error *err)
 {
 	(void)err;
 	struct hits *hs = ctx;
@@ -42,8 +41,8 @@ int sd_raw_refs_scan(const char *path, const struct sd_hashmap *candidates,
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
-				rc = sd_error_errno(err, SD_ERR_IO, errno,
-						    "%s", path);
+				rc = sd_error_errno(err, SD_ERR_IO, errno, "%s",
+						    path);
 				break;
 			}
 			if (n == 0)

@@ -13,14 +13,14 @@
 /* One store path to register: a top-level node of the tree. */
 struct item {
 	struct sd_node *node;
-	char *path;             /* logical store path (owned) */
-	const char *deriver;    /* or NULL */
-	bool scan;              /* find the references by scanning */
-	const size_t *refs;     /* else: indices into the items */
+	char *path;          /* logical store path (owned) */
+	const char *deriver; /* or NULL */
+	bool scan;           /* find the references by scanning */
+	const size_t *refs;  /* else: indices into the items */
 	size_t nrefs;
 	const struct sd_closure_path *declared; /* narHash/narSize the
-						 * closure's source gives, or
-						 * NULL */
+						   * closure's source gives, or
+						   * NULL */
 };
 
 /* Scan state: which items one item refers to. */
@@ -58,8 +58,8 @@ static int mismatch(const struct item *it, const struct sd_nar_hash *h,
 			    "%s: its files give narSize %llu and narHash %s, "
 			    "but the closure's source declares narSize %llu "
 			    "and narHash %s (the path changed since it was "
-			    "registered, or the record is wrong)", it->path,
-			    (unsigned long long)h->size, got,
+			    "registered, or the record is wrong)",
+			    it->path, (unsigned long long)h->size, got,
 			    (unsigned long long)it->declared->nar_size, want);
 }
 
@@ -108,8 +108,8 @@ static int register_items(const struct sd_tree *tree, struct item *items,
 		if (it->scan) {
 			memset(r.seen, 0, n * sizeof(*r.seen));
 			r.n = 0;
-			rc = sd_refscan_tree(tree, it->node, cands, NULL, on_ref,
-					     &r, err);
+			rc = sd_refscan_tree(tree, it->node, cands, NULL,
+					     on_ref, &r, err);
 			if (rc)
 				break;
 			idx = r.list;
@@ -152,8 +152,7 @@ static void free_items(struct item *items, size_t n)
 	free(items);
 }
 
-int sd_app_registration(const struct sd_tree *tree,
-			const struct sd_closure *cl,
+int sd_app_registration(const struct sd_tree *tree, const struct sd_closure *cl,
 			const struct sd_app_reg_options *o, char **text,
 			size_t *len, struct sd_error *err)
 {
@@ -163,8 +162,8 @@ int sd_app_registration(const struct sd_tree *tree,
 		       : sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < n && !rc; i++) {
 		const struct sd_closure_path *p = &cl->paths[i];
-		items[i].node = sd_node_child(tree->root, p->sp->base,
-					      p->sp->base_len);
+		items[i].node =
+			sd_node_child(tree->root, p->sp->base, p->sp->base_len);
 		items[i].path = strdup(p->path);
 		if (!items[i].node)
 			rc = sd_error_set(err, SD_ERR_INVALID,
@@ -187,8 +186,7 @@ int sd_app_registration(const struct sd_tree *tree,
 
 int sd_app_registration_of_image(const struct sd_tree *tree,
 				 const char *store_dir, bool base16,
-				 char **text, size_t *len,
-				 struct sd_error *err)
+				 char **text, size_t *len, struct sd_error *err)
 {
 	size_t n = 0;
 	struct sd_node *root = tree->root;

@@ -26,16 +26,16 @@
 
 /* How a closure's registration is built. */
 struct sd_app_reg_options {
-	bool scan_refs;      /* references by scanning the tree (the source
-			      * has no edges: a path list, a tar) instead
-			      * of the closure's edges */
-	bool keep_derivers;  /* copy the closure's derivers (--db, a dump-db
-			      * registration, an export stream); else every
-			      * deriver is left empty, as closureInfo does,
-			      * so one closure gives one registration
-			      * whatever its source */
-	bool base16;         /* hashes as --dump-db prints them (else
-			      * sha256:<nix32>) */
+	bool scan_refs;     /* references by scanning the tree (the source
+			       * has no edges: a path list, a tar) instead
+			       * of the closure's edges */
+	bool keep_derivers; /* copy the closure's derivers (--db, a dump-db
+			       * registration, an export stream); else every
+			       * deriver is left empty, as closureInfo does,
+			       * so one closure gives one registration
+			       * whatever its source */
+	bool base16;        /* hashes as --dump-db prints them (else
+			       * sha256:<nix32>) */
 };
 
 /*
@@ -46,8 +46,7 @@ struct sd_app_reg_options {
  * (cl->paths[i].has_nar; the message names the path and both values),
  * the I/O errors of reading the tree's files, SD_ERR_NOMEM.
  */
-int sd_app_registration(const struct sd_tree *tree,
-			const struct sd_closure *cl,
+int sd_app_registration(const struct sd_tree *tree, const struct sd_closure *cl,
 			const struct sd_app_reg_options *o, char **text,
 			size_t *len, struct sd_error *err);
 

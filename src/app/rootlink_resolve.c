@@ -72,7 +72,8 @@ int sd_rootlink_resolve(const struct sd_tree *tree, const char *store_dir,
 		}
 		if (len == 2 && c[0] == '.' && c[1] == '.') {
 			if (!cur->parent) {
-				snprintf(why, whylen, "'..' leads out of the "
+				snprintf(why, whylen,
+					 "'..' leads out of the "
 					 "image");
 				break;
 			}
@@ -86,19 +87,23 @@ int sd_rootlink_resolve(const struct sd_tree *tree, const char *store_dir,
 			break;
 		}
 		if (!cur->parent && sd_storepath_base_problem(c, len)) {
-			snprintf(why, whylen, "'%.*s' is not a store path "
-				 "name", (int)len, c);
+			snprintf(why, whylen,
+				 "'%.*s' is not a store path "
+				 "name",
+				 (int)len, c);
 			break;
 		}
 		const struct sd_node *child = sd_node_child(cur, c, len);
 		if (!child && !cur->parent) {
-			snprintf(why, whylen, "store path %.*s is not in the "
-				 "image", (int)len, c);
+			snprintf(why, whylen,
+				 "store path %.*s is not in the "
+				 "image",
+				 (int)len, c);
 			break;
 		}
 		if (!child) {
-			snprintf(why, whylen, "no entry '%.*s' in %s",
-				 (int)len, c, where(cur, path, sizeof(path)));
+			snprintf(why, whylen, "no entry '%.*s' in %s", (int)len,
+				 c, where(cur, path, sizeof(path)));
 			break;
 		}
 		if (child->type != SD_NODE_SYMLINK) {
@@ -119,7 +124,8 @@ int sd_rootlink_resolve(const struct sd_tree *tree, const char *store_dir,
 		}
 		if (lt[0] == '/') {
 			if (!under_store_dir(lt, store_dir, &lt)) {
-				snprintf(why, whylen, "%s leads out of the "
+				snprintf(why, whylen,
+					 "%s leads out of the "
 					 "image: %s",
 					 where(child, path, sizeof(path)),
 					 child->target);
@@ -139,7 +145,8 @@ int sd_rootlink_resolve(const struct sd_tree *tree, const char *store_dir,
 	if (!done)
 		return 0;
 	if (!cur->parent) {
-		snprintf(why, whylen, "names the store directory itself, not "
+		snprintf(why, whylen,
+			 "names the store directory itself, not "
 			 "a store path");
 		return 0;
 	}

@@ -55,7 +55,8 @@ static int normalise(const char *rel, const char *target, char **out,
 			free(s);
 			return sd_error_set(err, SD_ERR_INVALID,
 					    "%s: '..' in the path below the "
-					    "store directory", target);
+					    "store directory",
+					    target);
 		}
 		if (first) {
 			const char *why = sd_storepath_base_problem(c, n);
@@ -79,7 +80,8 @@ static int normalise(const char *rel, const char *target, char **out,
 		free(s);
 		return sd_error_set(err, SD_ERR_INVALID,
 				    "%s: names the store directory itself, "
-				    "not a store path", target);
+				    "not a store path",
+				    target);
 	}
 	*out = s;
 	return 0;
@@ -111,8 +113,8 @@ static int from_host(const char *target, const char *store_dir,
 		goto done;
 	}
 	for (int hops = 0;; hops++) {
-		const char *rel = in_store(path, store_dir, phys_dir,
-					   phys_real);
+		const char *rel =
+			in_store(path, store_dir, phys_dir, phys_real);
 		if (rel) {
 			rc = normalise(rel, target, out, err);
 			goto done;
@@ -124,8 +126,8 @@ static int from_host(const char *target, const char *store_dir,
 				rc = sd_error_errno(err, code, errno, "%s",
 						    target);
 			else
-				rc = sd_error_errno(err, code, errno,
-						    "%s: %s", target, path);
+				rc = sd_error_errno(err, code, errno, "%s: %s",
+						    target, path);
 			goto done;
 		}
 		if (!S_ISLNK(sb.st_mode) || hops == MAX_HOPS)
@@ -159,7 +161,8 @@ static int from_host(const char *target, const char *store_dir,
 	else
 		rc = sd_error_set(err, SD_ERR_INVALID,
 				  "%s: does not lead into the store "
-				  "directory %s%s%s%s", target, store_dir,
+				  "directory %s%s%s%s",
+				  target, store_dir,
 				  phys_dir ? " (physical " : "",
 				  phys_dir ? phys_dir : "",
 				  phys_dir ? ")" : "");
@@ -170,8 +173,7 @@ done:
 }
 
 int sd_root_link_target(const char *target, const char *store_dir,
-			const char *phys_dir, char **out,
-			struct sd_error *err)
+			const char *phys_dir, char **out, struct sd_error *err)
 {
 	*out = NULL;
 	if (!target[0])

@@ -45,11 +45,9 @@ int sd_root_links_push(struct sd_root_links *l, const char *spec,
 {
 	if (l->n == l->cap) {
 		size_t ncap = l->cap ? 2 * l->cap : 4;
-		struct sd_root_link *nl =
-			realloc(l->links, ncap * sizeof(*nl));
+		struct sd_root_link *nl = realloc(l->links, ncap * sizeof(*nl));
 		if (!nl)
-			return sd_error_set(err, SD_ERR_NOMEM,
-					    "out of memory");
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		l->links = nl;
 		l->cap = ncap;
 	}
@@ -77,8 +75,8 @@ int sd_root_links_prepare(struct sd_root_links *l, const char *store_dir,
 {
 	if (!l->n)
 		return 0;
-	l->store_dir = trim_slashes(store_dir ? store_dir
-					      : SD_DEFAULT_STORE_DIR);
+	l->store_dir =
+		trim_slashes(store_dir ? store_dir : SD_DEFAULT_STORE_DIR);
 	if (!l->store_dir)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < l->n; i++) {
@@ -87,18 +85,18 @@ int sd_root_links_prepare(struct sd_root_links *l, const char *store_dir,
 		if (!eq)
 			return sd_error_set(err, SD_ERR_USAGE,
 					    "--root-symlink %s: want "
-					    "NAME=TARGET", k->spec);
+					    "NAME=TARGET",
+					    k->spec);
 		size_t len = (size_t)(eq - k->spec);
 		const char *why = sd_root_link_name_problem(k->spec, len);
 		if (why)
 			return sd_error_set(err, SD_ERR_USAGE,
 					    "--root-symlink %s: bad NAME "
-					    "'%.*s': %s", k->spec, (int)len,
-					    k->spec, why);
+					    "'%.*s': %s",
+					    k->spec, (int)len, k->spec, why);
 		k->name = strndup(k->spec, len);
 		if (!k->name)
-			return sd_error_set(err, SD_ERR_NOMEM,
-					    "out of memory");
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	}
 	qsort(l->links, l->n, sizeof(*l->links), cmp_name);
 	for (size_t i = 1; i < l->n; i++)
@@ -116,8 +114,8 @@ int sd_root_links_prepare(struct sd_root_links *l, const char *store_dir,
 	for (size_t i = 0; !rc && i < l->n; i++) {
 		struct sd_root_link *k = &l->links[i];
 		const char *target = strchr(k->spec, '=') + 1;
-		rc = sd_root_link_target(target, l->store_dir, phys,
-					 &k->target, err);
+		rc = sd_root_link_target(target, l->store_dir, phys, &k->target,
+					 err);
 		if (rc)
 			sd_error_prefix(err, rc, "--root-symlink %s", k->spec);
 	}
@@ -136,10 +134,9 @@ int sd_root_links_add(struct sd_tree *tree, const struct sd_root_links *l,
 		const struct sd_root_link *k = &l->links[i];
 		const struct sd_node *to;
 		char why[512];
-		if (sd_rootlink_resolve(tree, l->store_dir, k->target, &to,
-					why, sizeof(why)))
-			return sd_error_set(err, SD_ERR_NOMEM,
-					    "out of memory");
+		if (sd_rootlink_resolve(tree, l->store_dir, k->target, &to, why,
+					sizeof(why)))
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		if (!to)
 			return sd_error_set(err, SD_ERR_MISSING,
 					    "--root-symlink %s: %s/%s does "

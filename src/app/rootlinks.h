@@ -31,14 +31,14 @@
 #include "core/tree.h"
 
 struct sd_root_link {
-	const char *spec;    /* "NAME=TARGET" as given (borrowed) */
-	char *name;          /* NAME */
-	char *target;        /* the link's text, "<hash>-<name>[/sub]" */
+	const char *spec; /* "NAME=TARGET" as given (borrowed) */
+	char *name;       /* NAME */
+	char *target;     /* the link's text, "<hash>-<name>[/sub]" */
 };
 
 struct sd_root_links {
-	char *store_dir;              /* logical, no trailing slash */
-	struct sd_root_link *links;   /* sorted by name after prepare */
+	char *store_dir;            /* logical, no trailing slash */
+	struct sd_root_link *links; /* sorted by name after prepare */
 	size_t n, cap;
 };
 
@@ -83,8 +83,7 @@ int sd_root_links_prepare(struct sd_root_links *l, const char *store_dir,
  * checked by sd_root_links_add.
  */
 int sd_root_link_target(const char *target, const char *store_dir,
-			const char *phys_dir, char **out,
-			struct sd_error *err);
+			const char *phys_dir, char **out, struct sd_error *err);
 
 /*
  * Add the links of @l (prepared; NULL or none: nothing to do) to the root

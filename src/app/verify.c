@@ -19,13 +19,13 @@
 struct vctx {
 	const struct sd_verify_options *opts;
 	const struct sd_tree *tree;
-	struct sd_hashmap *known;       /* hash -> id */
-	const char **names;             /* id -> "<hash>-<name>" or hash */
-	size_t nimage;                  /* ids below this are in the image */
-	size_t nknown;                  /* ids below this are known */
-	bool has_candidates;            /* an explicit candidate set */
-	struct sd_hashmap *absent;      /* manifest: did not exist */
-	struct sd_hashmap *accepted;    /* manifest: accepted as missing */
+	struct sd_hashmap *known;    /* hash -> id */
+	const char **names;          /* id -> "<hash>-<name>" or hash */
+	size_t nimage;               /* ids below this are in the image */
+	size_t nknown;               /* ids below this are known */
+	bool has_candidates;         /* an explicit candidate set */
+	struct sd_hashmap *absent;   /* manifest: did not exist */
+	struct sd_hashmap *accepted; /* manifest: accepted as missing */
 	struct sd_verify_result *res;
 	size_t sdlen;
 	/* The item being scanned and its findings so far: hash -> index in
@@ -70,7 +70,8 @@ static char *path_at(const struct vctx *c, const struct sd_node *node,
 			uint64_t skip = offset;
 			char tmp[4096];
 			while (skip) {
-				size_t n = skip < sizeof(tmp) ? skip : sizeof(tmp);
+				size_t n = skip < sizeof(tmp) ? skip
+							      : sizeof(tmp);
 				size_t r = 0;
 				if (sd_stream_read_full(s, tmp, n, &r, NULL) ||
 				    r != n)
@@ -98,10 +99,10 @@ static char *path_at(const struct vctx *c, const struct sd_node *node,
 		free(buf);
 		return NULL;
 	}
-	while (end < got && !sd_storepath_name_problem(buf + c->sdlen + 1 +
-						       SD_HASH_CHARS + 1,
-						       end + 1 - (c->sdlen + 1 +
-							   SD_HASH_CHARS + 1)))
+	while (end < got &&
+	       !sd_storepath_name_problem(
+		       buf + c->sdlen + 1 + SD_HASH_CHARS + 1,
+		       end + 1 - (c->sdlen + 1 + SD_HASH_CHARS + 1)))
 		end++;
 	buf[end] = '\0';
 	return buf;
@@ -112,8 +113,7 @@ static int add_finding(struct vctx *c, enum sd_finding_kind kind,
 		       uint64_t offset, char *path, const char *reason,
 		       struct sd_error *err)
 {
-	char *file = node ? sd_node_path_under(node, c->opts->store_dir)
-			  : NULL;
+	char *file = node ? sd_node_path_under(node, c->opts->store_dir) : NULL;
 	return sd_verify_add_finding(c->res, kind, file, where, offset, path,
 				     strdup(reason), err);
 }
@@ -223,8 +223,8 @@ static int on_hit(const struct sd_refscan_hit *h, void *vctx,
 		path = path_at(c, h->node, h->what, s->offset);
 	if (!path)
 		path = full_name(c, s->hash, id);
-	int rc = add_finding(c, kind, h->node, where, offset, path, reason,
-			     err);
+	int rc =
+		add_finding(c, kind, h->node, where, offset, path, reason, err);
 	if (!rc)
 		c->res->findings[c->res->nfindings - 1].category = category;
 	if (rc)
@@ -275,8 +275,8 @@ static int index_image(struct vctx *c, struct sd_error *err)
 		if (is_embedded_registration(n) || sd_verify_is_root_symlink(n))
 			continue;
 		c->res->npaths++;
-		const char *why = sd_storepath_base_problem(n->name,
-							    n->name_len);
+		const char *why =
+			sd_storepath_base_problem(n->name, n->name_len);
 		if (!why) {
 			c->names[c->nimage] = n->name;
 			int rc = put_hash(c->known, n->name,
@@ -440,9 +440,8 @@ static int raw_refs(struct vctx *c, const char *image, struct sd_error *err)
 static int load_manifest(const struct sd_tree *tree, const char *image,
 			 struct sd_verify_manifest *out, struct sd_error *err)
 {
-	const struct sd_node *n = sd_node_child(tree->root,
-						SD_EMBEDDED_MANIFEST,
-						strlen(SD_EMBEDDED_MANIFEST));
+	const struct sd_node *n = sd_node_child(
+		tree->root, SD_EMBEDDED_MANIFEST, strlen(SD_EMBEDDED_MANIFEST));
 	if (!n || n->type != SD_NODE_FILE)
 		return 0;
 	char name[4096];
@@ -477,7 +476,9 @@ int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 	res->nsymlinks = tree->nsymlinks;
 	res->bytes_scanned = tree->file_bytes;
 
-	struct vctx c = {.opts = opts, .tree = tree, .res = res,
+	struct vctx c = {.opts = opts,
+			 .tree = tree,
+			 .res = res,
 			 .sdlen = strlen(opts->store_dir)};
 	struct sd_vreg v;
 	rc = sd_vreg_init(&v, tree, path, opts, res, err);
@@ -488,9 +489,9 @@ int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 		goto out;
 	const struct sd_manifest *man = res->manifest.m;
 	c.has_candidates = opts->has_candidates;
-	if (man && (hash_set(man, man->absent, man->nabsent, &c.absent, err) ||
-		    hash_set(man, man->accepted, man->naccepted, &c.accepted,
-			     err))) {
+	if (man &&
+	    (hash_set(man, man->absent, man->nabsent, &c.absent, err) ||
+	     hash_set(man, man->accepted, man->naccepted, &c.accepted, err))) {
 		rc = err ? err->code : SD_ERR_NOMEM;
 		goto out;
 	}

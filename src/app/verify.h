@@ -56,8 +56,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "app/manifest.h"      /* SD_EMBEDDED_MANIFEST */
-#include "app/registration.h"  /* SD_EMBEDDED_REGISTRATION */
+#include "app/manifest.h"     /* SD_EMBEDDED_MANIFEST */
+#include "app/registration.h" /* SD_EMBEDDED_REGISTRATION */
 #include "core/error.h"
 
 struct sd_allowlist;
@@ -70,13 +70,13 @@ enum sd_finding_kind {
 
 struct sd_finding {
 	enum sd_finding_kind kind;
-	char *file;         /* logical path of the entry, "<store-dir>/..." */
-	const char *where;  /* "content", "symlink target", "name", "entry" */
-	uint64_t offset;    /* offset of the first occurrence's hash part */
-	uint64_t count;     /* occurrences in this item */
-	char *path;         /* the referenced store path ("<store-dir>/<hash>-
-			       <name>" when the name is known, else hash) */
-	char *reason;       /* short explanation */
+	char *file;        /* logical path of the entry, "<store-dir>/..." */
+	const char *where; /* "content", "symlink target", "name", "entry" */
+	uint64_t offset;   /* offset of the first occurrence's hash part */
+	uint64_t count;    /* occurrences in this item */
+	char *path;        /* the referenced store path ("<store-dir>/<hash>-
+			      <name>" when the name is known, else hash) */
+	char *reason;      /* short explanation */
 	/* Which rule made it a finding (static string):
 	 *   violations: "missing" (a store path known to exist: in the
 	 *   registration, the candidates or the manifest), "accepted-missing"
@@ -92,7 +92,7 @@ struct sd_finding {
  * the registration's name and offset its LINE number (not a byte offset). */
 
 struct sd_verify_options {
-	const char *store_dir;     /* logical store dir, no trailing slash */
+	const char *store_dir; /* logical store dir, no trailing slash */
 	/* Candidate store paths: each a 32-char hash or "<hash>-<name>".
 	 * has_candidates false: no candidate set (NULL/0 also allowed). */
 	bool has_candidates;
@@ -115,15 +115,15 @@ struct sd_verify_options {
 /* The image's embedded manifest, as read (app/manifest.h). */
 struct sd_verify_manifest {
 	bool present;
-	struct sd_manifest *m;      /* parsed, or NULL */
+	struct sd_manifest *m; /* parsed, or NULL */
 };
 
 /* A store path whose narHash or narSize differs from the registration. */
 struct sd_nar_mismatch {
-	char *path;                 /* logical store path */
-	uint8_t expected[32];       /* registered narHash (SHA-256) */
-	uint64_t expected_size;     /* registered narSize */
-	uint8_t actual[32];         /* recomputed from the image */
+	char *path;             /* logical store path */
+	uint8_t expected[32];   /* registered narHash (SHA-256) */
+	uint64_t expected_size; /* registered narSize */
+	uint8_t actual[32];     /* recomputed from the image */
 	uint64_t actual_size;
 };
 
@@ -140,9 +140,9 @@ struct sd_ref_difference {
 /* A symlink at the image root that is not a store path (pack
  * --root-symlink): its target must resolve inside the image. */
 struct sd_root_symlink {
-	char *name;         /* entry name, e.g. "system" */
-	char *target;       /* its text, e.g. "<hash>-<name>" */
-	bool resolves;      /* false: also a violation */
+	char *name;    /* entry name, e.g. "system" */
+	char *target;  /* its text, e.g. "<hash>-<name>" */
+	bool resolves; /* false: also a violation */
 };
 
 /* What was checked against the registration. */
@@ -150,21 +150,21 @@ struct sd_verify_registration {
 	/* NULL: no registration; "embedded"; or opts->registration_name
 	 * (borrowed). */
 	const char *source;
-	size_t npaths;              /* registered paths */
-	size_t nar_checked;         /* paths whose narHash was compared */
+	size_t npaths;      /* registered paths */
+	size_t nar_checked; /* paths whose narHash was compared */
 	struct sd_nar_mismatch *mismatches;
 	size_t nmismatches;
-	struct sd_ref_difference *diffs;  /* in image order */
+	struct sd_ref_difference *diffs; /* in image order */
 	size_t ndiffs;
 };
 
 struct sd_verify_result {
-	const char *format;      /* "squashfs" */
-	size_t npaths;           /* top-level entries (not the embedded
-				    registration) */
+	const char *format; /* "squashfs" */
+	size_t npaths;      /* top-level entries (not the embedded
+			       registration) */
 	size_t nfiles, ndirs, nsymlinks;
 	uint64_t bytes_scanned;
-	uint64_t references;     /* resolved references seen */
+	uint64_t references; /* resolved references seen */
 	struct sd_finding *findings;
 	size_t nfindings;
 	size_t nviolations, nwarnings;

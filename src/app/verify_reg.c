@@ -40,10 +40,9 @@ static const char *base_of(const struct sd_vreg *v, const char *path)
 	return path + v->sdlen + 1;
 }
 
-int sd_vreg_read_root_file(const struct sd_tree *tree,
-			   const struct sd_node *n, const char *image,
-			   const char *name, uint64_t max, char **buf,
-			   size_t *len, struct sd_error *err)
+int sd_vreg_read_root_file(const struct sd_tree *tree, const struct sd_node *n,
+			   const char *image, const char *name, uint64_t max,
+			   char **buf, size_t *len, struct sd_error *err)
 {
 	if (n->size > max)
 		return sd_error_set(err, SD_ERR_INVALID,
@@ -93,8 +92,8 @@ static int load_embedded(struct sd_vreg *v, const struct sd_tree *tree,
 					SD_VREG_EMBEDDED_MAX, &buf, &len, err);
 	if (rc)
 		return rc;
-	rc = sd_registration_parse(v->name, buf, len, v->store_dir,
-				   &v->owned, err);
+	rc = sd_registration_parse(v->name, buf, len, v->store_dir, &v->owned,
+				   err);
 	free(buf);
 	if (rc)
 		return sd_error_prefix(err, rc, "%s", image);
@@ -155,18 +154,17 @@ const struct sd_reg_record *sd_vreg_record(const struct sd_vreg *v,
 }
 
 /* The top-level entry named by logical store path @path, or NULL. */
-static const struct sd_node *in_image(const struct sd_vreg *v,
-				      const struct sd_tree *tree,
-				      const char *path)
+static const struct sd_node *
+in_image(const struct sd_vreg *v, const struct sd_tree *tree, const char *path)
 {
 	const char *base = base_of(v, path);
 	return sd_node_child(tree->root, base, strlen(base));
 }
 
 /* A violation about the registration file at @line. */
-static int reg_violation(const struct sd_vreg *v, size_t line,
-			 const char *path, char *reason,
-			 struct sd_verify_result *res, struct sd_error *err)
+static int reg_violation(const struct sd_vreg *v, size_t line, const char *path,
+			 char *reason, struct sd_verify_result *res,
+			 struct sd_error *err)
 {
 	char *file = strdup(v->name);
 	char *p = strdup(path);
@@ -211,8 +209,7 @@ static int check_records(const struct sd_vreg *v, const struct sd_tree *tree,
 	return 0;
 }
 
-int sd_vreg_check_presence(const struct sd_vreg *v,
-			   const struct sd_tree *tree,
+int sd_vreg_check_presence(const struct sd_vreg *v, const struct sd_tree *tree,
 			   struct sd_verify_result *res, struct sd_error *err)
 {
 	if (!v->reg)
@@ -244,8 +241,7 @@ static int add_mismatch(struct sd_verify_registration *reg, char *path,
 			const struct sd_nar_hash *got, struct sd_error *err)
 {
 	struct sd_nar_mismatch *m =
-		realloc(reg->mismatches,
-			(reg->nmismatches + 1) * sizeof(*m));
+		realloc(reg->mismatches, (reg->nmismatches + 1) * sizeof(*m));
 	if (!m) {
 		free(path);
 		return nomem(err);
@@ -275,8 +271,7 @@ int sd_vreg_check_nar(const struct sd_vreg *v, const struct sd_tree *tree,
 	int rc = sd_nar_hash(tree, top, &got, &nerr);
 	char *reason = NULL;
 	if (rc == SD_ERR_UNSUPPORTED) {
-		reason = str_printf("cannot compute its narHash: %s",
-				    nerr.msg);
+		reason = str_printf("cannot compute its narHash: %s", nerr.msg);
 	} else if (rc) {
 		*err = nerr;
 		return rc;
@@ -347,8 +342,7 @@ static void diff_free(struct sd_ref_difference *d)
 }
 
 /* The two one-sided lists of @d (sorted); -1 on allocation failure. */
-static int diff_lists(const struct sd_vreg *v,
-		      const struct sd_reg_record *rec,
+static int diff_lists(const struct sd_vreg *v, const struct sd_reg_record *rec,
 		      const char *const *scanned, size_t nscanned,
 		      struct sd_ref_difference *d)
 {
@@ -362,8 +356,7 @@ static int diff_lists(const struct sd_vreg *v,
 		       strcmp(base_of(v, rec->refs[k].path), scanned[i]))
 			k++;
 		if (k == rec->nrefs &&
-		    list_add(v, d->scanned_only, &d->nscanned_only,
-			     scanned[i]))
+		    list_add(v, d->scanned_only, &d->nscanned_only, scanned[i]))
 			return -1;
 	}
 	for (size_t k = 0; k < rec->nrefs; k++) {
@@ -372,13 +365,11 @@ static int diff_lists(const struct sd_vreg *v,
 		while (i < nscanned && strcmp(base, scanned[i]))
 			i++;
 		if (i == nscanned &&
-		    list_add(v, d->registered_only, &d->nregistered_only,
-			     base))
+		    list_add(v, d->registered_only, &d->nregistered_only, base))
 			return -1;
 	}
 	qsort(d->scanned_only, d->nscanned_only, sizeof(char *), cmp_str);
-	qsort(d->registered_only, d->nregistered_only, sizeof(char *),
-	      cmp_str);
+	qsort(d->registered_only, d->nregistered_only, sizeof(char *), cmp_str);
 	return 0;
 }
 

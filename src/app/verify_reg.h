@@ -24,13 +24,13 @@
 #define SD_VREG_EMBEDDED_MAX ((uint64_t)256 << 20)
 
 struct sd_vreg {
-	const struct sd_registration *reg;  /* NULL: no registration */
-	struct sd_registration *owned;      /* the embedded one, parsed here */
-	char *name;               /* file of its findings: the FILE given or
-				     "<store-dir>/nix-path-registration" */
+	const struct sd_registration *reg; /* NULL: no registration */
+	struct sd_registration *owned;     /* the embedded one, parsed here */
+	char *name; /* file of its findings: the FILE given or
+		       "<store-dir>/nix-path-registration" */
 	const char *store_dir;
 	size_t sdlen;
-	struct sd_hashmap *by_hash;  /* record's hash part -> record index */
+	struct sd_hashmap *by_hash; /* record's hash part -> record index */
 };
 
 /*
@@ -40,10 +40,9 @@ struct sd_vreg {
  * SD_ERR_CORRUPT "IMAGE: reading NAME: ...".  Shared by the embedded
  * registration and the manifest.
  */
-int sd_vreg_read_root_file(const struct sd_tree *tree,
-			   const struct sd_node *n, const char *image,
-			   const char *name, uint64_t max, char **buf,
-			   size_t *len, struct sd_error *err);
+int sd_vreg_read_root_file(const struct sd_tree *tree, const struct sd_node *n,
+			   const char *image, const char *name, uint64_t max,
+			   char **buf, size_t *len, struct sd_error *err);
 
 /*
  * Choose the registration (opts->registration, else the embedded one of
@@ -67,8 +66,7 @@ const struct sd_reg_record *sd_vreg_record(const struct sd_vreg *v,
  * registered references to paths that are neither in the image nor
  * registered, top-level store paths that are not registered.
  */
-int sd_vreg_check_presence(const struct sd_vreg *v,
-			   const struct sd_tree *tree,
+int sd_vreg_check_presence(const struct sd_vreg *v, const struct sd_tree *tree,
 			   struct sd_verify_result *res, struct sd_error *err);
 
 /*

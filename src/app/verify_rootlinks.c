@@ -43,8 +43,7 @@ static int violation(const struct sd_node *n, const char *store_dir,
 }
 
 int sd_verify_root_symlinks(const struct sd_tree *tree, const char *store_dir,
-			    struct sd_verify_result *res,
-			    struct sd_error *err)
+			    struct sd_verify_result *res, struct sd_error *err)
 {
 	const struct sd_node *root = tree->root;
 	for (size_t i = 0; i < root->nchildren; i++) {

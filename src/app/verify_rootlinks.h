@@ -29,8 +29,7 @@ bool sd_verify_is_root_symlink(const struct sd_node *n);
  * target does not resolve.  Returns 0 or SD_ERR_NOMEM.
  */
 int sd_verify_root_symlinks(const struct sd_tree *tree, const char *store_dir,
-			    struct sd_verify_result *res,
-			    struct sd_error *err);
+			    struct sd_verify_result *res, struct sd_error *err);
 
 /* Free res->root_symlinks. */
 void sd_verify_root_symlinks_release(struct sd_verify_result *res);

@@ -16,11 +16,11 @@
 
 /* Where a reference was first seen inside the referring path. */
 struct evidence {
-	char *rel;                  /* entry path relative to the tree root,
-				     * "<hash>-<name>/lib/x.so"; NULL: a
-				     * registered reference not seen */
+	char *rel; /* entry path relative to the tree root,
+		      * "<hash>-<name>/lib/x.so"; NULL: a
+		      * registered reference not seen */
 	enum sd_refscan_what what;
-	uint64_t offset;            /* of the hash part within the item */
+	uint64_t offset; /* of the hash part within the item */
 };
 
 struct edge {
@@ -32,12 +32,12 @@ struct edge {
 struct search {
 	const struct sd_why_source *src;
 	size_t target;
-	size_t *parent;             /* per id: who reached it first (the root:
-				     * itself), or NONE */
-	struct evidence *ev;        /* per id: evidence of parent -> id */
+	size_t *parent;      /* per id: who reached it first (the root:
+				* itself), or NONE */
+	struct evidence *ev; /* per id: evidence of parent -> id */
 	/* The path being scanned: its references, first occurrence each. */
-	size_t scan_no;             /* 1 + number of the current scan */
-	size_t *stamp;              /* per id: scan_no of the last edge */
+	size_t scan_no; /* 1 + number of the current scan */
+	size_t *stamp;  /* per id: scan_no of the last edge */
 	struct edge *edges;
 	size_t nedges, cap;
 	bool hit_target;
@@ -94,11 +94,12 @@ static int on_hit(const struct sd_refscan_hit *hit, void *ctx,
 		return 0;
 	size_t to = (size_t)hit->scan->id;
 	if (s->stamp[to] == s->scan_no || !allowed_ref(s, to))
-		return 0;   /* not the first occurrence, or not a reference */
+		return 0; /* not the first occurrence, or not a reference */
 	s->stamp[to] = s->scan_no;
 	struct edge e = {
 		.to = to,
-		.ev = {.rel = sd_node_path_dup(hit->node), .what = hit->what,
+		.ev = {.rel = sd_node_path_dup(hit->node),
+		       .what = hit->what,
 		       .offset = hit->scan->offset},
 	};
 	if (!e.ev.rel)
@@ -151,8 +152,7 @@ static int cmp_edge(const void *a, const void *b)
 
 /* Take the edges of the path just scanned (@from) into the BFS: unseen
  * targets get their parent and are queued.  True once the target is. */
-static bool expand(struct search *s, size_t from, size_t *queue,
-		   size_t *tail)
+static bool expand(struct search *s, size_t from, size_t *queue, size_t *tail)
 {
 	bool found = false;
 	qsort(s->edges, s->nedges, sizeof(*s->edges), cmp_edge);
@@ -190,8 +190,7 @@ static int make_hop(const struct sd_why_source *src, size_t from, size_t to,
 	if (!ev->rel) {
 		h->where = SD_WHY_WHERE_REGISTRATION;
 		if (!h->from || !h->to)
-			return sd_error_set(err, SD_ERR_NOMEM,
-					    "out of memory");
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		return 0;
 	}
 	h->file = logical(src, ev->rel);
@@ -205,8 +204,10 @@ static int make_hop(const struct sd_why_source *src, size_t from, size_t to,
 	if (!rc) {
 		struct sd_node *node = sd_tree_lookup(tree, ev->rel);
 		if (!node)
-			rc = sd_error_set(err, SD_ERR_IO, "%s: gone since it "
-					  "was scanned", h->file);
+			rc = sd_error_set(err, SD_ERR_IO,
+					  "%s: gone since it "
+					  "was scanned",
+					  h->file);
 		else
 			rc = sd_why_excerpt(tree, node, ev->what, ev->offset,
 					    &h->excerpt, err);
@@ -219,8 +220,8 @@ static int make_hop(const struct sd_why_source *src, size_t from, size_t to,
 }
 
 /* The chain root -> ... -> target from the parents, with excerpts. */
-static int make_chain(struct search *s, size_t root,
-		      struct sd_why_result *res, struct sd_error *err)
+static int make_chain(struct search *s, size_t root, struct sd_why_result *res,
+		      struct sd_error *err)
 {
 	size_t n = 0;
 	for (size_t v = s->target; v != root; v = s->parent[v])
@@ -274,9 +275,9 @@ int sd_why_search(const struct sd_why_source *src, size_t root, size_t path,
 	queue[tail++] = root;
 	res->found = root == path;
 	/* A target that is not a candidate cannot be reached. */
-	bool reachable = sd_hashmap_get(src->candidates,
-					src->base(src->ctx, path)) !=
-			 SD_HASHMAP_NONE;
+	bool reachable =
+		sd_hashmap_get(src->candidates, src->base(src->ctx, path)) !=
+		SD_HASHMAP_NONE;
 	while (!res->found && reachable && head < tail) {
 		size_t from = queue[head++];
 		rc = check_interrupt(src, err);

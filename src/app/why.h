@@ -50,37 +50,37 @@ struct sd_store;
 
 /* One hop of the chain: @from refers to @to. */
 struct sd_why_hop {
-	char *from;          /* logical store path "<store-dir>/<hash>-<name>" */
-	char *to;            /* logical store path */
-	char *file;          /* logical path of the entry inside @from
+	char *from;        /* logical store path "<store-dir>/<hash>-<name>" */
+	char *to;          /* logical store path */
+	char *file;        /* logical path of the entry inside @from
 			      * holding the reference ("<from>/lib/x.so");
 			      * NULL for a registered reference the scan
 			      * did not find */
-	const char *where;   /* "content", "name", "symlink target" or
+	const char *where; /* "content", "name", "symlink target" or
 			      * SD_WHY_WHERE_REGISTRATION */
-	uint64_t offset;     /* offset of the hash part within that item */
-	char *excerpt;       /* up to SD_WHY_MARGIN bytes either side of the
+	uint64_t offset;   /* offset of the hash part within that item */
+	char *excerpt;     /* up to SD_WHY_MARGIN bytes either side of the
 			      * hash, the hash itself in [brackets];
 			      * non-printable bytes as '.'; "…" (UTF-8) where
 			      * the item goes on; NULL without a file */
 };
 
 struct sd_why_result {
-	char *root;                /* logical store path of ROOT */
-	char *path;                /* logical store path of PATH */
-	bool found;                /* PATH is in the closure of ROOT */
-	struct sd_why_hop *hops;   /* the chain, ROOT first; none when
+	char *root;              /* logical store path of ROOT */
+	char *path;              /* logical store path of PATH */
+	bool found;              /* PATH is in the closure of ROOT */
+	struct sd_why_hop *hops; /* the chain, ROOT first; none when
 				    * ROOT is PATH or nothing was found */
 	size_t nhops;
-	size_t scanned;            /* store paths scanned */
+	size_t scanned; /* store paths scanned */
 };
 
 struct sd_closure;
 
 /* The closure a closure source gave for ROOT, to search within. */
 struct sd_why_within {
-	const struct sd_closure *closure;  /* computed from ROOT alone */
-	bool registered;   /* its edges are registered references (the
+	const struct sd_closure *closure; /* computed from ROOT alone */
+	bool registered; /* its edges are registered references (the
 			    * REGISTRATION source): follow only those */
 };
 
@@ -97,10 +97,10 @@ struct sd_why_within {
  * SD_ERR_INTERRUPTED.  Release @res with sd_why_result_release() in
  * every case.
  */
-int sd_why_store(const struct sd_store *st, const char *root,
-		 const char *path, const struct sd_why_within *within,
-		 volatile const int *interrupted,
-		 struct sd_why_result *res, struct sd_error *err);
+int sd_why_store(const struct sd_store *st, const char *root, const char *path,
+		 const struct sd_why_within *within,
+		 volatile const int *interrupted, struct sd_why_result *res,
+		 struct sd_error *err);
 
 /*
  * Search the image at @image for a chain from @root to @path: each the

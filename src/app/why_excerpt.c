@@ -7,15 +7,14 @@
 #include "app/why.h"
 #include "closure/storepath.h"
 
-#define ELLIPSIS "\xe2\x80\xa6"   /* U+2026, three bytes in UTF-8 */
+#define ELLIPSIS "\xe2\x80\xa6" /* U+2026, three bytes in UTF-8 */
 #define ELLIPSIS_LEN 3
 #define SKIP_BUF 65536
 
 /* Read @len bytes of @node's content from offset @start into @buf;
  * *@got is less than @len only where the content ends. */
-static int read_content(const struct sd_tree *tree,
-			const struct sd_node *node, uint64_t start,
-			char *buf, size_t len, size_t *got,
+static int read_content(const struct sd_tree *tree, const struct sd_node *node,
+			uint64_t start, char *buf, size_t len, size_t *got,
 			struct sd_error *err)
 {
 	struct sd_stream *s = NULL;
@@ -36,7 +35,7 @@ static int read_content(const struct sd_tree *tree,
 		rc = sd_stream_read_full(s, skip, n, &r, err);
 		if (rc)
 			goto out;
-		if (r < n) {   /* the content ends before @start */
+		if (r < n) { /* the content ends before @start */
 			*got = 0;
 			goto out;
 		}
@@ -95,8 +94,8 @@ int sd_why_excerpt(const struct sd_tree *tree, const struct sd_node *node,
 	if (more)
 		after = SD_WHY_MARGIN;
 
-	char *s = malloc(2 * ELLIPSIS_LEN + before + SD_HASH_CHARS + 2 +
-			 after + 1);
+	char *s = malloc(2 * ELLIPSIS_LEN + before + SD_HASH_CHARS + 2 + after +
+			 1);
 	if (!s)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	char *p = s;

@@ -11,8 +11,8 @@
 #include "formats/format.h"
 
 struct image_ctx {
-	struct sd_tree *tree;       /* the whole image */
-	struct sd_node **tops;      /* id -> top-level entry (valid names) */
+	struct sd_tree *tree;  /* the whole image */
+	struct sd_node **tops; /* id -> top-level entry (valid names) */
 	size_t n;
 	struct sd_hashmap *by_hash; /* hash part -> id */
 };
@@ -58,8 +58,8 @@ static int index_paths(struct image_ctx *c, struct sd_error *err)
 
 /* The entries whose name part (after "<hash>-") is the @len bytes at
  * @name: the count, the first in *@id. */
-static size_t find_name(const struct image_ctx *c, const char *name,
-			size_t len, size_t *id)
+static size_t find_name(const struct image_ctx *c, const char *name, size_t len,
+			size_t *id)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < c->n; i++) {
@@ -98,7 +98,8 @@ static int ambiguous(const struct image_ctx *c, const char *store_dir,
 	}
 	return sd_error_set(err, SD_ERR_USAGE,
 			    "%s: ambiguous, %zu store paths of the image %s "
-			    "have that name: %s%s", arg, count, image, list,
+			    "have that name: %s%s",
+			    arg, count, image, list,
 			    count > listed ? ", ..." : "");
 }
 
@@ -128,8 +129,7 @@ static int find_in(const struct image_ctx *c, const char *store_dir,
 	if (count > 1)
 		return ambiguous(c, store_dir, image, arg, s, len, count, err);
 	return sd_error_set(err, SD_ERR_MISSING,
-			    "%s: not a store path of the image %s", arg,
-			    image);
+			    "%s: not a store path of the image %s", arg, image);
 }
 
 /*
@@ -151,8 +151,8 @@ static int find_path(const struct image_ctx *c, const char *store_dir,
 		if (rc)
 			return rc;
 	}
-	int rc = find_in(c, store_dir, image, arg, canon ? canon : arg, id,
-			 err);
+	int rc =
+		find_in(c, store_dir, image, arg, canon ? canon : arg, id, err);
 	free(canon);
 	return rc;
 }

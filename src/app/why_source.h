@@ -13,8 +13,8 @@
 #include "core/tree.h"
 
 struct sd_why_source {
-	const char *store_dir;   /* logical, no trailing slash */
-	size_t n;                /* store paths, ids 0..n-1 in bytewise order
+	const char *store_dir; /* logical, no trailing slash */
+	size_t n;              /* store paths, ids 0..n-1 in bytewise order
 				  * of their basenames */
 	/* Hash part -> id of every path (the scanner's candidate set). */
 	const struct sd_hashmap *candidates;
@@ -37,7 +37,7 @@ struct sd_why_source {
 	 */
 	const size_t *(*refs)(void *ctx, size_t id, size_t *n);
 	void *ctx;
-	volatile const int *interrupted;  /* polled; may be NULL */
+	volatile const int *interrupted; /* polled; may be NULL */
 };
 
 /*

@@ -10,7 +10,7 @@
 
 struct store_ctx {
 	const struct sd_store *st;
-	struct sd_tree *tree;       /* the loaded path, or NULL */
+	struct sd_tree *tree; /* the loaded path, or NULL */
 	/* Within a closure: its paths as candidates, and with registered
 	 * references those, per store index (ascending store indices). */
 	struct sd_hashmap *candidates;
@@ -89,11 +89,10 @@ static int index_closure(struct store_ctx *c, const struct sd_why_within *w,
 	for (size_t k = 0; k < cl->npaths; k++) {
 		const struct sd_closure_path *p = &cl->paths[k];
 		size_t id = p->sp->index;
-		c->refs[id] = malloc((p->nrefs ? p->nrefs : 1) *
-				     sizeof(**c->refs));
+		c->refs[id] =
+			malloc((p->nrefs ? p->nrefs : 1) * sizeof(**c->refs));
 		if (!c->refs[id])
-			return sd_error_set(err, SD_ERR_NOMEM,
-					    "out of memory");
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		/* Both orders are bytewise by basename: still ascending. */
 		for (size_t r = 0; r < p->nrefs; r++)
 			c->refs[id][r] = cl->paths[p->refs[r]].sp->index;
@@ -112,10 +111,10 @@ static void free_index(struct store_ctx *c)
 	sd_hashmap_free(c->candidates);
 }
 
-int sd_why_store(const struct sd_store *st, const char *root,
-		 const char *path, const struct sd_why_within *within,
-		 volatile const int *interrupted,
-		 struct sd_why_result *res, struct sd_error *err)
+int sd_why_store(const struct sd_store *st, const char *root, const char *path,
+		 const struct sd_why_within *within,
+		 volatile const int *interrupted, struct sd_why_result *res,
+		 struct sd_error *err)
 {
 	const struct sd_store_path *r, *p;
 	int rc = sd_store_resolve_root(st, root, &r, err);

@@ -51,9 +51,21 @@ bool sd_cli_parse_size(const char *s, uint64_t *out)
 		return false;
 	unsigned shift = 0;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
 	default: break;
 	}
 	if (*end)
@@ -81,18 +93,21 @@ int sd_cli_image_mtime(const char *opt, int64_t *out, struct sd_error *err)
 {
 	if (opt) {
 		if (!sd_cli_parse_i64(opt, out) || *out < 0)
-			return sd_error_set(err, SD_ERR_USAGE,
-					    "--mtime: \"%s\" is not a number of "
-					    "seconds since the epoch", opt);
+			return sd_error_set(
+				err, SD_ERR_USAGE,
+				"--mtime: \"%s\" is not a number of "
+				"seconds since the epoch",
+				opt);
 		return SD_OK;
 	}
 	const char *env = getenv("SOURCE_DATE_EPOCH");
 	if (env && *env) {
 		if (!sd_cli_parse_i64(env, out) || *out < 0)
-			return sd_error_set(err, SD_ERR_USAGE,
-					    "SOURCE_DATE_EPOCH: \"%s\" is not a "
-					    "number of seconds since the epoch",
-					    env);
+			return sd_error_set(
+				err, SD_ERR_USAGE,
+				"SOURCE_DATE_EPOCH: \"%s\" is not a "
+				"number of seconds since the epoch",
+				env);
 		return SD_OK;
 	}
 	*out = SD_DEFAULT_MTIME;
@@ -113,7 +128,8 @@ char *sd_cli_store_dir(const char *arg, struct sd_error *err)
 	if (arg[0] != '/' || len < 2) {
 		sd_error_set(err, SD_ERR_USAGE,
 			     "--store-dir \"%s\": must be an absolute path "
-			     "other than /", arg);
+			     "other than /",
+			     arg);
 		return NULL;
 	}
 	char *s = strndup(arg, len);

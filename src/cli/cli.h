@@ -12,9 +12,9 @@
 
 /* Exit codes (documented in the README and the man page). */
 enum sd_exit {
-	SD_EXIT_OK = 0,         /* success; verify: self-contained */
-	SD_EXIT_FOUND = 1,      /* verify: violations found; other: failure */
-	SD_EXIT_BAD_INPUT = 2,  /* usage error, unreadable/corrupt image */
+	SD_EXIT_OK = 0,        /* success; verify: self-contained */
+	SD_EXIT_FOUND = 1,     /* verify: violations found; other: failure */
+	SD_EXIT_BAD_INPUT = 2, /* usage error, unreadable/corrupt image */
 };
 
 extern const char *sd_progname;

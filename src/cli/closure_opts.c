@@ -58,8 +58,7 @@ void sd_closure_cli_help(FILE *f)
 		"reference to a store path outside the closure.\n");
 }
 
-bool sd_closure_cli_option(struct sd_closure_cli *c, int opt,
-			   const char *arg)
+bool sd_closure_cli_option(struct sd_closure_cli *c, int opt, const char *arg)
 {
 	switch (opt) {
 	case SD_OPT_STORE_DIR: c->store_dir = arg; return true;
@@ -138,8 +137,10 @@ static const char *default_db(const struct sd_store *st)
 	const char *db = sd_nixdb_default_path();
 	if (!is_host_nix_store(st) || access(db, F_OK) != 0)
 		return NULL;
-	fprintf(stderr, "%s: using the Nix database %s (--scan to scan "
-		"instead)\n", sd_progname, db);
+	fprintf(stderr,
+		"%s: using the Nix database %s (--scan to scan "
+		"instead)\n",
+		sd_progname, db);
 	return db;
 }
 
@@ -165,14 +166,14 @@ static int db_hint(int rc, const char *db, const struct sd_nixdb_how *how,
 static int load_db(struct sd_closure_cli *c, const char *db,
 		   struct sd_error *err)
 {
-	int rc = sd_nixdb_read(db, c->st->store_dir, &c->reg, &c->db_how,
-			       err);
+	int rc = sd_nixdb_read(db, c->st->store_dir, &c->reg, &c->db_how, err);
 	if (rc)
 		return rc;
 	if (c->db_how.fallback)
 		sd_cli_warnf("%s: read without its write-ahead log (%s): "
 			     "what Nix registered since its last checkpoint "
-			     "is not seen", db, c->db_how.reason);
+			     "is not seen",
+			     db, c->db_how.reason);
 	c->db_used = db;
 	return 0;
 }
@@ -188,12 +189,14 @@ static int check_sources(const struct sd_closure_cli *c, int nsources,
 	if (c->ndb > 1)
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "--db given %zu times: two databases are "
-				    "two stores; give one", c->ndb);
+				    "two stores; give one",
+				    c->ndb);
 	if (c->nregistrations > SD_CLOSURE_CLI_MAX_FILES ||
 	    c->npath_files > SD_CLOSURE_CLI_MAX_FILES)
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "at most %d --registration or --paths "
-				    "files", SD_CLOSURE_CLI_MAX_FILES);
+				    "files",
+				    SD_CLOSURE_CLI_MAX_FILES);
 	return 0;
 }
 
@@ -219,8 +222,7 @@ static int load_files(struct sd_closure_cli *c, struct sd_closure_opts *o,
 	} else if (c->npath_files) {
 		struct sd_pathlist *v[SD_CLOSURE_CLI_MAX_FILES];
 		for (; !rc && n < c->npath_files; n++)
-			rc = sd_pathlist_load(c->path_files[n], sd, &v[n],
-					      err);
+			rc = sd_pathlist_load(c->path_files[n], sd, &v[n], err);
 		if (rc) {
 			for (size_t i = 0; i + 1 < n; i++)
 				sd_pathlist_free(v[i]);
@@ -274,24 +276,23 @@ int sd_closure_cli_open(struct sd_closure_cli *c, struct sd_error *err)
 	return 0;
 }
 
-int sd_closure_cli_compute(struct sd_closure_cli *c,
-			   const char *const *roots, size_t nroots,
-			   bool evidence, struct sd_error *err)
+int sd_closure_cli_compute(struct sd_closure_cli *c, const char *const *roots,
+			   size_t nroots, bool evidence, struct sd_error *err)
 {
 	c->opts.evidence = evidence;
-	int rc = sd_closure_compute(c->st, roots, nroots, &c->opts,
-				    &c->closure, err);
-	return c->db_used && rc && err ? db_hint(rc, c->db_used, &c->db_how,
-						 err)
-				       : rc;
+	int rc = sd_closure_compute(c->st, roots, nroots, &c->opts, &c->closure,
+				    err);
+	return c->db_used && rc && err
+		       ? db_hint(rc, c->db_used, &c->db_how, err)
+		       : rc;
 }
 
 int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
 		       size_t nroots, bool evidence, struct sd_error *err)
 {
 	int rc = sd_closure_cli_open(c, err);
-	return rc ? rc : sd_closure_cli_compute(c, roots, nroots, evidence,
-						err);
+	return rc ? rc
+		  : sd_closure_cli_compute(c, roots, nroots, evidence, err);
 }
 
 void sd_closure_cli_release(struct sd_closure_cli *c)

@@ -39,25 +39,28 @@ enum {
 	SD_OPT_DB,
 };
 
-#define SD_CLOSURE_LONGOPTS                                                   \
-	{"store-dir", required_argument, NULL, SD_OPT_STORE_DIR},             \
-	{"store", required_argument, NULL, SD_OPT_STORE},                     \
-	{"registration", required_argument, NULL, SD_OPT_REGISTRATION},       \
-	{"paths", required_argument, NULL, SD_OPT_PATHS},                     \
-	{"scan", no_argument, NULL, SD_OPT_SCAN},                             \
-	{"allow", required_argument, NULL, SD_OPT_ALLOW},                     \
-	{"allow-missing", no_argument, NULL, SD_OPT_ALLOW_MISSING},           \
-	{"db", required_argument, NULL, SD_OPT_DB}
+#define SD_CLOSURE_LONGOPTS                                                 \
+	{"store-dir", required_argument, NULL, SD_OPT_STORE_DIR},           \
+		{"store", required_argument, NULL, SD_OPT_STORE},           \
+		{"registration", required_argument, NULL,                   \
+		 SD_OPT_REGISTRATION},                                      \
+		{"paths", required_argument, NULL, SD_OPT_PATHS},           \
+		{"scan", no_argument, NULL, SD_OPT_SCAN},                   \
+		{"allow", required_argument, NULL, SD_OPT_ALLOW},           \
+		{"allow-missing", no_argument, NULL, SD_OPT_ALLOW_MISSING}, \
+	{                                                                   \
+		"db", required_argument, NULL, SD_OPT_DB                    \
+	}
 
 /* At most this many --registration or --paths files. */
 #define SD_CLOSURE_CLI_MAX_FILES 64
 
 struct sd_closure_cli {
-	const char *store_dir;      /* --store-dir */
-	const char *store;          /* --store */
-	const char *registration;   /* the first --registration FILE */
-	const char *paths;          /* the first --paths FILE */
-	const char *db;             /* the first --db PATH */
+	const char *store_dir;    /* --store-dir */
+	const char *store;        /* --store */
+	const char *registration; /* the first --registration FILE */
+	const char *paths;        /* the first --paths FILE */
+	const char *db;           /* the first --db PATH */
 	/* Every --registration / --paths in order (counts go on past the
 	 * maximum: sd_closure_cli_open refuses that), and the --db count. */
 	const char *registrations[SD_CLOSURE_CLI_MAX_FILES];
@@ -65,21 +68,21 @@ struct sd_closure_cli {
 	const char *path_files[SD_CLOSURE_CLI_MAX_FILES];
 	size_t npath_files;
 	size_t ndb;
-	bool scan;                  /* --scan */
-	const char *allow_file;     /* --allow FILE */
-	bool allow_missing;         /* --allow-missing */
-	bool no_bytes;              /* set by the command: sizes unused
-				     * (sd_closure_opts.no_bytes) */
+	bool scan;              /* --scan */
+	const char *allow_file; /* --allow FILE */
+	bool allow_missing;     /* --allow-missing */
+	bool no_bytes;          /* set by the command: sizes unused
+				   * (sd_closure_opts.no_bytes) */
 
 	/* Results of sd_closure_cli_run (release with ..._release). */
 	struct sd_store *st;
 	struct sd_allowlist *allow;
-	struct sd_registration *reg;   /* loaded from the Nix database, or
-					* the (merged) --registration files */
-	struct sd_pathlist *pathlist;  /* the (merged) --paths files */
-	const char *db_used;           /* the database read, or NULL */
-	struct sd_nixdb_how db_how;    /* how it was read */
-	struct sd_closure_opts opts;   /* the source, set by ..._open */
+	struct sd_registration *reg;  /* loaded from the Nix database, or
+					 * the (merged) --registration files */
+	struct sd_pathlist *pathlist; /* the (merged) --paths files */
+	const char *db_used;          /* the database read, or NULL */
+	struct sd_nixdb_how db_how;   /* how it was read */
+	struct sd_closure_opts opts;  /* the source, set by ..._open */
 	struct sd_closure *closure;
 };
 
@@ -87,8 +90,7 @@ struct sd_closure_cli {
 void sd_closure_cli_help(FILE *f);
 
 /* Take option @opt (a SD_OPT_* code); false if it is not one of ours. */
-bool sd_closure_cli_option(struct sd_closure_cli *c, int opt,
-			   const char *arg);
+bool sd_closure_cli_option(struct sd_closure_cli *c, int opt, const char *arg);
 
 /*
  * Open the store, load the allow list (and the Nix database, see above)
@@ -107,9 +109,8 @@ int sd_closure_cli_run(struct sd_closure_cli *c, const char *const *roots,
  * c->closure.
  */
 int sd_closure_cli_open(struct sd_closure_cli *c, struct sd_error *err);
-int sd_closure_cli_compute(struct sd_closure_cli *c,
-			   const char *const *roots, size_t nroots,
-			   bool evidence, struct sd_error *err);
+int sd_closure_cli_compute(struct sd_closure_cli *c, const char *const *roots,
+			   size_t nroots, bool evidence, struct sd_error *err);
 
 void sd_closure_cli_release(struct sd_closure_cli *c);
 

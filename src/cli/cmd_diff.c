@@ -53,13 +53,12 @@ struct diff_out {
 	const char *store_dir;
 	struct sd_json j;
 	struct name_list added, removed, changed;
-	struct name_list files;   /* top-level entries that are not store
+	struct name_list files; /* top-level entries that are not store
 				   * paths, any kind of change */
 	bool nomem;
 };
 
-static void push_name(struct diff_out *o, struct name_list *l,
-		      const char *name)
+static void push_name(struct diff_out *o, struct name_list *l, const char *name)
 {
 	if (l->n && !strcmp(l->v[l->n - 1], name))
 		return;
@@ -97,20 +96,26 @@ static void print_change(FILE *f, const struct sd_diff_item *it)
 	if (it->fields & SD_DIFF_TYPE)
 		fprintf(f, "%stype %s -> %s", sep,
 			sd_inspect_type_name(a->type),
-			sd_inspect_type_name(b->type)), sep = ", ";
+			sd_inspect_type_name(b->type)),
+			sep = ", ";
 	if (it->fields & SD_DIFF_MODE)
 		fprintf(f, "%smode %04o -> %04o", sep, (unsigned)a->mode,
-			(unsigned)b->mode), sep = ", ";
+			(unsigned)b->mode),
+			sep = ", ";
 	if (it->fields & SD_DIFF_OWNER)
-		fprintf(f, "%sowner %" PRIu32 ":%" PRIu32 " -> %" PRIu32
-			":%" PRIu32, sep, a->uid, a->gid, b->uid, b->gid),
+		fprintf(f,
+			"%sowner %" PRIu32 ":%" PRIu32 " -> %" PRIu32
+			":%" PRIu32,
+			sep, a->uid, a->gid, b->uid, b->gid),
 			sep = ", ";
 	if (it->fields & SD_DIFF_MTIME)
 		fprintf(f, "%smtime %" PRId64 " -> %" PRId64, sep, a->mtime,
-			b->mtime), sep = ", ";
+			b->mtime),
+			sep = ", ";
 	if (it->fields & SD_DIFF_SIZE)
 		fprintf(f, "%ssize %" PRIu64 " -> %" PRIu64, sep, a->size,
-			b->size), sep = ", ";
+			b->size),
+			sep = ", ";
 	if (it->fields & SD_DIFF_TARGET) {
 		fprintf(f, "%starget ", sep);
 		sd_print_escaped(f, a->target ? a->target : "");
@@ -129,8 +134,8 @@ static void print_json_item(struct diff_out *o, const struct sd_diff_item *it,
 	static const char *const kinds[] = {"", "added", "removed", "changed"};
 	char *path = sd_node_path_under(node, o->store_dir);
 	sd_json_object_begin(&o->j);
-	sd_json_kv_string(&o->j, "path", node->parent && path ? path
-							      : o->store_dir);
+	sd_json_kv_string(&o->j, "path",
+			  node->parent && path ? path : o->store_dir);
 	sd_json_kv_string(&o->j, "change", kinds[it->kind]);
 	sd_json_key(&o->j, "fields");
 	sd_json_array_begin(&o->j);
@@ -198,8 +203,7 @@ static void json_names(struct sd_json *j, const char *key,
 /* "+12.3 KiB", "-512 B": a signed size in binary units. */
 static void format_delta(int64_t d, char *buf, size_t len)
 {
-	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB",
-					    "PiB"};
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
 	char sign = d < 0 ? '-' : '+';
 	uint64_t m = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
 	if (m < 1024) {
@@ -235,8 +239,8 @@ static bool has_version(char *const *v, size_t n, const char *s)
 }
 
 /* The versions of @v not in @w (borrowed; malloc'ed array). */
-static char **versions_only(char *const *v, size_t n, char *const *w,
-			    size_t nw, size_t *nout)
+static char **versions_only(char *const *v, size_t n, char *const *w, size_t nw,
+			    size_t *nout)
 {
 	char **r = malloc((n ? n : 1) * sizeof(*r));
 	*nout = 0;
@@ -251,10 +255,10 @@ static char **versions_only(char *const *v, size_t n, char *const *w,
 static bool print_closure_change(const struct sd_closure_change *c)
 {
 	size_t nr, na;
-	char **rm = versions_only(c->versions_a, c->nversions_a,
-				  c->versions_b, c->nversions_b, &nr);
-	char **ad = versions_only(c->versions_b, c->nversions_b,
-				  c->versions_a, c->nversions_a, &na);
+	char **rm = versions_only(c->versions_a, c->nversions_a, c->versions_b,
+				  c->nversions_b, &nr);
+	char **ad = versions_only(c->versions_b, c->nversions_b, c->versions_a,
+				  c->nversions_a, &na);
 	if (!rm || !ad) {
 		free(rm);
 		free(ad);
@@ -336,8 +340,8 @@ static void print_summary(struct diff_out *o, const char *a, const char *b,
 	for (size_t i = 0; i < cc->n; i++)
 		if (!print_closure_change(&cc->v[i]))
 			o->nomem = true;
-	printf("store paths: %zu added, %zu removed, %zu changed",
-	       o->added.n, o->removed.n, o->changed.n);
+	printf("store paths: %zu added, %zu removed, %zu changed", o->added.n,
+	       o->removed.n, o->changed.n);
 	if (o->files.n)
 		printf("; image files changed: %zu", o->files.n);
 	putchar('\n');
@@ -389,8 +393,8 @@ int sd_cmd_diff(int argc, char **argv)
 		sd_json_key(&o.j, "entries");
 		sd_json_array_begin(&o.j);
 	}
-	struct sd_diff_options opts = {.report = on_item, .ctx = &o,
-				       .interrupted = &sd_interrupted};
+	struct sd_diff_options opts = {
+		.report = on_item, .ctx = &o, .interrupted = &sd_interrupted};
 	struct sd_diff_stats st;
 	sd_interrupt_install(NULL);
 	int rc = sd_diff_trees(ta, tb, &opts, &st, &err);

@@ -44,8 +44,7 @@ static void on_skipped(void *ctx, const char *path)
 
 /* Export @tree to @out ('-' or a path written atomically). */
 static int export_to(const struct sd_tree *tree, const char *out,
-		     const struct sd_export_options *opts,
-		     struct sd_error *err)
+		     const struct sd_export_options *opts, struct sd_error *err)
 {
 	struct sd_export_stats st;
 	if (!strcmp(out, "-"))

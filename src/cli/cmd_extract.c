@@ -96,7 +96,8 @@ int sd_cmd_extract(int argc, char **argv)
 		fprintf(stderr,
 			"extracted %" PRIu64 " directories, %" PRIu64
 			" files (%" PRIu64 " bytes), %" PRIu64 " symlinks"
-			"%s\n", st.dirs, st.files, st.bytes, st.symlinks,
+			"%s\n",
+			st.dirs, st.files, st.bytes, st.symlinks,
 			st.skipped ? " (some entries skipped)" : "");
 	}
 	sd_tree_free(tree);

@@ -77,19 +77,20 @@ static void print_text(const char *path, const struct sd_info *in)
 
 	printf("%-16s%s\n", "image:", path);
 	printf("%-16s%s\n", "format:", in->format);
-	printf("%-16s%" PRIu64 " bytes (filesystem %" PRIu64 ")\n", "size:",
-	       im->image_bytes, im->fs_bytes);
+	printf("%-16s%" PRIu64 " bytes (filesystem %" PRIu64 ")\n",
+	       "size:", im->image_bytes, im->fs_bytes);
 	printf("%-16s%" PRIu32 "\n", "block size:", im->block_size);
 	if (im->pcluster_size)
-		printf("%-16s%" PRIu32 "\n", "pcluster size:",
-		       im->pcluster_size);
+		printf("%-16s%" PRIu32 "\n",
+		       "pcluster size:", im->pcluster_size);
 	print_items("compressors:", in->compressors, in->ncompressors);
 	print_items("features:", in->features, in->nfeatures);
 	printf("%-16s%" PRIu64 "\n", "inodes:", im->inodes);
 	printf("%-16s%" PRIu64 " file%s, %" PRIu64 " director%s, %" PRIu64
-	       " symlink%s, %" PRIu64 " other\n", "entries:", im->files,
-	       im->files == 1 ? "" : "s", im->dirs, im->dirs == 1 ? "y" : "ies",
-	       im->symlinks, im->symlinks == 1 ? "" : "s", im->others);
+	       " symlink%s, %" PRIu64 " other\n",
+	       "entries:", im->files, im->files == 1 ? "" : "s", im->dirs,
+	       im->dirs == 1 ? "y" : "ies", im->symlinks,
+	       im->symlinks == 1 ? "" : "s", im->others);
 	printf("%-16s", "label:");
 	if (im->has_label) {
 		fputc('"', stdout);

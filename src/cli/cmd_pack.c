@@ -174,15 +174,13 @@ static int check_outputs(const struct sd_pack_options *po,
 {
 	if (sd_atomic_check(po->output, err))
 		return sd_error_prefix(err, err->code, "-o");
-	if (po->registration_out &&
-	    sd_atomic_check(po->registration_out, err))
+	if (po->registration_out && sd_atomic_check(po->registration_out, err))
 		return sd_error_prefix(err, err->code, "--registration-out");
 	if (no_digest)
 		return 0;
 	if (digest_out)
 		return sd_atomic_check(digest_out, err)
-			       ? sd_error_prefix(err, err->code,
-						 "--digest-out")
+			       ? sd_error_prefix(err, err->code, "--digest-out")
 			       : 0;
 	size_t len = strlen(po->output) + sizeof(".sha256");
 	char *path = malloc(len);
@@ -265,8 +263,9 @@ int sd_cmd_pack(int argc, char **argv)
 		case 'j':
 			if (!sd_cli_parse_size(optarg, &v) || v < 1 ||
 			    v > 1024) {
-				sd_cli_errorf("--jobs: want 1..1024, got \"%s\"",
-					      optarg);
+				sd_cli_errorf(
+					"--jobs: want 1..1024, got \"%s\"",
+					optarg);
 				return SD_EXIT_BAD_INPUT;
 			}
 			po.write.jobs = (unsigned)v;
@@ -283,8 +282,9 @@ int sd_cmd_pack(int argc, char **argv)
 			break;
 		case 'P':
 			if (!sd_cli_parse_size(optarg, &v) || v > UINT32_MAX) {
-				sd_cli_errorf("--pcluster-size: bad size \"%s\"",
-					      optarg);
+				sd_cli_errorf(
+					"--pcluster-size: bad size \"%s\"",
+					optarg);
 				return SD_EXIT_BAD_INPUT;
 			}
 			po.write.pcluster_size = (uint32_t)v;
@@ -292,8 +292,10 @@ int sd_cmd_pack(int argc, char **argv)
 		case 'Z': po.write.ztailpacking = true; break;
 		case 'K':
 			if (!sd_kver_parse(optarg, &po.write.min_kernel)) {
-				sd_cli_errorf("--min-kernel: bad version \"%s\" "
-					      "(X.Y or X.Y.Z)", optarg);
+				sd_cli_errorf(
+					"--min-kernel: bad version \"%s\" "
+					"(X.Y or X.Y.Z)",
+					optarg);
 				return SD_EXIT_BAD_INPUT;
 			}
 			break;

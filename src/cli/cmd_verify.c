@@ -168,11 +168,11 @@ static int load_inputs(const struct verify_args *a, struct verify_inputs *in,
 		opts->ncandidates = in->cands.count;
 	}
 	if (!rc && a->allow_file)
-		rc = sd_allowlist_load(a->allow_file, in->store_dir,
-				       &in->allow, err);
+		rc = sd_allowlist_load(a->allow_file, in->store_dir, &in->allow,
+				       err);
 	if (!rc && a->registration_file)
-		rc = sd_registration_load(a->registration_file,
-					  in->store_dir, &in->reg, err);
+		rc = sd_registration_load(a->registration_file, in->store_dir,
+					  &in->reg, err);
 	opts->allowed = in->allow;
 	opts->registration = in->reg;
 	opts->registration_name = a->registration_file;
@@ -186,8 +186,8 @@ static int load_inputs(const struct verify_args *a, struct verify_inputs *in,
  * (message in @err) a damaged copy, 2 the digest file or the image
  * unreadable.
  */
-static int check_digest(const struct verify_args *a,
-			uint8_t got[SD_SHA256_LEN], struct sd_error *err)
+static int check_digest(const struct verify_args *a, uint8_t got[SD_SHA256_LEN],
+			struct sd_error *err)
 {
 	uint8_t want[SD_SHA256_LEN];
 	if (sd_digestfile_read(a->digest_file, a->image, want, err) ||

@@ -43,7 +43,8 @@ static void help(FILE *f)
 		"  --json                 the chain as JSON\n"
 		"  -h, --help             this help\n\n");
 	sd_closure_cli_help(f);
-	fprintf(f, "\n"
+	fprintf(f,
+		"\n"
 		"Exit codes: 0 chain found, 1 PATH is not in the closure of "
 		"ROOT (or a failure:\nROOT or PATH not in the store, I/O), 2 "
 		"usage error or unreadable image.\n");
@@ -87,11 +88,12 @@ static void print_text(const struct sd_why_result *r)
 		const struct sd_why_hop *h = &r->hops[i];
 		if (!h->file)
 			printf("-> %s\n   (registered reference, not found by "
-			       "a scan)\n", h->to);
+			       "a scan)\n",
+			       h->to);
 		else
-			printf("-> %s\n   %s:%llu (%s): %s\n", h->to,
-			       h->file, (unsigned long long)h->offset,
-			       h->where, h->excerpt);
+			printf("-> %s\n   %s:%llu (%s): %s\n", h->to, h->file,
+			       (unsigned long long)h->offset, h->where,
+			       h->excerpt);
 	}
 }
 
@@ -127,13 +129,11 @@ static int why_image(const struct sd_closure_cli *cc, const char *image,
 		     const char *root, const char *path,
 		     struct sd_why_result *res, struct sd_error *err)
 {
-	char *sd = sd_cli_store_dir(cc->store_dir ? cc->store_dir
-						  : SD_DEFAULT_STORE_DIR,
-				    err);
+	char *sd = sd_cli_store_dir(
+		cc->store_dir ? cc->store_dir : SD_DEFAULT_STORE_DIR, err);
 	if (!sd)
 		return err->code;
-	int rc = sd_why_image(image, sd, root, path, &sd_interrupted, res,
-			      err);
+	int rc = sd_why_image(image, sd, root, path, &sd_interrupted, res, err);
 	free(sd);
 	return rc;
 }
@@ -177,11 +177,11 @@ int sd_cmd_why(int argc, char **argv)
 		help(stderr);
 		return SD_EXIT_BAD_INPUT;
 	}
-	const char *store_only = cc.store ? "--store"
-				 : cc.db ? "--db"
-				 : cc.registration ? "--registration"
-				 : cc.paths ? "--paths"
-				 : cc.allow_file ? "--allow"
+	const char *store_only = cc.store           ? "--store"
+				 : cc.db            ? "--db"
+				 : cc.registration  ? "--registration"
+				 : cc.paths         ? "--paths"
+				 : cc.allow_file    ? "--allow"
 				 : cc.allow_missing ? "--allow-missing"
 						    : NULL;
 	if (image && store_only) {

@@ -40,8 +40,8 @@ void sd_print_json_entry(struct sd_json *j, const struct sd_node *node,
 	char *path = node->parent ? sd_node_path_under(node, store_dir) : NULL;
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)node->mode);
 	sd_json_object_begin(j);
-	sd_json_kv_string(j, "path", node->parent ? (path ? path : "?")
-						 : store_dir);
+	sd_json_kv_string(j, "path",
+			  node->parent ? (path ? path : "?") : store_dir);
 	sd_json_kv_string(j, "type", sd_inspect_type_name(node->type));
 	sd_json_kv_string(j, "mode", mode);
 	sd_json_kv_u64(j, "uid", node->uid);
@@ -50,8 +50,8 @@ void sd_print_json_entry(struct sd_json *j, const struct sd_node *node,
 	sd_json_key(j, "mtime");
 	sd_json_i64(j, node->mtime);
 	if (node->type == SD_NODE_SYMLINK)
-		sd_json_kv_string(j, "target", node->target ? node->target
-							     : "");
+		sd_json_kv_string(j, "target",
+				  node->target ? node->target : "");
 	sd_json_object_end(j);
 	free(path);
 }

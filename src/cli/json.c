@@ -59,10 +59,22 @@ static void close_container(struct sd_json *j, char c)
 	after_value(j);
 }
 
-void sd_json_object_begin(struct sd_json *j) { open_container(j, '{'); }
-void sd_json_object_end(struct sd_json *j) { close_container(j, '}'); }
-void sd_json_array_begin(struct sd_json *j) { open_container(j, '['); }
-void sd_json_array_end(struct sd_json *j) { close_container(j, ']'); }
+void sd_json_object_begin(struct sd_json *j)
+{
+	open_container(j, '{');
+}
+void sd_json_object_end(struct sd_json *j)
+{
+	close_container(j, '}');
+}
+void sd_json_array_begin(struct sd_json *j)
+{
+	open_container(j, '[');
+}
+void sd_json_array_end(struct sd_json *j)
+{
+	close_container(j, ']');
+}
 
 /* Length of the valid UTF-8 sequence at s (0 if invalid). */
 static size_t utf8_len(const unsigned char *s, size_t n)

@@ -10,7 +10,7 @@
 #include "core/error.h"
 
 struct sd_listfile {
-	char **items;   /* NUL-terminated entries */
+	char **items; /* NUL-terminated entries */
 	size_t count;
 };
 

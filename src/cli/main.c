@@ -21,18 +21,19 @@ static const struct {
 	{"why", sd_cmd_why, "show why a store path depends on another"},
 	{"ls", sd_cmd_ls, "list a directory of an image"},
 	{"cat", sd_cmd_cat, "print a file of an image"},
-	{"extract", sd_cmd_extract, "write an image's contents into a directory"},
+	{"extract", sd_cmd_extract,
+	 "write an image's contents into a directory"},
 	{"diff", sd_cmd_diff, "show what differs between two images"},
 	{"export", sd_cmd_export, "write an image's contents as a tar archive"},
-	{"info", sd_cmd_info, "describe an image and the oldest kernel that mounts it"},
+	{"info", sd_cmd_info,
+	 "describe an image and the oldest kernel that mounts it"},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: storedisk COMMAND [OPTIONS] [ARGS]\n"
-		"Turn a package store closure into a reproducible, "
-		"read-only disk image.\n\nCommands:\n");
+	fprintf(f, "Usage: storedisk COMMAND [OPTIONS] [ARGS]\n"
+		   "Turn a package store closure into a reproducible, "
+		   "read-only disk image.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-13s %s\n", commands[i].name,
 			commands[i].summary);

@@ -40,8 +40,7 @@ void sd_cli_report_absent(const struct sd_closure *cl, const char *store_dir)
 	more(cl->nabsent, "mentions of store paths that are not in the store");
 }
 
-void sd_cli_report_packscan(const struct sd_packscan *ps,
-			    const char *store_dir)
+void sd_cli_report_packscan(const struct sd_packscan *ps, const char *store_dir)
 {
 	if (!ps)
 		return;

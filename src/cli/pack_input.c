@@ -3,17 +3,16 @@
 #include "app/input.h"
 
 int sd_pack_input_run(const char *tar, const char *nix_export,
-		      const struct sd_closure_cli *cc,
-		      const char *const *roots, size_t nroots,
-		      const struct sd_pack_options *po,
+		      const struct sd_closure_cli *cc, const char *const *roots,
+		      size_t nroots, const struct sd_pack_options *po,
 		      struct sd_pack_result *res, struct sd_error *err)
 {
 	if (tar && nix_export)
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "--tar and --nix-export exclude each "
 				    "other");
-	if (cc->store || cc->registration || cc->paths || cc->db ||
-	    cc->scan || cc->allow_file)
+	if (cc->store || cc->registration || cc->paths || cc->db || cc->scan ||
+	    cc->allow_file)
 		return sd_error_set(err, SD_ERR_USAGE,
 				    "--tar/--nix-export read the closure from "
 				    "the stream: --store, --registration, "
@@ -46,7 +45,7 @@ int sd_pack_input_run(const char *tar, const char *nix_export,
 	struct sd_pack_options o = *po;
 	o.closure = ic.closure;
 	o.scan_refs = ic.scan_refs;
-	o.store_dir = io.store_dir;   /* the manifest's */
+	o.store_dir = io.store_dir; /* the manifest's */
 	rc = sd_pack_tree(tree, npaths, &o, res, err);
 	sd_input_closure_free(&ic);
 	return rc;

@@ -21,9 +21,8 @@
  * tar's paths with the stream's paths as candidates (app/input.h).
  */
 int sd_pack_input_run(const char *tar, const char *nix_export,
-		      const struct sd_closure_cli *cc,
-		      const char *const *roots, size_t nroots,
-		      const struct sd_pack_options *po,
+		      const struct sd_closure_cli *cc, const char *const *roots,
+		      size_t nroots, const struct sd_pack_options *po,
 		      struct sd_pack_result *res, struct sd_error *err);
 
 #endif

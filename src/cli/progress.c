@@ -78,13 +78,15 @@ void sd_progress_update(void *ctx, uint64_t bytes_done, uint64_t files_done)
 	human((double)p->total_bytes, total, sizeof(total));
 	human(rate, speed, sizeof(speed));
 	if (rate > 0 && p->total_bytes >= bytes_done) {
-		unsigned long long left = (unsigned long long)(
-			(double)(p->total_bytes - bytes_done) / rate + 0.5);
+		unsigned long long left =
+			(unsigned long long)((double)(p->total_bytes -
+						      bytes_done) /
+						     rate +
+					     0.5);
 		snprintf(eta, sizeof(eta), "%llu:%02llu", left / 60, left % 60);
 	}
-	fprintf(p->out,
-		"\r[%3u%%] %llu/%llu files, %s/%s, %s/s, ETA %s\033[K", pct,
-		(unsigned long long)files_done,
+	fprintf(p->out, "\r[%3u%%] %llu/%llu files, %s/%s, %s/s, ETA %s\033[K",
+		pct, (unsigned long long)files_done,
 		(unsigned long long)p->total_files, done, total, speed, eta);
 	fflush(p->out);
 	p->drawn = true;

@@ -15,7 +15,7 @@ struct sd_progress {
 	FILE *out;
 	uint64_t total_bytes, total_files;
 	struct timespec start, last;
-	bool drawn;               /* a line is on the screen */
+	bool drawn; /* a line is on the screen */
 };
 
 /*

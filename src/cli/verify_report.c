@@ -93,7 +93,7 @@ static void manifest_json(struct sd_json *j, const struct sd_verify_manifest *v)
 {
 	const struct sd_manifest *m = v->m;
 	if (!m) {
-		sd_json_string(j, NULL);   /* null */
+		sd_json_string(j, NULL); /* null */
 		return;
 	}
 	sd_json_object_begin(j);
@@ -107,8 +107,7 @@ static void manifest_json(struct sd_json *j, const struct sd_verify_manifest *v)
 	sd_json_object_end(j);
 }
 
-void sd_verify_print_json(FILE *out, const char *image,
-			  const char *store_dir,
+void sd_verify_print_json(FILE *out, const char *image, const char *store_dir,
 			  const struct sd_verify_result *r, const char *error)
 {
 	struct sd_json j;
@@ -162,8 +161,7 @@ static void registration_text(FILE *out,
 {
 	if (!reg->source)
 		return;
-	fprintf(out, "registration: %s, %zu paths; ", reg->source,
-		reg->npaths);
+	fprintf(out, "registration: %s, %zu paths; ", reg->source, reg->npaths);
 	if (reg->nar_checked)
 		fprintf(out, "narHash checked for %zu paths, %zu mismatches; ",
 			reg->nar_checked, reg->nmismatches);
@@ -173,8 +171,8 @@ static void registration_text(FILE *out,
 		reg->ndiffs);
 	for (size_t i = 0; i < reg->ndiffs; i++) {
 		const struct sd_ref_difference *d = &reg->diffs[i];
-		fprintf(out, "reference difference: %s: scanned only: ",
-			d->path);
+		fprintf(out,
+			"reference difference: %s: scanned only: ", d->path);
 		print_list(out, d->scanned_only, d->nscanned_only);
 		fputs("; registered only: ", out);
 		print_list(out, d->registered_only, d->nregistered_only);
@@ -236,8 +234,7 @@ static void finding_text(FILE *out, const struct sd_finding *f)
 	fprintf(out, "%s: %s:%llu (%s): %s: %s",
 		f->kind == SD_FINDING_VIOLATION ? "violation" : "warning",
 		f->file ? f->file : "?", (unsigned long long)f->offset,
-		f->where, f->path ? f->path : "?",
-		f->reason ? f->reason : "?");
+		f->where, f->path ? f->path : "?", f->reason ? f->reason : "?");
 	if (f->count > 1)
 		fprintf(out, " (%llu occurrences)",
 			(unsigned long long)f->count);
@@ -262,14 +259,17 @@ void sd_verify_print_text(FILE *out, const char *image,
 		finding_text(out, &r->findings[i]);
 	registration_text(out, &r->reg);
 	if (r->manifest.m)
-		fprintf(out, "manifest: embedded, %zu roots, %zu paths that did "
+		fprintf(out,
+			"manifest: embedded, %zu roots, %zu paths that did "
 			"not exist when packed, %zu accepted as missing\n",
 			r->manifest.m->nroots, r->manifest.m->nabsent,
 			r->manifest.m->naccepted);
 	for (size_t i = 0; i < r->nroot_symlinks; i++)
 		if (r->root_symlinks[i].resolves)
-			fprintf(out, "root symlink: %s -> %s (resolves inside "
-				"the image)\n", r->root_symlinks[i].name,
+			fprintf(out,
+				"root symlink: %s -> %s (resolves inside "
+				"the image)\n",
+				r->root_symlinks[i].name,
 				r->root_symlinks[i].target);
 	summary_text(out, image, r);
 }

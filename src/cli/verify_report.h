@@ -35,8 +35,7 @@ void sd_verify_print_raw_refs(FILE *out, const struct sd_verify_result *r);
  * violations, warnings, registration, raw_refs (null unless asked).  With
  * @error set (the image could not be read), only image and error.
  */
-void sd_verify_print_json(FILE *out, const char *image,
-			  const char *store_dir,
+void sd_verify_print_json(FILE *out, const char *image, const char *store_dir,
 			  const struct sd_verify_result *r, const char *error);
 
 #endif

@@ -21,7 +21,8 @@ static bool is_tmp_name(const char *name)
 
 	if (name[0] != '.')
 		return false;
-	for (const char *p = strstr(name, TMP_TAG); p; p = strstr(p + 1, TMP_TAG))
+	for (const char *p = strstr(name, TMP_TAG); p;
+	     p = strstr(p + 1, TMP_TAG))
 		tag = p;
 	if (!tag)
 		return false;
@@ -63,8 +64,9 @@ static void remove_stale(const char *dir)
 	while ((de = readdir(d))) {
 		if (!is_tmp_name(de->d_name))
 			continue;
-		int fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW |
-				O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		int fd = openat(dfd, de->d_name,
+				O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+					O_CLOEXEC);
 		if (fd < 0)
 			continue;
 		struct stat st;
@@ -147,8 +149,8 @@ int sd_atomic_check(const char *path, struct sd_error *err)
 	size_t len = strlen(path);
 	if (len == 0)
 		return sd_error_set(err, SD_ERR_USAGE, "empty file name");
-	if (path[len - 1] == '/' || (stat(path, &st) == 0 &&
-				     S_ISDIR(st.st_mode)))
+	if (path[len - 1] == '/' ||
+	    (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
 		return sd_error_set(err, SD_ERR_USAGE, "%s: is a directory",
 				    path);
 	const char *slash = strrchr(path, '/');
@@ -168,8 +170,8 @@ int sd_atomic_check(const char *path, struct sd_error *err)
 			     : sd_error_errno(err, SD_ERR_USAGE, e,
 					      "%s: directory %s", path, dir);
 	} else if (!S_ISDIR(st.st_mode)) {
-		rc = sd_error_set(err, SD_ERR_USAGE, "%s: %s is not a directory",
-				  path, dir);
+		rc = sd_error_set(err, SD_ERR_USAGE,
+				  "%s: %s is not a directory", path, dir);
 	} else if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
 		rc = sd_error_set(err, SD_ERR_USAGE,
 				  "%s: directory %s is not writable (%s)", path,
@@ -179,8 +181,7 @@ int sd_atomic_check(const char *path, struct sd_error *err)
 	return rc;
 }
 
-int sd_atomic_commit(struct sd_atomic_file *f, bool sync,
-		     struct sd_error *err)
+int sd_atomic_commit(struct sd_atomic_file *f, bool sync, struct sd_error *err)
 {
 	mode_t mask = umask(0);
 	umask(mask);

@@ -30,9 +30,9 @@
 #include "core/error.h"
 
 struct sd_atomic_file {
-	int fd;             /* open read/write on the temporary file */
-	char *path;         /* final path */
-	char *tmp_path;     /* temporary path, NULL once committed/aborted */
+	int fd;         /* open read/write on the temporary file */
+	char *path;     /* final path */
+	char *tmp_path; /* temporary path, NULL once committed/aborted */
 };
 
 int sd_atomic_open(struct sd_atomic_file *f, const char *path,
@@ -52,8 +52,7 @@ int sd_atomic_check(const char *path, struct sd_error *err);
 
 /* chmod to 0644 & ~umask, fsync if @sync, rename; on failure the temp is
  * removed. */
-int sd_atomic_commit(struct sd_atomic_file *f, bool sync,
-		     struct sd_error *err);
+int sd_atomic_commit(struct sd_atomic_file *f, bool sync, struct sd_error *err);
 
 /* Remove the temporary file and release @f (safe after commit). */
 void sd_atomic_abort(struct sd_atomic_file *f);

@@ -63,8 +63,8 @@ static void store(struct sd_error *err, const char *s, size_t n)
 		head = CUT_HEAD;
 		while (head > 0 && ((unsigned char)e[head] & 0xC0) == 0x80)
 			head--;
-		tail = len - (SD_ERROR_MSG_MAX - 1 - head -
-			      (sizeof(CUT_MARK) - 1));
+		tail = len -
+		       (SD_ERROR_MSG_MAX - 1 - head - (sizeof(CUT_MARK) - 1));
 		while (tail < len && ((unsigned char)e[tail] & 0xC0) == 0x80)
 			tail++;
 		memcpy(err->msg, e, head);
@@ -133,8 +133,8 @@ int sd_error_set(struct sd_error *err, int code, const char *fmt, ...)
 	return code;
 }
 
-int sd_error_errno(struct sd_error *err, int code, int errnum,
-		   const char *fmt, ...)
+int sd_error_errno(struct sd_error *err, int code, int errnum, const char *fmt,
+		   ...)
 {
 	if (err) {
 		va_list ap;

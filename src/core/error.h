@@ -34,8 +34,8 @@ enum sd_status {
 #define SD_ERROR_MSG_MAX 1024
 
 struct sd_error {
-	int code;                    /* last SD_ERR_* set, 0 if none */
-	char msg[SD_ERROR_MSG_MAX];  /* one line, no trailing newline */
+	int code;                   /* last SD_ERR_* set, 0 if none */
+	char msg[SD_ERROR_MSG_MAX]; /* one line, no trailing newline */
 };
 
 /* Reset @err (may be NULL). */
@@ -49,9 +49,8 @@ int sd_error_set(struct sd_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Like sd_error_set, appending ": strerror(errnum)". */
-int sd_error_errno(struct sd_error *err, int code, int errnum,
-		   const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+int sd_error_errno(struct sd_error *err, int code, int errnum, const char *fmt,
+		   ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * Prefix the message already in @err with more context

@@ -82,8 +82,8 @@ static int read_link(int dirfd, const char *name, struct sd_node *n,
 			int e = errno;
 			if (buf != stackbuf)
 				free(buf);
-			return sd_error_errno(err, SD_ERR_IO, e,
-					      "%s: readlink", path);
+			return sd_error_errno(err, SD_ERR_IO, e, "%s: readlink",
+					      path);
 		}
 		if ((size_t)len < cap) {
 			int rc = sd_node_set_target(n, buf, (size_t)len, err);
@@ -97,8 +97,7 @@ static int read_link(int dirfd, const char *name, struct sd_node *n,
 		cap *= 2;
 		buf = malloc(cap);
 		if (!buf)
-			return sd_error_set(err, SD_ERR_NOMEM,
-					    "out of memory");
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	}
 }
 
@@ -112,10 +111,9 @@ static int read_link(int dirfd, const char *name, struct sd_node *n,
  * to walk (add_tree).
  */
 static int add_one(struct sd_tree *tree, struct sd_node *parent, int dirfd,
-		   const char *name, unsigned char dtype,
-		   const char *node_name, bool top,
-		   struct pathbuf *pb, struct sd_node **out, int *dir_fd,
-		   struct sd_error *err)
+		   const char *name, unsigned char dtype, const char *node_name,
+		   bool top, struct pathbuf *pb, struct sd_node **out,
+		   int *dir_fd, struct sd_error *err)
 {
 	struct stat st;
 	/* a directory's or symlink's normalised mode does not depend on its
@@ -157,22 +155,19 @@ static int add_one(struct sd_tree *tree, struct sd_node *parent, int dirfd,
 	}
 
 	switch (type) {
-	case SD_NODE_FILE:
-		n->size = (uint64_t)st.st_size;
-		return SD_OK;
-	case SD_NODE_SYMLINK:
-		return read_link(dirfd, name, n, pb->s, err);
+	case SD_NODE_FILE: n->size = (uint64_t)st.st_size; return SD_OK;
+	case SD_NODE_SYMLINK: return read_link(dirfd, name, n, pb->s, err);
 	case SD_NODE_DIR: {
-		int fd = openat(dirfd, name,
-				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd =
+			openat(dirfd, name,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return sd_error_errno(err, SD_ERR_IO, errno,
 					      "%s: opendir", pb->s);
 		*dir_fd = fd;
 		return SD_OK;
 	}
-	default:
-		return SD_OK;
+	default: return SD_OK;
 	}
 }
 
@@ -184,12 +179,12 @@ static int add_one(struct sd_tree *tree, struct sd_node *parent, int dirfd,
  */
 struct level {
 	struct sd_node *dir;
-	char *names;             /* NUL-terminated names, one after another */
-	unsigned char *types;    /* readdir's d_type of each */
-	size_t n, next, at;      /* entries, next entry, its name's offset */
+	char *names;          /* NUL-terminated names, one after another */
+	unsigned char *types; /* readdir's d_type of each */
+	size_t n, next, at;   /* entries, next entry, its name's offset */
 	dev_t dev;
 	ino_t ino;
-	size_t mark;             /* pb->len before this directory's name */
+	size_t mark; /* pb->len before this directory's name */
 };
 
 static void level_release(struct level *l)
@@ -329,8 +324,8 @@ static int add_tree(struct sd_tree *tree, struct sd_node *dir, int fd,
 			rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 			break;
 		}
-		rc = add_one(tree, l->dir, fd, name, dtype, name, false, pb,
-			     &n, &cfd, err);
+		rc = add_one(tree, l->dir, fd, name, dtype, name, false, pb, &n,
+			     &cfd, err);
 		if (rc || cfd < 0) {
 			if (!rc)
 				path_pop(pb, mark);

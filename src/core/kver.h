@@ -18,24 +18,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SD_KVER(a, b, c) (((uint32_t)(a) << 16) | ((uint32_t)(b) << 8) | \
-			  (uint32_t)(c))
+#define SD_KVER(a, b, c) \
+	(((uint32_t)(a) << 16) | ((uint32_t)(b) << 8) | (uint32_t)(c))
 /* A feature no mainline kernel reads. */
 #define SD_KVER_NEVER UINT32_MAX
 
 struct sd_kfeature {
-	const char *format;   /* "erofs", "squashfs" */
-	const char *name;     /* feature id as formats report it, e.g.
-				 "chunk-based"; the format's own name for
-				 the format itself */
-	uint32_t since;       /* first mainline release that reads it, or
-				 SD_KVER_NEVER */
-	bool compat;          /* older kernels mount the image anyway
-				 (ignoring the feature): it does not raise
-				 min_kernel */
-	const char *what;     /* one-line description */
-	const char *config;   /* kernel option it needs beyond the format's
-				 own (CONFIG_...), or NULL */
+	const char *format; /* "erofs", "squashfs" */
+	const char *name;   /* feature id as formats report it, e.g.
+			       "chunk-based"; the format's own name for
+			       the format itself */
+	uint32_t since;     /* first mainline release that reads it, or
+			       SD_KVER_NEVER */
+	bool compat;        /* older kernels mount the image anyway
+			       (ignoring the feature): it does not raise
+			       min_kernel */
+	const char *what;   /* one-line description */
+	const char *config; /* kernel option it needs beyond the format's
+			       own (CONFIG_...), or NULL */
 };
 
 /* The entry for @name of @format, or NULL if the table has none. */

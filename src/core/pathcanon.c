@@ -22,7 +22,7 @@ static size_t push(char *out, size_t used, const char *s, size_t len)
 			while (used > 0 && out[used - 1] != '/')
 				used--;
 			if (used > 0)
-				used--;   /* the '/' before it */
+				used--; /* the '/' before it */
 		} else if (cl > 0 && !(cl == 1 && s[0] == '.')) {
 			out[used++] = '/';
 			memcpy(out + used, s, cl);
@@ -100,7 +100,8 @@ int sd_path_follow_to_dir(const char *path, const char *dir, char **out,
 						    cur)
 				   : sd_error_set(err, SD_ERR_INVALID,
 						  "%s: symlink target of %s "
-						  "is too long", path, cur);
+						  "is too long",
+						  path, cur);
 			free(cur);
 			return rc;
 		}

@@ -21,7 +21,6 @@ void sd_sha256_final(struct sd_sha256 *h, uint8_t out[SD_SHA256_LEN]);
 /* Free without finishing (NULL ok). */
 void sd_sha256_free(struct sd_sha256 *h);
 
-
 /* Digest of a whole host file; SD_ERR_IO naming @path on failure. */
 int sd_sha256_file(const char *path, uint8_t out[SD_SHA256_LEN],
 		   struct sd_error *err);

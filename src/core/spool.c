@@ -165,8 +165,8 @@ int sd_spool_read(struct sd_spool *sp, uint64_t off, void *buf, size_t len,
 	return SD_OK;
 }
 
-static int stream_read(struct sd_stream *s, void *buf, size_t len,
-		       size_t *got, struct sd_error *err)
+static int stream_read(struct sd_stream *s, void *buf, size_t len, size_t *got,
+		       struct sd_error *err)
 {
 	struct spool_stream *ss = (struct spool_stream *)s;
 	if (len > ss->left)
@@ -203,7 +203,8 @@ static int source_open(void *ctx, const struct sd_node *node,
 	    node->size > sp->written - node->src_id)
 		return sd_error_set(err, SD_ERR_INVALID,
 				    "spool: content of %s lies outside the "
-				    "spool", node->name);
+				    "spool",
+				    node->name);
 	struct spool_stream *ss = calloc(1, sizeof(*ss));
 	if (!ss)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");

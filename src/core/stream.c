@@ -9,8 +9,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-int sd_stream_read_full(struct sd_stream *s, void *buf, size_t len,
-			size_t *got, struct sd_error *err)
+int sd_stream_read_full(struct sd_stream *s, void *buf, size_t len, size_t *got,
+			struct sd_error *err)
 {
 	size_t total = 0;
 	while (total < len) {
@@ -31,12 +31,12 @@ struct host_stream {
 	int fd;
 	uint64_t expect;
 	uint64_t done;
-	bool at_end;    /* a read reaching @expect came back short: the end */
-	bool watched;   /* read in several calls: ctime0 is the file's ctime */
+	bool at_end;  /* a read reaching @expect came back short: the end */
+	bool watched; /* read in several calls: ctime0 is the file's ctime */
 	struct timespec ctime0;
-	bool sparse;    /* fewer blocks than bytes: holes are not read */
-	bool reseek;    /* the file offset is not @done */
-	uint64_t hole_end, data_end;  /* known region from @done: zeros/data */
+	bool sparse; /* fewer blocks than bytes: holes are not read */
+	bool reseek; /* the file offset is not @done */
+	uint64_t hole_end, data_end; /* known region from @done: zeros/data */
 	char *path;
 };
 
@@ -56,9 +56,9 @@ static uint64_t hole_here(struct host_stream *h)
 
 		h->reseek = true;
 		if (d < 0 && errno == ENXIO) {
-			h->hole_end = h->expect;     /* holes to the end */
+			h->hole_end = h->expect; /* holes to the end */
 		} else if (d < 0) {
-			h->sparse = false;           /* no hole information */
+			h->sparse = false; /* no hole information */
 			return 0;
 		} else if ((uint64_t)d > h->done) {
 			h->hole_end = (uint64_t)d < h->expect ? (uint64_t)d
@@ -172,8 +172,8 @@ static int host_read(struct sd_stream *s, void *buf, size_t len, size_t *got,
 	}
 	if (h->reseek) {
 		if (lseek(h->fd, (off_t)h->done, SEEK_SET) < 0)
-			return sd_error_errno(err, SD_ERR_IO, errno,
-					      "%s: seek", h->path);
+			return sd_error_errno(err, SD_ERR_IO, errno, "%s: seek",
+					      h->path);
 		h->reseek = false;
 	}
 	do {

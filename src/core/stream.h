@@ -41,8 +41,8 @@ static inline void sd_stream_close(struct sd_stream *s)
  * Fill @buf completely unless the stream ends first; *@got tells how much
  * was read (less than @len only at end of stream).
  */
-int sd_stream_read_full(struct sd_stream *s, void *buf, size_t len,
-			size_t *got, struct sd_error *err);
+int sd_stream_read_full(struct sd_stream *s, void *buf, size_t len, size_t *got,
+			struct sd_error *err);
 
 /*
  * Open host file @path (never following a final symlink) as a stream.

@@ -103,8 +103,8 @@ static int check_name(const char *name, size_t len, struct sd_error *err)
 				    SD_LIMIT_NAME);
 	if ((len == 1 && name[0] == '.') ||
 	    (len == 2 && name[0] == '.' && name[1] == '.'))
-		return sd_error_set(err, SD_ERR_INVALID,
-				    "entry name \"%.*s\"", (int)len, name);
+		return sd_error_set(err, SD_ERR_INVALID, "entry name \"%.*s\"",
+				    (int)len, name);
 	if (memchr(name, '/', len) || memchr(name, '\0', len))
 		return sd_error_set(err, SD_ERR_INVALID,
 				    "entry name contains '/' or NUL");
@@ -122,7 +122,8 @@ struct sd_node *sd_tree_add(struct sd_tree *tree, struct sd_node *parent,
 	if (check_name(name, len, err))
 		return NULL;
 	if (parent->nchildren == parent->children_cap) {
-		size_t cap = parent->children_cap ? parent->children_cap * 2 : 4;
+		size_t cap = parent->children_cap ? parent->children_cap * 2
+						  : 4;
 		struct sd_node **c =
 			realloc(parent->children, cap * sizeof(*c));
 		if (!c) {
@@ -163,8 +164,7 @@ int sd_tree_graft(struct sd_tree *dst, struct sd_node *parent,
 		struct sd_node **c =
 			realloc(parent->children, cap * sizeof(*c));
 		if (!c)
-			return sd_error_set(err, SD_ERR_NOMEM,
-					    "out of memory");
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		parent->children = c;
 		parent->children_cap = cap;
 	}
@@ -200,7 +200,7 @@ int sd_node_set_name(struct sd_tree *tree, struct sd_node *node,
 	char *copy = name_copy(tree, name, len);
 	if (!copy)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	node->name = copy;      /* the old name stays in its chunk */
+	node->name = copy; /* the old name stays in its chunk */
 	node->name_len = len;
 	return SD_OK;
 }
@@ -273,19 +273,13 @@ static int finalize_node(struct sd_node *n, void *vctx)
 	n->index = ctx->next++;
 	t->count++;
 	switch (n->type) {
-	case SD_NODE_DIR:
-		t->ndirs++;
-		break;
+	case SD_NODE_DIR: t->ndirs++; break;
 	case SD_NODE_FILE:
 		t->nfiles++;
 		t->file_bytes += n->size;
 		break;
-	case SD_NODE_SYMLINK:
-		t->nsymlinks++;
-		break;
-	default:
-		t->nother++;
-		break;
+	case SD_NODE_SYMLINK: t->nsymlinks++; break;
+	default: t->nother++; break;
 	}
 	if (n->type != SD_NODE_DIR || n->nchildren < 2)
 		return 0;
@@ -318,7 +312,8 @@ static int limit_error(const struct sd_node *node, struct sd_error *err,
 		       unsigned long long limit)
 {
 	char *p = sd_node_path_dup(node);
-	int rc = sd_error_set(err, SD_ERR_LIMIT, "/%s: %s %llu, more than "
+	int rc = sd_error_set(err, SD_ERR_LIMIT,
+			      "/%s: %s %llu, more than "
 			      "storedisk reads back (limit %llu)",
 			      p ? p : node->name, what, n, limit);
 	free(p);
@@ -334,8 +329,7 @@ static int check_node(const struct sd_node *n, size_t depth,
 			return limit_error(n, err, "directory nesting depth",
 					   depth, SD_LIMIT_DEPTH);
 		if (n->nchildren > SD_LIMIT_DIR_ENTRIES)
-			return limit_error(n, err, "entry count",
-					   n->nchildren,
+			return limit_error(n, err, "entry count", n->nchildren,
 					   SD_LIMIT_DIR_ENTRIES);
 		return SD_OK;
 	case SD_NODE_FILE:
@@ -348,8 +342,7 @@ static int check_node(const struct sd_node *n, size_t depth,
 			return limit_error(n, err, "symlink target bytes",
 					   n->size, SD_LIMIT_SYMLINK);
 		return SD_OK;
-	default:
-		return SD_OK;
+	default: return SD_OK;
 	}
 }
 
@@ -364,7 +357,8 @@ int sd_tree_check_limits(const struct sd_tree *tree, struct sd_error *err)
 	int rc = SD_OK;
 
 	if (tree->count > (size_t)SD_LIMIT_NODES + 1)
-		return sd_error_set(err, SD_ERR_LIMIT, "%zu entries, more "
+		return sd_error_set(err, SD_ERR_LIMIT,
+				    "%zu entries, more "
 				    "than storedisk reads back (limit %u)",
 				    tree->count - 1, SD_LIMIT_NODES);
 	rc = check_node(tree->root, 0, err);
@@ -380,7 +374,7 @@ int sd_tree_check_limits(const struct sd_tree *tree, struct sd_error *err)
 			stack = s;
 			cap = ncap;
 		}
-		stack[depth++] = (struct frame){ d, 0 };
+		stack[depth++] = (struct frame){d, 0};
 		d = NULL;
 		while (!rc && !d && depth > 0) {
 			struct frame *f = &stack[depth - 1];
@@ -568,8 +562,7 @@ static bool cache_dir(const struct sd_node *dir, struct sd_dircache *dc)
 		/* the whole path (whose error the caller reports) */
 		char *path = sd_node_src_path_dup(dir);
 		sd_dircache_release(dc);
-		fd = path ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-			  : -1;
+		fd = path ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 		free(path);
 		if (fd < 0)
 			return false;
@@ -591,8 +584,9 @@ static bool cache_dir(const struct sd_node *dir, struct sd_dircache *dc)
 	}
 	sd_dircache_release(dc);
 	for (i = 0; fd >= 0 && i < n; i++) {
-		int next = openat(fd, chain[i]->name, O_RDONLY | O_DIRECTORY |
-				  O_NOFOLLOW | O_CLOEXEC);
+		int next =
+			openat(fd, chain[i]->name,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(fd);
 		fd = next;
 	}
@@ -629,16 +623,16 @@ static int open_in_dir(const struct sd_node *node, struct sd_dircache *dc,
 	return rc;
 }
 
-static int open_untapped(const struct sd_tree *tree,
-			 const struct sd_node *node, struct sd_dircache *dc,
-			 struct sd_stream **out, struct sd_error *err)
+static int open_untapped(const struct sd_tree *tree, const struct sd_node *node,
+			 struct sd_dircache *dc, struct sd_stream **out,
+			 struct sd_error *err)
 {
 	if (node->type != SD_NODE_FILE)
 		return sd_error_set(err, SD_ERR_INVALID,
 				    "open of a non-file node");
 	if (node->src_mem)
-		return sd_stream_open_mem(node->src_mem, (size_t)node->size, out,
-					  err);
+		return sd_stream_open_mem(node->src_mem, (size_t)node->size,
+					  out, err);
 	if (tree->source)
 		return tree->source->open(tree->source_ctx, node, out, err);
 	if (node->src_path)
@@ -648,7 +642,8 @@ static int open_untapped(const struct sd_tree *tree,
 		int rc = open_in_dir(node, dc, out, err);
 		if (rc || *out)
 			return rc;
-	} else if (node->parent && sd_node_src_path(node, NULL, 0) >= PATH_MAX) {
+	} else if (node->parent &&
+		   sd_node_src_path(node, NULL, 0) >= PATH_MAX) {
 		/* too long for open(): one component at a time */
 		struct sd_dircache local = SD_DIRCACHE_INIT;
 		int rc = open_in_dir(node, &local, out, err);
@@ -738,13 +733,10 @@ int sd_tree_walk(struct sd_node *node,
 uint16_t sd_normal_mode(enum sd_node_type type, uint32_t host_mode)
 {
 	switch (type) {
-	case SD_NODE_DIR:
-		return SD_MODE_DIR;
+	case SD_NODE_DIR: return SD_MODE_DIR;
 	case SD_NODE_FILE:
 		return (host_mode & 0100) ? SD_MODE_EXEC : SD_MODE_FILE;
-	case SD_NODE_SYMLINK:
-		return SD_MODE_SYMLINK;
-	default:
-		return 0;
+	case SD_NODE_SYMLINK: return SD_MODE_SYMLINK;
+	default: return 0;
 	}
 }

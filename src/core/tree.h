@@ -55,32 +55,32 @@ enum sd_node_type {
 #define SD_DEFAULT_MTIME 1
 
 struct sd_node {
-	const char *name;       /* entry name, NUL-terminated; "" for the root;
-				   owned by the tree (sd_node_set_name) */
-	size_t name_len;        /* strlen(name) */
+	const char *name; /* entry name, NUL-terminated; "" for the root;
+			     owned by the tree (sd_node_set_name) */
+	size_t name_len;  /* strlen(name) */
 	enum sd_node_type type;
-	uint16_t mode;          /* permission bits (07777 mask), no type bits */
-	uint32_t uid, gid;      /* owner */
-	int64_t mtime;          /* seconds since the epoch */
-	uint64_t size;          /* FILE: content bytes; SYMLINK: target length */
-	char *target;           /* SYMLINK: target, NUL-terminated */
-	uint32_t rdev;          /* OTHER: device number if any */
+	uint16_t mode;     /* permission bits (07777 mask), no type bits */
+	uint32_t uid, gid; /* owner */
+	int64_t mtime;     /* seconds since the epoch */
+	uint64_t size;     /* FILE: content bytes; SYMLINK: target length */
+	char *target;      /* SYMLINK: target, NUL-terminated */
+	uint32_t rdev;     /* OTHER: device number if any */
 
-	struct sd_node *parent;     /* NULL for the root */
-	struct sd_node **children;  /* DIR: sorted after finalize */
+	struct sd_node *parent;    /* NULL for the root */
+	struct sd_node **children; /* DIR: sorted after finalize */
 	size_t nchildren;
 	size_t children_cap;
 
 	/* Content source of a FILE. */
-	char *src_path;         /* host path of this node, or NULL: then the
-				   nearest ancestor's plus the names below
-				   it (see sd_node_src_path) */
-	void *src_mem;          /* content held in memory (owned), else NULL;
-				   takes precedence over src_path */
-	uint64_t src_id;        /* opaque cookie for image readers */
+	char *src_path;  /* host path of this node, or NULL: then the
+			    nearest ancestor's plus the names below
+			    it (see sd_node_src_path) */
+	void *src_mem;   /* content held in memory (owned), else NULL;
+			    takes precedence over src_path */
+	uint64_t src_id; /* opaque cookie for image readers */
 
-	uint32_t index;         /* pre-order number, set by finalize */
-	void *user;             /* free for the current consumer */
+	uint32_t index; /* pre-order number, set by finalize */
+	void *user;     /* free for the current consumer */
 };
 
 /* Where a tree's file contents come from. */
@@ -107,21 +107,21 @@ struct sd_stream_tap {
 };
 
 struct sd_tree {
-	struct sd_node *root;   /* type DIR, name "" */
-	int64_t mtime;          /* the image-wide time (writers' superblock) */
+	struct sd_node *root; /* type DIR, name "" */
+	int64_t mtime;        /* the image-wide time (writers' superblock) */
 
 	const struct sd_content_source *source; /* NULL: host files */
 	void *source_ctx;
 
-	const struct sd_stream_tap *tap;        /* NULL: no tap */
+	const struct sd_stream_tap *tap; /* NULL: no tap */
 	void *tap_ctx;
 
 	/* Counts, valid after sd_tree_finalize(). */
-	size_t count;           /* all nodes including the root */
+	size_t count; /* all nodes including the root */
 	size_t ndirs, nfiles, nsymlinks, nother;
-	uint64_t file_bytes;    /* sum of FILE sizes */
+	uint64_t file_bytes; /* sum of FILE sizes */
 
-	struct sd_name_chunk *names;    /* private: storage of entry names */
+	struct sd_name_chunk *names; /* private: storage of entry names */
 };
 
 /* Create an empty tree whose root has @mtime and mode SD_MODE_DIR, 0:0. */
@@ -243,10 +243,13 @@ int sd_tree_open(const struct sd_tree *tree, const struct sd_node *node,
  * it (the cache stays usable).
  */
 struct sd_dircache {
-	const struct sd_node *dir;  /* the directory node open as fd */
-	int fd;                     /* -1: none */
+	const struct sd_node *dir; /* the directory node open as fd */
+	int fd;                    /* -1: none */
 };
-#define SD_DIRCACHE_INIT {NULL, -1}
+#define SD_DIRCACHE_INIT \
+	{                \
+		NULL, -1 \
+	}
 
 /*
  * sd_tree_open() for a reader that opens files in tree order: a host

@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 struct sd_u64set {
-	uint64_t *slots;  /* value + 1; 0 marks a free slot */
+	uint64_t *slots; /* value + 1; 0 marks a free slot */
 	size_t cap, used;
-	int has_max;      /* UINT64_MAX, which cannot be stored as value + 1 */
+	int has_max; /* UINT64_MAX, which cannot be stored as value + 1 */
 };
 
 /* An empty set is all zeroes: `struct sd_u64set s = {0};`. */

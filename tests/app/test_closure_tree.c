@@ -26,8 +26,7 @@ static void make_store(void)
 	tt_mkdir("store");
 	for (int i = 0; i < NPATHS; i++) {
 		char rel[1024], link[1024];
-		snprintf(names[i], sizeof(names[i]),
-			 "%032d-p%d", i * 7 + 1, i);
+		snprintf(names[i], sizeof(names[i]), "%032d-p%d", i * 7 + 1, i);
 		bases[i] = names[i];
 		snprintf(rel, sizeof(rel), "store/%s", names[i]);
 		tt_mkdir(rel);
@@ -68,8 +67,8 @@ static char *describe(struct sd_tree *t)
 		char path[512];
 		sd_node_path(n, path, sizeof(path));
 		len += (size_t)snprintf(s + len, cap - len,
-					"%u %s %d %o %llu %s\n", n->index,
-					path, n->type, n->mode,
+					"%u %s %d %o %llu %s\n", n->index, path,
+					n->type, n->mode,
 					(unsigned long long)n->size,
 					n->target ? n->target : "-");
 		cr_assert_lt(len, cap);
@@ -81,8 +80,7 @@ static char *describe(struct sd_tree *t)
 	return s;
 }
 
-Test(closure_tree, same_tree_for_every_jobs, .init = setup,
-     .fini = tt_teardown)
+Test(closure_tree, same_tree_for_every_jobs, .init = setup, .fini = tt_teardown)
 {
 	make_store();
 	char store[512];
@@ -112,8 +110,8 @@ Test(closure_tree, same_tree_for_every_jobs, .init = setup,
 		snprintf(rel, sizeof(rel), "%s/f5", names[7]);
 		cr_assert_eq(sd_tree_open(t, sd_tree_lookup(t, rel), &s, NULL),
 			     0);
-		cr_assert_eq(sd_stream_read_full(s, buf, sizeof(buf), &n,
-						 NULL), 0);
+		cr_assert_eq(sd_stream_read_full(s, buf, sizeof(buf), &n, NULL),
+			     0);
 		cr_assert_eq(n, 5);
 		cr_assert_eq(memcmp(buf, names[7], 5), 0);
 		sd_stream_close(s);

@@ -13,8 +13,7 @@ static void split(const char *name, const char *pname, const char *version)
 	cr_assert(plen == strlen(pname) && !memcmp(name, pname, plen),
 		  "%s: pname '%.*s', want '%s'", name, (int)plen, name, pname);
 	cr_assert(vlen == strlen(version) && !memcmp(v, version, vlen),
-		  "%s: version '%.*s', want '%s'", name, (int)vlen, v,
-		  version);
+		  "%s: version '%.*s', want '%s'", name, (int)vlen, v, version);
 }
 
 Test(diff_closure, versions_split_at_the_first_dash_not_before_a_letter)
@@ -55,8 +54,8 @@ static struct sd_node *top(struct sd_tree *t, const char *name,
 					&err);
 	cr_assert(n, "%s: %s", name, err.msg);
 	if (target)
-		cr_assert_eq(sd_node_set_target(n, target, strlen(target),
-						 &err), 0);
+		cr_assert_eq(
+			sd_node_set_target(n, target, strlen(target), &err), 0);
 	return n;
 }
 
@@ -85,8 +84,7 @@ Test(diff_closure, root_symlinks_and_image_files_are_not_store_paths)
 
 	struct sd_closure_changes cc = {0};
 	cr_assert_eq(sd_diff_closures(a, b, &cc, &err), 0, "%s", err.msg);
-	cr_assert_eq(cc.n, 1, "%zu changes: only hello, not the links",
-		     cc.n);
+	cr_assert_eq(cc.n, 1, "%zu changes: only hello, not the links", cc.n);
 	cr_assert_str_eq(cc.v[0].name, "hello");
 	cr_assert_eq(cc.v[0].nversions_a, 1);
 	cr_assert_str_eq(cc.v[0].versions_a[0], "2.12");

@@ -38,8 +38,8 @@ static bool dir_empty(const char *path)
 static struct sd_node *add(struct sd_tree *t, struct sd_node *parent,
 			   const char *name, enum sd_node_type type)
 {
-	struct sd_node *n = sd_tree_add(t, parent, name, strlen(name), type,
-					NULL);
+	struct sd_node *n =
+		sd_tree_add(t, parent, name, strlen(name), type, NULL);
 	cr_assert_not_null(n);
 	n->mode = type == SD_NODE_DIR ? 0555 : 0444;
 	n->mtime = 1;
@@ -144,9 +144,9 @@ Test(extract, dot_dot_and_slash_names_are_refused)
 		struct dirent *de;
 		while ((de = readdir(dd)))
 			cr_assert(!strcmp(de->d_name, ".") ||
-				  !strcmp(de->d_name, "..") ||
-				  !strcmp(de->d_name, "out"), "%s",
-				  de->d_name);
+					  !strcmp(de->d_name, "..") ||
+					  !strcmp(de->d_name, "out"),
+				  "%s", de->d_name);
 		closedir(dd);
 		cr_assert(dir_empty(tt_path(dir)) == false);
 		sd_tree_free(t);

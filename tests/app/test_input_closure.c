@@ -27,16 +27,16 @@
 static struct sd_tree *three_paths(void)
 {
 	struct sd_tree *t = sd_tree_new(1);
-	struct sd_node *c = sd_tree_add(t, t->root, C, strlen(C),
-					SD_NODE_SYMLINK, NULL);
+	struct sd_node *c =
+		sd_tree_add(t, t->root, C, strlen(C), SD_NODE_SYMLINK, NULL);
 	cr_assert_eq(sd_node_set_target(c, SD "/" B, strlen(SD "/" B), NULL),
 		     0);
-	struct sd_node *a = sd_tree_add(t, t->root, A, strlen(A), SD_NODE_DIR,
-					NULL);
+	struct sd_node *a =
+		sd_tree_add(t, t->root, A, strlen(A), SD_NODE_DIR, NULL);
 	struct sd_node *f = sd_tree_add(t, a, "f", 1, SD_NODE_FILE, NULL);
 	cr_assert_eq(sd_node_set_content(f, "hello " HB, 6 + 32, NULL), 0);
-	struct sd_node *b = sd_tree_add(t, t->root, B, strlen(B), SD_NODE_FILE,
-					NULL);
+	struct sd_node *b =
+		sd_tree_add(t, t->root, B, strlen(B), SD_NODE_FILE, NULL);
 	cr_assert_eq(sd_node_set_content(b, "bb", 2, NULL), 0);
 	a->mode = 0555;
 	f->mode = b->mode = 0444;
@@ -63,12 +63,12 @@ static void export_info(struct sd_input_info *info)
 	memset(info, 0, sizeof(*info));
 	info->nmeta = 3;
 	info->meta = calloc(3, sizeof(*info->meta));
-	info->meta[0] = (struct sd_input_meta){
-		strdup(SD "/" C), strdup(""), strv(rc, 1), 1};
+	info->meta[0] = (struct sd_input_meta){strdup(SD "/" C), strdup(""),
+					       strv(rc, 1), 1};
 	info->meta[1] = (struct sd_input_meta){
 		strdup(SD "/" A), strdup(SD "/" HX "-a.drv"), strv(ra, 4), 4};
-	info->meta[2] = (struct sd_input_meta){
-		strdup(SD "/" B), strdup(""), strv(NULL, 0), 0};
+	info->meta[2] = (struct sd_input_meta){strdup(SD "/" B), strdup(""),
+					       strv(NULL, 0), 0};
 	info->npaths = 3;
 }
 
@@ -157,13 +157,13 @@ Test(input_closure, tar_has_no_edges_so_the_registration_scans)
 		     "%s", err.msg);
 	/* A's file names B's hash, B names nothing, C's link target names B
 	 * (records in path order, derivers empty: a tar has none). */
-	cr_assert_not_null(strstr(text, "\n\n1\n" SD "/" B "\n" SD "/" B
-				  "\n"), "%s", text);
-	cr_assert_not_null(strstr(text, "\n\n0\n" SD "/" C "\n"), "%s",
-			   text);
+	cr_assert_not_null(strstr(text, "\n\n1\n" SD "/" B "\n" SD "/" B "\n"),
+			   "%s", text);
+	cr_assert_not_null(strstr(text, "\n\n0\n" SD "/" C "\n"), "%s", text);
 	const char *c_end = "\n\n1\n" SD "/" B "\n";
 	cr_assert(len > strlen(c_end) &&
-		  !strcmp(text + len - strlen(c_end), c_end), "%s", text);
+			  !strcmp(text + len - strlen(c_end), c_end),
+		  "%s", text);
 	free(text);
 	sd_input_closure_free(&ic);
 	sd_tree_free(t);
@@ -180,7 +180,8 @@ Test(input_closure, a_root_not_in_the_stream_is_missing)
 	cr_assert_eq(sd_input_closure(t, &info, SD, roots, 2, &ic, &err),
 		     SD_ERR_MISSING);
 	cr_assert_not_null(strstr(err.msg, "root " SD "/" HX "-x is not in "
-				  "the input"), "%s", err.msg);
+					   "the input"),
+			   "%s", err.msg);
 	cr_assert_null(ic.closure);
 	const char *bad[] = {"/elsewhere/" A};
 	cr_assert_eq(sd_input_closure(t, &info, SD, bad, 1, &ic, &err),

@@ -22,16 +22,16 @@
 static struct sd_node *add(struct sd_tree *t, struct sd_node *parent,
 			   const char *name, enum sd_node_type type)
 {
-	struct sd_node *n = sd_tree_add(t, parent, name, strlen(name), type,
-					NULL);
+	struct sd_node *n =
+		sd_tree_add(t, parent, name, strlen(name), type, NULL);
 	cr_assert_not_null(n);
 	n->mode = type == SD_NODE_DIR ? 0555 : 0444;
 	n->mtime = 1;
 	return n;
 }
 
-static void link_to(struct sd_tree *t, struct sd_node *parent,
-		    const char *name, const char *target)
+static void link_to(struct sd_tree *t, struct sd_node *parent, const char *name,
+		    const char *target)
 {
 	struct sd_node *n = add(t, parent, name, SD_NODE_SYMLINK);
 	cr_assert_eq(sd_node_set_target(n, target, strlen(target), NULL), 0);
@@ -86,9 +86,9 @@ Test(rootlink, resolves_inside_the_image)
 		{P1 "/init", P1 "/init"},
 		{SD "/" P1 "/init", P1 "/init"},
 		{"./" P1 "//init", P1 "/init"},
-		{P1 "/sw", P2},              /* absolute link in the image */
+		{P1 "/sw", P2}, /* absolute link in the image */
 		{P1 "/sw/etc/x", P2 "/etc/x"},
-		{P1 "/etc/x", P2 "/etc/x"},  /* relative link with '..' */
+		{P1 "/etc/x", P2 "/etc/x"}, /* relative link with '..' */
 		{P1 "/../" P2, P2},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -130,14 +130,21 @@ Test(rootlink, does_not_resolve)
 
 Test(rootlink, names)
 {
-	static const char *const good[] = {"system", "boot", ".links", "a-b",
-					   H1 "x", "0123456789"};
+	static const char *const good[] = {"system", "boot", ".links",
+					   "a-b",    H1 "x", "0123456789"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		cr_assert_null(sd_root_link_name_problem(good[i],
 							 strlen(good[i])),
 			       "%s", good[i]);
-	static const char *const bad[] = {"", ".", "..", "a/b", "a\nb", P1,
-					  H1, H1 "-", "nix-path-registration",
+	static const char *const bad[] = {"",
+					  ".",
+					  "..",
+					  "a/b",
+					  "a\nb",
+					  P1,
+					  H1,
+					  H1 "-",
+					  "nix-path-registration",
 					  "storedisk-manifest"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_not_null(sd_root_link_name_problem(bad[i],
@@ -164,8 +171,8 @@ Test(rootlink, targets_in_store_terms)
 		struct sd_error err;
 		sd_error_init(&err);
 		cr_assert_eq(sd_root_link_target(ok[i][0], SD, NULL, &out,
-						 &err), 0, "%s: %s", ok[i][0],
-			     err.msg);
+						 &err),
+			     0, "%s: %s", ok[i][0], err.msg);
 		cr_assert_str_eq(out, ok[i][1]);
 		free(out);
 	}
@@ -213,8 +220,7 @@ Test(rootlink, add_sorted_or_refuse)
 
 	cr_assert_eq(sd_root_links_push(&l, "a=" P1, NULL), 0);
 	cr_assert_eq(sd_root_links_push(&l, "a=" P2, NULL), 0);
-	cr_assert_eq(sd_root_links_prepare(&l, NULL, NULL, &err),
-		     SD_ERR_USAGE);
+	cr_assert_eq(sd_root_links_prepare(&l, NULL, NULL, &err), SD_ERR_USAGE);
 	cr_assert(strstr(err.msg, "given twice"), "%s", err.msg);
 	sd_root_links_release(&l);
 	sd_tree_free(t);

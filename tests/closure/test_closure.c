@@ -12,7 +12,7 @@
 #include "helpers.h"
 
 /* Test paths are short; the fixed buffers below are ample. */
-#ifndef __clang__  /* gcc's warning; clang has no such group */
+#ifndef __clang__ /* gcc's warning; clang has no such group */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #endif
 
@@ -25,14 +25,14 @@ enum { A, B, C, D, E, F, G, H, I, J, K, Z, NP };
 static const char *names[NP] = {
 	"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "z",
 };
-static char gone[33];   /* hash of a path absent from the store */
+static char gone[33]; /* hash of a path absent from the store */
 
-static const char *bp(int i)  /* basename */
+static const char *bp(int i) /* basename */
 {
 	return base[i];
 }
 
-static const char *lp(int i)  /* logical path, rotating buffer */
+static const char *lp(int i) /* logical path, rotating buffer */
 {
 	static char b[8][256];
 	static int n;
@@ -41,7 +41,7 @@ static const char *lp(int i)  /* logical path, rotating buffer */
 	return s;
 }
 
-static const char *sp(int i, const char *rel)  /* physical sub path */
+static const char *sp(int i, const char *rel) /* physical sub path */
 {
 	static char b[8][512];
 	static int n;
@@ -82,12 +82,12 @@ static void make_store(void)
 	char t[256];
 	snprintf(t, sizeof(t), SD "/%s/lib", bp(C));
 	tt_symlink(t, sp(A, "lib"));
-	put(B, "data", "ref:%s;", hs[D]);              /* bare hash */
+	put(B, "data", "ref:%s;", hs[D]); /* bare hash */
 	char d[256];
-	snprintf(d, sizeof(d), "share/%s-x", hs[D]);    /* in a name */
+	snprintf(d, sizeof(d), "share/%s-x", hs[D]); /* in a name */
 	tt_mkdir(sp(C, d));
 	put(C, "share/empty", "%s", "");
-	put(D, "plain", "%s", "hello");                  /* 5 bytes */
+	put(D, "plain", "%s", "hello"); /* 5 bytes */
 	put(E, "f", "%s", hs[F]);
 	put(F, "g", "%s", hs[G]);
 	put(G, "x", "%s", "");
@@ -106,8 +106,8 @@ static struct sd_store *open_store(void)
 	struct sd_store *st = NULL;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_store_new(SD, tt_path("nix/store"), &st, &err), 0,
-		     "%s", err.msg);
+	cr_assert_eq(sd_store_new(SD, tt_path("nix/store"), &st, &err), 0, "%s",
+		     err.msg);
 	return st;
 }
 
@@ -142,7 +142,7 @@ static struct sd_closure *compute(struct sd_store *st, int root,
 				  struct sd_error *err)
 {
 	struct sd_closure *c = NULL;
-	const char *roots[1] = { lp(root) };
+	const char *roots[1] = {lp(root)};
 	sd_error_init(err);
 	int rc = sd_closure_compute(st, roots, 1, o, &c, err);
 	cr_assert_eq(rc, expect, "rc %d: %s", rc, err->msg);
@@ -210,12 +210,12 @@ Test(store, open_and_warnings, .init = make_store, .fini = tt_teardown)
 	cr_assert_eq(sd_store_new(SD, tt_path("missing"), &st, &err),
 		     SD_ERR_IO);
 	cr_assert(strstr(err.msg, "missing"), "%s", err.msg);
-	cr_assert_eq(sd_store_new("relative", tt_path("nix/store"), &st,
-				   &err), SD_ERR_USAGE);
+	cr_assert_eq(sd_store_new("relative", tt_path("nix/store"), &st, &err),
+		     SD_ERR_USAGE);
 }
 
-static const struct sd_store_path *resolve(struct sd_store *st,
-					   const char *arg, int expect)
+static const struct sd_store_path *resolve(struct sd_store *st, const char *arg,
+					   int expect)
 {
 	const struct sd_store_path *p = NULL;
 	struct sd_error err;
@@ -233,15 +233,14 @@ Test(store, resolve_roots, .init = make_store, .fini = tt_teardown)
 	struct sd_store *st = open_store();
 	char arg[1024];
 
-	cr_assert_eq(resolve(st, lp(A), 0)->index, sd_store_find_hash(st,
-					   hs[A])->index);
+	cr_assert_eq(resolve(st, lp(A), 0)->index,
+		     sd_store_find_hash(st, hs[A])->index);
 	/* physical path */
 	cr_assert_str_eq(resolve(st, tt_path(sp(B, "")), 0)->base, bp(B));
 	/* trailing slash and a path inside a store path */
 	snprintf(arg, sizeof(arg), "%s/", tt_path(sp(B, "")));
 	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(B));
-	cr_assert_str_eq(resolve(st, tt_path(sp(A, "bin/a")), 0)->base,
-			 bp(A));
+	cr_assert_str_eq(resolve(st, tt_path(sp(A, "bin/a")), 0)->base, bp(A));
 	snprintf(arg, sizeof(arg), SD "/%s/bin/a", bp(A));
 	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(A));
 	/* symlink to a logical path that does not exist physically */
@@ -285,8 +284,8 @@ Test(closure, scan_diamond, .init = make_store, .fini = tt_teardown)
 {
 	struct sd_store *st = open_store();
 	struct sd_error err;
-	struct sd_closure_opts o = { .source = SD_CLOSURE_SCAN,
-				     .evidence = true };
+	struct sd_closure_opts o = {.source = SD_CLOSURE_SCAN,
+				    .evidence = true};
 	struct sd_closure *c = compute(st, A, &o, 0, &err);
 	cr_assert_eq(c->npaths, 4);
 	cr_assert(has_ref(c, A, B));
@@ -308,8 +307,8 @@ Test(closure, scan_diamond, .init = make_store, .fini = tt_teardown)
 			snprintf(want, sizeof(want), "%s/bin/a", lp(A));
 			cr_assert_str_eq(ev->file, want);
 			cr_assert_eq(ev->what, SD_REFSCAN_CONTENT);
-			cr_assert_eq(ev->offset, strlen("#!/bin/sh\nexec " SD
-							"/"));
+			cr_assert_eq(ev->offset,
+				     strlen("#!/bin/sh\nexec " SD "/"));
 		} else {
 			snprintf(want, sizeof(want), "%s/lib", lp(A));
 			cr_assert_str_eq(ev->file, want);
@@ -336,7 +335,7 @@ Test(closure, scan_chain_cycle_self, .init = make_store, .fini = tt_teardown)
 {
 	struct sd_store *st = open_store();
 	struct sd_error err;
-	struct sd_closure_opts o = { .source = SD_CLOSURE_SCAN };
+	struct sd_closure_opts o = {.source = SD_CLOSURE_SCAN};
 	struct sd_closure *c = compute(st, E, &o, 0, &err);
 	cr_assert_eq(c->npaths, 3);
 	cr_assert(has_ref(c, E, F));
@@ -356,7 +355,7 @@ Test(closure, scan_chain_cycle_self, .init = make_store, .fini = tt_teardown)
 	sd_closure_free(c);
 
 	/* z -> a pulls in the diamond; two roots, duplicates fine */
-	const char *roots[3] = { lp(Z), lp(E), lp(Z) };
+	const char *roots[3] = {lp(Z), lp(E), lp(Z)};
 	cr_assert_eq(sd_closure_compute(st, roots, 3, &o, &c, &err), 0, "%s",
 		     err.msg);
 	cr_assert_eq(c->npaths, 8);
@@ -372,7 +371,7 @@ Test(closure, scan_absent, .init = make_store, .fini = tt_teardown)
 	 * rule): it is listed as absent and refuses nothing. */
 	struct sd_store *st = open_store();
 	struct sd_error err;
-	struct sd_closure_opts o = { .source = SD_CLOSURE_SCAN };
+	struct sd_closure_opts o = {.source = SD_CLOSURE_SCAN};
 	struct sd_closure *c = compute(st, K, &o, 0, &err);
 	cr_assert_eq(c->npaths, 1);
 	cr_assert_eq(c->nmissing, 0);
@@ -396,7 +395,8 @@ static void write_registration(bool with_missing)
 #define ADD(...) n += (size_t)snprintf(text + n, sizeof(text) - n, __VA_ARGS__)
 	ADD("%s\n\n2\n%s\n%s\n", lp(A), lp(B), lp(C));
 	ADD("%s\nsha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s"
-	    "\n120\n\n1\n%s\n", lp(B), lp(D));
+	    "\n120\n\n1\n%s\n",
+	    lp(B), lp(D));
 	ADD("%s\n\n1\n%s\n", lp(C), lp(D));
 	ADD("%s\n\n0\n", lp(D));
 	ADD("%s\n\n1\n%s\n", lp(H), lp(I));
@@ -415,8 +415,8 @@ Test(closure, registration, .init = make_store, .fini = tt_teardown)
 	struct sd_store *st = open_store();
 	struct sd_error err;
 	write_registration(false);
-	struct sd_closure_opts o = { .source = SD_CLOSURE_REGISTRATION,
-				     .file = tt_path("reg") };
+	struct sd_closure_opts o = {.source = SD_CLOSURE_REGISTRATION,
+				    .file = tt_path("reg")};
 	struct sd_closure *c = compute(st, A, &o, 0, &err);
 	cr_assert_eq(c->npaths, 4);
 	cr_assert(has_ref(c, A, B));
@@ -451,8 +451,8 @@ Test(closure, registration_missing, .init = make_store, .fini = tt_teardown)
 	struct sd_store *st = open_store();
 	struct sd_error err;
 	write_registration(true);
-	struct sd_closure_opts o = { .source = SD_CLOSURE_REGISTRATION,
-				     .file = tt_path("reg") };
+	struct sd_closure_opts o = {.source = SD_CLOSURE_REGISTRATION,
+				    .file = tt_path("reg")};
 	compute(st, K, &o, SD_ERR_MISSING, &err);
 	char want[512];
 	/* record k is lines 31-34: path, deriver, count, ref */
@@ -484,8 +484,8 @@ Test(closure, paths_source, .init = make_store, .fini = tt_teardown)
 	char text[1024];
 	snprintf(text, sizeof(text), "%s\n%s\n\n%s\n", lp(E), lp(A), lp(G));
 	tt_write("paths", text, (size_t)-1, 0644);
-	struct sd_closure_opts o = { .source = SD_CLOSURE_PATHS,
-				     .file = tt_path("paths") };
+	struct sd_closure_opts o = {.source = SD_CLOSURE_PATHS,
+				    .file = tt_path("paths")};
 	struct sd_closure *c = compute(st, A, &o, 0, &err);
 	cr_assert_eq(c->npaths, 3);
 	for (size_t i = 0; i < c->npaths; i++)
@@ -517,8 +517,8 @@ Test(closure, symlink_root_logical_vs_physical, .init = make_store,
 	struct sd_store *st = open_store();
 	struct sd_error err;
 	tt_symlink(lp(E), "result");
-	const char *roots[1] = { tt_path("result") };
-	struct sd_closure_opts o = { .source = SD_CLOSURE_SCAN };
+	const char *roots[1] = {tt_path("result")};
+	struct sd_closure_opts o = {.source = SD_CLOSURE_SCAN};
 	struct sd_closure *c = NULL;
 	cr_assert_eq(sd_closure_compute(st, roots, 1, &o, &c, &err), 0, "%s",
 		     err.msg);
@@ -541,7 +541,7 @@ Test(graph, reach)
 	sd_graph_add_edge(&g, 3, 3, NULL);
 	sd_graph_sort(&g);
 	cr_assert_eq(g.adj[1].n, 2);
-	bool seen[5] = { 0 };
+	bool seen[5] = {0};
 	size_t root = 0;
 	cr_assert_eq(sd_graph_reach(&g, &root, 1, seen, NULL), 0);
 	cr_assert(seen[0] && seen[1] && seen[2] && !seen[3] && !seen[4]);

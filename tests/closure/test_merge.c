@@ -18,12 +18,13 @@ static struct sd_registration *reg(const char *name, const char *text)
 	struct sd_error err;
 	sd_error_init(&err);
 	cr_assert_eq(sd_registration_parse(name, text, strlen(text), SD, &r,
-					   &err), 0, "%s", err.msg);
+					   &err),
+		     0, "%s", err.msg);
 	return r;
 }
 
-static int merge2(const char *ta, const char *tb,
-		  struct sd_registration **out, struct sd_error *err)
+static int merge2(const char *ta, const char *tb, struct sd_registration **out,
+		  struct sd_error *err)
 {
 	struct sd_registration *v[2] = {reg("A", ta), reg("B", tb)};
 	int rc = sd_registration_merge(v, 2, out, err);
@@ -34,11 +35,13 @@ static int merge2(const char *ta, const char *tb,
 Test(merge, pathlists_keep_every_entry_and_its_file)
 {
 	struct sd_pathlist *v[2] = {NULL, NULL}, *m = NULL;
-	cr_assert_eq(sd_pathlist_parse("A", PA "\n", strlen(PA "\n"), SD,
-				       &v[0], NULL), 0);
+	cr_assert_eq(sd_pathlist_parse("A", PA "\n", strlen(PA "\n"), SD, &v[0],
+				       NULL),
+		     0);
 	cr_assert_eq(sd_pathlist_parse("B", "\n" PB "\n" PA "\n",
 				       strlen("\n" PB "\n" PA "\n"), SD, &v[1],
-				       NULL), 0);
+				       NULL),
+		     0);
 	cr_assert_eq(sd_pathlist_merge(v, 2, &m, NULL), 0);
 	cr_assert_eq(m->n, 3);
 	cr_assert_str_eq(m->file, "A, B");
@@ -69,8 +72,9 @@ Test(merge, union_with_a_short_record_completed_from_a_full_one)
 	 * the same references in another order and a deriver. */
 	cr_assert_eq(merge2(PA "\n\n2\n" PB "\n" PA "\n",
 			    PB "\n\n0\n" PA "\n" HEX1 "\n120\n" SD "/" HB
-			    "-a.drv\n2\n" PA "\n" PB "\n",
-			    &m, &err), 0, "%s", err.msg);
+			       "-a.drv\n2\n" PA "\n" PB "\n",
+			    &m, &err),
+		     0, "%s", err.msg);
 	cr_assert_eq(m->nrecs, 2);
 	cr_assert_str_eq(m->file, "A, B");
 	const struct sd_reg_record *a = &m->recs[0], *b = &m->recs[1];

@@ -11,15 +11,21 @@
 #include "tests/common/tools.h"
 
 /* `printf 'hello\n' | nix-store --dump` (plain and executable). */
-#define HELLO_HEX "1c37d01af40be2e80691de3cc3df44377a699afbb17c68f080964b2fd071fc13"
+#define HELLO_HEX \
+	"1c37d01af40be2e80691de3cc3df44377a699afbb17c68f080964b2fd071fc13"
 #define HELLO_N32 "sha256:04zwf782yjwnh3q6hz5izfd6jyip8kgw6g6yj43fiqhbyhdd0dqw"
-#define HELLO_X_HEX "65436039d3f93ca19a8dbf1c60b15739ed58f53f14b8d372acc1b351533010fa"
+#define HELLO_X_HEX \
+	"65436039d3f93ca19a8dbf1c60b15739ed58f53f14b8d372acc1b351533010fa"
 /* nix-store --dump of the directory make_dir() builds, and of parts. */
-#define DIR_HEX "47e299fff05d5baa75989e2c16eb369f93541c980aa8618637aeac3a1d7df899"
+#define DIR_HEX \
+	"47e299fff05d5baa75989e2c16eb369f93541c980aa8618637aeac3a1d7df899"
 #define DIR_SIZE 2208
-#define BIN_HEX "b8f3b75ea2e2857c8f9feeec264273982e49524f4dce1c741c9c0caf83f67f4d"
-#define LINK_HEX "b2d471a08d30662f14c0ae1e718b16f9fc1f38de425f47cca0437e9e93bc1f24"
-#define EMPTY_HEX "77ac62e2629d8e45f624589c0c8bf99e24b3a722349bf1e79bc186008534e246"
+#define BIN_HEX \
+	"b8f3b75ea2e2857c8f9feeec264273982e49524f4dce1c741c9c0caf83f67f4d"
+#define LINK_HEX \
+	"b2d471a08d30662f14c0ae1e718b16f9fc1f38de425f47cca0437e9e93bc1f24"
+#define EMPTY_HEX \
+	"77ac62e2629d8e45f624589c0c8bf99e24b3a722349bf1e79bc186008534e246"
 
 TestSuite(nar, .init = ct_setup, .fini = tt_teardown);
 
@@ -30,8 +36,8 @@ static struct sd_tree *host_tree(const char *rel, struct sd_node **node)
 	sd_error_init(&err);
 	struct sd_tree *t = sd_tree_new(1);
 	cr_assert_not_null(t);
-	cr_assert_eq(sd_hosttree_add(t, t->root, "x", tt_path(rel), node,
-				     &err), 0, "%s", err.msg);
+	cr_assert_eq(sd_hosttree_add(t, t->root, "x", tt_path(rel), node, &err),
+		     0, "%s", err.msg);
 	cr_assert_eq(sd_tree_finalize(t, &err), 0, "%s", err.msg);
 	return t;
 }
@@ -95,16 +101,14 @@ Test(nar, hello_bytes)
 	struct buf b = {0};
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_nar_write(t, n, buf_sink, &b, &err), 0, "%s",
-		     err.msg);
-	static const char expect[] =
-		"\x0d\0\0\0\0\0\0\0nix-archive-1\0\0\0"
-		"\x01\0\0\0\0\0\0\0(\0\0\0\0\0\0\0"
-		"\x04\0\0\0\0\0\0\0type\0\0\0\0"
-		"\x07\0\0\0\0\0\0\0regular\0"
-		"\x08\0\0\0\0\0\0\0contents"
-		"\x06\0\0\0\0\0\0\0hello\n\0\0"
-		"\x01\0\0\0\0\0\0\0)\0\0\0\0\0\0\0";
+	cr_assert_eq(sd_nar_write(t, n, buf_sink, &b, &err), 0, "%s", err.msg);
+	static const char expect[] = "\x0d\0\0\0\0\0\0\0nix-archive-1\0\0\0"
+				     "\x01\0\0\0\0\0\0\0(\0\0\0\0\0\0\0"
+				     "\x04\0\0\0\0\0\0\0type\0\0\0\0"
+				     "\x07\0\0\0\0\0\0\0regular\0"
+				     "\x08\0\0\0\0\0\0\0contents"
+				     "\x06\0\0\0\0\0\0\0hello\n\0\0"
+				     "\x01\0\0\0\0\0\0\0)\0\0\0\0\0\0\0";
 	cr_assert_eq(b.len, 120);
 	cr_assert_eq(sizeof expect - 1, 120);
 	cr_assert_eq(memcmp(b.data, expect, 120), 0);
@@ -127,7 +131,7 @@ Test(nar, hello_executable)
 	uint64_t size;
 	hash_hex(t, n, hex, &size);
 	cr_assert_str_eq(hex, HELLO_X_HEX);
-	cr_assert_eq(size, 120 + 24 + 8);   /* "executable", "" */
+	cr_assert_eq(size, 120 + 24 + 8); /* "executable", "" */
 	sd_tree_free(t);
 }
 
@@ -224,7 +228,7 @@ static int pat_read(struct sd_stream *s, void *buf, size_t len, size_t *got,
 	if (len > p->left)
 		len = (size_t)p->left;
 	if (len > 10000)
-		len = 10000;   /* short reads on purpose */
+		len = 10000; /* short reads on purpose */
 	for (size_t i = 0; i < len; i++)
 		((uint8_t *)buf)[i] = (uint8_t)((p->pos + i) * 7 + 3);
 	p->pos += len;
@@ -247,7 +251,7 @@ static int pat_open(void *ctx, const struct sd_node *node,
 	cr_assert_not_null(p);
 	p->s.read = pat_read;
 	p->s.close = pat_close;
-	p->left = node->size + node->src_id;   /* src_id: surplus bytes */
+	p->left = node->size + node->src_id; /* src_id: surplus bytes */
 	*out = &p->s;
 	return 0;
 }
@@ -279,8 +283,7 @@ Test(nar, streams_large_file)
 	struct buf b = {0};
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_nar_write(t, n, buf_sink, &b, &err), 0, "%s",
-		     err.msg);
+	cr_assert_eq(sd_nar_write(t, n, buf_sink, &b, &err), 0, "%s", err.msg);
 	/* header 13+3 pad, "(", "type", "regular", "contents" strings,
 	 * the length, content + 3 pad, ")". */
 	uint64_t head = 8 + 16 + 8 + 8 + 8 + 8 + 8 + 8 + 8 + 8;
@@ -329,7 +332,7 @@ Test(nar, content_longer_or_shorter_than_size)
 	sd_error_init(&err);
 	cr_assert_eq(sd_nar_hash(t, n, &h, &err), SD_ERR_IO);
 	cr_assert(strstr(err.msg, "big: file is longer"), "%s", err.msg);
-	n->src_id = (uint64_t)-1;   /* yields 99 bytes */
+	n->src_id = (uint64_t)-1; /* yields 99 bytes */
 	cr_assert_eq(sd_nar_hash(t, n, &h, &err), SD_ERR_IO);
 	cr_assert(strstr(err.msg, "big: file is shorter"), "%s", err.msg);
 	sd_tree_free(t);
@@ -340,8 +343,7 @@ Test(nar, other_node_unsupported)
 	struct sd_error err;
 	sd_error_init(&err);
 	struct sd_tree *t = sd_tree_new(1);
-	struct sd_node *d = sd_tree_add(t, t->root, "p", 1, SD_NODE_DIR,
-					&err);
+	struct sd_node *d = sd_tree_add(t, t->root, "p", 1, SD_NODE_DIR, &err);
 	cr_assert_not_null(d);
 	cr_assert_not_null(sd_tree_add(t, d, "fifo", 4, SD_NODE_OTHER, &err));
 	cr_assert_eq(sd_tree_finalize(t, &err), 0, "%s", err.msg);
@@ -370,8 +372,7 @@ Test(nar, sink_error_stops)
 	struct sd_error err;
 	sd_error_init(&err);
 	size_t left = 500;
-	cr_assert_eq(sd_nar_write(t, n, failing_sink, &left, &err),
-		     SD_ERR_IO);
+	cr_assert_eq(sd_nar_write(t, n, failing_sink, &left, &err), SD_ERR_IO);
 	cr_assert_str_eq(err.msg, "disk full");
 	sd_tree_free(t);
 }

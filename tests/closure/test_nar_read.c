@@ -14,8 +14,7 @@ struct buf {
 	size_t len;
 };
 
-static int sink(void *ctx, const void *data, size_t len,
-		struct sd_error *err)
+static int sink(void *ctx, const void *data, size_t len, struct sd_error *err)
 {
 	(void)err;
 	struct buf *b = ctx;
@@ -29,8 +28,7 @@ static int sink(void *ctx, const void *data, size_t len,
 static struct sd_node *add(struct sd_tree *t, struct sd_node *dir,
 			   const char *name, enum sd_node_type type)
 {
-	struct sd_node *n = sd_tree_add(t, dir, name, strlen(name), type,
-					NULL);
+	struct sd_node *n = sd_tree_add(t, dir, name, strlen(name), type, NULL);
 	cr_assert_not_null(n);
 	n->mode = sd_normal_mode(type, 0);
 	n->mtime = t->mtime;
@@ -98,15 +96,13 @@ Test(nar_read, round_trip_gives_the_same_nar)
 	struct buf nar = sample_nar();
 	struct sd_tree *t;
 	struct sd_error err;
-	cr_assert_eq(read_nar(nar.data, nar.len, &t, &err), 0, "%s",
-		     err.msg);
+	cr_assert_eq(read_nar(nar.data, nar.len, &t, &err), 0, "%s", err.msg);
 	struct sd_node *x = sd_tree_lookup(t, "x");
 	cr_assert_eq(sd_tree_lookup(t, "x/a")->mode, SD_MODE_EXEC);
 	cr_assert_eq(sd_tree_lookup(t, "x/c/d")->mode, SD_MODE_FILE);
 	cr_assert_str_eq(sd_tree_lookup(t, "x/b")->target, "/etc");
 	struct buf again = {0};
-	cr_assert_eq(sd_nar_write(t, x, sink, &again, &err), 0, "%s",
-		     err.msg);
+	cr_assert_eq(sd_nar_write(t, x, sink, &again, &err), 0, "%s", err.msg);
 	cr_assert_eq(again.len, nar.len);
 	cr_assert(!memcmp(again.data, nar.data, nar.len));
 	sd_tree_free(t);

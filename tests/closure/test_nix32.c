@@ -25,8 +25,8 @@ Test(nix32, alphabet)
 	int n = 0;
 	for (int c = 0; c < 256; c++) {
 		bool in = c && strchr(sd_nix32_alphabet, c) != NULL;
-		cr_assert_eq(sd_nix32_is_char((unsigned char)c), in,
-			     "char %d", c);
+		cr_assert_eq(sd_nix32_is_char((unsigned char)c), in, "char %d",
+			     c);
 		n += in;
 	}
 	cr_assert_eq(n, 32);
@@ -65,8 +65,8 @@ Test(nix32, small_values)
 	cr_assert_str_eq(out, "01");
 	uint8_t ff = 0xff;
 	sd_nix32_encode(&ff, 1, out);
-	cr_assert_str_eq(out, "7z");   /* 0xff = 7*32 + 31 */
-	uint8_t zero[2] = { 0, 0 };
+	cr_assert_str_eq(out, "7z"); /* 0xff = 7*32 + 31 */
+	uint8_t zero[2] = {0, 0};
 	sd_nix32_encode(zero, 2, out);
 	cr_assert_str_eq(out, "0000");
 }
@@ -135,7 +135,8 @@ Test(hashparse, all_notations)
 	/* upper-case hex and unpadded base64 */
 	char up[65];
 	for (int i = 0; i < 64; i++)
-		up[i] = (char)(abc_hex[i] >= 'a' ? abc_hex[i] - 32 : abc_hex[i]);
+		up[i] = (char)(abc_hex[i] >= 'a' ? abc_hex[i] - 32
+						 : abc_hex[i]);
 	up[64] = '\0';
 	expect_abc(up);
 	snprintf(buf, sizeof(buf), "sha256-%.43s", abc_b64);
@@ -159,8 +160,10 @@ Test(hashparse, rejects)
 	expect_bad("sha1:0123456789abcdef0123456789abcdef01234567");
 	expect_bad("sha512-abcd");
 	expect_bad("md5:00000000000000000000000000000000");
-	expect_bad("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a");
-	expect_bad("ga7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	expect_bad(
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a");
+	expect_bad(
+		"ga7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	expect_bad("sha256-!ngWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
 	expect_bad("sha256-ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa==");
 	expect_bad("1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5e");

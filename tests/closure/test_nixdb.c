@@ -16,7 +16,7 @@
 #include "tests/common/tools.h"
 
 /* Test paths are short; the fixed buffers below are ample. */
-#ifndef __clang__  /* gcc's warning; clang has no such group */
+#ifndef __clang__ /* gcc's warning; clang has no such group */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #endif
 
@@ -91,8 +91,8 @@ static void add_ref(sqlite3 *db, int from, int to)
 {
 	char sql[128];
 	snprintf(sql, sizeof sql,
-		 "INSERT INTO Refs (referrer, reference) VALUES (%d, %d)",
-		 from, to);
+		 "INSERT INTO Refs (referrer, reference) VALUES (%d, %d)", from,
+		 to);
 	exec_sql(db, sql);
 }
 
@@ -138,8 +138,8 @@ static void load_bad(const char *rel, int code, const char *expect)
 	struct sd_registration *reg = (void *)1;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_nixdb_load(tt_path(rel), SD, &reg, &err), code,
-		     "%s", err.msg);
+	cr_assert_eq(sd_nixdb_load(tt_path(rel), SD, &reg, &err), code, "%s",
+		     err.msg);
 	cr_assert_null(reg);
 	cr_assert(strstr(err.msg, expect), "expected '%s' in '%s'", expect,
 		  err.msg);
@@ -205,10 +205,10 @@ Test(nixdb, loads_records)
 Test(nixdb, null_nar_size_means_no_hash)
 {
 	sqlite3 *db = create_db("db.sqlite", false);
-	exec_sql(db, "INSERT INTO ValidPaths (id, path, hash, "
-		     "registrationTime) VALUES (1, '" SD "/"
-		     "0c6kzph7l0dcbqmbcngxsqifxnnqbgv2-p', 'sha256:" HEX_A
-		     "', 1)");
+	exec_sql(db,
+		 "INSERT INTO ValidPaths (id, path, hash, "
+		 "registrationTime) VALUES (1, '" SD "/"
+		 "0c6kzph7l0dcbqmbcngxsqifxnnqbgv2-p', 'sha256:" HEX_A "', 1)");
 	sqlite3_close(db);
 	struct sd_registration *reg = load_ok("db.sqlite");
 	cr_assert_eq(reg->nrecs, 1);
@@ -236,8 +236,8 @@ static struct sd_store *make_store(void)
 	struct sd_store *st = NULL;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_store_new(SD, tt_path("nix/store"), &st, &err), 0,
-		     "%s", err.msg);
+	cr_assert_eq(sd_store_new(SD, tt_path("nix/store"), &st, &err), 0, "%s",
+		     err.msg);
 	return st;
 }
 
@@ -246,7 +246,8 @@ static struct sd_closure *closure_of(const struct sd_store *st,
 				     int root)
 {
 	struct sd_closure_opts o = {
-		.source = SD_CLOSURE_REGISTRATION, .reg = reg,
+		.source = SD_CLOSURE_REGISTRATION,
+		.reg = reg,
 	};
 	const char *roots[] = {lpath[root]};
 	struct sd_closure *c = NULL;
@@ -324,7 +325,8 @@ Test(nixdb, readable_under_an_exclusive_write_transaction)
 	sqlite3 *other = NULL;
 	cr_assert_eq(sqlite3_open(tt_path("db.sqlite"), &other), SQLITE_OK);
 	cr_assert_neq(sqlite3_exec(other, "SELECT * FROM ValidPaths", NULL,
-				   NULL, NULL), SQLITE_OK);
+				   NULL, NULL),
+		      SQLITE_OK);
 	sqlite3_close(other);
 
 	char before[1024], after[1024];
@@ -358,7 +360,7 @@ Test(nixdb, wal_db_with_a_writer)
 	list_dir(after, sizeof after);
 	cr_assert_str_eq(before, after);
 	exec_sql(db, "COMMIT");
-	sqlite3_close(db);   /* the last close checkpoints */
+	sqlite3_close(db); /* the last close checkpoints */
 	reg = load_ok("db.sqlite");
 	cr_assert_eq(reg->nrecs, 7);
 	sd_registration_free(reg);
@@ -394,7 +396,7 @@ static void assert_same_files(const struct files_state *a,
 		cr_assert_eq(x->st_ino, y->st_ino, "db%s replaced", sfx[i]);
 		cr_assert_eq(x->st_size, y->st_size, "db%s size", sfx[i]);
 		cr_assert(x->st_mtim.tv_sec == y->st_mtim.tv_sec &&
-			  x->st_mtim.tv_nsec == y->st_mtim.tv_nsec,
+				  x->st_mtim.tv_nsec == y->st_mtim.tv_nsec,
 			  "db%s mtime changed", sfx[i]);
 	}
 }
@@ -405,8 +407,8 @@ static struct sd_registration *read_ok(const char *rel,
 	struct sd_registration *reg = NULL;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_nixdb_read(tt_path(rel), SD, &reg, how, &err), 0,
-		     "%s", err.msg);
+	cr_assert_eq(sd_nixdb_read(tt_path(rel), SD, &reg, how, &err), 0, "%s",
+		     err.msg);
 	cr_assert_not_null(reg);
 	return reg;
 }
@@ -516,9 +518,11 @@ Test(nixdb, wal_open_never_creates_the_wal_or_shm)
 
 	/* The same with the default VFS read-only: it creates both. */
 	cr_assert_eq(sqlite3_open_v2(tt_path("db.sqlite"), &db,
-				     SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db, "SELECT count(*) FROM ValidPaths",
-				  NULL, NULL, NULL), SQLITE_OK);
+				     SQLITE_OPEN_READONLY, NULL),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "SELECT count(*) FROM ValidPaths", NULL,
+				  NULL, NULL),
+		     SQLITE_OK);
 	sqlite3_close(db);
 	files_state("db.sqlite", &after);
 	cr_assert(after.exists[1] && after.exists[2],
@@ -612,7 +616,8 @@ Test(nixdb, directory_is_not_a_db)
 
 Test(nixdb, not_sqlite)
 {
-	tt_write("db.sqlite", "this is not a database, just some text that "
+	tt_write("db.sqlite",
+		 "this is not a database, just some text that "
 		 "is long enough to look like a header of something\n",
 		 (size_t)-1, 0644);
 	load_bad("db.sqlite", SD_ERR_INVALID, "not an SQLite database");
@@ -637,7 +642,8 @@ Test(nixdb, missing_column)
 		     "text, hash text);"
 		     "CREATE TABLE Refs (referrer integer, reference integer)");
 	sqlite3_close(db);
-	load_bad("db.sqlite", SD_ERR_INVALID, "not a Nix database (no such "
+	load_bad("db.sqlite", SD_ERR_INVALID,
+		 "not a Nix database (no such "
 		 "column: narSize)");
 }
 
@@ -652,10 +658,11 @@ Test(nixdb, bad_hash)
 Test(nixdb, bad_store_path)
 {
 	sqlite3 *db = create_db("db.sqlite", false);
-	add_path(db, 4, SD "/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-x", "sha256:" HEX_A,
-		 1, NULL);
+	add_path(db, 4, SD "/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-x",
+		 "sha256:" HEX_A, 1, NULL);
 	sqlite3_close(db);
-	load_bad("db.sqlite", SD_ERR_INVALID, "ValidPaths id 4: bad store path");
+	load_bad("db.sqlite", SD_ERR_INVALID,
+		 "ValidPaths id 4: bad store path");
 }
 
 Test(nixdb, negative_nar_size)
@@ -700,7 +707,8 @@ Test(nixdb, host_db_matches_nix_store_dump_db)
 	struct sd_error err;
 	sd_error_init(&err);
 	cr_assert_eq(sd_registration_parse("dump-db", dump, strlen(dump), SD,
-					   &want, &err), 0, "%s", err.msg);
+					   &want, &err),
+		     0, "%s", err.msg);
 	free(dump);
 	if (want->nrecs == 0) {
 		sd_registration_free(want);

@@ -27,8 +27,9 @@ static struct sd_registration *parse_ok(const char *text)
 	struct sd_registration *reg = NULL;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_registration_parse("reg", text, strlen(text), SD,
-					   &reg, &err), 0, "%s", err.msg);
+	cr_assert_eq(sd_registration_parse("reg", text, strlen(text), SD, &reg,
+					   &err),
+		     0, "%s", err.msg);
 	return reg;
 }
 
@@ -37,9 +38,9 @@ static void parse_bad(const char *text, const char *expect)
 	struct sd_registration *reg = NULL;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_registration_parse("reg", text, strlen(text), SD,
-					   &reg, &err), SD_ERR_INVALID,
-		     "accepted:\n%s", text);
+	cr_assert_eq(sd_registration_parse("reg", text, strlen(text), SD, &reg,
+					   &err),
+		     SD_ERR_INVALID, "accepted:\n%s", text);
 	cr_assert_null(reg);
 	cr_assert(strstr(err.msg, expect), "expected '%s' in '%s'", expect,
 		  err.msg);
@@ -54,10 +55,10 @@ Test(registration, empty)
 
 Test(registration, full_layout_dump_db)
 {
-	struct sd_registration *reg = parse_ok(
-		PA "\n" HEX "\n1234\n" PC "\n2\n" PA "\n" PB "\n"
-		PB "\nsha256:" N32 "\n0\n\n0\n"
-		PC "\nsha256-" B64 "\n7\n\n1\n" PB "\n");
+	struct sd_registration *reg =
+		parse_ok(PA "\n" HEX "\n1234\n" PC "\n2\n" PA "\n" PB "\n" PB
+			    "\nsha256:" N32 "\n0\n\n0\n" PC "\nsha256-" B64
+			    "\n7\n\n1\n" PB "\n");
 	cr_assert_eq(reg->nrecs, 3);
 	struct sd_reg_record *a = &reg->recs[0];
 	cr_assert_str_eq(a->path, PA);
@@ -89,10 +90,9 @@ Test(registration, full_layout_dump_db)
 Test(registration, short_layout_and_mixed)
 {
 	/* closureInfo graph form, no trailing newline, CRLF in places. */
-	struct sd_registration *reg = parse_ok(
-		PA "\n\n1\n" PB "\r\n"
-		PB "\r\n" PC "\r\n0\r\n"
-		PC "\n" B64 "\n5\n\n0");
+	struct sd_registration *reg = parse_ok(PA "\n\n1\n" PB "\r\n" PB
+						  "\r\n" PC "\r\n0\r\n" PC
+						  "\n" B64 "\n5\n\n0");
 	cr_assert_eq(reg->nrecs, 3);
 	cr_assert(!reg->recs[0].has_hash);
 	cr_assert_str_eq(reg->recs[0].deriver, "");
@@ -108,7 +108,9 @@ Test(registration, malformed)
 {
 	parse_bad("/nix/store/foo\n\n0\n", "reg:1:");
 	parse_bad("/gnu/store/" HA "-a\n\n0\n", "reg:1:");
-	parse_bad(PA "\n\n0\n" "\n", "reg:4:");       /* empty path line */
+	parse_bad(PA "\n\n0\n"
+		     "\n",
+		  "reg:4:"); /* empty path line */
 	parse_bad(PA "\nnotahash\n0\n\n0\n", "reg:2:");
 	parse_bad(PA "\nsha1:" HEX "\n0\n\n0\n", "reg:2:");
 	parse_bad(PA "\n" HEX "\n12x\n\n0\n", "reg:3:");
@@ -129,7 +131,8 @@ Test(registration, malformed)
 	struct sd_registration *reg = NULL;
 	struct sd_error err;
 	cr_assert_eq(sd_registration_parse("reg", nul, sizeof(nul) - 1, SD,
-					   &reg, &err), SD_ERR_INVALID);
+					   &reg, &err),
+		     SD_ERR_INVALID);
 	cr_assert(strstr(err.msg, "reg:4:"), "%s", err.msg);
 }
 
@@ -162,8 +165,8 @@ Test(pathlist, parse)
 	struct sd_pathlist *pl = NULL;
 	struct sd_error err;
 	const char *t = PA "\n\n  \n" PB "\r\n" PA;
-	cr_assert_eq(sd_pathlist_parse("paths", t, strlen(t), SD, &pl, &err),
-		     0, "%s", err.msg);
+	cr_assert_eq(sd_pathlist_parse("paths", t, strlen(t), SD, &pl, &err), 0,
+		     "%s", err.msg);
 	cr_assert_eq(pl->n, 3);
 	cr_assert_str_eq(pl->entries[0].path, PA);
 	cr_assert_eq(pl->entries[0].line, 1);
@@ -187,13 +190,14 @@ Test(allowlist, parse)
 	struct sd_allowlist *a = NULL;
 	struct sd_error err;
 	const char *t = "# comment\n\n  " HA "  \n" HB "-b\n" PC "\n";
-	cr_assert_eq(sd_allowlist_parse("allow", t, strlen(t), SD, &a, &err),
-		     0, "%s", err.msg);
+	cr_assert_eq(sd_allowlist_parse("allow", t, strlen(t), SD, &a, &err), 0,
+		     "%s", err.msg);
 	cr_assert_eq(sd_allowlist_count(a), 3);
 	cr_assert(sd_allowlist_has_hash(a, HA));
 	cr_assert(sd_allowlist_has_hash(a, HB));
 	cr_assert(sd_allowlist_has_hash(a, HC));
-	cr_assert(!sd_allowlist_has_hash(a, "00000000000000000000000000000000"));
+	cr_assert(
+		!sd_allowlist_has_hash(a, "00000000000000000000000000000000"));
 	cr_assert(sd_allowlist_has_path(a, PA "/bin/x", SD));
 	cr_assert(sd_allowlist_has_path(a, HB "-other", SD));
 	cr_assert(!sd_allowlist_has_path(a, "/nix/store/zz", SD));

@@ -25,8 +25,7 @@ Test(regwrite, sorted_and_parses_back)
 	cr_assert_eq(sd_regwrite(p, 2, false, &text, &len, NULL), 0);
 	cr_assert_eq(strlen(text), len);
 	/* A sorts first; B's references are sorted. */
-	cr_assert(strncmp(text, A "\nsha256:", strlen(A) + 8) == 0, "%s",
-		  text);
+	cr_assert(strncmp(text, A "\nsha256:", strlen(A) + 8) == 0, "%s", text);
 	cr_assert_not_null(strstr(text, "\n120\n\n2\n" A "\n" B "\n"), "%s",
 			   text);
 
@@ -34,7 +33,8 @@ Test(regwrite, sorted_and_parses_back)
 	struct sd_error err;
 	sd_error_init(&err);
 	cr_assert_eq(sd_registration_parse("w", text, len, "/nix/store", &reg,
-					   &err), 0, "%s", err.msg);
+					   &err),
+		     0, "%s", err.msg);
 	cr_assert_eq(reg->nrecs, 2);
 	cr_assert_str_eq(reg->recs[0].path, A);
 	cr_assert(reg->recs[0].has_hash);
@@ -58,7 +58,8 @@ Test(regwrite, base16_as_dump_db)
 	char *text;
 	size_t len;
 	cr_assert_eq(sd_regwrite(&p, 1, true, &text, &len, NULL), 0);
-	cr_assert_str_eq(text, A "\n" "0000000000000000000000000000000000000000"
-			       "000000000000000000000000\n1\n\n0\n");
+	cr_assert_str_eq(text, A "\n"
+				 "0000000000000000000000000000000000000000"
+				 "000000000000000000000000\n1\n\n0\n");
 	free(text);
 }

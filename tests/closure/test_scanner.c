@@ -51,8 +51,8 @@ static int cmp_hit(const void *a, const void *b)
 	return (int)x->kind - (int)y->kind;
 }
 
-static void scan_split(struct sd_scanner *sc, struct hits *h,
-		       const char *data, size_t len, size_t split)
+static void scan_split(struct sd_scanner *sc, struct hits *h, const char *data,
+		       size_t len, size_t split)
 {
 	h->n = 0;
 	sd_scanner_set_ctx(sc, h);
@@ -65,7 +65,7 @@ static void scan_split(struct sd_scanner *sc, struct hits *h,
 Test(scanner, bare_hashes_and_non_candidates)
 {
 	struct sd_hashmap *m = cands();
-	struct hits h = { 0 };
+	struct hits h = {0};
 	struct sd_scanner *sc;
 	cr_assert_eq(sd_scanner_new(m, NULL, collect, &h, &sc, NULL), 0);
 	char data[512];
@@ -87,7 +87,7 @@ Test(scanner, bare_hashes_and_non_candidates)
 Test(scanner, every_split_position)
 {
 	struct sd_hashmap *m = cands();
-	struct hits h = { 0 }, ref = { 0 };
+	struct hits h = {0}, ref = {0};
 	struct sd_scanner *sc;
 	cr_assert_eq(sd_scanner_new(m, "/nix/store", collect, &h, &sc, NULL),
 		     0);
@@ -99,8 +99,8 @@ Test(scanner, every_split_position)
 	memcpy(data, part, strlen(part));
 	len = strlen(part);
 	data[len++] = '\0';
-	snprintf(part, sizeof(part),
-		 "zz%s%s/nix/store/%s-other /nix/store/%sX", hb, ha, hc, hb);
+	snprintf(part, sizeof(part), "zz%s%s/nix/store/%s-other /nix/store/%sX",
+		 hb, ha, hc, hb);
 	memcpy(data + len, part, strlen(part));
 	len += strlen(part);
 
@@ -160,8 +160,7 @@ Test(scanner, every_split_position)
 	sd_hashmap_free(m);
 }
 
-static int stop(const struct sd_scan_hit *hit, void *ctx,
-		struct sd_error *err)
+static int stop(const struct sd_scan_hit *hit, void *ctx, struct sd_error *err)
 {
 	(void)hit;
 	(*(int *)ctx)++;
@@ -225,8 +224,7 @@ static const struct thit *find(const struct thits *t, const char *path,
 	return NULL;
 }
 
-Test(refscan, names_targets_contents, .init = ct_setup,
-     .fini = tt_teardown)
+Test(refscan, names_targets_contents, .init = ct_setup, .fini = tt_teardown)
 {
 	struct sd_hashmap *m = cands();
 	char top[64], rel[256], buf[256];
@@ -253,17 +251,19 @@ Test(refscan, names_targets_contents, .init = ct_setup,
 	struct sd_node *node;
 	struct sd_error err;
 	cr_assert_eq(sd_hosttree_add(t, t->root, top, tt_path(top), &node,
-				     &err), 0, "%s", err.msg);
+				     &err),
+		     0, "%s", err.msg);
 	cr_assert_eq(sd_tree_finalize(t, &err), 0, "%s", err.msg);
 
-	struct thits th = { 0 };
+	struct thits th = {0};
 	cr_assert_eq(sd_refscan_tree(t, node, m, "/nix/store", tcollect, &th,
-				     &err), 0, "%s", err.msg);
+				     &err),
+		     0, "%s", err.msg);
 	char p[256];
 	for (size_t i = 0; i < th.n; i++)
 		cr_assert_neq(th.v[i].what == SD_REFSCAN_NAME &&
-			      !strcmp(th.v[i].path, top), 1,
-			      "top name scanned");
+				      !strcmp(th.v[i].path, top),
+			      1, "top name scanned");
 	snprintf(p, sizeof(p), "%s/share/%s-doc", top, hb);
 	const struct thit *x = find(&th, p, SD_REFSCAN_NAME, SD_SCAN_HASH);
 	cr_assert_not_null(x, "name hit");
@@ -307,8 +307,8 @@ static int bcollect(const struct sd_scan_hit *hit, void *ctx,
 }
 
 /* Every window, checked directly. */
-static void naive(const struct sd_hashmap *m, const char *sdir,
-		  const char *d, size_t n, struct bighits *out)
+static void naive(const struct sd_hashmap *m, const char *sdir, const char *d,
+		  size_t n, struct bighits *out)
 {
 	size_t pl = strlen(sdir) + 1;
 	out->n = 0;
@@ -344,17 +344,17 @@ static void naive(const struct sd_hashmap *m, const char *sdir,
 
 Test(scanner, random_against_naive)
 {
-	const char *sdirs[] = { "/nix/store",
-				"/a/very/long/store/directory/name/for/tests" };
+	const char *sdirs[] = {"/nix/store",
+			       "/a/very/long/store/directory/name/for/tests"};
 	struct sd_hashmap *m = sd_hashmap_new();
 	char hashes[40][33];
 	for (int i = 0; i < 40; i++) {
 		char seed[16];
 		snprintf(seed, sizeof(seed), "h%d", i);
 		ct_hash(seed, hashes[i]);
-		if (i < 30)   /* 10 hashes are not candidates */
-			cr_assert_eq(sd_hashmap_put(m, hashes[i], i, NULL,
-						    NULL), 0);
+		if (i < 30) /* 10 hashes are not candidates */
+			cr_assert_eq(
+				sd_hashmap_put(m, hashes[i], i, NULL, NULL), 0);
 	}
 	static struct bighits want, got;
 	uint32_t x = 42;
@@ -379,12 +379,13 @@ Test(scanner, random_against_naive)
 			else if (r < 6) {
 				len = 1 + (x >> 4) % 8;
 				for (size_t k = 0; k < len; k++)
-					piece[k] = sd_nix32_alphabet[(x >> k) %
-								     32];
+					piece[k] =
+						sd_nix32_alphabet[(x >> k) % 32];
 			} else {
 				len = 1 + (x >> 4) % 3;
 				for (size_t k = 0; k < len; k++)
-					piece[k] = "-/e\n\0"[(x >> (k + 3)) % 5];
+					piece[k] =
+						"-/e\n\0"[(x >> (k + 3)) % 5];
 			}
 			if (len > n - pos)
 				len = n - pos;
@@ -394,8 +395,8 @@ Test(scanner, random_against_naive)
 		naive(m, sdir, d, n, &want);
 		cr_assert_gt(want.n, 10);
 		struct sd_scanner *sc;
-		cr_assert_eq(sd_scanner_new(m, sdir, bcollect, &got, &sc,
-					    NULL), 0);
+		cr_assert_eq(sd_scanner_new(m, sdir, bcollect, &got, &sc, NULL),
+			     0);
 		got.n = 0;
 		for (size_t off = 0; off < n;) {
 			x = x * 1103515245u + 12345u;

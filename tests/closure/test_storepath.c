@@ -59,8 +59,8 @@ Test(storepath, name_length)
 	s[SD_HASH_CHARS + 1 + 211] = 'x';
 	s[SD_HASH_CHARS + 1 + 212] = '\0';
 	cr_assert_eq(base(s), SD_ERR_INVALID);
-	cr_assert_not_null(strstr(sd_storepath_base_problem(s, strlen(s)),
-				  "211"));
+	cr_assert_not_null(
+		strstr(sd_storepath_base_problem(s, strlen(s)), "211"));
 }
 
 Test(storepath, bad_hash)
@@ -91,24 +91,29 @@ Test(storepath, full_paths)
 	struct sd_error err;
 	const char *p = "/nix/store/" H "-hello/bin/hello";
 	cr_assert_eq(sd_storepath_parse("/nix/store", p, strlen(p), true, &sp,
-					&err), 0);
+					&err),
+		     0);
 	cr_assert_eq(sp.base_len, SD_HASH_CHARS + 6);
 	cr_assert_eq(sp.sub_len, strlen("/bin/hello"));
 	cr_assert_eq(sd_storepath_parse("/nix/store", p, strlen(p), false, &sp,
-					&err), SD_ERR_INVALID);
+					&err),
+		     SD_ERR_INVALID);
 	p = "/nix/store/" H "-hello";
 	cr_assert_eq(sd_storepath_parse("/nix/store", p, strlen(p), false, &sp,
-					&err), 0);
+					&err),
+		     0);
 	cr_assert_eq(sp.sub_len, 0);
 	p = "/gnu/store/" H "-hello";
 	cr_assert_eq(sd_storepath_parse("/nix/store", p, strlen(p), false, &sp,
-					&err), SD_ERR_INVALID);
-	cr_assert(strstr(err.msg, "not in the store directory"), "%s",
-		  err.msg);
+					&err),
+		     SD_ERR_INVALID);
+	cr_assert(strstr(err.msg, "not in the store directory"), "%s", err.msg);
 	p = "/nix/storex/" H "-hello";
 	cr_assert_eq(sd_storepath_parse("/nix/store", p, strlen(p), false, &sp,
-					&err), SD_ERR_INVALID);
+					&err),
+		     SD_ERR_INVALID);
 	p = "/nix/store/";
 	cr_assert_eq(sd_storepath_parse("/nix/store", p, strlen(p), false, &sp,
-					&err), SD_ERR_INVALID);
+					&err),
+		     SD_ERR_INVALID);
 }

@@ -44,7 +44,8 @@ Test(atomic, temp_name_pid_and_lock, .init = setup, .fini = tt_teardown)
 	char want[64];
 
 	cr_assert_eq(sd_atomic_open(&f, tt_path("x.img"), NULL), 0);
-	snprintf(want, sizeof(want), "/.x.img.storedisk-tmp.%ld.", (long)getpid());
+	snprintf(want, sizeof(want), "/.x.img.storedisk-tmp.%ld.",
+		 (long)getpid());
 	cr_assert_not_null(strstr(f.tmp_path, want), "%s", f.tmp_path);
 	/* a second open file description cannot take the writer's lock */
 	int fd = open(f.tmp_path, O_RDONLY);
@@ -57,8 +58,7 @@ Test(atomic, temp_name_pid_and_lock, .init = setup, .fini = tt_teardown)
 	cr_assert_eq(count_named("storedisk-tmp"), 0);
 }
 
-Test(atomic, removes_only_stale_own_files, .init = setup,
-     .fini = tt_teardown)
+Test(atomic, removes_only_stale_own_files, .init = setup, .fini = tt_teardown)
 {
 	/* stale: ours by name, unlocked (its writer died) */
 	tt_write(".a.img.storedisk-tmp.12345.AbCdEf", "x", 1, 0600);

@@ -10,7 +10,7 @@ Test(spool, holes_read_as_zeros)
 	struct sd_spool *sp = NULL;
 	cr_assert_eq(sd_spool_new(&sp, NULL), 0);
 	cr_assert_eq(sd_spool_append(sp, "ab", 2, NULL), 0);
-	cr_assert_eq(sd_spool_append_zeros(sp, 5, NULL), 0);      /* buffered */
+	cr_assert_eq(sd_spool_append_zeros(sp, 5, NULL), 0); /* buffered */
 	cr_assert_eq(sd_spool_append_zeros(sp, 3u << 20, NULL), 0); /* a hole */
 	cr_assert_eq(sd_spool_offset(sp), 7 + (3u << 20));
 	unsigned char buf[16];
@@ -20,7 +20,6 @@ Test(spool, holes_read_as_zeros)
 	cr_assert_eq(sd_spool_read(sp, 7 + (3u << 20) - 16, buf, 16, NULL), 0);
 	for (int i = 0; i < 16; i++)
 		cr_assert_eq(buf[i], 0);
-	cr_assert_eq(sd_spool_append_zeros(sp, UINT64_MAX, NULL),
-		     SD_ERR_LIMIT);
+	cr_assert_eq(sd_spool_append_zeros(sp, UINT64_MAX, NULL), SD_ERR_LIMIT);
 	sd_spool_free(sp);
 }

@@ -181,8 +181,8 @@ Test(hosttree, refuses_fifo_naming_it, .init = setup, .fini = tt_teardown)
 	snprintf(p, sizeof(p), "%s/p", tt_tmp);
 	cr_assert_eq(sd_hosttree_add(t, t->root, "p", p, NULL, &err),
 		     SD_ERR_UNSUPPORTED);
-	cr_assert(strstr(err.msg, "p/pipe") && strstr(err.msg, "FIFO"),
-		  "%s", err.msg);
+	cr_assert(strstr(err.msg, "p/pipe") && strstr(err.msg, "FIFO"), "%s",
+		  err.msg);
 	sd_tree_free(t);
 }
 
@@ -243,15 +243,15 @@ static size_t read_near(struct sd_tree *t, const char *path,
 {
 	struct sd_stream *s = NULL;
 	size_t got = 0;
-	cr_assert_eq(sd_tree_open_near(t, sd_tree_lookup(t, path), dc, &s,
-				       NULL), 0);
+	cr_assert_eq(
+		sd_tree_open_near(t, sd_tree_lookup(t, path), dc, &s, NULL), 0);
 	cr_assert_eq(sd_stream_read_full(s, buf, len, &got, NULL), 0);
 	sd_stream_close(s);
 	return got;
 }
 
-Test(hosttree, open_near_reuses_the_directory_and_reads_the_same,
-     .init = setup, .fini = tt_teardown)
+Test(hosttree, open_near_reuses_the_directory_and_reads_the_same, .init = setup,
+     .fini = tt_teardown)
 {
 	tt_mkdir("p");
 	tt_mkdir("p/a");
@@ -276,8 +276,7 @@ Test(hosttree, open_near_reuses_the_directory_and_reads_the_same,
 	cr_assert_eq(read_near(t, "p/a/two", &dc, buf, sizeof(buf)), 7);
 	cr_assert_eq(memcmp(buf, "second\n", 7), 0);
 	cr_assert_eq(dc.fd, fd, "same directory: the fd is kept");
-	cr_assert_eq(read_near(t, "p/a/deep/three", &dc, buf, sizeof(buf)),
-		     1);
+	cr_assert_eq(read_near(t, "p/a/deep/three", &dc, buf, sizeof(buf)), 1);
 	cr_assert_eq(dc.dir, sd_tree_lookup(t, "p/a/deep"));
 	cr_assert_eq(read_near(t, "p/top", &dc, buf, sizeof(buf)), 9);
 	cr_assert_eq(memcmp(buf, "top file\n", 9), 0);
@@ -414,7 +413,8 @@ Test(hosttree, sparse_and_changing_files, .init = setup, .fini = tt_teardown)
 	cr_assert_eq(sd_stream_open_host(p, size, &s, NULL), 0);
 	size_t total = 0;
 	for (;;) {
-		cr_assert_eq(sd_stream_read(s, buf + total, 100000, &got, NULL), 0);
+		cr_assert_eq(sd_stream_read(s, buf + total, 100000, &got, NULL),
+			     0);
 		if (!got)
 			break;
 		total += got;
@@ -428,7 +428,8 @@ Test(hosttree, sparse_and_changing_files, .init = setup, .fini = tt_teardown)
 		if (i >= size - 3)
 			want = (unsigned char)"end"[i - (size - 3)];
 		if (buf[i] != want)
-			cr_assert_fail("byte %zu is %u, wanted %u", i, buf[i], want);
+			cr_assert_fail("byte %zu is %u, wanted %u", i, buf[i],
+				       want);
 	}
 
 	/* holes to the end; the file grows before the last read */
@@ -441,7 +442,8 @@ Test(hosttree, sparse_and_changing_files, .init = setup, .fini = tt_teardown)
 	cr_assert_eq(ftruncate(fd, (off_t)size + 1), 0);
 	cr_assert_neq(sd_stream_read_full(s, buf, size, &got, &err), 0);
 	cr_assert(strstr(err.msg, "sparse: file grew while being read") ||
-		  strstr(err.msg, "sparse: file changed while being read"),
+			  strstr(err.msg,
+				 "sparse: file changed while being read"),
 		  "%s", err.msg);
 	sd_stream_close(s);
 

@@ -152,8 +152,7 @@ struct sd_tree *th_read(const char *path)
 	return t;
 }
 
-void *th_content(const struct sd_tree *t, const struct sd_node *n,
-		 size_t *len)
+void *th_content(const struct sd_tree *t, const struct sd_node *n, size_t *len)
 {
 	struct sd_error err;
 	struct sd_stream *s = NULL;
@@ -279,7 +278,7 @@ void *th_slurp(const char *path, size_t *len)
 /* Compare the tree below @n with the host directory @dir, entry by
  * entry: type, permission bits, owner, mtime, size, target, bytes. */
 void th_check_host(const struct sd_tree *t, const struct sd_node *n,
-		       const char *dir)
+		   const char *dir)
 {
 	char *rel = sd_node_path_dup(n);
 	char path[PATH_MAX];
@@ -326,8 +325,7 @@ void th_check_host(const struct sd_tree *t, const struct sd_node *n,
 		free(got);
 		break;
 	}
-	default:
-		break;
+	default: break;
 	}
 	free(rel);
 	for (size_t i = 0; i < n->nchildren; i++)
@@ -341,8 +339,10 @@ bool th_mount_erofs(const char *img, char *mnt, size_t len)
 
 	snprintf(mnt, len, "%s.mnt", img);
 	mkdir(mnt, 0755);
-	snprintf(cmd, sizeof(cmd), "mount -t erofs -o loop,ro '%s' '%s' "
-		 "2>/dev/null", img, mnt);
+	snprintf(cmd, sizeof(cmd),
+		 "mount -t erofs -o loop,ro '%s' '%s' "
+		 "2>/dev/null",
+		 img, mnt);
 	return system(cmd) == 0;
 }
 
@@ -362,7 +362,8 @@ bool th_check_kernel_erofs(const struct sd_tree *t, const char *img)
 
 	if (!th_mount_erofs(img, mnt, sizeof(mnt))) {
 		printf("skip: mount -o loop,ro %s failed (no privilege or no "
-		       "EROFS in this kernel): kernel check skipped\n", img);
+		       "EROFS in this kernel): kernel check skipped\n",
+		       img);
 		return false;
 	}
 	th_check_host(t, t->root, mnt);
@@ -380,8 +381,10 @@ void th_check_fsck_erofs(const struct sd_tree *t, const char *img)
 		return;
 	}
 	snprintf(dir, sizeof(dir), "%s.x", img);
-	snprintf(cmd, sizeof(cmd), "fsck.erofs --extract='%s' '%s' "
-		 ">/dev/null 2>&1", dir, img);
+	snprintf(cmd, sizeof(cmd),
+		 "fsck.erofs --extract='%s' '%s' "
+		 ">/dev/null 2>&1",
+		 dir, img);
 	cr_assert_eq(system(cmd), 0, "fsck.erofs rejects %s", img);
 	for (size_t i = 0; i < t->root->nchildren; i++)
 		th_check_host(t, t->root->children[i], dir);

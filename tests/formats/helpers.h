@@ -46,8 +46,7 @@ int th_write(const struct sd_tree *t, const char *compressor, int level,
 struct sd_tree *th_read(const char *path);
 
 /* Whole content of a FILE node (malloc'ed) or fail the test. */
-void *th_content(const struct sd_tree *t, const struct sd_node *n,
-		 size_t *len);
+void *th_content(const struct sd_tree *t, const struct sd_node *n, size_t *len);
 
 /*
  * Assert that two trees have the same shape, names, types, modes, owners,

@@ -69,8 +69,8 @@ static const char *write_ok(const struct sd_tree *t, const char *comp,
 	const char *path = tt_path(name);
 
 	cr_assert_eq(write_img(t, comp, -1, pcluster, jobs, path,
-			       st ? st : &dummy, &err), 0,
-		     "write %s/%u: %s", comp, pcluster, err.msg);
+			       st ? st : &dummy, &err),
+		     0, "write %s/%u: %s", comp, pcluster, err.msg);
 	return path;
 }
 
@@ -96,8 +96,10 @@ static void check_dump(const char *img, const char *comp, uint32_t pcluster)
 	/* uncompressed: the root inode follows the superblock and
 	 * compression records; compressed: the metadata area follows the
 	 * data, root first at nid 1 (writer_zmeta.c) */
-	cr_assert(strstr(out, !compressed ? "root nid:                          36"
-				   : "root nid:                          1\n"),
+	cr_assert(strstr(out,
+			 !compressed
+				 ? "root nid:                          36"
+				 : "root nid:                          1\n"),
 		  "%s", out);
 	cr_assert_eq(strstr(out, "metadata start block:        0\n") != NULL,
 		     !compressed, "%s", out);
@@ -133,8 +135,8 @@ static void *text(size_t len, unsigned seed)
 
 	cr_assert_not_null(p);
 	for (unsigned i = 0; n < len; i++)
-		n += (size_t)snprintf(p + n, 64, "line %u of file %u: %s\n",
-				      i, seed, i % 7 ? "lorem ipsum" : "dolor");
+		n += (size_t)snprintf(p + n, 64, "line %u of file %u: %s\n", i,
+				      seed, i % 7 ? "lorem ipsum" : "dolor");
 	return p;
 }
 
@@ -191,8 +193,8 @@ static struct sd_tree *edge_tree(void)
 	th_random_file(t, q, "random-again", 300000, 4);
 	file_of(t, q, "mixed-again", mixed(MIB + MIB / 2 + 12345, 6),
 		MIB + MIB / 2 + 12345);
-	struct sd_node *x = th_file(t, bin, "hello", "#!/bin/sh\necho hi\n",
-				    18);
+	struct sd_node *x =
+		th_file(t, bin, "hello", "#!/bin/sh\necho hi\n", 18);
 	x->mode = SD_MODE_EXEC;
 	th_symlink(t, bin, "link", "../tail");
 	th_finalize(t);
@@ -204,17 +206,17 @@ static struct sd_tree *edge_tree(void)
 struct zinfo {
 	unsigned layout;
 	uint64_t size;
-	uint32_t iu;            /* compressed blocks */
+	uint32_t iu; /* compressed blocks */
 	uint64_t nheads, nplain;
-	uint32_t first_blk;     /* first head's block */
-	bool inline_tail;       /* ztailpacking: last pcluster inline */
+	uint32_t first_blk; /* first head's block */
+	bool inline_tail;   /* ztailpacking: last pcluster inline */
 };
 
 /* Load inode @nid of @img through our reader and, if compressed, walk
  * its extents (the reader checks the index invariants on the way). */
 static struct zinfo inspect(const char *img, uint64_t nid)
 {
-	struct zinfo z = { 0 };
+	struct zinfo z = {0};
 	struct sd_erofs_image *im = NULL;
 	struct sd_erofs_inode ino;
 	struct sd_error err;
@@ -230,15 +232,14 @@ static struct zinfo inspect(const char *img, uint64_t nid)
 	    z.layout == EROFS_INODE_COMPRESSED_FULL) {
 		uint64_t lcn = 0, last = 0;
 
-		cr_assert_eq(sd_erofs_z_init(im, &ino, &err), 0, "%s",
-			     err.msg);
+		cr_assert_eq(sd_erofs_z_init(im, &ino, &err), 0, "%s", err.msg);
 		z.inline_tail = ino.z_advise & Z_EROFS_ADVISE_INLINE_PCLUSTER;
 		while (lcn < ino.z_totalidx) {
 			struct sd_erofs_zext e;
 
 			cr_assert_eq(sd_erofs_z_extent(im, &ino, &lcn, &e,
-						       &err), 0, "%s",
-				     err.msg);
+						       &err),
+				     0, "%s", err.msg);
 			if (e.llen == 0)
 				break;
 			cr_assert(z.nheads == 0 || e.la > last);
@@ -268,7 +269,7 @@ static uint64_t nid_of(const char *img, const char *path)
 
 static void matrix(const char *comp)
 {
-	static const uint32_t pclusters[] = { 4096, 65536 };
+	static const uint32_t pclusters[] = {4096, 65536};
 	struct sd_tree *t = edge_tree();
 
 	for (size_t i = 0; i < 2; i++) {
@@ -280,9 +281,8 @@ static void matrix(const char *comp)
 			continue;
 		snprintf(name, sizeof(name), "%s-%u.img", comp, pc);
 		const char *img = write_ok(t, comp, pc, 2, name, &st);
-		cr_assert_eq(st.files_deduplicated, 2, "%s/%u dedup %llu",
-			     comp, pc,
-			     (unsigned long long)st.files_deduplicated);
+		cr_assert_eq(st.files_deduplicated, 2, "%s/%u dedup %llu", comp,
+			     pc, (unsigned long long)st.files_deduplicated);
 		cr_assert_eq(st.data_bytes_in, t->file_bytes);
 		check_reader(t, img);
 		th_check_kernel_erofs(t, img);
@@ -297,7 +297,8 @@ static void matrix(const char *comp)
 		 * the tail fits after the inode); so does a file whose
 		 * compressed form takes no less room than its plain one (one
 		 * block of 4096 bytes: a pcluster block plus indexes) */
-		struct zinfo z = inspect(img, nid_of(img, "aaaa-pkg/bin/hello"));
+		struct zinfo z =
+			inspect(img, nid_of(img, "aaaa-pkg/bin/hello"));
 		cr_assert_eq(z.layout, EROFS_INODE_FLAT_INLINE);
 		z = inspect(img, nid_of(img, "aaaa-pkg/t4095"));
 		cr_assert_eq(z.layout, EROFS_INODE_FLAT_PLAIN);
@@ -308,8 +309,8 @@ static void matrix(const char *comp)
 		cr_assert_eq(z.layout, EROFS_INODE_FLAT_INLINE, "%s/%u", comp,
 			     pc);
 		/* the duplicate shares the owner's blocks */
-		struct zinfo d = inspect(img, nid_of(img,
-						     "bbbb-dup/random-again"));
+		struct zinfo d =
+			inspect(img, nid_of(img, "bbbb-dup/random-again"));
 		cr_assert_eq(d.layout, EROFS_INODE_FLAT_INLINE);
 		cr_assert_eq(d.iu, z.iu);
 		z = inspect(img, nid_of(img, "aaaa-pkg/mixed"));
@@ -325,17 +326,32 @@ static void matrix(const char *comp)
 		/* raw at most for a short rest at each 1 MiB segment end */
 		cr_assert_leq(z.nplain, 10, "%s/%u: %llu raw", comp, pc,
 			      (unsigned long long)z.nplain);
-		cr_assert_lt(st.image_bytes, 4 * MIB, "%s/%u: %llu bytes",
-			     comp, pc, (unsigned long long)st.image_bytes);
+		cr_assert_lt(st.image_bytes, 4 * MIB, "%s/%u: %llu bytes", comp,
+			     pc, (unsigned long long)st.image_bytes);
 	}
 	sd_tree_free(t);
 }
 
-Test(erofs_compress, none) { matrix("none"); }
-Test(erofs_compress, lz4) { matrix("lz4"); }
-Test(erofs_compress, lz4hc) { matrix("lz4hc"); }
-Test(erofs_compress, lzma) { matrix("lzma"); }
-Test(erofs_compress, zstd) { matrix("zstd"); }
+Test(erofs_compress, none)
+{
+	matrix("none");
+}
+Test(erofs_compress, lz4)
+{
+	matrix("lz4");
+}
+Test(erofs_compress, lz4hc)
+{
+	matrix("lz4hc");
+}
+Test(erofs_compress, lzma)
+{
+	matrix("lzma");
+}
+Test(erofs_compress, zstd)
+{
+	matrix("zstd");
+}
 
 /* ---- determinism ---------------------------------------------------- */
 
@@ -366,7 +382,7 @@ static struct sd_tree *busy_tree(void)
 
 Test(erofs_compress, jobs_independent)
 {
-	static const char *comps[] = { "lz4hc", "zstd", "lzma", "lz4" };
+	static const char *comps[] = {"lz4hc", "zstd", "lzma", "lz4"};
 	struct sd_tree *t = busy_tree();
 
 	for (size_t c = 0; c < 4; c++) {
@@ -378,7 +394,7 @@ Test(erofs_compress, jobs_independent)
 		for (unsigned j = 2; j <= 4; j += 2) {
 			snprintf(name, sizeof(name), "%s-j%u.img", comps[c], j);
 			th_image_sha(write_ok(t, comps[c], pc, j, name, NULL),
-				  got);
+				     got);
 			cr_assert_str_eq(got, want, "%s: jobs %u differs",
 					 comps[c], j);
 		}
@@ -391,8 +407,8 @@ Test(erofs_compress, jobs_independent)
 Test(erofs_compress, golden_images)
 {
 	struct sd_tree *t = sd_tree_new(1);
-	struct sd_node *p = th_dir(t, NULL,
-				   "0123456789abcdfghijklmnpqrsvwxyz-hello");
+	struct sd_node *p =
+		th_dir(t, NULL, "0123456789abcdfghijklmnpqrsvwxyz-hello");
 	char hex[65];
 
 	th_file(t, p, "small", "#!/bin/sh\necho Hello\n", 21);
@@ -421,14 +437,14 @@ Test(erofs_compress, big_pclusters_up_to_1mib)
 	th_random_file(t, p, "random", 700000, 3);
 	th_finalize(t);
 	for (uint32_t pc = 128 * 1024; pc <= MIB; pc *= 8) {
-		static const char *comps[] = { "lz4", "lzma", "zstd" };
+		static const char *comps[] = {"lz4", "lzma", "zstd"};
 
 		for (size_t c = 0; c < 3; c++) {
 			char name[64];
 
 			snprintf(name, sizeof(name), "%s-%u.img", comps[c], pc);
-			const char *img = write_ok(t, comps[c], pc, 2, name,
-						   NULL);
+			const char *img =
+				write_ok(t, comps[c], pc, 2, name, NULL);
 			check_reader(t, img);
 			th_check_kernel_erofs(t, img);
 		}
@@ -446,24 +462,24 @@ Test(erofs_compress, options)
 		uint32_t pcluster;
 		int want;
 	} cases[] = {
-		{ "lz4", -1, 0, 0 },
-		{ "lz4", 3, 0, SD_ERR_USAGE },
-		{ "lz4hc", 1, 4096, 0 },
-		{ "lz4hc", 12, 1u << 20, 0 },
-		{ "lz4hc", 13, 0, SD_ERR_USAGE },
-		{ "lzma", 0, 0, 0 },
-		{ "lzma", 9, 0, 0 },
-		{ "lzma", 10, 0, SD_ERR_USAGE },
-		{ "zstd", 1, 0, 0 },
-		{ "zstd", 22, 0, 0 },
-		{ "zstd", 0, 0, SD_ERR_USAGE },
-		{ "zstd", 23, 0, SD_ERR_USAGE },
-		{ "lz4", -1, 2048, SD_ERR_USAGE },
-		{ "lz4", -1, 3 * 4096, SD_ERR_USAGE },
-		{ "lz4", -1, 2u << 20, SD_ERR_USAGE },
-		{ "none", -1, 5000, SD_ERR_USAGE },
-		{ "xz", -1, 0, SD_ERR_UNSUPPORTED },
-		{ "gzip", -1, 0, SD_ERR_UNSUPPORTED },
+		{"lz4", -1, 0, 0},
+		{"lz4", 3, 0, SD_ERR_USAGE},
+		{"lz4hc", 1, 4096, 0},
+		{"lz4hc", 12, 1u << 20, 0},
+		{"lz4hc", 13, 0, SD_ERR_USAGE},
+		{"lzma", 0, 0, 0},
+		{"lzma", 9, 0, 0},
+		{"lzma", 10, 0, SD_ERR_USAGE},
+		{"zstd", 1, 0, 0},
+		{"zstd", 22, 0, 0},
+		{"zstd", 0, 0, SD_ERR_USAGE},
+		{"zstd", 23, 0, SD_ERR_USAGE},
+		{"lz4", -1, 2048, SD_ERR_USAGE},
+		{"lz4", -1, 3 * 4096, SD_ERR_USAGE},
+		{"lz4", -1, 2u << 20, SD_ERR_USAGE},
+		{"none", -1, 5000, SD_ERR_USAGE},
+		{"xz", -1, 0, SD_ERR_UNSUPPORTED},
+		{"gzip", -1, 0, SD_ERR_UNSUPPORTED},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -491,17 +507,17 @@ Test(erofs_compress, options)
  * multi-segment files of the same size (hashed before the pipeline). */
 Test(erofs_compress, source_changed)
 {
-	static const size_t real[] = { 100, 5000, 5000, 5000 };
-	static const size_t claimed[] = { 3000, 10000, 3 * MIB, 3 * MIB };
-	static const bool twin[] = { false, false, false, true };
+	static const size_t real[] = {100, 5000, 5000, 5000};
+	static const size_t claimed[] = {3000, 10000, 3 * MIB, 3 * MIB};
+	static const bool twin[] = {false, false, false, true};
 
 	for (int i = 0; i < 4; i++)
 		for (unsigned jobs = 1; jobs <= 3; jobs += 2) {
 			struct sd_tree *t = sd_tree_new(1);
 			struct sd_node *p = th_dir(t, NULL, "cccc-changed");
 			struct sd_error err;
-			struct sd_node *n = th_random_file(t, p, "shrunk",
-							   real[i], 1);
+			struct sd_node *n =
+				th_random_file(t, p, "shrunk", real[i], 1);
 
 			n->size = claimed[i];
 			th_random_file(t, p, "after", 70000, 3);
@@ -539,8 +555,8 @@ Test(erofs_compress, first_error_in_tree_order)
 				    tt_path("first.img"), NULL, &err);
 		cr_assert_eq(ret, SD_ERR_IO, "jobs %u: %d %s", jobs, ret,
 			     err.msg);
-		cr_assert_not_null(strstr(err.msg, a->src_path),
-				   "jobs %u: %s", jobs, err.msg);
+		cr_assert_not_null(strstr(err.msg, a->src_path), "jobs %u: %s",
+				   jobs, err.msg);
 		sd_tree_free(t);
 	}
 }

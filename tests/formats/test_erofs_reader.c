@@ -37,12 +37,12 @@ static bool have_mkfs(void)
 	       tt_have_tool("mkfs.erofs");
 }
 
-#define NEED_MKFS()                                                         \
-	do {                                                                \
-		if (!have_mkfs()) {                                         \
-			printf("skipping: mkfs.erofs not installed\n");     \
-			cr_skip_test("mkfs.erofs not installed");           \
-		}                                                           \
+#define NEED_MKFS()                                                     \
+	do {                                                            \
+		if (!have_mkfs()) {                                     \
+			printf("skipping: mkfs.erofs not installed\n"); \
+			cr_skip_test("mkfs.erofs not installed");       \
+		}                                                       \
 	} while (0)
 
 /* mkfs.erofs @opts @img @src (fixed time 1); fails the test on error. */
@@ -50,8 +50,8 @@ static void mkfs(const char *opts, const char *img, const char *src)
 {
 	char cmd[4096];
 
-	snprintf(cmd, sizeof(cmd), "mkfs.erofs -T1 %s '%s' '%s' >/dev/null 2>&1",
-		 opts, img, src);
+	snprintf(cmd, sizeof(cmd),
+		 "mkfs.erofs -T1 %s '%s' '%s' >/dev/null 2>&1", opts, img, src);
 	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
 }
 
@@ -69,7 +69,7 @@ static bool have_dev;
 /* The source tree of the round-trip tests. */
 static void make_source(bool big_dir)
 {
-	static const size_t sizes[] = { 0, 1, 4095, 4096, 4097, 100000 };
+	static const size_t sizes[] = {0, 1, 4095, 4096, 4097, 100000};
 	char name[300], target[4096];
 
 	tt_mkdir("src/sizes");
@@ -152,7 +152,8 @@ static void compare_one(const struct sd_tree *t, const char *host,
 	cr_assert_eq(n->mtime, 1, "%s mtime", rel);
 	if (S_ISDIR(st.st_mode)) {
 		cr_assert_eq(n->type, SD_NODE_DIR, "%s", rel);
-		cr_assert_eq(n->nchildren, compare_dir(t, host, rel), "%s", rel);
+		cr_assert_eq(n->nchildren, compare_dir(t, host, rel), "%s",
+			     rel);
 	} else if (S_ISREG(st.st_mode)) {
 		size_t len, hlen;
 		cr_assert_eq(n->type, SD_NODE_FILE, "%s", rel);
@@ -232,7 +233,7 @@ static void roundtrip(const char *opts)
 
 Test(erofs_reader, probe)
 {
-	uint8_t head[4096] = { 0 };
+	uint8_t head[4096] = {0};
 
 	cr_assert(!sd_erofs_probe(head, sizeof(head)));
 	put_le32(head + 1024, EROFS_SUPER_MAGIC_V1);
@@ -319,12 +320,13 @@ Test(erofs_reader, truncated)
 {
 	NEED_MKFS();
 	small_source();
-	const char *opts[] = { "", "-zlz4hc -Eztailpacking" };
+	const char *opts[] = {"", "-zlz4hc -Eztailpacking"};
 	for (int o = 0; o < 2; o++) {
 		mkfs(opts[o], tt_path("img"), tt_path("src"));
 		size_t len;
 		uint8_t *img = th_slurp(tt_path("img"), &len);
-		for (size_t cut = 0; cut < len; cut += (cut < 2048 ? 97 : 509)) {
+		for (size_t cut = 0; cut < len;
+		     cut += (cut < 2048 ? 97 : 509)) {
 			th_spit(tt_path("cut"), img, cut);
 			cr_assert_eq(read_any(tt_path("cut")), SD_ERR_CORRUPT,
 				     "truncated at %zu", cut);
@@ -337,8 +339,8 @@ Test(erofs_reader, bit_flips)
 {
 	NEED_MKFS();
 	small_source();
-	const char *opts[] = { "", "-zlz4", "-zlz4hc -C16384 -Elegacy-compress",
-			       "-zlz4 -Eztailpacking" };
+	const char *opts[] = {"", "-zlz4", "-zlz4hc -C16384 -Elegacy-compress",
+			      "-zlz4 -Eztailpacking"};
 	for (int o = 0; o < 4; o++) {
 		mkfs(opts[o], tt_path("img"), tt_path("src"));
 		size_t len;
@@ -441,7 +443,7 @@ static void expect_corrupt(struct image *im, const char *needle)
 	struct sd_error err;
 
 	if (!strstr(needle, "checksum"))
-		fix_csum(im);   /* damage behind a valid checksum */
+		fix_csum(im); /* damage behind a valid checksum */
 	th_spit(tt_path("bad"), im->d, im->len);
 	sd_error_init(&err);
 	int ret = sd_erofs_read(tt_path("bad"), &t, &err);
@@ -515,7 +517,8 @@ Test(erofs_reader, crafted)
 	put_le16(inode_at(&im, rnd), 7 << 1);
 	expect_corrupt(&im, "data layout");
 	memcpy(im.d, orig, im.len);
-	find_dirent(&im, root, "rnd")[EROFS_DIRENT_OFF_FILE_TYPE] = EROFS_FT_DIR;
+	find_dirent(&im, root, "rnd")[EROFS_DIRENT_OFF_FILE_TYPE] =
+		EROFS_FT_DIR;
 	expect_corrupt(&im, "entry type");
 	memcpy(im.d, orig, im.len);
 
@@ -586,10 +589,10 @@ Test(erofs_reader, crafted_compressed)
 #define FRAG_DEP "c6ryzlnyxy9i4pn5qk0gbwz9n7fncg1w-frag-dep-1.0"
 
 static const char *const mkfs19_images[] = {
-	"erofs-lz4hc-ztail-frag.img",   /* compact indexes, tail fragments */
-	"erofs-lz4hc-full-frag.img",    /* full indexes, tail fragments */
-	"erofs-zstd-allfrag.img",       /* whole-file fragments */
-	"erofs-lzma-frag-dedupe.img",   /* MicroLZMA, dedupe */
+	"erofs-lz4hc-ztail-frag.img", /* compact indexes, tail fragments */
+	"erofs-lz4hc-full-frag.img",  /* full indexes, tail fragments */
+	"erofs-zstd-allfrag.img",     /* whole-file fragments */
+	"erofs-lzma-frag-dedupe.img", /* MicroLZMA, dedupe */
 };
 
 static const char *data_image(const char *name)
@@ -647,8 +650,7 @@ static struct sd_tree *mkfs19_tree(void)
 	th_random_file(t, lib, "rand-6000", 6000, 2);
 	th_file(t, top, "empty", "", 0);
 	th_symlink(t, bin, "link", "../share/text-300");
-	snprintf(ref, sizeof(ref), "/nix/store/%s/share/text-300\n",
-		 FRAG_TEST);
+	snprintf(ref, sizeof(ref), "/nix/store/%s/share/text-300\n", FRAG_TEST);
 	th_file(t, th_dir(t, NULL, FRAG_DEP), "ref", ref, strlen(ref));
 	th_finalize(t);
 	return t;
@@ -658,9 +660,10 @@ Test(erofs_reader, mkfs19_images_read_back)
 {
 	struct sd_tree *want = mkfs19_tree();
 
-	for (size_t i = 0; i < sizeof(mkfs19_images) /
-			       sizeof(mkfs19_images[0]); i++) {
-		struct sd_tree *got = erofs_read_ok(data_image(mkfs19_images[i]));
+	for (size_t i = 0; i < sizeof(mkfs19_images) / sizeof(mkfs19_images[0]);
+	     i++) {
+		struct sd_tree *got =
+			erofs_read_ok(data_image(mkfs19_images[i]));
 		th_assert_same(want, got);
 		cr_assert_eq(th_stream_all(got), 0, "%s", mkfs19_images[i]);
 		sd_tree_free(got);
@@ -670,15 +673,16 @@ Test(erofs_reader, mkfs19_images_read_back)
 
 Test(erofs_reader, mkfs19_info_lists_fragments)
 {
-	for (size_t i = 0; i < sizeof(mkfs19_images) /
-			       sizeof(mkfs19_images[0]); i++) {
+	for (size_t i = 0; i < sizeof(mkfs19_images) / sizeof(mkfs19_images[0]);
+	     i++) {
 		struct sd_image_info info;
 		struct sd_error err;
 		bool frag = false;
 
 		sd_error_init(&err);
 		cr_assert_eq(sd_erofs_info(data_image(mkfs19_images[i]), &info,
-					   &err), 0, "%s", err.msg);
+					   &err),
+			     0, "%s", err.msg);
 		for (size_t k = 0; k < info.nfeatures; k++)
 			frag |= strcmp(info.features[k], "fragments") == 0;
 		cr_assert(frag, "%s: no fragments feature", mkfs19_images[i]);
@@ -692,11 +696,12 @@ Test(erofs_reader, mkfs19_48bit_refused_by_name)
 	struct sd_error err;
 
 	sd_error_init(&err);
-	cr_assert_eq(sd_erofs_read(data_image("erofs-lz4-48bit.img"), &t,
-				   &err), SD_ERR_UNSUPPORTED);
+	cr_assert_eq(sd_erofs_read(data_image("erofs-lz4-48bit.img"), &t, &err),
+		     SD_ERR_UNSUPPORTED);
 	cr_assert_null(t);
 	cr_assert_not_null(strstr(err.msg, "EROFS feature 48bit (Linux 6.15) "
-				  "is not supported"), "%s", err.msg);
+					   "is not supported"),
+			   "%s", err.msg);
 }
 
 /* A copy of data image @name in the test directory, patched by @fn; the
@@ -724,11 +729,13 @@ static const char *patched(const char *name,
 static size_t map_header(const uint8_t *img, uint64_t nid)
 {
 	const uint8_t *sb = img + EROFS_SUPER_OFFSET;
-	size_t off = ((size_t)get_le32(sb + EROFS_SB_OFF_META_BLKADDR) <<
-		      sb[EROFS_SB_OFF_BLKSZBITS]) + (size_t)(nid * 32);
+	size_t off = ((size_t)get_le32(sb + EROFS_SB_OFF_META_BLKADDR)
+		      << sb[EROFS_SB_OFF_BLKSZBITS]) +
+		     (size_t)(nid * 32);
 
 	cr_assert_eq(get_le16(img + off + EROFS_IC_OFF_FORMAT) &
-		     EROFS_I_VERSION_MASK, EROFS_INODE_LAYOUT_COMPACT);
+			     EROFS_I_VERSION_MASK,
+		     EROFS_INODE_LAYOUT_COMPACT);
 	cr_assert_eq(get_le16(img + off + EROFS_IC_OFF_XATTR_ICOUNT), 0);
 	return (off + EROFS_INODE_COMPACT_SIZE + 7) & ~(size_t)7;
 }
@@ -757,7 +764,8 @@ static void set_whole_offset(uint8_t *img, size_t len, void *ctx)
 
 	cr_assert(h + 8 <= len);
 	cr_assert(img[h + Z_EROFS_MAP_HEADER_OFF_CLUSTERBITS] &
-		  Z_EROFS_FRAGMENT_INODE_FLAG, "not a whole-file fragment");
+			  Z_EROFS_FRAGMENT_INODE_FLAG,
+		  "not a whole-file fragment");
 	put_le64(img + h, p->value | 1ull << 63);
 }
 
@@ -768,7 +776,8 @@ static void set_tail_offset(uint8_t *img, size_t len, void *ctx)
 
 	cr_assert(h + 8 <= len);
 	cr_assert(get_le16(img + h + Z_EROFS_MAP_HEADER_OFF_ADVISE) &
-		  Z_EROFS_ADVISE_FRAGMENT_PCLUSTER, "not a tail fragment");
+			  Z_EROFS_ADVISE_FRAGMENT_PCLUSTER,
+		  "not a tail fragment");
 	put_le32(img + h + Z_EROFS_MAP_HEADER_OFF_FRAGMENTOFF,
 		 (uint32_t)p->value);
 }
@@ -783,8 +792,8 @@ static void set_packed_nid(uint8_t *img, size_t len, void *ctx)
 static void packed_as_fragment(uint8_t *img, size_t len, void *ctx)
 {
 	(void)ctx;
-	uint64_t nid = get_le64(img + EROFS_SUPER_OFFSET +
-				EROFS_SB_OFF_PACKED_NID);
+	uint64_t nid =
+		get_le64(img + EROFS_SUPER_OFFSET + EROFS_SB_OFF_PACKED_NID);
 	size_t h = map_header(img, nid);
 
 	cr_assert(h + 8 <= len);
@@ -814,7 +823,7 @@ static int read_files(const struct sd_tree *t, const struct sd_node *n,
 /* sd_erofs_read(), then every file read, must fail with SD_ERR_CORRUPT
  * and a message holding @want1 and @want2. */
 static void expect_frag_corrupt(const char *img, const char *want1,
-			   const char *want2)
+				const char *want2)
 {
 	struct sd_tree *t = NULL;
 	struct sd_error err;
@@ -844,18 +853,20 @@ Test(erofs_reader, mkfs19_bad_whole_fragment_offset)
 	char nid[40];
 
 	snprintf(nid, sizeof(nid), "inode %llu:", (unsigned long long)p.nid);
-	expect_frag_corrupt(patched("erofs-zstd-allfrag.img", set_whole_offset, &p),
-		       nid, "beyond the packed inode's");
+	expect_frag_corrupt(patched("erofs-zstd-allfrag.img", set_whole_offset,
+				    &p),
+			    nid, "beyond the packed inode's");
 	/* just past the end by one byte */
 	p.value = 0x7FFFFFFFFFFFFFFFull;
-	expect_frag_corrupt(patched("erofs-zstd-allfrag.img", set_whole_offset, &p),
-		       nid, "beyond the packed inode's");
+	expect_frag_corrupt(patched("erofs-zstd-allfrag.img", set_whole_offset,
+				    &p),
+			    nid, "beyond the packed inode's");
 }
 
 Test(erofs_reader, mkfs19_bad_tail_fragment_offset)
 {
-	static const char *const imgs[] = { "erofs-lz4hc-ztail-frag.img",
-					    "erofs-lz4hc-full-frag.img" };
+	static const char *const imgs[] = {"erofs-lz4hc-ztail-frag.img",
+					   "erofs-lz4hc-full-frag.img"};
 	char nid[40];
 
 	for (size_t i = 0; i < 2; i++) {
@@ -863,18 +874,18 @@ Test(erofs_reader, mkfs19_bad_tail_fragment_offset)
 			nid_of(imgs[i], FRAG_TEST "/share/text-12000"),
 			0xFFFFFF00u,
 		};
-		snprintf(nid, sizeof(nid), "inode %llu:",
-			 (unsigned long long)p.nid);
+		snprintf(nid, sizeof(nid),
+			 "inode %llu:", (unsigned long long)p.nid);
 		expect_frag_corrupt(patched(imgs[i], set_tail_offset, &p), nid,
-			       "beyond the packed inode's");
+				    "beyond the packed inode's");
 	}
 }
 
 Test(erofs_reader, mkfs19_packed_inode_errors)
 {
 	const char *img = "erofs-zstd-allfrag.img";
-	struct patch none = { 0, 0 };
-	struct patch root = { 0, 0 };
+	struct patch none = {0, 0};
+	struct patch root = {0, 0};
 	uint8_t sb[EROFS_SB_SIZE];
 	size_t len;
 	uint8_t *raw = th_slurp(data_image(img), &len);
@@ -887,16 +898,16 @@ Test(erofs_reader, mkfs19_packed_inode_errors)
 
 	/* files in fragments, no packed inode */
 	expect_frag_corrupt(patched(img, set_packed_nid, &none), "inode",
-		       "fragment data but the image has no packed inode");
+			    "fragment data but the image has no packed inode");
 	/* the packed inode is a directory */
-	snprintf(nid, sizeof(nid), "inode %llu:",
-		 (unsigned long long)root.value);
+	snprintf(nid, sizeof(nid),
+		 "inode %llu:", (unsigned long long)root.value);
 	expect_frag_corrupt(patched(img, set_packed_nid, &root), nid,
-		       "the packed inode is not a regular file");
+			    "the packed inode is not a regular file");
 	/* the packed inode claims to be a fragment itself (a loop) */
 	snprintf(nid, sizeof(nid), "inode %llu:", (unsigned long long)packed);
 	expect_frag_corrupt(patched(img, packed_as_fragment, NULL), nid,
-		       "the packed inode is itself a fragment");
+			    "the packed inode is itself a fragment");
 }
 
 struct flip {
@@ -916,21 +927,21 @@ static void flip_byte(uint8_t *img, size_t len, void *ctx)
  * a clean read or an error with a message, never a crash or a hang. */
 Test(erofs_reader, mkfs19_damaged_packed_inode)
 {
-	static const uint8_t masks[] = { 0xFF, 0x01, 0x80 };
+	static const uint8_t masks[] = {0xFF, 0x01, 0x80};
 
-	for (size_t i = 0; i < sizeof(mkfs19_images) /
-			       sizeof(mkfs19_images[0]); i++) {
+	for (size_t i = 0; i < sizeof(mkfs19_images) / sizeof(mkfs19_images[0]);
+	     i++) {
 		size_t len;
 		uint8_t *raw = th_slurp(data_image(mkfs19_images[i]), &len);
 		const uint8_t *sb = raw + EROFS_SUPER_OFFSET;
-		size_t start = ((size_t)get_le32(sb + EROFS_SB_OFF_META_BLKADDR)
-				<< sb[EROFS_SB_OFF_BLKSZBITS]) +
-			       (size_t)(get_le64(sb + EROFS_SB_OFF_PACKED_NID)
-					* 32);
+		size_t start =
+			((size_t)get_le32(sb + EROFS_SB_OFF_META_BLKADDR)
+			 << sb[EROFS_SB_OFF_BLKSZBITS]) +
+			(size_t)(get_le64(sb + EROFS_SB_OFF_PACKED_NID) * 32);
 		free(raw);
 		for (size_t off = start; off < start + 96 && off < len; off++)
 			for (size_t m = 0; m < sizeof(masks); m++) {
-				struct flip f = { off, masks[m] };
+				struct flip f = {off, masks[m]};
 				const char *p = patched(mkfs19_images[i],
 							flip_byte, &f);
 				struct sd_tree *t = NULL;

@@ -28,12 +28,11 @@
 #define GOLDEN_SHA256 \
 	"2ed2f2fa17883de2e4856105aaf2f4dcf47b8f76fa29bec9fa3b15dd044f8a6f"
 
-TestSuite(erofs_writer, .init = th_setup, .fini = tt_teardown,
-	  .timeout = 600);
+TestSuite(erofs_writer, .init = th_setup, .fini = tt_teardown, .timeout = 600);
 
-static int write_opts(const struct sd_tree *t,
-		      const struct sd_write_options *o, const char *path,
-		      struct sd_write_stats *stats, struct sd_error *err)
+static int write_opts(const struct sd_tree *t, const struct sd_write_options *o,
+		      const char *path, struct sd_write_stats *stats,
+		      struct sd_error *err)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 
@@ -48,7 +47,7 @@ static int write_opts(const struct sd_tree *t,
 static const char *write_ok(const struct sd_tree *t, const char *name,
 			    struct sd_write_stats *stats)
 {
-	struct sd_write_options o = { .jobs = 1 };
+	struct sd_write_options o = {.jobs = 1};
 	struct sd_write_stats st;
 	struct sd_error err;
 	const char *path = tt_path(name);
@@ -100,13 +99,13 @@ static struct sd_tree *sample_tree(void)
 	th_random_file(t, b, "f100k-again", 100000, 4);
 	th_random_file(t, b, "big", 3 * 1024 * 1024 + 17, 5);
 	th_random_file(t, b, "big-again", 3 * 1024 * 1024 + 17, 5);
-	struct sd_node *x = th_file(t, bin, "hello", "#!/bin/sh\necho hi\n",
-				    18);
+	struct sd_node *x =
+		th_file(t, bin, "hello", "#!/bin/sh\necho hi\n", 18);
 	x->mode = SD_MODE_EXEC;
 	th_symlink(t, bin, "link", "../f4097");
 	th_symlink(t, NULL, "abs", "/nix/store/aaaa-pkg/bin/hello");
-	th_dir(t, b, "-dash");   /* sorts before "." */
-	th_dir(t, b, ".-dot");   /* sorts between "." and ".." */
+	th_dir(t, b, "-dash"); /* sorts before "." */
+	th_dir(t, b, ".-dot"); /* sorts between "." and ".." */
 	th_dir(t, b, ".hidden");
 	th_finalize(t);
 	return t;
@@ -135,8 +134,10 @@ Test(erofs_writer, kernel_fsck_blkid_dump)
 		/* no file has an all-zero 1 MiB chunk: no chunk-based
 		 * layout (files without holes stay FLAT_PLAIN) */
 		cr_assert_null(strstr(out, "chunked_file"), "%s", out);
-		cr_assert(strstr(out, "Filesystem root nid:                          36"),
-			  "%s", out);
+		cr_assert(
+			strstr(out,
+			       "Filesystem root nid:                          36"),
+			"%s", out);
 		free(out);
 	}
 	sd_tree_free(t);
@@ -174,7 +175,7 @@ Test(erofs_writer, superblock_fields_and_checksum)
 Test(erofs_writer, reproducible_and_jobs_independent)
 {
 	struct sd_tree *t = sample_tree();
-	struct sd_write_options o1 = { .jobs = 1 }, o4 = { .jobs = 4 };
+	struct sd_write_options o1 = {.jobs = 1}, o4 = {.jobs = 4};
 	struct sd_write_stats st;
 	struct sd_error err;
 	char h1[65], h2[65], h3[65];
@@ -230,7 +231,7 @@ Test(erofs_writer, uncompressed_groups_and_jobs)
 	const size_t big = 2 * EW_CHUNK_SIZE + 5000;
 	const size_t uniq = 3 * EW_CHUNK_SIZE + 1;
 	uint8_t *buf = malloc(uniq);
-	const unsigned jobs[] = { 1, 2, 4 };
+	const unsigned jobs[] = {1, 2, 4};
 	char hex[3][65], again[65];
 	struct sd_write_stats st;
 	struct sd_error err;
@@ -238,20 +239,20 @@ Test(erofs_writer, uncompressed_groups_and_jobs)
 	cr_assert_not_null(buf);
 	th_random_file(t, p, "a8192", 8192, 10);
 	th_random_file(t, p, "b8192", 8192, 11);
-	th_random_file(t, p, "c8192", 8192, 10);          /* = a */
+	th_random_file(t, p, "c8192", 8192, 10); /* = a */
 	th_random_file(t, p, "d-compact", 8146, 12);
 	th_random_file(t, p, "e-extended", 8146, 12)->mtime = 1700000000;
-	th_random_file(t, p, "f-compact", 8146, 12);      /* = d */
+	th_random_file(t, p, "f-compact", 8146, 12); /* = d */
 	th_random(buf, big, 13);
 	memset(buf, 0, EW_CHUNK_SIZE);
 	th_file(t, p, "g-hole", buf, big);
-	th_file(t, p, "h-hole-again", buf, big);          /* = g */
+	th_file(t, p, "h-hole-again", buf, big); /* = g */
 	th_random(buf, big, 14);
 	memset(buf + EW_CHUNK_SIZE, 0, 64);
 	th_file(t, p, "i-no-hole", buf, big);
 	th_random(buf, uniq, 15);
 	memset(buf + EW_CHUNK_SIZE, 0, 2 * EW_CHUNK_SIZE + 1);
-	buf[2 * EW_CHUNK_SIZE - 1] = 1;   /* chunk 1 zero but its last byte */
+	buf[2 * EW_CHUNK_SIZE - 1] = 1; /* chunk 1 zero but its last byte */
 	th_file(t, p, "j-unique", buf, uniq);
 	sparse_file(t, p, "k-sparse", 3 * EW_CHUNK_SIZE + 7, "data",
 		    2 * EW_CHUNK_SIZE + 100);
@@ -259,7 +260,7 @@ Test(erofs_writer, uncompressed_groups_and_jobs)
 	th_finalize(t);
 
 	for (int i = 0; i < 3; i++) {
-		struct sd_write_options o = { .jobs = jobs[i] };
+		struct sd_write_options o = {.jobs = jobs[i]};
 		char name[32];
 
 		snprintf(name, sizeof(name), "groups-j%u.img", jobs[i]);
@@ -278,7 +279,7 @@ Test(erofs_writer, uncompressed_groups_and_jobs)
 
 	const char *img = tt_path("groups-j1.img");
 	struct sd_tree *r = NULL;
-	struct sd_write_options o2 = { .jobs = 2 };
+	struct sd_write_options o2 = {.jobs = 2};
 
 	sd_error_init(&err);
 	cr_assert_eq(sd_erofs_read(img, &r, &err), 0, "read: %s", err.msg);
@@ -299,13 +300,13 @@ Test(erofs_writer, uncompressed_groups_and_jobs)
  * group, a hashed group member, a chunked file probed for holes. */
 Test(erofs_writer, uncompressed_source_changed)
 {
-	static const size_t claimed[] = { 10000, 10000, 3 * EW_CHUNK_SIZE };
-	static const bool twin[] = { false, true, false };
+	static const size_t claimed[] = {10000, 10000, 3 * EW_CHUNK_SIZE};
+	static const bool twin[] = {false, true, false};
 
 	for (int i = 0; i < 3; i++) {
 		struct sd_tree *t = sd_tree_new(1);
 		struct sd_node *p = th_dir(t, NULL, "cccc-changed");
-		struct sd_write_options o = { .jobs = 2 };
+		struct sd_write_options o = {.jobs = 2};
 		struct sd_write_stats st;
 		struct sd_error err;
 		struct sd_node *n = th_random_file(t, p, "shrunk", 5000, 1);
@@ -315,9 +316,10 @@ Test(erofs_writer, uncompressed_source_changed)
 			th_random_file(t, p, "twin", claimed[i], 2);
 		th_finalize(t);
 		cr_assert_eq(write_opts(t, &o, tt_path("changed.img"), &st,
-					&err), SD_ERR_IO, "case %d", i);
-		cr_assert_not_null(strstr(err.msg, n->src_path),
-				   "case %d: %s", i, err.msg);
+					&err),
+			     SD_ERR_IO, "case %d", i);
+		cr_assert_not_null(strstr(err.msg, n->src_path), "case %d: %s",
+				   i, err.msg);
 		sd_tree_free(t);
 	}
 }
@@ -327,11 +329,12 @@ Test(erofs_writer, uncompressed_source_changed)
 Test(erofs_writer, golden_image)
 {
 	struct sd_tree *t = sd_tree_new(1);
-	struct sd_node *p = th_dir(t, NULL, "0123456789abcdfghijklmnpqrsvwxyz-hello");
+	struct sd_node *p =
+		th_dir(t, NULL, "0123456789abcdfghijklmnpqrsvwxyz-hello");
 	struct sd_node *bin = th_dir(t, p, "bin");
 
-	struct sd_node *h = th_file(t, bin, "hello", "#!/bin/sh\necho Hello\n",
-				    21);
+	struct sd_node *h =
+		th_file(t, bin, "hello", "#!/bin/sh\necho Hello\n", 21);
 	h->mode = SD_MODE_EXEC;
 	th_symlink(t, p, "lib", "bin");
 	th_random_file(t, p, "data", 10000, 42);
@@ -345,8 +348,8 @@ Test(erofs_writer, golden_image)
 Test(erofs_writer, label_and_uuid_options)
 {
 	struct sd_tree *t = sample_tree();
-	struct sd_write_options o = { .jobs = 1, .label = "sixteen-bytes-ok",
-				      .has_uuid = true };
+	struct sd_write_options o = {
+		.jobs = 1, .label = "sixteen-bytes-ok", .has_uuid = true};
 	struct sd_write_stats st;
 	struct sd_error err;
 	uint8_t sb[EROFS_SB_SIZE];
@@ -365,7 +368,8 @@ Test(erofs_writer, label_and_uuid_options)
 		snprintf(cmd, sizeof(cmd), "blkid -p '%s'", tt_path("l.img"));
 		char *out = tt_run(cmd);
 		cr_assert(strstr(out, "UUID=\"10111213-1415-1617-1819-"
-				 "1a1b1c1d1e1f\""), "%s", out);
+				      "1a1b1c1d1e1f\""),
+			  "%s", out);
 		free(out);
 	}
 	sd_tree_free(t);
@@ -373,7 +377,7 @@ Test(erofs_writer, label_and_uuid_options)
 
 Test(erofs_writer, options_refused)
 {
-	struct sd_write_options o = { .jobs = 1 };
+	struct sd_write_options o = {.jobs = 1};
 	struct sd_error err;
 
 	sd_error_init(&err);
@@ -405,7 +409,7 @@ Test(erofs_writer, other_nodes_refused_with_path)
 	struct sd_node *d = th_dir(t, NULL, "pkg");
 	struct sd_error err;
 	struct sd_write_stats st;
-	struct sd_write_options o = { .jobs = 1 };
+	struct sd_write_options o = {.jobs = 1};
 
 	sd_error_init(&err);
 	cr_assert_not_null(sd_tree_add(t, d, "fifo", 4, SD_NODE_OTHER, &err));
@@ -419,7 +423,7 @@ Test(erofs_writer, other_nodes_refused_with_path)
 Test(erofs_writer, interrupted)
 {
 	struct sd_tree *t = sample_tree();
-	struct sd_write_options o = { .jobs = 1 };
+	struct sd_write_options o = {.jobs = 1};
 	struct sd_write_stats st;
 	struct sd_error err;
 	volatile int stop = 1;
@@ -454,7 +458,7 @@ Test(erofs_writer, edge_cases)
 	memset(target, 't', 4095);
 	target[4095] = '\0';
 	th_symlink(t, p, "long-target", target);
-	target[4064] = '\0';   /* just fits inline after a compact inode */
+	target[4064] = '\0'; /* just fits inline after a compact inode */
 	th_symlink(t, p, "target-4064", target);
 	struct sd_node *d = p;
 	for (int i = 0; i < 100; i++)
@@ -513,7 +517,8 @@ Test(erofs_writer, sparse_5gib_and_hard_links)
 	struct sd_write_stats st;
 	sd_error_init(&err);
 	cr_assert_eq(sd_hosttree_add(t, t->root, "p", tt_path("src/p"), NULL,
-				     &err), 0, "%s", err.msg);
+				     &err),
+		     0, "%s", err.msg);
 	th_finalize(t);
 	const char *img = write_ok(t, "sparse.img", &st);
 	cr_assert_eq(st.files_deduplicated, 20);
@@ -572,8 +577,8 @@ static struct sd_tree *tree_of(size_t count, int64_t mtime)
  * orders): libblkid must still see EROFS only. */
 Test(erofs_writer, minix_inode_counts)
 {
-	static const size_t counts[] = { 0x137F, 0x138F, 0x2468, 0x2478,
-					 0x7F13, 0x8F13, 0x6824, 0x7824 };
+	static const size_t counts[] = {0x137F, 0x138F, 0x2468, 0x2478,
+					0x7F13, 0x8F13, 0x6824, 0x7824};
 
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
 		struct sd_tree *t = tree_of(counts[i], 1);
@@ -595,7 +600,7 @@ Test(erofs_writer, minix_inode_counts)
 /* Build times whose low 16 bits are the MINIX v3 magic (at byte 1048). */
 Test(erofs_writer, minix_v3_build_time)
 {
-	static const int64_t times[] = { 0x4D5A, 0x5A4D, 0x12344D5A };
+	static const int64_t times[] = {0x4D5A, 0x5A4D, 0x12344D5A};
 
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
 		struct sd_tree *t = tree_of(40, times[i]);
@@ -606,7 +611,8 @@ Test(erofs_writer, minix_v3_build_time)
 		cr_assert_eq(get_le64(sb + EROFS_SB_OFF_BUILD_TIME),
 			     (uint64_t)times[i] - 1);
 		check_blkid(img, "nix-store");
-		th_check_kernel_erofs(t, img);   /* mtimes intact (extended inodes) */
+		th_check_kernel_erofs(
+			t, img); /* mtimes intact (extended inodes) */
 		th_check_fsck_erofs(t, img);
 		sd_tree_free(t);
 	}
@@ -620,9 +626,9 @@ Test(erofs_writer, pack_first_fit)
 	struct ew_pack p;
 
 	ew_pack_init(&p, 1152);
-	cr_assert_eq(ew_pack_place(&p, 3000), 4096);     /* no room in 0 */
-	cr_assert_eq(ew_pack_place(&p, 2000), 1152);     /* back into 0 */
-	cr_assert_eq(ew_pack_place(&p, 900), 3168);      /* 0 is full now */
+	cr_assert_eq(ew_pack_place(&p, 3000), 4096); /* no room in 0 */
+	cr_assert_eq(ew_pack_place(&p, 2000), 1152); /* back into 0 */
+	cr_assert_eq(ew_pack_place(&p, 900), 3168);  /* 0 is full now */
 	cr_assert_eq(ew_pack_place(&p, 1000), 4096 + 3008);
 	cr_assert_eq(ew_pack_place(&p, 5000), 2 * 4096); /* runs on into 3 */
 	cr_assert_eq(ew_pack_place(&p, 100), 3 * 4096 + 928);
@@ -645,7 +651,7 @@ Test(erofs_writer, pack_never_worse_than_sequential)
 			uint64_t s;
 
 			r = r * 1103515245u + 12345u;
-			len[i] = 32 + (r >> 8) % 4065;           /* 32..4096 */
+			len[i] = 32 + (r >> 8) % 4065; /* 32..4096 */
 			at[i] = ew_pack_place(&p, len[i]);
 			end[i] = at[i] + len[i];
 			cr_assert_leq(at[i] % 4096 + len[i], 4096,

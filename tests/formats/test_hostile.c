@@ -70,8 +70,9 @@ static void *write_small(const char *comp, size_t *len)
 	struct sd_error err;
 	struct sd_tree *t = small_tree();
 
-	cr_assert_eq(th_write(t, comp, -1, 4096, 1, tt_path("good.sqfs"),
-			      NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(th_write(t, comp, -1, 4096, 1, tt_path("good.sqfs"), NULL,
+			      &err),
+		     0, "%s", err.msg);
 	sd_tree_free(t);
 	return th_slurp(tt_path("good.sqfs"), len);
 }
@@ -91,9 +92,18 @@ static void truncations(const char *comp)
 	free(img);
 }
 
-Test(hostile, truncated_gzip) { truncations("gzip"); }
-Test(hostile, truncated_lz4) { truncations("lz4"); }
-Test(hostile, truncated_none) { truncations("none"); }
+Test(hostile, truncated_gzip)
+{
+	truncations("gzip");
+}
+Test(hostile, truncated_lz4)
+{
+	truncations("lz4");
+}
+Test(hostile, truncated_none)
+{
+	truncations("none");
+}
 
 static void bit_flips(const char *comp, size_t step)
 {
@@ -125,11 +135,26 @@ static void bit_flips(const char *comp, size_t step)
 /* One flip every few bytes, every bit of the superblock: the reader on
  * its own, where the corruption sweep (tests/sweep) aims 1,000 seeded
  * corruptions per compressor at every region through the commands. */
-Test(hostile, bit_flips_gzip) { bit_flips("gzip", 17); }
-Test(hostile, bit_flips_none) { bit_flips("none", 13); }
-Test(hostile, bit_flips_zstd) { bit_flips("zstd", 37); }
-Test(hostile, bit_flips_xz) { bit_flips("xz", 53); }
-Test(hostile, bit_flips_lz4) { bit_flips("lz4", 37); }
+Test(hostile, bit_flips_gzip)
+{
+	bit_flips("gzip", 17);
+}
+Test(hostile, bit_flips_none)
+{
+	bit_flips("none", 13);
+}
+Test(hostile, bit_flips_zstd)
+{
+	bit_flips("zstd", 37);
+}
+Test(hostile, bit_flips_xz)
+{
+	bit_flips("xz", 53);
+}
+Test(hostile, bit_flips_lz4)
+{
+	bit_flips("lz4", 37);
+}
 
 Test(hostile, foreign_files)
 {
@@ -159,8 +184,8 @@ Test(hostile, foreign_files)
 	struct sd_error err;
 	struct sd_tree *t = NULL;
 	sd_error_init(&err);
-	cr_assert_eq(sd_format_squashfs.read(tt_path("no-such-file"), &t,
-					     &err), SD_ERR_IO);
+	cr_assert_eq(sd_format_squashfs.read(tt_path("no-such-file"), &t, &err),
+		     SD_ERR_IO);
 	cr_assert_eq(sd_format_squashfs.read("/", &t, &err), SD_ERR_IO);
 }
 
@@ -187,15 +212,16 @@ static unsigned char *loop_image(size_t *len, size_t *ent, size_t *hdr)
 	struct sd_node *a = th_dir(t, NULL, "a");
 	th_dir(t, a, "b");
 	th_finalize(t);
-	cr_assert_eq(th_write(t, "none", -1, 0, 1, tt_path("loop.sqfs"),
-			      NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(th_write(t, "none", -1, 0, 1, tt_path("loop.sqfs"), NULL,
+			      &err),
+		     0, "%s", err.msg);
 	sd_tree_free(t);
 	unsigned char *img = th_slurp(tt_path("loop.sqfs"), len);
 
 	/* entry: offset u16, inode diff s16, type u16 (1 = dir), size u16
 	 * (name length - 1 = 0), name "b"; its header is the 12 bytes
 	 * before it (the only entry of a's listing) */
-	const unsigned char pat[] = { 1, 0, 0, 0, 'b' };
+	const unsigned char pat[] = {1, 0, 0, 0, 'b'};
 	size_t dir_start = rd32(img + 72); /* directory_table_start (low) */
 	*ent = 0;
 	for (size_t i = dir_start; i + sizeof(pat) <= *len; i++) {
@@ -206,7 +232,8 @@ static unsigned char *loop_image(size_t *len, size_t *ent, size_t *hdr)
 	}
 	cr_assert_neq(*ent, 0, "entry b not found");
 	*hdr = *ent - 12;
-	cr_assert_eq(rd32(img + *hdr), 0, "header count (1 entry, stored "
+	cr_assert_eq(rd32(img + *hdr), 0,
+		     "header count (1 entry, stored "
 		     "off by one)");
 	return img;
 }
@@ -215,29 +242,28 @@ Test(hostile, directory_loop_to_root)
 {
 	size_t len, ent, hdr;
 	unsigned char *img = loop_image(&len, &ent, &hdr);
-	uint32_t root_ref = rd32(img + 32);   /* root_inode_ref (low) */
-	uint32_t count = rd32(img + 4);       /* inode_count */
-	uint32_t base = rd32(img + hdr + 8);  /* header inode number */
+	uint32_t root_ref = rd32(img + 32);  /* root_inode_ref (low) */
+	uint32_t count = rd32(img + 4);      /* inode_count */
+	uint32_t base = rd32(img + hdr + 8); /* header inode number */
 
 	cr_assert_eq(root_ref >> 16, 0, "tiny image: one inode block");
 	wr16(img + ent, (uint16_t)(root_ref & 0xFFFF));
-	wr16(img + ent + 2, (uint16_t)(int16_t)((int32_t)count -
-						 (int32_t)base));
+	wr16(img + ent + 2,
+	     (uint16_t)(int16_t)((int32_t)count - (int32_t)base));
 
 	struct sd_error err;
 	struct sd_tree *t = NULL;
 	th_spit(tt_path("patched.sqfs"), img, len);
 	sd_error_init(&err);
-	cr_assert_eq(sd_format_squashfs.read(tt_path("patched.sqfs"), &t,
-					     &err), SD_ERR_CORRUPT,
-		     "loop not detected");
+	cr_assert_eq(sd_format_squashfs.read(tt_path("patched.sqfs"), &t, &err),
+		     SD_ERR_CORRUPT, "loop not detected");
 	cr_assert(strstr(err.msg, "loop"), "message: %s", err.msg);
 	free(img);
 }
 
 Test(hostile, invalid_names)
 {
-	const char *bad[] = { "/", ".", "\0" };
+	const char *bad[] = {"/", ".", "\0"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		size_t len, ent, hdr;
@@ -289,7 +315,8 @@ static unsigned char *sizes_image(size_t *len)
 	th_symlink(t, p, "link", "zeros");
 	th_finalize(t);
 	cr_assert_eq(th_write(t, "none", -1, 4096, 1, tt_path("sizes.sqfs"),
-			      NULL, &err), 0, "%s", err.msg);
+			      NULL, &err),
+		     0, "%s", err.msg);
 	sd_tree_free(t);
 	return th_slurp(tt_path("sizes.sqfs"), len);
 }
@@ -325,9 +352,8 @@ static void expect_corrupt(const unsigned char *img, size_t len,
 
 	th_spit(tt_path("patched.sqfs"), img, len);
 	sd_error_init(&err);
-	cr_assert_eq(sd_format_squashfs.read(tt_path("patched.sqfs"), &t,
-					     &err), SD_ERR_CORRUPT,
-		     "accepted (message: %s)", err.msg);
+	cr_assert_eq(sd_format_squashfs.read(tt_path("patched.sqfs"), &t, &err),
+		     SD_ERR_CORRUPT, "accepted (message: %s)", err.msg);
 	cr_assert_null(t);
 	cr_assert(strstr(err.msg, what), "message: %s", err.msg);
 	cr_assert_null(strchr(err.msg, '\n'));
@@ -346,14 +372,16 @@ Test(hostile, inode_sizes_beyond_the_inode_table)
 	/* extended file (type 9): file_size is the u64 at 16 + 8 */
 	size_t f = find_inode(img, len, 9, 24, true, 8192);
 	wr64(img + f + 24, (uint64_t)1 << 40);
-	expect_corrupt(img, len, "/p/zeros: inode claims 268435456 data "
+	expect_corrupt(img, len,
+		       "/p/zeros: inode claims 268435456 data "
 		       "blocks, more than the inode table can hold");
 	wr64(img + f + 24, 8192);
 
 	/* symlink (type 3): target_size is the u32 at 16 + 4 */
 	size_t s = find_inode(img, len, 3, 20, false, 5);
 	wr32(img + s + 20, 0x7FFFFFFF);
-	expect_corrupt(img, len, "/p/link: symlink inode claims a "
+	expect_corrupt(img, len,
+		       "/p/link: symlink inode claims a "
 		       "2147483647-byte target, more than the inode table "
 		       "can hold");
 	wr32(img + s + 20, 5);
@@ -398,14 +426,14 @@ Test(hostile, inode_sizes_beyond_the_inode_table)
 static void bound_memory(void)
 {
 #ifndef TH_ASAN
-	struct rlimit r = { 768u << 20, 768u << 20 };
+	struct rlimit r = {768u << 20, 768u << 20};
 	cr_assert_eq(setrlimit(RLIMIT_AS, &r), 0);
 #endif
 }
 
 /* One message check: an error status, one non-empty line, @want in it. */
-static void check_error(int ret, const struct sd_error *err,
-			const char *what, const char *want)
+static void check_error(int ret, const struct sd_error *err, const char *what,
+			const char *want)
 {
 	cr_assert(ret == SD_ERR_CORRUPT || ret == SD_ERR_UNSUPPORTED,
 		  "%s: status %d: %s", what, ret, err->msg);
@@ -424,9 +452,8 @@ static void check_error(int ret, const struct sd_error *err,
  * the read did (it walks the same tree).  Returns whether the read
  * succeeded.
  */
-static bool every_entry_point(const struct sd_format *f,
-			      const unsigned char *d, size_t len,
-			      const char *want)
+static bool every_entry_point(const struct sd_format *f, const unsigned char *d,
+			      size_t len, const char *want)
 {
 	const char *path = tt_path("hostile.img");
 	struct sd_image_info info;
@@ -452,8 +479,10 @@ static bool every_entry_point(const struct sd_format *f,
 	} else {
 		size_t failed = th_stream_all(t);
 		sd_tree_free(t);
-		cr_assert(!want || failed > 0, "read and every stream accepted "
-			  "it (wanted '%s')", want);
+		cr_assert(!want || failed > 0,
+			  "read and every stream accepted "
+			  "it (wanted '%s')",
+			  want);
 	}
 	sd_error_init(&err);
 	memset(&info, 0, sizeof(info));
@@ -470,7 +499,7 @@ static bool every_entry_point(const struct sd_format *f,
 struct eimg {
 	unsigned char *d;
 	size_t len;
-	uint64_t meta;      /* byte offset of nid 0 */
+	uint64_t meta; /* byte offset of nid 0 */
 	unsigned bs;
 	uint64_t root;
 };
@@ -481,8 +510,8 @@ struct eimg {
  */
 static struct eimg erofs_image(const char *comp)
 {
-	struct sd_write_options o = { .compressor = comp, .level = -1,
-				      .jobs = 1 };
+	struct sd_write_options o = {
+		.compressor = comp, .level = -1, .jobs = 1};
 	struct sd_tree *t = sd_tree_new(1);
 	struct sd_node *p = th_dir(t, NULL, "p");
 	struct sd_node *a = th_dir(t, p, "a");
@@ -508,12 +537,13 @@ static struct eimg erofs_image(const char *comp)
 	im.d = th_slurp(tt_path("good.erofs"), &im.len);
 	im.bs = 1u << im.d[EROFS_SUPER_OFFSET + EROFS_SB_OFF_BLKSZBITS];
 	im.meta = (uint64_t)get_le32(im.d + EROFS_SUPER_OFFSET +
-				     EROFS_SB_OFF_META_BLKADDR) * im.bs;
+				     EROFS_SB_OFF_META_BLKADDR) *
+		  im.bs;
 	im.root = get_le16(im.d + EROFS_SUPER_OFFSET + EROFS_SB_OFF_ROOT_NID);
 	/* the superblock checksum would refuse every patch below the
 	 * superblock first: images without one are legal */
-	uint8_t *compat = im.d + EROFS_SUPER_OFFSET +
-			  EROFS_SB_OFF_FEATURE_COMPAT;
+	uint8_t *compat =
+		im.d + EROFS_SUPER_OFFSET + EROFS_SB_OFF_FEATURE_COMPAT;
 	put_le32(compat, get_le32(compat) & ~EROFS_FEATURE_COMPAT_SB_CHKSUM);
 	return im;
 }
@@ -583,8 +613,7 @@ static uint64_t e_nid(struct eimg *im, uint64_t dir, const char *name)
 }
 
 /* every_entry_point() on @im patched, then restore it from @orig. */
-static void e_try(struct eimg *im, const unsigned char *orig,
-		  const char *want)
+static void e_try(struct eimg *im, const unsigned char *orig, const char *want)
 {
 	every_entry_point(&sd_format_erofs, im->d, im->len, want);
 	memcpy(im->d, orig, im->len);
@@ -678,9 +707,10 @@ Test(hostile, erofs_compressed_huge_size)
 	uint8_t *ino = e_inode(&im, big);
 	unsigned layout = (get_le16(ino) >> 1) & 7;
 	cr_assert(layout == EROFS_INODE_COMPRESSED_FULL ||
-		  layout == EROFS_INODE_COMPRESSED_COMPACT, "big compressed");
-	uint64_t sizes[] = { 1ull << 32, SD_LIMIT_FILE_SIZE,
-			     SD_LIMIT_FILE_SIZE + 1, 1ull << 63, UINT64_MAX };
+			  layout == EROFS_INODE_COMPRESSED_COMPACT,
+		  "big compressed");
+	uint64_t sizes[] = {1ull << 32, SD_LIMIT_FILE_SIZE,
+			    SD_LIMIT_FILE_SIZE + 1, 1ull << 63, UINT64_MAX};
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		put_le64(e_inode(&im, big) + EROFS_IE_OFF_SIZE, sizes[i]);
 		e_try(&im, orig, "");
@@ -711,7 +741,7 @@ static unsigned char *deep_erofs(size_t levels, size_t *len)
 	put_le32(sb + EROFS_SB_OFF_META_BLKADDR, 1);
 	for (size_t i = 0; i <= levels; i++) {
 		unsigned char *ino = img + 4096 + i * slot, *de = ino + 32;
-		size_t n = i < levels ? 3 : 2;  /* ".", "..", "d" */
+		size_t n = i < levels ? 3 : 2; /* ".", "..", "d" */
 		uint64_t self = 4 * i, up = i ? 4 * (i - 1) : 0;
 
 		put_le16(ino + EROFS_IC_OFF_FORMAT,
@@ -761,10 +791,9 @@ static void *deep_read_thread(void *arg)
 
 /* Read and info of @path on a thread with a 256 KiB stack (a walk that
  * recursed per level would overflow it long before 100,000 levels). */
-static struct deep_read deep_read(const struct sd_format *f,
-				  const char *path)
+static struct deep_read deep_read(const struct sd_format *f, const char *path)
 {
-	struct deep_read r = { .f = f, .path = path };
+	struct deep_read r = {.f = f, .path = path};
 	pthread_attr_t attr;
 	pthread_t th;
 
@@ -788,14 +817,15 @@ static void check_deep(const struct sd_format *f, const char *path,
 		cr_assert_eq(r.iret, 0, "%s", r.ierr.msg);
 		return;
 	}
-	check_error(r.ret, &r.err, "read", "directories nested "
+	check_error(r.ret, &r.err, "read",
+		    "directories nested "
 		    "deeper than 4096 levels");
 	check_error(r.iret, &r.ierr, "info", "nested deeper");
 }
 
 Test(hostile, erofs_nesting_depth)
 {
-	size_t levels[] = { SD_LIMIT_DEPTH, SD_LIMIT_DEPTH + 1, 100000 };
+	size_t levels[] = {SD_LIMIT_DEPTH, SD_LIMIT_DEPTH + 1, 100000};
 
 	for (size_t i = 0; i < 3; i++) {
 		size_t len;
@@ -839,8 +869,9 @@ static unsigned char *s_image(size_t *len)
 	th_file(t, a, "bb", "xx", 2);
 	th_file(t, a, "c", "ccc", 3);
 	th_finalize(t);
-	cr_assert_eq(th_write(t, "none", -1, 4096, 1, tt_path("s.sqfs"),
-			      NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(th_write(t, "none", -1, 4096, 1, tt_path("s.sqfs"), NULL,
+			      &err),
+		     0, "%s", err.msg);
 	sd_tree_free(t);
 	return th_slurp(tt_path("s.sqfs"), len);
 }
@@ -887,7 +918,7 @@ Test(hostile, squashfs_refs_names_sizes)
 	wr32(img + b - 8 - 12 + 4, 0xFFFFFFF0u);
 	s_try(img, orig, len, "");
 	size_t c = s_entry_name(img, len, 2, "c");
-	wr16(img + c - 8, 0xFFF0);  /* offset inside the metadata block */
+	wr16(img + c - 8, 0xFFF0); /* offset inside the metadata block */
 	s_try(img, orig, len, "");
 
 	/* sizes: a basic file of 2^32 - 1 bytes, a directory listing of
@@ -909,8 +940,8 @@ Test(hostile, squashfs_huge_sizes_and_blocks)
 	memcpy(orig, img, len);
 	bound_memory();
 	size_t f = find_inode(img, len, 9, 24, true, 8192);
-	uint64_t sizes[] = { 1ull << 32, SD_LIMIT_FILE_SIZE + 1, 1ull << 63,
-			     UINT64_MAX };
+	uint64_t sizes[] = {1ull << 32, SD_LIMIT_FILE_SIZE + 1, 1ull << 63,
+			    UINT64_MAX};
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		wr64(img + f + 24, sizes[i]);
 		s_try(img, orig, len, "");
@@ -931,8 +962,8 @@ Test(hostile, squashfs_huge_sizes_and_blocks)
  * written past the writers' limit check (which would refuse it). */
 static void deep_squashfs(size_t levels, const char *path)
 {
-	struct sd_write_options o = { .compressor = "none", .level = -1,
-				      .jobs = 1 };
+	struct sd_write_options o = {
+		.compressor = "none", .level = -1, .jobs = 1};
 	struct sd_tree *t = sd_tree_new(1);
 	struct sd_node *d = NULL;
 	struct sd_error err;
@@ -951,11 +982,12 @@ static void deep_squashfs(size_t levels, const char *path)
 
 Test(hostile, squashfs_nesting_depth)
 {
-	size_t levels[] = { SD_LIMIT_DEPTH, SD_LIMIT_DEPTH + 1, 100000 };
+	size_t levels[] = {SD_LIMIT_DEPTH, SD_LIMIT_DEPTH + 1, 100000};
 
 	for (size_t i = 0; i < 3; i++) {
 		deep_squashfs(levels[i], tt_path("deep.sqfs"));
-		check_deep(&sd_format_squashfs, tt_path("deep.sqfs"), levels[i]);
+		check_deep(&sd_format_squashfs, tt_path("deep.sqfs"),
+			   levels[i]);
 	}
 }
 
@@ -963,10 +995,10 @@ Test(hostile, squashfs_nesting_depth)
  * symlink target too long, a file too large. */
 Test(hostile, writers_refuse_beyond_the_limits)
 {
-	const struct sd_format *fmts[] = { &sd_format_squashfs,
-					   &sd_format_erofs };
-	struct sd_write_options o = { .compressor = "none", .level = -1,
-				      .jobs = 1 };
+	const struct sd_format *fmts[] = {&sd_format_squashfs,
+					  &sd_format_erofs};
+	struct sd_write_options o = {
+		.compressor = "none", .level = -1, .jobs = 1};
 	char target[SD_LIMIT_SYMLINK + 2];
 
 	memset(target, 'x', sizeof(target) - 1);
@@ -997,9 +1029,9 @@ Test(hostile, writers_refuse_beyond_the_limits)
 				      O_RDWR | O_CREAT | O_TRUNC, 0644);
 			cr_assert(fd >= 0);
 			sd_error_init(&err);
-			cr_assert_eq(fmts[f]->write(t, &o, fd, NULL, NULL,
-						    &err), SD_ERR_LIMIT,
-				     "%s: %s", fmts[f]->name, err.msg);
+			cr_assert_eq(
+				fmts[f]->write(t, &o, fd, NULL, NULL, &err),
+				SD_ERR_LIMIT, "%s: %s", fmts[f]->name, err.msg);
 			cr_assert(strstr(err.msg, want), "%s: %s",
 				  fmts[f]->name, err.msg);
 			struct stat st;

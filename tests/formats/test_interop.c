@@ -16,8 +16,7 @@
 #include "helpers.h"
 #include "tests/common/tools.h"
 
-TestSuite(unsquashfs, .init = th_setup, .fini = tt_teardown,
-	  .timeout = 300);
+TestSuite(unsquashfs, .init = th_setup, .fini = tt_teardown, .timeout = 300);
 
 static void extract(const char *comp)
 {
@@ -28,8 +27,8 @@ static void extract(const char *comp)
 	struct sd_tree *t = sd_tree_new(1700000000);
 	struct sd_node *p = th_dir(t, NULL, "abc-pkg");
 	struct sd_node *d = th_dir(t, p, "share");
-	const size_t sizes[] = { 0, 1, 100, 4095, 4096, 4097, 131071,
-				 131072, 131073, 400000 };
+	const size_t sizes[] = {0,    1,      100,    4095,   4096,
+				4097, 131071, 131072, 131073, 400000};
 	char name[32];
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -47,8 +46,10 @@ static void extract(const char *comp)
 	snprintf(out, sizeof(out), "%s", tt_path("out"));
 	cr_assert_eq(th_write(t, comp, -1, 0, 2, img, NULL, &err), 0, "%s",
 		     err.msg);
-	snprintf(cmd, sizeof(cmd), "unsquashfs -no-progress -d '%s' '%s' "
-		 ">'%s.log' 2>&1", out, img, out);
+	snprintf(cmd, sizeof(cmd),
+		 "unsquashfs -no-progress -d '%s' '%s' "
+		 ">'%s.log' 2>&1",
+		 out, img, out);
 	int rc = system(cmd);
 	if (rc != 0) {
 		char log[700];
@@ -62,11 +63,26 @@ static void extract(const char *comp)
 	sd_tree_free(t);
 }
 
-Test(unsquashfs, lz4) { extract("lz4"); }
-Test(unsquashfs, gzip) { extract("gzip"); }
-Test(unsquashfs, xz) { extract("xz"); }
-Test(unsquashfs, zstd) { extract("zstd"); }
-Test(unsquashfs, none) { extract("none"); }
+Test(unsquashfs, lz4)
+{
+	extract("lz4");
+}
+Test(unsquashfs, gzip)
+{
+	extract("gzip");
+}
+Test(unsquashfs, xz)
+{
+	extract("xz");
+}
+Test(unsquashfs, zstd)
+{
+	extract("zstd");
+}
+Test(unsquashfs, none)
+{
+	extract("none");
+}
 
 TestSuite(mksquashfs, .init = th_setup, .fini = tt_teardown, .timeout = 300);
 
@@ -87,7 +103,8 @@ static void mksquashfs_image(const char *comp)
 		 "-comp %s -mkfs-time 77 -all-time 66 "
 		 "-p 'dev d 755 0 0' -p 'dev/null c 666 0 0 1 3' "
 		 "-p 'dev/fifo i 644 0 0 f' -p 'dev/sock i 600 7 8 s' "
-		 ">/dev/null 2>&1", tt_path("src"), tt_path("mk.sqfs"), comp);
+		 ">/dev/null 2>&1",
+		 tt_path("src"), tt_path("mk.sqfs"), comp);
 	cr_assert_eq(system(cmd), 0, "mksquashfs failed");
 }
 
@@ -99,7 +116,7 @@ static void read_mksquashfs(const char *comp)
 
 	struct sd_tree *t = th_read(tt_path("mk.sqfs"));
 	cr_assert_eq(t->mtime, 77);
-	const char *files[] = { "d/big", "d/hard", "d/small", "empty" };
+	const char *files[] = {"d/big", "d/hard", "d/small", "empty"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char rel[64];
 		size_t la, lb;
@@ -131,16 +148,29 @@ static void read_mksquashfs(const char *comp)
 
 	/* and our writer refuses to copy the device nodes */
 	struct sd_error err;
-	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, tt_path("copy.sqfs"),
-			      NULL, &err), SD_ERR_UNSUPPORTED);
+	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, tt_path("copy.sqfs"), NULL,
+			      &err),
+		     SD_ERR_UNSUPPORTED);
 	cr_assert(strstr(err.msg, "dev/"), "message: %s", err.msg);
 	sd_tree_free(t);
 }
 
-Test(mksquashfs, gzip) { read_mksquashfs("gzip"); }
-Test(mksquashfs, xz) { read_mksquashfs("xz"); }
-Test(mksquashfs, lz4) { read_mksquashfs("lz4"); }
-Test(mksquashfs, zstd) { read_mksquashfs("zstd"); }
+Test(mksquashfs, gzip)
+{
+	read_mksquashfs("gzip");
+}
+Test(mksquashfs, xz)
+{
+	read_mksquashfs("xz");
+}
+Test(mksquashfs, lz4)
+{
+	read_mksquashfs("lz4");
+}
+Test(mksquashfs, zstd)
+{
+	read_mksquashfs("zstd");
+}
 
 /* Our reader's tree of an image, written again, reads back the same. */
 Test(mksquashfs, rewrite_without_devices)
@@ -151,15 +181,17 @@ Test(mksquashfs, rewrite_without_devices)
 	cr_assert_eq(mkdir(tt_path("src"), 0755), 0);
 	th_spit(tt_path("src/a"), "alpha", 5);
 	cr_assert_eq(symlink("a", tt_path("src/b")), 0);
-	snprintf(cmd, sizeof(cmd), "mksquashfs '%s' '%s' -noappend -quiet "
-		 "-no-progress >/dev/null 2>&1", tt_path("src"),
-		 tt_path("mk.sqfs"));
+	snprintf(cmd, sizeof(cmd),
+		 "mksquashfs '%s' '%s' -noappend -quiet "
+		 "-no-progress >/dev/null 2>&1",
+		 tt_path("src"), tt_path("mk.sqfs"));
 	cr_assert_eq(system(cmd), 0);
 
 	struct sd_error err;
 	struct sd_tree *t = th_read(tt_path("mk.sqfs"));
-	cr_assert_eq(th_write(t, "zstd", -1, 0, 2, tt_path("again.sqfs"),
-			      NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(th_write(t, "zstd", -1, 0, 2, tt_path("again.sqfs"), NULL,
+			      &err),
+		     0, "%s", err.msg);
 	struct sd_tree *r = th_read(tt_path("again.sqfs"));
 	th_assert_same(t, r);
 	sd_tree_free(r);

@@ -13,15 +13,14 @@
 
 #define KIB 1024u
 
-static const char *const compressors[] = { "gzip", "xz", "lz4", "zstd",
-					   "none" };
+static const char *const compressors[] = {"gzip", "xz", "lz4", "zstd", "none"};
 
 /* A tree exercising every kind of node, owner, mode and edge size. */
 static struct sd_tree *sample_tree(uint32_t bs)
 {
 	struct sd_tree *t = sd_tree_new(1700000000);
-	const size_t sizes[] = { 0, 1, 4095, 4096, 4097, bs - 1, bs, bs + 1,
-				 3 * bs + 7 };
+	const size_t sizes[] = {0,      1,  4095,   4096,      4097,
+				bs - 1, bs, bs + 1, 3 * bs + 7};
 	char name[32];
 
 	struct sd_node *store = th_dir(t, NULL, "abc-pkg-1.0");
@@ -32,8 +31,7 @@ static struct sd_tree *sample_tree(uint32_t bs)
 		snprintf(name, sizeof(name), "f%zu-%zu", i, sizes[i]);
 		th_random_file(t, share, name, sizes[i], (uint32_t)(i + 7));
 	}
-	struct sd_node *x = th_file(t, bin, "tool", "#!/bin/sh\necho hi\n",
-				    18);
+	struct sd_node *x = th_file(t, bin, "tool", "#!/bin/sh\necho hi\n", 18);
 	x->mode = 0555;
 	x->uid = 1000;
 	x->gid = 4000000000u;
@@ -44,7 +42,8 @@ static struct sd_tree *sample_tree(uint32_t bs)
 	odd->gid = 65534;
 	th_symlink(t, bin, "link", "../share/f1-1");
 	th_symlink(t, store, "abs", "/nix/store/abc-pkg-1.0/bin/tool");
-	th_symlink(t, NULL, "z-long", "a/very/long/target/"
+	th_symlink(t, NULL, "z-long",
+		   "a/very/long/target/"
 		   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 		   "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy");
 	/* names that sort differently bytewise than by locale */
@@ -84,28 +83,58 @@ static void roundtrip(const char *comp, uint32_t bs)
 	sd_tree_free(t);
 }
 
-Test(squashfs, roundtrip_gzip) { roundtrip("gzip", 0); }
-Test(squashfs, roundtrip_xz) { roundtrip("xz", 0); }
-Test(squashfs, roundtrip_lz4) { roundtrip("lz4", 0); }
-Test(squashfs, roundtrip_zstd) { roundtrip("zstd", 0); }
-Test(squashfs, roundtrip_none) { roundtrip("none", 0); }
-Test(squashfs, roundtrip_default) { roundtrip(NULL, 0); }
-Test(squashfs, roundtrip_block_4k) { roundtrip("gzip", 4096); }
-Test(squashfs, roundtrip_block_1m_xz) { roundtrip("xz", 1024 * KIB); }
-Test(squashfs, roundtrip_xz_block_4k) { roundtrip("xz", 4096); }
+Test(squashfs, roundtrip_gzip)
+{
+	roundtrip("gzip", 0);
+}
+Test(squashfs, roundtrip_xz)
+{
+	roundtrip("xz", 0);
+}
+Test(squashfs, roundtrip_lz4)
+{
+	roundtrip("lz4", 0);
+}
+Test(squashfs, roundtrip_zstd)
+{
+	roundtrip("zstd", 0);
+}
+Test(squashfs, roundtrip_none)
+{
+	roundtrip("none", 0);
+}
+Test(squashfs, roundtrip_default)
+{
+	roundtrip(NULL, 0);
+}
+Test(squashfs, roundtrip_block_4k)
+{
+	roundtrip("gzip", 4096);
+}
+Test(squashfs, roundtrip_block_1m_xz)
+{
+	roundtrip("xz", 1024 * KIB);
+}
+Test(squashfs, roundtrip_xz_block_4k)
+{
+	roundtrip("xz", 4096);
+}
 
 Test(squashfs, levels)
 {
 	struct sd_error err;
 	struct sd_tree *t = sample_tree(128 * KIB);
-	const struct { const char *c; int level; } ok[] = {
-		{ "gzip", 1 }, { "gzip", 9 }, { "xz", 0 }, { "lz4", 9 },
-		{ "zstd", 1 }, { "zstd", 19 },
+	const struct {
+		const char *c;
+		int level;
+	} ok[] = {
+		{"gzip", 1}, {"gzip", 9}, {"xz", 0},
+		{"lz4", 9},  {"zstd", 1}, {"zstd", 19},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		cr_assert_eq(th_write(t, ok[i].c, ok[i].level, 0, 1,
-				      tt_path("l.sqfs"), NULL, &err), 0,
-			     "%s %d: %s", ok[i].c, ok[i].level, err.msg);
+				      tt_path("l.sqfs"), NULL, &err),
+			     0, "%s %d: %s", ok[i].c, ok[i].level, err.msg);
 		struct sd_tree *r = th_read(tt_path("l.sqfs"));
 		th_assert_same(t, r);
 		sd_tree_free(r);
@@ -134,7 +163,8 @@ Test(squashfs, bad_options)
 	cr_assert_eq(th_write(t, "gzip", -1, 2048, 1, img, NULL, &err),
 		     SD_ERR_USAGE);
 	cr_assert_eq(th_write(t, "gzip", -1, 2 * 1024 * KIB, 1, img, NULL,
-			      &err), SD_ERR_USAGE);
+			      &err),
+		     SD_ERR_USAGE);
 	cr_assert_eq(th_write(t, "gzip", -1, 96 * KIB, 1, img, NULL, &err),
 		     SD_ERR_USAGE);
 	sd_tree_free(t);
@@ -158,11 +188,11 @@ Test(squashfs, jobs_do_not_change_bytes)
 	     c++) {
 		size_t l1, l4;
 		cr_assert_eq(th_write(t, compressors[c], -1, 0, 1,
-				      tt_path("j1.sqfs"), NULL, &err), 0,
-			     "%s", err.msg);
+				      tt_path("j1.sqfs"), NULL, &err),
+			     0, "%s", err.msg);
 		cr_assert_eq(th_write(t, compressors[c], -1, 0, 4,
-				      tt_path("j4.sqfs"), NULL, &err), 0,
-			     "%s", err.msg);
+				      tt_path("j4.sqfs"), NULL, &err),
+			     0, "%s", err.msg);
 		void *a = th_slurp(tt_path("j1.sqfs"), &l1);
 		void *b = th_slurp(tt_path("j4.sqfs"), &l4);
 		cr_assert_eq(l1, l4, "%s: sizes differ", compressors[c]);
@@ -178,8 +208,8 @@ static uint64_t image_size(struct sd_tree *t, struct sd_write_stats *st)
 {
 	struct sd_error err;
 
-	cr_assert_eq(th_write(t, "gzip", -1, 0, 3, tt_path("d.sqfs"), st,
-			      &err), 0, "%s", err.msg);
+	cr_assert_eq(th_write(t, "gzip", -1, 0, 3, tt_path("d.sqfs"), st, &err),
+		     0, "%s", err.msg);
 	return st->image_bytes;
 }
 
@@ -228,7 +258,8 @@ Test(squashfs, empty_tree_and_empty_files)
 	struct sd_tree *t = sd_tree_new(0);
 	th_finalize(t);
 	cr_assert_eq(th_write(t, "zstd", -1, 0, 1, tt_path("e.sqfs"), NULL,
-			      &err), 0, "%s", err.msg);
+			      &err),
+		     0, "%s", err.msg);
 	struct sd_tree *r = th_read(tt_path("e.sqfs"));
 	th_assert_same(t, r);
 	sd_tree_free(r);
@@ -244,8 +275,8 @@ Test(squashfs, empty_tree_and_empty_files)
 	for (size_t c = 0; c < sizeof(compressors) / sizeof(compressors[0]);
 	     c++) {
 		cr_assert_eq(th_write(t, compressors[c], -1, 0, 2,
-				      tt_path("e.sqfs"), NULL, &err), 0,
-			     "%s", err.msg);
+				      tt_path("e.sqfs"), NULL, &err),
+			     0, "%s", err.msg);
 		r = th_read(tt_path("e.sqfs"));
 		th_assert_same(t, r);
 		sd_tree_free(r);
@@ -266,7 +297,8 @@ Test(squashfs, sparse_file)
 	free(buf);
 	th_finalize(t);
 	cr_assert_eq(th_write(t, "gzip", -1, 0, 2, tt_path("s.sqfs"), NULL,
-			      &err), 0, "%s", err.msg);
+			      &err),
+		     0, "%s", err.msg);
 	struct sd_tree *r = th_read(tt_path("s.sqfs"));
 	th_assert_same(t, r);
 	sd_tree_free(r);
@@ -296,7 +328,8 @@ Test(squashfs, big_directory_and_deep_nesting)
 	th_file(t, deep, "bottom", "bottom", 6);
 	th_finalize(t);
 	cr_assert_eq(th_write(t, "lz4", -1, 0, 2, tt_path("m.sqfs"), NULL,
-			      &err), 0, "%s", err.msg);
+			      &err),
+		     0, "%s", err.msg);
 	struct sd_tree *r = th_read(tt_path("m.sqfs"));
 	th_assert_same(t, r);
 	cr_assert_not_null(sd_tree_lookup(r, "many/entry-with-a-longish-name-"
@@ -315,7 +348,8 @@ Test(squashfs, refuses_other_nodes)
 	cr_assert_not_null(n);
 	th_finalize(t);
 	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, tt_path("o.sqfs"), NULL,
-			      &err), SD_ERR_UNSUPPORTED);
+			      &err),
+		     SD_ERR_UNSUPPORTED);
 	cr_assert(strstr(err.msg, "dev/null"), "message: %s", err.msg);
 	sd_tree_free(t);
 }
@@ -326,7 +360,8 @@ Test(squashfs, time_limits)
 	struct sd_tree *t = sd_tree_new(4294967296ll);
 	th_finalize(t);
 	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, tt_path("t.sqfs"), NULL,
-			      &err), SD_ERR_LIMIT);
+			      &err),
+		     SD_ERR_LIMIT);
 	sd_tree_free(t);
 
 	t = sd_tree_new(1);
@@ -334,7 +369,8 @@ Test(squashfs, time_limits)
 	f->mtime = -1;
 	th_finalize(t);
 	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, tt_path("t.sqfs"), NULL,
-			      &err), SD_ERR_LIMIT);
+			      &err),
+		     SD_ERR_LIMIT);
 	cr_assert(strstr(err.msg, "old"), "message: %s", err.msg);
 	sd_tree_free(t);
 }
@@ -342,8 +378,8 @@ Test(squashfs, time_limits)
 Test(squashfs, interrupted)
 {
 	struct sd_error err;
-	struct sd_write_options o = { .compressor = "gzip", .level = -1,
-				      .jobs = 2 };
+	struct sd_write_options o = {
+		.compressor = "gzip", .level = -1, .jobs = 2};
 	volatile int stop = 1;
 	struct sd_tree *t = sd_tree_new(1);
 	th_random_file(t, NULL, "f", 1000, 1);
@@ -368,7 +404,8 @@ Test(squashfs, registry_and_detect)
 	cr_assert_null(sd_format_find("ext4"));
 	cr_assert_eq(sd_formats[0], &sd_format_squashfs);
 	cr_assert_eq(th_write(t, "gzip", -1, 0, 1, tt_path("r.sqfs"), NULL,
-			      &err), 0);
+			      &err),
+		     0);
 	cr_assert_eq(sd_format_detect(tt_path("r.sqfs"), &f, &err), 0);
 	cr_assert_eq(f, &sd_format_squashfs);
 
@@ -378,8 +415,7 @@ Test(squashfs, registry_and_detect)
 	th_spit(tt_path("empty"), "", 0);
 	cr_assert_eq(sd_format_detect(tt_path("empty"), &f, &err),
 		     SD_ERR_CORRUPT);
-	cr_assert_eq(sd_format_detect(tt_path("missing"), &f, &err),
-		     SD_ERR_IO);
+	cr_assert_eq(sd_format_detect(tt_path("missing"), &f, &err), SD_ERR_IO);
 	sd_tree_free(t);
 }
 
@@ -393,13 +429,15 @@ Test(squashfs, source_errors_are_reported)
 	char *src = strdup(gone->src_path);
 	cr_assert_eq(unlink(src), 0);
 	cr_assert_eq(th_write(t, "gzip", -1, 0, 3, tt_path("x.sqfs"), NULL,
-			      &err), SD_ERR_IO);
+			      &err),
+		     SD_ERR_IO);
 	cr_assert_neq(err.msg[0], '\0');
 
 	/* the file is shorter than the tree says */
 	th_spit(src, "short", 5);
 	cr_assert_eq(th_write(t, "gzip", -1, 0, 3, tt_path("x.sqfs"), NULL,
-			      &err), SD_ERR_IO);
+			      &err),
+		     SD_ERR_IO);
 	cr_assert(strstr(err.msg, "b-gone") || strstr(err.msg, src),
 		  "message: %s", err.msg);
 	free(src);
@@ -413,7 +451,7 @@ Test(squashfs, source_errors_are_reported)
  */
 Test(squashfs, small_file_errors_in_tree_order)
 {
-	static const unsigned jobs[] = { 1, 2, 3, 8 };
+	static const unsigned jobs[] = {1, 2, 3, 8};
 	struct sd_tree *t = sd_tree_new(1);
 	struct sd_node *n[40];
 	char name[32], grown[2000];
@@ -434,7 +472,7 @@ Test(squashfs, small_file_errors_in_tree_order)
 				      tt_path("small.sqfs"), NULL, &err),
 			     SD_ERR_IO);
 		cr_assert(strstr(err.msg, n[17]->src_path) &&
-			  strstr(err.msg, "grew"),
+				  strstr(err.msg, "grew"),
 			  "jobs %u: %s", jobs[j], err.msg);
 	}
 	sd_tree_free(t);
@@ -465,16 +503,16 @@ static struct sd_tree *pipeline_tree(void)
 	}
 	memset(buf, 0, 40 * bs);
 	buf[3 * bs + 5] = 1;
-	th_file(t, d, "sparse-head", buf, 6 * bs + 300);   /* zero tail */
-	th_file(t, d, "zeros-small", buf, 200);            /* zero tail only */
+	th_file(t, d, "sparse-head", buf, 6 * bs + 300); /* zero tail */
+	th_file(t, d, "zeros-small", buf, 200);          /* zero tail only */
 	th_file(t, d, "one-block", buf + 3 * bs, bs);
 	th_file(t, d, "two-blocks", buf + 2 * bs, 2 * bs);
 	th_file(t, d, "empty-a", buf, 0);
 	for (unsigned i = 0; i < 40 * bs; i++)
 		buf[i] = (unsigned char)(i * 7 + i / 5000);
 	th_file(t, d, "big-a", buf, 30 * bs + 17);
-	th_file(t, d, "big-b", buf, 30 * bs + 17);            /* duplicate */
-	th_file(t, d, "tail-only", buf + 30 * bs, 17);        /* = big's tail */
+	th_file(t, d, "big-b", buf, 30 * bs + 17);     /* duplicate */
+	th_file(t, d, "tail-only", buf + 30 * bs, 17); /* = big's tail */
 	th_file(t, d, "empty-b", buf, 0);
 	free(buf);
 	th_finalize(t);
@@ -484,18 +522,21 @@ static struct sd_tree *pipeline_tree(void)
 Test(squashfs, pipeline_bytes_as_block_processor)
 {
 	static const char *const golden[] = {
-		"gzip", "bcb81c0b165507a57b433f1ac61965e1"
-			"8a2aa8069a5f0fc49d661b995b1a81a0",
-		"lz4", "fbd2a4e2a11b8136aef6891014ccabcd"
-			"d8f2ae0ee64a3245c36db3750aca74f8",
-		"none", "9805e74a2dfeaffd0ba39ac5d68fcbdd"
-			"aecd0de9901f34441bbc13b9e781f94a",
+		"gzip",
+		"bcb81c0b165507a57b433f1ac61965e1"
+		"8a2aa8069a5f0fc49d661b995b1a81a0",
+		"lz4",
+		"fbd2a4e2a11b8136aef6891014ccabcd"
+		"d8f2ae0ee64a3245c36db3750aca74f8",
+		"none",
+		"9805e74a2dfeaffd0ba39ac5d68fcbdd"
+		"aecd0de9901f34441bbc13b9e781f94a",
 	};
 	struct sd_tree *t = pipeline_tree();
 	struct sd_error err;
 
 	for (size_t g = 0; g < sizeof(golden) / sizeof(golden[0]); g += 2) {
-		static const unsigned jobs[] = { 1, 2, 3, 8 };
+		static const unsigned jobs[] = {1, 2, 3, 8};
 
 		for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++) {
 			struct sd_write_stats st;
@@ -506,14 +547,15 @@ Test(squashfs, pipeline_bytes_as_block_processor)
 					      tt_path("pipe.sqfs"), &st, &err),
 				     0, "%s", err.msg);
 			cr_assert_eq(sd_sha256_file(tt_path("pipe.sqfs"), sum,
-						    &err), 0, "%s", err.msg);
+						    &err),
+				     0, "%s", err.msg);
 			for (size_t i = 0; i < SD_SHA256_LEN; i++)
 				snprintf(hex + 2 * i, 3, "%02x", sum[i]);
 			cr_assert_str_eq(hex, golden[g + 1], "%s, %u jobs: %s",
 					 golden[g], jobs[j], hex);
 			cr_assert_eq(st.files_deduplicated, 1, "%s: %llu",
-				     golden[g], (unsigned long long)
-				     st.files_deduplicated);
+				     golden[g],
+				     (unsigned long long)st.files_deduplicated);
 		}
 		struct sd_tree *r = th_read(tt_path("pipe.sqfs"));
 		th_assert_same(t, r);
@@ -533,8 +575,8 @@ Test(squashfs, pipeline_reports_first_failing_file)
 
 	for (unsigned i = 0; i < 30; i++) {
 		snprintf(name, sizeof(name), "f%02u", i);
-		struct sd_node *n = th_random_file(t, NULL, name,
-						   5000 + 3000 * i, i);
+		struct sd_node *n =
+			th_random_file(t, NULL, name, 5000 + 3000 * i, i);
 		if (i == 11 || i == 23)
 			gone[k++] = strdup(n->src_path);
 	}
@@ -545,8 +587,7 @@ Test(squashfs, pipeline_reports_first_failing_file)
 		cr_assert_eq(th_write(t, "lz4", -1, 4096, jobs,
 				      tt_path("gone.sqfs"), NULL, &err),
 			     SD_ERR_IO, "jobs %u", jobs);
-		cr_assert(strstr(err.msg, "f11"), "jobs %u: %s", jobs,
-			  err.msg);
+		cr_assert(strstr(err.msg, "f11"), "jobs %u: %s", jobs, err.msg);
 	}
 	free(gone[0]);
 	free(gone[1]);

@@ -38,12 +38,13 @@ static uint64_t simulate(size_t n, const size_t *hdr, size_t nhdr,
 
 Test(dirindex, cost_matches_the_lookup_simulation)
 {
-	const size_t hdr[] = { 0, 5, 9, 20, 21, 40, 63 };
-	const size_t sets[][3] = { { 0 }, { 20 }, { 5, 40 }, { 9, 21, 63 } };
-	const size_t nset[] = { 0, 1, 2, 3 };
+	const size_t hdr[] = {0, 5, 9, 20, 21, 40, 63};
+	const size_t sets[][3] = {{0}, {20}, {5, 40}, {9, 21, 63}};
+	const size_t nset[] = {0, 1, 2, 3};
 
 	for (size_t s = 0; s < 4; s++)
-		cr_expect_eq(sd_sqfs_dirindex_cost(70, hdr, 7, sets[s], nset[s]),
+		cr_expect_eq(sd_sqfs_dirindex_cost(70, hdr, 7, sets[s],
+						   nset[s]),
 			     simulate(70, hdr, 7, sets[s], nset[s]),
 			     "selection %zu", s);
 	/* one header, four entries: 1 header read + 2 (p + 1) entry reads */
@@ -52,7 +53,7 @@ Test(dirindex, cost_matches_the_lookup_simulation)
 
 Test(dirindex, one_header_needs_no_index)
 {
-	const size_t hdr[] = { 0 };
+	const size_t hdr[] = {0};
 	size_t sel[1];
 
 	cr_expect_eq(sd_sqfs_dirindex_choose(200, hdr, 1, sel), 0);
@@ -80,8 +81,8 @@ Test(dirindex, large_directory_gets_a_sparse_index)
 		cr_expect(sel[i] > 0 && sel[i] % 64 == 0);
 		cr_expect(i == 0 || sel[i] > sel[i - 1]);
 	}
-	cr_expect(chosen * 100 < sd_sqfs_dirindex_cost(n, hdr, nhdr, hdr + 1,
-						       nhdr - 1) * 85);
+	cr_expect(chosen * 100 <
+		  sd_sqfs_dirindex_cost(n, hdr, nhdr, hdr + 1, nhdr - 1) * 85);
 	cr_expect(chosen * 10 < sd_sqfs_dirindex_cost(n, hdr, nhdr, NULL, 0));
 	cr_expect_eq(chosen, simulate(n, hdr, nhdr, sel, k));
 	free(hdr);
@@ -91,7 +92,7 @@ Test(dirindex, large_directory_gets_a_sparse_index)
 /* A few headers: within 5% of the best of every subset. */
 Test(dirindex, small_directory_close_to_best_subset)
 {
-	const size_t hdr[] = { 0, 130, 250, 251, 400, 520, 600 };
+	const size_t hdr[] = {0, 130, 250, 251, 400, 520, 600};
 	size_t nhdr = 7, n = 681, sel[7], pick[7];
 	uint64_t best = UINT64_MAX;
 

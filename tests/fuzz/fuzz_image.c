@@ -29,8 +29,7 @@ static int stream_file(struct sd_node *node, void *ctx)
 		return 0;
 	for (;;) {
 		size_t got = 0;
-		if (sd_stream_read(s, buf, sizeof(buf), &got, &err) ||
-		    got == 0)
+		if (sd_stream_read(s, buf, sizeof(buf), &got, &err) || got == 0)
 			break;
 		if (got > sizeof(buf))
 			abort(); /* a stream must never overfill */
@@ -90,7 +89,7 @@ void fuzz_read_image(const uint8_t *data, size_t size, fuzz_read_fn read)
 		return;
 	sd_error_init(&err);
 	if (read(path, &tree, &err) == 0) {
-		struct budget b = { tree, FUZZ_MAX_BYTES };
+		struct budget b = {tree, FUZZ_MAX_BYTES};
 		sd_tree_walk(tree->root, stream_file, &b);
 		sd_tree_free(tree);
 	} else if (err.msg[0] == '\0' || strchr(err.msg, '\n')) {

@@ -46,7 +46,7 @@ static void check_error(int rc, const struct sd_error *err)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct sd_wire w;  /* 64 KiB buffer: not on the stack */
+	static struct sd_wire w; /* 64 KiB buffer: not on the stack */
 	struct sd_error err;
 	int fd = memfd_create("fuzz.nar", 0);
 	if (fd < 0)
@@ -77,13 +77,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fd);
 	sd_error_init(&err);
 	if (sd_spool_attach(sp, t, &err) || sd_tree_finalize(t, &err))
-		abort();  /* an accepted NAR must make a valid tree */
-	struct cmp c = { data, (size_t)consumed, 0, 0 };
+		abort(); /* an accepted NAR must make a valid tree */
+	struct cmp c = {data, (size_t)consumed, 0, 0};
 	sd_error_init(&err);
 	if (sd_nar_write(t, n, compare, &c, &err))
 		abort();
 	if (c.mismatch || c.at != c.len)
-		abort();  /* not canonical: the reader accepted a variant */
+		abort(); /* not canonical: the reader accepted a variant */
 	sd_tree_free(t);
 	return 0;
 }

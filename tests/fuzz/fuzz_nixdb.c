@@ -41,8 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sd_registration *reg = NULL;
 	struct sd_error err;
 	sd_error_init(&err);
-	int rc = sd_nixdb_read_rows(db, "fuzz.sqlite", "/nix/store", &reg,
-				    &err);
+	int rc =
+		sd_nixdb_read_rows(db, "fuzz.sqlite", "/nix/store", &reg, &err);
 	if (rc && (err.msg[0] == '\0' || strchr(err.msg, '\n')))
 		abort();
 	sd_registration_free(reg);

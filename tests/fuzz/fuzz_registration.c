@@ -30,19 +30,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sd_registration *reg = NULL;
 	sd_error_init(&err);
 	check_error(sd_registration_parse("fuzz", text, size, "/nix/store",
-					  &reg, &err), &err);
+					  &reg, &err),
+		    &err);
 	sd_registration_free(reg);
 
 	struct sd_pathlist *pl = NULL;
 	sd_error_init(&err);
 	check_error(sd_pathlist_parse("fuzz", text, size, "/nix/store", &pl,
-				      &err), &err);
+				      &err),
+		    &err);
 	sd_pathlist_free(pl);
 
 	struct sd_allowlist *al = NULL;
 	sd_error_init(&err);
 	check_error(sd_allowlist_parse("fuzz", text, size, "/nix/store", &al,
-				       &err), &err);
+				       &err),
+		    &err);
 	sd_allowlist_free(al);
 	return 0;
 }

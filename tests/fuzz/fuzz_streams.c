@@ -33,7 +33,9 @@ typedef int (*input_fn)(const char *file, const struct sd_input_options *,
 static void one(const char *path, input_fn read)
 {
 	struct sd_input_options opts = {
-		.store_dir = "/nix/store", .mtime = 1, .allow_missing = true,
+		.store_dir = "/nix/store",
+		.mtime = 1,
+		.allow_missing = true,
 	};
 	struct sd_input_info info;
 	memset(&info, 0, sizeof info);

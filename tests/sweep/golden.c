@@ -15,9 +15,15 @@
 #define LINK "4b8m03r63zqhnjf7l5wnldhh7c134ap5-link"
 
 const char *const sw_golden_files[] = {
-	LIB "/lib/libfoo.so", LIB "/lib/libfoo.a", LIB "/share/empty",
-	APP "/bin/app",       APP "/etc/conf",     APP "/data/big",
-	APP "/data/dup",      DATA,                NULL,
+	LIB "/lib/libfoo.so",
+	LIB "/lib/libfoo.a",
+	LIB "/share/empty",
+	APP "/bin/app",
+	APP "/etc/conf",
+	APP "/data/big",
+	APP "/data/dup",
+	DATA,
+	NULL,
 };
 
 static uint64_t golden_rng = 0x60de11ull;
@@ -36,8 +42,8 @@ uint64_t sw_rand(uint64_t *state)
 static char *text(size_t len)
 {
 	static const char *const words[] = {
-		"lorem ", "store ", "path ", "closure ", "pcluster ",
-		"fragment ", "inode ", "\n", "reference ", "deriver ",
+		"lorem ",    "store ", "path ", "closure ",   "pcluster ",
+		"fragment ", "inode ", "\n",    "reference ", "deriver ",
 	};
 	char *t = malloc(len + 16);
 	size_t n = 0;
@@ -115,7 +121,8 @@ void sw_golden_store(const char *store)
 	sw_write_file(at(store, "%s/bin/app", APP), app, 20 * 1024, 0555);
 	free(app);
 	sw_symlink("app", at(store, "%s/bin/run", APP));
-	const char *conf = "data=/nix/store/" DATA "\nlib=/nix/store/" LIB "/lib\n";
+	const char *conf = "data=/nix/store/" DATA "\nlib=/nix/store/" LIB
+			   "/lib\n";
 	sw_write_file(at(store, "%s/etc/conf", APP), conf, strlen(conf), 0444);
 	memset(t, 'l', 300);
 	t[300] = '\0';
@@ -143,7 +150,8 @@ void sw_golden_pack(const char *store, const char *const *options,
 		    const char *image)
 {
 	char *argv[40];
-	char *app = sw_path(store, "%s", APP), *link = sw_path(store, "%s", LINK);
+	char *app = sw_path(store, "%s", APP),
+	     *link = sw_path(store, "%s", LINK);
 	int argc = 0;
 
 	argv[argc++] = "pack";

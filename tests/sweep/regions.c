@@ -120,8 +120,7 @@ static void sqfs_table(struct map *m, const uint8_t *img, uint64_t index,
 	paint(m, first, index + nblocks * 8, name);
 }
 
-void sw_regions_squashfs(const uint8_t *img, size_t len,
-			 struct sw_regions *out)
+void sw_regions_squashfs(const uint8_t *img, size_t len, struct sw_regions *out)
 {
 	struct map m;
 
@@ -243,7 +242,8 @@ static void erofs_inode(struct erofs_walk *w, struct map *m, uint64_t nid)
 					? (size + bs - 1) / bs
 					: size / bs;
 		uint64_t at = (uint64_t)iu << w->blkbits;
-		uint64_t tail = layout == EROFS_LAYOUT_FLAT_INLINE ? size % bs : 0;
+		uint64_t tail = layout == EROFS_LAYOUT_FLAT_INLINE ? size % bs
+								   : 0;
 		const char *what = is_dir ? "directory blocks" : "file data";
 		if (full && iu != 0)
 			paint(m, at, at + full * bs, what);
@@ -252,15 +252,18 @@ static void erofs_inode(struct erofs_walk *w, struct map *m, uint64_t nid)
 			      is_dir ? "directory tails" : "inline tails");
 		if (!is_dir || m)
 			return;
-		for (uint64_t b = 0; b < full && at + (b + 1) * bs <= w->len; b++)
+		for (uint64_t b = 0; b < full && at + (b + 1) * bs <= w->len;
+		     b++)
 			dir_block(w, w->img + at + b * bs,
-				  (size_t)(size - b * bs < bs ? size - b * bs : bs));
+				  (size_t)(size - b * bs < bs ? size - b * bs
+							      : bs));
 		if (tail && tail_at + tail <= w->len)
 			dir_block(w, w->img + tail_at, (size_t)tail);
 	} else if (layout == EROFS_LAYOUT_CHUNK_BASED) {
 		uint64_t chunk = bs << (iu & 31);
 		uint64_t entry = (iu & 32) ? 8 : 4;
-		paint(m, tail_at, tail_at + entry * ((size + chunk - 1) / chunk),
+		paint(m, tail_at,
+		      tail_at + entry * ((size + chunk - 1) / chunk),
 		      "cluster and chunk indexes");
 	} else if (layout == EROFS_LAYOUT_COMPRESSED_FULL ||
 		   layout == EROFS_LAYOUT_COMPRESSED_COMPACT) {
@@ -280,7 +283,7 @@ static void erofs_inode(struct erofs_walk *w, struct map *m, uint64_t nid)
 void sw_regions_erofs(const uint8_t *img, size_t len, struct sw_regions *out)
 {
 	struct map m;
-	struct erofs_walk w = { .img = img, .len = len };
+	struct erofs_walk w = {.img = img, .len = len};
 
 	if (len < EROFS_SB + 128 || le32(img + EROFS_SB) != 0xE0F5E1E2u)
 		sw_die("the golden image is not an EROFS image");

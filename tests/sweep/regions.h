@@ -23,8 +23,8 @@ struct sw_region {
 
 struct sw_regions {
 	struct sw_region r[SW_MAX_REGIONS];
-	size_t n;            /* regions with at least one byte */
-	uint8_t *of_byte;    /* of_byte[i]: index in r[] of byte i's region */
+	size_t n;         /* regions with at least one byte */
+	uint8_t *of_byte; /* of_byte[i]: index in r[] of byte i's region */
 };
 
 /*

@@ -104,11 +104,12 @@ struct sweep {
 	unsigned region_cases[SW_MAX_REGIONS], region_refused[SW_MAX_REGIONS];
 };
 
-static void add_cmd(struct sweep *s, enum cmd_kind kind, int (*run)(int, char **),
-		    const char *a1, const char *a2, const char *a3)
+static void add_cmd(struct sweep *s, enum cmd_kind kind,
+		    int (*run)(int, char **), const char *a1, const char *a2,
+		    const char *a3)
 {
 	struct cmd *c = &s->cmds[s->ncmds++];
-	const char *args[] = { kind_name[kind], a1, a2, a3 };
+	const char *args[] = {kind_name[kind], a1, a2, a3};
 
 	if (s->ncmds > MAX_CMDS)
 		sw_die("more than %d commands", MAX_CMDS);
@@ -136,7 +137,8 @@ static size_t make_case(const struct sweep *s, unsigned k, uint8_t *buf,
 	}
 	if (k <= s->ntrunc) {
 		/* every 4 KiB boundary below the size, then one byte short */
-		size_t cut = k < s->ntrunc ? (size_t)(k - 1) * 4096 : s->len - 1;
+		size_t cut = k < s->ntrunc ? (size_t)(k - 1) * 4096
+					   : s->len - 1;
 		snprintf(desc, dsz, "truncated to %zu bytes", cut);
 		return cut;
 	}
@@ -218,7 +220,7 @@ static void child(struct sweep *s, unsigned first)
 	if (devnull < 0 || dup2(devnull, 1) < 0 || !buf)
 		_exit(90);
 	if (!SWEEP_SANITIZED) {
-		struct rlimit rl = { 4ull << 30, 4ull << 30 };
+		struct rlimit rl = {4ull << 30, 4ull << 30};
 		setrlimit(RLIMIT_AS, &rl);
 	}
 	for (unsigned k = first; k < s->ncases; k++) {
@@ -226,8 +228,8 @@ static void child(struct sweep *s, unsigned first)
 		struct rusage ru;
 
 		*s->current = k;
-		write_image(s->image, buf, make_case(s, k, buf, desc,
-						     sizeof(desc), &region));
+		write_image(s->image, buf,
+			    make_case(s, k, buf, desc, sizeof(desc), &region));
 		alarm(SWEEP_TIMEOUT);
 		for (int i = 0; i < s->ncmds; i++) {
 			r->running = i + 1;
@@ -250,8 +252,8 @@ static void failure(struct sweep *s, const char *what, const char *why, int cmd,
 	if (s->failures++ >= MAX_FAILURES_SHOWN)
 		return;
 	if (cmd >= 0 && cmd < s->ncmds)
-		fprintf(stderr, "sweep %s: FAIL %s: %s in `%s %s`: %s\n", s->name,
-			what, why, s->cmds[cmd].argv[0],
+		fprintf(stderr, "sweep %s: FAIL %s: %s in `%s %s`: %s\n",
+			s->name, what, why, s->cmds[cmd].argv[0],
 			s->cmds[cmd].argc > 2 ? s->cmds[cmd].argv[2] : "",
 			r->cmd[cmd].msg);
 	else
@@ -295,12 +297,15 @@ static void judge(struct sweep *s, unsigned k, int region, const char *what)
 		all_zero &= rc == 0;
 		if (kind == C_VERIFY)
 			verify_rc = rc;
-		if (rc == 2 && (kind == C_LS || kind == C_EXTRACT || kind == C_DIFF))
+		if (rc == 2 &&
+		    (kind == C_LS || kind == C_EXTRACT || kind == C_DIFF))
 			broken = true;
 	}
 	if (verify_rc == 0 && broken) {
-		failure(s, what, "verify passed (exit 0) an image that ls -R, "
-			"extract or diff refuses", -1, r);
+		failure(s, what,
+			"verify passed (exit 0) an image that ls -R, "
+			"extract or diff refuses",
+			-1, r);
 		return;
 	}
 	s->refused += refused;
@@ -344,16 +349,21 @@ static void run_cases(struct sweep *s)
 		make_case(s, k, buf, desc, sizeof(desc), &region);
 		free(buf);
 		if (s->res[k].done)
-			snprintf(why, sizeof(why), "exit status %d at the end of "
+			snprintf(why, sizeof(why),
+				 "exit status %d at the end of "
 				 "cases %u..%u (86: a LeakSanitizer report)",
 				 WEXITSTATUS(status), first, k);
 		else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-			snprintf(why, sizeof(why), "hang (over %d s)", SWEEP_TIMEOUT);
+			snprintf(why, sizeof(why), "hang (over %d s)",
+				 SWEEP_TIMEOUT);
 		else if (WIFSIGNALED(status))
-			snprintf(why, sizeof(why), "signal %d", WTERMSIG(status));
+			snprintf(why, sizeof(why), "signal %d",
+				 WTERMSIG(status));
 		else
-			snprintf(why, sizeof(why), "exit status %d (86: "
-				 "AddressSanitizer, 87: UBSan)", WEXITSTATUS(status));
+			snprintf(why, sizeof(why),
+				 "exit status %d (86: "
+				 "AddressSanitizer, 87: UBSan)",
+				 WEXITSTATUS(status));
 		failure(s, desc, why, s->res[k].running - 1, &s->res[k]);
 		s->res[k].done = -1; /* judged */
 		first = k + 1;
@@ -384,9 +394,22 @@ static void corrupt(uint8_t *img, size_t len, size_t off, uint64_t r,
 		    char *desc, size_t dsz)
 {
 	static const uint64_t interesting[] = {
-		0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0xffff, 0x7fffffff,
-		0x80000000, 0xffffffff, 0x100000000ull, 0x7fffffffffffffffull,
-		0x8000000000000000ull, UINT64_MAX, 4096, 4095,
+		0,
+		1,
+		0x7f,
+		0x80,
+		0xff,
+		0x7fff,
+		0xffff,
+		0x7fffffff,
+		0x80000000,
+		0xffffffff,
+		0x100000000ull,
+		0x7fffffffffffffffull,
+		0x8000000000000000ull,
+		UINT64_MAX,
+		4096,
+		4095,
 	};
 	uint64_t v = interesting[(r >> 8) % 16];
 	size_t n;
@@ -406,13 +429,16 @@ static void corrupt(uint8_t *img, size_t len, size_t off, uint64_t r,
 		break;
 	case 3:
 		img[off] = (uint8_t)(r >> 16);
-		snprintf(desc, dsz, "byte 0x%02x at %zu", (unsigned)(uint8_t)(r >> 16), off);
+		snprintf(desc, dsz, "byte 0x%02x at %zu",
+			 (unsigned)(uint8_t)(r >> 16), off);
 		break;
 	case 4:
 	case 5:
 		n = r % 8 == 4 ? 4 : 8;
 		if (r & 0x10000)
-			v = (r >> 32) % 2 ? len : len + 4096; /* sizes and offsets near the end */
+			v = (r >> 32) % 2
+				    ? len
+				    : len + 4096; /* sizes and offsets near the end */
 		if (off + n > len)
 			off = len - n;
 		put_le(img + off, v, (int)n);
@@ -430,7 +456,8 @@ static void corrupt(uint8_t *img, size_t len, size_t off, uint64_t r,
 		size_t from = (size_t)((r >> 16) % (len - 32));
 		n = off + 32 > len ? len - off : 32;
 		memmove(img + off, img + from, n);
-		snprintf(desc, dsz, "%zu bytes copied from %zu to %zu", n, from, off);
+		snprintf(desc, dsz, "%zu bytes copied from %zu to %zu", n, from,
+			 off);
 	}
 	}
 }
@@ -443,9 +470,9 @@ static unsigned sweep_format(const char *dir, const char *format,
 			     const char *compress, const char *const *extra,
 			     uint64_t seed, const char *name, unsigned tapno)
 {
-	struct sweep s = { 0 };
+	struct sweep s = {0};
 	struct sw_regions regions;
-	const char *options[12] = { "--format", format, "--compress", compress };
+	const char *options[12] = {"--format", format, "--compress", compress};
 	size_t nopt = 4;
 
 	for (size_t i = 0; extra && extra[i] && nopt < 11; i++)
@@ -493,8 +520,8 @@ static unsigned sweep_format(const char *dir, const char *format,
 		sw_die("%s: the golden image fails", name);
 	for (int i = 0; i < s.ncmds; i++)
 		if (s.res[0].cmd[i].rc != 0)
-			sw_die("%s: `%s` exits %d on the golden image: %s", name,
-			       s.cmds[i].argv[0], s.res[0].cmd[i].rc,
+			sw_die("%s: `%s` exits %d on the golden image: %s",
+			       name, s.cmds[i].argv[0], s.res[0].cmd[i].rc,
 			       s.res[0].cmd[i].msg);
 
 	fprintf(stderr,
@@ -504,17 +531,20 @@ static unsigned sweep_format(const char *dir, const char *format,
 		name, s.len, s.ncases - 1, s.ntrunc, s.ncases - 1 - s.ntrunc,
 		s.refused, s.invisible, s.failures);
 	for (int k = 0; k < C_KINDS; k++)
-		fprintf(stderr, "sweep %s:   %-7s exit 0: %5u  exit 1: %5u  "
-			"exit 2: %5u\n", name, kind_name[k], s.rc[k][0],
-			s.rc[k][1], s.rc[k][2]);
+		fprintf(stderr,
+			"sweep %s:   %-7s exit 0: %5u  exit 1: %5u  "
+			"exit 2: %5u\n",
+			name, kind_name[k], s.rc[k][0], s.rc[k][1], s.rc[k][2]);
 	for (size_t i = 0; i < regions.n; i++)
-		fprintf(stderr, "sweep %s:   region %-34s %6zu bytes, %4u "
-			"cases, %4u refused\n", name, regions.r[i].name,
-			regions.r[i].count, s.region_cases[i],
-			s.region_refused[i]);
+		fprintf(stderr,
+			"sweep %s:   region %-34s %6zu bytes, %4u "
+			"cases, %4u refused\n",
+			name, regions.r[i].name, regions.r[i].count,
+			s.region_cases[i], s.region_refused[i]);
 	printf("%s %u - %s: %u cases (%u truncations), %u refused, %u "
-	       "failed\n", s.failures ? "not ok" : "ok", tapno, name,
-	       s.ncases - 1, s.ntrunc, s.refused, s.failures);
+	       "failed\n",
+	       s.failures ? "not ok" : "ok", tapno, name, s.ncases - 1,
+	       s.ntrunc, s.refused, s.failures);
 	free(golden);
 	sw_regions_release(&regions);
 	munmap(s.res, shared);
@@ -528,19 +558,20 @@ static unsigned sweep_format(const char *dir, const char *format,
 	return s.failures;
 }
 
-static const char *const sq_block[] = { "--block-size", "16K", NULL };
-static const char *const ztail[] = { "--ztailpacking", "--pcluster-size", "16K", NULL };
+static const char *const sq_block[] = {"--block-size", "16K", NULL};
+static const char *const ztail[] = {"--ztailpacking", "--pcluster-size", "16K",
+				    NULL};
 
 static const struct {
 	const char *format, *compress;
 	const char *const *extra;
 } combos[] = {
-	{ "squashfs", "gzip", sq_block },  { "squashfs", "xz", sq_block },
-	{ "squashfs", "lz4", sq_block },   { "squashfs", "zstd", sq_block },
-	{ "squashfs", "none", sq_block },  { "erofs", "none", NULL },
-	{ "erofs", "lz4", NULL },          { "erofs", "lz4hc", NULL },
-	{ "erofs", "lz4hc", ztail },       { "erofs", "lzma", NULL },
-	{ "erofs", "zstd", NULL },
+	{"squashfs", "gzip", sq_block}, {"squashfs", "xz", sq_block},
+	{"squashfs", "lz4", sq_block},  {"squashfs", "zstd", sq_block},
+	{"squashfs", "none", sq_block}, {"erofs", "none", NULL},
+	{"erofs", "lz4", NULL},         {"erofs", "lz4hc", NULL},
+	{"erofs", "lz4hc", ztail},      {"erofs", "lzma", NULL},
+	{"erofs", "zstd", NULL},
 };
 
 /* test-sweep [squashfs|erofs]: every combination of that format (default:
@@ -564,8 +595,9 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "%s %s", combos[i].format,
 			 combos[i].compress);
 		for (size_t k = 0; combos[i].extra && combos[i].extra[k]; k++)
-			snprintf(name + strlen(name), sizeof(name) - strlen(name),
-				 " %s", combos[i].extra[k]);
+			snprintf(name + strlen(name),
+				 sizeof(name) - strlen(name), " %s",
+				 combos[i].extra[k]);
 		t++;
 		failed += sweep_format(dir, combos[i].format,
 				       combos[i].compress, combos[i].extra,
