@@ -10,8 +10,8 @@ A meson test counts as its TAP results; one that failed as a whole
 (crash, sanitizer exit, timeout, bad TAP) with no failed result among
 them counts one failure more; one without results counts once by its own
 result.  STATUS is test.sh's verdict on the build: ok, tests-failed,
-sanitizer-reports (counted as one failure more) or build-failed (one
-failure, no logs).  Exit status 1 when anything failed.
+sanitizer-reports or style-differs (each counted as one failure more) or
+build-failed (one failure, no logs).  Exit status 1 when anything failed.
 """
 import json
 import os
@@ -82,9 +82,11 @@ def main(args):
             total["failed"] += 1
             per_build.append((name, 0))
             continue
-        if status == "sanitizer-reports":
+        notes = {"sanitizer-reports": ", sanitizer reports",
+                 "style-differs": ", sources differ from .clang-format"}
+        if status in notes:
             counts["failed"] += 1
-        note = ", sanitizer reports" if status == "sanitizer-reports" else ""
+        note = notes.get(status, "")
         print("%s: %d passed, %d failed, %d skipped (%d meson tests%s)"
               % (name, counts["passed"], counts["failed"], counts["skipped"],
                  ntests, note))

@@ -10,7 +10,9 @@
 #   gcc      build/          gcc, -Werror                      unit, fuzz-replay and sweep suites
 #                                                              (100 cases), and the checks that
 #                                                              cannot run under sanitizers
-#                                                              (suite 'unsanitized')
+#                                                              (suite 'unsanitized'); the sources
+#                                                              against .clang-format
+#                                                              (scripts/format-check.sh)
 #   clang    build-clang/    clang, -Werror                    unit and fuzz-replay suites
 #   release  build-release/  gcc --buildtype=release (-O3,     unit, fuzz-replay and sweep
 #                            NDEBUG), -Werror                  suites (100 cases)
@@ -70,6 +72,10 @@ for b in $builds; do
 		failed=1
 		continue
 	fi
+	style=ok
+	if [ "$b" = gcc ] && ! "$top/scripts/format-check.sh"; then
+		style=differs
+	fi
 	rm -rf "$logs/sanitizer"
 	set +e
 	# shellcheck disable=SC2086
@@ -105,6 +111,7 @@ for b in $builds; do
 		done
 		status=sanitizer-reports
 	fi
+	[ "$style" = ok ] || status=style-differs
 	[ "$status" = ok ] || failed=1
 	tally="$tally $b:$status:$dir"
 done
