@@ -18,12 +18,21 @@ struct nar_ctx {
 	const struct sd_node *parent; /* the NAR root's parent */
 };
 
-/* Read a token of at most 16 bytes ("(", "type", "regular", ...). */
+/* Read a token of at most 16 bytes ("(", "type", "regular", ...).  A NUL
+ * in it is refused here, so that the strcmp()s of the callers compare the
+ * whole token ("executable\0" is not "executable"; Nix refuses it). */
 static int token(struct nar_ctx *c, char **out, uint64_t *at)
 {
 	size_t len;
 	*at = c->w->offset;
-	return sd_wire_string(c->w, 16, out, &len, c->err);
+	int rc = sd_wire_string(c->w, 16, out, &len, c->err);
+	if (!rc && memchr(*out, '\0', len)) {
+		free(*out);
+		*out = NULL;
+		return sd_wire_fail(c->w, *at, c->err,
+				    "a token contains a NUL byte");
+	}
+	return rc;
 }
 
 static int read_node(struct nar_ctx *c, struct sd_node *parent,
