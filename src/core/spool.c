@@ -8,7 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The write buffer.  Fuzz builds use 64 KiB, which ASan's allocator
+ * serves from its size classes: a 1 MiB one is an mmap, a fill and an
+ * munmap per input, most of the time of the NAR and stream targets. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define SPOOL_BUF (64u << 10)
+#else
 #define SPOOL_BUF (1u << 20)
+#endif
 
 struct sd_spool {
 	int fd;
