@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # bench-check.sh — the cost of pack's reference check of a given closure
 # (issue 8: it rides the read that packs, and must cost at most 10% of an
 # lz4 pack).  Packs the benchmark store's closure given as a path list

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 # bench/fiemap-order.py MOUNTPOINT — how sequential is reading every regular
 # file of a mounted image in `find` order?  Gets each file's physical extents
 # (FIEMAP ioctl) and counts extents that start where the previous one ended,

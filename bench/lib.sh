@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # lib.sh — shared set-up of the side-by-side benchmarks, sourced by
 # bench-check.sh with `top` (the source tree) and `build` set.  Provides:
 #   sd, work, reps, jobs      the binary, the work dir, repetitions, CPUs

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """make-bench-store.py DIR [SOURCE...] — build a benchmark store under
 DIR/nix/store from real host directories (default: /usr/lib/python3.11,
 /usr/lib/gcc, /usr/share/perl, /usr/share/doc): each top-level entry of a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """make-corpus.py KIND DIR [BUDGET_MB] — build a deterministic Nix-like
 benchmark store under DIR/nix/store from this machine's own files.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/read-probe.sh [CORPUS] — read-side experiment: is storedisk's EROFS cold read bound by metadata and
 # data being in two regions (two interleaved streams for the loop device's
 # backing-file readahead)?  For each image: cold read alone, and on one fresh

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """report.py META RAW — the Markdown results of bench/run.sh on stdout.
 
 META holds key=value lines (date, machine, versions, corpus= and cmd= lines,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/run.sh — storedisk against every installed peer, in one command.
 #
 #   bench/run.sh [--quick] [--runs N] [--name NAME] [--no-read] [BUILDDIR]
@@ -50,7 +51,7 @@ while [ $# -gt 0 ]; do
 	--name) name=$2; shift ;;
 	--rss) rss=1 ;;
 	--no-read) noread=1 ;;
-	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
+	-h|--help) sed -n '3,/^set -eu/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
 	esac

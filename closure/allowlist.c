@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/allowlist.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * allowlist.h — store references that may be missing or foreign.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/closure.h"
 
 #include <stdlib.h>

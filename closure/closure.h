@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * closure.h — compute the closure of a set of roots in a store.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * engine.h — internal state shared by the closure sources (closure.c,
  * source_reg.c, source_paths.c, source_scan.c).  Not a public API.

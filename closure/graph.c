@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/graph.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * graph.h — a directed graph over nodes 0..n-1 (store path indices).
  *

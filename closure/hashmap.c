@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/hashmap.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hashmap.h — a map from 32-character store hash parts to ids.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/hashparse.h"
 
 #include <stdbool.h>

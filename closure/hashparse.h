@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hashparse.h — parse a SHA-256 digest written in any of Nix's notations.
  *

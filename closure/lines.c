@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/lines.h"
 
 #include <errno.h>

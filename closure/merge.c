@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* merge.c — the union of several path lists or registrations. */
 #include "closure/merge.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * merge.h — one closure source out of several files of the same kind:
  * `--paths A --paths B` and `--registration A --registration B` (a

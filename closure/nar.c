@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nar.c — NAR serialisation of a tree node and its narHash (see nar.h).
  */

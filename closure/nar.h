@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nar.h — Nix archive (NAR) serialisation and the narHash of a subtree.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/nar_read.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nar_read.h — a NAR (format: closure/nar.h) read into the normalised tree.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/nix32.h"
 
 #include <string.h>

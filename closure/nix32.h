@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nix32.h — Nix's base-32 encoding.
  *

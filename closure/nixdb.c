@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nixdb.c — read a Nix database as a concurrent WAL reader where its -wal
  * can be used, else as an immutable file, retrying while the file changes

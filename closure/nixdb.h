@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nixdb.h — read the validity registration from a Nix database.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nixdb_open.c — open a Nix database immutable, or as a WAL reader through
  * a VFS that never creates files (see nixdb_open.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nixdb_open.h — internal to nixdb.c: the two ways of opening a Nix
  * database (see nixdb.h for when each is used).

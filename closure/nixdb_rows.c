@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nixdb_rows.c — ValidPaths and Refs rows into a registration.
  */

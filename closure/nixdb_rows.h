@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nixdb_rows.h — internal to nixdb.c: the tables of an open Nix database
  * turned into a registration.

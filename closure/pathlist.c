@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/pathlist.h"
 
 #include <stdlib.h>

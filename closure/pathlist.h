@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pathlist.h — a list of store paths, one per line (closureInfo's
  * "store-paths", the argument of --paths).

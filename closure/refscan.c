@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/refscan.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * refscan.h — scan a subtree of a normalised tree for store references.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/registration.h"
 
 #include <stdlib.h>

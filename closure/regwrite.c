@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/regwrite.h"
 
 #include <inttypes.h>

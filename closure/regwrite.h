@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * regwrite.h — write a registration in the format of `nix-store --load-db`
  * (and `--dump-db`): per store path, sorted by path,

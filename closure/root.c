@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * root.c — sd_store_resolve_root (declared in closure/store.h).
  *

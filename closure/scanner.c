@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/scanner.h"
 
 #include <stdbool.h>

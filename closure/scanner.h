@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scanner.h — find store references in a byte stream (Nix's rule).
  *

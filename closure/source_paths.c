@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* source_paths.c — the closure is a given list of store paths. */
 #include <string.h>
 

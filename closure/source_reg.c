@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* source_reg.c — closure edges from a validity registration. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* source_scan.c — closure edges by scanning the store paths' contents. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/store.h"
 
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/storepath.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * storepath.h — syntax of store paths "<store-dir>/<hash>-<name>".
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "closure/wire.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * wire.h — reading Nix's wire format from a file descriptor: 64-bit
  * little-endian integers and strings (u64 length, the bytes, zero padding

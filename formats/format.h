@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * format.h — the one writer interface and one reader interface that every
  * image format implements.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * walk.c — the directory walk both image readers share (see walk.h).
  */

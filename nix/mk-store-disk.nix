@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk-store-disk.nix — a store closure as a verified, reference-free disk
 # image, built by Nix:
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # package.nix — storedisk as a nixpkgs package, for callPackage:
 #
 #   storedisk = pkgs.callPackage ./nix/package.nix { };

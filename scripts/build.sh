@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # build.sh [BUILDDIR [MESON-OPTION...]] — configure (once) and compile
 # storedisk.  The options (-Dwerror=true, --buildtype=release, ...) go to
 # `meson setup` the first time and to `meson configure` when BUILDDIR is

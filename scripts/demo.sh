@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # demo.sh — install what is missing, build, generate a demo store and run
 # the main job on it: print the closure, pack it into a squashfs image,
 # verify the image is self-contained.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # install-deps.sh — install what storedisk needs from Debian's archive,
 # only if something is missing (so repeated runs are fast and offline-safe).
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make-demo-store.sh DIR — generate a small demo store under DIR/nix/store
 # whose files mention /nix/store/... (the logical store dir), with real
 # references between paths: a chain, a diamond, a cycle, a symlink, a bare

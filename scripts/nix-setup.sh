@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # nix-setup.sh CONFDIR — make real Nix usable here, offline, for the Nix
 # oracle test (tests/nix/test-nix.sh).
 #

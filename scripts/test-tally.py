@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """test-tally.py NAME:STATUS:BUILDDIR... — the closing lines of scripts/test.sh.
 
 Counts every check of every build from meson's own logs.  testlog.json

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test.sh [MESON-TEST-ARGUMENT...] — install what is missing, then build and
 # test storedisk in each configuration CI gates on, every one in its own
 # build directory (set up once, re-used when present):

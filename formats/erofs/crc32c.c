@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * crc32c.c — table-driven CRC-32C (reflected polynomial 0x82F63B78).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * erofs.h — the EROFS module's entry in the format registry.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * erofs_disk.h — the EROFS on-disk format, as byte offsets.
  *

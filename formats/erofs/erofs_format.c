@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* erofs_format.c — the EROFS entry in the format registry (erofs.h). */
 #include "formats/erofs/erofs.h"
 

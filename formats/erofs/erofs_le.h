@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * erofs_le.h — little-endian field access at the byte boundary.
  *

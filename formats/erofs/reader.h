@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader.h — the EROFS reader (sd_format_erofs.probe / .read).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_decomp.c — decoding one EROFS pcluster: lz4 (liblz4), microLZMA
  * (liblzma), raw deflate (zlib) and zstd (libzstd) (see reader_int.h).

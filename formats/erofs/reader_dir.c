@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_dir.c — walking an EROFS image's directories into a normalised
  * tree; sd_erofs_read() (see reader.h).

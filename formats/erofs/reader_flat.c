@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_flat.c — mapping the uncompressed data layouts (FLAT_PLAIN,
  * FLAT_INLINE, CHUNK_BASED) to image bytes (see reader_int.h).

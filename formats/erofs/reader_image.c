@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_image.c — opening an EROFS image: bounds-checked reads, the
  * superblock, the probe and the error helpers (see reader_int.h).

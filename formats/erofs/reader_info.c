@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_info.c — what an EROFS image uses: sd_erofs_info() (reader.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_inode.c — parsing and validating EROFS inodes (see reader_int.h).
  */

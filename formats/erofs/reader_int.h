@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_int.h — what the EROFS reader's files share (not a public API).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_packed.c — decoding one extent into a buffer, and reads at any
  * offset of the packed inode, where fragments keep file data (see

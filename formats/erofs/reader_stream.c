@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_stream.c — streaming an inode's data out of an EROFS image, and
  * the tree content source built on it (see reader_int.h).

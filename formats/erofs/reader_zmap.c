@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader_zmap.c — the compressed layouts' logical cluster indexes
  * (COMPRESSED_FULL and COMPRESSED_COMPACT) turned into extents

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer.c — the EROFS writer's entry point: options, tree checks, the
  * superblock, the UUID and the checksum (see writer.h).

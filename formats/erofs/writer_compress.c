@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_compress.c — one segment of a file into a chain of fixed-output
  * physical clusters (see writer_z.h for the rules).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_data.c — the EROFS writer's shared output helpers (pwrite,
  * inodes, block allocation) and the sequential writer of the nodes a

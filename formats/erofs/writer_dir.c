@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_dir.c — encoding EROFS directories (see erofs_disk.h).
  *

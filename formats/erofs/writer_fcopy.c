@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_fcopy.c — the copy pass of the uncompressed EROFS writer: every
  * node's data and inode written at the place the plan gave it, by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_flat.h — stage 2 of the EROFS writer for uncompressed images,
  * in two passes over a layout that is fixed before any data is copied.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_fplan.c — the plan of the uncompressed EROFS writer: size
  * groups, hashing only where a duplicate is possible, holes of chunked

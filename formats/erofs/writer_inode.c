@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_inode.c — encoding one EROFS inode (see erofs_disk.h).
  */

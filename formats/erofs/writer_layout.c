@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_layout.c — stage 1 of the EROFS writer: inode forms, data
  * layouts and places in the metadata area (see writer.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_meta.c — the metadata area written through a bounded window
  * (see ew_meta_* in writer.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_pack.c — places records (an inode and the bytes that follow it)
  * in an EROFS metadata area, first fit over the last open blocks (see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_par.c — run independent items on a few threads, reporting the
  * first failure in item order (see ew_parallel in writer_flat.h).

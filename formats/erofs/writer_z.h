@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_z.h — the compressed part of the EROFS writer (not a public API).
  *

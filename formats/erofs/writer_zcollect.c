@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_zcollect.c — the collector of the compressed EROFS writer (see
  * writer_zpipe.h): on the main thread, strictly in tree order, each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_zgroup.c — before the compressed pipeline starts: the compressed
  * files of more than one segment that share their size with another one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_zindex.c — the map header and compact logical cluster indexes
  * (COMPRESSED_COMPACT) of a compressed file (see erofs_disk.h for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_zmeta.c — the order of a compressed EROFS image: the data area
  * first, then the metadata area, then directory and symlink blocks (see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_zpipe.c — stage 2 of the EROFS writer for compressed images: the
  * pipeline's ring and threads (see writer_zpipe.h and writer_z.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_zpipe.h — the compressed EROFS writer's pipeline state, shared by
  * its three parts (not a public API):

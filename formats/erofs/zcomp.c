@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * zcomp.c — compression configuration and dispatch to the backends
  * (see zcomp.h).

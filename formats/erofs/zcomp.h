@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * zcomp.h — the EROFS writer's compressors behind one small interface.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * zcomp_lz4.c — lz4 and lz4hc fixed-output compression (see zcomp.h).
  *

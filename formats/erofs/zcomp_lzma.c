@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * zcomp_lzma.c — microLZMA fixed-output compression (see zcomp.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * zcomp_zstd.c — zstd pclusters (see zcomp.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * comp.c — compressor selection and the "raw unless smaller" wrapper
  * (see comp.h for why the wrapper exists).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * comp.h — compressor selection for the SquashFS writer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * content.c — streaming file content out of a SquashFS image
  * (see content.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * content.h — the content source of trees read from a SquashFS image.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fdfile.c — sqfs_file_t over a file descriptor (see fdfile.h).
  */

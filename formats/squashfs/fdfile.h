@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fdfile.h — an sqfs_file_t over a plain file descriptor.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * image.c — opening and validating a SquashFS image (see image.h).
  */

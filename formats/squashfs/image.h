@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * image.h — an opened SquashFS image, ready for reading.
  *

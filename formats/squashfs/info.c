@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * info.c — what a SquashFS image uses: sd_sqfs_info() (info.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * info.h — describing a SquashFS image (sd_format_squashfs.info, see
  * format.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * inode_read.c — one inode, its sizes checked before libsquashfs reads it
  * (see inode_read.h).

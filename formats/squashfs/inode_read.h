@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * inode_read.h — reading one inode of a SquashFS image, checked before
  * libsquashfs parses it.

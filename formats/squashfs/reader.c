@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader.c — SquashFS image to normalised tree (see reader.h).
  *

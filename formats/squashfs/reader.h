@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reader.h — the SquashFS reader (sd_format_squashfs.read).
  *

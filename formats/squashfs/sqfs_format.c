@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sqfs_format.c — the SquashFS entry in the format registry
  * (see squashfs.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sqfserr.c — text for messages (see sqfserr.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sqfserr.h — text for messages: libsquashfs error codes and paths.
  */

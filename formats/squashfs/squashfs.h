@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * squashfs.h — the SquashFS 4.0 image format (through libsquashfs).
  *

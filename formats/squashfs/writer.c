@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer.c — the SquashFS writer's entry point (see writer.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_data.c — stage 1 of the SquashFS writer: file contents
  * (see writer.h).

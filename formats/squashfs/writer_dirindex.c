@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_dirindex.c — the directory lookup index of the SquashFS writer
  * (see writer_dirindex.h).

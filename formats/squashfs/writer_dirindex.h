@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_dirindex.h — which directory headers a SquashFS directory's
  * lookup index names.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_frag.c — fragment deduplication (see writer_frag.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_frag.h — fragment deduplication for the SquashFS writer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_inodes.c — file inodes of the SquashFS writer's data stage and
  * the dedup count (see writer_inodes.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_inodes.h — the file inodes of the SquashFS writer's data stage,
  * built as libsquashfs 1.2's block processor builds them

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_meta.c — stage 2 of the SquashFS writer: inode, directory,
  * fragment, export and ID tables (see writer.h).

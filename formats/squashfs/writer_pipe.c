@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_pipe.c — the SquashFS writer's data pipeline (see writer_pipe.h).
  *

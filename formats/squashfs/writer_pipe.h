@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer_pipe.h — the SquashFS writer's data pipeline (stage 1's threads).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "app/closure_tree.h"
 
 #include <pthread.h>

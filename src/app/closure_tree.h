@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * closure_tree.h — the normalised tree of a closure on the host: the image
  * root with one entry per store path, read from the physical store

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* diff.c — sd_diff_trees: entry-by-entry comparison of two trees. */
 #include "app/diff.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diff.h — what differs between two image trees (any formats: a squashfs
  * and an EROFS image of the same closure compare equal).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* diff_closure.c — store paths of two images paired by name (see .h). */
 #include "app/diff_closure.h"
 

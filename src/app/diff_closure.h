@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * diff_closure.h — which packages changed between two images' store paths,
  * paired by name as `nix store diff-closures` pairs them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * digestfile.h — an image's SHA-256 beside it, in sha256sum's format
  * ("<64 hex>  <name>\n"), so that `sha256sum -c` checks a copy on any host.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* export_tar.c — sd_export_tar through libarchive. */
 #include "app/export_tar.h"
 

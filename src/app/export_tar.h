@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * export_tar.h — an image's contents as a deterministic tar archive.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* extract.c — sd_extract: an image tree into a host directory, safely. */
 #include "app/extract.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * extract.h — write an image's tree (or a subtree) into a host directory,
  * without mounting and without root.

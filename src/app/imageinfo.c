@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * imageinfo.c — an image's features and its min_kernel (imageinfo.h).
  */

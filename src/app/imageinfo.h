@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * imageinfo.h — what an image is made of and which kernel mounts it
  * (storedisk info).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input.h — closures read from a stream instead of a local store: a tar of
  * store paths (app/input_tar.c) or a `nix-store --export` stream

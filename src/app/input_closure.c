@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input_closure.c — the store paths of a tar or export stream as a
  * closure (app/input.h), for the registration: the stream is the closure,

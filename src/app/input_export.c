@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * input_export.c — a `nix-store --export` stream -> the normalised tree
  * (app/input.h).  Per path: u64 1, a NAR (closure/nar_read.h), u64

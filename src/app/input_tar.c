@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* input_tar.c — a tar of store paths -> the normalised tree (app/input.h). */
 #include "app/input.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* inspect.c — open an image, resolve paths, describe and copy entries. */
 #include "app/inspect.h"
 

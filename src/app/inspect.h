@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * inspect.h — looking inside an image without mounting it: open an image
  * as a tree, resolve a path given on the command line, describe an entry

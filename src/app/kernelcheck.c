@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kernelcheck.c — pack --min-kernel option checks (kernelcheck.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kernelcheck.h — pack --min-kernel: refusing write options an older
  * kernel cannot mount.

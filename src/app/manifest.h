@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * manifest.h — what `storedisk pack` decided, recorded in the image.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "app/pack.h"
 
 #include <errno.h>

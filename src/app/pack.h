@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pack.h — the pack pipeline: a closure (store path basenames) in a
  * physical store directory -> the normalised tree -> a format writer ->

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "app/packscan.h"
 
 #include <pthread.h>

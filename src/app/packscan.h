@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * packscan.h — pack's reference check when the closure was given rather
  * than found (--paths, --registration, --db): the files are scanned in the

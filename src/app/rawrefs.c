@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "app/rawrefs.h"
 
 #include <errno.h>

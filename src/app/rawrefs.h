@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rawrefs.h — which candidate hash parts occur in a file's raw bytes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "app/registration.h"
 
 #include <stdio.h>

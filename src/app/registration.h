@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * registration.h — the registration of a packed closure, for guests:
  * `nix-store --load-db` format (closure/regwrite.h) with every store

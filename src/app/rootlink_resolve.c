@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "app/rootlink_resolve.h"
 
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rootlink_resolve.h — where a symlink at the image root leads, looked up
  * inside the image only (shared by pack --root-symlink and verify).

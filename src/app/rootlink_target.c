@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rootlink_target.c — sd_root_link_target (declared in app/rootlinks.h):
  * a --root-symlink TARGET as given -> the link's text "<hash>-<name>[/sub]".

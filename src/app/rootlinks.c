@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "app/rootlinks.h"
 
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rootlinks.h — symlinks at the image root: `pack --root-symlink
  * NAME=TARGET`, e.g. `system` -> the toplevel store path, so a guest boots

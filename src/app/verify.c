@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "app/verify.h"
 
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "app/verify_findings.h"
 
 #include <stdlib.h>

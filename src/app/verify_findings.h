@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verify_findings.h — append findings to a verify result (internal to
  * src/app: verify.c and verify_reg.c report through it).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "app/verify_reg.h"
 
 #include <stdarg.h>

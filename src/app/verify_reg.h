@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verify_reg.h — the registration checks of verify (internal to src/app;
  * the rules are described in app/verify.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "app/verify_rootlinks.h"
 
 #include <stdio.h>

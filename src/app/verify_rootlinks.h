@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verify_rootlinks.h — verify's check of symlinks at the image root that
  * are not store paths (such as `system` from `pack --root-symlink`;

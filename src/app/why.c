@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * why.c — the breadth-first search of app/why.h over a source of store
  * paths (app/why_source.h), and the chain it gives.

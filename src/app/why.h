@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * why.h — why does ROOT depend on PATH?  The shortest reference chain
  * from one store path to another, with the evidence for every hop (like

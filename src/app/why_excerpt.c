@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* why_excerpt.c — sd_why_excerpt (declared in app/why_excerpt.h). */
 #include "app/why_excerpt.h"
 

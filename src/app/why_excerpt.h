@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * why_excerpt.h — the few bytes around a reference, for showing a human
  * where it is.  Internal to src/app/why*.c.

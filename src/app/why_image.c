@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* why_image.c — sd_why_image: the search over the paths of an image. */
 #include "app/why.h"
 

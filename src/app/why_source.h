@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * why_source.h — the store paths app/why.c searches, whether they come
  * from a store on disk (why_store.c) or from an image (why_image.c).

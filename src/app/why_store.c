@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* why_store.c — sd_why_store: the search over a store on disk. */
 #include "app/why.h"
 

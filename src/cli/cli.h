@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cli.h — what the subcommand front-ends share: exit codes, message
  * printing and small option parsers.  Only the CLI prints.

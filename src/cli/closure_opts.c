@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "cli/closure_opts.h"
 
 #include <limits.h>

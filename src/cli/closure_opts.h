@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * closure_opts.h — the closure options shared by `closure`, `pack`,
  * `registration` and `why`:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* storedisk cat — a file's bytes from an image (front-end of app/inspect.h). */
 #include <getopt.h>
 #include <stdio.h>

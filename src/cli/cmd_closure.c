@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* storedisk closure — print the closure of store paths. */
 #include <stdio.h>
 #include <stdlib.h>

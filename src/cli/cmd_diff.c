@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* storedisk diff — what differs between two images (app/diff.h). */
 #include <getopt.h>
 #include <inttypes.h>

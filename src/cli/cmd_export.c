@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* storedisk export — an image's contents as a tar (app/export_tar.h). */
 #include <getopt.h>
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* storedisk extract — an image's tree into a directory (app/extract.h). */
 #include <getopt.h>
 #include <inttypes.h>

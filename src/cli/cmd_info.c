@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * storedisk info — what an image is made of and the oldest kernel that
  * mounts it (front-end of app/imageinfo.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* storedisk ls — list a directory of an image (front-end of app/inspect.h). */
 #include <getopt.h>
 #include <stdbool.h>

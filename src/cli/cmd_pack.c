@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* storedisk pack — pack a closure into a disk image. */
 #include <stdio.h>
 #include <stdlib.h>

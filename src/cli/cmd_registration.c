@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* storedisk registration — print the registration of a closure or image. */
 #include <stdio.h>
 #include <stdlib.h>

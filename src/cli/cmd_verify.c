@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* storedisk verify — front-end of app/verify.h. */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* storedisk why — front-end of app/why.h. */
 #include <getopt.h>
 #include <stdio.h>

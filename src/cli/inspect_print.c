@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* inspect_print.c — printing entries for ls, diff and friends. */
 #include "cli/inspect_print.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * inspect_print.h — how ls, diff and the other inspection commands print
  * entries: names with unprintable bytes escaped, ls -l lines and the JSON

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * interrupt.h — SIGINT/SIGTERM handling for commands that write files.
  *

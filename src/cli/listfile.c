@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "cli/listfile.h"
 
 #include <stdlib.h>

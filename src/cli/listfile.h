@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * listfile.h — a file of entries, one a line (candidate lists): blank
  * lines and '#' comments skipped, spaces trimmed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* storedisk — entry point: dispatches to one file per subcommand. */
 #include <stdio.h>
 #include <string.h>

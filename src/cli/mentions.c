@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "cli/mentions.h"
 
 #include <stdio.h>

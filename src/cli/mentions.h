@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mentions.h — print what a closure or pack found besides references:
  * full-path mentions of store paths that do not exist (warnings: not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "cli/pack_input.h"
 
 #include "app/input.h"

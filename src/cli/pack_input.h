@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pack_input.h — `pack --tar FILE` and `pack --nix-export FILE`: the
  * closure comes from a stream (app/input.h) instead of a local store.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * progress.h — pack's progress line on a terminal:
  * "[ 42%] 1234/5678 files, 1.2 GiB/2.9 GiB, 310 MiB/s, ETA 0:06",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "cli/verify_report.h"
 
 #include "cli/json.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verify_report.h — how `storedisk verify` prints a result
  * (app/verify.h): text lines or one JSON document.

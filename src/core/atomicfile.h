@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * atomicfile.h — write an output file so that it appears whole or not at
  * all.

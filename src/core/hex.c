@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/hex.h"
 
 void sd_hex_encode(const uint8_t *in, size_t len, char *out)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hex.h — base-16 text: digests as Nix's dump-db and sha256sum print them.
  */

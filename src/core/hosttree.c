@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hosttree.c — build the normalised tree from host files (see hosttree.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hosttree.h — build the normalised tree from files on the host.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kver.c — kernel versions and the feature table (see kver.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kver.h — Linux kernel versions and the one table of which kernel first
  * reads each on-disk feature of the image formats.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pathcanon.c — lexical path canonicalisation (core/pathcanon.h). */
 #include "core/pathcanon.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pathcanon.h — paths made absolute and canonical without looking at the
  * file system, as Nix's absPath/canonPath do before a path is taken as a

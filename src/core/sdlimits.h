@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sdlimits.h — the limits storedisk's writers and readers share.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sha256.h — SHA-256 through libcrypto (never our own implementation).
  */

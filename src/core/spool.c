@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/spool.h"
 
 #include <errno.h>

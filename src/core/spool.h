@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * spool.h — file contents of a sequential input, kept for later reading.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/tree.h"
 
 #include <fcntl.h>

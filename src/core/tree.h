@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tree.h — the normalised tree, storedisk's one central model.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "core/u64set.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * u64set.h — a set of 64-bit numbers (open addressing), such as the
  * directory inode numbers an image reader has visited (loop detection).

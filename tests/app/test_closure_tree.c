@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The closure tree walked on several threads: the same tree, the same
  * error, for every number of jobs (app/closure_tree.h). */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of app/diff_closure.h: the name/version split (Nix's rule) and
  * which root entries count as store paths. */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tests of sd_extract on hand-built hostile trees that no image writer would
  * produce (duplicate names, a symlink and a directory of the same name,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tests of sd_input_closure (app/input.h): a stream's store paths as a
  * closure — the export stream's references become sorted, unique edges

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tests of the root symlink helpers on hand-built trees: where a root
  * link's target leads inside the image (sd_rootlink_resolve: relative and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """compare-tree.py SRC_STORE IMAGE_ROOT MTIME PATH...
 
 Compare an image's contents (mounted or extracted at IMAGE_ROOT) with the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """erofs-flat-check.py IMAGE [--gain]: check the layout rules of an
 uncompressed storedisk EROFS image (formats/erofs/writer.h) by reading its
 on-disk structures (EROFS format: superblock at byte 1024, 32/64-byte

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """flip-verify.py STOREDISK IMAGE START COUNT — run `storedisk verify` on
 COUNT copies of IMAGE, each with one bit flipped: offsets from START, the
 first half spread over the first 64 KiB (metadata), the rest over the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """flip.py IN OUT OFFSET [BIT] — copy IN to OUT with one bit flipped."""
 import sys
 

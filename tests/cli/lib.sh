@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # lib.sh — shared helpers for the shell tests of the storedisk CLI.
 # Sourced by each tests/cli/test-*.sh; meson passes STOREDISK (the binary)
 # and SRCDIR (the source tree) in the environment.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """mkdeep.py TOP LEVELS: a chain of LEVELS directories named "d" below TOP
 (created), a file "f<i>" holding "level <i>\\n" every 1000 levels and a file
 "bottom" holding "bottom\\n" in the deepest one.  Works one component at a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """mkexport.py OUT STORE [MUTATION] — write a `nix-store --export` stream
 of every store path in the directory STORE (logical /nix/store), with no
 references, as Nix would for paths without references.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """mknixdb.py REG OUT — write a Nix database OUT (SQLite, the ValidPaths
 and Refs tables of Nix's schema) holding the registration REG (the
 `nix-store --dump-db` format: path, base16 narHash, narSize, deriver,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """mktar.py OUT KIND BASE — a small hand-made tar for the input tests.
 
 KIND: dotdot (an entry with '..'), outside (/etc/passwd), device (a

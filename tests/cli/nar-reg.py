@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """nar-reg.py STORE CLOSURE_JSON — print a registration in the format of
 `nix-store --dump-db` (path, base16 narHash, narSize, deriver, reference
 count, references) for the paths of CLOSURE_JSON (`storedisk closure

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """perturb.py MODE SRC DST — copy store SRC to DST, perturbing one thing
 that must not change the image.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """reg-edit.py IN OUT OP PATH [ARG...] — rewrite one record of a
 registration in the `nix-store --dump-db` format (full layout only):
 

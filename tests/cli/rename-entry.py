@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """rename-entry.py IMAGE OLD NEW — rename the one entry called OLD to NEW
 (same length) in an uncompressed squashfs or EROFS image, in place, to build
 hostile images no writer produces (e.g. a name ".."); for EROFS the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # closure sources through the CLI: registration files (dump-db form with
 # every hash encoding, closureInfo/exportReferencesGraph form), path lists,
 # scan; --json and --graph outputs; invalid store entries are reported.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # A store path nested as deep as the shared limit allows (core/sdlimits.h,
 # SD_LIMIT_DEPTH: 4096 levels below the image root, the store path being
 # level 1) packs in both formats and reads back through every reader entry

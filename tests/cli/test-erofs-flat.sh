@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Uncompressed EROFS layout (issue 9): inodes placed first fit (no inode
 # crosses a block, inline tails in their inode's block), directory and
 # long-symlink blocks before all file data, a metadata area no larger

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Compressed EROFS layouts (issue 9): compact indexes, files stored plain
 # when compression saves no room, --ztailpacking.  Files chosen for each
 # case; every image mounts in the kernel and matches the source byte for

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # pack --format erofs: for every compressor and pcluster size the image
 # mounts in the kernel and matches the source byte for byte; fsck.erofs
 # and dump.erofs agree where erofs-utils 1.5 can read the image; blkid sees

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Everyday use: digests for copying an image between hosts, --version and
 # --help on every command, progress on a terminal only, the man page.
 . "$SRCDIR/tests/cli/lib.sh"

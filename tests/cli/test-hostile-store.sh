@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Hostile and messy stores (issue 10, part 4).  Every odd input gives either
 # a clear error naming the path (exit 1, nothing at IMAGE, no temporary file)
 # or a correct image (mounted and compared with the source); pack is crash

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Every hand-made hostile image of tests/formats/test_hostile.c (both
 # formats: cycles, bad references, bad names, huge sizes) through every
 # command that reads an image: verify, info, ls -R, cat of every listed

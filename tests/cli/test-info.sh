@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # storedisk info: format, compressors, sizes, features, counts, label, UUID
 # and min_kernel of images of both formats (every compressor), of images
 # written by mkfs.erofs and mksquashfs, text and JSON; exit 2 for what is

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Inputs without a local store: `pack --tar` (absolute and relative names,
 # file and stdin) and `pack --nix-export` give the same image bytes as the
 # directory input, for squashfs and EROFS; malformed streams are clean

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Looking inside images without mounting them: ls, cat, extract, diff and
 # export on squashfs and EROFS images of the demo store, checked against the
 # source store; extract of hostile images never writes outside its DIR.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # verify against a registration: real NAR hashes (computed by
 # tests/cli/nar-reg.py, cross-checked with nix-store --dump when it is
 # installed) verify (0); a wrong narHash, a registered path missing from

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # closure + pack on the demo store: the closure is right, the image mounts
 # in the kernel and matches the source byte for byte, unsquashfs agrees,
 # roots may be given every documented way, bad input loses nothing.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Real-world inputs that broke (issue 10, part 5): sparse tar members (GNU
 # tar -S in every sparse format) keep their size; a tar of an optimised
 # store (hard links to symlinks) packs like the directory; declared sizes

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Registrations: `storedisk registration` of a closure and of its image
 # agree; pack --embed-registration puts the same text at the image root and
 # --registration-out beside it; narHash equals the SHA-256 of Nix's NAR

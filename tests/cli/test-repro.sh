@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Reproducibility: the same closure gives the same image bytes whatever
 # --jobs, creation/readdir order, mtimes, owners, write bits, umask,
 # hard links, LANG and TZ; and a golden hash pins the bytes for a fixed

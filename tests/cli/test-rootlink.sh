@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # pack --root-symlink NAME=TARGET: a symlink at the image root (such as
 # `system` -> the toplevel) for every input (store, --tar, --nix-export)
 # and both formats; it resolves under a real kernel mount; the same bytes

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # pack and verify agree on what a reference is (Nix's rule: the hash of a
 # store path that exists), and verify is sound: an image missing one
 # dependency fails whatever registration, candidates or manifest come with

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Same closure, same bytes, whatever the source: pack --embed-registration
 # and --registration-out of one closure from a Nix database (--db), a
 # registration with derivers (--registration), a path list (--paths), a

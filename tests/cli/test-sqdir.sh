@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # squashfs directories large enough for a lookup index (issue 9, read side):
 # the writer keeps only some of libsquashfs' index entries, so the kernel
 # must still find every name by lookup (no readdir first) and list every

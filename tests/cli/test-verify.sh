@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # verify: a clean image is self-contained (0); a planted foreign reference
 # is a violation naming file and offset (1); candidates turn unknown full
 # paths into warnings; --allow accepts exceptions; unreadable, truncated

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # why: the shortest reference chain between two store paths, with the file,
 # offset and excerpt of every hop, on the demo store and on images packed
 # from it (squashfs and EROFS give the same chains as the store).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of the store model, root resolution and the closure engine. */
 #include <criterion/criterion.h>
 #include <stdarg.h>

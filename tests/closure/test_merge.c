@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of closure/merge.h: the union of path lists and registrations. */
 #include <criterion/criterion.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of the NAR serialiser and narHash (closure/nar.h). */
 #include <criterion/criterion.h>
 #include <stdio.h>

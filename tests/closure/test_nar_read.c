@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of the NAR reader (closure/nar_read.h) and the wire reader. */
 #include <criterion/criterion.h>
 #include <stdio.h>

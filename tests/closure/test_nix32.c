@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of nix32 encoding and the narHash parser. */
 #include <criterion/criterion.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of reading a Nix database (closure/nixdb.h). */
 #include <criterion/criterion.h>
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of the registration, path list and allow list parsers. */
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The registration writer's output parses back to the same records. */
 #include <criterion/criterion.h>
 #include <string.h>

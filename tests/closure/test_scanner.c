@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of the streaming reference scanner and the tree scanner. */
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of store path syntax. */
 #include <criterion/criterion.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tmpdir.c — per-test scratch directory (see tmpdir.h).
  */

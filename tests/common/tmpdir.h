@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tmpdir.h — one scratch directory per test, shared by all test suites.
  *

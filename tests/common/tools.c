@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "tests/common/tools.h"
 
 #include <criterion/criterion.h>

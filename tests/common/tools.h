@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools.h — external programs in tests (mkfs.erofs, fsck.erofs, blkid,
  * unsquashfs, ...): are they installed, and what do they print.

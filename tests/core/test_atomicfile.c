@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of atomic output files: temporary names, locks, stale clean-up. */
 #include <criterion/criterion.h>
 #include <dirent.h>

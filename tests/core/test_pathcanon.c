@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of lexical path canonicalisation (core/pathcanon.h). */
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of the spool of sequential inputs (core/spool.h): holes. */
 #include <criterion/criterion.h>
 #include <stdint.h>

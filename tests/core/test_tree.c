@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of the normalised tree and the host-tree builder. */
 #include <criterion/criterion.h>
 #include <fcntl.h>

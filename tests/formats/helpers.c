@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * helpers.c — shared code of the format tests (see helpers.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * helpers.h — tree building, image writing and tree comparison for the
  * format tests.

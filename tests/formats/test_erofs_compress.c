@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The EROFS writer with compression (formats/erofs/writer_z.h): for every
  * compressor (none, lz4, lz4hc, lzma, zstd) and pcluster size (4 KiB,

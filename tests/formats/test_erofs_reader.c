@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_erofs_reader.c — the EROFS reader against mkfs.erofs images:
  * every layout and compressor mkfs.erofs offers is read back and compared

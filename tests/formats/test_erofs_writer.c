@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The EROFS writer (formats/erofs/writer.h): images are checked by the
  * kernel (mount -o loop,ro, skipped without the privilege), by erofs-utils

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The reader against damaged and hostile images: truncation at many
  * lengths, bit flips at many offsets, foreign files, and hand-patched

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Interoperability with squashfs-tools: unsquashfs must extract our images
  * (lz4 in particular, see formats/squashfs/comp.h) with every byte intact,

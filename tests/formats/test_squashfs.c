@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Round trips, options and limits of the SquashFS writer and reader. */
 #include <criterion/criterion.h>
 #include <fcntl.h>

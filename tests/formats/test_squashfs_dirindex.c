@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The SquashFS writer's choice of directory index entries: the lookup
  * cost model and the choice against it (writer_dirindex.h). */
 #include <criterion/criterion.h>

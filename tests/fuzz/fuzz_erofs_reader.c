@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_erofs_reader.c — fuzz target for the EROFS reader.
  *

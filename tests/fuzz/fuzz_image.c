@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_image.c — see fuzz_image.h. */
 #include "fuzz_image.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_image.h — the shared body of the image-reader fuzz targets: put the
  * input in a memfd, read it with a format reader, stream every file (at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_nar.c — fuzz target for the NAR reader (closure/nar_read.h) with a
  * round-trip oracle.  The reader is strict (nar_read.h), so a NAR it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_nixdb.c — fuzz target for reading a Nix database's rows
  * (closure/nixdb_rows.h): the input is the bytes of an SQLite file, opened

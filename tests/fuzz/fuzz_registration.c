@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_registration.c — fuzz target for the text inputs of the closure
  * module: the same bytes are parsed as a registration, a path list and an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_scanner.c — differential fuzz target for the reference scanner
  * (closure/scanner.h) against a plain reference implementation of Nix's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_squashfs_reader.c — fuzz target for the squashfs reader: the input
  * goes through fuzz_read_image() (fuzz_image.h) with the squashfs format's

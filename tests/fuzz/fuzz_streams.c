@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_streams.c — fuzz target for the stream inputs of `pack`
  * (app/input.h): the same bytes are read as a `nix-store --export` stream

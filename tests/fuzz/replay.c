@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay.c — main() of the fuzz targets when they are not built with
  * libFuzzer: feeds every file of the directories (or files) named on the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # lib.sh — shared set-up of the real-Nix tests (sourced after
 # tests/cli/lib.sh): scripts/nix-setup.sh prepares Debian's nix-bin offline
 # in $WORK/nix-conf and the environment points Nix at it.  Where Nix cannot

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # make-derivations.nix — store paths whose outputs reference each other in
 # every way Nix records, built by real Nix for tests/nix/test-nix.sh.
 #

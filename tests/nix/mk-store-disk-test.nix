@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk-store-disk-test.nix — nix/mk-store-disk.nix built by real Nix against
 # the stand-ins of tests/nix/nixpkgs-standin.nix, for
 # tests/nix/test-mk-store-disk.sh:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # nixpkgs-standin.nix — the few nixpkgs functions nix/mk-store-disk.nix
 # calls, written with builtins.derivation alone (no nixpkgs is reachable
 # here), for tests/nix/test-mk-store-disk.sh.  Builders are the host's

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # nix/mk-store-disk.nix (mkStoreDisk) and nix/package.nix with real Nix 2.8
 # (Debian's nix-bin, set up offline by scripts/nix-setup.sh).  No nixpkgs is
 # reachable here, so runCommand, closureInfo and the storedisk package are

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The real-Nix oracle: Nix 2.8 (Debian's nix-bin, set up offline by
 # scripts/nix-setup.sh) builds tests/nix/make-derivations.nix into the real
 # /nix/store, and storedisk's answers are compared with Nix's own:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The Nix database as Nix sees it now (closure/nixdb.h), against real Nix
 # 2.8 (scripts/nix-setup.sh).  Most of it runs on a private Nix store
 # (`nix-store --store $WORK/r`, its database $WORK/r/nix/var/nix/db), so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* golden.c — the sweep's store and its golden images (see golden.h). */
 #include "golden.h"
 

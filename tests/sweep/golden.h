@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * golden.h — the store the corruption sweep packs, and its golden images.
  *

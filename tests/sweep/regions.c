@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* regions.c — byte-to-structure maps of golden images (see regions.h). */
 #include "regions.h"
 

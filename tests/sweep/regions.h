@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * regions.h — which structure each byte of a (valid) image belongs to, so
  * that the corruption sweep can aim its damage at every region: the

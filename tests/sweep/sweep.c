@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sweep.c — the corruption sweep: for each format and compressor, a
  * golden image and a fixed, seeded set of damaged copies of it (1,000

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* util.c — file helpers of the corruption sweep (see util.h). */
 #include "util.h"
 

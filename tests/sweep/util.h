@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util.h — what the corruption sweep needs from the file system, without
  * a test framework (sweep.c forks its cases, and LeakSanitizer cannot

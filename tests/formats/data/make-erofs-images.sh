@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make-erofs-images.sh MKFS_EROFS — regenerate the erofs-*.img test images
 # (tests/formats/test_erofs_reader.c reads them and knows their contents).
 #
