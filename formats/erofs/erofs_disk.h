@@ -6,7 +6,7 @@
  * Documentation/filesystems/erofs.rst).  Every structure is given as a set
  * of field offsets (relative to the start of the structure) and field
  * sizes; code reads and writes fields with get_le16/32/64 and put_le16/32/64 from
- * formats/erofs/erofs_le.h at those offsets.  All multi-byte integers on
+ * src/core/le.h at those offsets.  All multi-byte integers on
  * disk are little-endian.  The _Static_asserts at the end check that the
  * fields of every structure are contiguous and add up to its size.
  *
@@ -44,7 +44,7 @@
 
 #include <stdint.h>
 
-#include "formats/erofs/erofs_le.h"
+#include "core/le.h"
 
 /* ------------------------------------------------------------------ */
 /* Geometry                                                            */

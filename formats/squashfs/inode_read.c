@@ -28,6 +28,7 @@
 #include <sqfs/error.h>
 #include <sqfs/meta_reader.h>
 
+#include "core/le.h"
 #include "formats/squashfs/sqfserr.h"
 
 #define BASE_BYTES 16
@@ -49,22 +50,6 @@ struct ictx {
 	sqfs_u64 room; /* most bytes the inode table can hold from
 			  the inode's metadata block on */
 };
-
-static sqfs_u16 get_le16(const sqfs_u8 *p)
-{
-	return (sqfs_u16)(p[0] | p[1] << 8);
-}
-
-static sqfs_u32 get_le32(const sqfs_u8 *p)
-{
-	return (sqfs_u32)p[0] | (sqfs_u32)p[1] << 8 | (sqfs_u32)p[2] << 16 |
-	       (sqfs_u32)p[3] << 24;
-}
-
-static sqfs_u64 get_le64(const sqfs_u8 *p)
-{
-	return (sqfs_u64)get_le32(p) | (sqfs_u64)get_le32(p + 4) << 32;
-}
 
 /* SD_ERR_CORRUPT "IMAGE: WHERE: reason". */
 __attribute__((format(printf, 2, 3))) static int corrupt(const struct ictx *c,

@@ -4,10 +4,11 @@
  */
 #include "tmpdir.h"
 
+#include "rmtree.h"
+
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,31 +25,12 @@ void tt_setup(const char *prefix)
 			   strerror(errno));
 }
 
-static int make_writable(const char *p, const struct stat *st, int flag,
-			 struct FTW *ftw)
-{
-	(void)ftw;
-	if (flag == FTW_D || flag == FTW_DNR)
-		chmod(p, (st->st_mode & 07777) | S_IWUSR);
-	return 0; /* like chmod -R: carry on whatever happens */
-}
-
-static int remove_one(const char *p, const struct stat *st, int flag,
-		      struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p) == 0 ? 0 : -1;
-}
-
 void tt_teardown(void)
 {
 	if (!tt_tmp[0])
 		return;
-	nftw(tt_tmp, make_writable, 16, FTW_PHYS);
-	cr_assert_eq(nftw(tt_tmp, remove_one, 16, FTW_PHYS | FTW_DEPTH), 0,
-		     "remove %s: %s", tt_tmp, strerror(errno));
+	cr_assert_eq(tt_rmtree(tt_tmp), 0, "remove %s: %s", tt_tmp,
+		     strerror(errno));
 	tt_tmp[0] = '\0';
 }
 

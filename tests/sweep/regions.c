@@ -6,23 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/le.h"
 #include "util.h"
-
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 /* A class per byte: paint() fills [from, to) with class @c (later paints
  * win), collect() turns the painted map into offset lists. */
@@ -114,7 +99,7 @@ static void sqfs_table(struct map *m, const uint8_t *img, uint64_t index,
 	if (index == SQFS_NONE || entries == 0 || index + 8 > m->len)
 		return;
 	uint64_t nblocks = (entries * entry_size + 8191) / 8192;
-	uint64_t first = le64(img + index);
+	uint64_t first = get_le64(img + index);
 
 	if (first > index)
 		first = index;
@@ -125,13 +110,15 @@ void sw_regions_squashfs(const uint8_t *img, size_t len, struct sw_regions *out)
 {
 	struct map m;
 
-	if (len < 96 || le32(img) != 0x73717368u)
+	if (len < 96 || get_le32(img) != 0x73717368u)
 		sw_die("the golden image is not a squashfs image");
-	uint32_t inodes = le32(img + 4), frags = le32(img + 16);
-	uint16_t ids = le16(img + 26);
-	uint64_t bytes_used = le64(img + 40), id_table = le64(img + 48);
-	uint64_t inode_table = le64(img + 64), dir_table = le64(img + 72);
-	uint64_t frag_table = le64(img + 80), export_table = le64(img + 88);
+	uint32_t inodes = get_le32(img + 4), frags = get_le32(img + 16);
+	uint16_t ids = get_le16(img + 26);
+	uint64_t bytes_used = get_le64(img + 40), id_table = get_le64(img + 48);
+	uint64_t inode_table = get_le64(img + 64),
+		 dir_table = get_le64(img + 72);
+	uint64_t frag_table = get_le64(img + 80),
+		 export_table = get_le64(img + 88);
 
 	map_init(&m, len, "padding after bytes_used");
 	paint(&m, 0, bytes_used, "directory table");
@@ -202,19 +189,19 @@ static void dir_block(struct erofs_walk *w, const uint8_t *blk, size_t size)
 {
 	if (size < 12)
 		return;
-	size_t n = le16(blk + 8) / 12;
+	size_t n = get_le16(blk + 8) / 12;
 
 	for (size_t i = 0; i < n && (i + 1) * 12 <= size; i++) {
 		const uint8_t *d = blk + 12 * i;
-		size_t off = le16(d + 8);
-		size_t end = i + 1 < n ? le16(d + 12 + 8) : size;
+		size_t off = get_le16(d + 8);
+		size_t end = i + 1 < n ? get_le16(d + 12 + 8) : size;
 		if (off > end || end > size)
 			continue;
 		size_t nl = strnlen((const char *)blk + off, end - off);
 		if ((nl == 1 && blk[off] == '.') ||
 		    (nl == 2 && !memcmp(blk + off, "..", 2)))
 			continue;
-		push_nid(w, le64(d));
+		push_nid(w, get_le64(d));
 	}
 }
 
@@ -225,11 +212,12 @@ static void erofs_inode(struct erofs_walk *w, struct map *m, uint64_t nid)
 
 	if (pos + 64 > w->len)
 		return;
-	uint16_t format = le16(in), icount = le16(in + 2), mode = le16(in + 4);
+	uint16_t format = get_le16(in), icount = get_le16(in + 2),
+		 mode = get_le16(in + 4);
 	bool extended = format & 1;
 	unsigned layout = (format >> 1) & 7;
-	uint64_t size = extended ? le64(in + 8) : le32(in + 8);
-	uint32_t iu = le32(in + 16);
+	uint64_t size = extended ? get_le64(in + 8) : get_le32(in + 8);
+	uint32_t iu = get_le32(in + 16);
 	uint64_t core = extended ? 64 : 32;
 	uint64_t xattrs = icount ? 12 + 4 * (uint64_t)(icount - 1) : 0;
 	uint64_t tail_at = pos + core + xattrs;
@@ -274,7 +262,7 @@ static void erofs_inode(struct erofs_walk *w, struct map *m, uint64_t nid)
 		uint64_t at = (tail_at + 7) & ~7ull;
 		uint64_t end = at + 8 + 8 * ((size + bs - 1) / bs);
 		if (at + 8 <= w->len)
-			end += le16(w->img + at + 2); /* h_idata_size */
+			end += get_le16(w->img + at + 2); /* h_idata_size */
 		if (m && end > next_inode(w, pos))
 			end = next_inode(w, pos);
 		paint(m, tail_at, end, "cluster and chunk indexes");
@@ -286,12 +274,12 @@ void sw_regions_erofs(const uint8_t *img, size_t len, struct sw_regions *out)
 	struct map m;
 	struct erofs_walk w = {.img = img, .len = len};
 
-	if (len < EROFS_SB + 128 || le32(img + EROFS_SB) != 0xE0F5E1E2u)
+	if (len < EROFS_SB + 128 || get_le32(img + EROFS_SB) != 0xE0F5E1E2u)
 		sw_die("the golden image is not an EROFS image");
 	w.blkbits = img[EROFS_SB + 12];
-	w.meta = (uint64_t)le32(img + EROFS_SB + 40) << w.blkbits;
+	w.meta = (uint64_t)get_le32(img + EROFS_SB + 40) << w.blkbits;
 	map_init(&m, len, "other (compressed data, padding)");
-	push_nid(&w, le16(img + EROFS_SB + 14));
+	push_nid(&w, get_le16(img + EROFS_SB + 14));
 	/* First pass: find every inode through the directories; second:
 	 * paint each, its indexes bounded by the next inode. */
 	for (size_t i = 0; i < w.nq; i++)

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/le.h"
 #include "golden.h"
 #include "regions.h"
 #include "util.h"
@@ -383,12 +384,6 @@ static void run_cases(struct sweep *s)
 
 /* ---- the damage ------------------------------------------------------ */
 
-static void put_le(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* Damage @img (@len bytes) at @off in one of eight ways chosen by @r;
  * describe it in @desc. */
 static void corrupt(uint8_t *img, size_t len, size_t off, uint64_t r,
@@ -442,7 +437,10 @@ static void corrupt(uint8_t *img, size_t len, size_t off, uint64_t r,
 				    : len + 4096; /* sizes and offsets near the end */
 		if (off + n > len)
 			off = len - n;
-		put_le(img + off, v, (int)n);
+		if (n == 4)
+			put_le32(img + off, (uint32_t)v);
+		else
+			put_le64(img + off, v);
 		snprintf(desc, dsz, "le%zu 0x%llx at %zu", n * 8,
 			 (unsigned long long)(n == 4 ? (uint32_t)v : v), off);
 		break;

@@ -2,9 +2,10 @@
 /* util.c — file helpers of the corruption sweep (see util.h). */
 #include "util.h"
 
+#include "tests/common/rmtree.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,32 +104,9 @@ uint8_t *sw_slurp(const char *path, size_t *len)
 	return d;
 }
 
-static int make_writable(const char *p, const struct stat *st, int flag,
-			 struct FTW *ftw)
-{
-	(void)ftw;
-	if (flag == FTW_D || flag == FTW_DNR)
-		chmod(p, (st->st_mode & 07777) | S_IRWXU);
-	return 0; /* like chmod -R: carry on whatever happens */
-}
-
-static int remove_one(const char *p, const struct stat *st, int flag,
-		      struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p) == 0 ? 0 : -1;
-}
-
 int sw_remove_tree(const char *path)
 {
-	struct stat st;
-
-	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0 : -1;
-	nftw(path, make_writable, 16, FTW_PHYS);
-	return nftw(path, remove_one, 16, FTW_PHYS | FTW_DEPTH);
+	return tt_rmtree(path);
 }
 
 char *sw_scratch_dir(void)

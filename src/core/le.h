@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * erofs_le.h — little-endian field access at the byte boundary.
+ * le.h — little-endian field access at the byte boundary.
  *
- * Every EROFS on-disk structure is read and written through these helpers
- * at a documented byte offset (see formats/erofs/erofs_disk.h); no C struct
- * is ever overlaid on an image buffer, so the code depends neither on host
- * byte order nor on struct packing or alignment.
+ * Both formats are little-endian; every on-disk structure we decode
+ * ourselves (EROFS: formats/erofs/erofs_disk.h; the squashfs inodes of
+ * formats/squashfs/inode_read.c) is read and written through these helpers
+ * at a documented byte offset.  No C struct is ever overlaid on an image
+ * buffer, so the code depends neither on host byte order nor on struct
+ * packing or alignment.
  */
-#ifndef SD_FORMATS_EROFS_EROFS_LE_H
-#define SD_FORMATS_EROFS_EROFS_LE_H
+#ifndef SD_CORE_LE_H
+#define SD_CORE_LE_H
 
 #include <stdint.h>
 
