@@ -78,7 +78,7 @@ static const char *at(const char *store, const char *fmt, const char *a)
 void sw_golden_store(const char *store)
 {
 	char t[512];
-	size_t big = 300 * 1024;
+	size_t big = 160 * 1024;
 
 	golden_rng = 0x60de11ull;
 	sw_mkdir_p(at(store, "%s/lib", LIB));
@@ -87,10 +87,10 @@ void sw_golden_store(const char *store)
 	sw_mkdir_p(at(store, "%s/etc", APP));
 	sw_mkdir_p(at(store, "%s/data", APP));
 
-	char *so = text(48 * 1024);
-	sw_write_file(at(store, "%s/lib/libfoo.so", LIB), so, 48 * 1024, 0555);
+	char *so = text(24 * 1024);
+	sw_write_file(at(store, "%s/lib/libfoo.so", LIB), so, 24 * 1024, 0555);
 	/* deduplicated */
-	sw_write_file(at(store, "%s/data/dup", APP), so, 48 * 1024, 0444);
+	sw_write_file(at(store, "%s/data/dup", APP), so, 24 * 1024, 0444);
 	free(so);
 	char *a = text(200);
 	sw_write_file(at(store, "%s/lib/libfoo.a", LIB), a, 200, 0444);
@@ -129,13 +129,13 @@ void sw_golden_store(const char *store)
 	t[300] = '\0';
 	sw_symlink(t, at(store, "%s/data/long-symlink", APP));
 
-	/* 64 KiB of noise, 128 KiB of zeros (a hole), text. */
+	/* 32 KiB of noise, 64 KiB of zeros (a hole), 64 KiB of text. */
 	uint8_t *b = calloc(1, big);
 	if (!b)
 		sw_die("out of memory");
-	noise(b, 64 * 1024);
-	char *tx = text(big - 192 * 1024);
-	memcpy(b + 192 * 1024, tx, big - 192 * 1024);
+	noise(b, 32 * 1024);
+	char *tx = text(big - 96 * 1024);
+	memcpy(b + 96 * 1024, tx, big - 96 * 1024);
 	free(tx);
 	sw_write_file(at(store, "%s/data/big", APP), b, big, 0444);
 	free(b);
