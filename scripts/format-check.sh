@@ -25,7 +25,9 @@ if ! clang-format --dry-run --Werror --style=file:.clang-format $files; then
 fi
 # Every tracked file carries an SPDX line (in its first three lines, or
 # its last for Markdown), but those .reuse/dep5 covers (no comment syntax).
+spdx="SPDX lines not checked (no git checkout)"
 if [ -d .git ] && command -v git >/dev/null; then
+	spdx="every tracked file has its SPDX line"
 	missing=$(git ls-files | grep -Ev '^(tests/fuzz/corpus/|bench/results/|LICENSE$|\.reuse/dep5$)|\.img$' |
 		while read -r f; do
 			{ head -3 "$f"; tail -1 "$f"; } | grep -q 'SPDX-License-Identifier: MIT' || echo "$f"
@@ -35,3 +37,4 @@ if [ -d .git ] && command -v git >/dev/null; then
 		exit 1
 	fi
 fi
+echo "format-check: $(echo "$files" | wc -l) C files match .clang-format; $spdx" >&2

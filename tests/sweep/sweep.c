@@ -101,7 +101,7 @@ struct sweep {
 	struct result *res; /* ncases results, shared with the children */
 	volatile unsigned *current; /* the case a child is running */
 	/* tallies */
-	unsigned cases, failures, refused, invisible;
+	unsigned cases, failures, refused, reported, invisible;
 	unsigned rc[C_KINDS][3];
 	unsigned region_cases[SW_MAX_REGIONS], region_refused[SW_MAX_REGIONS];
 };
@@ -311,6 +311,7 @@ static void judge(struct sweep *s, unsigned k, int region, const char *what)
 		return;
 	}
 	s->refused += refused;
+	s->reported += !refused && !all_zero;
 	s->invisible += all_zero;
 	if (region >= 0)
 		s->region_refused[region] += refused;
@@ -526,9 +527,11 @@ static unsigned sweep_format(const char *dir, const char *format,
 	fprintf(stderr,
 		"sweep %s: %zu-byte golden image; %u cases (%u truncations, "
 		"%u corruptions): %u refused by some command (exit 2), %u "
-		"changed nothing any command shows, %u failures\n",
+		"reported as findings or differences only (exit 1), %u "
+		"changed nothing any command shows, %u failures; per "
+		"command (cat: per file of each case):\n",
 		name, s.len, s.ncases - 1, s.ntrunc, s.ncases - 1 - s.ntrunc,
-		s.refused, s.invisible, s.failures);
+		s.refused, s.reported, s.invisible, s.failures);
 	for (int k = 0; k < C_KINDS; k++)
 		fprintf(stderr,
 			"sweep %s:   %-7s exit 0: %5u  exit 1: %5u  "
