@@ -101,6 +101,23 @@ contains() { grep -qF -- "$2" "$1"; }
 # The demo store; prints the root store path.
 demo_store() { sh "$SRCDIR/scripts/make-demo-store.sh" "$1"; }
 
+# nobody_setup: for checks that run as the unprivileged user nobody —
+# $WORK readable by it, the binary copied to $WORK/storedisk (a build
+# directory may not be), $NB a directory it can write, and $nobody_ok true
+# when setpriv can switch to it here.
+nobody_setup() {
+	chmod 755 "$WORK"
+	cp "$SD" "$WORK/storedisk"
+	NB=$WORK/nb
+	mkdir -p "$NB"
+	chmod 777 "$NB"
+	nobody_ok=false
+	if command -v setpriv >/dev/null &&
+		setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+		nobody_ok=true
+	fi
+}
+
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # can_mount: true when loop mounts work here (root, loop devices).

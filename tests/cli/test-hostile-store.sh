@@ -15,17 +15,8 @@ sp() { echo "$(h "$1")-$1"; }
 q="-q --no-digest"
 S=$WORK/s/nix/store
 mkdir -p "$S"
-# Readable by an unprivileged user (the tests that need one run as nobody).
-chmod 755 "$WORK"
-cp "$SD" "$WORK/storedisk"
-NB=$WORK/nb
-mkdir -p "$NB"
-chmod 777 "$NB"
-nobody_ok=false
-if command -v setpriv >/dev/null &&
-	setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
-	nobody_ok=true
-fi
+# The tests that need an unprivileged user run as nobody.
+nobody_setup
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 
 # nothing_left IMG: nothing at IMG, no temporary file beside it.

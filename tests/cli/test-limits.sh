@@ -8,17 +8,8 @@
 . "$SRCDIR/tests/cli/lib.sh"
 
 q="-q --no-digest"
-# Readable by an unprivileged user (the thread test runs as nobody).
-chmod 755 "$WORK"
-cp "$SD" "$WORK/storedisk"
-NB=$WORK/nb
-mkdir -p "$NB"
-chmod 777 "$NB"
-nobody_ok=false
-if command -v setpriv >/dev/null &&
-	setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
-	nobody_ok=true
-fi
+# The thread test runs as nobody.
+nobody_setup
 
 # ---- resource limits: ulimit -n 64, ulimit -v 512M, no threads -----------
 demo=$(demo_store "$WORK/d")
