@@ -9,8 +9,12 @@
 
 /* Prefilter: one bit per value of the first four characters' digits
  * (20 bits), so most non-candidate windows are rejected from a 128 KiB
- * bitmap instead of a probe into the (possibly large) slot array. */
+ * bitmap instead of a probe into the (possibly large) slot array.  Built
+ * only once the slot array reaches FILTER_MIN_CAP slots (160 KiB): below
+ * that a probe costs no more than the filter, and a map that stays small
+ * (one registration, one allow list) does not pay for zeroing 128 KiB. */
 #define FILTER_BITS 20
+#define FILTER_MIN_CAP 4096
 
 struct slot {
 	char key[SD_HASH_CHARS];
@@ -21,7 +25,7 @@ struct sd_hashmap {
 	struct slot *slots;
 	size_t cap; /* power of two */
 	size_t count;
-	uint64_t *filter; /* 1 << FILTER_BITS bits */
+	uint64_t *filter; /* 1 << FILTER_BITS bits; NULL while cap is small */
 };
 
 static size_t filter_index(const char *key)
@@ -64,8 +68,7 @@ struct sd_hashmap *sd_hashmap_new(void)
 		return NULL;
 	m->cap = 64;
 	m->slots = alloc_slots(m->cap);
-	m->filter = calloc((1u << FILTER_BITS) / 64, sizeof(uint64_t));
-	if (!m->slots || !m->filter) {
+	if (!m->slots) {
 		sd_hashmap_free(m);
 		return NULL;
 	}
@@ -90,12 +93,28 @@ static struct slot *find_slot(struct slot *slots, size_t cap, const char *key)
 	return &slots[i];
 }
 
+static void filter_add(uint64_t *filter, const char *key)
+{
+	size_t f = filter_index(key);
+	filter[f / 64] |= (uint64_t)1 << (f % 64);
+}
+
 static int grow(struct sd_hashmap *m)
 {
 	size_t ncap = m->cap * 2;
 	struct slot *ns = alloc_slots(ncap);
 	if (!ns)
 		return SD_ERR_NOMEM;
+	if (!m->filter && ncap >= FILTER_MIN_CAP) {
+		m->filter = calloc((1u << FILTER_BITS) / 64, sizeof(uint64_t));
+		if (!m->filter) {
+			free(ns);
+			return SD_ERR_NOMEM;
+		}
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->slots[i].id != SD_HASHMAP_NONE)
+				filter_add(m->filter, m->slots[i].key);
+	}
 	for (size_t i = 0; i < m->cap; i++) {
 		if (m->slots[i].id == SD_HASHMAP_NONE)
 			continue;
@@ -127,16 +146,18 @@ int sd_hashmap_put(struct sd_hashmap *m, const char *key, int64_t id,
 	memcpy(s->key, key, SD_HASH_CHARS);
 	s->id = id;
 	m->count++;
-	size_t f = filter_index(key);
-	m->filter[f / 64] |= (uint64_t)1 << (f % 64);
+	if (m->filter)
+		filter_add(m->filter, key);
 	return 0;
 }
 
 int64_t sd_hashmap_get(const struct sd_hashmap *m, const char *key)
 {
-	size_t f = filter_index(key);
-	if (!(m->filter[f / 64] & ((uint64_t)1 << (f % 64))))
-		return SD_HASHMAP_NONE;
+	if (m->filter) {
+		size_t f = filter_index(key);
+		if (!(m->filter[f / 64] & ((uint64_t)1 << (f % 64))))
+			return SD_HASHMAP_NONE;
+	}
 	return find_slot(m->slots, m->cap, key)->id;
 }
 

@@ -447,3 +447,46 @@ Test(hashmap, grow_and_lookup)
 	cr_assert_eq(sd_hashmap_put(m, k, -2, NULL, NULL), SD_ERR_INVALID);
 	sd_hashmap_free(m);
 }
+
+/* The hash map across its growth: small maps have no prefilter, large ones
+ * build it from the keys already in (closure/hashmap.c); every key put
+ * before and after that point is found with its id, and keys never put
+ * (same first four characters or not) are misses. */
+Test(hashmap, grows_past_the_prefilter)
+{
+	struct sd_hashmap *m = sd_hashmap_new();
+	cr_assert_not_null(m);
+	enum { N = 20000 };
+	char key[40], other[40];
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "in-%d", i);
+		char h[33];
+		ct_hash(key, h);
+		int64_t old = 0;
+		cr_assert_eq(sd_hashmap_put(m, h, i, &old, NULL), 0);
+		cr_assert_eq(old, SD_HASHMAP_NONE);
+		if (i % 997 == 0) { /* every key so far, at every size */
+			for (int j = 0; j <= i; j += 61) {
+				snprintf(other, sizeof(other), "in-%d", j);
+				ct_hash(other, h);
+				cr_assert_eq(sd_hashmap_get(m, h), j);
+			}
+		}
+	}
+	cr_assert_eq(sd_hashmap_count(m), N);
+	int misses = 0;
+	for (int i = 0; i < N; i++) {
+		char h[33];
+		snprintf(key, sizeof(key), "out-%d", i);
+		ct_hash(key, h);
+		misses += sd_hashmap_get(m, h) == SD_HASHMAP_NONE;
+		snprintf(key, sizeof(key), "in-%d", i);
+		ct_hash(key, h);
+		cr_assert_eq(sd_hashmap_get(m, h), i);
+		int64_t old = 0;
+		cr_assert_eq(sd_hashmap_put(m, h, N + i, &old, NULL), 0);
+		cr_assert_eq(old, i); /* a second put keeps the first id */
+	}
+	cr_assert_eq(misses, N);
+	sd_hashmap_free(m);
+}
