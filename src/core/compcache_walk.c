@@ -233,7 +233,8 @@ static int evict(struct sd_compcache *c, struct rec *recs, size_t n,
 	size_t gone = 0;
 	int rc = SD_OK;
 
-	qsort(recs, n, sizeof(*recs), rec_cmp);
+	if (n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(recs, n, sizeof(*recs), rec_cmp);
 	for (size_t i = 0; i < n; i++)
 		total += recs[i].bytes;
 	for (size_t i = 0; i < n && total > max_bytes; i++) {
