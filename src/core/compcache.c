@@ -608,14 +608,19 @@ bool sd_compcache_get(struct sd_compcache *c,
 		return false;
 	}
 	cc_entry_name(key, rel);
-	int fd = openat(c->vfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO under an entry's name must not stop us */
+	int fd = openat(c->vfd, rel,
+			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		/* ENOENT, or a name that is no file of ours (ELOOP): a
-		 * miss; a put will say what is wrong with the directory */
+		/* ENOENT; a symlink (ELOOP) is no entry of ours: gone */
+		if (errno == ELOOP && unlinkat(c->vfd, rel, 0) == 0)
+			atomic_fetch_add(&c->corrupt, 1);
 		atomic_fetch_add(&c->misses, 1);
 		return false;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		if (!S_ISDIR(st.st_mode))
+			remove_damaged(c, rel, &st);
 		close(fd);
 		atomic_fetch_add(&c->misses, 1);
 		return false;
@@ -697,8 +702,13 @@ bool sd_compcache_put(struct sd_compcache *c,
 		return false;
 	cc_entry_name(key, rel);
 	if (fstatat(c->vfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		atomic_fetch_add(&c->present, 1);
-		return true;
+		if (S_ISREG(st.st_mode)) {
+			atomic_fetch_add(&c->present, 1);
+			return true;
+		}
+		/* a symlink, FIFO, ... is no entry: replaced */
+		if (S_ISDIR(st.st_mode) || unlinkat(c->vfd, rel, 0) != 0)
+			return false;
 	}
 	for (int attempt = 0; attempt < 8 && fd < 0; attempt++) {
 		snprintf(tmp, sizeof(tmp), "%.2s/" CC_TMP_PREFIX "%ld.%" PRIu64,

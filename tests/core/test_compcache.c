@@ -415,6 +415,36 @@ Test(corrupt, another_version_is_never_returned, .init = setup,
 	sd_compcache_close(c);
 }
 
+Test(corrupt, symlink_or_fifo_under_an_entry_name, .init = setup,
+     .fini = tt_teardown)
+{
+	struct sd_compcache *c = open_cache("c", 0);
+	uint8_t k1[32], k2[32];
+
+	put_item(c, 1, 100);
+	key_of(1, k1);
+	key_of(2, k2);
+	const char *f1 = entry_file("c", k1);
+	char f2[1024];
+	snprintf(f2, sizeof(f2), "%s", entry_file("c", k2));
+	char dir[1024];
+	snprintf(dir, sizeof(dir), "%s", f2);
+	*strrchr(dir, '/') = '\0';
+	mkdir(dir, 0755);
+	/* a symlink to a valid entry is not followed, and goes */
+	cr_assert_eq(symlink(f1, f2), 0);
+	cr_assert_not(hit_item(c, 2, 100));
+	cr_assert_not(exists(f2));
+	cr_assert(exists(f1), "the symlink's target was removed");
+	/* a FIFO: a miss at once (no wait for a writer), and replaced */
+	cr_assert_eq(mkfifo(f2, 0644), 0);
+	cr_assert_not(hit_item(c, 2, 100));
+	cr_assert_eq(mkfifo(f2, 0644), 0);
+	put_item(c, 2, 100);
+	cr_assert(hit_item(c, 2, 100));
+	sd_compcache_close(c);
+}
+
 /* --- concurrency -------------------------------------------------------- */
 
 struct worker {
