@@ -63,5 +63,6 @@ int sd_cmd_extract(int argc, char **argv);
 int sd_cmd_diff(int argc, char **argv);
 int sd_cmd_export(int argc, char **argv);
 int sd_cmd_info(int argc, char **argv);
+int sd_cmd_cache(int argc, char **argv);
 
 #endif

@@ -28,6 +28,7 @@ static const struct {
 	{"export", sd_cmd_export, "write an image's contents as a tar archive"},
 	{"info", sd_cmd_info,
 	 "describe an image and the oldest kernel that mounts it"},
+	{"cache", sd_cmd_cache, "show or prune a compression cache directory"},
 };
 
 static void usage(FILE *f)
