@@ -26,7 +26,7 @@ fi
 # Every tracked file carries an SPDX line (in its first three lines, or
 # its last for Markdown), but those .reuse/dep5 covers (no comment syntax).
 spdx="SPDX lines not checked (no git checkout)"
-if [ -d .git ] && command -v git >/dev/null; then
+if command -v git >/dev/null && [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ]; then
 	spdx="every tracked file has its SPDX line"
 	missing=$(git ls-files | grep -Ev '^(tests/fuzz/corpus/|bench/results/|LICENSE$|\.reuse/dep5$)|\.img$' |
 		while read -r f; do
