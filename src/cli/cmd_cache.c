@@ -131,6 +131,7 @@ static void print_prune(const char *dir, uint64_t max,
 		sd_json_kv_u64(&j, "kept", r->kept);
 		sd_json_kv_u64(&j, "kept_bytes", r->kept_bytes);
 		sd_json_kv_u64(&j, "stale_removed", r->stale_removed);
+		sd_json_kv_u64(&j, "failed", r->failed);
 		sd_json_object_end(&j);
 		return;
 	}
@@ -141,6 +142,8 @@ static void print_prune(const char *dir, uint64_t max,
 	if (r->stale_removed)
 		printf(", %" PRIu64 " stale temporary file%s", r->stale_removed,
 		       r->stale_removed == 1 ? "" : "s");
+	if (r->failed)
+		printf(", %" PRIu64 " that could not be removed", r->failed);
 	fputc('\n', stdout);
 }
 
@@ -214,10 +217,12 @@ int sd_cmd_cache(int argc, char **argv)
 	if (prune) {
 		struct sd_compcache_prune_result r;
 		rc = sd_compcache_prune(cache, max, &r, &err);
+		/* entries that could not be removed: the summary of what
+		 * was done, then the first failure */
+		if (!rc || r.failed)
+			print_prune(dir, max, &r, json);
 		if (rc)
 			sd_cli_error(&err);
-		else
-			print_prune(dir, max, &r, json);
 	} else {
 		struct sd_compcache_stats s;
 		rc = sd_compcache_stats(cache, &s, &err);

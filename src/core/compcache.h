@@ -261,6 +261,8 @@ struct sd_compcache_prune_result {
 	uint64_t removed, removed_bytes; /* entries removed, disk bytes */
 	uint64_t kept, kept_bytes;       /* entries left, disk bytes */
 	uint64_t stale_removed;          /* stale temporary files removed */
+	uint64_t failed;                 /* entries that could not be removed
+					    (counted in kept) */
 };
 
 /*
@@ -270,9 +272,11 @@ struct sd_compcache_prune_result {
  * usage left in DIR/v1/usage.  Waits while another process prunes the
  * same cache.  An entry used after the walk saw it (its mtime changed)
  * is kept, as is one that cannot be removed because it is gone already.
- * SD_ERR_IO when a
- * directory cannot be read or a file cannot be removed (err names it;
- * what was removed so far is in @r).  @r may be NULL.
+ * Disk bytes (st_blocks * 512) throughout, as max_bytes.  SD_ERR_IO when
+ * a directory cannot be read (nothing removed) or an entry cannot be
+ * removed: prune then goes on with the next ones, and returns the first
+ * such error (err names the file) with @r complete (r->failed counts
+ * them).  @r may be NULL.
  */
 int sd_compcache_prune(struct sd_compcache *c, uint64_t max_bytes,
 		       struct sd_compcache_prune_result *r,

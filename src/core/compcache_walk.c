@@ -224,7 +224,9 @@ static int rec_cmp(const void *a, const void *b)
 }
 
 /* Remove the oldest of the @n entries @recs (sorted here) until their
- * disk usage is at most @max_bytes; what was done in @res. */
+ * disk usage is at most @max_bytes, going on past entries that cannot be
+ * removed (counted in res->failed, the first one's error in @err); what
+ * was done in @res. */
 static int evict(struct sd_compcache *c, struct rec *recs, size_t n,
 		 uint64_t max_bytes, struct sd_compcache_prune_result *res,
 		 struct sd_error *err)
@@ -256,10 +258,13 @@ static int evict(struct sd_compcache *c, struct rec *recs, size_t n,
 			gone++;
 			continue;
 		}
-		rc = sd_error_errno(err, SD_ERR_IO, errno,
-				    "cannot remove %s/v%d/%s", c->dir,
-				    SD_COMPCACHE_VERSION, rel);
-		break;
+		/* keep going: the next entries may be removable; the first
+		 * failure is the one reported */
+		if (!res->failed)
+			rc = sd_error_errno(err, SD_ERR_IO, errno,
+					    "cannot remove %s/v%d/%s", c->dir,
+					    SD_COMPCACHE_VERSION, rel);
+		res->failed++;
 	}
 	res->kept = n - res->removed - gone;
 	res->kept_bytes = total;

@@ -147,6 +147,22 @@ if $nobody_ok; then
 	check "... names the entry and the reason" \
 		grep -q "cannot remove $C/v1/.*: Permission denied" "$WORK/err"
 	check "... and removed nothing" hits 0 1 2
+	check "... but says what it did: 3 it could not remove" \
+		grep -q "removed 0 entries (0 bytes), kept 3 entries .*, 3 that could not be removed" "$WORK/out"
+	# one fan-out directory it cannot change among others it can: the
+	# prune goes on past it
+	"$CACHEFILL" put "$C" 3 12 20000
+	chown -R 65534:65534 "$C"
+	locked=$(find "$C/v1" -mindepth 2 -type f ! -name '.*' | head -1 | xargs dirname)
+	chown root:root "$locked"
+	stuck=$(find "$locked" -type f | wc -l)
+	expect_rc 1 "cache prune --json past a directory it cannot change" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$WORK/storedisk" cache prune --json --max 0 "$C"
+	check "... removed every other entry" \
+		[ "$(find "$C/v1" -mindepth 2 -type f ! -name '.*' | wc -l)" = "$stuck" ]
+	check "... and its JSON counts the ones it could not remove" \
+		[ "$(jget "$WORK/out" '(d["removed"], d["failed"], d["kept"])')" = "($((15 - stuck)), $stuck, $stuck)" ]
+	chown -R 0:0 "$C"
 else
 	skip "setpriv cannot switch to nobody here"
 fi
