@@ -10,9 +10,13 @@
 # bytes).  Prints per run: wall, loop requests and MiB, disk requests and
 # MiB; then for each image the top kernel and user symbols (self time) of
 # its last run, with idle (the CPU waiting for the disk) shown apart.
-# ORDER="mk sd" reads mkfs.erofs's image first in each run.
+# CORPUS names a corpus bench/run.sh built under $BENCH_DIR (default
+# /var/tmp/storedisk-bench): main-2000 or microvm-160.  Environment: RUNS
+# (default 3), ORDER="mk sd" (read mkfs.erofs's image first in each run),
+# SD (the storedisk binary, default build/src/storedisk).
 # Needs root, perf, mkfs.erofs and a quiet machine; writes to
-# /var/tmp/read-profile (images, perf data).
+# /var/tmp/read-profile: images (made afresh on every run, so a rebuilt
+# storedisk is what gets measured) and perf data.
 set -eu
 sd=${SD:-$(cd "$(dirname "$0")/.." && pwd)/build/src/storedisk}
 c=${BENCH_DIR:-/var/tmp/storedisk-bench}/corpus-${1:-main-2000}
@@ -21,9 +25,9 @@ runs=${RUNS:-3}
 order=${ORDER:-sd mk}
 w=/var/tmp/read-profile; mkdir -p $w/mnt
 mz=$z; [ "$z" = lz4hc ] && mz=lz4hc,9
-[ -f $w/sd-$z.img ] || $sd pack -q --no-digest -o $w/sd-$z.img --paths $c/paths \
+$sd pack -q --no-digest -o $w/sd-$z.img --paths $c/paths \
 	--store $c/nix/store --format erofs --compress $z --pcluster-size 4K
-[ -f $w/mk-$z.img ] || mkfs.erofs --quiet -x-1 -T1 --all-root \
+rm -f $w/mk-$z.img; mkfs.erofs --quiet -x-1 -T1 --all-root \
 	-U 00000000-0000-0000-0000-000000000001 -z$mz -C4096 $w/mk-$z.img $c/nix/store >/dev/null
 disk=$(lsblk -no PKNAME "$(df --output=source $w | tail -1)" 2>/dev/null || true)
 [ -n "$disk" ] || disk=$(basename "$(df --output=source $w | tail -1)")
