@@ -526,6 +526,20 @@ static bool entry_ok(const uint8_t h[SD_COMPCACHE_HEADER_LEN],
 	       get_le64(h + H_SUM) == checksum(h, data, len);
 }
 
+/* Step the @n iovecs at *@iov past @done bytes just transferred. */
+static void iov_advance(struct iovec **iov, int *n, size_t done)
+{
+	while (*n > 0 && done >= (*iov)->iov_len) {
+		done -= (*iov)->iov_len;
+		(*iov)++;
+		(*n)--;
+	}
+	if (*n > 0) {
+		(*iov)->iov_base = (char *)(*iov)->iov_base + done;
+		(*iov)->iov_len -= done;
+	}
+}
+
 /* Read exactly the iovecs' bytes from @fd at offset 0: 0, 1 when the file
  * ends early, -errno. */
 static int read_full(int fd, struct iovec *iov, int n)
@@ -541,15 +555,7 @@ static int read_full(int fd, struct iovec *iov, int n)
 		if (r == 0)
 			return 1;
 		off += r;
-		while (n > 0 && (size_t)r >= iov->iov_len) {
-			r -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + r;
-			iov->iov_len -= (size_t)r;
-		}
+		iov_advance(&iov, &n, (size_t)r);
 	}
 	return 0;
 }
@@ -565,15 +571,7 @@ static int write_full(int fd, struct iovec *iov, int n)
 			return errno;
 		if (r == 0)
 			return ENOSPC;
-		while (n > 0 && (size_t)r >= iov->iov_len) {
-			r -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + r;
-			iov->iov_len -= (size_t)r;
-		}
+		iov_advance(&iov, &n, (size_t)r);
 	}
 	return 0;
 }
