@@ -11,8 +11,7 @@ c=${BENCH_DIR:-/var/tmp/storedisk-bench}/corpus-${1:-microvm-160}
 w=/var/tmp/ra-exp; rm -rf $w; mkdir -p $w/mnt
 $sd pack -q --no-digest -o $w/sd.img --paths $c/paths --store $c/nix/store --format erofs --compress lz4 --pcluster-size 4K
 mkfs.erofs --quiet -x-1 -T1 --all-root -U 6f3d5a1c-0b1e-4c44-9b8e-2d7f0a9c1e55 -zlz4 -C4096 $w/mk.img $c/nix/store >/dev/null
-drop() { sync "$1"; python3 -c 'import os,sys
-fd=os.open(sys.argv[1],os.O_RDONLY); os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED); os.close(fd)' "$1"; }
+drop() { python3 "$(dirname "$0")/drop-pages.py" "$1"; }
 t() { local s=$(date +%s.%N); "$@" >/dev/null; echo "$(date +%s.%N) - $s" | bc; }
 for r in 1 2 3; do
   for i in sd mk; do

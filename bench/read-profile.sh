@@ -31,8 +31,7 @@ rm -f $w/mk-$z.img; mkfs.erofs --quiet -x-1 -T1 --all-root \
 	-U 00000000-0000-0000-0000-000000000001 -z$mz -C4096 $w/mk-$z.img $c/nix/store >/dev/null
 disk=$(lsblk -no PKNAME "$(df --output=source $w | tail -1)" 2>/dev/null || true)
 [ -n "$disk" ] || disk=$(basename "$(df --output=source $w | tail -1)")
-drop() { sync "$1"; python3 -c 'import os,sys
-fd=os.open(sys.argv[1],os.O_RDONLY); os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED); os.close(fd)' "$1"; }
+drop() { python3 "$(dirname "$0")/drop-pages.py" "$1"; }
 # reads completed and sectors read of a block device
 st() { awk '{print $1, $3}' /sys/block/$1/stat; }
 for r in $(seq 1 $runs); do

@@ -204,11 +204,7 @@ export sd jobs
 # cold_mount IMG FS: drop the image's pages, mount it on $work/mnt.
 cold_mount() {
 	umount "$work/mnt" 2>/dev/null || true
-	sync "$1"
-	python3 -c 'import os,sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-os.close(fd)' "$1"
+	python3 "$top/bench/drop-pages.py" "$1"
 	if have fincore; then
 		local res
 		res=$(fincore -nb -o RES "$1" | tr -d ' ')
