@@ -24,6 +24,8 @@
 #include "core/error.h"
 #include "core/tree.h"
 
+struct sd_compcache;
+
 struct sd_write_options {
 	const char *compressor; /* "gzip", "xz", "lz4", "zstd", "none"; NULL:
 				   the format's default */
@@ -54,6 +56,15 @@ struct sd_write_options {
 	 * caller (app/kernel.h), not here.  0 leaves the bytes unchanged.
 	 */
 	uint32_t min_kernel;
+	/*
+	 * The compression cache (core/compcache.h), or NULL: compressed
+	 * data found under its key is written without compressing again,
+	 * and what is compressed is stored.  It never changes the image:
+	 * the same tree and options give the same bytes with a cold, warm,
+	 * partly filled, damaged or disabled cache, or none.  The writer
+	 * uses it from any of its threads; the caller opens and closes it.
+	 */
+	struct sd_compcache *cache;
 };
 
 /*
