@@ -67,6 +67,11 @@ bool sd_cli_parse_size(const char *s, uint64_t *out)
 		shift = 30;
 		end++;
 		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
 	default: break;
 	}
 	if (*end)
