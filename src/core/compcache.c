@@ -683,14 +683,16 @@ static void put_failed(struct sd_compcache *c, int e, const char *what,
 	turn_off(c, tmp.msg);
 }
 
-bool sd_compcache_put(struct sd_compcache *c,
+/* sd_compcache_put, or with @replace sd_compcache_replace. */
+static bool put_entry(struct sd_compcache *c,
 		      const uint8_t key[SD_COMPCACHE_KEY_LEN], const void *data,
-		      size_t len)
+		      size_t len, bool replace)
 {
 	char rel[CC_REL_MAX], tmp[64];
 	uint8_t h[SD_COMPCACHE_HEADER_LEN];
 	struct stat st;
 	int fd = -1, e;
+	int64_t old_blocks = 0;
 
 	if (atomic_load_explicit(&c->off, memory_order_acquire)) {
 		atomic_fetch_add(&c->skipped, 1);
@@ -700,13 +702,18 @@ bool sd_compcache_put(struct sd_compcache *c,
 		return false;
 	cc_entry_name(key, rel);
 	if (fstatat(c->vfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISREG(st.st_mode)) {
+		if (S_ISREG(st.st_mode) && !replace) {
 			atomic_fetch_add(&c->present, 1);
 			return true;
 		}
-		/* a symlink, FIFO, ... is no entry: replaced */
-		if (S_ISDIR(st.st_mode) || unlinkat(c->vfd, rel, 0) != 0)
+		if (S_ISREG(st.st_mode)) {
+			/* replaced by the rename below */
+			old_blocks = (int64_t)st.st_blocks;
+		} else if (S_ISDIR(st.st_mode) ||
+			   unlinkat(c->vfd, rel, 0) != 0) {
+			/* a symlink, FIFO, ... is no entry: replaced */
 			return false;
+		}
 	}
 	for (int attempt = 0; attempt < 8 && fd < 0; attempt++) {
 		snprintf(tmp, sizeof(tmp), "%.2s/" CC_TMP_PREFIX "%ld.%" PRIu64,
@@ -750,6 +757,20 @@ bool sd_compcache_put(struct sd_compcache *c,
 	}
 	atomic_fetch_add(&c->puts, 1);
 	atomic_fetch_add(&c->put_bytes, len);
-	add_pending(c, (int64_t)st.st_blocks * 512);
+	add_pending(c, ((int64_t)st.st_blocks - old_blocks) * 512);
 	return true;
+}
+
+bool sd_compcache_put(struct sd_compcache *c,
+		      const uint8_t key[SD_COMPCACHE_KEY_LEN], const void *data,
+		      size_t len)
+{
+	return put_entry(c, key, data, len, false);
+}
+
+bool sd_compcache_replace(struct sd_compcache *c,
+			  const uint8_t key[SD_COMPCACHE_KEY_LEN],
+			  const void *data, size_t len)
+{
+	return put_entry(c, key, data, len, true);
 }

@@ -219,6 +219,15 @@ bool sd_compcache_put(struct sd_compcache *c,
 		      const uint8_t key[SD_COMPCACHE_KEY_LEN], const void *data,
 		      size_t len);
 
+/*
+ * Like sd_compcache_put, but an entry already stored under @key is
+ * replaced (atomically: a reader sees the old value or the new one), for
+ * values that change under one key (core/statcache.h's groups).
+ */
+bool sd_compcache_replace(struct sd_compcache *c,
+			  const uint8_t key[SD_COMPCACHE_KEY_LEN],
+			  const void *data, size_t len);
+
 /* What a handle did since it was opened (for pack's summary). */
 struct sd_compcache_counters {
 	uint64_t hits, misses; /* gets */
