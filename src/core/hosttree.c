@@ -156,7 +156,18 @@ static int add_one(struct sd_tree *tree, struct sd_node *parent, int dirfd,
 	}
 
 	switch (type) {
-	case SD_NODE_FILE: n->size = (uint64_t)st.st_size; return SD_OK;
+	case SD_NODE_FILE:
+		n->size = (uint64_t)st.st_size;
+		n->src_ident = (struct sd_file_ident){
+			.dev = (uint64_t)st.st_dev,
+			.ino = (uint64_t)st.st_ino,
+			.size = (uint64_t)st.st_size,
+			.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+				    st.st_mtim.tv_nsec,
+			.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 +
+				    st.st_ctim.tv_nsec,
+		};
+		return SD_OK;
 	case SD_NODE_SYMLINK: return read_link(dirfd, name, n, pb->s, err);
 	case SD_NODE_DIR: {
 		int fd =

@@ -8,7 +8,9 @@
  * the top node of each added subtree records its path (src_path) and the
  * nodes below derive theirs from it (sd_node_src_path), which saves a path
  * string per file;
- * hard links become independent file nodes.  Device nodes, FIFOs and
+ * hard links become independent file nodes.  A file node keeps the
+ * identity lstat gave (src_ident: device, inode, size, mtime, ctime) for
+ * the stat cache (core/statcache.h).  Device nodes, FIFOs and
  * sockets are refused with SD_ERR_UNSUPPORTED naming the file.
  *
  * The walk opens each directory once and works relative to its file

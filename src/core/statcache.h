@@ -57,17 +57,12 @@
 #include "core/compcache.h"
 #include "core/error.h"
 #include "core/sha256.h"
+#include "core/tree.h" /* struct sd_file_ident */
 
 /* Largest extra bytes of one record. */
 #define SD_STATCACHE_MAX_EXTRA (64u * 1024)
 /* Longest record name. */
 #define SD_STATCACHE_MAX_NAME 4095u
-
-/* A file's identity as lstat(2) reports it. */
-struct sd_file_ident {
-	uint64_t dev, ino, size;
-	int64_t mtime_ns, ctime_ns; /* seconds * 10^9 + nanoseconds */
-};
 
 /* One file's record, as stored and as found. */
 struct sd_statcache_rec {

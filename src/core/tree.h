@@ -55,6 +55,15 @@ enum sd_node_type {
  * 1 (one second after the epoch), as Nix gives store paths. */
 #define SD_DEFAULT_MTIME 1
 
+/*
+ * A host file's identity as lstat(2) reports it: the same identity means
+ * an unchanged file (core/statcache.h says why).
+ */
+struct sd_file_ident {
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns; /* seconds * 10^9 + nanoseconds */
+};
+
 struct sd_node {
 	const char *name; /* entry name, NUL-terminated; "" for the root;
 			     owned by the tree (sd_node_set_name) */
@@ -79,6 +88,10 @@ struct sd_node {
 	void *src_mem;   /* content held in memory (owned), else NULL;
 			    takes precedence over src_path */
 	uint64_t src_id; /* opaque cookie for image readers */
+	/* FILE from the host (core/hosttree.h): its identity as lstat saw
+	 * it when the tree was built, for core/statcache.h; all zero when
+	 * unknown (other sources). */
+	struct sd_file_ident src_ident;
 
 	uint32_t index; /* pre-order number, set by finalize */
 	void *user;     /* free for the current consumer */

@@ -133,6 +133,39 @@ Test(hosttree, normalises_metadata, .init = setup, .fini = tt_teardown)
 	sd_tree_free(t);
 }
 
+Test(hosttree, files_keep_their_identity, .init = setup, .fini = tt_teardown)
+{
+	tt_mkdir("p");
+	tt_write("p/f", "abc", (size_t)-1, 0644);
+	tt_write("p/g", "defg", (size_t)-1, 0644);
+	char p[512];
+	snprintf(p, sizeof(p), "%s/p", tt_tmp);
+	struct sd_tree *t = sd_tree_new(0);
+	cr_assert_eq(sd_hosttree_add(t, t->root, "p", p, NULL, NULL), 0);
+	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
+	const char *names[] = {"f", "g"};
+	for (int i = 0; i < 2; i++) {
+		char q[600];
+		struct stat st;
+		snprintf(q, sizeof(q), "%s/%s", p, names[i]);
+		cr_assert_eq(lstat(q, &st), 0);
+		char rel[8];
+		snprintf(rel, sizeof(rel), "p/%s", names[i]);
+		const struct sd_file_ident *id =
+			&sd_tree_lookup(t, rel)->src_ident;
+		cr_assert_eq(id->dev, (uint64_t)st.st_dev);
+		cr_assert_eq(id->ino, (uint64_t)st.st_ino);
+		cr_assert_eq(id->size, (uint64_t)st.st_size);
+		cr_assert_eq(id->mtime_ns, st.st_mtim.tv_sec * 1000000000ll +
+						   st.st_mtim.tv_nsec);
+		cr_assert_eq(id->ctime_ns, st.st_ctim.tv_sec * 1000000000ll +
+						   st.st_ctim.tv_nsec);
+	}
+	/* directories carry none */
+	cr_assert_eq(sd_tree_lookup(t, "p")->src_ident.ino, 0);
+	sd_tree_free(t);
+}
+
 Test(hosttree, host_paths_derive_from_the_top_node, .init = setup,
      .fini = tt_teardown)
 {
