@@ -13,6 +13,7 @@ struct sd_scanner {
 	char *prefix; /* "<store-dir>/" or NULL */
 	size_t prefix_len;
 	size_t keep; /* longest match - 1: bytes carried over */
+	bool every;  /* report every window (sd_scanner_every_window) */
 	sd_scan_fn fn;
 	void *ctx;
 	uint64_t pos;         /* item offset of the next byte fed */
@@ -76,6 +77,11 @@ void sd_scanner_set_ctx(struct sd_scanner *sc, void *ctx)
 	sc->ctx = ctx;
 }
 
+void sd_scanner_every_window(struct sd_scanner *sc, bool on)
+{
+	sc->every = on;
+}
+
 uint64_t sd_scanner_offset(const struct sd_scanner *sc)
 {
 	return sc->pos;
@@ -98,7 +104,8 @@ static int search(struct sd_scanner *sc, const unsigned char *buf, size_t n,
 		  struct sd_error *err)
 {
 	struct sd_scan_hit hit;
-	const bool bare = sc->cands && sd_hashmap_count(sc->cands);
+	const bool bare =
+		sc->every || (sc->cands && sd_hashmap_count(sc->cands));
 	const size_t plen = sc->prefix ? sc->prefix_len : 0;
 	const size_t win_lim = sc->prefix ? start_lim + plen : start_lim;
 	int rc;
@@ -119,9 +126,11 @@ static int search(struct sd_scanner *sc, const unsigned char *buf, size_t n,
 		}
 		good = end;
 		if (bare && i < start_lim && end > end_min) {
-			int64_t id = sd_hashmap_get(sc->cands,
-						    (const char *)buf + i);
-			if (id != SD_HASHMAP_NONE) {
+			int64_t id = sc->cands ? sd_hashmap_get(
+							 sc->cands,
+							 (const char *)buf + i)
+					       : SD_HASHMAP_NONE;
+			if (id != SD_HASHMAP_NONE || sc->every) {
 				hit.kind = SD_SCAN_HASH;
 				memcpy(hit.hash, buf + i, SD_HASH_CHARS);
 				hit.hash[SD_HASH_CHARS] = '\0';

@@ -34,6 +34,7 @@
 #ifndef SD_CLOSURE_SCANNER_H
 #define SD_CLOSURE_SCANNER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "closure/hashmap.h"
@@ -86,6 +87,15 @@ void sd_scanner_set_ctx(struct sd_scanner *sc, void *ctx);
  */
 int sd_scanner_feed(struct sd_scanner *sc, const void *data, size_t len,
 		    struct sd_error *err);
+
+/*
+ * With @on, report every window of 32 nix32 characters as an SD_SCAN_HASH
+ * hit, whether or not it is a candidate (id SD_HASHMAP_NONE when not):
+ * what a content holds that any store could make a reference, whatever
+ * the candidates (the stat cache's tokens, app/packscan.h).  Full-path
+ * hits are unchanged.
+ */
+void sd_scanner_every_window(struct sd_scanner *sc, bool on);
 
 /* Bytes fed since the last reset. */
 uint64_t sd_scanner_offset(const struct sd_scanner *sc);

@@ -309,7 +309,7 @@ static int bcollect(const struct sd_scan_hit *hit, void *ctx,
 
 /* Every window, checked directly. */
 static void naive(const struct sd_hashmap *m, const char *sdir, const char *d,
-		  size_t n, struct bighits *out)
+		  size_t n, bool every, struct bighits *out)
 {
 	size_t pl = strlen(sdir) + 1;
 	out->n = 0;
@@ -317,7 +317,8 @@ static void naive(const struct sd_hashmap *m, const char *sdir, const char *d,
 		bool all = true;
 		for (size_t k = 0; k < 32; k++)
 			all = all && sd_nix32_is_char((unsigned char)d[i + k]);
-		if (all && sd_hashmap_get(m, d + i) != SD_HASHMAP_NONE) {
+		if (all && (every || sd_hashmap_get(m, d + i) !=
+					     SD_HASHMAP_NONE)) {
 			struct sd_scan_hit *h = &out->v[out->n++];
 			h->kind = SD_SCAN_HASH;
 			h->offset = i;
@@ -361,8 +362,10 @@ Test(scanner, random_against_naive)
 	uint32_t x = 42;
 	size_t n = 20000;
 	char *d = malloc(n);
-	for (int round = 0; round < 20; round++) {
+	for (int round = 0; round < 40; round++) {
 		const char *sdir = sdirs[round % 2];
+		/* rounds 20..39: every window (sd_scanner_every_window) */
+		bool every = round >= 20;
 		size_t pos = 0;
 		while (pos < n) {
 			x = x * 1103515245u + 12345u;
@@ -393,15 +396,16 @@ Test(scanner, random_against_naive)
 			memcpy(d + pos, piece, len);
 			pos += len;
 		}
-		naive(m, sdir, d, n, &want);
+		naive(m, sdir, d, n, every, &want);
 		cr_assert_gt(want.n, 10);
 		struct sd_scanner *sc;
 		cr_assert_eq(sd_scanner_new(m, sdir, bcollect, &got, &sc, NULL),
 			     0);
+		sd_scanner_every_window(sc, every);
 		got.n = 0;
 		for (size_t off = 0; off < n;) {
 			x = x * 1103515245u + 12345u;
-			size_t c = 1 + (x >> 16) % (round < 10 ? 70 : 5000);
+			size_t c = 1 + (x >> 16) % (round % 20 < 10 ? 70 : 5000);
 			if (c > n - off)
 				c = n - off;
 			cr_assert_eq(sd_scanner_feed(sc, d + off, c, NULL), 0);
@@ -414,6 +418,9 @@ Test(scanner, random_against_naive)
 			cr_assert_eq(got.v[i].offset, want.v[i].offset);
 			cr_assert_eq(got.v[i].kind, want.v[i].kind);
 			cr_assert_str_eq(got.v[i].hash, want.v[i].hash);
+			if (got.v[i].kind == SD_SCAN_HASH)
+				cr_assert_eq(got.v[i].id,
+					     sd_hashmap_get(m, got.v[i].hash));
 		}
 		sd_scanner_free(sc);
 	}
