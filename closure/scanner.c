@@ -104,8 +104,8 @@ static int search(struct sd_scanner *sc, const unsigned char *buf, size_t n,
 		  struct sd_error *err)
 {
 	struct sd_scan_hit hit;
-	const bool bare =
-		sc->every || (sc->cands && sd_hashmap_count(sc->cands));
+	const bool bare = sc->every ||
+			  (sc->cands && sd_hashmap_count(sc->cands));
 	const size_t plen = sc->prefix ? sc->prefix_len : 0;
 	const size_t win_lim = sc->prefix ? start_lim + plen : start_lim;
 	int rc;
@@ -126,10 +126,11 @@ static int search(struct sd_scanner *sc, const unsigned char *buf, size_t n,
 		}
 		good = end;
 		if (bare && i < start_lim && end > end_min) {
-			int64_t id = sc->cands ? sd_hashmap_get(
-							 sc->cands,
+			int64_t id =
+				sc->cands
+					? sd_hashmap_get(sc->cands,
 							 (const char *)buf + i)
-					       : SD_HASHMAP_NONE;
+					: SD_HASHMAP_NONE;
 			if (id != SD_HASHMAP_NONE || sc->every) {
 				hit.kind = SD_SCAN_HASH;
 				memcpy(hit.hash, buf + i, SD_HASH_CHARS);

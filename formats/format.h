@@ -65,6 +65,17 @@ struct sd_write_options {
 	 * uses it from any of its threads; the caller opens and closes it.
 	 */
 	struct sd_compcache *cache;
+	/*
+	 * The content SHA-256 of file @node, if not NULL: true and *@sha
+	 * when the caller knows it without the writer reading the file (a
+	 * stat cache, app/packcache.h) or once a read of the whole file has
+	 * finished; false when unknown.  With a cache, a writer may use it
+	 * to find what it stored for the file in an earlier pack without
+	 * reading it.  Called from any of the writer's threads.
+	 */
+	bool (*file_digest)(void *ctx, const struct sd_node *node,
+			    uint8_t sha[32]);
+	void *file_digest_ctx;
 };
 
 /*

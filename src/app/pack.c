@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "app/pack.h"
 
+#include "app/packcache.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,8 +162,9 @@ void sd_pack_result_release(struct sd_pack_result *res)
 /* Everything before the image is written: the check when a registration
  * reads the files first, the registration and what is embedded. */
 static int prepare(struct sd_tree *tree, const struct sd_pack_options *opts,
-		   struct sd_packscan **ps, struct sd_pack_result *res,
-		   char **reg, size_t *reg_len, struct sd_error *err)
+		   struct sd_packscan **ps, struct sd_packcache **pc,
+		   struct sd_pack_result *res, char **reg, size_t *reg_len,
+		   struct sd_error *err)
 {
 	bool want_reg = opts->embed_registration || opts->registration_out;
 	if (want_reg && !opts->closure)
@@ -173,6 +175,12 @@ static int prepare(struct sd_tree *tree, const struct sd_pack_options *opts,
 	int rc = sd_root_links_add(tree, opts->root_links, err);
 	if (!rc && opts->check)
 		rc = sd_packscan_new(tree, opts->check, ps, err);
+	/* The stat cache's tap goes over the check's (it calls it). */
+	if (!rc && opts->write.cache && sd_compcache_enabled(opts->write.cache))
+		rc = sd_packcache_new(tree, opts->write.cache,
+				      opts->store_dir ? opts->store_dir
+						      : "/nix/store",
+				      pc, err);
 	if (rc || !want_reg)
 		return rc;
 	/* The registration reads every file (narHash): the check rides it. */
@@ -189,6 +197,24 @@ static int prepare(struct sd_tree *tree, const struct sd_pack_options *opts,
 	return rc;
 }
 
+struct skip_ctx {
+	struct sd_packscan *ps;
+	struct sd_packcache *pc;
+};
+
+/* A file known from the stat cache: checked by its tokens if they show
+ * it holds no finding (else sd_packscan_finish reads it). */
+static int skip_known(struct sd_node *node, void *ctx)
+{
+	struct skip_ctx *x = ctx;
+	const uint8_t *tok;
+	size_t len;
+	if (node->type == SD_NODE_FILE &&
+	    sd_packcache_tokens(x->pc, node, &tok, &len))
+		sd_packscan_skip(x->ps, node, tok, len);
+	return 0;
+}
+
 int sd_pack_tree(struct sd_tree *tree, size_t n,
 		 const struct sd_pack_options *opts, struct sd_pack_result *res,
 		 struct sd_error *err)
@@ -197,8 +223,10 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 	char *reg = NULL;
 	size_t reg_len = 0;
 	struct sd_packscan *ps = NULL;
-	int rc = prepare(tree, opts, &ps, res, &reg, &reg_len, err);
+	struct sd_packcache *pc = NULL;
+	int rc = prepare(tree, opts, &ps, &pc, res, &reg, &reg_len, err);
 	if (rc) {
+		sd_packcache_free(pc);
 		sd_packscan_free(ps);
 		sd_tree_free(tree);
 		free(reg);
@@ -213,6 +241,7 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 	struct sd_atomic_file out;
 	rc = sd_atomic_open(&out, opts->output, err);
 	if (rc) {
+		sd_packcache_free(pc);
 		sd_packscan_free(ps);
 		sd_tree_free(tree);
 		free(reg);
@@ -223,17 +252,32 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 	if (opts->on_totals)
 		opts->on_totals(opts->write.progress_ctx, tree->file_bytes,
 				tree->nfiles);
-	rc = opts->format->write(tree, &opts->write, out.fd, opts->interrupted,
+	struct sd_write_options wo = opts->write;
+	if (pc) {
+		wo.file_digest = sd_packcache_digest;
+		wo.file_digest_ctx = pc;
+	}
+	rc = opts->format->write(tree, &wo, out.fd, opts->interrupted,
 				 &res->write, err);
 	if (rc == SD_ERR_OUTPUT)
 		sd_error_prefix(err, rc, "%s", opts->output);
 	if (!rc && opts->interrupted && *opts->interrupted)
 		rc = sd_error_set(err, SD_ERR_INTERRUPTED, "interrupted");
-	/* The writer read the files: the check rode that read. */
+	/* The writer read the files: the check rode that read; the files
+	 * it did not read are checked by their cached tokens, or read. */
+	if (!rc && ps && pc)
+		sd_tree_walk(tree->root, skip_known,
+			     &(struct skip_ctx){ps, pc});
 	if (!rc && ps)
 		rc = finish_check(ps, res, err);
 	else
 		sd_packscan_free(ps);
+	if (!rc)
+		sd_packcache_store(pc);
+	if (pc) {
+		sd_packcache_counters(pc, &res->cache);
+		sd_packcache_free(pc);
+	}
 	sd_tree_free(tree);
 	if (!rc && opts->digest)
 		rc = sd_sha256_file(out.tmp_path, res->digest, err);

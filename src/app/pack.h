@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app/packcache.h"
 #include "app/packscan.h"
 #include "closure/closure.h"
 #include "core/error.h"
@@ -76,6 +77,8 @@ struct sd_pack_result {
 	/* opts->check: its findings (sd_packscan_findings()), also after a
 	 * refusal; NULL if the check did not finish. */
 	struct sd_packscan *scan;
+	/* write.cache: what the stat cache knew and learnt (app/packcache.h) */
+	struct sd_packcache_counters cache;
 };
 
 /* Free what @res holds (the check's findings). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "closure/hashmap.h"
+#include "closure/nix32.h"
 #include "closure/scanner.h"
 #include "closure/storepath.h"
 
@@ -251,6 +252,40 @@ void sd_packscan_free(struct sd_packscan *ps)
 	free(ps->scanned);
 	pthread_mutex_destroy(&ps->lock);
 	free(ps);
+}
+
+bool sd_packscan_skip(struct sd_packscan *ps, const struct sd_node *node,
+		      const uint8_t *tok, size_t len)
+{
+	/* 33 bytes a token: 32 characters, flags (1 occurs, 2 full path) */
+	enum { TOK = SD_HASH_CHARS + 1 };
+	if (!ps || !ps->tree || node->type != SD_NODE_FILE ||
+	    node->index >= ps->tree->count || ps->nodes[node->index] != node ||
+	    !ps->inscope[node->index])
+		return false;
+	if (len < 1 || tok[0] != 0 || (len - 1) % TOK)
+		return false;
+	for (size_t at = 1; at < len; at += TOK) {
+		const char *hash = (const char *)tok + at;
+		uint8_t flags = tok[at + SD_HASH_CHARS];
+		for (size_t k = 0; k < SD_HASH_CHARS; k++)
+			if (!sd_nix32_is_char((unsigned char)hash[k]))
+				return false;
+		int64_t id = sd_hashmap_get(ps->o->st->by_hash, hash);
+		if (id != SD_HASHMAP_NONE) {
+			char h[SD_HASH_CHARS + 1];
+			memcpy(h, hash, SD_HASH_CHARS);
+			h[SD_HASH_CHARS] = '\0';
+			if (sd_closure_find(ps->o->cl, h) < 0)
+				return false; /* OUTSIDE */
+		} else if (flags & 2) {
+			return false; /* ABSENT */
+		}
+	}
+	pthread_mutex_lock(&ps->lock);
+	ps->scanned[node->index] = 1;
+	pthread_mutex_unlock(&ps->lock);
+	return true;
 }
 
 /* ---- finishing ---------------------------------------------------- */

@@ -76,6 +76,19 @@ int sd_packscan_new(struct sd_tree *tree, const struct sd_packscan_opts *opts,
 		    struct sd_packscan **out, struct sd_error *err);
 
 /*
+ * Mark file @node scanned without reading it when its tokens (@tok, @len
+ * bytes in app/packcache.h's format: every window of 32 nix32 characters
+ * its content holds, flagged when one occurs as a full path) show that
+ * it holds no finding: no token is a candidate outside the closure, and
+ * none that occurs as a full path is a hash the store lacks.  Returns
+ * true when marked; false when the file must be read (a token would be a
+ * finding and the finding needs its offset, the list is incomplete or
+ * invalid, or the node is not in scope).  Thread safe.
+ */
+bool sd_packscan_skip(struct sd_packscan *ps, const struct sd_node *node,
+		      const uint8_t *tok, size_t len);
+
+/*
  * Scan what the reads so far did not cover, then collect the findings and
  * remove the tap (the tree may then change and be freed; the findings
  * stay).  Errors: read errors of files not read yet (SD_ERR_IO naming the file),

@@ -518,7 +518,14 @@ int sd_cmd_pack(int argc, char **argv)
 			       (unsigned long long)cn.puts,
 			       (unsigned long long)cn.put_bytes,
 			       (unsigned long long)cn.corrupt,
-			       cache_off ? " (the cache is off: see the warning)" : "");
+			       cache_off
+				       ? " (the cache is off: see the warning)"
+				       : "");
+		if (cache)
+			printf("  files known unchanged since an earlier pack: "
+			       "%llu of %llu\n",
+			       (unsigned long long)res.cache.known,
+			       (unsigned long long)res.cache.files);
 		printf("  image size: %llu\n",
 		       (unsigned long long)res.write.image_bytes);
 		printf("  sha256: %s\n", hex);

@@ -317,8 +317,8 @@ static void naive(const struct sd_hashmap *m, const char *sdir, const char *d,
 		bool all = true;
 		for (size_t k = 0; k < 32; k++)
 			all = all && sd_nix32_is_char((unsigned char)d[i + k]);
-		if (all && (every || sd_hashmap_get(m, d + i) !=
-					     SD_HASHMAP_NONE)) {
+		if (all &&
+		    (every || sd_hashmap_get(m, d + i) != SD_HASHMAP_NONE)) {
 			struct sd_scan_hit *h = &out->v[out->n++];
 			h->kind = SD_SCAN_HASH;
 			h->offset = i;
@@ -405,7 +405,8 @@ Test(scanner, random_against_naive)
 		got.n = 0;
 		for (size_t off = 0; off < n;) {
 			x = x * 1103515245u + 12345u;
-			size_t c = 1 + (x >> 16) % (round % 20 < 10 ? 70 : 5000);
+			size_t c =
+				1 + (x >> 16) % (round % 20 < 10 ? 70 : 5000);
 			if (c > n - off)
 				c = n - off;
 			cr_assert_eq(sd_scanner_feed(sc, d + off, c, NULL), 0);

@@ -35,8 +35,11 @@ static struct sd_statcache_rec rec(const char *name, uint64_t ino, uint8_t b)
 {
 	struct sd_statcache_rec r = {
 		.name = name,
-		.id = {.dev = 7, .ino = ino, .size = 100 + ino,
-		       .mtime_ns = 1000000000, .ctime_ns = NOW - 5000000000ll},
+		.id = {.dev = 7,
+		       .ino = ino,
+		       .size = 100 + ino,
+		       .mtime_ns = 1000000000,
+		       .ctime_ns = NOW - 5000000000ll},
 	};
 	memset(r.sha256, b, sizeof(r.sha256));
 	return r;
@@ -47,7 +50,8 @@ Test(statcache, stored_records_are_found_for_the_same_identity_only)
 	struct sd_compcache *c = open_cache();
 	static const uint8_t tok[] = {1, 2, 3};
 	struct sd_statcache_rec r[3] = {rec("lib/b", 2, 0xbb),
-					rec("a", 1, 0xaa), rec("lib/a", 3, 0xcc)};
+					rec("a", 1, 0xaa),
+					rec("lib/a", 3, 0xcc)};
 	r[1].extra = tok;
 	r[1].extra_len = sizeof(tok);
 	cr_assert(sd_statcache_store(c, "/s/p", r, 3, NOW));
@@ -91,7 +95,7 @@ Test(statcache, racy_records_are_left_out_and_groups_replaced)
 	struct sd_compcache *c = open_cache();
 	struct sd_statcache_rec r[3] = {rec("old", 1, 1), rec("new-m", 2, 2),
 					rec("new-c", 3, 3)};
-	r[1].id.mtime_ns = NOW;      /* not older than stable_before */
+	r[1].id.mtime_ns = NOW; /* not older than stable_before */
 	r[2].id.ctime_ns = NOW + 1;
 	cr_assert(sd_statcache_store(c, "/s/q", r, 3, NOW));
 	struct sd_statcache_group *g;
