@@ -150,6 +150,7 @@ struct ew_state {
 	bool defer_meta;          /* ew_write_meta spools (see there) */
 	struct sd_spool *zspool;  /* compressed images: metadata records */
 	struct ez_config zcfg;    /* compression (alg EZ_NONE: none) */
+	struct sd_compcache *cache; /* opts->cache (writer_z.h), or NULL */
 	unsigned jobs;            /* worker threads */
 	struct sd_sha256 *digest; /* data digest for the derived UUID */
 	struct ew_meta *meta;     /* the metadata window (writer_meta.c) */

@@ -170,9 +170,12 @@ static void run_item(struct zpipe *z, struct zitem *it, struct zctx *cx)
 	if (!ret && it->kind == IT_SEG && !it->skip) {
 		ret = SD_ERR_NOMEM;
 		if (cx->c && cx->scratch)
-			ret = ewz_compress_segment(cx->c, cfg, cx->scratch,
-						   it->in, it->len, it->la0,
-						   it->tail_room, &it->out);
+			/* a whole file's digest is its only segment's */
+			ret = ewz_compress_cached(&z->zc, cx->c, cfg,
+						  cx->scratch, it->in, it->len,
+						  it->la0, it->tail_room,
+						  it->f ? NULL : it->digest,
+						  &it->out);
 		if (ret)
 			sd_error_set(&err, ret,
 				     "out of memory while "
@@ -450,6 +453,7 @@ int ewz_write_nodes(struct ew_state *w, struct sd_error *err)
 		ret = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	ewz_cache_init(&z.zc, w->cache, &w->zcfg);
 	ret = zgroup_prehash(&z, err);
 	if (!ret)
 		ret = ew_dedup_begin(w, err);
