@@ -150,7 +150,6 @@ struct ew_state {
 	bool defer_meta;          /* ew_write_meta spools (see there) */
 	struct sd_spool *zspool;  /* compressed images: metadata records */
 	struct ez_config zcfg;    /* compression (alg EZ_NONE: none) */
-	struct sd_compcache *cache; /* opts->cache (writer_z.h), or NULL */
 	unsigned jobs;            /* worker threads */
 	struct sd_sha256 *digest; /* data digest for the derived UUID */
 	struct ew_meta *meta;     /* the metadata window (writer_meta.c) */
@@ -161,6 +160,8 @@ struct ew_state {
 	void (*progress)(void *ctx, uint64_t bytes_done, uint64_t files_done);
 	void *progress_ctx;
 	_Atomic uint64_t done_bytes, done_files;
+	/* the compression cache, opts->cache (writer_z.h), or NULL */
+	struct sd_compcache *cache;
 };
 
 /*

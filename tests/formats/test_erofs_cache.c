@@ -152,8 +152,8 @@ static const char *write_with(const struct sd_tree *t, const struct cfg *c,
 	cr_assert(fd >= 0, "create %s", path);
 	ret = sd_erofs_write(t, &o, fd, NULL, &st, &err);
 	close(fd);
-	cr_assert_eq(ret, 0, "write %s (%s/%u): %s", name, c->comp,
-		     c->pcluster, err.msg);
+	cr_assert_eq(ret, 0, "write %s (%s/%u): %s", name, c->comp, c->pcluster,
+		     err.msg);
 	memset(cnt, 0, sizeof(*cnt));
 	if (cc)
 		sd_compcache_counters(cc, cnt);
@@ -432,8 +432,8 @@ Test(erofs_cache, params_and_key)
 	cr_assert_eq(ez_config_init(&cfg, "zstd", -1, 4096, NULL), 0);
 	cr_assert(!strncmp(ez_library(&cfg, lib, sizeof(lib)), "zstd 1.", 7));
 	cr_assert_eq(ez_config_init(&cfg, "lzma", -1, 4096, NULL), 0);
-	cr_assert(!strncmp(ez_library(&cfg, lib, sizeof(lib)), "liblzma 5.",
-			   10));
+	cr_assert(
+		!strncmp(ez_library(&cfg, lib, sizeof(lib)), "liblzma 5.", 10));
 	cr_assert_eq(ewz_cache_params(&cfg, params, sizeof(params), NULL), 0);
 	cr_assert(strstr(params, "\nlevel=6\n"), "%s", params);
 
@@ -504,8 +504,8 @@ static bool accepts(const struct rec *r, size_t n, size_t len,
 	struct ewz_seg s = {0};
 	size_t vlen;
 	uint8_t *v = mkval(r, n, &vlen);
-	bool ok = ewz_seg_decode(v, vlen, len, tail_room, 1 << 20, pcluster,
-				 &s);
+	bool ok =
+		ewz_seg_decode(v, vlen, len, tail_room, 1 << 20, pcluster, &s);
 
 	if (ok) {
 		cr_assert_eq(s.data, v);
@@ -528,8 +528,7 @@ Test(erofs_cache, decode_checks_structure)
 	/* wrong length, gaps, overlaps */
 	cr_assert(!accepts(good, 2, 9101, 0, 4096));
 	cr_assert(!accepts(good, 2, 9099, 0, 4096));
-	const struct rec gap[] = {{0, 9000, 3000, 1, 0},
-				  {9001, 99, 99, 1, 1}};
+	const struct rec gap[] = {{0, 9000, 3000, 1, 0}, {9001, 99, 99, 1, 1}};
 	cr_assert(!accepts(gap, 2, 9100, 0, 4096));
 	const struct rec at1[] = {{1, 9099, 3000, 1, 0}};
 	cr_assert(!accepts(at1, 1, 9100, 0, 4096));
@@ -657,7 +656,7 @@ Test(erofs_cache, inconsistent_value_rejected)
 	size_t vlen = elen - SD_COMPCACHE_HEADER_LEN;
 	uint32_t npcl = get_le32(val + vlen - 12);
 	uint32_t nblocks = get_le32(val + vlen - 8);
-#define R(i) ((size_t)nblocks * 4096 + (size_t)(i) * 16)
+#define R(i) ((size_t)nblocks * 4096 + (size_t)(i)*16)
 	uint32_t padpcl = UINT32_MAX, padblk = 0, b = 0;
 	cr_assert_gt(npcl, 1);
 	for (uint32_t i = 0; i < npcl; i++) {
@@ -670,7 +669,8 @@ Test(erofs_cache, inconsistent_value_rejected)
 		}
 		b += blocks;
 	}
-	cr_assert_neq(padpcl, UINT32_MAX, "no compressed pcluster with padding");
+	cr_assert_neq(padpcl, UINT32_MAX,
+		      "no compressed pcluster with padding");
 
 	for (int m = 0; m < 5; m++) {
 		uint8_t *bad = malloc(vlen);
@@ -708,7 +708,8 @@ Test(erofs_cache, inconsistent_value_rejected)
 		cr_assert(sd_compcache_put(cc, key, bad,
 					   m == 3 ? vlen - 16 : vlen));
 		sd_compcache_close(cc);
-		assert_same_file(ref, write_with(t, &c, 1, dirp, "bad.img", &k));
+		assert_same_file(ref,
+				 write_with(t, &c, 1, dirp, "bad.img", &k));
 		/* the entry was read (a valid checksum) and not used */
 		cr_assert_eq(k.hits, 1, "mutation %d", m);
 		cr_assert_eq(k.misses, 0);
