@@ -16,8 +16,9 @@
 #include "core/le.h"
 #include "formats/erofs/erofs_disk.h"
 
-/* Bump when ewz_compress_segment's rules or the value format change:
- * it is part of the parameters, so old entries are never found. */
+/* Bump when ewz_compress_segment's rules, a backend's output (zcomp_*.c:
+ * its settings, its prefix search) or the value format change: it is part
+ * of the parameters, so old entries are never found. */
 #define EWZ_CACHE_RULES 1
 
 /* The content description's tag and size (writer_z.h). */
