@@ -3,8 +3,8 @@
  * The EROFS writer with a compression cache (writer_z.h, writer_zcache.c):
  * for every compressor (and none, which has no segments and leaves the
  * cache alone) the image is byte-identical to the one written without a
- * cache whether the cache is cold, warm, partly emptied, damaged or off,
- * with 1 and 2 jobs; the warm cache is really used (hits, no misses), the
+ * cache whether the cache is cold, warm, partly emptied, damaged, off,
+ * read-only or full, with 1 and 2 jobs; the warm cache is really used (hits, no misses), the
  * damaged one counts corrupt entries.  A value with a valid checksum but
  * a structure ewz_compress_segment never makes is rejected, and keys
  * follow the documented derivation.
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,7 +81,7 @@ static void add(struct sd_tree *t, struct sd_node *dir, const char *name,
  * segments, and two files whose last segments are equal (duplicate
  * tails: one cache entry serves both).
  */
-static struct sd_tree *shapes_tree(void)
+static struct sd_tree *shapes_tree_plus(bool more)
 {
 	struct sd_tree *t = sd_tree_new(1);
 	struct sd_node *a = th_dir(t, NULL, "aaaa-shapes");
@@ -110,8 +111,19 @@ static struct sd_tree *shapes_tree(void)
 	memcpy(y + MIB, x + MIB, 70000);
 	add(t, a, "tail-a", x, MIB + 70000);
 	add(t, b, "tail-b", y, MIB + 70000);
+	if (more) { /* two new files, last in tree order */
+		struct sd_node *z = th_dir(t, NULL, "zzzz-new");
+
+		add(t, z, "a", text(50000, 12), 50000);
+		add(t, z, "b", text(60000, 13), 60000);
+	}
 	th_finalize(t);
 	return t;
+}
+
+static struct sd_tree *shapes_tree(void)
+{
+	return shapes_tree_plus(false);
 }
 
 /* ---- writing -------------------------------------------------------- */
@@ -351,6 +363,106 @@ Test(erofs_cache, lzma)
 Test(erofs_cache, zstd)
 {
 	matrix_for("zstd");
+}
+
+/*
+ * A cache on a file system mounted read-only (a tmpfs remounted; root
+ * only): its entries are still used, what it lacks cannot be stored, and
+ * the image is the same bytes.
+ */
+Test(erofs_cache, read_only_cache)
+{
+	struct sd_tree *t = shapes_tree();
+	const struct cfg c = {"lz4hc", 4096, false};
+	struct sd_compcache_counters k, kro;
+	char ref[512], mnt[512], dir[600], ro[512];
+	bool same;
+	char **e;
+	size_t n;
+
+	snprintf(mnt, sizeof(mnt), "%s", tt_path("ro"));
+	snprintf(dir, sizeof(dir), "%s/cache", mnt);
+	tt_mkdir("ro");
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=64m") != 0)
+		cr_skip_test("cannot mount a tmpfs here");
+	snprintf(ref, sizeof(ref), "%s",
+		 write_with(t, &c, 1, NULL, "ref.img", &k));
+	write_with(t, &c, 2, dir, "cold.img", &k);
+	e = entries(dir, &n);
+	for (size_t i = 0; i < n; i += 2)
+		unlink(e[i]);
+	free_entries(e, n);
+	if (mount(NULL, mnt, NULL, MS_REMOUNT | MS_RDONLY, NULL) != 0) {
+		umount2(mnt, MNT_DETACH);
+		cr_skip_test("cannot remount the tmpfs read-only");
+	}
+	snprintf(ro, sizeof(ro), "%s",
+		 write_with(t, &c, 2, dir, "ro.img", &kro));
+	{
+		size_t la, lb;
+		void *a = th_slurp(ref, &la), *b = th_slurp(ro, &lb);
+
+		same = la == lb && !memcmp(a, b, la);
+		free(a);
+		free(b);
+	}
+	umount2(mnt, MNT_DETACH);
+	cr_assert(same, "a read-only cache changed the image");
+	/* off from its open: nothing can be written */
+	cr_assert_eq(kro.hits + kro.misses + kro.puts, 0);
+	sd_tree_free(t);
+}
+
+/*
+ * A cache on a full file system (a small tmpfs filled up; root only): a
+ * tree with two new files at its end gets every other segment from it,
+ * the first new one's put fails (ENOSPC turns the cache off), the second
+ * does not ask it, and the image is the same bytes.
+ */
+Test(erofs_cache, full_cache)
+{
+	struct sd_tree *t = shapes_tree(), *t2 = shapes_tree_plus(true);
+	const struct cfg c = {"lz4hc", 4096, false};
+	struct sd_compcache_counters k, kf;
+	char ref[512], mnt[512], dir[600], fill[600], full[512];
+	static uint8_t zero[65536];
+	bool same;
+	int fd;
+
+	snprintf(mnt, sizeof(mnt), "%s", tt_path("full"));
+	snprintf(dir, sizeof(dir), "%s/cache", mnt);
+	snprintf(fill, sizeof(fill), "%s/filler", mnt);
+	tt_mkdir("full");
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=16m") != 0)
+		cr_skip_test("cannot mount a tmpfs here");
+	snprintf(ref, sizeof(ref), "%s",
+		 write_with(t2, &c, 1, NULL, "ref.img", &k));
+	write_with(t, &c, 2, dir, "cold.img", &k);
+	fd = open(fill, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	while (fd >= 0 && write(fd, zero, sizeof(zero)) > 0)
+		;
+	if (fd >= 0)
+		close(fd);
+	snprintf(full, sizeof(full), "%s",
+		 write_with(t2, &c, 1, dir, "full.img", &kf));
+	{
+		size_t la, lb;
+		void *a = th_slurp(ref, &la), *b = th_slurp(full, &lb);
+
+		same = la == lb && !memcmp(a, b, la);
+		free(a);
+		free(b);
+	}
+	umount2(mnt, MNT_DETACH);
+	cr_assert(same, "a full cache changed the image");
+	cr_assert_eq(kf.hits, 17);
+	cr_assert_eq(kf.misses, 1);
+	cr_assert_eq(kf.puts, 0);
+	/* the second new file's segment never asked the cache: it was off
+	 * (not even a skipped get) */
+	cr_assert_eq(kf.skipped, 0);
+	sd_tree_free(t2);
+	sd_tree_free(t);
 }
 
 /* No compressor, no segments: the cache is never asked. */
