@@ -12,9 +12,12 @@
  * later segment once the one before it has been read (one stream per
  * file, read in order).  The thread reads the item (opening the file at
  * its first segment, closing it at its last), feeds the file's SHA-256,
- * and compresses it; at a file's last segment of a single-segment file it
- * first checks the content index (writer_zpipe.h, zdd hints): a file an
- * earlier one already had is not compressed.  The main thread collects
+ * and compresses it, or takes it from the compression cache (writer_z.h;
+ * a single segment's key comes from the file's SHA-256, a segment of a
+ * longer file is hashed on its own, on this thread, only with a cache).
+ * At a file's last segment of a single-segment file it first checks the
+ * content index (writer_zpipe.h, zdd hints): a file an earlier one
+ * already had is not compressed.  The main thread collects
  * the oldest item once it is done (writer_zcollect.c), strictly in tree
  * order.  --jobs 1 is one thread doing everything.
  *
