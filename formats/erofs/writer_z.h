@@ -50,9 +50,10 @@
  *     sd_compcache_params of format "erofs", kind "segment", the
  *     compressor's name, its library and runtime version (ez_library),
  *     the resolved level (0 for lz4), the pcluster size and the layout
- *     "rules=R,blksize=4096,dict=D" (R: the version of these rules and
- *     of the value format, D: the lzma dictionary or zstd window, 0 for
- *     lz4), built once per write; and desc is 51 bytes:
+ *     "rules=R,blksize=4096,dict=D" (R: the version of these rules, of
+ *     the backends' settings and of the value format, EWZ_CACHE_RULES;
+ *     D: the lzma dictionary or zstd window, 0 for lz4), built once per
+ *     write; and desc is 51 bytes:
  *       0  7  "segment"
  *       7  8  le64 input length
  *       15 4  le32 tail_room (0 unless the file's last segment under
@@ -80,7 +81,11 @@
  *     and llen > blocks * 4096 unless it ends the segment within
  *     tail_room; a plain run not at the end is a whole pcluster's input.
  *     Anything else is a miss: the segment is compressed (and put, which
- *     leaves an entry already present as it is).
+ *     leaves an entry already present as it is).  The structure is what
+ *     is checked, not that the compressed bytes decompress to the input:
+ *     the entry's checksum and key guard against accidents
+ *     (core/compcache.h), decompressing every hit would cost a good part
+ *     of what the cache saves.
  */
 #ifndef SD_FORMATS_EROFS_WRITER_Z_H
 #define SD_FORMATS_EROFS_WRITER_Z_H
