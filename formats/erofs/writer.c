@@ -274,6 +274,7 @@ int sd_erofs_write(const struct sd_tree *tree,
 	ez_config_init(&w.zcfg, opts->compressor, opts->level,
 		       opts->pcluster_size, err);
 	w.ztail = opts->ztailpacking && w.zcfg.alg != EZ_NONE;
+	w.cache = opts->cache;
 	w.meta_start = (EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
 			compr_cfgs(&w.zcfg, NULL) + EROFS_ISLOT_SIZE - 1) &
 		       ~(uint64_t)(EROFS_ISLOT_SIZE - 1);

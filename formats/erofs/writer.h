@@ -160,6 +160,8 @@ struct ew_state {
 	void (*progress)(void *ctx, uint64_t bytes_done, uint64_t files_done);
 	void *progress_ctx;
 	_Atomic uint64_t done_bytes, done_files;
+	/* the compression cache, opts->cache (writer_z.h), or NULL */
+	struct sd_compcache *cache;
 };
 
 /*

@@ -61,7 +61,9 @@ int ewz_compress_segment(struct ez_comp *c, const struct ez_config *cfg,
 
 	memset(out, 0, sizeof(*out));
 	out->pcl = malloc(maxblocks * sizeof(*out->pcl));
-	out->data = malloc(maxblocks * EW_BLKSIZE);
+	/* with room for the records of a cache value (ewz_seg_encode) */
+	out->data = malloc(maxblocks * (EW_BLKSIZE + EWZ_REC_LEN) +
+			   EWZ_TRAILER_LEN);
 	if (!out->pcl || !out->data) {
 		ewz_seg_free(out);
 		return SD_ERR_NOMEM;

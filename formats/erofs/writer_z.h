@@ -8,6 +8,7 @@
  *                      every thread reads, hashes and compresses
  *   writer_zcollect.c  in-order collection: blocks, form, dedup
  *   writer_zgroup.c    same-size multi-segment files hashed first
+ *   writer_zcache.c    the compression cache of segments
  *   zcomp*.c           the compressors (zcomp.h)
  *
  * On-disk form of a compressed file (datalayout COMPRESSED_FULL, 4 KiB
@@ -38,6 +39,53 @@
  *     input bytes); a file whose compressed form does not take less room
  *     than its plain form (whole blocks plus an inline tail) is stored
  *     uncompressed (writer_zpipe.c).
+ *
+ * The compression cache (sd_write_options.cache, core/compcache.h)
+ * holds compressed segments (writer_zcache.c):
+ *   - unit: one segment as ewz_compress_segment compresses it; its digest
+ *     is the SHA-256 of its input bytes (for a file of one segment the
+ *     file's SHA-256, which deduplication computes anyway; for a file of
+ *     several, each segment's, computed only when a cache is in use);
+ *   - key: sd_compcache_key(params, SHA-256(desc)) where params is
+ *     sd_compcache_params of format "erofs", kind "segment", the
+ *     compressor's name, its library and runtime version (ez_library),
+ *     the resolved level (0 for lz4), the pcluster size and the layout
+ *     "rules=R,blksize=4096,dict=D" (R: the version of these rules, of
+ *     the backends' settings and of the value format, EWZ_CACHE_RULES;
+ *     D: the lzma dictionary or zstd window, 0 for lz4), built once per
+ *     write; and desc is 51 bytes:
+ *       0  7  "segment"
+ *       7  8  le64 input length
+ *       15 4  le32 tail_room (0 unless the file's last segment under
+ *             ztailpacking; it depends on the file size only)
+ *       19 32 the unit's digest
+ *     The segment's logical start la0 is no part of it: segments start
+ *     on lcluster boundaries, so their pclusters do not depend on it, and
+ *     the value stores offsets relative to it.  The key thus follows from
+ *     digests and lengths alone (a stat index can derive it unread).
+ *   - value (little-endian; the blocks first, so that a hit is used in
+ *     place, without a copy):
+ *       0       nblocks * 4096   the pclusters' blocks, back to back,
+ *                                exactly as ewz_seg.data holds them
+ *       then    npcl * 16        one record per pcluster, in order:
+ *                                le32 la - la0, le32 llen, le32 clen,
+ *                                le16 blocks, le16 flags (bit 0: plain;
+ *                                the other bits zero)
+ *       then    12               le32 npcl, le32 nblocks, "ewz1"
+ *     A value is used only if it is exactly that long and is a chain this
+ *     file's rules make: pclusters contiguous from offset 0 and ending at
+ *     the input length, npcl >= 1, 1 <= blocks <= pcluster / 4096 and
+ *     their sum nblocks (at most ceil(len / 4096) + 1); plain: one block,
+ *     clen == llen == 4096 (less only at the segment end), zeros behind;
+ *     compressed: 1 <= clen, blocks == ceil(clen / 4096), zeros in front,
+ *     and llen > blocks * 4096 unless it ends the segment within
+ *     tail_room; a plain run not at the end is a whole pcluster's input.
+ *     Anything else is a miss: the segment is compressed (and put, which
+ *     leaves an entry already present as it is).  The structure is what
+ *     is checked, not that the compressed bytes decompress to the input:
+ *     the entry's checksum and key guard against accidents
+ *     (core/compcache.h), decompressing every hit would cost a good part
+ *     of what the cache saves.
  */
 #ifndef SD_FORMATS_EROFS_WRITER_Z_H
 #define SD_FORMATS_EROFS_WRITER_Z_H
@@ -45,6 +93,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/compcache.h"
 #include "formats/erofs/writer.h"
 #include "formats/erofs/zcomp.h"
 
@@ -71,9 +120,14 @@ struct ewz_pcl {
 struct ewz_seg {
 	struct ewz_pcl *pcl;
 	size_t npcl;
-	uint8_t *data; /* nblocks * EW_BLKSIZE bytes */
+	uint8_t *data; /* nblocks * EW_BLKSIZE bytes (ewz_compress_segment:
+			  and room for the cache value's records) */
 	uint32_t nblocks;
 };
+
+/* The cache value's pcluster record and trailer (above). */
+#define EWZ_REC_LEN 16u
+#define EWZ_TRAILER_LEN 12u
 
 /*
  * Compress @len bytes at @in (logical offset @la0 in the file) with @c
@@ -88,6 +142,55 @@ int ewz_compress_segment(struct ez_comp *c, const struct ez_config *cfg,
 			 uint64_t la0, uint32_t tail_room, struct ewz_seg *out);
 
 void ewz_seg_free(struct ewz_seg *s);
+
+/* ---- the compression cache (writer_zcache.c) ----------------------- */
+
+struct sd_compcache;
+
+/* The cache as one write uses it. */
+struct ewz_cache {
+	struct sd_compcache *cc; /* NULL: none (or off, or no compressor) */
+	char params[512];        /* the segments' parameter string */
+};
+
+/* Fill @zc for @cc (NULL ok) and @cfg: the parameter string, built once. */
+void ewz_cache_init(struct ewz_cache *zc, struct sd_compcache *cc,
+		    const struct ez_config *cfg);
+
+/* The parameter string of segments compressed with @cfg (above). */
+int ewz_cache_params(const struct ez_config *cfg, char *buf, size_t size,
+		     struct sd_error *err);
+
+/* The key of a segment of @len bytes with @tail_room and the SHA-256
+ * @digest of its input, under @params.  SD_ERR_NOMEM. */
+int ewz_cache_key(const char *params, size_t len, uint32_t tail_room,
+		  const uint8_t digest[SD_SHA256_LEN],
+		  uint8_t key[SD_COMPCACHE_KEY_LEN], struct sd_error *err);
+
+/* Append @s's records and trailer behind its blocks (the room
+ * ewz_compress_segment leaves); returns the value's length, from s->data. */
+size_t ewz_seg_encode(struct ewz_seg *s, uint64_t la0);
+
+/*
+ * Check the value @val (@vlen bytes, malloc'ed) against a segment of @len
+ * input bytes at @la0 with @tail_room compressed into pclusters of
+ * @pcluster bytes (the rules above); true and @out filled (its data is
+ * @val, which it then owns), or false (@val is still the caller's).
+ */
+bool ewz_seg_decode(uint8_t *val, size_t vlen, size_t len, uint32_t tail_room,
+		    uint64_t la0, uint32_t pcluster, struct ewz_seg *out);
+
+/*
+ * ewz_compress_segment through the cache @zc (NULL or without a handle:
+ * just that): the segment's key from @digest (the SHA-256 of @in, or
+ * NULL to compute it), its value on a hit that decodes, else compressed
+ * and put.  SD_OK or SD_ERR_NOMEM; the cache never fails it.
+ */
+int ewz_compress_cached(const struct ewz_cache *zc, struct ez_comp *c,
+			const struct ez_config *cfg, uint8_t *scratch,
+			const uint8_t *in, size_t len, uint64_t la0,
+			uint32_t tail_room, const uint8_t *digest,
+			struct ewz_seg *out);
 
 /* Bytes after the inode of a COMPRESSED_COMPACT file of @size bytes: map
  * header and compact index packs (writer_zindex.c), without any inline

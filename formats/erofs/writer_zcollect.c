@@ -263,8 +263,9 @@ static int compress_here(struct zpipe *z, struct zitem *it,
 	if (!z->mscratch)
 		z->mscratch = malloc(cfg->pcluster);
 	if (!z->mcomp || !z->mscratch || !it->in ||
-	    ewz_compress_segment(z->mcomp, cfg, z->mscratch, it->in, it->len,
-				 it->la0, it->tail_room, &it->out))
+	    ewz_compress_cached(&z->zc, z->mcomp, cfg, z->mscratch, it->in,
+				it->len, it->la0, it->tail_room,
+				it->f ? NULL : it->digest, &it->out))
 		return sd_error_set(err, SD_ERR_NOMEM,
 				    "out of memory while "
 				    "compressing");

@@ -12,9 +12,12 @@
  * later segment once the one before it has been read (one stream per
  * file, read in order).  The thread reads the item (opening the file at
  * its first segment, closing it at its last), feeds the file's SHA-256,
- * and compresses it; at a file's last segment of a single-segment file it
- * first checks the content index (writer_zpipe.h, zdd hints): a file an
- * earlier one already had is not compressed.  The main thread collects
+ * and compresses it, or takes it from the compression cache (writer_z.h;
+ * a single segment's key comes from the file's SHA-256, a segment of a
+ * longer file is hashed on its own, on this thread, only with a cache).
+ * At a file's last segment of a single-segment file it first checks the
+ * content index (writer_zpipe.h, zdd hints): a file an earlier one
+ * already had is not compressed.  The main thread collects
  * the oldest item once it is done (writer_zcollect.c), strictly in tree
  * order.  --jobs 1 is one thread doing everything.
  *
@@ -170,9 +173,12 @@ static void run_item(struct zpipe *z, struct zitem *it, struct zctx *cx)
 	if (!ret && it->kind == IT_SEG && !it->skip) {
 		ret = SD_ERR_NOMEM;
 		if (cx->c && cx->scratch)
-			ret = ewz_compress_segment(cx->c, cfg, cx->scratch,
-						   it->in, it->len, it->la0,
-						   it->tail_room, &it->out);
+			/* a whole file's digest is its only segment's */
+			ret = ewz_compress_cached(&z->zc, cx->c, cfg,
+						  cx->scratch, it->in, it->len,
+						  it->la0, it->tail_room,
+						  it->f ? NULL : it->digest,
+						  &it->out);
 		if (ret)
 			sd_error_set(&err, ret,
 				     "out of memory while "
@@ -450,6 +456,7 @@ int ewz_write_nodes(struct ew_state *w, struct sd_error *err)
 		ret = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	ewz_cache_init(&z.zc, w->cache, &w->zcfg);
 	ret = zgroup_prehash(&z, err);
 	if (!ret)
 		ret = ew_dedup_begin(w, err);

@@ -111,6 +111,7 @@ struct zpipe {
 	size_t zbuf_cap;
 	uint8_t idata[EW_BLKSIZE]; /* its inline pcluster (ztailpacking) */
 	uint16_t idata_len;
+	struct ewz_cache zc;   /* the compression cache (read-only) */
 	struct ez_comp *mcomp; /* the collector's compressor (rare) */
 	uint8_t *mscratch;
 };

@@ -10,6 +10,7 @@
  */
 #include "formats/erofs/zcomp.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,4 +137,21 @@ void ez_comp_free(struct ez_comp *c)
 		return;
 	c->be->destroy(c->state);
 	free(c);
+}
+
+const char *ez_name(const struct ez_config *cfg)
+{
+	const struct alg_info *a = find_alg(cfg->alg);
+
+	return a ? a->name : "none";
+}
+
+const char *ez_library(const struct ez_config *cfg, char *buf, size_t size)
+{
+	const struct alg_info *a = find_alg(cfg->alg);
+
+	if (!a || !size)
+		return "";
+	snprintf(buf, size, "%s %s", a->be->library, a->be->version());
+	return buf;
 }

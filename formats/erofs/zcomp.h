@@ -67,6 +67,17 @@ long ez_comp_destsize(struct ez_comp *c, const uint8_t *src, size_t *srclen,
 
 void ez_comp_free(struct ez_comp *c);
 
+/*
+ * The library behind @cfg's compressor and its version as the running
+ * process has it loaded ("lz4 1.9.4", "liblzma 5.4.1", "zstd 1.5.4"), for
+ * the compression cache's parameters: another library version may give
+ * other bytes.  "" for EZ_NONE.  Returns a static or @buf.
+ */
+/* The name of @cfg's compressor ("lz4hc"), "none" for EZ_NONE. */
+const char *ez_name(const struct ez_config *cfg);
+
+const char *ez_library(const struct ez_config *cfg, char *buf, size_t size);
+
 /* ---- backends (zcomp_*.c), dispatched by zcomp.c ------------------- */
 
 struct ez_backend {
@@ -75,6 +86,8 @@ struct ez_backend {
 			 const uint8_t *src, size_t *srclen, uint8_t *dst,
 			 size_t dstcap);
 	void (*destroy)(void *state);
+	const char *library;          /* the library's name ("lz4") */
+	const char *(*version)(void); /* its runtime version string */
 };
 
 extern const struct ez_backend ez_backend_lz4;

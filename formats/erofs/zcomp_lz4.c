@@ -53,6 +53,8 @@ const struct ez_backend ez_backend_lz4 = {
 	.create = lz4_create,
 	.destsize = lz4_destsize,
 	.destroy = lz4_destroy,
+	.library = "lz4",
+	.version = LZ4_versionString,
 };
 
 static void *lz4hc_create(const struct ez_config *cfg)
@@ -87,4 +89,6 @@ const struct ez_backend ez_backend_lz4hc = {
 	.create = lz4hc_create,
 	.destsize = lz4hc_destsize,
 	.destroy = lz4hc_destroy,
+	.library = "lz4",
+	.version = LZ4_versionString,
 };

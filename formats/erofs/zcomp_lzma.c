@@ -71,4 +71,6 @@ const struct ez_backend ez_backend_lzma = {
 	.create = lzma_create,
 	.destsize = lzma_destsize,
 	.destroy = lzma_destroy,
+	.library = "liblzma",
+	.version = lzma_version_string,
 };

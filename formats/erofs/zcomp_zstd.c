@@ -132,4 +132,6 @@ const struct ez_backend ez_backend_zstd = {
 	.create = zstd_create,
 	.destsize = zstd_destsize,
 	.destroy = zstd_destroy,
+	.library = "zstd",
+	.version = ZSTD_versionString,
 };
