@@ -206,6 +206,8 @@ int sd_sqfs_comp_setup(const struct sd_write_options *opts,
 	}
 	out->id = d->id;
 	out->block_size = bs;
+	out->name = d->name;
+	out->cfg = cfg;
 	out->raw = strcmp(name, "none") == 0;
 	return SD_OK;
 }

@@ -37,6 +37,10 @@ struct sd_sqfs_comp {
 	SQFS_COMPRESSOR id;       /* superblock compressor id */
 	uint32_t block_size;      /* validated data block size */
 	bool raw;                 /* "none": every block is stored raw */
+	const char *name;         /* "gzip", "xz", "lz4", "zstd", "none" */
+	/* what the compressor was created from, defaults resolved (the
+	   compression cache's parameters, writer_cache.c) */
+	sqfs_compressor_config_t cfg;
 };
 
 /*

@@ -227,6 +227,7 @@ int sd_sqfs_write_unchecked(const struct sd_tree *tree,
 	ret = sd_sqfs_comp_setup(opts, &w.comp, err);
 	if (ret)
 		goto out;
+	sd_sqfs_cache_init(&w.cache, opts->cache, &w.comp);
 	w.inodes = calloc(w.count, sizeof(*w.inodes));
 	w.file = sd_sqfs_fdfile_create(fd, true, false);
 	if (!w.inodes) {

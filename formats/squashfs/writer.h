@@ -26,6 +26,7 @@
 #include "core/tree.h"
 #include "formats/format.h"
 #include "formats/squashfs/comp.h"
+#include "formats/squashfs/writer_cache.h"
 
 struct sd_sqfs_wstate {
 	const struct sd_tree *tree;
@@ -33,6 +34,7 @@ struct sd_sqfs_wstate {
 	size_t count;           /* tree->count */
 	sqfs_file_t *file;      /* the output image */
 	struct sd_sqfs_comp comp;
+	struct sd_sqfs_cache cache; /* cache.cc NULL: none (writer_cache.h) */
 	sqfs_super_t super;
 	sqfs_frag_table_t *frag;       /* filled by the data stage */
 	sqfs_inode_generic_t **inodes; /* FILE inodes, by node->index */

@@ -211,8 +211,20 @@ static int flush(struct data_ctx *c, bool wait, struct sd_error *err)
 
 /* ---- fragments ---------------------------------------------------------- */
 
+/* Stop describing @fb for the cache: it is compressed without it. */
+static void uncache_fblk(struct sd_sqfs_fblk *fb)
+{
+	sd_sha256_free(fb->desc);
+	fb->desc = NULL;
+	fb->cached = false;
+}
+
 static void close_fblk(struct data_ctx *c)
 {
+	if (c->cur->cached) {
+		sd_sha256_final(c->cur->desc, c->cur->desc_sha);
+		c->cur->desc = NULL;
+	}
 	sd_sqfs_pipe_compress(c->pipe, c->cur);
 	wq_push(c, c->cur, 0, NULL);
 	c->cur = NULL;
@@ -244,6 +256,12 @@ static int new_fblk(struct data_ctx *c, struct sd_error *err)
 				    sd_sqfs_strerror(ret));
 	c->cur->index = index;
 	c->cur->size = 0;
+	uncache_fblk(c->cur);
+	if (c->w->cache.cc) {
+		/* no memory for it: the block is compressed without the cache */
+		c->cur->desc = sd_sqfs_cache_frag_begin();
+		c->cur->cached = c->cur->desc != NULL;
+	}
 	return SD_OK;
 }
 
@@ -279,6 +297,13 @@ static int take_tail(struct data_ctx *c, struct sd_sqfs_item *it,
 	offset = c->cur->size;
 	memcpy(c->cur->data + offset, it->bytes, it->in_size);
 	c->cur->size += it->in_size;
+	if (c->cur->cached) {
+		if (it->has_sha)
+			sd_sqfs_cache_frag_add(c->cur->desc, it->in_size,
+					       it->sha);
+		else
+			uncache_fblk(c->cur);
+	}
 	if (sd_sqfs_frags_add(c->frags, it->in_size, it->hash, index, offset) !=
 	    SD_OK)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
@@ -448,6 +473,7 @@ int sd_sqfs_write_data(struct sd_sqfs_wstate *w, unsigned jobs,
 		sd_sqfs_count_duplicates(w, c.keys, w->tree->nfiles);
 	}
 	for (size_t i = 0; c.fblks && i < c.nfblk; i++) {
+		sd_sha256_free(c.fblks[i].desc);
 		free(c.fblks[i].data);
 		free(c.fblks[i].out);
 	}

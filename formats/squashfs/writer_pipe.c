@@ -51,6 +51,7 @@ struct pfile {
 struct worker {
 	struct sd_sqfs_pipe *p;
 	sqfs_compressor_t *cmp;
+	unsigned char *vbuf;   /* a cache value being put (with a cache) */
 	struct sd_dircache dc; /* the directory of the last file it opened */
 	pthread_t th;
 	bool started;
@@ -195,6 +196,7 @@ static int read_item(struct sd_sqfs_pipe *p, struct pfile *f,
 	it->size = 0;
 	it->hash = 0;
 	it->bytes = NULL;
+	it->has_sha = false;
 	if (f->node->size == 0) {
 		it->kind = SD_SQI_EMPTY;
 		return check_eof(f, err);
@@ -237,6 +239,33 @@ static bool all_zero(const unsigned char *b, size_t n)
 	return acc == 0;
 }
 
+/* The SHA-256 of @len bytes at @data into @out; false without memory. */
+static bool sha_of(const unsigned char *data, uint32_t len,
+		   uint8_t out[SD_SHA256_LEN])
+{
+	struct sd_sha256 *h = sd_sha256_new();
+
+	if (!h)
+		return false;
+	sd_sha256_update(h, data, len);
+	sd_sha256_final(h, out);
+	return true;
+}
+
+/* Compress a DATA item's block, through the cache if there is one. */
+static sqfs_s32 compress_block(struct worker *wk, struct sd_sqfs_item *it)
+{
+	const struct sd_sqfs_cache *cache = &wk->p->w->cache;
+	uint8_t sha[SD_SHA256_LEN], desc[SD_SHA256_LEN];
+
+	if (!cache->cc || !sha_of(it->data, it->in_size, sha))
+		return wk->cmp->do_block(wk->cmp, it->data, it->in_size,
+					 it->out, wk->p->bs);
+	sd_sqfs_cache_block_desc(it->in_size, sha, desc);
+	return sd_sqfs_cache_do_block(cache, SD_SQFS_UNIT_BLOCK, desc, wk->cmp,
+				      it->data, it->in_size, it->out, wk->vbuf);
+}
+
 /* Test and compress a read item (mutex not held). */
 static int finish_item(struct worker *wk, struct sd_sqfs_item *it,
 		       struct sd_error *err)
@@ -252,10 +281,11 @@ static int finish_item(struct worker *wk, struct sd_sqfs_item *it,
 	if (it->kind == SD_SQI_TAIL) {
 		it->bytes = it->data;
 		it->hash = XXH3_64bits(it->data, it->in_size);
+		if (wk->p->w->cache.cc)
+			it->has_sha = sha_of(it->data, it->in_size, it->sha);
 		return SD_OK;
 	}
-	ret = wk->cmp->do_block(wk->cmp, it->data, it->in_size, it->out,
-				wk->p->bs);
+	ret = compress_block(wk, it);
 	if (ret < 0)
 		return item_error(err, sd_sqfs_write_status(ret), it->node,
 				  "cannot compress file data",
@@ -280,7 +310,14 @@ static void run_compress(struct worker *wk, struct sd_sqfs_fblk *fb)
 	sqfs_s32 ret;
 
 	pthread_mutex_unlock(&p->mu);
-	ret = wk->cmp->do_block(wk->cmp, fb->data, fb->size, fb->out, p->bs);
+	if (fb->cached)
+		ret = sd_sqfs_cache_do_block(&p->w->cache,
+					     SD_SQFS_UNIT_FRAGMENT,
+					     fb->desc_sha, wk->cmp, fb->data,
+					     fb->size, fb->out, wk->vbuf);
+	else
+		ret = wk->cmp->do_block(wk->cmp, fb->data, fb->size, fb->out,
+					p->bs);
 	if (ret > 0) {
 		fb->compressed = true;
 		fb->stored = (uint32_t)ret;
@@ -806,6 +843,12 @@ static int alloc_pipe(struct sd_sqfs_pipe *p, unsigned jobs)
 		p->workers[i].cmp = sqfs_copy(p->w->comp.cmp);
 		if (!p->workers[i].cmp)
 			return SD_ERR_NOMEM;
+		if (p->w->cache.cc) {
+			p->workers[i].vbuf =
+				malloc(SD_SQFS_CACHE_VHDR + (size_t)p->bs);
+			if (!p->workers[i].vbuf)
+				return SD_ERR_NOMEM;
+		}
 	}
 	return SD_OK;
 }
@@ -866,6 +909,7 @@ void sd_sqfs_pipe_stop(struct sd_sqfs_pipe *p)
 		if (p->workers[i].started)
 			pthread_join(p->workers[i].th, NULL);
 		sqfs_destroy(p->workers[i].cmp);
+		free(p->workers[i].vbuf);
 		sd_dircache_release(&p->workers[i].dc);
 	}
 	for (size_t i = 0; p->open && i < nslots; i++)

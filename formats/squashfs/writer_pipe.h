@@ -20,7 +20,9 @@
  * files at once, so the tree's tap scans on every thread), test each item
  * for all zeros (a sparse block), compress DATA items with their own copy
  * of the compressor and fingerprint what is stored; they also compress the
- * fragment blocks the caller submits.  The calling thread is one of the
+ * fragment blocks the caller submits.  With a compression cache they hash
+ * the blocks and tails they read and look up and store the blocks and
+ * fragment blocks they compress (writer_cache.h).  The calling thread is one of the
  * @jobs: it takes the items back in sequence order with sd_sqfs_pipe_wait()
  * and writes them, and whenever the item it waits for is not ready it runs
  * a task itself instead of sleeping; the other @jobs - 1 are worker
@@ -37,6 +39,7 @@
 #include <xxhash.h>
 
 #include "core/error.h"
+#include "core/sha256.h"
 #include "formats/squashfs/writer.h"
 
 enum sd_sqfs_item_kind {
@@ -59,6 +62,8 @@ struct sd_sqfs_item {
 	uint64_t hash;              /* DATA: XXH3-64 of the stored bytes;
 				       TAIL: XXH3-64 of the content */
 	const unsigned char *bytes; /* DATA: stored bytes; TAIL: content */
+	bool has_sha;               /* TAIL, with a cache: sha is set */
+	uint8_t sha[SD_SHA256_LEN]; /* its SHA-256 (writer_cache.h) */
 
 	/* pipeline-private */
 	unsigned char *data, *out;
@@ -74,6 +79,12 @@ struct sd_sqfs_fblk {
 	uint64_t hash;       /* XXH3-64 of the stored bytes */
 	unsigned char *data; /* block size bytes */
 	unsigned char *out;  /* block size bytes */
+	/* with a cache (writer_cache.h): the description of its tails so
+	   far (the caller's, NULL when it is not cached), then, once
+	   submitted, its SHA-256 */
+	struct sd_sha256 *desc;
+	bool cached;
+	uint8_t desc_sha[SD_SHA256_LEN];
 	/* pipeline-private */
 	bool busy; /* queued or being compressed */
 	struct sd_sqfs_fblk *qnext;

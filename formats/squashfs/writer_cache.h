@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * writer_cache.h — the SquashFS writer's use of the compression cache
+ * (core/compcache.h, sd_write_options.cache; issue 11).
+ *
+ * Units.  Two things the writer compresses are cached, each on the worker
+ * thread that compresses it (writer_pipe.c):
+ *
+ *   block     a DATA item that is not sparse: one full block of a file
+ *             (block size B bytes of content).  Its digest is the SHA-256
+ *             of those B bytes.
+ *   fragment  a fragment block (struct sd_sqfs_fblk): the tails packed
+ *             into it, in order.  Each non-sparse tail's SHA-256 is taken
+ *             when the tail is read (only with a cache).
+ *
+ * Keys.  key = sd_compcache_key(params, content_sha), where params is the
+ * unit's parameter string (sd_sqfs_cache_params) and content_sha the
+ * SHA-256 of a fixed little-endian description of the unit, built from
+ * digests and lengths only, so a later stat index that remembers a file's
+ * block and tail digests can find its entries without reading it:
+ *
+ *   block:    "block" (5 bytes, ASCII, no NUL)
+ *             le32   content length (B)
+ *             32     SHA-256 of the content
+ *   fragment: "fragment" (8 bytes, ASCII, no NUL)
+ *             then for each tail in the block, in order:
+ *             le32   tail length
+ *             32     SHA-256 of the tail's content
+ *
+ * Parameters (one string per unit kind, built once per write): format
+ * "squashfs"; kind "block" or "fragment"; the compressor's name; library:
+ * the compression library and its runtime version (zlibVersion(),
+ * lzma_version_string(), LZ4_versionString(), ZSTD_versionString()) and
+ * libsquashfs's version at build time (it exposes none at run time), e.g.
+ * "zstd 1.5.5; libsquashfs 1.2.0"; level as used (the backend's default
+ * resolved; lz4: 0 for LZ4_compress_default, 12 = LZ4HC_CLEVEL_MAX, the
+ * one level libsquashfs's LZ4 HC uses); the block size; layout: the
+ * libsquashfs compressor flags and the backend's options in a fixed order
+ * (gzip: window; xz: dictionary, lc, lp, pb) and "raw-unless-smaller", the
+ * rule of comp.c's wrapper, e.g. "flags=0x0000,window=15,raw-unless-smaller".
+ *
+ * Values (little-endian, decoded at the byte boundary):
+ *
+ *   0   1  unit: 1 block, 2 fragment
+ *   1   1  flags: bit 0 set = stored compressed; the other bits are 0
+ *   2   2  0
+ *   4   4  content length in bytes (block: B; fragment: its tails' sum)
+ *   8   4  stored length N
+ *   12  N  the stored bytes: what the image holds for the unit
+ *
+ * A value is used only if every field is what compressing the unit could
+ * have given: the value is exactly 12 + N bytes, the unit and content
+ * length are the unit's, N is at most B, and either compressed with
+ * 0 < N < content length (comp.c stores a block compressed only when that
+ * made it smaller) or raw with N equal to the content length and the bytes
+ * equal to the content.  Anything else is a miss: the unit is compressed
+ * and put again.  The image never depends on the cache.
+ *
+ * "none" uses no cache: every block is stored raw, which costs less than
+ * a cache lookup.  Without a cache, or with one that is off, nothing is
+ * hashed.
+ */
+#ifndef SD_FORMATS_SQUASHFS_WRITER_CACHE_H
+#define SD_FORMATS_SQUASHFS_WRITER_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqfs/compressor.h>
+
+#include "core/compcache.h"
+#include "core/error.h"
+#include "core/sha256.h"
+#include "formats/squashfs/comp.h"
+
+/* Bytes of a value's header (before the stored bytes). */
+#define SD_SQFS_CACHE_VHDR 12
+/* Room for a parameter string. */
+#define SD_SQFS_CACHE_PARAMS_MAX 512
+
+enum sd_sqfs_unit {
+	SD_SQFS_UNIT_BLOCK = 1,
+	SD_SQFS_UNIT_FRAGMENT = 2,
+};
+
+/* The cache as one write uses it; cc NULL: none (nothing is hashed). */
+struct sd_sqfs_cache {
+	struct sd_compcache *cc;
+	uint32_t bs;
+	char params[2][SD_SQFS_CACHE_PARAMS_MAX]; /* [unit - 1] */
+};
+
+/*
+ * The parameter string of @unit for compressor @comp into @buf of @size
+ * bytes (see above).  0, or an sd_compcache_params error.
+ */
+int sd_sqfs_cache_params(const struct sd_sqfs_comp *comp,
+			 enum sd_sqfs_unit unit, char *buf, size_t size,
+			 struct sd_error *err);
+
+/*
+ * Set up @c for one write with cache @cc (NULL ok) and compressor @comp.
+ * Leaves c->cc NULL (no cache) when @cc is NULL or off, @comp is "none",
+ * or the parameters cannot be built.
+ */
+void sd_sqfs_cache_init(struct sd_sqfs_cache *c, struct sd_compcache *cc,
+			const struct sd_sqfs_comp *comp);
+
+/* The content SHA-256 of a block of @len bytes whose SHA-256 is @sha. */
+void sd_sqfs_cache_block_desc(uint32_t len, const uint8_t sha[SD_SHA256_LEN],
+			      uint8_t out[SD_SHA256_LEN]);
+
+/* A fragment block's description: begin (NULL: no memory), add each tail,
+ * finish with sd_sha256_final (the content SHA-256). */
+struct sd_sha256 *sd_sqfs_cache_frag_begin(void);
+void sd_sqfs_cache_frag_add(struct sd_sha256 *h, uint32_t len,
+			    const uint8_t sha[SD_SHA256_LEN]);
+
+/*
+ * Compress unit @unit, @size bytes at @in whose description has SHA-256
+ * @desc, as cmp->do_block(cmp, in, size, out, c->bs) does, through the
+ * cache: a valid value found under its key is copied to @out (when
+ * compressed) instead; else the result is compressed and put.  @vbuf is
+ * SD_SQFS_CACHE_VHDR + c->bs bytes of scratch.  Returns what do_block
+ * returns: the compressed size (bytes in @out), 0 for "store raw", or a
+ * negative libsquashfs error (nothing is put).
+ */
+sqfs_s32 sd_sqfs_cache_do_block(const struct sd_sqfs_cache *c,
+				enum sd_sqfs_unit unit,
+				const uint8_t desc[SD_SHA256_LEN],
+				sqfs_compressor_t *cmp, const unsigned char *in,
+				uint32_t size, unsigned char *out,
+				unsigned char *vbuf);
+
+#endif
