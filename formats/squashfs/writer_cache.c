@@ -129,7 +129,7 @@ void sd_sqfs_cache_init(struct sd_sqfs_cache *c, struct sd_compcache *cc,
 	c->cc = cc;
 }
 
-void sd_sqfs_cache_block_desc(uint32_t len, const uint8_t sha[SD_SHA256_LEN],
+bool sd_sqfs_cache_block_desc(uint32_t len, const uint8_t sha[SD_SHA256_LEN],
 			      uint8_t out[SD_SHA256_LEN])
 {
 	uint8_t d[sizeof(TAG_BLOCK) - 1 + 4 + SD_SHA256_LEN];
@@ -139,14 +139,11 @@ void sd_sqfs_cache_block_desc(uint32_t len, const uint8_t sha[SD_SHA256_LEN],
 	put_le32(d + sizeof(TAG_BLOCK) - 1, len);
 	memcpy(d + sizeof(TAG_BLOCK) - 1 + 4, sha, SD_SHA256_LEN);
 	h = sd_sha256_new();
-	if (!h) {
-		/* no digest: a key no unit has (a miss, then a put that
-		 * nothing finds) rather than a failed pack */
-		memset(out, 0, SD_SHA256_LEN);
-		return;
-	}
+	if (!h)
+		return false;
 	sd_sha256_update(h, d, sizeof(d));
 	sd_sha256_final(h, out);
+	return true;
 }
 
 struct sd_sha256 *sd_sqfs_cache_frag_begin(void)

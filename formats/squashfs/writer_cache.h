@@ -107,8 +107,9 @@ int sd_sqfs_cache_params(const struct sd_sqfs_comp *comp,
 void sd_sqfs_cache_init(struct sd_sqfs_cache *c, struct sd_compcache *cc,
 			const struct sd_sqfs_comp *comp);
 
-/* The content SHA-256 of a block of @len bytes whose SHA-256 is @sha. */
-void sd_sqfs_cache_block_desc(uint32_t len, const uint8_t sha[SD_SHA256_LEN],
+/* The content SHA-256 of a block of @len bytes whose SHA-256 is @sha;
+ * false when there is no memory for a digest. */
+bool sd_sqfs_cache_block_desc(uint32_t len, const uint8_t sha[SD_SHA256_LEN],
 			      uint8_t out[SD_SHA256_LEN]);
 
 /* A fragment block's description: begin (NULL: no memory), add each tail,

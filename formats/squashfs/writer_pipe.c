@@ -258,10 +258,11 @@ static sqfs_s32 compress_block(struct worker *wk, struct sd_sqfs_item *it)
 	const struct sd_sqfs_cache *cache = &wk->p->w->cache;
 	uint8_t sha[SD_SHA256_LEN], desc[SD_SHA256_LEN];
 
-	if (!cache->cc || !sha_of(it->data, it->in_size, sha))
+	/* without memory for a digest, without the cache */
+	if (!cache->cc || !sha_of(it->data, it->in_size, sha) ||
+	    !sd_sqfs_cache_block_desc(it->in_size, sha, desc))
 		return wk->cmp->do_block(wk->cmp, it->data, it->in_size,
 					 it->out, wk->p->bs);
-	sd_sqfs_cache_block_desc(it->in_size, sha, desc);
 	return sd_sqfs_cache_do_block(cache, SD_SQFS_UNIT_BLOCK, desc, wk->cmp,
 				      it->data, it->in_size, it->out, wk->vbuf);
 }
