@@ -200,13 +200,13 @@ sqfs_s32 sd_sqfs_cache_do_block(const struct sd_sqfs_cache *c,
 	void *v = NULL;
 	size_t len = 0;
 	uint32_t n = 0;
-	bool compressed = false;
+	bool compressed = false, found;
 	sqfs_s32 ret;
 
 	if (sd_compcache_key(c->params[unit - 1], desc, key, NULL))
 		return cmp->do_block(cmp, in, size, out, c->bs);
-	if (sd_compcache_get(c->cc, key, &v, &len) &&
-	    valid_value(c, unit, v, len, in, size, &n, &compressed)) {
+	found = sd_compcache_get(c->cc, key, &v, &len);
+	if (found && valid_value(c, unit, v, len, in, size, &n, &compressed)) {
 		if (compressed)
 			memcpy(out, (uint8_t *)v + SD_SQFS_CACHE_VHDR, n);
 		free(v);
@@ -223,6 +223,12 @@ sqfs_s32 sd_sqfs_cache_do_block(const struct sd_sqfs_cache *c,
 	put_le32(vbuf + V_CONTENT, size);
 	put_le32(vbuf + V_STORED, n);
 	memcpy(vbuf + SD_SQFS_CACHE_VHDR, ret > 0 ? out : in, n);
-	sd_compcache_put(c->cc, key, vbuf, SD_SQFS_CACHE_VHDR + (size_t)n);
+	/* a value found but refused is replaced (a put keeps what is there) */
+	if (found)
+		sd_compcache_replace(c->cc, key, vbuf,
+				     SD_SQFS_CACHE_VHDR + (size_t)n);
+	else
+		sd_compcache_put(c->cc, key, vbuf,
+				 SD_SQFS_CACHE_VHDR + (size_t)n);
 	return ret;
 }

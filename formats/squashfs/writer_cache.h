@@ -54,7 +54,8 @@
  * 0 < N < content length (comp.c stores a block compressed only when that
  * made it smaller) or raw with N equal to the content length and the bytes
  * equal to the content.  Anything else is a miss: the unit is compressed
- * and put again.  The image never depends on the cache.
+ * and its entry replaced (sd_compcache_replace).  The image never depends
+ * on the cache.
  *
  * "none" uses no cache: every block is stored raw, which costs less than
  * a cache lookup.  Without a cache, or with one that is off, nothing is
