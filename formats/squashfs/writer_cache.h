@@ -58,8 +58,8 @@
  * on the cache.
  *
  * "none" uses no cache: every block is stored raw, which costs less than
- * a cache lookup.  Without a cache, or with one that is off, nothing is
- * hashed.
+ * a cache lookup.  Without a cache, or with one that is off (from its
+ * open, or since a put failed), nothing is hashed.
  */
 #ifndef SD_FORMATS_SQUASHFS_WRITER_CACHE_H
 #define SD_FORMATS_SQUASHFS_WRITER_CACHE_H
@@ -91,6 +91,12 @@ struct sd_sqfs_cache {
 	uint32_t bs;
 	char params[2][SD_SQFS_CACHE_PARAMS_MAX]; /* [unit - 1] */
 };
+
+/* Is the cache in use (there is one, and it has not turned itself off)? */
+static inline bool sd_sqfs_cache_on(const struct sd_sqfs_cache *c)
+{
+	return c->cc && sd_compcache_enabled(c->cc);
+}
 
 /*
  * The parameter string of @unit for compressor @comp into @buf of @size

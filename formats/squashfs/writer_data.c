@@ -257,7 +257,7 @@ static int new_fblk(struct data_ctx *c, struct sd_error *err)
 	c->cur->index = index;
 	c->cur->size = 0;
 	uncache_fblk(c->cur);
-	if (c->w->cache.cc) {
+	if (sd_sqfs_cache_on(&c->w->cache)) {
 		/* no memory for it: the block is compressed without the cache */
 		c->cur->desc = sd_sqfs_cache_frag_begin();
 		c->cur->cached = c->cur->desc != NULL;

@@ -259,7 +259,7 @@ static sqfs_s32 compress_block(struct worker *wk, struct sd_sqfs_item *it)
 	uint8_t sha[SD_SHA256_LEN], desc[SD_SHA256_LEN];
 
 	/* without memory for a digest, without the cache */
-	if (!cache->cc || !sha_of(it->data, it->in_size, sha) ||
+	if (!sd_sqfs_cache_on(cache) || !sha_of(it->data, it->in_size, sha) ||
 	    !sd_sqfs_cache_block_desc(it->in_size, sha, desc))
 		return wk->cmp->do_block(wk->cmp, it->data, it->in_size,
 					 it->out, wk->p->bs);
@@ -282,7 +282,7 @@ static int finish_item(struct worker *wk, struct sd_sqfs_item *it,
 	if (it->kind == SD_SQI_TAIL) {
 		it->bytes = it->data;
 		it->hash = XXH3_64bits(it->data, it->in_size);
-		if (wk->p->w->cache.cc)
+		if (sd_sqfs_cache_on(&wk->p->w->cache))
 			it->has_sha = sha_of(it->data, it->in_size, it->sha);
 		return SD_OK;
 	}
