@@ -22,8 +22,8 @@
  * of the compressor and fingerprint what is stored; they also compress the
  * fragment blocks the caller submits.  With a compression cache they hash
  * the blocks and tails they read and look up and store the blocks and
- * fragment blocks they compress (writer_cache.h).  The calling thread is one of the
- * @jobs: it takes the items back in sequence order with sd_sqfs_pipe_wait()
+ * fragment blocks they compress (writer_cache.h).  The calling thread is
+ * one of the @jobs: it takes the items back in sequence order with sd_sqfs_pipe_wait()
  * and writes them, and whenever the item it waits for is not ready it runs
  * a task itself instead of sleeping; the other @jobs - 1 are worker
  * threads.  So @jobs 1 starts no thread: everything runs on the caller.  At most a fixed ring of items (a few dozen blocks, see
