@@ -18,7 +18,8 @@
 # re-pack's image must equal the no-cache image of the changed closure.
 # Warm page cache throughout (the corpus and the cache were read before).
 # Prints a Markdown table: medians, the re-pack / cold ratio (target
-# <= 0.1), the layer of changed bytes; env RUNS (default 3), SD, BENCH_DIR.
+# <= 0.1); env RUNS (default 3), MIN_BYTES (the smallest P, default
+# 2000000), SD, BENCH_DIR, REPACK_DIR.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 sd=${SD:-$top/build/src/storedisk}
@@ -43,7 +44,7 @@ while read -r p; do
 	n=$(awk -v p="$p" -v r="/nix/store/$root" '$2 == p && $1 != r && $1 != p' "$w/graph" | wc -l)
 	[ "$n" -eq 0 ] || continue
 	size=$(du -sb "$store/$b" | cut -f1)
-	if [ "$size" -ge 2000000 ] && [ "$size" -le 10000000 ]; then
+	if [ "$size" -ge "${MIN_BYTES:-2000000}" ] && [ "$size" -le 10000000 ]; then
 		pick=$b
 		break
 	fi
