@@ -207,6 +207,7 @@ int ewz_compress_cached(const struct ewz_cache *zc, struct ez_comp *c,
 	uint8_t key[SD_COMPCACHE_KEY_LEN], own[SD_SHA256_LEN];
 	void *val;
 	size_t vlen;
+	bool bad = false;
 	int ret;
 
 	/* no cache, or one turned off: nothing but the compression */
@@ -231,12 +232,17 @@ int ewz_compress_cached(const struct ewz_cache *zc, struct ez_comp *c,
 				   cfg->pcluster, out))
 			return SD_OK;
 		free(val); /* not what the compressor makes: a miss */
+		bad = true;
 	}
 	ret = ewz_compress_segment(c, cfg, scratch, in, len, la0, tail_room,
 				   out);
 	if (!ret) {
 		vlen = ewz_seg_encode(out, la0);
-		sd_compcache_put(zc->cc, key, out->data, vlen);
+		/* a put keeps an existing entry: a bad one is replaced */
+		if (bad)
+			sd_compcache_replace(zc->cc, key, out->data, vlen);
+		else
+			sd_compcache_put(zc->cc, key, out->data, vlen);
 	}
 	return ret;
 }
