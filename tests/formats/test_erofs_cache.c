@@ -534,7 +534,9 @@ Test(erofs_cache, params_and_key)
 	static const char in[] = "some segment input";
 
 	cr_assert_eq(ez_config_init(&cfg, "lz4hc", -1, 16384, NULL), 0);
-	cr_assert_eq(ewz_cache_params(&cfg, params, sizeof(params), NULL), 0);
+	cr_assert_eq(ewz_cache_params(&cfg, "segment", false, params,
+				      sizeof(params), NULL),
+		     0);
 	cr_assert(strstr(params, "format=erofs\nkind=segment\n"
 				 "compressor=lz4hc\n"),
 		  "%s", params);
@@ -547,7 +549,9 @@ Test(erofs_cache, params_and_key)
 	cr_assert_eq(ez_config_init(&cfg, "lzma", -1, 4096, NULL), 0);
 	cr_assert(
 		!strncmp(ez_library(&cfg, lib, sizeof(lib)), "liblzma 5.", 10));
-	cr_assert_eq(ewz_cache_params(&cfg, params, sizeof(params), NULL), 0);
+	cr_assert_eq(ewz_cache_params(&cfg, "segment", false, params,
+				      sizeof(params), NULL),
+		     0);
 	cr_assert(strstr(params, "\nlevel=6\n"), "%s", params);
 
 	/* the key from a digest equals the documented derivation */
