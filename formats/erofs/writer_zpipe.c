@@ -365,6 +365,17 @@ out:
 	return ok;
 }
 
+/* from_cache into z->pending, once per file: a file that missed is
+ * being appended segment by segment (the ring may fill before its first
+ * one fits). */
+static bool from_cache_once(struct zpipe *z, size_t i)
+{
+	if (z->looked == i + 1)
+		return false;
+	z->looked = i + 1;
+	return from_cache(z, i, &z->pending);
+}
+
 /* The next segment of the compressed file z->pnode, if it fits. */
 static int push_segment(struct zpipe *z, bool *full, struct sd_error *err)
 {
@@ -440,7 +451,7 @@ static int top_up(struct zpipe *z, struct sd_error *err)
 			memcpy(it.digest, z->grp[z->pgrp].digest,
 			       SD_SHA256_LEN);
 		} else if (is_compressed(w, i) && z->poff == 0 &&
-			   from_cache(z, i, &z->pending)) {
+			   from_cache_once(z, i)) {
 			z->has_pending = true;
 			continue;
 		} else if (is_compressed(w, i)) {

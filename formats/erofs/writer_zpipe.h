@@ -118,6 +118,7 @@ struct zpipe {
 	uint16_t idata_len;
 	struct zitem pending; /* an IT_CACHED item waiting for room */
 	bool has_pending;
+	size_t looked; /* 1 + the last node looked up in the cache */
 	/* the segments of the file being collected, for its file entry */
 	struct ewz_fseg *cur_fs;
 	size_t cur_fsn, cur_fscap;
