@@ -117,6 +117,7 @@ struct sd_write_stats {
 	uint64_t image_bytes;        /* final image size */
 	uint64_t data_bytes_in;      /* file content bytes read */
 	uint64_t files_deduplicated; /* files whose content was stored before */
+	uint64_t files_from_cache; /* files written from the cache without reading them */
 	/* A compressor was asked for but no file's data ended up compressed
 	 * (EROFS stores a file plain when compressing saves nothing; such an
 	 * image records no compressor).  squashfs: always false. */

@@ -162,6 +162,10 @@ struct ew_state {
 	_Atomic uint64_t done_bytes, done_files;
 	/* the compression cache, opts->cache (writer_z.h), or NULL */
 	struct sd_compcache *cache;
+	/* opts->file_digest and its context (NULL: none) */
+	bool (*file_digest)(void *ctx, const struct sd_node *node,
+			    uint8_t sha[32]);
+	void *file_digest_ctx;
 };
 
 /*

@@ -86,6 +86,28 @@
  *     the entry's checksum and key guard against accidents
  *     (core/compcache.h), decompressing every hit would cost a good part
  *     of what the cache saves.
+ *
+ * File entries (with sd_write_options.file_digest, the stat cache), so
+ * that an unchanged file is written without being read:
+ *   - unit: one compressed file (every file the pipeline cuts into
+ *     segments: of at least a block, or any size under ztailpacking);
+ *     put by the collector at the file's end, after its last read, when
+ *     file_digest then gives the SHA-256 the writer computed (none when
+ *     it says false or differs), also for a file then stored plain;
+ *   - key: sd_compcache_key(fparams, SHA-256(desc)), fparams as above
+ *     with kind "file" and ",ztail=0|1" appended to the layout; desc is
+ *     44 bytes: "file", le64 file size, the file's 32-byte SHA-256;
+ *   - value: per segment in order 40 bytes (its 32-byte digest as its
+ *     segment key takes it, le32 length, le32 tail_room), then le32
+ *     count and "ewf1".  Used only if it has ceil(size / segment size)
+ *     records, full segments but the last, tail_room 0 but the last's
+ *     (the file size's, zpipe_tail_room), a single segment's digest the
+ *     file's, and every segment entry it names hits and decodes
+ *     (writer_zpipe.c, from_cache; looked up on the main thread, before
+ *     the file would be opened); otherwise the file is read as usual.
+ *     A hit is deduplicated by the file digest like a read file, counts
+ *     its size in data_bytes_in and, unless its form turns out plain
+ *     (store_plain reads it then), in files_from_cache.
  */
 #ifndef SD_FORMATS_EROFS_WRITER_Z_H
 #define SD_FORMATS_EROFS_WRITER_Z_H
@@ -151,15 +173,49 @@ struct sd_compcache;
 struct ewz_cache {
 	struct sd_compcache *cc; /* NULL: none (or off, or no compressor) */
 	char params[512];        /* the segments' parameter string */
+	char fparams[512];       /* the file entries' parameter string */
 };
 
-/* Fill @zc for @cc (NULL ok) and @cfg: the parameter string, built once. */
+/* Fill @zc for @cc (NULL ok), @cfg and ztailpacking @ztail: the
+ * parameter strings, built once. */
 void ewz_cache_init(struct ewz_cache *zc, struct sd_compcache *cc,
-		    const struct ez_config *cfg);
+		    const struct ez_config *cfg, bool ztail);
 
-/* The parameter string of segments compressed with @cfg (above). */
-int ewz_cache_params(const struct ez_config *cfg, char *buf, size_t size,
-		     struct sd_error *err);
+/* The parameter string of units of @kind ("segment" or "file")
+ * compressed with @cfg (above). */
+int ewz_cache_params(const struct ez_config *cfg, const char *kind, bool ztail,
+		     char *buf, size_t size, struct sd_error *err);
+
+/* One segment of a file entry: what its unit's key is made of. */
+struct ewz_fseg {
+	uint8_t digest[SD_SHA256_LEN];
+	uint32_t len;
+	uint32_t tail_room;
+};
+
+#define EWZ_FREC_LEN 40u
+#define EWZ_FTRAILER_LEN 8u
+
+/* The key of the file entry of a file of @size bytes whose SHA-256 is
+ * @digest, under @fparams.  SD_ERR_NOMEM. */
+int ewz_file_key(const char *fparams, uint64_t size,
+		 const uint8_t digest[SD_SHA256_LEN],
+		 uint8_t key[SD_COMPCACHE_KEY_LEN], struct sd_error *err);
+
+/* Encode the @n segments @s as a file entry value into @out (n *
+ * EWZ_FREC_LEN + EWZ_FTRAILER_LEN bytes); returns its length. */
+size_t ewz_file_encode(const struct ewz_fseg *s, size_t n, uint8_t *out);
+
+/*
+ * Check the file entry value @val (@vlen bytes) against a file of @size
+ * bytes with SHA-256 @digest cut into segments for @pcluster, the last
+ * one with @tail_room (above), and decode its @n segments into @out
+ * (n = ceil(size / segment size)); false when it is not what the
+ * pipeline would have cut.
+ */
+bool ewz_file_decode(const uint8_t *val, size_t vlen, uint64_t size,
+		     const uint8_t digest[SD_SHA256_LEN], uint32_t pcluster,
+		     uint32_t tail_room, struct ewz_fseg *out, size_t n);
 
 /* The key of a segment of @len bytes with @tail_room and the SHA-256
  * @digest of its input, under @params.  SD_ERR_NOMEM. */

@@ -30,18 +30,26 @@ _Static_assert(SEG_DESC_LEN == 51, "segment description is 51 bytes");
 /* The value's trailer magic. */
 static const uint8_t trailer_magic[4] = {'e', 'w', 'z', '1'};
 
+/* A file entry's description and trailer magic (writer_z.h). */
+#define FILE_TAG "file"
+#define FILE_TAG_LEN (sizeof(FILE_TAG) - 1)
+#define FILE_DESC_LEN (FILE_TAG_LEN + 8 + SD_SHA256_LEN)
+_Static_assert(FILE_DESC_LEN == 44, "file description is 44 bytes");
+static const uint8_t file_magic[4] = {'e', 'w', 'f', '1'};
+_Static_assert(EWZ_FREC_LEN == 32 + 4 + 4, "file entry record");
+
 _Static_assert(EWZ_REC_LEN == 4 + 4 + 4 + 2 + 2, "pcluster record");
 _Static_assert(EWZ_TRAILER_LEN == 4 + 4 + 4, "value trailer");
 _Static_assert(Z_EROFS_PCLUSTER_MAX_SIZE / EW_BLKSIZE <= UINT16_MAX,
 	       "blocks of a pcluster fit a le16");
 
-int ewz_cache_params(const struct ez_config *cfg, char *buf, size_t size,
-		     struct sd_error *err)
+int ewz_cache_params(const struct ez_config *cfg, const char *kind, bool ztail,
+		     char *buf, size_t size, struct sd_error *err)
 {
 	char lib[128], layout[64];
 	struct sd_compcache_params p = {
 		.format = "erofs",
-		.kind = "segment",
+		.kind = kind,
 		.compressor = ez_name(cfg),
 		.library = ez_library(cfg, lib, sizeof(lib)),
 		/* lz4 has no levels (cfg->level -1): 0 */
@@ -50,20 +58,93 @@ int ewz_cache_params(const struct ez_config *cfg, char *buf, size_t size,
 		.layout = layout,
 	};
 
-	snprintf(layout, sizeof(layout), "rules=%d,blksize=%u,dict=%u",
-		 EWZ_CACHE_RULES, EW_BLKSIZE, cfg->dict_size);
+	if (!strcmp(kind, "file")) /* the cut depends on ztailpacking */
+		snprintf(layout, sizeof(layout),
+			 "rules=%d,blksize=%u,dict=%u,ztail=%d",
+			 EWZ_CACHE_RULES, EW_BLKSIZE, cfg->dict_size,
+			 ztail ? 1 : 0);
+	else
+		snprintf(layout, sizeof(layout), "rules=%d,blksize=%u,dict=%u",
+			 EWZ_CACHE_RULES, EW_BLKSIZE, cfg->dict_size);
 	return sd_compcache_params(&p, buf, size, err);
 }
 
 void ewz_cache_init(struct ewz_cache *zc, struct sd_compcache *cc,
-		    const struct ez_config *cfg)
+		    const struct ez_config *cfg, bool ztail)
 {
 	memset(zc, 0, sizeof(*zc));
 	if (!cc || cfg->alg == EZ_NONE || !sd_compcache_enabled(cc))
 		return;
-	if (ewz_cache_params(cfg, zc->params, sizeof(zc->params), NULL))
+	if (ewz_cache_params(cfg, "segment", ztail, zc->params,
+			     sizeof(zc->params), NULL) ||
+	    ewz_cache_params(cfg, "file", ztail, zc->fparams,
+			     sizeof(zc->fparams), NULL))
 		return; /* cannot happen with our strings; no cache then */
 	zc->cc = cc;
+}
+
+int ewz_file_key(const char *fparams, uint64_t size,
+		 const uint8_t digest[SD_SHA256_LEN],
+		 uint8_t key[SD_COMPCACHE_KEY_LEN], struct sd_error *err)
+{
+	uint8_t desc[FILE_DESC_LEN], sha[SD_SHA256_LEN];
+	struct sd_sha256 *h = sd_sha256_new();
+
+	if (!h)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	memcpy(desc, FILE_TAG, FILE_TAG_LEN);
+	put_le64(desc + FILE_TAG_LEN, size);
+	memcpy(desc + FILE_TAG_LEN + 8, digest, SD_SHA256_LEN);
+	sd_sha256_update(h, desc, sizeof(desc));
+	sd_sha256_final(h, sha);
+	return sd_compcache_key(fparams, sha, key, err);
+}
+
+size_t ewz_file_encode(const struct ewz_fseg *s, size_t n, uint8_t *out)
+{
+	uint8_t *r = out;
+
+	for (size_t i = 0; i < n; i++, r += EWZ_FREC_LEN) {
+		memcpy(r, s[i].digest, SD_SHA256_LEN);
+		put_le32(r + 32, s[i].len);
+		put_le32(r + 36, s[i].tail_room);
+	}
+	put_le32(r, (uint32_t)n);
+	memcpy(r + 4, file_magic, sizeof(file_magic));
+	return n * EWZ_FREC_LEN + EWZ_FTRAILER_LEN;
+}
+
+bool ewz_file_decode(const uint8_t *val, size_t vlen, uint64_t size,
+		     const uint8_t digest[SD_SHA256_LEN], uint32_t pcluster,
+		     uint32_t tail_room, struct ewz_fseg *out, size_t n)
+{
+	size_t seg = ewz_segment_size(pcluster);
+	const uint8_t *tr;
+	uint64_t off = 0;
+
+	if (!size || n != (size + seg - 1) / seg ||
+	    vlen != n * EWZ_FREC_LEN + EWZ_FTRAILER_LEN)
+		return false;
+	tr = val + vlen - EWZ_FTRAILER_LEN;
+	if (get_le32(tr) != n || memcmp(tr + 4, file_magic, sizeof(file_magic)))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *r = val + i * EWZ_FREC_LEN;
+		bool last = i + 1 == n;
+		uint64_t want = last ? size - off : seg;
+
+		memcpy(out[i].digest, r, SD_SHA256_LEN);
+		out[i].len = get_le32(r + 32);
+		out[i].tail_room = get_le32(r + 36);
+		/* the pipeline's cut: full segments, the rest last; tail
+		 * room only at the end, as the file size gives it */
+		if (out[i].len != want ||
+		    out[i].tail_room != (last ? tail_room : 0))
+			return false;
+		off += out[i].len;
+	}
+	/* a file of one segment: that segment's digest is the file's */
+	return n > 1 || !memcmp(out[0].digest, digest, SD_SHA256_LEN);
 }
 
 int ewz_cache_key(const char *params, size_t len, uint32_t tail_room,
@@ -207,6 +288,7 @@ int ewz_compress_cached(const struct ewz_cache *zc, struct ez_comp *c,
 	uint8_t key[SD_COMPCACHE_KEY_LEN], own[SD_SHA256_LEN];
 	void *val;
 	size_t vlen;
+	bool bad = false;
 	int ret;
 
 	/* no cache, or one turned off: nothing but the compression */
@@ -231,12 +313,17 @@ int ewz_compress_cached(const struct ewz_cache *zc, struct ez_comp *c,
 				   cfg->pcluster, out))
 			return SD_OK;
 		free(val); /* not what the compressor makes: a miss */
+		bad = true;
 	}
 	ret = ewz_compress_segment(c, cfg, scratch, in, len, la0, tail_room,
 				   out);
 	if (!ret) {
 		vlen = ewz_seg_encode(out, la0);
-		sd_compcache_put(zc->cc, key, out->data, vlen);
+		/* a put keeps an existing entry: a bad one is replaced */
+		if (bad)
+			sd_compcache_replace(zc->cc, key, out->data, vlen);
+		else
+			sd_compcache_put(zc->cc, key, out->data, vlen);
 	}
 	return ret;
 }

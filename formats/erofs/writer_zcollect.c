@@ -159,6 +159,56 @@ static int store_plain(struct zpipe *z, const struct zitem *it,
 	return ret;
 }
 
+/* Remember segment @it of the file collected, for its file entry. */
+static int note_seg(struct zpipe *z, const struct zitem *it,
+		    struct sd_error *err)
+{
+	struct ewz_fseg *f;
+
+	if (!z->zc.cc || !z->w->file_digest)
+		return SD_OK;
+	if (z->cur_fsn == z->cur_fscap) {
+		size_t cap = z->cur_fscap ? 2 * z->cur_fscap : 16;
+		struct ewz_fseg *p = realloc(z->cur_fs, cap * sizeof(*p));
+
+		if (!p)
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		z->cur_fs = p;
+		z->cur_fscap = cap;
+	}
+	f = &z->cur_fs[z->cur_fsn++];
+	memcpy(f->digest, it->f ? it->sdigest : it->digest, SD_SHA256_LEN);
+	f->len = (uint32_t)it->len;
+	f->tail_room = it->tail_room;
+	return SD_OK;
+}
+
+/*
+ * Put the file entry of the compressed file ending with @it (writer_z.h):
+ * its reads are over, so the caller's digest is known now if it ever
+ * is; none when it is not, or differs from what the writer read.
+ */
+static void put_file_entry(struct zpipe *z, const struct zitem *it)
+{
+	struct ew_state *w = z->w;
+	uint8_t sha[SD_SHA256_LEN], key[SD_COMPCACHE_KEY_LEN], *val;
+	size_t n = z->cur_fsn;
+
+	z->cur_fsn = 0;
+	if (!n || !z->zc.cc || !w->file_digest ||
+	    !sd_compcache_enabled(z->zc.cc) ||
+	    !w->file_digest(w->file_digest_ctx, w->nodes[it->node], sha) ||
+	    memcmp(sha, it->digest, SD_SHA256_LEN) ||
+	    ewz_file_key(z->zc.fparams, w->ino[it->node].size, sha, key, NULL))
+		return;
+	val = malloc(n * EWZ_FREC_LEN + EWZ_FTRAILER_LEN);
+	if (!val)
+		return;
+	sd_compcache_put(z->zc.cc, key, val,
+			 ewz_file_encode(z->cur_fs, n, val));
+	free(val);
+}
+
 /* Finish a compressed file at its last segment @it: a duplicate (@owner:
  * 1 + the node whose data it shares) takes its owner's form and metadata
  * record; otherwise the smaller of the compressed and the plain form
@@ -198,6 +248,9 @@ static int finish_file(struct zpipe *z, const struct zitem *it, uint32_t owner,
 					    rec, err);
 		return ret ? ret : ew_write_meta(w, n, z->zbuf, err);
 	}
+	/* also for a file stored plain: a hit then saves compressing it */
+	if (it->kind == IT_SEG)
+		put_file_entry(z, it);
 	for (size_t i = 0; i < z->cur_n; i++)
 		blocks += z->cur_pcl[i].blocks;
 	if (z->idata_len)
@@ -233,11 +286,11 @@ static int finish_file(struct zpipe *z, const struct zitem *it, uint32_t owner,
  * in one block, keep those bytes in z->idata to go inline; returns the
  * blocks taken out of the segment (0 or 1).
  */
-static unsigned take_inline(struct zpipe *z, const struct zitem *it)
+static unsigned take_inline(struct zpipe *z, uint32_t node,
+			    const struct ewz_seg *s)
 {
-	const struct ewz_seg *s = &it->out;
 	const struct ewz_pcl *p = s->npcl ? &s->pcl[s->npcl - 1] : NULL;
-	uint64_t zbytes = ewz_index_bytes(z->w->ino[it->node].size);
+	uint64_t zbytes = ewz_index_bytes(z->w->ino[node].size);
 	const uint8_t *blk;
 
 	z->idata_len = 0;
@@ -302,6 +355,7 @@ static int collect_seg(struct zpipe *z, struct zitem *it, struct sd_error *err)
 	if (it->la0 == 0) {
 		z->cur_start = w->data_next;
 		z->cur_n = 0;
+		z->cur_fsn = 0;
 	}
 	if (it->last) {
 		owner = owner_of(z, it);
@@ -315,16 +369,57 @@ static int collect_seg(struct zpipe *z, struct zitem *it, struct sd_error *err)
 	}
 	nb = it->out.nblocks;
 	if (it->last && w->ztail)
-		nb -= take_inline(z, it);
+		nb -= take_inline(z, it->node, &it->out);
 	ret = ew_alloc_blocks(w, nb, &first, err);
 	if (!ret)
 		ret = ew_pwrite(w->fd, it->out.data, (size_t)nb * EW_BLKSIZE,
 				(uint64_t)first * EW_BLKSIZE, err);
 	if (!ret)
 		ret = add_pcls(z, &it->out, first, err);
+	if (!ret)
+		ret = note_seg(z, it, err);
 	if (ret)
 		return ret;
 	return it->last ? finish_file(z, it, 0, err) : SD_OK;
+}
+
+/*
+ * A compressed file whose segments came from the cache (IT_CACHED): as
+ * its segments would have been collected, in order.  Counted as written
+ * without reading unless its form turns out plain (store_plain reads it).
+ */
+static int collect_cached(struct zpipe *z, struct zitem *it,
+			  struct sd_error *err)
+{
+	struct ew_state *w = z->w;
+	uint32_t owner, first, nb;
+	int ret = SD_OK;
+
+	z->cur_start = w->data_next;
+	z->cur_n = 0;
+	z->cur_fsn = 0;
+	z->idata_len = 0;
+	owner = owner_of(z, it);
+	for (size_t i = 0; !owner && !ret && i < it->nsegs; i++) {
+		struct ewz_seg *s = &it->segs[i];
+
+		nb = s->nblocks;
+		if (i + 1 == it->nsegs && w->ztail)
+			nb -= take_inline(z, it->node, s);
+		ret = ew_alloc_blocks(w, nb, &first, err);
+		if (!ret)
+			ret = ew_pwrite(w->fd, s->data, (size_t)nb * EW_BLKSIZE,
+					(uint64_t)first * EW_BLKSIZE, err);
+		if (!ret)
+			ret = add_pcls(z, s, first, err);
+	}
+	if (!ret)
+		ret = finish_file(z, it, owner, err);
+	if (!ret && w->stats &&
+	    (owner ||
+	     w->ino[it->node].layout == EROFS_INODE_COMPRESSED_COMPACT))
+		w->stats->files_from_cache++;
+	return ret;
 }
 
 int zcollect_item(struct zpipe *z, struct zitem *it, struct sd_error *err)
@@ -346,6 +441,11 @@ int zcollect_item(struct zpipe *z, struct zitem *it, struct sd_error *err)
 	case IT_SMALL:
 		ret = ew_write_file_mem(w, w->nodes[it->node], it->in,
 					it->digest, err);
+		if (!ret)
+			ew_progress(w, size, 1, true);
+		return ret;
+	case IT_CACHED:
+		ret = collect_cached(z, it, err);
 		if (!ret)
 			ew_progress(w, size, 1, true);
 		return ret;

@@ -5,7 +5,9 @@
  * are hashed (in parallel, writer_flat.h's ew_parallel), so that a
  * duplicate among them is known before it is read for compression and is
  * never compressed (see writer_zpipe.h).  Only such files can duplicate a
- * multi-segment file; smaller duplicates are found while reading.
+ * multi-segment file; smaller duplicates are found while reading.  A file
+ * whose digest the caller knows (sd_write_options.file_digest, a stat
+ * cache) is not read for it.
  */
 #include "formats/erofs/writer_zpipe.h"
 
@@ -29,9 +31,13 @@ static int hash_one(void *ctx, size_t i, unsigned worker, struct sd_error *err)
 	const struct sd_node *n = w->nodes[e->node];
 	uint64_t size = e->size, off = 0;
 	struct sd_stream *s = NULL;
-	struct sd_sha256 *h = sd_sha256_new();
+	struct sd_sha256 *h;
 	int ret;
 
+	/* a digest the caller knows needs no read */
+	if (w->file_digest && w->file_digest(w->file_digest_ctx, n, e->digest))
+		return SD_OK;
+	h = sd_sha256_new();
 	if (!h)
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	ret = sd_tree_open(w->tree, n, &s, err);

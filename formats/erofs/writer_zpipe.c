@@ -171,14 +171,30 @@ static void run_item(struct zpipe *z, struct zitem *it, struct zctx *cx)
 		it->skip = true;
 	pthread_mutex_unlock(&z->mu);
 	if (!ret && it->kind == IT_SEG && !it->skip) {
+		const uint8_t *digest = it->digest;
+
+		/* a whole file's digest is its only segment's; a segment
+		 * of a longer one is hashed for the cache (kept for the
+		 * file entry) */
+		if (it->f && z->zc.cc) {
+			struct sd_sha256 *h = sd_sha256_new();
+
+			digest = it->sdigest;
+			if (h) {
+				sd_sha256_update(h, it->in, it->len);
+				sd_sha256_final(h, it->sdigest);
+			} else {
+				digest = NULL;
+			}
+		} else if (it->f) {
+			digest = NULL;
+		}
 		ret = SD_ERR_NOMEM;
 		if (cx->c && cx->scratch)
-			/* a whole file's digest is its only segment's */
 			ret = ewz_compress_cached(&z->zc, cx->c, cfg,
 						  cx->scratch, it->in, it->len,
 						  it->la0, it->tail_room,
-						  it->f ? NULL : it->digest,
-						  &it->out);
+						  digest, &it->out);
 		if (ret)
 			sd_error_set(&err, ret,
 				     "out of memory while "
@@ -263,6 +279,103 @@ static bool room_for(const struct zpipe *z, size_t len)
 	       (z->tail == z->head || z->inflight + len <= z->budget);
 }
 
+uint32_t zpipe_tail_room(const struct ew_state *w, uint64_t size)
+{
+	/* an inline pcluster must fit in the inode's block with the
+	 * indexes (inode of up to 64 bytes) */
+	uint64_t used = EROFS_INODE_EXTENDED_SIZE + ewz_index_bytes(size);
+
+	if (!w->ztail)
+		return 0;
+	return used < EW_BLKSIZE ? (uint32_t)(EW_BLKSIZE - used) : 0;
+}
+
+static void free_segs(struct ewz_seg *segs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ewz_seg_free(&segs[i]);
+	free(segs);
+}
+
+/*
+ * Whether compressed file @i can be written from the cache without
+ * reading it (writer_z.h): its digest known before any read, its file
+ * entry valid, every segment's entry there and valid.  Then @it is its
+ * IT_CACHED item with the segments (it->len: their blocks' bytes).
+ * Called with z->mu held; released for the cache's I/O.
+ */
+static bool from_cache(struct zpipe *z, size_t i, struct zitem *it)
+{
+	struct ew_state *w = z->w;
+	uint64_t size = w->ino[i].size;
+	size_t seg = ewz_segment_size(w->zcfg.pcluster);
+	size_t n = (size_t)((size + seg - 1) / seg), got = 0, bytes = 0;
+	uint8_t key[SD_COMPCACHE_KEY_LEN];
+	struct ewz_fseg *fs = NULL;
+	struct ewz_seg *segs = NULL;
+	void *val = NULL;
+	size_t vlen;
+	bool ok = false;
+
+	memset(it, 0, sizeof(*it));
+	if (!z->zc.cc || !w->file_digest || !size ||
+	    !sd_compcache_enabled(z->zc.cc))
+		return false;
+	pthread_mutex_unlock(&z->mu);
+	if (!w->file_digest(w->file_digest_ctx, w->nodes[i], it->digest) ||
+	    ewz_file_key(z->zc.fparams, size, it->digest, key, NULL) ||
+	    !sd_compcache_get(z->zc.cc, key, &val, &vlen))
+		goto out;
+	fs = malloc(n * sizeof(*fs));
+	segs = calloc(n, sizeof(*segs));
+	if (!fs || !segs ||
+	    !ewz_file_decode(val, vlen, size, it->digest, w->zcfg.pcluster,
+			     zpipe_tail_room(w, size), fs, n))
+		goto out;
+	for (; got < n; got++) {
+		void *sv;
+		size_t slen;
+
+		if (ewz_cache_key(z->zc.params, fs[got].len, fs[got].tail_room,
+				  fs[got].digest, key, NULL) ||
+		    !sd_compcache_get(z->zc.cc, key, &sv, &slen))
+			goto out;
+		if (!ewz_seg_decode(sv, slen, fs[got].len, fs[got].tail_room,
+				    (uint64_t)got * seg, w->zcfg.pcluster,
+				    &segs[got])) {
+			free(sv);
+			goto out;
+		}
+		bytes += (size_t)segs[got].nblocks * EW_BLKSIZE;
+	}
+	ok = true;
+	it->kind = IT_CACHED;
+	it->node = (uint32_t)i;
+	it->last = true;
+	it->segs = segs;
+	it->nsegs = n;
+	it->len = bytes;
+	segs = NULL;
+out:
+	if (segs)
+		free_segs(segs, got);
+	free(fs);
+	free(val);
+	pthread_mutex_lock(&z->mu);
+	return ok;
+}
+
+/* from_cache into z->pending, once per file: a file that missed is
+ * being appended segment by segment (the ring may fill before its first
+ * one fits). */
+static bool from_cache_once(struct zpipe *z, size_t i)
+{
+	if (z->looked == i + 1)
+		return false;
+	z->looked = i + 1;
+	return from_cache(z, i, &z->pending);
+}
+
 /* The next segment of the compressed file z->pnode, if it fits. */
 static int push_segment(struct zpipe *z, bool *full, struct sd_error *err)
 {
@@ -281,15 +394,8 @@ static int push_segment(struct zpipe *z, bool *full, struct sd_error *err)
 		*full = true;
 		return SD_OK;
 	}
-	if (it.last && w->ztail) {
-		/* an inline pcluster must fit in the inode's block with the
-		 * indexes (inode of up to 64 bytes) */
-		uint64_t used =
-			EROFS_INODE_EXTENDED_SIZE + ewz_index_bytes(size);
-
-		it.tail_room = used < EW_BLKSIZE ? (uint32_t)(EW_BLKSIZE - used)
-						 : 0;
-	}
+	if (it.last)
+		it.tail_room = zpipe_tail_room(w, size);
 	if (z->pseg == 0 && !it.last) {
 		z->pfile = calloc(1, sizeof(*z->pfile));
 		if (!z->pfile)
@@ -323,6 +429,14 @@ static int top_up(struct zpipe *z, struct sd_error *err)
 			return sd_error_set(err, SD_ERR_INTERRUPTED,
 					    "interrupted while writing EROFS "
 					    "image");
+		if (z->has_pending) { /* file z->pnode, from the cache */
+			if (!room_for(z, z->pending.len))
+				break;
+			push(z, &z->pending, false);
+			z->has_pending = false;
+			z->pnode++;
+			continue;
+		}
 		if (!is_compressed(w, i) && n->type != SD_NODE_FILE) {
 			z->pnode++; /* written with the metadata area */
 			continue;
@@ -336,6 +450,10 @@ static int top_up(struct zpipe *z, struct sd_error *err)
 			it.owner = z->grp[z->pgrp].owner;
 			memcpy(it.digest, z->grp[z->pgrp].digest,
 			       SD_SHA256_LEN);
+		} else if (is_compressed(w, i) && z->poff == 0 &&
+			   from_cache_once(z, i)) {
+			z->has_pending = true;
+			continue;
 		} else if (is_compressed(w, i)) {
 			int ret = push_segment(z, &full, err);
 
@@ -369,6 +487,7 @@ static void drop_head(struct zpipe *z)
 	free(it->in);
 	free(it->err);
 	ewz_seg_free(&it->out);
+	free_segs(it->segs, it->nsegs);
 	z->inflight -= it->len;
 	memset(it, 0, sizeof(*it));
 	z->head++;
@@ -427,6 +546,8 @@ static void shut_down(struct zpipe *z)
 		sd_sha256_free(z->pfile->h);
 		free(z->pfile);
 	}
+	if (z->has_pending)
+		free_segs(z->pending.segs, z->pending.nsegs);
 }
 
 int ewz_write_nodes(struct ew_state *w, struct sd_error *err)
@@ -456,7 +577,7 @@ int ewz_write_nodes(struct ew_state *w, struct sd_error *err)
 		ret = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	ewz_cache_init(&z.zc, w->cache, &w->zcfg);
+	ewz_cache_init(&z.zc, w->cache, &w->zcfg, w->ztail);
 	ret = zgroup_prehash(&z, err);
 	if (!ret)
 		ret = ew_dedup_begin(w, err);
@@ -486,6 +607,7 @@ out:
 	free(z.threads);
 	free(z.buf);
 	free(z.cur_pcl);
+	free(z.cur_fs);
 	free(z.zbuf);
 	return ret;
 }

@@ -28,7 +28,7 @@
 
 #include "formats/erofs/writer_z.h"
 
-enum { IT_SMALL, IT_SEG, IT_DUP };
+enum { IT_SMALL, IT_SEG, IT_DUP, IT_CACHED };
 enum { Q_NEW, Q_RUN, Q_DONE };
 
 /* Reading state of a file of more than one segment. */
@@ -49,13 +49,18 @@ struct zitem {
 	uint32_t segno; /* IT_SEG: segment number in its file */
 	uint32_t owner; /* IT_DUP: 1 + the node whose data it
 			   shares */
-	uint8_t digest[SD_SHA256_LEN]; /* file's SHA-256 (last IT_SEG,
-					  IT_SMALL, IT_DUP) */
-	uint64_t la0;                  /* IT_SEG: offset of the segment */
-	size_t len;                    /* input bytes */
-	uint32_t tail_room;            /* IT_SEG: see ewz_compress_segment */
-	struct zfile *f;               /* IT_SEG of a multi-segment file */
-	uint8_t *in; /* input; kept until collected for a whole
+	uint8_t digest[SD_SHA256_LEN];  /* file's SHA-256 (last IT_SEG,
+					  IT_SMALL, IT_DUP, IT_CACHED) */
+	uint8_t sdigest[SD_SHA256_LEN]; /* IT_SEG of a multi-segment file,
+					   with a cache: its own SHA-256 */
+	struct ewz_seg *segs;           /* IT_CACHED: the file's segments, from
+				 the cache */
+	size_t nsegs;
+	uint64_t la0;       /* IT_SEG: offset of the segment */
+	size_t len;         /* input bytes */
+	uint32_t tail_room; /* IT_SEG: see ewz_compress_segment */
+	struct zfile *f;    /* IT_SEG of a multi-segment file */
+	uint8_t *in;        /* input; kept until collected for a whole
 			file's only segment and IT_SMALL */
 	struct ewz_seg out;
 	int ret;              /* worker status */
@@ -111,6 +116,12 @@ struct zpipe {
 	size_t zbuf_cap;
 	uint8_t idata[EW_BLKSIZE]; /* its inline pcluster (ztailpacking) */
 	uint16_t idata_len;
+	struct zitem pending; /* an IT_CACHED item waiting for room */
+	bool has_pending;
+	size_t looked; /* 1 + the last node looked up in the cache */
+	/* the segments of the file being collected, for its file entry */
+	struct ewz_fseg *cur_fs;
+	size_t cur_fsn, cur_fscap;
 	struct ewz_cache zc;   /* the compression cache (read-only) */
 	struct ez_comp *mcomp; /* the collector's compressor (rare) */
 	uint8_t *mscratch;
@@ -120,6 +131,10 @@ struct zpipe {
  * goes (caller holds z->mu). */
 struct zdd_slot *zdd_find(struct zpipe *z, const uint8_t *digest,
 			  uint64_t size);
+
+/* The tail room of the last segment of a compressed file of @size bytes
+ * (see ewz_compress_segment; 0 without ztailpacking). */
+uint32_t zpipe_tail_room(const struct ew_state *w, uint64_t size);
 
 /* Collect item @it (done; main thread, without z->mu): write it and
  * decide its file's form at its last item.  SD_ERR_* with @err set. */

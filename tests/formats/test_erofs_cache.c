@@ -6,7 +6,8 @@
  * cache whether the cache is cold, warm, partly emptied, damaged, off,
  * read-only or full, with 1 and 2 jobs; the warm cache is really used (hits, no misses), the
  * damaged one counts corrupt entries.  A value with a valid checksum but
- * a structure ewz_compress_segment never makes is rejected, and keys
+ * a structure ewz_compress_segment never makes is rejected (and replaced
+ * by the value compressed instead), and keys
  * follow the documented derivation.
  */
 #include <criterion/criterion.h>
@@ -533,7 +534,9 @@ Test(erofs_cache, params_and_key)
 	static const char in[] = "some segment input";
 
 	cr_assert_eq(ez_config_init(&cfg, "lz4hc", -1, 16384, NULL), 0);
-	cr_assert_eq(ewz_cache_params(&cfg, params, sizeof(params), NULL), 0);
+	cr_assert_eq(ewz_cache_params(&cfg, "segment", false, params,
+				      sizeof(params), NULL),
+		     0);
 	cr_assert(strstr(params, "format=erofs\nkind=segment\n"
 				 "compressor=lz4hc\n"),
 		  "%s", params);
@@ -546,7 +549,9 @@ Test(erofs_cache, params_and_key)
 	cr_assert_eq(ez_config_init(&cfg, "lzma", -1, 4096, NULL), 0);
 	cr_assert(
 		!strncmp(ez_library(&cfg, lib, sizeof(lib)), "liblzma 5.", 10));
-	cr_assert_eq(ewz_cache_params(&cfg, params, sizeof(params), NULL), 0);
+	cr_assert_eq(ewz_cache_params(&cfg, "segment", false, params,
+				      sizeof(params), NULL),
+		     0);
 	cr_assert(strstr(params, "\nlevel=6\n"), "%s", params);
 
 	/* the key from a digest equals the documented derivation */
@@ -826,6 +831,16 @@ Test(erofs_cache, inconsistent_value_rejected)
 		cr_assert_eq(k.hits, 1, "mutation %d", m);
 		cr_assert_eq(k.misses, 0);
 		cr_assert_eq(k.corrupt, 0);
+		/* the compressed value replaced the bad one */
+		e = entries(dirp, &n);
+		cr_assert_eq(n, 1);
+		size_t glen;
+		uint8_t *good = th_slurp(e[0], &glen);
+		free_entries(e, n);
+		cr_assert_eq(glen, elen, "mutation %d: not replaced", m);
+		cr_assert(!memcmp(good + SD_COMPCACHE_HEADER_LEN, val, vlen),
+			  "mutation %d: not replaced", m);
+		free(good);
 		free(bad);
 	}
 #undef R
