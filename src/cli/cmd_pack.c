@@ -521,11 +521,15 @@ int sd_cmd_pack(int argc, char **argv)
 			       cache_off
 				       ? " (the cache is off: see the warning)"
 				       : "");
-		if (cache)
+		if (cache) {
 			printf("  files known unchanged since an earlier pack: "
 			       "%llu of %llu\n",
 			       (unsigned long long)res.cache.known,
 			       (unsigned long long)res.cache.files);
+			printf("  files written from the cache without reading "
+			       "them: %llu\n",
+			       (unsigned long long)res.write.files_from_cache);
+		}
 		printf("  image size: %llu\n",
 		       (unsigned long long)res.write.image_bytes);
 		printf("  sha256: %s\n", hex);
