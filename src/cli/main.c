@@ -2,6 +2,9 @@
 /* storedisk — entry point: dispatches to one file per subcommand. */
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cli/cli.h"
 
@@ -47,8 +50,26 @@ static void usage(FILE *f)
 		"2 usage error or unreadable image.\n");
 }
 
+/* Keep freed memory in the process instead of handing it back to the kernel.
+ * glibc's defaults give buffers over 128 KiB (the threshold grows
+ * dynamically, up to 32 MiB) their own mmap and trim the heap top past
+ * 128 KiB, so a pack that allocates a 1 MiB buffer per segment or cache
+ * entry faults every page of each in afresh and zeroes it.  On the 2-core
+ * VM of bench/ that cost more than the work: a warm `pack --cache` took
+ * 8.4 s (5.2 s system), 3.6 s with these settings, and a cold EROFS lz4
+ * pack 7.8 s against 5.3 s; peak RSS grew from 68 to 82 MB.  The
+ * library never calls this: it is the tool's choice. */
+static void tune_heap(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+#endif
+}
+
 int main(int argc, char **argv)
 {
+	tune_heap();
 	if (argc < 2) {
 		usage(stderr);
 		return SD_EXIT_BAD_INPUT;
