@@ -123,6 +123,9 @@ static int read_item(struct zpipe *z, struct zitem *it, struct sd_error *err)
 	return ret;
 }
 
+static struct zlook *pick_lookup(struct zpipe *z);
+static void run_lookup(struct zpipe *z, struct zlook *l);
+
 /* Wake someone for work that just became possible (z->mu held). */
 static void wake_for_work(struct zpipe *z)
 {
@@ -237,7 +240,12 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&z->mu);
 	while (!z->stop) {
 		struct zitem *it = pick(z);
+		struct zlook *l = it ? NULL : pick_lookup(z);
 
+		if (l) {
+			run_lookup(z, l);
+			continue;
+		}
 		if (!it) {
 			z->idle++;
 			pthread_cond_wait(&z->work_cv, &z->mu);
@@ -365,15 +373,116 @@ out:
 	return ok;
 }
 
-/* from_cache into z->pending, once per file: a file that missed is
- * being appended segment by segment (the ring may fill before its first
- * one fits). */
+/* ---- lookups ahead of the producer (z->mu held) -------------------- */
+
+/* Whether node @i is looked up in the cache before it is read: a
+ * compressed file that is not a duplicate known in advance (@pgrp: a
+ * cursor into z->grp, advanced; top_up asks the same question). */
+static bool lookup_candidate(struct zpipe *z, size_t i, size_t *pgrp)
+{
+	if (!is_compressed(z->w, i))
+		return false;
+	while (*pgrp < z->ngrp && z->grp[*pgrp].node < i)
+		(*pgrp)++;
+	return !(*pgrp < z->ngrp && z->grp[*pgrp].node == i &&
+		 z->grp[*pgrp].owner);
+}
+
+/* Queue lookups for the next candidates while the lookup ring has room
+ * and its done hits hold less than the ring's input budget. */
+static void queue_lookups(struct zpipe *z)
+{
+	while (z->lk_tail - z->lk_head < z->lk_cap &&
+	       z->lk_bytes < z->budget && z->lk_next < z->w->count) {
+		size_t i = z->lk_next++;
+		struct zlook *l;
+
+		if (!lookup_candidate(z, i, &z->lk_pgrp))
+			continue;
+		l = &z->lk[z->lk_tail++ % z->lk_cap];
+		memset(l, 0, sizeof(*l));
+		l->node = (uint32_t)i;
+		l->state = Q_NEW;
+		wake_for_work(z);
+	}
+}
+
+/* The oldest lookup nobody has started, or NULL. */
+static struct zlook *pick_lookup(struct zpipe *z)
+{
+	for (uint64_t k = z->lk_head; k < z->lk_tail; k++) {
+		struct zlook *l = &z->lk[k % z->lk_cap];
+
+		if (l->state == Q_NEW)
+			return l;
+	}
+	return NULL;
+}
+
+/* Do lookup @l (released meanwhile; its slot stays until taken). */
+static void run_lookup(struct zpipe *z, struct zlook *l)
+{
+	l->state = Q_RUN;
+	l->hit = from_cache(z, l->node, &l->item);
+	l->state = Q_DONE;
+	if (l->hit)
+		z->lk_bytes += l->item.len;
+	if (z->main_waiting)
+		pthread_cond_signal(&z->main_cv);
+}
+
+/* Compressed file @i's lookup result: true and its IT_CACHED item in
+ * @it on a hit.  Waits for a lookup another thread is doing, does it
+ * itself when nobody has started it. */
+static bool lookup_take(struct zpipe *z, size_t i, struct zitem *it)
+{
+	if (!z->lk)
+		return from_cache(z, i, it);
+	for (;;) {
+		struct zlook *l;
+
+		queue_lookups(z);
+		if (z->lk_head == z->lk_tail)
+			return from_cache(z, i, it); /* not a candidate */
+		l = &z->lk[z->lk_head % z->lk_cap];
+		if (l->node > i)
+			return from_cache(z, i, it); /* not a candidate */
+		if (l->state == Q_NEW) {
+			run_lookup(z, l);
+		} else if (l->state == Q_RUN) {
+			z->main_waiting = true;
+			pthread_cond_wait(&z->main_cv, &z->mu);
+			z->main_waiting = false;
+			continue;
+		}
+		/* done: an older node's result is dropped (none is expected:
+		 * the producer asks for every candidate, in order) */
+		bool hit = l->hit && l->node == i;
+
+		if (l->hit) {
+			z->lk_bytes -= l->item.len;
+			if (hit)
+				*it = l->item;
+			else
+				free_segs(l->item.segs, l->item.nsegs);
+		}
+		z->lk_head++;
+		if (l->node < i)
+			continue;
+		queue_lookups(z);
+		return hit;
+	}
+}
+
+/* The cache lookup of file @i into z->pending, once per file: a file
+ * that missed is being appended segment by segment (the ring may fill
+ * before its first one fits). */
 static bool from_cache_once(struct zpipe *z, size_t i)
 {
 	if (z->looked == i + 1)
 		return false;
 	z->looked = i + 1;
-	return from_cache(z, i, &z->pending);
+	return lookup_take(z, i, &z->pending);
 }
 
 /* The next segment of the compressed file z->pnode, if it fits. */
@@ -520,6 +629,12 @@ static int run_main(struct zpipe *z, struct zctx *cx, struct sd_error *err)
 			run_item(z, it, cx);
 			continue;
 		}
+		struct zlook *l = pick_lookup(z);
+
+		if (l) {
+			run_lookup(z, l);
+			continue;
+		}
 		z->main_waiting = true;
 		pthread_cond_wait(&z->main_cv, &z->mu);
 		z->main_waiting = false;
@@ -548,6 +663,12 @@ static void shut_down(struct zpipe *z)
 	}
 	if (z->has_pending)
 		free_segs(z->pending.segs, z->pending.nsegs);
+	for (; z->lk_head < z->lk_tail; z->lk_head++) {
+		struct zlook *l = &z->lk[z->lk_head % z->lk_cap];
+
+		if (l->hit)
+			free_segs(l->item.segs, l->item.nsegs);
+	}
 }
 
 int ewz_write_nodes(struct ew_state *w, struct sd_error *err)
@@ -578,6 +699,15 @@ int ewz_write_nodes(struct ew_state *w, struct sd_error *err)
 		goto out;
 	}
 	ewz_cache_init(&z.zc, w->cache, &w->zcfg, w->ztail);
+	if (z.zc.cc && w->file_digest) {
+		/* enough lookups ahead to keep every thread busy */
+		z.lk_cap = 4 * (size_t)jobs + 4;
+		z.lk = calloc(z.lk_cap, sizeof(*z.lk));
+		if (!z.lk) {
+			ret = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
 	ret = zgroup_prehash(&z, err);
 	if (!ret)
 		ret = ew_dedup_begin(w, err);
@@ -602,6 +732,7 @@ out:
 	ez_comp_free(z.mcomp);
 	free(z.mscratch);
 	free(z.ring);
+	free(z.lk);
 	free(z.dd);
 	free(z.grp);
 	free(z.threads);

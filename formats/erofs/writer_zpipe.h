@@ -20,6 +20,14 @@
  * order through one stream (the stream and the SHA-256 pass from segment
  * to segment), so different files are read at once, and a segment is
  * compressed by the thread that read it.
+ *
+ * With a compression cache, the cache lookups of the compressed files
+ * that could be written without reading them (writer_z.h, file entries)
+ * run ahead of the producer in a second ring, z->lk, on any thread that
+ * has no ring item to work on: reading and checking the entries is most
+ * of a warm pack's work.  The producer takes each file's result in tree
+ * order (an IT_CACHED item on a hit, the file's segments on a miss), so
+ * the image does not depend on which thread looked up what.
  */
 #ifndef SD_FORMATS_EROFS_WRITER_ZPIPE_H
 #define SD_FORMATS_EROFS_WRITER_ZPIPE_H
@@ -84,6 +92,15 @@ struct zgroup_ent {
 	uint8_t digest[SD_SHA256_LEN];
 };
 
+/* A compressed file's cache lookup, done ahead of the producer by any
+ * thread (writer_zpipe.c): its IT_CACHED item on a hit. */
+struct zlook {
+	uint32_t node;
+	uint8_t state; /* Q_* */
+	bool hit;
+	struct zitem item; /* IT_CACHED, when hit */
+};
+
 struct zpipe {
 	struct ew_state *w;
 	pthread_mutex_t mu;
@@ -119,6 +136,13 @@ struct zpipe {
 	struct zitem pending; /* an IT_CACHED item waiting for room */
 	bool has_pending;
 	size_t looked; /* 1 + the last node looked up in the cache */
+	/* lookups ahead of the producer: a ring of lk_cap, tree order */
+	struct zlook *lk;
+	size_t lk_cap;
+	uint64_t lk_head, lk_tail;
+	size_t lk_next;  /* the next node to consider for a lookup */
+	size_t lk_pgrp;  /* its cursor into grp */
+	size_t lk_bytes; /* blocks' bytes held by done hits */
 	/* the segments of the file being collected, for its file entry */
 	struct ewz_fseg *cur_fs;
 	size_t cur_fsn, cur_fscap;
