@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -649,9 +650,16 @@ bool sd_compcache_get(struct sd_compcache *c,
 		atomic_fetch_add(&c->misses, 1);
 		return false;
 	}
-	/* the last use, for prune: mtime only */
-	const struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
-	futimens(fd, ts);
+	/* the last use, for prune: mtime only, unless it is recent enough
+	 * already (SD_COMPCACHE_TOUCH_SECONDS) */
+	struct timespec now;
+	if (clock_gettime(CLOCK_REALTIME, &now) != 0 ||
+	    st.st_mtim.tv_sec > now.tv_sec ||
+	    now.tv_sec - st.st_mtim.tv_sec >= SD_COMPCACHE_TOUCH_SECONDS) {
+		const struct timespec ts[2] = {{0, UTIME_OMIT},
+					       {0, UTIME_NOW}};
+		futimens(fd, ts);
+	}
 	close(fd);
 	atomic_fetch_add(&c->hits, 1);
 	atomic_fetch_add(&c->hit_bytes, n);

@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -271,6 +272,35 @@ Test(store, hit_touches_mtime, .init = setup, .fini = tt_teardown)
 	cr_assert(hit_item(c, 7, 10));
 	cr_assert_eq(stat(f, &st), 0);
 	cr_assert_gt(st.st_mtime, 1000000000, "mtime %ld", (long)st.st_mtime);
+	sd_compcache_close(c);
+}
+
+/* A hit leaves a recent mtime alone (SD_COMPCACHE_TOUCH_SECONDS) and
+ * touches one from the future. */
+Test(store, hit_keeps_recent_mtime, .init = setup, .fini = tt_teardown)
+{
+	struct sd_compcache *c = open_cache("c", 0);
+	uint8_t key[32];
+	struct stat st;
+	time_t now = time(NULL);
+
+	put_item(c, 8, 10);
+	key_of(8, key);
+	const char *f = entry_file("c", key);
+	struct timespec recent[2] = {
+		{now - SD_COMPCACHE_TOUCH_SECONDS / 2, 0},
+		{now - SD_COMPCACHE_TOUCH_SECONDS / 2, 0}};
+	cr_assert_eq(utimensat(AT_FDCWD, f, recent, 0), 0);
+	cr_assert(hit_item(c, 8, 10));
+	cr_assert_eq(stat(f, &st), 0);
+	cr_assert_eq(st.st_mtime, recent[1].tv_sec, "mtime %ld",
+		     (long)st.st_mtime);
+	struct timespec future[2] = {{now + 86400, 0}, {now + 86400, 0}};
+	cr_assert_eq(utimensat(AT_FDCWD, f, future, 0), 0);
+	cr_assert(hit_item(c, 8, 10));
+	cr_assert_eq(stat(f, &st), 0);
+	cr_assert_leq(st.st_mtime, time(NULL), "mtime %ld",
+		      (long)st.st_mtime);
 	sd_compcache_close(c);
 }
 
