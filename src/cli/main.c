@@ -32,6 +32,8 @@ static const struct {
 	{"info", sd_cmd_info,
 	 "describe an image and the oldest kernel that mounts it"},
 	{"cache", sd_cmd_cache, "show or prune a compression cache directory"},
+	{"layers", sd_cmd_layers,
+	 "split closures into a stack of layers, most shared lowest"},
 };
 
 static void usage(FILE *f)
