@@ -89,9 +89,10 @@
  *
  * File entries (with sd_write_options.file_digest, the stat cache), so
  * that an unchanged file is written without being read:
- *   - unit: one compressed file (every file the pipeline cuts into
- *     segments: of at least a block, or any size under ztailpacking);
- *     put by the collector at the file's end, after its last read, when
+ *   - unit: one compressed file of more than one segment (a file of one
+ *     segment needs none: its segment's key is made of its size, its
+ *     SHA-256 and the tail room its size gives, so that entry alone
+ *     writes it); put by the collector at the file's end, after its last read, when
  *     file_digest then gives the SHA-256 the writer computed (none when
  *     it says false or differs), also for a file then stored plain;
  *   - key: sd_compcache_key(fparams, SHA-256(desc)), fparams as above
@@ -103,8 +104,9 @@
  *     records, full segments but the last, tail_room 0 but the last's
  *     (the file size's, zpipe_tail_room), a single segment's digest the
  *     file's, and every segment entry it names hits and decodes
- *     (writer_zpipe.c, from_cache; looked up on the main thread, before
- *     the file would be opened); otherwise the file is read as usual.
+ *     (writer_zpipe.c, from_cache; looked up ahead of the producer by
+ *     any thread, before the file would be opened); otherwise the file
+ *     is read as usual.
  *     A hit is deduplicated by the file digest like a read file, counts
  *     its size in data_bytes_in and, unless its form turns out plain
  *     (store_plain reads it then), in files_from_cache.

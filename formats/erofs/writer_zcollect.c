@@ -195,7 +195,9 @@ static void put_file_entry(struct zpipe *z, const struct zitem *it)
 	size_t n = z->cur_fsn;
 
 	z->cur_fsn = 0;
-	if (!n || !z->zc.cc || !w->file_digest ||
+	/* a file of one segment needs none: that segment's key is made of
+	 * the file's size, digest and tail room */
+	if (n < 2 || !z->zc.cc || !w->file_digest ||
 	    !sd_compcache_enabled(z->zc.cc) ||
 	    !w->file_digest(w->file_digest_ctx, w->nodes[it->node], sha) ||
 	    memcmp(sha, it->digest, SD_SHA256_LEN) ||

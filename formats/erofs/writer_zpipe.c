@@ -330,16 +330,23 @@ static bool from_cache(struct zpipe *z, size_t i, struct zitem *it)
 	    !sd_compcache_enabled(z->zc.cc))
 		return false;
 	pthread_mutex_unlock(&z->mu);
-	if (!w->file_digest(w->file_digest_ctx, w->nodes[i], it->digest) ||
-	    ewz_file_key(z->zc.fparams, size, it->digest, key, NULL) ||
-	    !sd_compcache_get(z->zc.cc, key, &val, &vlen))
+	if (!w->file_digest(w->file_digest_ctx, w->nodes[i], it->digest))
 		goto out;
 	fs = malloc(n * sizeof(*fs));
 	segs = calloc(n, sizeof(*segs));
-	if (!fs || !segs ||
-	    !ewz_file_decode(val, vlen, size, it->digest, w->zcfg.pcluster,
-			     zpipe_tail_room(w, size), fs, n))
+	if (!fs || !segs)
 		goto out;
+	if (n == 1) { /* no file entry: the segment is the whole file */
+		memcpy(fs[0].digest, it->digest, SD_SHA256_LEN);
+		fs[0].len = (uint32_t)size;
+		fs[0].tail_room = zpipe_tail_room(w, size);
+	} else if (ewz_file_key(z->zc.fparams, size, it->digest, key, NULL) ||
+		   !sd_compcache_get(z->zc.cc, key, &val, &vlen) ||
+		   !ewz_file_decode(val, vlen, size, it->digest,
+				    w->zcfg.pcluster, zpipe_tail_room(w, size),
+				    fs, n)) {
+		goto out;
+	}
 	for (; got < n; got++) {
 		void *sv;
 		size_t slen;
