@@ -18,7 +18,8 @@
 # re-pack's image must equal the no-cache image of the changed closure.
 # Warm page cache throughout (the corpus and the cache were read before).
 # Prints a Markdown table: medians, the re-pack / cold ratio (target
-# <= 0.1); env RUNS (default 3), MIN_BYTES (the smallest P, default
+# <= 0.1); then, where pack has --base, the size of the changed closure
+# packed as a layer on the old image against the full image; env RUNS (default 3), MIN_BYTES (the smallest P, default
 # 2000000), SD, BENCH_DIR, REPACK_DIR.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -103,6 +104,7 @@ echo "- storedisk: $("$sd" --version 2>&1 | head -1)"
 echo
 echo "| case | cold pack, no cache s | first pack, empty cache s | re-pack after the change s | re-pack / cold | same bytes as no cache | cache MB |"
 echo "|---|---:|---:|---:|---:|---|---:|"
+layers=
 for case in "erofs-lz4hc|--format erofs --compress lz4hc --pcluster-size 4K" \
 	"sqfs-zstd3|--format squashfs --compress zstd:3 --block-size 128K"; do
 	name=${case%%|*}
@@ -125,4 +127,20 @@ for case in "erofs-lz4hc|--format erofs --compress lz4hc --pcluster-size 4K" \
 	ratio=$(echo "scale=3; $warm / $cold" | bc)
 	printf '| %s | %.2f | %.2f | %.2f | %.3f | %s | %s |\n' "$name" "$cold" "$first" "$warm" "$ratio" "$same" "$cache_mb"
 	rm -rf "$w/c2" "$w/cache"
+	# What a layer on the old image ships instead (pack --base)
+	if "$sd" pack --help 2>&1 | grep -q -- --base; then
+		pack "$w/layer.img" "$w/paths2" "${args[@]}" --base "$w/cold.img"
+		layers="$layers| $name | $(stat -c %s "$w/ref2.img") | $(stat -c %s "$w/layer.img") | $(echo "scale=4; $(stat -c %s "$w/layer.img") / $(stat -c %s "$w/ref2.img")" | bc) |
+"
+	fi
 done
+if [ -n "${layers:-}" ]; then
+	echo
+	echo "The transfer a layer saves: the changed closure as a full image, and"
+	echo "as a layer on the old closure's image (\`pack --base\`; the guest mounts"
+	echo "both):"
+	echo
+	echo "| case | full image bytes | layer bytes | layer / full |"
+	echo "|---|---:|---:|---:|"
+	printf '%s' "$layers"
+fi
