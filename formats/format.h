@@ -75,8 +75,22 @@ struct sd_write_options {
 	 */
 	bool (*file_digest)(void *ctx, const struct sd_node *node,
 			    uint8_t sha[32]);
+	/*
+	 * The whole content of file @node of at most SD_WRITE_CONTENT_MAX
+	 * bytes, if not NULL: true and node->size bytes at @buf when the
+	 * caller knows them without reading the file (the stat cache keeps
+	 * small files' contents), false otherwise.  Same context as
+	 * file_digest; called from any of the writer's threads.  A writer
+	 * that has it need not open a small file known unchanged.
+	 */
+	bool (*file_content)(void *ctx, const struct sd_node *node,
+			     void *buf);
 	void *file_digest_ctx;
 };
+
+/* The largest file whose content file_content may give (bytes): one
+ * EROFS block, the files the EROFS writer stores uncompressed. */
+#define SD_WRITE_CONTENT_MAX 4096
 
 /*
  * What a reader sees of an image's format (sd_format.info).  Feature and

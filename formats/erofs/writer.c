@@ -276,6 +276,7 @@ int sd_erofs_write(const struct sd_tree *tree,
 	w.ztail = opts->ztailpacking && w.zcfg.alg != EZ_NONE;
 	w.cache = opts->cache;
 	w.file_digest = opts->file_digest;
+	w.file_content = opts->file_content;
 	w.file_digest_ctx = opts->file_digest_ctx;
 	w.meta_start = (EROFS_SUPER_OFFSET + EROFS_SB_SIZE +
 			compr_cfgs(&w.zcfg, NULL) + EROFS_ISLOT_SIZE - 1) &

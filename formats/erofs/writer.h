@@ -165,6 +165,9 @@ struct ew_state {
 	/* opts->file_digest and its context (NULL: none) */
 	bool (*file_digest)(void *ctx, const struct sd_node *node,
 			    uint8_t sha[32]);
+	/* opts->file_content (NULL: none), same context */
+	bool (*file_content)(void *ctx, const struct sd_node *node,
+			     void *buf);
 	void *file_digest_ctx;
 };
 

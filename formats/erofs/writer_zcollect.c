@@ -445,6 +445,8 @@ int zcollect_item(struct zpipe *z, struct zitem *it, struct sd_error *err)
 					it->digest, err);
 		if (!ret)
 			ew_progress(w, size, 1, true);
+		if (!ret && it->known && w->stats)
+			w->stats->files_from_cache++;
 		return ret;
 	case IT_CACHED:
 		ret = collect_cached(z, it, err);

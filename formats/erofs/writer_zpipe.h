@@ -54,6 +54,8 @@ struct zitem {
 	bool last;      /* IT_SEG: the file's last segment */
 	bool skip;      /* IT_SEG: not compressed, an earlier file
 			   read had the same size and digest */
+	bool known;     /* IT_SMALL: content and digest from the caller
+			   (file_content), the file not opened */
 	uint32_t segno; /* IT_SEG: segment number in its file */
 	uint32_t owner; /* IT_DUP: 1 + the node whose data it
 			   shares */

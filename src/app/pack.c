@@ -255,6 +255,7 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 	struct sd_write_options wo = opts->write;
 	if (pc) {
 		wo.file_digest = sd_packcache_digest;
+		wo.file_content = sd_packcache_content;
 		wo.file_digest_ctx = pc;
 	}
 	rc = opts->format->write(tree, &wo, out.fd, opts->interrupted,

@@ -22,6 +22,10 @@ struct pc_file {
 	uint8_t sha[SD_SHA256_LEN];
 	const uint8_t *tok; /* known: into the group; learnt: own */
 	size_t tlen;
+	const uint8_t *content; /* NULL, or its node->size bytes (known:
+				   into the group; learnt: own) */
+	const uint8_t *extra;   /* the whole record extra, as stored */
+	size_t extra_len;
 	uint8_t *own;
 };
 
@@ -122,17 +126,25 @@ add:
 	return true;
 }
 
-/* The extra bytes of @t (malloc'ed) into *@out, *@len. */
-static bool tok_encode(struct tokvec *t, uint8_t **out, size_t *len)
+/* The extra bytes of @t and @content (@clen bytes, or NULL) (malloc'ed)
+ * into *@out, *@len; *@tlen: the token part's length. */
+static bool tok_encode(struct tokvec *t, const uint8_t *content, size_t clen,
+		       uint8_t **out, size_t *len, size_t *tlen)
 {
 	tok_compact(t);
 	size_t n = 1 + t->n * SD_PACKCACHE_TOKEN_LEN;
-	uint8_t *e = malloc(n);
+	uint8_t *e = malloc(n + (content ? clen + 1 : 0));
 	if (!e)
 		return false;
 	e[0] = t->overflow ? 1 : 0;
 	if (t->n)
 		memcpy(e + 1, t->v, t->n * SD_PACKCACHE_TOKEN_LEN);
+	*tlen = n;
+	if (content) {
+		memcpy(e + n, content, clen);
+		e[n + clen] = SD_PACKCACHE_CONTENT_MARK;
+		n += clen + 1;
+	}
 	*out = e;
 	*len = n;
 	return true;
@@ -160,6 +172,24 @@ static bool tok_valid(const uint8_t *e, size_t len)
 	return true;
 }
 
+/* Split a record's extra bytes (@e, @len) of a file of @size bytes into
+ * its token part (*@tlen bytes at @e) and its content (*@content, or
+ * NULL); false when they do not follow packcache.h. */
+static bool extra_split(const uint8_t *e, size_t len, uint64_t size,
+			size_t *tlen, const uint8_t **content)
+{
+	*content = NULL;
+	*tlen = len;
+	if (len >= 2 && e[len - 1] == SD_PACKCACHE_CONTENT_MARK) {
+		if (size == 0 || size > SD_PACKCACHE_MAX_CONTENT ||
+		    len < size + 2)
+			return false;
+		*tlen = len - 1 - (size_t)size;
+		*content = e + *tlen;
+	}
+	return tok_valid(e, *tlen);
+}
+
 /* ---- the tap ------------------------------------------------------ */
 
 struct pc_stream {
@@ -170,6 +200,7 @@ struct pc_stream {
 	struct sd_sha256 *h;
 	struct sd_scanner *sc;
 	struct tokvec tok;
+	uint8_t *content; /* a small file's bytes as read, or NULL */
 	uint64_t pos;
 	bool dead; /* a read failed or the content is done */
 };
@@ -183,6 +214,15 @@ static int on_token(const struct sd_scan_hit *hit, void *ctx,
 	return 0;
 }
 
+/* Unknown, or a small file known without its content (recorded by an
+ * older storedisk): its content is worth a record. */
+static bool lacks(const struct pc_file *f)
+{
+	return f->state == F_UNKNOWN ||
+	       (f->state == F_KNOWN && !f->content && f->node->size > 0 &&
+		f->node->size <= SD_PACKCACHE_MAX_CONTENT);
+}
+
 /* The whole content went through: the file is learnt. */
 static void commit(struct pc_stream *s)
 {
@@ -190,18 +230,23 @@ static void commit(struct pc_stream *s)
 	uint8_t *e;
 	size_t len;
 
+	size_t tlen;
+
 	sd_sha256_final(s->h, sha);
 	s->h = NULL;
 	s->dead = true;
-	if (!tok_encode(&s->tok, &e, &len))
+	if (!tok_encode(&s->tok, s->content, (size_t)s->pos, &e, &len, &tlen))
 		return; /* out of memory: the file stays unknown */
 	struct sd_packcache *pc = s->pc;
 	pthread_mutex_lock(&pc->lock);
-	if (s->f->state == F_UNKNOWN) {
+	if (lacks(s->f) && (s->f->state == F_UNKNOWN || s->content)) {
 		memcpy(s->f->sha, sha, SD_SHA256_LEN);
 		s->f->own = e;
 		s->f->tok = e;
-		s->f->tlen = len;
+		s->f->tlen = tlen;
+		s->f->content = s->content ? e + tlen : NULL;
+		s->f->extra = e;
+		s->f->extra_len = len;
 		s->f->state = F_LEARNT;
 		pc->cn.learnt++;
 		e = NULL;
@@ -222,6 +267,14 @@ static int pc_read(struct sd_stream *st, void *buf, size_t len, size_t *got,
 	if (s->dead || *got == 0)
 		return 0;
 	sd_sha256_update(s->h, buf, *got);
+	if (s->content) {
+		if (s->pos + *got > s->f->node->size) {
+			free(s->content); /* longer than its size: none */
+			s->content = NULL;
+		} else {
+			memcpy(s->content + s->pos, buf, *got);
+		}
+	}
 	rc = sd_scanner_feed(s->sc, buf, *got, err);
 	if (rc) {
 		s->dead = true;
@@ -240,15 +293,16 @@ static void pc_close(struct sd_stream *st)
 	sd_sha256_free(s->h);
 	sd_scanner_free(s->sc);
 	free(s->tok.v);
+	free(s->content);
 	free(s);
 }
 
 static bool needs_learning(struct sd_packcache *pc, const struct pc_file *f)
 {
 	pthread_mutex_lock(&pc->lock);
-	bool unknown = f->state == F_UNKNOWN;
+	bool ret = lacks(f);
 	pthread_mutex_unlock(&pc->lock);
-	return unknown;
+	return ret;
 }
 
 static int pc_wrap(void *ctx, const struct sd_node *node,
@@ -277,6 +331,9 @@ static int pc_wrap(void *ctx, const struct sd_node *node,
 		return 0;
 	}
 	sd_scanner_every_window(s->sc, true);
+	/* a small file's content is kept too (none if out of memory) */
+	if (node->size > 0 && node->size <= SD_PACKCACHE_MAX_CONTENT)
+		s->content = malloc((size_t)node->size);
 	s->base.read = pc_read;
 	s->base.close = pc_close;
 	s->inner = mid;
@@ -399,17 +456,25 @@ int sd_packcache_new(struct sd_tree *tree, struct sd_compcache *cache,
 				memcpy(f->sha, empty_sha, SD_SHA256_LEN);
 				f->tok = no_tokens;
 				f->tlen = sizeof(no_tokens);
+				f->extra = no_tokens;
+				f->extra_len = sizeof(no_tokens);
 				f->state = F_LEARNT;
 				f->empty = true;
 				if (r)
 					pc->cn.known++;
 				continue;
 			}
-			if (!r || !tok_valid(r->extra, r->extra_len))
+			size_t tlen;
+			const uint8_t *content;
+			if (!r || !extra_split(r->extra, r->extra_len,
+					       f->node->size, &tlen, &content))
 				continue;
 			memcpy(f->sha, r->sha256, SD_SHA256_LEN);
 			f->tok = r->extra;
-			f->tlen = r->extra_len;
+			f->tlen = tlen;
+			f->content = content;
+			f->extra = r->extra;
+			f->extra_len = r->extra_len;
 			f->state = F_KNOWN;
 			pc->cn.known++;
 		}
@@ -442,6 +507,20 @@ bool sd_packcache_digest(void *ctx, const struct sd_node *node,
 	bool ok = f->state != F_UNKNOWN;
 	if (ok)
 		memcpy(sha, f->sha, SD_SHA256_LEN);
+	pthread_mutex_unlock(&pc->lock);
+	return ok;
+}
+
+bool sd_packcache_content(void *ctx, const struct sd_node *node, void *buf)
+{
+	struct sd_packcache *pc = ctx;
+	struct pc_file *f = node->user;
+	if (!pc || !f || f->node != node)
+		return false;
+	pthread_mutex_lock(&pc->lock);
+	bool ok = f->state != F_UNKNOWN && f->content;
+	if (ok)
+		memcpy(buf, f->content, (size_t)node->size);
 	pthread_mutex_unlock(&pc->lock);
 	return ok;
 }
@@ -495,8 +574,8 @@ void sd_packcache_store(struct sd_packcache *pc)
 			r->name = f->rel;
 			r->id = f->node->src_ident;
 			memcpy(r->sha256, f->sha, SD_SHA256_LEN);
-			r->extra = f->tok;
-			r->extra_len = (uint32_t)f->tlen;
+			r->extra = f->extra;
+			r->extra_len = (uint32_t)f->extra_len;
 		}
 		/* unchanged: nothing new, as many records as were found (an
 		 * empty file's record is kept, never needed: it is not read) */

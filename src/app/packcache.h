@@ -27,6 +27,12 @@
  *   1   .. the tokens, sorted and unique, 33 bytes each: the 32
  *          characters, then flags (1: occurs, 2: occurs as a full path)
  *
+ * and, for a file of 1 to SD_PACKCACHE_MAX_CONTENT bytes read whole in
+ * the pack that recorded it, its content (size bytes) and one byte
+ * SD_PACKCACHE_CONTENT_MARK after the tokens: a writer then need not open
+ * a small file known unchanged (sd_packcache_content).  A token list
+ * alone never ends with that byte (its last byte is 0 or a token's flags).
+ *
  * A record is found only for the same identity (device, inode, size,
  * mtime and ctime), and files changed within 2 seconds of the pack's
  * start are not recorded (statcache.h).
@@ -45,10 +51,16 @@
 #include "core/error.h"
 #include "core/sha256.h"
 #include "core/tree.h"
+#include "formats/format.h"
 
 /* Distinct tokens kept for one file. */
 #define SD_PACKCACHE_MAX_TOKENS 1024
 #define SD_PACKCACHE_TOKEN_LEN 33
+/* Files up to this size keep their content in their record: the files
+ * the EROFS writer stores uncompressed (formats/format.h). */
+#define SD_PACKCACHE_MAX_CONTENT SD_WRITE_CONTENT_MAX
+/* The last byte of a record that holds the content. */
+#define SD_PACKCACHE_CONTENT_MARK 0xC0
 
 struct sd_packcache;
 
@@ -81,6 +93,14 @@ int sd_packcache_new(struct sd_tree *tree, struct sd_compcache *cache,
  */
 bool sd_packcache_digest(void *ctx, const struct sd_node *node,
 			 uint8_t sha[SD_SHA256_LEN]);
+
+/*
+ * The content of file @node (at most SD_PACKCACHE_MAX_CONTENT bytes) when
+ * known or learnt: true and node->size bytes copied to @buf, false
+ * otherwise.  Thread safe; fits sd_write_options' file_content callback
+ * (@ctx is the packcache).
+ */
+bool sd_packcache_content(void *ctx, const struct sd_node *node, void *buf);
 
 /*
  * The tokens of file @node known from the stat cache (not learnt): true

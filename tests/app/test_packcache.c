@@ -20,6 +20,7 @@
 #include "closure/store.h"
 #include "core/compcache.h"
 #include "core/sha256.h"
+#include "core/statcache.h"
 #include "tests/common/tmpdir.h"
 
 #define HA "0c6kzph7l0dcbqmbcngxsqifxnnqbgv2"
@@ -233,5 +234,83 @@ Test(packcache, learnt_then_known_and_checked_by_tokens, .init = setup,
 	cr_assert_eq(cn.known, NF - 1);
 	cr_assert_not(sd_packcache_digest(p.pc, node(&p, A "/clean"), sha));
 	end(&p);
+	sd_compcache_close(c);
+}
+
+/* A small file's content rides its record: the next pack gives it
+ * without a read; a larger one has none; a record whose content does
+ * not fit the file's size is not trusted. */
+Test(packcache, small_files_keep_their_content, .init = setup,
+     .fini = tt_teardown)
+{
+	make_store();
+	sleep(3);
+	struct sd_compcache *c;
+	cr_assert_eq(sd_compcache_open(&c, tt_path("cache"), NULL, NULL), 0);
+	struct pack p;
+	char buf[SD_PACKCACHE_MAX_CONTENT];
+	const char *clean = "uses " HB " and " HX "\n";
+
+	begin(&p, c);
+	cr_assert_not(sd_packcache_content(p.pc, node(&p, A "/clean"), buf));
+	read_whole(&p, node(&p, A "/clean"));
+	read_whole(&p, node(&p, A "/many"));
+	read_whole(&p, node(&p, B "/f"));
+	/* learnt in this pack: given at once */
+	memset(buf, 0, sizeof(buf));
+	cr_assert(sd_packcache_content(p.pc, node(&p, A "/clean"), buf));
+	cr_assert_eq(memcmp(buf, clean, strlen(clean)), 0);
+	cr_assert_not(sd_packcache_content(p.pc, node(&p, A "/many"), buf),
+		      "66 KB: over SD_PACKCACHE_MAX_CONTENT");
+	sd_packcache_store(p.pc);
+	end(&p);
+
+	/* the next pack: known, content included, nothing read */
+	begin(&p, c);
+	memset(buf, 0, sizeof(buf));
+	cr_assert(sd_packcache_content(p.pc, node(&p, A "/clean"), buf));
+	cr_assert_eq(memcmp(buf, clean, strlen(clean)), 0);
+	cr_assert(sd_packcache_content(p.pc, node(&p, B "/f"), buf));
+	cr_assert_eq(buf[0], 'b');
+	cr_assert_not(sd_packcache_content(p.pc, node(&p, A "/many"), buf));
+	cr_assert_not(sd_packcache_content(p.pc, node(&p, A "/outside"), buf),
+		      "never read: unknown");
+	/* the token list is the same as without content */
+	const uint8_t *tok;
+	size_t len;
+	cr_assert(sd_packcache_tokens(p.pc, node(&p, A "/clean"), &tok, &len));
+	cr_assert_eq(len, 1 + 2 * 33);
+	cr_assert(sd_packscan_skip(p.ps, node(&p, A "/clean"), tok, len));
+	end(&p);
+
+	/* a record whose content does not fit its file's size is not
+	 * trusted: forge one (clean's record, one byte of content more) */
+	begin(&p, c);
+	struct sd_file_ident id = node(&p, A "/clean")->src_ident;
+	char *host = sd_node_src_path_dup(node(&p, A));
+	cr_assert_not_null(host);
+	end(&p);
+	struct sd_statcache_group *g;
+	cr_assert_eq(sd_statcache_load(c, host, &g, NULL), 0);
+	const struct sd_statcache_rec *r = sd_statcache_find(g, "clean", &id);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->extra[r->extra_len - 1], SD_PACKCACHE_CONTENT_MARK);
+	struct sd_statcache_rec forged = *r;
+	uint8_t *e = malloc(r->extra_len + 1);
+	memcpy(e, r->extra, r->extra_len - 1);
+	e[r->extra_len - 1] = 'x';
+	e[r->extra_len] = SD_PACKCACHE_CONTENT_MARK;
+	forged.extra = e;
+	forged.extra_len = r->extra_len + 1;
+	cr_assert(sd_statcache_store(c, host, &forged, 1, INT64_MAX));
+	sd_statcache_group_free(g);
+	begin(&p, c);
+	cr_assert_not(sd_packcache_content(p.pc, node(&p, A "/clean"), buf));
+	uint8_t sha[SD_SHA256_LEN];
+	cr_assert_not(sd_packcache_digest(p.pc, node(&p, A "/clean"), sha),
+		      "an invalid record makes the file unknown");
+	end(&p);
+	free(e);
+	free(host);
 	sd_compcache_close(c);
 }

@@ -502,3 +502,132 @@ Test(erofs_filecache, only_known_digests)
 	free_known(&k);
 	sd_tree_free(t);
 }
+
+/* file_content: the content of a file of at most SD_WRITE_CONTENT_MAX
+ * bytes, from the test's own table (here: read from the tree, or a wrong
+ * byte to prove the writer used it). */
+struct contents {
+	struct known k;
+	void **data;  /* by node index: the small files' contents, read
+			 before any counted write */
+	bool give;    /* give any content at all */
+	bool corrupt; /* give it with its first byte changed */
+	_Atomic unsigned asked;
+};
+
+static bool content_of(void *ctx, const struct sd_node *n, void *buf)
+{
+	struct contents *c = ctx;
+
+	atomic_fetch_add(&c->asked, 1);
+	if (!c->give || !c->data[n->index])
+		return false;
+	memcpy(buf, c->data[n->index], (size_t)n->size);
+	if (c->corrupt && n->size)
+		((uint8_t *)buf)[0] ^= 1;
+	return true;
+}
+
+static void keep_small(struct contents *c, const struct sd_node *n)
+{
+	if (n->type == SD_NODE_FILE && n->size <= SD_WRITE_CONTENT_MAX) {
+		size_t len;
+		c->data[n->index] = th_content(c->k.t, n, &len);
+	}
+	for (size_t i = 0; i < n->nchildren; i++)
+		keep_small(c, n->children[i]);
+}
+
+static bool content_digest(void *ctx, const struct sd_node *n, uint8_t sha[32])
+{
+	return digest_of(&((struct contents *)ctx)->k, n, sha);
+}
+
+/* A small file (stored uncompressed, shorter than a block) whose content
+ * the caller gives is written without being opened and counted in
+ * files_from_cache; the bytes are the image's without it; a caller that
+ * gives nothing changes nothing; and the content given is the content
+ * written (a wrong one shows up in the image: the writer trusts it, as it
+ * trusts file_digest). */
+Test(erofs_filecache, small_files_from_file_content)
+{
+	struct sd_tree *t = tree();
+	const struct cfg c = {"lz4hc", 16384, false};
+	struct contents ct = {.give = true};
+	struct sd_write_stats st;
+	struct sd_compcache *cc;
+	char ref[512], dir[512];
+	struct sd_node *small = find(t, "aaaa-one", "small");
+
+	fill(&ct.k, t);
+	know_all(&ct.k, t->root);
+	ct.data = calloc(t->count, sizeof(void *));
+	cr_assert_not_null(ct.data);
+	keep_small(&ct, t->root);
+	snprintf(ref, sizeof(ref), "%s",
+		 write_fc(t, &c, 2, NULL, NULL, "ref.img", &st));
+	snprintf(dir, sizeof(dir), "%s", tt_path("cache"));
+	write_fc(t, &c, 2, dir, &ct.k, "cold.img", &st);
+	for (unsigned jobs = 1; jobs <= 2; jobs++) {
+		for (int give = 0; give <= 1; give++) {
+			struct sd_error err;
+			char name[64];
+
+			ct.give = give;
+			reset_opens(&ct.k);
+			cr_assert_eq(sd_compcache_open(&cc, dir, NULL, &err), 0);
+			struct sd_write_options o = {
+				.compressor = c.comp,
+				.level = -1,
+				.jobs = jobs,
+				.pcluster_size = c.pcluster,
+				.cache = cc,
+				.file_digest = content_digest,
+				.file_content = content_of,
+				.file_digest_ctx = &ct,
+			};
+			snprintf(name, sizeof(name), "c%u%d.img", jobs, give);
+			int fd = open(tt_path(name), O_RDWR | O_CREAT | O_TRUNC,
+				      0644);
+			cr_assert(fd >= 0);
+			cr_assert_eq(sd_erofs_write(t, &o, fd, NULL, &st, &err),
+				     0, "%s", err.msg);
+			close(fd);
+			sd_compcache_close(cc);
+			same_file(ref, tt_path(name));
+			cr_assert_eq(ct.k.opens[small->index], give ? 0 : 1,
+				     "small opened %u times",
+				     ct.k.opens[small->index]);
+			/* the compressed files, plus the small one */
+			cr_assert_eq(st.files_from_cache,
+				     (unsigned long long)COMPRESSED + give,
+				     "%u jobs, give %d: %llu", jobs, give,
+				     (unsigned long long)st.files_from_cache);
+		}
+	}
+	cr_assert_gt(ct.asked, 0);
+	/* a wrong content is what gets written: the writer did not read */
+	ct.give = true;
+	ct.corrupt = true;
+	cr_assert_eq(sd_compcache_open(&cc, dir, NULL, NULL), 0);
+	struct sd_write_options o = {
+		.compressor = c.comp, .level = -1, .jobs = 2,
+		.pcluster_size = c.pcluster, .cache = cc,
+		.file_digest = content_digest, .file_content = content_of,
+		.file_digest_ctx = &ct,
+	};
+	int fd = open(tt_path("wrong.img"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	cr_assert_eq(sd_erofs_write(t, &o, fd, NULL, &st, NULL), 0);
+	close(fd);
+	sd_compcache_close(cc);
+	size_t la, lb;
+	void *da = th_slurp(ref, &la), *db = th_slurp(tt_path("wrong.img"), &lb);
+	cr_assert(la == lb && memcmp(da, db, la), "the given content is used");
+	free(da);
+	free(db);
+	for (size_t i = 0; i < t->count; i++)
+		free(ct.data[i]);
+	free(ct.data);
+	free_known(&ct.k);
+	sd_tree_free(t);
+}
