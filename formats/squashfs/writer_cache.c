@@ -340,24 +340,23 @@ bool sd_sqfs_cache_file_key(const struct sd_sqfs_cache *c, uint64_t size,
 }
 
 void sd_sqfs_fentry_put(const struct sd_sqfs_cache *c,
-			const struct sd_sqfs_fentry *e, uint64_t size,
+			struct sd_sqfs_fentry *e, uint64_t size,
 			const uint8_t digest[SD_SHA256_LEN])
 {
 	uint8_t key[SD_COMPCACHE_KEY_LEN];
-	struct sd_sqfs_fentry *m = (struct sd_sqfs_fentry *)e;
 	uint8_t *t;
 
 	if (!sd_sqfs_cache_on(c) || !e->ok || e->nblocks != size / c->bs ||
 	    !sd_sqfs_cache_file_key(c, size, digest, key))
 		return;
 	/* the trailer goes on the buffer's end, then comes off again */
-	t = fentry_room(m, FILE_TRAILER);
+	t = fentry_room(e, FILE_TRAILER);
 	if (!t)
 		return;
 	put_le32(t, e->nblocks);
 	memcpy(t + 4, FILE_MAGIC, 4);
 	sd_compcache_put(c->cc, key, e->buf, e->len);
-	m->len -= FILE_TRAILER;
+	e->len -= FILE_TRAILER;
 }
 
 void sd_sqfs_fentry_release(struct sd_sqfs_fentry *e)

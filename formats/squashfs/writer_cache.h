@@ -195,9 +195,9 @@ void sd_sqfs_fentry_block(struct sd_sqfs_fentry *e, bool sparse,
 void sd_sqfs_fentry_tail(struct sd_sqfs_fentry *e, uint32_t len,
 			 const unsigned char *bytes, const uint8_t *sha);
 /* Put @e as the entry of a file of @size bytes with SHA-256 @digest (if
- * it is complete and consistent).  Frees nothing. */
+ * it is complete and consistent).  @e is as before afterwards. */
 void sd_sqfs_fentry_put(const struct sd_sqfs_cache *c,
-			const struct sd_sqfs_fentry *e, uint64_t size,
+			struct sd_sqfs_fentry *e, uint64_t size,
 			const uint8_t digest[SD_SHA256_LEN]);
 void sd_sqfs_fentry_release(struct sd_sqfs_fentry *e);
 
