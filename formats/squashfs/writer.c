@@ -228,6 +228,10 @@ int sd_sqfs_write_unchecked(const struct sd_tree *tree,
 	if (ret)
 		goto out;
 	sd_sqfs_cache_init(&w.cache, opts->cache, &w.comp);
+	if (w.cache.cc) {
+		w.file_digest = opts->file_digest;
+		w.file_digest_ctx = opts->file_digest_ctx;
+	}
 	w.inodes = calloc(w.count, sizeof(*w.inodes));
 	w.file = sd_sqfs_fdfile_create(fd, true, false);
 	if (!w.inodes) {

@@ -35,6 +35,10 @@ struct sd_sqfs_wstate {
 	sqfs_file_t *file;      /* the output image */
 	struct sd_sqfs_comp comp;
 	struct sd_sqfs_cache cache; /* cache.cc NULL: none (writer_cache.h) */
+	/* opts->file_digest and its context; NULL without a cache */
+	bool (*file_digest)(void *ctx, const struct sd_node *node,
+			    uint8_t sha[32]);
+	void *file_digest_ctx;
 	sqfs_super_t super;
 	sqfs_frag_table_t *frag;       /* filled by the data stage */
 	sqfs_inode_generic_t **inodes; /* FILE inodes, by node->index */

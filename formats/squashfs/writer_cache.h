@@ -60,6 +60,38 @@
  * "none" uses no cache: every block is stored raw, which costs less than
  * a cache lookup.  Without a cache, or with one that is off (from its
  * open, or since a put failed), nothing is hashed.
+ *
+ * File entries (with sd_write_options.file_digest, the stat cache), so
+ * that an unchanged file is written without being opened:
+ *
+ *   unit:  one file, every FILE node (empty and sub-block files too: a
+ *          hit saves their open and read).  Put by the collecting thread
+ *          (writer_data.c) at the file's last item, after its last read
+ *          returned, when file_digest then gives the file's SHA-256 and
+ *          every non-sparse block's SHA-256 was taken (none otherwise;
+ *          for a file of one tail, also none unless the tail's SHA-256
+ *          is the file's).
+ *   key:   sd_compcache_key(params, SHA-256(desc)), params as above with
+ *          kind "file"; desc is 44 bytes: "file" (4 bytes, ASCII), le64
+ *          file size, the file's 32-byte SHA-256.
+ *   value: for each full block of the file, in order, 1 byte: 0 sparse
+ *          (all zero, nothing follows) or 1 data, followed by the 32-byte
+ *          SHA-256 of its B bytes (the digest its block key takes); then
+ *          le32 tail length T (size % B); when T > 0, the tail's 32-byte
+ *          SHA-256 (32 zero bytes for an all-zero tail) and its T raw
+ *          bytes (it goes into a fragment block, whose content is needed
+ *          to write it); then le32 number of full blocks and "sqf1".
+ *
+ * A file entry is used only if it is exactly that long, its block count
+ * is size / B and its tail length size % B, every kind byte is 0 or 1, a
+ * file of one tail has its tail's digest the file's (unless all zero),
+ * and every data block's unit entry is there and valid as above without
+ * the content to compare: compressed with 0 < N < B, or raw with N == B
+ * and not all zero.  Then (writer_pipe.c) the file's items are made from
+ * the entries on the worker thread that would have opened it: DATA from
+ * the stored bytes, TAIL from the entry's bytes; otherwise the file is
+ * read as usual, never half from the cache.  Such a file counts its size
+ * in data_bytes_in as a read one and, once written, in files_from_cache.
  */
 #ifndef SD_FORMATS_SQUASHFS_WRITER_CACHE_H
 #define SD_FORMATS_SQUASHFS_WRITER_CACHE_H
@@ -83,13 +115,14 @@
 enum sd_sqfs_unit {
 	SD_SQFS_UNIT_BLOCK = 1,
 	SD_SQFS_UNIT_FRAGMENT = 2,
+	SD_SQFS_UNIT_FILE = 3,
 };
 
 /* The cache as one write uses it; cc NULL: none (nothing is hashed). */
 struct sd_sqfs_cache {
 	struct sd_compcache *cc;
 	uint32_t bs;
-	char params[2][SD_SQFS_CACHE_PARAMS_MAX]; /* [unit - 1] */
+	char params[3][SD_SQFS_CACHE_PARAMS_MAX]; /* [unit - 1] */
 };
 
 /* Is the cache in use (there is one, and it has not turned itself off)? */
@@ -140,5 +173,68 @@ sqfs_s32 sd_sqfs_cache_do_block(const struct sd_sqfs_cache *c,
 				sqfs_compressor_t *cmp, const unsigned char *in,
 				uint32_t size, unsigned char *out,
 				unsigned char *vbuf);
+
+/* ---- file entries ------------------------------------------------------ */
+
+/* A file entry being built, item by item (writer_data.c). */
+struct sd_sqfs_fentry {
+	uint8_t *buf;
+	size_t len, cap;
+	uint32_t nblocks;
+	bool ok; /* false: a block's digest is unknown, or no memory */
+};
+
+/* Start the entry of a new file (keeps the buffer). */
+void sd_sqfs_fentry_reset(struct sd_sqfs_fentry *e);
+/* Add the next full block: sparse, or data with SHA-256 @sha (NULL:
+ * unknown, the file gets no entry). */
+void sd_sqfs_fentry_block(struct sd_sqfs_fentry *e, bool sparse,
+			  const uint8_t *sha);
+/* Add the tail, @len bytes (0 for none) at @bytes (NULL: all zero) with
+ * SHA-256 @sha (NULL: all zero, or unknown when @bytes is not NULL). */
+void sd_sqfs_fentry_tail(struct sd_sqfs_fentry *e, uint32_t len,
+			 const unsigned char *bytes, const uint8_t *sha);
+/* Put @e as the entry of a file of @size bytes with SHA-256 @digest (if
+ * it is complete and consistent).  @e is as before afterwards. */
+void sd_sqfs_fentry_put(const struct sd_sqfs_cache *c,
+			struct sd_sqfs_fentry *e, uint64_t size,
+			const uint8_t digest[SD_SHA256_LEN]);
+void sd_sqfs_fentry_release(struct sd_sqfs_fentry *e);
+
+/* The key of the entry of a file of @size bytes with SHA-256 @digest;
+ * false when there is no memory for a digest. */
+bool sd_sqfs_cache_file_key(const struct sd_sqfs_cache *c, uint64_t size,
+			    const uint8_t digest[SD_SHA256_LEN],
+			    uint8_t key[SD_COMPCACHE_KEY_LEN]);
+
+/* One full block of a file written from the cache. */
+struct sd_sqfs_hblock {
+	bool sparse;
+	bool compressed;
+	uint32_t stored;       /* bytes at data */
+	const uint8_t *data;   /* inside val */
+	void *val;             /* the unit's value (malloc'ed) */
+};
+
+/* What a hit gives: everything needed to make the file's items. */
+struct sd_sqfs_fhit {
+	uint32_t nblocks;
+	struct sd_sqfs_hblock *blocks;
+	uint32_t tail;              /* tail length */
+	const uint8_t *tail_bytes;  /* inside val */
+	const uint8_t *tail_sha;    /* inside val; NULL for an all-zero tail */
+	void *val;                  /* the file entry's value */
+};
+
+/*
+ * Look up file @size bytes with SHA-256 @digest: true when its file entry
+ * and every unit entry it names are there and valid (*@out filled; free
+ * with sd_sqfs_fhit_release), else false (*@out empty).
+ */
+bool sd_sqfs_cache_file_get(const struct sd_sqfs_cache *c, uint64_t size,
+			    const uint8_t digest[SD_SHA256_LEN],
+			    struct sd_sqfs_fhit *out);
+
+void sd_sqfs_fhit_release(struct sd_sqfs_fhit *h);
 
 #endif

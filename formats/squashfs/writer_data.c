@@ -55,6 +55,9 @@ struct data_ctx {
 	bool *fb_used;              /* being filled or not yet written */
 	size_t nfblk;
 	struct sd_sqfs_fblk *cur; /* being filled */
+
+	bool fe_on;               /* file entries are put (writer_cache.h) */
+	struct sd_sqfs_fentry fe; /* the entry of the file being taken */
 };
 
 static int path_error(struct sd_error *err, int code,
@@ -313,6 +316,45 @@ static int take_tail(struct data_ctx *c, struct sd_sqfs_item *it,
 
 /* ---- items, in sequence order ------------------------------------------ */
 
+/*
+ * Add item @it to its file's cache entry (writer_cache.h); at the file's
+ * last item, whose read has returned, put the entry under the digest the
+ * caller now knows, if it knows one.  Before the item is released.
+ */
+static void entry_item(struct data_ctx *c, const struct sd_sqfs_item *it)
+{
+	struct sd_sqfs_wstate *w = c->w;
+	uint8_t sha[SD_SHA256_LEN];
+
+	if (it->from_cache) {
+		if (it->last)
+			w->stats->files_from_cache++;
+		return;
+	}
+	if (!c->fe_on)
+		return;
+	if (it->kind == SD_SQI_EMPTY || it->block == 0)
+		sd_sqfs_fentry_reset(&c->fe);
+	if (it->kind == SD_SQI_DATA)
+		sd_sqfs_fentry_block(&c->fe, it->sparse,
+				     it->has_sha ? it->sha : NULL);
+	else if (it->kind == SD_SQI_TAIL)
+		sd_sqfs_fentry_tail(&c->fe, it->in_size,
+				    it->sparse ? NULL : it->bytes,
+				    it->has_sha ? it->sha : NULL);
+	if (!it->last)
+		return;
+	if (it->kind != SD_SQI_TAIL)
+		sd_sqfs_fentry_tail(&c->fe, 0, NULL, NULL);
+	if (!c->fe.ok || !w->file_digest(w->file_digest_ctx, it->node, sha))
+		return;
+	/* a file of one tail: what was read must be what the digest says */
+	if (it->kind == SD_SQI_TAIL && it->block == 0 && !it->sparse &&
+	    memcmp(sha, it->sha, SD_SHA256_LEN))
+		return;
+	sd_sqfs_fentry_put(&w->cache, &c->fe, it->node->size, sha);
+}
+
 /* Add item @it to its file's key; at its last item, store the key. */
 static void key_item(struct data_ctx *c, const struct sd_sqfs_item *it)
 {
@@ -344,6 +386,7 @@ static int take_item(struct data_ctx *c, uint64_t seq, struct sd_sqfs_item *it,
 	sqfs_inode_generic_t **ino = &w->inodes[it->node->index];
 	int ret = SD_OK;
 
+	entry_item(c, it);
 	if (it->kind == SD_SQI_EMPTY) {
 		if (sd_sqfs_empty_inode(ino) != SD_OK)
 			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
@@ -425,6 +468,7 @@ static int setup(struct data_ctx *c, unsigned jobs, struct sd_error *err)
 	int ret;
 
 	c->bs = w->comp.block_size;
+	c->fe_on = w->file_digest && sd_sqfs_cache_on(&w->cache);
 	w->frag = sqfs_frag_table_create(0);
 	c->bw = sqfs_block_writer_create(w->file, SQFS_DEVBLK_SIZE, 0);
 	c->keys =
@@ -484,5 +528,6 @@ int sd_sqfs_write_data(struct sd_sqfs_wstate *w, unsigned jobs,
 	sqfs_destroy(c.bw);
 	free(c.keys);
 	XXH3_freeState(c.kx);
+	sd_sqfs_fentry_release(&c.fe);
 	return ret;
 }

@@ -46,6 +46,8 @@ struct pfile {
 	uint64_t base;         /* sequence number of its first item */
 	uint32_t nitems, next; /* items; the next one to read */
 	uint32_t nfull, tail;  /* full blocks; bytes in the tail */
+	bool hit;              /* items come from h, not from s */
+	struct sd_sqfs_fhit h;
 };
 
 struct worker {
@@ -197,6 +199,7 @@ static int read_item(struct sd_sqfs_pipe *p, struct pfile *f,
 	it->hash = 0;
 	it->bytes = NULL;
 	it->has_sha = false;
+	it->from_cache = false;
 	if (f->node->size == 0) {
 		it->kind = SD_SQI_EMPTY;
 		return check_eof(f, err);
@@ -263,6 +266,8 @@ static sqfs_s32 compress_block(struct worker *wk, struct sd_sqfs_item *it)
 	    !sd_sqfs_cache_block_desc(it->in_size, sha, desc))
 		return wk->cmp->do_block(wk->cmp, it->data, it->in_size,
 					 it->out, wk->p->bs);
+	memcpy(it->sha, sha, SD_SHA256_LEN);
+	it->has_sha = true;
 	return sd_sqfs_cache_do_block(cache, SD_SQFS_UNIT_BLOCK, desc, wk->cmp,
 				      it->data, it->in_size, it->out, wk->vbuf);
 }
@@ -273,7 +278,8 @@ static int finish_item(struct worker *wk, struct sd_sqfs_item *it,
 {
 	sqfs_s32 ret;
 
-	if (it->kind != SD_SQI_DATA && it->kind != SD_SQI_TAIL)
+	if (it->from_cache ||
+	    (it->kind != SD_SQI_DATA && it->kind != SD_SQI_TAIL))
 		return SD_OK;
 	if (all_zero(it->data, it->in_size)) {
 		it->sparse = true;
@@ -301,6 +307,79 @@ static int finish_item(struct worker *wk, struct sd_sqfs_item *it,
 	}
 	it->hash = XXH3_64bits(it->bytes, it->size);
 	return SD_OK;
+}
+
+/* ---- items from the cache (writer_cache.h, file entries) ------------- */
+
+/*
+ * Can file @node be written from the cache?  Then *@h holds its entries.
+ * Its digest must be known before it is opened (the stat cache's).
+ */
+static bool lookup_file(struct sd_sqfs_pipe *p, const struct sd_node *node,
+			struct sd_sqfs_fhit *h)
+{
+	const struct sd_sqfs_wstate *w = p->w;
+	uint8_t sha[SD_SHA256_LEN];
+
+	return w->file_digest && sd_sqfs_cache_on(&w->cache) &&
+	       w->file_digest(w->file_digest_ctx, node, sha) &&
+	       sd_sqfs_cache_file_get(&w->cache, node->size, sha, h);
+}
+
+/* Fill @it, item number f->next of file @f, from f->h: what read_item
+ * and finish_item give for the same content. */
+static void cached_item(struct sd_sqfs_pipe *p, struct pfile *f,
+			struct sd_sqfs_item *it)
+{
+	uint32_t k = f->next;
+	const struct sd_sqfs_hblock *b;
+
+	it->node = f->node;
+	it->block = k;
+	it->last = k + 1 == f->nitems;
+	it->sparse = false;
+	it->compressed = false;
+	it->in_size = 0;
+	it->size = 0;
+	it->hash = 0;
+	it->bytes = NULL;
+	it->has_sha = false;
+	it->from_cache = true;
+	if (f->node->size == 0) {
+		it->kind = SD_SQI_EMPTY;
+		return;
+	}
+	if (k < f->nfull) {
+		b = &f->h.blocks[k];
+		it->kind = SD_SQI_DATA;
+		it->in_size = p->bs;
+		if (b->sparse) {
+			it->sparse = true;
+			return;
+		}
+		it->compressed = b->compressed;
+		it->size = b->stored;
+		memcpy(b->compressed ? it->out : it->data, b->data, b->stored);
+		it->bytes = b->compressed ? it->out : it->data;
+		it->hash = XXH3_64bits(it->bytes, it->size);
+		return;
+	}
+	if (k == f->nfull && f->nfull > 0) {
+		it->kind = SD_SQI_SENTINEL;
+		return;
+	}
+	it->kind = SD_SQI_TAIL;
+	it->block = f->nfull;
+	it->in_size = f->tail;
+	if (!f->h.tail_sha) {
+		it->sparse = true;
+		return;
+	}
+	memcpy(it->data, f->h.tail_bytes, f->tail);
+	it->bytes = it->data;
+	it->hash = XXH3_64bits(it->data, f->tail);
+	memcpy(it->sha, f->h.tail_sha, SD_SHA256_LEN);
+	it->has_sha = true;
 }
 
 /* ---- tasks (mutex held on entry and exit) ---------------------------- */
@@ -348,6 +427,8 @@ static void close_file(struct sd_sqfs_pipe *p, struct pfile *f)
 {
 	sd_stream_close(f->s);
 	f->s = NULL;
+	sd_sqfs_fhit_release(&f->h);
+	f->hit = false;
 	f->used = false;
 	f->busy = false;
 	p->nopen--;
@@ -359,13 +440,16 @@ static void run_read(struct worker *wk, struct pfile *f)
 	uint64_t seq = f->base + f->next;
 	struct sd_sqfs_item *it = &p->ring[seq % p->nring];
 	struct sd_error e;
-	int ret;
+	int ret = SD_OK;
 
 	f->busy = true;
 	pthread_mutex_unlock(&p->mu);
 
 	sd_error_init(&e);
-	ret = read_item(p, f, it, &e);
+	if (f->hit)
+		cached_item(p, f, it);
+	else
+		ret = read_item(p, f, it, &e);
 
 	pthread_mutex_lock(&p->mu);
 	if (ret) {
@@ -415,7 +499,9 @@ static void run_open(struct worker *wk, struct pfile *f)
 	pthread_mutex_unlock(&p->mu);
 
 	sd_error_init(&e);
-	ret = sd_tree_open_near(p->w->tree, node, &wk->dc, &f->s, &e);
+	f->hit = lookup_file(p, node, &f->h);
+	ret = f->hit ? SD_OK
+		     : sd_tree_open_near(p->w->tree, node, &wk->dc, &f->s, &e);
 
 	pthread_mutex_lock(&p->mu);
 	if (ret) {
@@ -457,8 +543,14 @@ static int read_small(struct worker *wk, size_t rank, struct sd_error *err)
 		.nitems = 1,
 		.tail = (uint32_t)node->size,
 	};
-	int ret = sd_tree_open_near(p->w->tree, node, &wk->dc, &f.s, err);
+	int ret;
 
+	if (lookup_file(p, node, &f.h)) {
+		cached_item(p, &f, it);
+		sd_sqfs_fhit_release(&f.h);
+		return SD_OK;
+	}
+	ret = sd_tree_open_near(p->w->tree, node, &wk->dc, &f.s, err);
 	if (ret)
 		return ret;
 	ret = read_item(p, &f, it, err);
@@ -913,8 +1005,10 @@ void sd_sqfs_pipe_stop(struct sd_sqfs_pipe *p)
 		free(p->workers[i].vbuf);
 		sd_dircache_release(&p->workers[i].dc);
 	}
-	for (size_t i = 0; p->open && i < nslots; i++)
+	for (size_t i = 0; p->open && i < nslots; i++) {
 		sd_stream_close(p->open[i].s);
+		sd_sqfs_fhit_release(&p->open[i].h);
+	}
 	for (size_t i = 0; p->ring && i < p->nring; i++) {
 		free(p->ring[i].data);
 		free(p->ring[i].out);

@@ -22,7 +22,10 @@
  * of the compressor and fingerprint what is stored; they also compress the
  * fragment blocks the caller submits.  With a compression cache they hash
  * the blocks and tails they read and look up and store the blocks and
- * fragment blocks they compress (writer_cache.h).  The calling thread is
+ * fragment blocks they compress (writer_cache.h); with file digests too
+ * (sd_write_options.file_digest), the thread that would open a file first
+ * looks up its file entry, and on a hit makes the file's items from the
+ * cache without opening it (from_cache set).  The calling thread is
  * one of the @jobs: it takes the items back in sequence order with sd_sqfs_pipe_wait()
  * and writes them, and whenever the item it waits for is not ready it runs
  * a task itself instead of sleeping; the other @jobs - 1 are worker
@@ -62,8 +65,12 @@ struct sd_sqfs_item {
 	uint64_t hash;              /* DATA: XXH3-64 of the stored bytes;
 				       TAIL: XXH3-64 of the content */
 	const unsigned char *bytes; /* DATA: stored bytes; TAIL: content */
-	bool has_sha;               /* TAIL, with a cache: sha is set */
-	uint8_t sha[SD_SHA256_LEN]; /* its SHA-256 (writer_cache.h) */
+	bool has_sha;               /* DATA or TAIL not sparse, with a
+				       cache: sha is set */
+	uint8_t sha[SD_SHA256_LEN]; /* its content's SHA-256
+				       (writer_cache.h) */
+	bool from_cache;            /* made from the file's cache entries,
+				       without reading it */
 
 	/* pipeline-private */
 	unsigned char *data, *out;
