@@ -230,6 +230,7 @@ int sd_sqfs_write_unchecked(const struct sd_tree *tree,
 	sd_sqfs_cache_init(&w.cache, opts->cache, &w.comp);
 	if (w.cache.cc) {
 		w.file_digest = opts->file_digest;
+		w.file_content = opts->file_content;
 		w.file_digest_ctx = opts->file_digest_ctx;
 	}
 	w.inodes = calloc(w.count, sizeof(*w.inodes));

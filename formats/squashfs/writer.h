@@ -38,6 +38,9 @@ struct sd_sqfs_wstate {
 	/* opts->file_digest and its context; NULL without a cache */
 	bool (*file_digest)(void *ctx, const struct sd_node *node,
 			    uint8_t sha[32]);
+	/* opts->file_content (same context); NULL without a cache */
+	bool (*file_content)(void *ctx, const struct sd_node *node,
+			     void *buf);
 	void *file_digest_ctx;
 	sqfs_super_t super;
 	sqfs_frag_table_t *frag;       /* filled by the data stage */

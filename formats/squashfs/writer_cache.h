@@ -64,8 +64,12 @@
  * File entries (with sd_write_options.file_digest, the stat cache), so
  * that an unchanged file is written without being opened:
  *
- *   unit:  one file, every FILE node (empty and sub-block files too: a
- *          hit saves their open and read).  Put by the collecting thread
+ *   unit:  one file, every FILE node (sub-block files too: a hit saves
+ *          their open and read), except, with sd_write_options.
+ *          file_content, a sub-block file of at most SD_WRITE_CONTENT_MAX
+ *          bytes: the caller records its content, which with its digest
+ *          is all its item needs (writer_pipe.c, known_small).  Put by
+ *          the collecting thread
  *          (writer_data.c) at the file's last item, after its last read
  *          returned, when file_digest then gives the file's SHA-256 and
  *          every non-sparse block's SHA-256 was taken (none otherwise;

@@ -346,6 +346,11 @@ static void entry_item(struct data_ctx *c, const struct sd_sqfs_item *it)
 		return;
 	if (it->kind != SD_SQI_TAIL)
 		sd_sqfs_fentry_tail(&c->fe, 0, NULL, NULL);
+	/* a small file whose content the caller records needs no entry
+	 * (writer_pipe.c, known_small) */
+	if (w->file_content && it->node->size <= SD_WRITE_CONTENT_MAX &&
+	    it->kind != SD_SQI_DATA && it->kind != SD_SQI_SENTINEL)
+		return;
 	if (!c->fe.ok || !w->file_digest(w->file_digest_ctx, it->node, sha))
 		return;
 	/* a file of one tail: what was read must be what the digest says */

@@ -48,6 +48,7 @@ struct pfile {
 	uint32_t nfull, tail;  /* full blocks; bytes in the tail */
 	bool hit;              /* items come from h, not from s */
 	struct sd_sqfs_fhit h;
+	uint8_t known_sha[SD_SHA256_LEN]; /* known_small's digest */
 };
 
 struct worker {
@@ -326,6 +327,34 @@ static bool lookup_file(struct sd_sqfs_pipe *p, const struct sd_node *node,
 	       sd_sqfs_cache_file_get(&w->cache, node->size, sha, h);
 }
 
+/*
+ * Is file @node (shorter than a block) known to the caller with its
+ * content (sd_write_options.file_content, the stat cache's record of a
+ * small file)?  Then its tail is that content and its digest the
+ * file's, so f->h is made of them, pointing at @buf (at least
+ * SD_WRITE_CONTENT_MAX bytes), without a file entry; an empty file needs
+ * only its digest known.
+ */
+static bool known_small(struct sd_sqfs_pipe *p, const struct sd_node *node,
+			struct pfile *f, unsigned char *buf)
+{
+	const struct sd_sqfs_wstate *w = p->w;
+	uint8_t *sha = f->known_sha;
+
+	if (!w->file_content || !w->file_digest || node->size >= p->bs ||
+	    node->size > SD_WRITE_CONTENT_MAX ||
+	    !w->file_digest(w->file_digest_ctx, node, sha) ||
+	    (node->size &&
+	     !w->file_content(w->file_digest_ctx, node, buf)))
+		return false;
+	memset(&f->h, 0, sizeof(f->h));
+	f->h.tail = (uint32_t)node->size;
+	f->h.tail_bytes = buf;
+	/* an all-zero tail is sparse: no digest, as finish_item decides */
+	f->h.tail_sha = all_zero(buf, (size_t)node->size) ? NULL : sha;
+	return true;
+}
+
 /* Fill @it, item number f->next of file @f, from f->h: what read_item
  * and finish_item give for the same content. */
 static void cached_item(struct sd_sqfs_pipe *p, struct pfile *f,
@@ -543,8 +572,13 @@ static int read_small(struct worker *wk, size_t rank, struct sd_error *err)
 		.nitems = 1,
 		.tail = (uint32_t)node->size,
 	};
+	unsigned char buf[SD_WRITE_CONTENT_MAX];
 	int ret;
 
+	if (known_small(p, node, &f, buf)) {
+		cached_item(p, &f, it);
+		return SD_OK;
+	}
 	if (lookup_file(p, node, &f.h)) {
 		cached_item(p, &f, it);
 		sd_sqfs_fhit_release(&f.h);

@@ -561,3 +561,116 @@ Test(sqfilecache, only_known_digests)
 	free_known(&k);
 	sd_tree_free(t);
 }
+
+/* file_content (the stat cache's record of a small file): contents by
+ * node index, read before any counted write; given only once the file
+ * was opened when k.after_read is set, as a stat cache learns them. */
+struct contents {
+	struct known k;
+	void **data;
+};
+
+static bool content_of(void *ctx, const struct sd_node *n, void *buf)
+{
+	struct contents *c = ctx;
+
+	if (!c->data[n->index] ||
+	    (c->k.after_read && !c->k.opens[n->index]))
+		return false;
+	memcpy(buf, c->data[n->index], (size_t)n->size);
+	return true;
+}
+
+static bool content_digest(void *ctx, const struct sd_node *n, uint8_t s[32])
+{
+	return digest_of(&((struct contents *)ctx)->k, n, s);
+}
+
+static void write_content(const struct sd_tree *t, struct contents *c,
+			  bool give, unsigned jobs, const char *dir,
+			  const char *rel, struct sd_write_stats *st)
+{
+	struct sd_compcache *cc;
+	struct sd_error err;
+
+	sd_error_init(&err);
+	cr_assert_eq(sd_compcache_open(&cc, tt_path(dir), NULL, &err), 0,
+		     "%s", err.msg);
+	struct sd_write_options o = {
+		.compressor = "zstd",
+		.level = -1,
+		.block_size = BS,
+		.jobs = jobs,
+		.cache = cc,
+		.file_digest = content_digest,
+		.file_content = give ? content_of : NULL,
+		.file_digest_ctx = c,
+	};
+	int fd = open(tt_path(rel), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	cr_assert(fd >= 0);
+	cr_assert_eq(sd_format_squashfs.write(t, &o, fd, NULL, st, &err), 0,
+		     "%s", err.msg);
+	close(fd);
+	sd_compcache_close(cc);
+}
+
+/* Files shorter than a block whose content the caller records need no
+ * file entry: a warm pack takes them from file_content without opening
+ * them; without file_content they are read (their entries were never
+ * stored); the image is the same bytes throughout. */
+#define NSMALL 7 /* empty-a, empty-b, zero-small, small, tail-dup,
+		    random-small, small-2 */
+Test(sqfilecache, small_files_from_file_content)
+{
+	struct sd_tree *t = tree();
+	struct contents c;
+	struct sd_write_stats st;
+	unsigned nsmall = 0;
+
+	know_all(&c.k, t);
+	c.data = calloc(t->count, sizeof(void *));
+	cr_assert_not_null(c.data);
+	for (size_t i = 0; i < t->count; i++) {
+		const struct sd_node *n = t->root->children[0];
+		for (size_t j = 0; j < n->nchildren; j++) {
+			const struct sd_node *f = n->children[j];
+			size_t len;
+			if (f->index != i || f->size >= BS)
+				continue;
+			c.data[i] = th_content(t, f, &len);
+			nsmall++;
+		}
+	}
+	cr_assert_eq(nsmall, NSMALL);
+	write_fc(t, "zstd", 2, NULL, NULL, "ref.img", &st);
+	for (unsigned jobs = 1; jobs <= 2; jobs++) {
+		char rel[32], dir[32];
+
+		snprintf(dir, sizeof(dir), "c%u", jobs);
+		c.k.after_read = true;
+		reset_opens(&c.k);
+		write_content(t, &c, true, jobs, dir, "cold.img", &st);
+		same_file("ref.img", "cold.img", "cold");
+		cr_assert_eq(st.files_from_cache, 0);
+		c.k.after_read = false;
+		reset_opens(&c.k);
+		snprintf(rel, sizeof(rel), "warm%u.img", jobs);
+		write_content(t, &c, true, jobs, dir, rel, &st);
+		same_file("ref.img", rel, "warm with contents");
+		cr_assert_eq(st.files_from_cache, NFILES, "%llu",
+			     (unsigned long long)st.files_from_cache);
+		cr_assert_eq(opened(&c.k), 0);
+		/* without contents: the small files have no entries */
+		reset_opens(&c.k);
+		write_content(t, &c, false, jobs, dir, "nocontent.img", &st);
+		same_file("ref.img", "nocontent.img", "warm without contents");
+		cr_assert_eq(st.files_from_cache, NFILES - NSMALL, "%llu",
+			     (unsigned long long)st.files_from_cache);
+		cr_assert_eq(opened(&c.k), NSMALL);
+	}
+	for (size_t i = 0; i < t->count; i++)
+		free(c.data[i]);
+	free(c.data);
+	free_known(&c.k);
+	sd_tree_free(t);
+}
