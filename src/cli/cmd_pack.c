@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/closure_opts.h"
 #include "cli/interrupt.h"
+#include "cli/json.h"
 #include "core/kver.h"
 #include "cli/mentions.h"
 #include "cli/progress.h"
@@ -137,6 +138,8 @@ static void help(FILE *f)
 		"sha256sum format to FILE\n"
 		"                         (default: IMAGE.sha256)\n"
 		"  --no-digest            write no digest file\n"
+		"  --json                 print the summary as a JSON object "
+		"on stdout\n"
 		"  -q, --quiet            print nothing on success (and no "
 		"progress line, which\n"
 		"                         is otherwise drawn on stderr when it "
@@ -310,6 +313,40 @@ static int bases_filter(struct pack_bases *pb, const struct sd_closure *cl,
 	return 0;
 }
 
+/* The summary as a JSON object (pack --json). */
+static void print_json(const struct sd_pack_options *po,
+		       const struct sd_pack_result *res,
+		       const struct pack_bases *pb, const char *digest_hex)
+{
+	struct sd_json j;
+	sd_json_init(&j, stdout);
+	sd_json_object_begin(&j);
+	sd_json_kv_string(&j, "image", po->output);
+	sd_json_kv_string(&j, "format", po->format->name);
+	sd_json_kv_string(&j, "compressor", po->write.compressor);
+	sd_json_kv_u64(&j, "store_paths", res->npaths);
+	sd_json_kv_u64(&j, "store_paths_from_bases", pb->nheld);
+	sd_json_key(&j, "bases");
+	sd_json_array_begin(&j);
+	for (size_t i = 0; i < pb->n; i++) {
+		sd_json_object_begin(&j);
+		sd_json_kv_string(&j, "image", pb->paths[i]);
+		sd_json_kv_string(&j, "format", pb->img[i].format);
+		sd_json_kv_u64(&j, "store_paths", pb->img[i].nbases);
+		sd_json_kv_u64(&j, "store_paths_used", pb->held[i]);
+		sd_json_object_end(&j);
+	}
+	sd_json_array_end(&j);
+	sd_json_kv_u64(&j, "files", res->nfiles);
+	sd_json_kv_u64(&j, "directories", res->ndirs);
+	sd_json_kv_u64(&j, "symlinks", res->nsymlinks);
+	sd_json_kv_u64(&j, "bytes_in", res->bytes_in);
+	sd_json_kv_u64(&j, "duplicate_files", res->write.files_deduplicated);
+	sd_json_kv_u64(&j, "image_size", res->write.image_bytes);
+	sd_json_kv_string(&j, "sha256", digest_hex);
+	sd_json_object_end(&j);
+}
+
 /* pack, with @pb (the bases) released by the caller. */
 static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 {
@@ -339,6 +376,7 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 		{"cache", required_argument, NULL, 'C'},
 		{"cache-max", required_argument, NULL, 'M'},
 		{"base", required_argument, NULL, 'B'},
+		{"json", no_argument, NULL, 'J'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -347,7 +385,7 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 	struct sd_closure_cli cc = {.no_bytes = true};
 	struct sd_pack_options po = {0};
 	const char *format = "squashfs", *mtime_arg = NULL;
-	bool quiet = false, no_digest = false;
+	bool quiet = false, no_digest = false, json = false;
 	const char *digest_out = NULL;
 	uint64_t v;
 	const char *tar_in = NULL, *export_in = NULL;
@@ -420,6 +458,7 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 			}
 			break;
 		case 'q': quiet = true; break;
+		case 'J': json = true; break;
 		case 'F': po.fsync = true; break;
 		case 'E': po.embed_registration = true; break;
 		case 'R': po.registration_out = optarg; break;
@@ -610,7 +649,11 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 		sd_cli_error(&err);
 		return rc == SD_ERR_USAGE ? SD_EXIT_BAD_INPUT : SD_EXIT_FOUND;
 	}
-	if (!quiet) {
+	if (!quiet && json) {
+		char hex[SD_SHA256_LEN * 2 + 1];
+		sd_hex_encode(res.digest, SD_SHA256_LEN, hex);
+		print_json(&po, &res, pbp, hex);
+	} else if (!quiet) {
 		char hex[SD_SHA256_LEN * 2 + 1];
 		sd_hex_encode(res.digest, SD_SHA256_LEN, hex);
 		bool plain = !strcmp(po.write.compressor, "none");

@@ -113,6 +113,18 @@ expect_rc 0 "--paths: a layer over a base packs" "$SD" pack -q --mtime $M \
 check "--paths: the layer holds closure(B) minus closure(A)" cmp -s "$WORK/got-layer" "$WORK/want-layer"
 check "--paths: the same bytes as from a scan" [ "$(sha "$WORK/lp.sqfs")" = "$(sha "$WORK/layer-squashfs.squashfs")" ]
 
+expect_rc 0 "pack --json with a base" "$SD" pack --json --mtime $M --base "$WORK/base.erofs" \
+	-o "$WORK/lj.sqfs" --store "$S" "$B"
+check "pack --json counts the layer's and the base's paths" python3 -c "
+import json
+d = json.load(open('$WORK/out'))
+assert d['store_paths'] == 3 and d['store_paths_from_bases'] == 3, d
+b = d['bases']
+assert len(b) == 1 and b[0]['image'] == '$WORK/base.erofs', b
+assert b[0]['format'] == 'erofs' and b[0]['store_paths'] == 3 and b[0]['store_paths_used'] == 3, b
+assert d['sha256'] == '$(sha "$WORK/layer-squashfs.squashfs")', d
+"
+
 # narHash: the closure's source against the base's embedded registration.
 "$SD" closure --json --store "$S" "$B" >"$WORK/clB.json"
 python3 "$SRCDIR/tests/cli/nar-reg.py" "$S" "$WORK/clB.json" >"$WORK/reg"
