@@ -61,7 +61,17 @@ static int take_registration(struct sd_base_image *b,
 	rc = sd_registration_parse(SD_EMBEDDED_REGISTRATION, text, len,
 				   store_dir, &b->reg, err);
 	free(text);
-	return rc ? sd_error_prefix(err, rc, "%s", b->path) : 0;
+	if (rc)
+		return sd_error_prefix(err, rc, "%s", b->path);
+	b->reg_by_hash = sd_hashmap_new();
+	if (!b->reg_by_hash)
+		return nomem(err);
+	for (size_t i = 0; !rc && i < b->reg->nrecs; i++) {
+		int64_t old;
+		rc = sd_hashmap_put(b->reg_by_hash, b->reg->recs[i].base,
+				    (int64_t)i, &old, err);
+	}
+	return rc;
 }
 
 int sd_base_image_init(struct sd_base_image *b, const char *path,
@@ -95,6 +105,7 @@ void sd_base_image_release(struct sd_base_image *b)
 		free(b->bases[i]);
 	free(b->bases);
 	sd_registration_free(b->reg);
+	sd_hashmap_free(b->reg_by_hash);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -126,23 +137,22 @@ int sd_base_image_contradiction(const struct sd_base_image *b,
 	if (!p->has_nar || !b->reg)
 		return 0;
 	const struct sd_store_path *sp = p->sp;
-	for (size_t i = 0; i < b->reg->nrecs; i++) {
-		const struct sd_reg_record *r = &b->reg->recs[i];
-		if (strlen(r->base) != sp->base_len ||
-		    memcmp(r->base, sp->base, sp->base_len))
-			continue;
-		if (!r->has_hash ||
-		    !memcmp(r->nar_hash, p->nar_hash, sizeof(r->nar_hash)))
-			return 0;
-		char want[SD_NAR_NIX32_LEN + 1], have[SD_NAR_NIX32_LEN + 1];
-		sd_nar_hash_nix32(p->nar_hash, want);
-		sd_nar_hash_nix32(r->nar_hash, have);
-		return sd_error_set(err, SD_ERR_USAGE,
-				    "--base %s contradicts the closure: %s has "
-				    "narHash %s in the closure's source but "
-				    "%s in the base's registration (%s:%zu)",
-				    b->path, p->path, want, have,
-				    SD_EMBEDDED_REGISTRATION, r->line);
-	}
-	return 0;
+	int64_t i = sd_hashmap_get(b->reg_by_hash, sp->hash);
+	if (i == SD_HASHMAP_NONE)
+		return 0;
+	const struct sd_reg_record *r = &b->reg->recs[i];
+	/* Another name with the same hash part is another path. */
+	if (strlen(r->base) != sp->base_len ||
+	    memcmp(r->base, sp->base, sp->base_len) || !r->has_hash ||
+	    !memcmp(r->nar_hash, p->nar_hash, sizeof(r->nar_hash)))
+		return 0;
+	char want[SD_NAR_NIX32_LEN + 1], have[SD_NAR_NIX32_LEN + 1];
+	sd_nar_hash_nix32(p->nar_hash, want);
+	sd_nar_hash_nix32(r->nar_hash, have);
+	return sd_error_set(err, SD_ERR_USAGE,
+			    "--base %s contradicts the closure: %s has narHash "
+			    "%s in the closure's source but %s in the base's "
+			    "registration (%s:%zu)",
+			    b->path, p->path, want, have,
+			    SD_EMBEDDED_REGISTRATION, r->line);
 }

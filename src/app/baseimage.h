@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "closure/closure.h"
+#include "closure/hashmap.h"
 #include "closure/registration.h"
 #include "core/error.h"
 
@@ -29,6 +30,7 @@ struct sd_base_image {
 	char **bases;       /* its store paths' basenames, sorted bytewise */
 	size_t nbases;
 	struct sd_registration *reg; /* embedded registration, or NULL */
+	struct sd_hashmap *reg_by_hash; /* its records by hash part */
 };
 
 /*

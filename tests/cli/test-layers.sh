@@ -165,6 +165,12 @@ expect_rc 1 "verify --base: the bases' references are checked as well" \
 check "... naming the base's reference outside the union" \
 	grep -q "violation: /nix/store/$(grep demo-app "$WORK/clB")/.*$zlib" "$WORK/out"
 
+# A closure the base holds whole: an empty layer, and a union that verifies.
+expect_rc 0 "a closure the base holds whole packs an empty layer" "$SD" pack -q --format erofs \
+	--base "$WORK/base.squashfs" -o "$WORK/empty.erofs" --store "$S" "$A"
+check "... with no store path" [ -z "$("$SD" ls "$WORK/empty.erofs")" ]
+expect_rc 0 "... and its union verifies" "$SD" verify --base "$WORK/base.squashfs" "$WORK/empty.erofs"
+
 # Bases that are not images, and refused combinations.
 head -c 5000 /dev/urandom >"$WORK/random.img"
 expect_rc 2 "pack --base: not an image gives 2" "$SD" pack -q -o "$WORK/x.sqfs" \
