@@ -23,6 +23,10 @@ struct vctx {
 	struct sd_hashmap *known;    /* hash -> id */
 	const char **names;          /* id -> "<hash>-<name>" or hash */
 	size_t nimage;               /* ids below this are in the image */
+	size_t nresolve;             /* ids below this (and from nimage)
+				      * are in another image of the union */
+	size_t *owner;               /* id -> index in opts->others */
+	uint8_t *other_seen;         /* id referenced already */
 	size_t nknown;               /* ids below this are known */
 	bool has_candidates;         /* an explicit candidate set */
 	struct sd_hashmap *absent;   /* manifest: did not exist */
@@ -178,6 +182,15 @@ static int on_hit(const struct sd_refscan_hit *h, void *vctx,
 		c->res->references++;
 		return note_ref(c, id, err);
 	}
+	if (id >= 0 && (size_t)id < c->nresolve) {
+		struct sd_verify_resolved *o = &c->res->others[c->owner[id]];
+		o->references++;
+		if (!c->other_seen[id]) {
+			c->other_seen[id] = 1;
+			o->paths++;
+		}
+		return note_ref(c, id, err);
+	}
 	if (sd_allowlist_has_hash(c->opts->allowed, s->hash)) {
 		c->res->references++;
 		return 0;
@@ -300,6 +313,40 @@ static int index_image(struct vctx *c, struct sd_error *err)
 	return 0;
 }
 
+/* The store paths of the other images of the union get the ids after the
+ * image's own (a hash known already keeps its id). */
+static int add_others(struct vctx *c, struct sd_error *err)
+{
+	const struct sd_verify_options *o = c->opts;
+	struct sd_verify_result *r = c->res;
+	r->others = calloc(o->nothers + 1, sizeof(*r->others));
+	if (!r->others)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	r->nothers = o->nothers;
+	for (size_t k = 0; k < o->nothers; k++) {
+		r->others[k].image = o->others[k].image;
+		for (size_t i = 0; i < o->others[k].nbases; i++) {
+			const char *b = o->others[k].bases[i];
+			if (strlen(b) < SD_HASH_CHARS ||
+			    sd_storepath_hash_problem(b, SD_HASH_CHARS))
+				continue;
+			char key[SD_HASH_CHARS + 1];
+			memcpy(key, b, SD_HASH_CHARS);
+			key[SD_HASH_CHARS] = '\0';
+			if (sd_hashmap_get(c->known, key) != SD_HASHMAP_NONE)
+				continue;
+			c->names[c->nknown] = b;
+			c->owner[c->nknown] = k;
+			int rc = put_hash(c->known, key, (int64_t)c->nknown++,
+					  err);
+			if (rc)
+				return rc;
+		}
+	}
+	c->nresolve = c->nknown;
+	return 0;
+}
+
 /* A candidate (hash, basename or logical path) gets the next id unless
  * its hash is known already. */
 static int add_candidate(struct vctx *c, const char *entry,
@@ -352,6 +399,8 @@ static size_t max_ids(const struct sd_tree *tree,
 		      const struct sd_registration *reg, size_t extra)
 {
 	size_t n = tree->root->nchildren + opts->ncandidates + 1 + extra;
+	for (size_t i = 0; i < opts->nothers; i++)
+		n += opts->others[i].nbases;
 	for (size_t i = 0; reg && i < reg->nrecs; i++)
 		n += 1 + reg->recs[i].nrefs;
 	return n;
@@ -502,11 +551,16 @@ int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 	c.names = calloc(ids, sizeof(*c.names));
 	c.mark = calloc(ids, 1);
 	c.refs = calloc(ids, sizeof(*c.refs));
-	if (!c.known || !c.item_seen || !c.names || !c.mark || !c.refs) {
+	c.owner = calloc(ids, sizeof(*c.owner));
+	c.other_seen = calloc(ids, 1);
+	if (!c.known || !c.item_seen || !c.names || !c.mark || !c.refs ||
+	    !c.owner || !c.other_seen) {
 		rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	rc = index_image(&c, err);
+	if (!rc)
+		rc = add_others(&c, err);
 	if (!rc)
 		rc = sd_verify_root_symlinks(tree, opts->store_dir, res, err);
 	if (!rc)
@@ -526,6 +580,8 @@ out:
 	free(c.names);
 	free(c.mark);
 	free(c.refs);
+	free(c.owner);
+	free(c.other_seen);
 	sd_hashmap_free(c.known);
 	sd_hashmap_free(c.item_seen);
 	sd_hashmap_free(c.absent);
@@ -563,6 +619,7 @@ void sd_verify_result_release(struct sd_verify_result *res)
 	}
 	free(reg->diffs);
 	free_strings(res->raw_refs, res->nraw_refs);
+	free(res->others);
 	sd_verify_root_symlinks_release(res);
 	sd_manifest_free(res->manifest.m);
 	memset(res, 0, sizeof(*res));

@@ -92,6 +92,25 @@ struct sd_finding {
 /* Findings about the registration itself have where "registration", file
  * the registration's name and offset its LINE number (not a byte offset). */
 
+/*
+ * Another image of a layered union (verify --base): a reference to one of
+ * its store paths resolves (Nix's rule: those paths exist, and their bare
+ * hashes are looked for too).  The image's own paths come first; among
+ * the others, the first one that holds a path resolves it.
+ */
+struct sd_verify_other {
+	const char *image;         /* its name in the report */
+	const char *const *bases;  /* its store paths, "<hash>-<name>" */
+	size_t nbases;
+};
+
+/* What the references into one other image came to. */
+struct sd_verify_resolved {
+	const char *image;   /* sd_verify_other.image (borrowed) */
+	uint64_t references; /* references it resolved */
+	size_t paths;        /* distinct store paths of it referenced */
+};
+
 struct sd_verify_options {
 	const char *store_dir; /* logical store dir, no trailing slash */
 	/* Candidate store paths: each a 32-char hash or "<hash>-<name>".
@@ -111,6 +130,9 @@ struct sd_verify_options {
 	/* Every full-path mention of a path not in the image is a violation,
 	 * whatever the manifest or the candidates say (--strict). */
 	bool strict;
+	/* The other images of a union, or none (see above). */
+	const struct sd_verify_other *others;
+	size_t nothers;
 };
 
 /* The image's embedded manifest, as read (app/manifest.h). */
@@ -176,6 +198,10 @@ struct sd_verify_result {
 	bool has_raw_refs;
 	char **raw_refs;
 	size_t nraw_refs;
+	/* opts->others, in order: the references each one resolved (not
+	 * counted in references above). */
+	struct sd_verify_resolved *others;
+	size_t nothers;
 	/* Root symlinks (app/verify_rootlinks.h), in entry order. */
 	struct sd_root_symlink *root_symlinks;
 	size_t nroot_symlinks;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/baseimage.h"
 #include "app/digestfile.h"
 #include "app/kernelcheck.h"
 #include "app/pack.h"
@@ -13,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/closure_opts.h"
 #include "cli/interrupt.h"
+#include "cli/json.h"
 #include "core/kver.h"
 #include "cli/mentions.h"
 #include "cli/progress.h"
@@ -120,6 +122,14 @@ static void help(FILE *f)
 		"                         until the cache uses at most SIZE "
 		"(K, M, G, T;\n"
 		"                         default 10G; 0: no limit)\n"
+		"  --base BASE.img        pack a layer over BASE (repeatable): "
+		"the store paths\n"
+		"                         that a BASE holds (same name at its "
+		"root) are left\n"
+		"                         out; a BASE whose embedded "
+		"registration gives another\n"
+		"                         narHash than the closure's source "
+		"is refused\n"
 		"  --fsync                flush the image to disk before "
 		"renaming it into\n"
 		"                         place (durable across a power loss; "
@@ -128,6 +138,8 @@ static void help(FILE *f)
 		"sha256sum format to FILE\n"
 		"                         (default: IMAGE.sha256)\n"
 		"  --no-digest            write no digest file\n"
+		"  --json                 print the summary as a JSON object "
+		"on stdout\n"
 		"  -q, --quiet            print nothing on success (and no "
 		"progress line, which\n"
 		"                         is otherwise drawn on stderr when it "
@@ -217,7 +229,126 @@ static void on_tmp(const char *tmp_path)
 	sd_interrupt_install(tmp_path);
 }
 
-int sd_cmd_pack(int argc, char **argv)
+/* The images given with --base, read. */
+struct pack_bases {
+	const char **paths; /* as given */
+	size_t n;
+	struct sd_base_image *img; /* n of them once loaded */
+	size_t *held;              /* closure paths each one holds */
+	size_t nheld;              /* closure paths some base holds */
+};
+
+static bool bases_push(struct pack_bases *pb, const char *path)
+{
+	const char **p = realloc(pb->paths, (pb->n + 1) * sizeof(*p));
+	if (!p)
+		return false;
+	pb->paths = p;
+	pb->paths[pb->n++] = path;
+	return true;
+}
+
+/* Read every base (exit 2 on failure: a BASE is an input). */
+static int bases_load(struct pack_bases *pb, const char *store_dir_arg,
+		      struct sd_error *err)
+{
+	if (!pb->n)
+		return 0;
+	char *store_dir = sd_cli_store_dir(
+		store_dir_arg ? store_dir_arg : SD_DEFAULT_STORE_DIR, err);
+	if (!store_dir)
+		return err->code;
+	pb->img = calloc(pb->n, sizeof(*pb->img));
+	pb->held = calloc(pb->n, sizeof(*pb->held));
+	int rc = pb->img && pb->held
+			 ? 0
+			 : sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < pb->n; i++) {
+		rc = sd_base_image_init(&pb->img[i], pb->paths[i], store_dir,
+					err);
+		if (rc)
+			sd_error_prefix(err, rc, "--base");
+	}
+	free(store_dir);
+	return rc;
+}
+
+static void bases_release(struct pack_bases *pb)
+{
+	for (size_t i = 0; pb->img && i < pb->n; i++)
+		sd_base_image_release(&pb->img[i]);
+	free(pb->img);
+	free(pb->held);
+	free(pb->paths);
+}
+
+/*
+ * The basenames of the closure's paths that no base holds into @bases
+ * (*@n of them); a base whose registration contradicts the closure's
+ * source is SD_ERR_USAGE.
+ */
+static int bases_filter(struct pack_bases *pb, const struct sd_closure *cl,
+			const char **bases, size_t *n, struct sd_error *err)
+{
+	*n = 0;
+	for (size_t i = 0; i < cl->npaths; i++) {
+		const struct sd_closure_path *p = &cl->paths[i];
+		bool held = false;
+		for (size_t b = 0; b < pb->n; b++) {
+			int rc = sd_base_image_contradiction(&pb->img[b], p,
+							     err);
+			if (rc)
+				return rc;
+			if (!held && sd_base_image_has(&pb->img[b], p->sp->base,
+						       p->sp->base_len)) {
+				held = true;
+				pb->held[b]++;
+			}
+		}
+		if (held)
+			pb->nheld++;
+		else
+			bases[(*n)++] = p->sp->base;
+	}
+	return 0;
+}
+
+/* The summary as a JSON object (pack --json). */
+static void print_json(const struct sd_pack_options *po,
+		       const struct sd_pack_result *res,
+		       const struct pack_bases *pb, const char *digest_hex)
+{
+	struct sd_json j;
+	sd_json_init(&j, stdout);
+	sd_json_object_begin(&j);
+	sd_json_kv_string(&j, "image", po->output);
+	sd_json_kv_string(&j, "format", po->format->name);
+	sd_json_kv_string(&j, "compressor", po->write.compressor);
+	sd_json_kv_u64(&j, "store_paths", res->npaths);
+	sd_json_kv_u64(&j, "store_paths_from_bases", pb->nheld);
+	sd_json_key(&j, "bases");
+	sd_json_array_begin(&j);
+	for (size_t i = 0; i < pb->n; i++) {
+		sd_json_object_begin(&j);
+		sd_json_kv_string(&j, "image", pb->paths[i]);
+		sd_json_kv_string(&j, "format", pb->img[i].format);
+		sd_json_kv_u64(&j, "store_paths", pb->img[i].nbases);
+		sd_json_kv_u64(&j, "store_paths_used", pb->held[i]);
+		sd_json_object_end(&j);
+	}
+	sd_json_array_end(&j);
+	sd_json_kv_u64(&j, "files", res->nfiles);
+	sd_json_kv_u64(&j, "directories", res->ndirs);
+	sd_json_kv_u64(&j, "symlinks", res->nsymlinks);
+	sd_json_kv_u64(&j, "bytes_in", res->bytes_in);
+	sd_json_kv_u64(&j, "duplicate_files", res->write.files_deduplicated);
+	sd_json_kv_u64(&j, "image_size", res->write.image_bytes);
+	sd_json_kv_string(&j, "sha256", digest_hex);
+	sd_json_object_end(&j);
+}
+
+/* pack, with @pb (the bases) released by the caller. */
+static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 {
 	static const struct option longopts[] = {
 		SD_CLOSURE_LONGOPTS,
@@ -244,6 +375,8 @@ int sd_cmd_pack(int argc, char **argv)
 		{"root-symlink", required_argument, NULL, 'Y'},
 		{"cache", required_argument, NULL, 'C'},
 		{"cache-max", required_argument, NULL, 'M'},
+		{"base", required_argument, NULL, 'B'},
+		{"json", no_argument, NULL, 'J'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -252,7 +385,7 @@ int sd_cmd_pack(int argc, char **argv)
 	struct sd_closure_cli cc = {.no_bytes = true};
 	struct sd_pack_options po = {0};
 	const char *format = "squashfs", *mtime_arg = NULL;
-	bool quiet = false, no_digest = false;
+	bool quiet = false, no_digest = false, json = false;
 	const char *digest_out = NULL;
 	uint64_t v;
 	const char *tar_in = NULL, *export_in = NULL;
@@ -325,6 +458,7 @@ int sd_cmd_pack(int argc, char **argv)
 			}
 			break;
 		case 'q': quiet = true; break;
+		case 'J': json = true; break;
 		case 'F': po.fsync = true; break;
 		case 'E': po.embed_registration = true; break;
 		case 'R': po.registration_out = optarg; break;
@@ -348,6 +482,12 @@ int sd_cmd_pack(int argc, char **argv)
 			}
 			cache_max_set = true;
 			break;
+		case 'B':
+			if (!bases_push(pbp, optarg)) {
+				sd_cli_errorf("out of memory");
+				return SD_EXIT_FOUND;
+			}
+			break;
 		case 'h': help(stdout); return SD_EXIT_OK;
 		default: help(stderr); return SD_EXIT_BAD_INPUT;
 		}
@@ -370,6 +510,17 @@ int sd_cmd_pack(int argc, char **argv)
 	    !po.registration_out) {
 		sd_cli_errorf("--keep-derivers needs --embed-registration or "
 			      "--registration-out");
+		return SD_EXIT_BAD_INPUT;
+	}
+	if (pbp->n && (tar_in || export_in)) {
+		sd_cli_errorf("--base needs a store: it does not work with "
+			      "--tar or --nix-export yet");
+		return SD_EXIT_BAD_INPUT;
+	}
+	if (pbp->n && (po.embed_registration || po.registration_out)) {
+		sd_cli_errorf("--base: a layer's registration would have to "
+			      "cover its bases too; --embed-registration and "
+			      "--registration-out do not work with --base yet");
 		return SD_EXIT_BAD_INPUT;
 	}
 	po.format = sd_format_find(format);
@@ -402,6 +553,12 @@ int sd_cmd_pack(int argc, char **argv)
 						: SD_EXIT_FOUND;
 	}
 	po.root_links = &links;
+	if (bases_load(pbp, cc.store_dir, &err)) {
+		sd_cli_error(&err);
+		sd_root_links_release(&links);
+		return err.code == SD_ERR_NOMEM ? SD_EXIT_FOUND
+						: SD_EXIT_BAD_INPUT;
+	}
 	struct sd_compcache *cache = NULL;
 	if (cache_dir) {
 		struct sd_compcache_options copt = {.max_bytes = cache_max};
@@ -440,11 +597,12 @@ int sd_cmd_pack(int argc, char **argv)
 	if (!rc && !streamed) {
 		const struct sd_closure *cl = cc.closure;
 		const char **bases = calloc(cl->npaths + 1, sizeof(*bases));
-		if (!bases) {
+		size_t nbases = 0;
+		if (!bases)
 			rc = sd_error_set(&err, SD_ERR_NOMEM, "out of memory");
-		} else {
-			for (size_t i = 0; i < cl->npaths; i++)
-				bases[i] = cl->paths[i].sp->base;
+		else
+			rc = bases_filter(pbp, cl, bases, &nbases, &err);
+		if (!rc) {
 			po.store_phys = cc.st->phys_dir;
 			/* For the digest file and the summary. */
 			po.digest = !no_digest || !quiet;
@@ -464,11 +622,11 @@ int sd_cmd_pack(int argc, char **argv)
 			} else {
 				sd_cli_report_absent(cl, cc.st->store_dir);
 			}
-			rc = sd_pack(bases, cl->npaths, &po, &res, &err);
+			rc = sd_pack(bases, nbases, &po, &res, &err);
 			sd_cli_report_packscan(res.scan, cc.st->store_dir);
 			sd_interrupt_clear();
-			free(bases);
 		}
+		free(bases);
 	}
 	sd_pack_result_release(&res);
 	sd_closure_cli_release(&cc);
@@ -491,7 +649,11 @@ int sd_cmd_pack(int argc, char **argv)
 		sd_cli_error(&err);
 		return rc == SD_ERR_USAGE ? SD_EXIT_BAD_INPUT : SD_EXIT_FOUND;
 	}
-	if (!quiet) {
+	if (!quiet && json) {
+		char hex[SD_SHA256_LEN * 2 + 1];
+		sd_hex_encode(res.digest, SD_SHA256_LEN, hex);
+		print_json(&po, &res, pbp, hex);
+	} else if (!quiet) {
 		char hex[SD_SHA256_LEN * 2 + 1];
 		sd_hex_encode(res.digest, SD_SHA256_LEN, hex);
 		bool plain = !strcmp(po.write.compressor, "none");
@@ -502,7 +664,19 @@ int sd_cmd_pack(int argc, char **argv)
 			       ? " (no file compressed: each one is stored "
 				 "plain, compressing saved nothing)"
 			       : "");
-		printf("  store paths: %zu\n", res.npaths);
+		if (pbp->n) {
+			printf("  store paths: %zu in the layer, %zu from the "
+			       "bases (%zu in the closure)\n",
+			       res.npaths, pbp->nheld,
+			       res.npaths + pbp->nheld);
+			for (size_t i = 0; i < pbp->n; i++)
+				printf("  from base %s (%s, %zu store paths): "
+				       "%zu\n",
+				       pbp->paths[i], pbp->img[i].format,
+				       pbp->img[i].nbases, pbp->held[i]);
+		} else {
+			printf("  store paths: %zu\n", res.npaths);
+		}
 		printf("  files: %zu, directories: %zu, symlinks: %zu\n",
 		       res.nfiles, res.ndirs, res.nsymlinks);
 		printf("  bytes in: %llu\n", (unsigned long long)res.bytes_in);
@@ -535,4 +709,12 @@ int sd_cmd_pack(int argc, char **argv)
 		printf("  sha256: %s\n", hex);
 	}
 	return SD_EXIT_OK;
+}
+
+int sd_cmd_pack(int argc, char **argv)
+{
+	struct pack_bases pb = {0};
+	int rc = pack_main(argc, argv, &pb);
+	bases_release(&pb);
+	return rc;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/baseimage.h"
 #include "app/digestfile.h"
 #include "app/verify.h"
 #include "cli/cli.h"
@@ -16,9 +17,15 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"Usage: storedisk verify [OPTIONS] IMAGE\n"
+		"Usage: storedisk verify [OPTIONS] [--base BASE.img]... IMAGE\n"
 		"Prove that IMAGE is self-contained: every store reference "
 		"inside it resolves inside it.\n\n"
+		"  --base BASE.img      IMAGE is a layer over BASE "
+		"(repeatable): prove the\n"
+		"                       union self-contained instead: every "
+		"reference in\n"
+		"                       IMAGE and in every BASE resolves "
+		"inside one of them\n"
 		"  --store-dir DIR      logical store directory (default "
 		"/nix/store)\n"
 		"  --candidates FILE    store paths or hashes to look for as "
@@ -93,6 +100,8 @@ struct verify_args {
 	const char *digest_file;
 	bool json, raw_refs, quiet, strict;
 	const char *image;
+	const char **bases; /* --base, in order */
+	size_t nbases;
 };
 
 /* Parse the command line: -1 to go on, or the exit code to return now. */
@@ -108,6 +117,7 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		{"json", no_argument, NULL, 'j'},
 		{"digest", required_argument, NULL, 'd'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"base", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -115,6 +125,17 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'B': {
+			const char **b = realloc(a->bases, (a->nbases + 1) *
+								   sizeof(*b));
+			if (!b) {
+				sd_cli_errorf("out of memory");
+				return SD_EXIT_FOUND;
+			}
+			a->bases = b;
+			a->bases[a->nbases++] = optarg;
+			break;
+		}
 		case 'S': a->store_dir = optarg; break;
 		case 'c': a->candidates_file = optarg; break;
 		case 'a': a->allow_file = optarg; break;
@@ -213,13 +234,140 @@ static void release_inputs(struct verify_inputs *in)
 	free(in->store_dir);
 }
 
-int sd_cmd_verify(int argc, char **argv)
-{
-	struct verify_args a = {.store_dir = "/nix/store"};
-	int rc = parse_args(argc, argv, &a);
-	if (rc >= 0)
-		return rc;
+/* The images of a union (verify --base): [0] the layer, then the bases. */
+struct union_images {
+	size_t n;
+	const char **names;
+	struct sd_base_image *img; /* their store paths */
+	struct sd_verify_other *others;
+	struct sd_verify_result *res;
+	size_t nres; /* results to release */
+};
 
+static void union_release(struct union_images *u)
+{
+	for (size_t i = 0; i < u->nres; i++)
+		sd_verify_result_release(&u->res[i]);
+	for (size_t i = 0; u->img && i < u->n; i++)
+		sd_base_image_release(&u->img[i]);
+	free(u->names);
+	free(u->img);
+	free(u->others);
+	free(u->res);
+}
+
+/* Verify each image of the union with the others resolving; 0, or the
+ * error (the image it concerns in *@which). */
+static int union_verify(struct union_images *u, const struct verify_args *a,
+			const struct verify_inputs *in,
+			const struct sd_verify_options *opts,
+			const char **which, struct sd_error *err)
+{
+	u->n = a->nbases + 1;
+	u->names = calloc(u->n, sizeof(*u->names));
+	u->img = calloc(u->n, sizeof(*u->img));
+	u->others = calloc(u->n, sizeof(*u->others));
+	u->res = calloc(u->n, sizeof(*u->res));
+	if (!u->names || !u->img || !u->others || !u->res)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	u->names[0] = a->image;
+	for (size_t i = 0; i < a->nbases; i++)
+		u->names[i + 1] = a->bases[i];
+	for (size_t i = 0; i < u->n; i++) {
+		*which = u->names[i];
+		int rc = sd_base_image_init(&u->img[i], u->names[i],
+					    in->store_dir, err);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < u->n; i++) {
+		size_t k = 0;
+		for (size_t j = 0; j < u->n; j++)
+			if (j != i)
+				u->others[k++] = (struct sd_verify_other){
+					.image = u->names[j],
+					.bases = (const char *const *)u->img[j]
+							 .bases,
+					.nbases = u->img[j].nbases};
+		struct sd_verify_options o = *opts;
+		o.others = u->others;
+		o.nothers = k;
+		if (i) {
+			/* --registration and --raw-refs are the layer's */
+			o.registration = NULL;
+			o.registration_name = NULL;
+			o.raw_refs = false;
+		}
+		*which = u->names[i];
+		int rc = sd_verify_image(u->names[i], &o, &u->res[i], err);
+		if (rc)
+			return rc;
+		u->nres++;
+	}
+	return 0;
+}
+
+/* verify --base: the union of the layer a->image and its bases. */
+static int verify_union(const struct verify_args *a,
+			const struct verify_inputs *in,
+			const struct sd_verify_options *opts, FILE *report)
+{
+	struct union_images u = {0};
+	struct sd_error err;
+	sd_error_init(&err);
+	const char *which = a->image;
+	int rc = union_verify(&u, a, in, opts, &which, &err);
+	if (rc) {
+		sd_cli_error(&err);
+		if (a->json)
+			sd_verify_print_json(stdout, which, in->store_dir, NULL,
+					     err.msg);
+		union_release(&u);
+		return rc == SD_ERR_NOMEM ? SD_EXIT_FOUND : SD_EXIT_BAD_INPUT;
+	}
+	size_t violations = 0, paths = 0;
+	for (size_t i = 0; i < u.n; i++) {
+		violations += u.res[i].nviolations;
+		paths += u.res[i].npaths;
+	}
+	if (a->json) {
+		sd_verify_print_json_union(stdout, a->image, in->store_dir,
+					   &u.res[0], u.names + 1, u.res + 1,
+					   u.n - 1);
+	} else {
+		if (a->raw_refs)
+			sd_verify_print_raw_refs(stdout, &u.res[0]);
+		for (size_t i = 0; i < u.n; i++) {
+			if (a->quiet)
+				sd_verify_print_violations(report, u.names[i],
+							   &u.res[i]);
+			else
+				sd_verify_print_text(report, u.names[i],
+						     &u.res[i]);
+		}
+		if (violations)
+			fprintf(report,
+				"%s + %zu base%s: the union is NOT "
+				"self-contained: %zu violation%s\n",
+				a->image, a->nbases, a->nbases == 1 ? "" : "s",
+				violations, violations == 1 ? "" : "s");
+		else if (!a->quiet)
+			fprintf(report,
+				"%s + %zu base%s: the union is "
+				"self-contained: %zu store paths, %zu in the "
+				"layer\n",
+				a->image, a->nbases, a->nbases == 1 ? "" : "s",
+				paths, u.res[0].npaths);
+	}
+	union_release(&u);
+	return violations ? SD_EXIT_FOUND : SD_EXIT_OK;
+}
+
+/* verify, once the arguments are parsed. */
+static int verify_main(const struct verify_args *ap)
+{
+	const struct verify_args a = *ap;
+	int rc;
 	struct sd_error err;
 	sd_error_init(&err);
 	struct sd_verify_options opts = {0};
@@ -250,6 +398,11 @@ int sd_cmd_verify(int argc, char **argv)
 		if (!a.json && !a.quiet)
 			fprintf(report, "digest: OK (sha256 %s)\n", hex);
 	}
+	if (a.nbases) {
+		int exit_code = verify_union(&a, &in, &opts, report);
+		release_inputs(&in);
+		return exit_code;
+	}
 	struct sd_verify_result res;
 	rc = sd_verify_image(a.image, &opts, &res, &err);
 	int exit_code;
@@ -277,4 +430,14 @@ int sd_cmd_verify(int argc, char **argv)
 	}
 	release_inputs(&in);
 	return exit_code;
+}
+
+int sd_cmd_verify(int argc, char **argv)
+{
+	struct verify_args a = {.store_dir = "/nix/store"};
+	int rc = parse_args(argc, argv, &a);
+	if (rc < 0)
+		rc = verify_main(&a);
+	free(a.bases);
+	return rc;
 }

@@ -108,6 +108,55 @@ static void manifest_json(struct sd_json *j, const struct sd_verify_manifest *v)
 	sd_json_object_end(j);
 }
 
+static void resolved_json(struct sd_json *j, const struct sd_verify_result *r)
+{
+	sd_json_array_begin(j);
+	for (size_t i = 0; i < r->nothers; i++) {
+		const struct sd_verify_resolved *o = &r->others[i];
+		sd_json_object_begin(j);
+		sd_json_kv_string(j, "image", o->image);
+		sd_json_kv_u64(j, "references", o->references);
+		sd_json_kv_u64(j, "paths", o->paths);
+		sd_json_object_end(j);
+	}
+	sd_json_array_end(j);
+}
+
+/* The members of one image's report (inside an object). */
+static void report_members(struct sd_json *j, const char *store_dir,
+			   const struct sd_verify_result *r)
+{
+	sd_json_kv_string(j, "format", r->format);
+	sd_json_kv_string(j, "store_dir", store_dir);
+	sd_json_kv_bool(j, "self_contained", r->nviolations == 0);
+	sd_json_kv_u64(j, "paths", r->npaths);
+	sd_json_kv_u64(j, "files", r->nfiles);
+	sd_json_kv_u64(j, "directories", r->ndirs);
+	sd_json_kv_u64(j, "symlinks", r->nsymlinks);
+	sd_json_kv_u64(j, "bytes_scanned", r->bytes_scanned);
+	sd_json_kv_u64(j, "references_resolved", r->references);
+	sd_json_key(j, "violations");
+	findings_json(j, r, SD_FINDING_VIOLATION);
+	sd_json_key(j, "warnings");
+	findings_json(j, r, SD_FINDING_WARNING);
+	sd_json_key(j, "registration");
+	registration_json(j, &r->reg);
+	sd_json_key(j, "manifest");
+	manifest_json(j, &r->manifest);
+	if (r->has_raw_refs) {
+		sd_json_key(j, "raw_refs");
+		strings_json(j, r->raw_refs, r->nraw_refs);
+	} else {
+		sd_json_kv_string(j, "raw_refs", NULL);
+	}
+	sd_json_key(j, "root_symlinks");
+	root_symlinks_json(j, r);
+	if (r->nothers) {
+		sd_json_key(j, "resolved_by");
+		resolved_json(j, r);
+	}
+}
+
 void sd_verify_print_json(FILE *out, const char *image, const char *store_dir,
 			  const struct sd_verify_result *r, const char *error)
 {
@@ -120,31 +169,39 @@ void sd_verify_print_json(FILE *out, const char *image, const char *store_dir,
 		sd_json_object_end(&j);
 		return;
 	}
-	sd_json_kv_string(&j, "format", r->format);
-	sd_json_kv_string(&j, "store_dir", store_dir);
-	sd_json_kv_bool(&j, "self_contained", r->nviolations == 0);
-	sd_json_kv_u64(&j, "paths", r->npaths);
-	sd_json_kv_u64(&j, "files", r->nfiles);
-	sd_json_kv_u64(&j, "directories", r->ndirs);
-	sd_json_kv_u64(&j, "symlinks", r->nsymlinks);
-	sd_json_kv_u64(&j, "bytes_scanned", r->bytes_scanned);
-	sd_json_kv_u64(&j, "references_resolved", r->references);
-	sd_json_key(&j, "violations");
-	findings_json(&j, r, SD_FINDING_VIOLATION);
-	sd_json_key(&j, "warnings");
-	findings_json(&j, r, SD_FINDING_WARNING);
-	sd_json_key(&j, "registration");
-	registration_json(&j, &r->reg);
-	sd_json_key(&j, "manifest");
-	manifest_json(&j, &r->manifest);
-	if (r->has_raw_refs) {
-		sd_json_key(&j, "raw_refs");
-		strings_json(&j, r->raw_refs, r->nraw_refs);
-	} else {
-		sd_json_kv_string(&j, "raw_refs", NULL);
+	report_members(&j, store_dir, r);
+	sd_json_object_end(&j);
+}
+
+void sd_verify_print_json_union(FILE *out, const char *layer,
+				const char *store_dir,
+				const struct sd_verify_result *layer_res,
+				const char *const *bases,
+				const struct sd_verify_result *base_res,
+				size_t nbases)
+{
+	struct sd_json j;
+	sd_json_init(&j, out);
+	sd_json_object_begin(&j);
+	sd_json_kv_string(&j, "image", layer);
+	report_members(&j, store_dir, layer_res);
+	uint64_t by_bases = 0;
+	size_t violations = layer_res->nviolations;
+	for (size_t i = 0; i < layer_res->nothers; i++)
+		by_bases += layer_res->others[i].references;
+	for (size_t i = 0; i < nbases; i++)
+		violations += base_res[i].nviolations;
+	sd_json_kv_u64(&j, "references_resolved_by_bases", by_bases);
+	sd_json_kv_bool(&j, "union_self_contained", violations == 0);
+	sd_json_key(&j, "bases");
+	sd_json_array_begin(&j);
+	for (size_t i = 0; i < nbases; i++) {
+		sd_json_object_begin(&j);
+		sd_json_kv_string(&j, "image", bases[i]);
+		report_members(&j, store_dir, &base_res[i]);
+		sd_json_object_end(&j);
 	}
-	sd_json_key(&j, "root_symlinks");
-	root_symlinks_json(&j, r);
+	sd_json_array_end(&j);
 	sd_json_object_end(&j);
 }
 
@@ -265,6 +322,14 @@ void sd_verify_print_text(FILE *out, const char *image,
 			"not exist when packed, %zu accepted as missing\n",
 			r->manifest.m->nroots, r->manifest.m->nabsent,
 			r->manifest.m->naccepted);
+	for (size_t i = 0; i < r->nothers; i++)
+		fprintf(out,
+			"resolved by %s: %llu reference%s to %zu store "
+			"path%s\n",
+			r->others[i].image,
+			(unsigned long long)r->others[i].references,
+			plural(r->others[i].references), r->others[i].paths,
+			plural(r->others[i].paths));
 	for (size_t i = 0; i < r->nroot_symlinks; i++)
 		if (r->root_symlinks[i].resolves)
 			fprintf(out,

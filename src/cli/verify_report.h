@@ -39,4 +39,17 @@ void sd_verify_print_raw_refs(FILE *out, const struct sd_verify_result *r);
 void sd_verify_print_json(FILE *out, const char *image, const char *store_dir,
 			  const struct sd_verify_result *r, const char *error);
 
+/*
+ * verify --base: the layer's document (as above, each image's
+ * "resolved_by" listing the references the others resolved) with
+ * "references_resolved_by_bases", "union_self_contained" and "bases": one
+ * such document per base, in order.
+ */
+void sd_verify_print_json_union(FILE *out, const char *layer,
+				const char *store_dir,
+				const struct sd_verify_result *layer_res,
+				const char *const *bases,
+				const struct sd_verify_result *base_res,
+				size_t nbases);
+
 #endif

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""compare-tree.py SRC_STORE IMAGE_ROOT MTIME PATH...
+"""compare-tree.py [--root-extra=NAME...] SRC_STORE IMAGE_ROOT MTIME PATH...
 
 Compare an image's contents (mounted or extracted at IMAGE_ROOT) with the
 source store SRC_STORE for the listed store path basenames: the image root
 holds exactly those paths; every entry has the same type, the same bytes,
 the same symlink target; metadata is normalised (owner 0:0 unless
 --no-owner, dirs 0555, files 0444 or 0555 by the source's owner-exec bit,
-mtime MTIME unless --no-mtime).  Prints each difference; exits 1 if any.
+mtime MTIME unless --no-mtime); --root-extra=NAME: an entry NAME at the
+image root that is not one of the paths is not compared.  Prints each difference; exits 1 if any.
 """
 import os
 import stat
@@ -16,6 +17,7 @@ import sys
 args = sys.argv[1:]
 check_owner = "--no-owner" not in args
 check_mtime = "--no-mtime" not in args
+root_extra = [a.split("=", 1)[1] for a in args if a.startswith("--root-extra=")]
 args = [a for a in args if not a.startswith("--")]
 src, img, mtime, paths = args[0], args[1], int(args[2]), args[3:]
 problems = []
@@ -28,7 +30,7 @@ def problem(msg):
     print("DIFF:", msg)
 
 
-top = sorted(os.listdir(img))
+top = sorted(t for t in os.listdir(img) if t not in root_extra)
 if top != sorted(paths):
     problem("image root holds %s, expected %s" % (top, sorted(paths)))
 

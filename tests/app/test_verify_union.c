@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/* verify with the other images of a union (app/verify.h, verify --base):
+ * references into another image resolve and are counted per image, bare
+ * hashes of its paths are found, and without it they are violations. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/verify.h"
+#include "formats/format.h"
+#include "tests/common/tmpdir.h"
+
+#define H_LAYER "11111111111111111111111111111111"
+#define H_LIB "22222222222222222222222222222222"
+#define H_DATA "33333333333333333333333333333333"
+#define H_ELSE "44444444444444444444444444444444"
+
+static void setup(void)
+{
+	tt_setup("sdvunion");
+}
+
+static struct sd_node *add(struct sd_tree *t, struct sd_node *parent,
+			   const char *name, enum sd_node_type type)
+{
+	struct sd_node *n = sd_tree_add(t, parent, name, strlen(name), type,
+					NULL);
+	cr_assert(n);
+	n->mode = type == SD_NODE_DIR ? 0555 : 0444;
+	n->mtime = t->mtime;
+	return n;
+}
+
+/* A one-path image whose file refers to lib by full path, twice, and to
+ * data by its bare hash. */
+static const char *write_layer(void)
+{
+	struct sd_tree *t = sd_tree_new(1);
+	cr_assert(t);
+	struct sd_node *p = add(t, t->root, H_LAYER "-app", SD_NODE_DIR);
+	struct sd_node *f = add(t, p, "f", SD_NODE_FILE);
+	const char *text = "/nix/store/" H_LIB "-lib/x /nix/store/" H_LIB
+			   "-lib/y " H_DATA "\n";
+	cr_assert_eq(sd_node_set_content(f, text, strlen(text), NULL), 0);
+	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
+	const struct sd_format *fmt = sd_format_find("squashfs");
+	struct sd_write_options wo = {.compressor = fmt->default_compressor,
+				      .level = -1,
+				      .jobs = 1};
+	const char *path = tt_path("layer.img");
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	cr_assert(fd >= 0);
+	struct sd_write_stats st;
+	struct sd_error err;
+	sd_error_init(&err);
+	cr_assert_eq(fmt->write(t, &wo, fd, NULL, &st, &err), 0, "%s",
+		     err.msg);
+	close(fd);
+	sd_tree_free(t);
+	return path;
+}
+
+Test(verify_union, references_into_another_image_resolve, .init = setup,
+     .fini = tt_teardown)
+{
+	const char *img = write_layer();
+	const char *base_paths[] = {H_LIB "-lib", H_DATA "-data"};
+	const char *other_paths[] = {H_ELSE "-else", H_LIB "-lib"};
+	struct sd_verify_other others[] = {
+		{.image = "base.img", .bases = base_paths, .nbases = 2},
+		{.image = "other.img", .bases = other_paths, .nbases = 2},
+	};
+	struct sd_verify_options o = {.store_dir = "/nix/store",
+				      .others = others,
+				      .nothers = 2};
+	struct sd_verify_result r;
+	struct sd_error err;
+	sd_error_init(&err);
+	cr_assert_eq(sd_verify_image(img, &o, &r, &err), 0, "%s", err.msg);
+	cr_expect_eq(r.nviolations, 0);
+	cr_assert_eq(r.nothers, 2);
+	cr_expect_str_eq(r.others[0].image, "base.img");
+	/* every occurrence, as references_resolved counts them: lib twice
+	 * and data's bare hash */
+	cr_expect_eq(r.others[0].references, 3);
+	cr_expect_eq(r.others[0].paths, 2);
+	/* the first image that holds lib resolves it */
+	cr_expect_eq(r.others[1].references, 0);
+	cr_expect_eq(r.others[1].paths, 0);
+	cr_expect_eq(r.references, 0);
+	sd_verify_result_release(&r);
+}
+
+Test(verify_union, without_the_other_image_a_violation, .init = setup,
+     .fini = tt_teardown)
+{
+	const char *img = write_layer();
+	struct sd_verify_options o = {.store_dir = "/nix/store"};
+	struct sd_verify_result r;
+	cr_assert_eq(sd_verify_image(img, &o, &r, NULL), 0);
+	/* the full path of lib; data's bare hash is known to nobody */
+	cr_expect_eq(r.nviolations, 1);
+	cr_expect_eq(r.nothers, 0);
+	cr_expect(strstr(r.findings[0].path, H_LIB "-lib"));
+	sd_verify_result_release(&r);
+}
