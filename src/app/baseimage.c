@@ -130,6 +130,23 @@ bool sd_base_image_has(const struct sd_base_image *b, const char *base,
 	return false;
 }
 
+bool sd_base_image_has_hash(const struct sd_base_image *b, const char *hash)
+{
+	/* the first basename not below the hash: the one starting with it,
+	 * if any (a hash part is 32 characters, then '-') */
+	size_t lo = 0, hi = b->nbases;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strncmp(b->bases[mid], hash, SD_HASH_CHARS) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < b->nbases &&
+	       strncmp(b->bases[lo], hash, SD_HASH_CHARS) == 0 &&
+	       b->bases[lo][SD_HASH_CHARS] == '-';
+}
+
 int sd_base_image_contradiction(const struct sd_base_image *b,
 				const struct sd_closure_path *p,
 				struct sd_error *err)

@@ -49,6 +49,9 @@ void sd_base_image_release(struct sd_base_image *b);
 bool sd_base_image_has(const struct sd_base_image *b, const char *base,
 		       size_t len);
 
+/* Does @b hold a store path whose hash part is @hash (32 characters)? */
+bool sd_base_image_has_hash(const struct sd_base_image *b, const char *hash);
+
 /*
  * SD_ERR_USAGE naming the path, the base and both narHashes when closure
  * path @p declares a narHash (p->has_nar) and @b's embedded registration

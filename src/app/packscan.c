@@ -53,6 +53,14 @@ static int push_hit(struct hitvec *h, const struct raw_hit *r)
 	return 0;
 }
 
+/* Is a reference to hash part @hash (NUL-terminated) resolved: in the
+ * closure, or held by another image (opts->held)? */
+static bool resolved(const struct sd_packscan *ps, const char *hash)
+{
+	return sd_closure_find(ps->o->cl, hash) >= 0 ||
+	       (ps->o->held && ps->o->held(ps->o->held_ctx, hash));
+}
+
 /* Keep a scanner hit if it can become a finding. */
 static int classify(const struct sd_packscan *ps, const struct sd_scan_hit *s,
 		    uint32_t node, enum sd_refscan_what what,
@@ -65,8 +73,8 @@ static int classify(const struct sd_packscan *ps, const struct sd_scan_hit *s,
 		r.kind = SD_PACKSCAN_ABSENT;
 		r.offset = s->offset + ps->sdlen + 1;
 	} else {
-		if (sd_closure_find(ps->o->cl, s->hash) >= 0)
-			return 0; /* resolved */
+		if (resolved(ps, s->hash))
+			return 0;
 		r.kind = SD_PACKSCAN_OUTSIDE;
 		r.offset = s->offset;
 	}
@@ -276,7 +284,7 @@ bool sd_packscan_skip(struct sd_packscan *ps, const struct sd_node *node,
 			char h[SD_HASH_CHARS + 1];
 			memcpy(h, hash, SD_HASH_CHARS);
 			h[SD_HASH_CHARS] = '\0';
-			if (sd_closure_find(ps->o->cl, h) < 0)
+			if (!resolved(ps, h))
 				return false; /* OUTSIDE */
 		} else if (flags & 2) {
 			return false; /* ABSENT */

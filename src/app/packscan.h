@@ -48,6 +48,12 @@ struct sd_packscan_opts {
 	const struct sd_closure *cl;      /* what the image holds */
 	bool allow_missing;               /* accept every OUTSIDE finding */
 	const struct sd_allowlist *allow; /* accept these (may be NULL) */
+	/* A store path other images hold (the bases of a layer, pack
+	 * --base): a reference to one whose hash part is @hash (32
+	 * characters) is resolved, as one into the closure.  May be NULL;
+	 * called from any thread. */
+	bool (*held)(void *ctx, const char *hash);
+	void *held_ctx;
 };
 
 enum sd_packscan_kind {

@@ -347,6 +347,16 @@ static void print_json(const struct sd_pack_options *po,
 	sd_json_object_end(&j);
 }
 
+/* A reference the bases resolve (sd_packscan_opts.held). */
+static bool bases_hold(void *ctx, const char *hash)
+{
+	const struct pack_bases *pb = ctx;
+	for (size_t i = 0; i < pb->n; i++)
+		if (sd_base_image_has_hash(&pb->img[i], hash))
+			return true;
+	return false;
+}
+
 /* pack, with @pb (the bases) released by the caller. */
 static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 {
@@ -618,6 +628,11 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 				check.cl = cl;
 				check.allow_missing = cc.allow_missing;
 				check.allow = cc.allow;
+				/* a layer's references may resolve below */
+				if (pbp->n) {
+					check.held = bases_hold;
+					check.held_ctx = pbp;
+				}
 				po.check = &check;
 			} else {
 				sd_cli_report_absent(cl, cc.st->store_dir);

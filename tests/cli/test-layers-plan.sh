@@ -80,6 +80,51 @@ check "--out-dir writes the lists printed without it" sh -c "
 check "the plan is the same run after run" diff -r "$WORK/L" "$WORK/L2"
 check "no temporary file is left in --out-dir" sh -c "! ls -a '$WORK/L' | grep -q storedisk-tmp"
 
+# The plan packs: each layer on the ones below it (pack --paths LIST
+# --base ...), the stack verifies as a union, and the layers mounted
+# through overlayfs are the closure, byte for byte.
+M=1234567
+for fmt in squashfs erofs; do
+	n=$(ls "$WORK"/L/layer-*.paths | wc -l)
+	bases=
+	ok=yes
+	for k in $(seq 1 "$n"); do
+		# shellcheck disable=SC2086
+		"$SD" pack -q --format $fmt --mtime $M -o "$WORK/$fmt-$k.img" \
+			--paths "$WORK/L/layer-$k.paths" $bases --store "$S" \
+			>"$WORK/out" 2>"$WORK/err" || { ok=no; diag "$(cat "$WORK/err")"; }
+		bases="$bases --base $WORK/$fmt-$k.img"
+	done
+	check "$fmt: every layer of the plan packs over the ones below" [ $ok = yes ]
+	top=$WORK/$fmt-$n.img
+	# shellcheck disable=SC2086
+	below=$(for k in $(seq 1 $((n - 1))); do printf -- '--base %s ' "$WORK/$fmt-$k.img"; done)
+	# shellcheck disable=SC2086
+	expect_rc 0 "$fmt: the stack verifies as a union" "$SD" verify $below "$top"
+	if [ "$n" -gt 1 ]; then
+		expect_rc 1 "$fmt: the top layer alone does not" "$SD" verify "$top"
+		expect_rc 1 "$fmt: the top layer of a list that is not closed is refused without --base" \
+			"$SD" pack -q --format $fmt -o "$WORK/alone.img" --paths "$WORK/L/layer-$n.paths" --store "$S"
+	fi
+	if can_mount && { grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null; }; then
+		lower=
+		for k in $(seq 1 "$n"); do
+			mount_image "$WORK/$fmt-$k.img" "$WORK/m-$fmt-$k"
+			lower="$WORK/m-$fmt-$k${lower:+:$lower}"
+		done
+		mkdir -p "$WORK/u-$fmt"
+		mount -t overlay overlay -o "ro,lowerdir=$lower" "$WORK/u-$fmt" && MOUNTS="$WORK/u-$fmt $MOUNTS"
+		# shellcheck disable=SC2046
+		check "$fmt: the layers through overlayfs are the closure, byte for byte" \
+			python3 "$SRCDIR/tests/cli/compare-tree.py" "$S" "$WORK/u-$fmt" $M \
+			$(sed 's|.*/||' "$WORK/closure")
+		umount "$WORK/u-$fmt"
+		for k in $(seq 1 "$n"); do umount "$WORK/m-$fmt-$k"; done
+	else
+		skip "$fmt: overlay mount: loop mounts or overlayfs not available here"
+	fi
+done
+
 expect_rc 0 "layers --json" "$SD" layers --json --max 3 --store "$S" "$root" "/nix/store/$tool"
 check "--json: layers, paths and roots agree with the text plan" python3 -c "
 import json
