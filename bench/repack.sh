@@ -16,7 +16,9 @@
 # empty cache (which fills it; the cache is kept as a snapshot), then RUNS
 # re-packs of the changed closure, each from a copy of the snapshot; every
 # re-pack's image must equal the no-cache image of the changed closure.
-# Warm page cache throughout (the corpus and the cache were read before).
+# Warm page cache throughout (the corpus and the cache were read before);
+# every timed pack starts after a sync, so that no earlier write (the
+# cache's copy above all) is written back during it.
 # Prints a Markdown table: medians, the re-pack / cold ratio (target
 # <= 0.1); then, where pack has --base, the size of the changed closure
 # packed as a layer on the old image against the full image; env RUNS (default 3), MIN_BYTES (the smallest P, default
@@ -110,9 +112,10 @@ for case in "erofs-lz4hc|--format erofs --compress lz4hc --pcluster-size 4K" \
 	name=${case%%|*}
 	# shellcheck disable=SC2206
 	args=(${case#*|})
-	cold=$(for r in $(seq "$runs"); do timed pack "$w/cold.img" "$corpus/paths" "${args[@]}"; done | median)
+	cold=$(for r in $(seq "$runs"); do sync; timed pack "$w/cold.img" "$corpus/paths" "${args[@]}"; done | median)
 	pack "$w/ref2.img" "$w/paths2" "${args[@]}"
 	rm -rf "$w/cache"
+	sync
 	first=$(timed pack "$w/first.img" "$corpus/paths" "${args[@]}" --cache "$w/cache" --cache-max 0)
 	cmp -s "$w/first.img" "$w/cold.img" || { echo "repack: $name: the first cached pack differs from the cold one" >&2; exit 1; }
 	cache_mb=$(du -sm "$w/cache" | cut -f1)
@@ -120,6 +123,7 @@ for case in "erofs-lz4hc|--format erofs --compress lz4hc --pcluster-size 4K" \
 	warm=$(for r in $(seq "$runs"); do
 		rm -rf "$w/c2"
 		cp -a "$w/cache" "$w/c2"
+		sync # the copy's 1.2 GB written back first, as a kept cache is
 		timed pack "$w/warm.img" "$w/paths2" "${args[@]}" --cache "$w/c2" --cache-max 0
 		cmp -s "$w/warm.img" "$w/ref2.img" || echo "repack: $name: re-pack differs from no cache" >&2
 	done | median)

@@ -472,6 +472,13 @@ static bool lookup_take(struct zpipe *z, size_t i, struct zitem *it)
 		if (l->state == Q_NEW) {
 			run_lookup(z, l);
 		} else if (l->state == Q_RUN) {
+			/* help with a later one rather than wait */
+			struct zlook *other = pick_lookup(z);
+
+			if (other) {
+				run_lookup(z, other);
+				continue;
+			}
 			z->main_waiting = true;
 			pthread_cond_wait(&z->main_cv, &z->mu);
 			z->main_waiting = false;
