@@ -83,8 +83,7 @@ struct sd_write_options {
 	 * file_digest; called from any of the writer's threads.  A writer
 	 * that has it need not open a small file known unchanged.
 	 */
-	bool (*file_content)(void *ctx, const struct sd_node *node,
-			     void *buf);
+	bool (*file_content)(void *ctx, const struct sd_node *node, void *buf);
 	void *file_digest_ctx;
 };
 

@@ -166,8 +166,7 @@ struct ew_state {
 	bool (*file_digest)(void *ctx, const struct sd_node *node,
 			    uint8_t sha[32]);
 	/* opts->file_content (NULL: none), same context */
-	bool (*file_content)(void *ctx, const struct sd_node *node,
-			     void *buf);
+	bool (*file_content)(void *ctx, const struct sd_node *node, void *buf);
 	void *file_digest_ctx;
 };
 

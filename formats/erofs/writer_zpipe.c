@@ -414,8 +414,8 @@ static bool lookup_candidate(struct zpipe *z, size_t i, size_t *pgrp)
  * and its done hits hold less than the ring's input budget. */
 static void queue_lookups(struct zpipe *z)
 {
-	while (z->lk_tail - z->lk_head < z->lk_cap &&
-	       z->lk_bytes < z->budget && z->lk_next < z->w->count) {
+	while (z->lk_tail - z->lk_head < z->lk_cap && z->lk_bytes < z->budget &&
+	       z->lk_next < z->w->count) {
 		size_t i = z->lk_next++;
 		struct zlook *l;
 

@@ -39,8 +39,7 @@ struct sd_sqfs_wstate {
 	bool (*file_digest)(void *ctx, const struct sd_node *node,
 			    uint8_t sha[32]);
 	/* opts->file_content (same context); NULL without a cache */
-	bool (*file_content)(void *ctx, const struct sd_node *node,
-			     void *buf);
+	bool (*file_content)(void *ctx, const struct sd_node *node, void *buf);
 	void *file_digest_ctx;
 	sqfs_super_t super;
 	sqfs_frag_table_t *frag;       /* filled by the data stage */

@@ -339,9 +339,8 @@ bool sd_sqfs_cache_file_key(const struct sd_sqfs_cache *c, uint64_t size,
 				NULL) == 0;
 }
 
-void sd_sqfs_fentry_put(const struct sd_sqfs_cache *c,
-			struct sd_sqfs_fentry *e, uint64_t size,
-			const uint8_t digest[SD_SHA256_LEN])
+void sd_sqfs_fentry_put(const struct sd_sqfs_cache *c, struct sd_sqfs_fentry *e,
+			uint64_t size, const uint8_t digest[SD_SHA256_LEN])
 {
 	uint8_t key[SD_COMPCACHE_KEY_LEN];
 	uint8_t *t;
@@ -426,8 +425,8 @@ static bool decode_file(const struct sd_sqfs_cache *c, const uint8_t *v,
 		if (!is_zero(h->tail_bytes, tail)) {
 			h->tail_sha = v + off;
 			/* a file of one tail: the tail is the file */
-			if (!nfull && memcmp(h->tail_sha, digest,
-					     SD_SHA256_LEN))
+			if (!nfull &&
+			    memcmp(h->tail_sha, digest, SD_SHA256_LEN))
 				return false;
 		}
 		off += SD_SHA256_LEN + (size_t)tail;
@@ -474,7 +473,8 @@ bool sd_sqfs_cache_file_get(const struct sd_sqfs_cache *c, uint64_t size,
 	size_t len = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!sd_sqfs_cache_on(c) || !sd_sqfs_cache_file_key(c, size, digest, key))
+	if (!sd_sqfs_cache_on(c) ||
+	    !sd_sqfs_cache_file_key(c, size, digest, key))
 		return false;
 	if (!sd_compcache_get(c->cc, key, &out->val, &len))
 		return false;

@@ -200,9 +200,8 @@ void sd_sqfs_fentry_tail(struct sd_sqfs_fentry *e, uint32_t len,
 			 const unsigned char *bytes, const uint8_t *sha);
 /* Put @e as the entry of a file of @size bytes with SHA-256 @digest (if
  * it is complete and consistent).  @e is as before afterwards. */
-void sd_sqfs_fentry_put(const struct sd_sqfs_cache *c,
-			struct sd_sqfs_fentry *e, uint64_t size,
-			const uint8_t digest[SD_SHA256_LEN]);
+void sd_sqfs_fentry_put(const struct sd_sqfs_cache *c, struct sd_sqfs_fentry *e,
+			uint64_t size, const uint8_t digest[SD_SHA256_LEN]);
 void sd_sqfs_fentry_release(struct sd_sqfs_fentry *e);
 
 /* The key of the entry of a file of @size bytes with SHA-256 @digest;
@@ -215,19 +214,19 @@ bool sd_sqfs_cache_file_key(const struct sd_sqfs_cache *c, uint64_t size,
 struct sd_sqfs_hblock {
 	bool sparse;
 	bool compressed;
-	uint32_t stored;       /* bytes at data */
-	const uint8_t *data;   /* inside val */
-	void *val;             /* the unit's value (malloc'ed) */
+	uint32_t stored;     /* bytes at data */
+	const uint8_t *data; /* inside val */
+	void *val;           /* the unit's value (malloc'ed) */
 };
 
 /* What a hit gives: everything needed to make the file's items. */
 struct sd_sqfs_fhit {
 	uint32_t nblocks;
 	struct sd_sqfs_hblock *blocks;
-	uint32_t tail;              /* tail length */
-	const uint8_t *tail_bytes;  /* inside val */
-	const uint8_t *tail_sha;    /* inside val; NULL for an all-zero tail */
-	void *val;                  /* the file entry's value */
+	uint32_t tail;             /* tail length */
+	const uint8_t *tail_bytes; /* inside val */
+	const uint8_t *tail_sha;   /* inside val; NULL for an all-zero tail */
+	void *val;                 /* the file entry's value */
 };
 
 /*

@@ -344,8 +344,7 @@ static bool known_small(struct sd_sqfs_pipe *p, const struct sd_node *node,
 	if (!w->file_content || !w->file_digest || node->size >= p->bs ||
 	    node->size > SD_WRITE_CONTENT_MAX ||
 	    !w->file_digest(w->file_digest_ctx, node, sha) ||
-	    (node->size &&
-	     !w->file_content(w->file_digest_ctx, node, buf)))
+	    (node->size && !w->file_content(w->file_digest_ctx, node, buf)))
 		return false;
 	memset(&f->h, 0, sizeof(f->h));
 	f->h.tail = (uint32_t)node->size;

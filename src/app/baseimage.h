@@ -29,7 +29,7 @@ struct sd_base_image {
 	const char *format; /* "squashfs", "erofs" */
 	char **bases;       /* its store paths' basenames, sorted bytewise */
 	size_t nbases;
-	struct sd_registration *reg; /* embedded registration, or NULL */
+	struct sd_registration *reg;    /* embedded registration, or NULL */
 	struct sd_hashmap *reg_by_hash; /* its records by hash part */
 };
 

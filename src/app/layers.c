@@ -47,8 +47,8 @@ static int rev_build(const struct sd_closure *c, struct rev *r)
 /* Mark (stamp[q] = @mark) every path @start reaches along @c's
  * references (forward, @r NULL) or is reached from (@r's rows), start
  * included, calling @visit on each; @queue holds npaths entries. */
-static void walk(const struct sd_closure *c, const struct rev *r,
-		 size_t start, size_t *stamp, size_t mark, size_t *queue,
+static void walk(const struct sd_closure *c, const struct rev *r, size_t start,
+		 size_t *stamp, size_t mark, size_t *queue,
 		 void (*visit)(size_t q, void *ctx), void *ctx)
 {
 	size_t head = 0, tail = 0;
@@ -221,8 +221,7 @@ int sd_layers_plan(const struct sd_closure *c, enum sd_closure_source source,
 	l->popularity = calloc(n + 1, sizeof(*l->popularity));
 	l->layer_of = calloc(n + 1, sizeof(*l->layer_of));
 	l->root_top = calloc(c->nroots + 1, sizeof(*l->root_top));
-	if (!l->popularity || !l->layer_of || !l->root_top ||
-	    rev_build(c, &r))
+	if (!l->popularity || !l->layer_of || !l->root_top || rev_build(c, &r))
 		goto out;
 
 	/* c(q): each distinct root counts once */
@@ -249,8 +248,7 @@ int sd_layers_plan(const struct sd_closure *c, enum sd_closure_source source,
 		goto out;
 	for (size_t i = 0; i < c->nroots; i++) {
 		struct toplayer t = {l->layer_of, 0};
-		walk(c, NULL, c->roots[i], stamp, ++mark, queue, find_top,
-		     &t);
+		walk(c, NULL, c->roots[i], stamp, ++mark, queue, find_top, &t);
 		l->root_top[i] = t.top;
 	}
 	*out = l;

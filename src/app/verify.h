@@ -99,8 +99,8 @@ struct sd_finding {
  * the others, the first one that holds a path resolves it.
  */
 struct sd_verify_other {
-	const char *image;         /* its name in the report */
-	const char *const *bases;  /* its store paths, "<hash>-<name>" */
+	const char *image;        /* its name in the report */
+	const char *const *bases; /* its store paths, "<hash>-<name>" */
 	size_t nbases;
 };
 

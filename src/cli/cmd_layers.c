@@ -204,8 +204,8 @@ int sd_cmd_layers(int argc, char **argv)
 	int rc = sd_closure_cli_run(&cc, (const char *const *)argv + optind,
 				    (size_t)(argc - optind), false, &err);
 	if (!rc)
-		rc = sd_layers_plan(cc.closure, cc.opts.source, (size_t)max,
-				    &l, &err);
+		rc = sd_layers_plan(cc.closure, cc.opts.source, (size_t)max, &l,
+				    &err);
 	for (size_t k = 0; !rc && out_dir && k < l->nlayers; k++) {
 		char *p = list_path(out_dir, k);
 		rc = p ? write_list(cc.closure, &l->layers[k], p, &err)

@@ -682,8 +682,7 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 		if (pbp->n) {
 			printf("  store paths: %zu in the layer, %zu from the "
 			       "bases (%zu in the closure)\n",
-			       res.npaths, pbp->nheld,
-			       res.npaths + pbp->nheld);
+			       res.npaths, pbp->nheld, res.npaths + pbp->nheld);
 			for (size_t i = 0; i < pbp->n; i++)
 				printf("  from base %s (%s, %zu store paths): "
 				       "%zu\n",

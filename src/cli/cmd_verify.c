@@ -126,8 +126,8 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'B': {
-			const char **b = realloc(a->bases, (a->nbases + 1) *
-								   sizeof(*b));
+			const char **b =
+				realloc(a->bases, (a->nbases + 1) * sizeof(*b));
 			if (!b) {
 				sd_cli_errorf("out of memory");
 				return SD_EXIT_FOUND;

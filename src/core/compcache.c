@@ -656,8 +656,7 @@ bool sd_compcache_get(struct sd_compcache *c,
 	if (clock_gettime(CLOCK_REALTIME, &now) != 0 ||
 	    st.st_mtim.tv_sec > now.tv_sec ||
 	    now.tv_sec - st.st_mtim.tv_sec >= SD_COMPCACHE_TOUCH_SECONDS) {
-		const struct timespec ts[2] = {{0, UTIME_OMIT},
-					       {0, UTIME_NOW}};
+		const struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
 		futimens(fd, ts);
 	}
 	close(fd);

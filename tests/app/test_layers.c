@@ -56,8 +56,8 @@ static struct sd_layers *plan(const struct sd_closure *c, size_t max)
 	struct sd_layers *l;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_layers_plan(c, SD_CLOSURE_SCAN, max, &l, &err), 0,
-		     "%s", err.msg);
+	cr_assert_eq(sd_layers_plan(c, SD_CLOSURE_SCAN, max, &l, &err), 0, "%s",
+		     err.msg);
 	return l;
 }
 
@@ -98,8 +98,8 @@ static void check_stack(const struct sd_closure *c, const struct sd_layers *l,
 		while (more) {
 			more = false;
 			for (size_t p = 0; p < c->npaths; p++)
-				for (size_t k = 0; in[p] && k < c->paths[p].nrefs;
-				     k++)
+				for (size_t k = 0;
+				     in[p] && k < c->paths[p].nrefs; k++)
 					if (!in[c->paths[p].refs[k]])
 						more = in[c->paths[p].refs[k]] =
 							true;

@@ -25,8 +25,8 @@ static void setup(void)
 static struct sd_node *add(struct sd_tree *t, struct sd_node *parent,
 			   const char *name, enum sd_node_type type)
 {
-	struct sd_node *n = sd_tree_add(t, parent, name, strlen(name), type,
-					NULL);
+	struct sd_node *n =
+		sd_tree_add(t, parent, name, strlen(name), type, NULL);
 	cr_assert(n);
 	n->mode = type == SD_NODE_DIR ? 0555 : 0444;
 	n->mtime = t->mtime;
@@ -46,17 +46,15 @@ static const char *write_layer(void)
 	cr_assert_eq(sd_node_set_content(f, text, strlen(text), NULL), 0);
 	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
 	const struct sd_format *fmt = sd_format_find("squashfs");
-	struct sd_write_options wo = {.compressor = fmt->default_compressor,
-				      .level = -1,
-				      .jobs = 1};
+	struct sd_write_options wo = {
+		.compressor = fmt->default_compressor, .level = -1, .jobs = 1};
 	const char *path = tt_path("layer.img");
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	cr_assert(fd >= 0);
 	struct sd_write_stats st;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(fmt->write(t, &wo, fd, NULL, &st, &err), 0, "%s",
-		     err.msg);
+	cr_assert_eq(fmt->write(t, &wo, fd, NULL, &st, &err), 0, "%s", err.msg);
 	close(fd);
 	sd_tree_free(t);
 	return path;
@@ -72,9 +70,8 @@ Test(verify_union, references_into_another_image_resolve, .init = setup,
 		{.image = "base.img", .bases = base_paths, .nbases = 2},
 		{.image = "other.img", .bases = other_paths, .nbases = 2},
 	};
-	struct sd_verify_options o = {.store_dir = "/nix/store",
-				      .others = others,
-				      .nothers = 2};
+	struct sd_verify_options o = {
+		.store_dir = "/nix/store", .others = others, .nothers = 2};
 	struct sd_verify_result r;
 	struct sd_error err;
 	sd_error_init(&err);

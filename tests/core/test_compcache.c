@@ -287,9 +287,8 @@ Test(store, hit_keeps_recent_mtime, .init = setup, .fini = tt_teardown)
 	put_item(c, 8, 10);
 	key_of(8, key);
 	const char *f = entry_file("c", key);
-	struct timespec recent[2] = {
-		{now - SD_COMPCACHE_TOUCH_SECONDS / 2, 0},
-		{now - SD_COMPCACHE_TOUCH_SECONDS / 2, 0}};
+	struct timespec recent[2] = {{now - SD_COMPCACHE_TOUCH_SECONDS / 2, 0},
+				     {now - SD_COMPCACHE_TOUCH_SECONDS / 2, 0}};
 	cr_assert_eq(utimensat(AT_FDCWD, f, recent, 0), 0);
 	cr_assert(hit_item(c, 8, 10));
 	cr_assert_eq(stat(f, &st), 0);
@@ -299,8 +298,7 @@ Test(store, hit_keeps_recent_mtime, .init = setup, .fini = tt_teardown)
 	cr_assert_eq(utimensat(AT_FDCWD, f, future, 0), 0);
 	cr_assert(hit_item(c, 8, 10));
 	cr_assert_eq(stat(f, &st), 0);
-	cr_assert_leq(st.st_mtime, time(NULL), "mtime %ld",
-		      (long)st.st_mtime);
+	cr_assert_leq(st.st_mtime, time(NULL), "mtime %ld", (long)st.st_mtime);
 	sd_compcache_close(c);
 }
 

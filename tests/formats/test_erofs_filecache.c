@@ -575,7 +575,8 @@ Test(erofs_filecache, small_files_from_file_content)
 
 			ct.give = give;
 			reset_opens(&ct.k);
-			cr_assert_eq(sd_compcache_open(&cc, dir, NULL, &err), 0);
+			cr_assert_eq(sd_compcache_open(&cc, dir, NULL, &err),
+				     0);
 			struct sd_write_options o = {
 				.compressor = c.comp,
 				.level = -1,
@@ -611,9 +612,13 @@ Test(erofs_filecache, small_files_from_file_content)
 	ct.corrupt = true;
 	cr_assert_eq(sd_compcache_open(&cc, dir, NULL, NULL), 0);
 	struct sd_write_options o = {
-		.compressor = c.comp, .level = -1, .jobs = 2,
-		.pcluster_size = c.pcluster, .cache = cc,
-		.file_digest = content_digest, .file_content = content_of,
+		.compressor = c.comp,
+		.level = -1,
+		.jobs = 2,
+		.pcluster_size = c.pcluster,
+		.cache = cc,
+		.file_digest = content_digest,
+		.file_content = content_of,
 		.file_digest_ctx = &ct,
 	};
 	int fd = open(tt_path("wrong.img"), O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -621,7 +626,8 @@ Test(erofs_filecache, small_files_from_file_content)
 	close(fd);
 	sd_compcache_close(cc);
 	size_t la, lb;
-	void *da = th_slurp(ref, &la), *db = th_slurp(tt_path("wrong.img"), &lb);
+	void *da = th_slurp(ref, &la),
+	     *db = th_slurp(tt_path("wrong.img"), &lb);
 	cr_assert(la == lb && memcmp(da, db, la), "the given content is used");
 	free(da);
 	free(db);

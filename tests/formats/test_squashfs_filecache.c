@@ -225,8 +225,8 @@ static void same_file(const char *a, const char *b, const char *what)
 	size_t la, lb;
 	void *da = th_slurp(tt_path(a), &la), *db = th_slurp(tt_path(b), &lb);
 
-	cr_assert(la == lb && !memcmp(da, db, la), "%s: %s and %s differ",
-		  what, a, b);
+	cr_assert(la == lb && !memcmp(da, db, la), "%s: %s and %s differ", what,
+		  a, b);
 	free(da);
 	free(db);
 }
@@ -274,7 +274,8 @@ Test(sqfilecache, cold_warm_partial)
 			uint64_t bytes_in, dedup;
 
 			snprintf(what, sizeof(what), "%s/%u", comps[ci], jobs);
-			write_fc(t, comps[ci], jobs, NULL, NULL, "ref.img", &st);
+			write_fc(t, comps[ci], jobs, NULL, NULL, "ref.img",
+				 &st);
 			cr_assert_eq(st.files_from_cache, 0);
 			bytes_in = st.data_bytes_in;
 			dedup = st.files_deduplicated;
@@ -368,8 +369,7 @@ static void doc_file_key(const char *comp, uint64_t size,
 	uint8_t desc[44], s[32];
 
 	params_of(comp, SD_SQFS_UNIT_FILE, params);
-	cr_assert(strstr(params, "format=squashfs\nkind=file\n"), "%s",
-		  params);
+	cr_assert(strstr(params, "format=squashfs\nkind=file\n"), "%s", params);
 	memcpy(desc, "file", 4);
 	put_le64(desc + 4, size);
 	memcpy(desc + 12, digest, 32);
@@ -480,8 +480,8 @@ Test(sqfilecache, bad_entries_never_used)
 		case 2: /* the last block's record dropped */
 			memmove(val + 33 * (nblocks - 1), val + 33 * nblocks,
 				olen - 33 * nblocks);
-			cr_assert(sd_compcache_replace(cc, key, val,
-						       olen - 33));
+			cr_assert(
+				sd_compcache_replace(cc, key, val, olen - 33));
 			break;
 		case 3: { /* one block's entry gone */
 			uint8_t bkey[32];
@@ -574,8 +574,7 @@ static bool content_of(void *ctx, const struct sd_node *n, void *buf)
 {
 	struct contents *c = ctx;
 
-	if (!c->data[n->index] ||
-	    (c->k.after_read && !c->k.opens[n->index]))
+	if (!c->data[n->index] || (c->k.after_read && !c->k.opens[n->index]))
 		return false;
 	memcpy(buf, c->data[n->index], (size_t)n->size);
 	return true;
@@ -594,8 +593,8 @@ static void write_content(const struct sd_tree *t, struct contents *c,
 	struct sd_error err;
 
 	sd_error_init(&err);
-	cr_assert_eq(sd_compcache_open(&cc, tt_path(dir), NULL, &err), 0,
-		     "%s", err.msg);
+	cr_assert_eq(sd_compcache_open(&cc, tt_path(dir), NULL, &err), 0, "%s",
+		     err.msg);
 	struct sd_write_options o = {
 		.compressor = "zstd",
 		.level = -1,
@@ -618,7 +617,8 @@ static void write_content(const struct sd_tree *t, struct contents *c,
  * file entry: a warm pack takes them from file_content without opening
  * them; without file_content they are read (their entries were never
  * stored); the image is the same bytes throughout. */
-#define NSMALL 7 /* empty-a, empty-b, zero-small, small, tail-dup,
+#define NSMALL \
+	7 /* empty-a, empty-b, zero-small, small, tail-dup,
 		    random-small, small-2 */
 Test(sqfilecache, small_files_from_file_content)
 {
