@@ -19,8 +19,8 @@ import os, random, sys
 d = sys.argv[1] + "/share"
 os.makedirs(d, exist_ok=True)
 r = random.Random(11)
-text = b"".join(b"line %d of a compressible text file\n" % i for i in range(90000))
-open(d + "/big.txt", "wb").write(text)                        # ~3.3 MB
+text = b"".join(b"line %d of a compressible text file\n" % i for i in range(40000))
+open(d + "/big.txt", "wb").write(text)                        # ~1.5 MB: 2 segments
 open(d + "/random.bin", "wb").write(r.randbytes(700000))      # incompressible
 open(d + "/sparse.bin", "wb").write(bytes(300000) + text[:50000])
 open(d + "/copy.txt", "wb").write(text)                       # duplicate file
