@@ -183,16 +183,14 @@ static int read_bytes(struct pfile *f, unsigned char *buf, uint32_t len,
 	return SD_OK;
 }
 
-/* Fill @it, item number f->next of file @f. */
-static int read_item(struct sd_sqfs_pipe *p, struct pfile *f,
-		     struct sd_sqfs_item *it, struct sd_error *err)
+/* Item number f->next of file @f, every field but its kind and content
+ * reset; @from_cache: made from a cache hit, not a read. */
+static void item_start(const struct pfile *f, struct sd_sqfs_item *it,
+		       bool from_cache)
 {
-	uint32_t k = f->next;
-	int ret = SD_OK;
-
 	it->node = f->node;
-	it->block = k;
-	it->last = k + 1 == f->nitems;
+	it->block = f->next;
+	it->last = f->next + 1 == f->nitems;
 	it->sparse = false;
 	it->compressed = false;
 	it->in_size = 0;
@@ -200,7 +198,17 @@ static int read_item(struct sd_sqfs_pipe *p, struct pfile *f,
 	it->hash = 0;
 	it->bytes = NULL;
 	it->has_sha = false;
-	it->from_cache = false;
+	it->from_cache = from_cache;
+}
+
+/* Fill @it, item number f->next of file @f. */
+static int read_item(struct sd_sqfs_pipe *p, struct pfile *f,
+		     struct sd_sqfs_item *it, struct sd_error *err)
+{
+	uint32_t k = f->next;
+	int ret = SD_OK;
+
+	item_start(f, it, false);
 	if (f->node->size == 0) {
 		it->kind = SD_SQI_EMPTY;
 		return check_eof(f, err);
@@ -362,17 +370,7 @@ static void cached_item(struct sd_sqfs_pipe *p, struct pfile *f,
 	uint32_t k = f->next;
 	const struct sd_sqfs_hblock *b;
 
-	it->node = f->node;
-	it->block = k;
-	it->last = k + 1 == f->nitems;
-	it->sparse = false;
-	it->compressed = false;
-	it->in_size = 0;
-	it->size = 0;
-	it->hash = 0;
-	it->bytes = NULL;
-	it->has_sha = false;
-	it->from_cache = true;
+	item_start(f, it, true);
 	if (f->node->size == 0) {
 		it->kind = SD_SQI_EMPTY;
 		return;
