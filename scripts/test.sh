@@ -68,6 +68,7 @@ for b in $builds; do
 		exit 2 ;;
 	esac
 	echo "test.sh: === $b build in $dir" >&2
+	b_start=$(date +%s)
 	logs=$dir/meson-logs
 	rm -f "$logs/testlog.json" "$logs/testlog.junit.xml"
 	# shellcheck disable=SC2086
@@ -119,6 +120,8 @@ for b in $builds; do
 	[ "$style" = ok ] || status=style-differs
 	[ "$status" = ok ] || failed=1
 	tally="$tally $b:$status:$dir"
+	# CI has 30 minutes for all of it: say what each build took.
+	echo "test.sh: === $b build: $status in $(($(date +%s) - b_start)) s" >&2
 done
 
 # The closing line: every check of every build, from meson's logs.

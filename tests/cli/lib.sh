@@ -10,6 +10,18 @@ SD=$STOREDISK
 WORK=$(mktemp -d /tmp/sdtest.XXXXXX)
 MOUNTS=""
 
+# The tests' python3 is the system's (scripts/debian-packages.txt installs
+# it) when there is one: a version manager's shim first in PATH (pyenv's
+# is a shell script running `pyenv exec`) costs 0.3-0.5 s a call here, and
+# some tests call Python hundreds of times.  A directory of our own first
+# in PATH, so that commands the tests start see it too.
+if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]; then
+	mkdir -p "$WORK/.bin"
+	ln -s /usr/bin/python3 "$WORK/.bin/python3"
+	PATH=$WORK/.bin:$PATH
+	export PATH
+fi
+
 # Results are TAP (what meson's `protocol : 'tap'` reads): "ok N - what",
 # "not ok N - what", "ok N - reason # SKIP", then the plan "1..N" from
 # finish; a test that cannot run at all prints "1..0 # SKIP reason"

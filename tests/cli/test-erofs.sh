@@ -119,6 +119,6 @@ for n in 100 1024 1100 2048 4096 $((size / 2)) $((size - 1)); do
 	expect_rc 2 "EROFS truncated to $n of $size bytes gives 2" "$SD" verify "$WORK/trunc.img"
 done
 check "300 bit flips in an EROFS image never crash or hang verify" \
-	python3 "$SRCDIR/tests/cli/flip-verify.py" "$SD" "$img" 1024 300
+	no_lsan python3 "$SRCDIR/tests/cli/flip-verify.py" "$SD" "$img" 1024 300
 
 finish

@@ -56,13 +56,12 @@ entries() { find "$C/v1" -type f -name '[0-9a-f]*' | sort; }
 
 # flip_entries N: flip one byte in the middle of every Nth entry.
 flip_entries() {
-	entries | awk -v n="$1" 'NR % n == 0' | while read -r f; do
-		python3 -c 'import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-b[len(b) // 2] ^= 0x5a
-open(p, "wb").write(b)' "$f"
-	done
+	entries | awk -v n="$1" 'NR % n == 0' | python3 -c 'import sys
+for line in sys.stdin:
+    p = line.rstrip("\n")
+    b = bytearray(open(p, "rb").read())
+    b[len(b) // 2] ^= 0x5a
+    open(p, "wb").write(b)'
 }
 
 # run_case LABEL ARGS...: every cache state against the no-cache image.
