@@ -8,19 +8,56 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/json.h"
 #include "core/hex.h"
 #include "core/tree.h"
 
 const char *sd_progname = "storedisk";
 
+/* The first error message of the run, for sd_cli_json_failure. */
+static char first_error[1024];
+
 void sd_cli_errorf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
+	if (!first_error[0]) {
+		va_list aq;
+		va_copy(aq, ap);
+		vsnprintf(first_error, sizeof(first_error), fmt, aq);
+		va_end(aq);
+	}
 	fprintf(stderr, "%s: error: ", sd_progname);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+bool sd_cli_wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--json"))
+			return true;
+	}
+	return false;
+}
+
+void sd_cli_json_failure(int rc)
+{
+	if (rc == SD_EXIT_OK || sd_json_stdout_used)
+		return;
+	struct sd_json j;
+	sd_json_init(&j, stdout);
+	sd_json_object_begin(&j);
+	sd_json_kv_string(&j, "error",
+			  first_error[0]            ? first_error
+			  : rc == SD_EXIT_BAD_INPUT ? "usage error"
+						    : "failed");
+	sd_json_kv_u64(&j, "exit_code", (uint64_t)rc);
+	sd_json_object_end(&j);
+	fflush(stdout);
 }
 
 void sd_cli_warnf(const char *fmt, ...)

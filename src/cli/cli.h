@@ -26,6 +26,19 @@ void sd_cli_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print err->msg (or the status string) as an error. */
 void sd_cli_error(const struct sd_error *err);
 
+/* Does the command line (argv[0] the command) ask for --json (before any
+ * "--")? */
+bool sd_cli_wants_json(int argc, char **argv);
+
+/*
+ * A --json command that ends with exit code @rc != 0 without having
+ * started its JSON document on stdout prints {"error": MESSAGE,
+ * "exit_code": RC} there instead: MESSAGE is the run's first error
+ * (sd_cli_errorf, also on stderr), else "usage error" (exit 2) or
+ * "failed".  Scripts reading stdout get a document on every outcome.
+ */
+void sd_cli_json_failure(int rc);
+
 /* Parse a non-negative decimal integer with optional K/M/G suffix
  * (binary). Returns false on garbage or overflow. */
 bool sd_cli_parse_size(const char *s, uint64_t *out);

@@ -4,8 +4,12 @@
 #include <inttypes.h>
 #include <string.h>
 
+bool sd_json_stdout_used;
+
 void sd_json_init(struct sd_json *j, FILE *out)
 {
+	if (out == stdout)
+		sd_json_stdout_used = true;
 	j->out = out;
 	j->depth = 0;
 	j->has_items[0] = false;

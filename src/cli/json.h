@@ -25,6 +25,9 @@ struct sd_json {
 	bool after_key;
 };
 
+/* True once a document was started on stdout (sd_cli_json_failure). */
+extern bool sd_json_stdout_used;
+
 void sd_json_init(struct sd_json *j, FILE *out);
 void sd_json_object_begin(struct sd_json *j);
 void sd_json_object_end(struct sd_json *j);

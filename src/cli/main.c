@@ -94,7 +94,10 @@ int main(int argc, char **argv)
 			printf("storedisk %s %s\n", cmd, SD_VERSION);
 			return SD_EXIT_OK;
 		}
-		return commands[i].run(argc - 1, argv + 1);
+		int rc = commands[i].run(argc - 1, argv + 1);
+		if (sd_cli_wants_json(argc - 1, argv + 1))
+			sd_cli_json_failure(rc);
+		return rc;
 	}
 	sd_cli_errorf("unknown command '%s' (try 'storedisk --help')", cmd);
 	return SD_EXIT_BAD_INPUT;

@@ -179,4 +179,28 @@ check "man page has every option of every command${missing:+ (missing:$missing)}
 check "man page documents IMAGE.sha256" contains "$MAN" "IMAGE.sha256"
 check "man page documents SOURCE_DATE_EPOCH" contains "$MAN" "SOURCE_DATE_EPOCH"
 
+# --json on failure: stdout still holds one JSON document, the error and
+# the exit code (scripts reading stdout get a document on every outcome).
+printf 'not an image\n' >"$WORK/notimg"
+json_error() { # json_error WANT-RC WANT-TEXT COMMAND...
+	want=$1 text=$2
+	shift 2
+	"$@" >"$WORK/jout" 2>"$WORK/jerr"
+	rc=$?
+	[ "$rc" -eq "$want" ] && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert sys.argv[2] in d["error"], d
+assert d.get("exit_code", int(sys.argv[3])) == int(sys.argv[3]), d
+' "$WORK/jout" "$text" "$want" && contains "$WORK/jerr" "$text"
+}
+check "ls --json on a file that is no image: {error, exit_code} on stdout, exit 2" \
+	json_error 2 "$WORK/notimg" "$SD" ls --json "$WORK/notimg"
+check "info --json without an image: the usage error as JSON, exit 2" \
+	json_error 2 "info takes one IMAGE" "$SD" info --json
+check "pack --json of a root that does not exist: the error as JSON, exit 1" \
+	json_error 1 "$WORK/none" "$SD" pack --json -o "$WORK/none.img" "$WORK/none"
+check "verify --json on a missing image keeps its {image, error} form" \
+	json_error 2 "$WORK/none.img" "$SD" verify --json "$WORK/none.img"
+
 finish
