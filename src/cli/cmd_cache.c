@@ -117,6 +117,15 @@ static void print_stats(const char *dir, const struct sd_compcache_stats *s,
 	       "temporary:", s->temporary, s->stale);
 }
 
+/* sd_compcache_on_wait: another prune of the same cache holds its lock. */
+static void say_waiting(void *ctx)
+{
+	fprintf(stderr,
+		"%s: waiting for another prune of %s to finish (its lock "
+		"%s/v1/lock)\n",
+		sd_progname, (const char *)ctx, (const char *)ctx);
+}
+
 static void print_prune(const char *dir, uint64_t max,
 			const struct sd_compcache_prune_result *r, bool json)
 {
@@ -216,6 +225,7 @@ int sd_cmd_cache(int argc, char **argv)
 	sd_error_init(&err);
 	if (prune) {
 		struct sd_compcache_prune_result r;
+		sd_compcache_on_wait(cache, say_waiting, (void *)dir);
 		rc = sd_compcache_prune(cache, max, &r, &err);
 		/* entries that could not be removed: the summary of what
 		 * was done, then the first failure */

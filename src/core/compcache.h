@@ -300,4 +300,12 @@ int sd_compcache_prune(struct sd_compcache *c, uint64_t max_bytes,
 		       struct sd_compcache_prune_result *r,
 		       struct sd_error *err);
 
+/*
+ * Have sd_compcache_prune call @fn(@ctx) once, before it waits for the
+ * prune lock another process holds (a tool says that it waits, rather
+ * than seem to hang).  @fn NULL: no call.
+ */
+void sd_compcache_on_wait(struct sd_compcache *c, void (*fn)(void *ctx),
+			  void *ctx);
+
 #endif

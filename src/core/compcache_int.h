@@ -37,6 +37,8 @@ struct sd_compcache {
 	atomic_uint_least64_t seq;    /* temporary file names */
 	atomic_uint_least64_t hits, misses, hit_bytes, puts, put_bytes, present,
 		corrupt, skipped;
+	void (*on_wait)(void *ctx); /* sd_compcache_on_wait */
+	void *on_wait_ctx;
 };
 
 /* "ab/<64 hex>": the entry of @key relative to DIR/v1. */

@@ -290,10 +290,16 @@ int cc_prune(struct sd_compcache *c, uint64_t max_bytes,
 	 * read-only cache) the removals say what is wrong */
 	int lfd = openat(c->vfd, CC_LOCK_NAME,
 			 O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (lfd >= 0 && flock(lfd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 &&
+	if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) != 0 &&
 	    errno == EWOULDBLOCK) {
-		close(lfd);
-		return SD_OK; /* another process prunes right now */
+		if (!wait) {
+			close(lfd);
+			return SD_OK; /* another process prunes right now */
+		}
+		if (c->on_wait)
+			c->on_wait(c->on_wait_ctx);
+		while (flock(lfd, LOCK_EX) != 0 && errno == EINTR)
+			;
 	}
 	int rc = walk(c, &pw.w);
 	res.stale_removed = pw.stale_removed;
@@ -305,6 +311,13 @@ int cc_prune(struct sd_compcache *c, uint64_t max_bytes,
 	if (lfd >= 0)
 		close(lfd);
 	return rc;
+}
+
+void sd_compcache_on_wait(struct sd_compcache *c, void (*fn)(void *ctx),
+			  void *ctx)
+{
+	c->on_wait = fn;
+	c->on_wait_ctx = ctx;
 }
 
 int sd_compcache_prune(struct sd_compcache *c, uint64_t max_bytes,

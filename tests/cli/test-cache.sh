@@ -167,4 +167,23 @@ else
 	skip "setpriv cannot switch to nobody here"
 fi
 
+# ---- a prune that waits for another says so ----------------------------
+rm -rf "$C"
+"$CACHEFILL" put "$C" 0 4 20000
+if command -v flock >/dev/null; then
+	flock "$C/v1/lock" sleep 3 &
+	holder=$!
+	sleep 0.5
+	expect_rc 0 "cache prune while another holds the prune lock: waits, then prunes" \
+		"$SD" cache prune --max 0 "$C"
+	check "... saying that it waits, and for what" \
+		contains "$WORK/err" "waiting for another prune of $C to finish"
+	check "... and then removes the entries" misses 0 1 2 3
+	wait "$holder"
+	expect_rc 0 "cache prune with the lock free" "$SD" cache prune --max 0 "$C"
+	check "... says nothing of waiting" [ ! -s "$WORK/err" ]
+else
+	skip "flock(1) is missing: no second prune to wait for"
+fi
+
 finish
