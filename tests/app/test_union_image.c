@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* A layer and its bases as one tree (app/unionimage.h): the first image
  * that holds a top-level entry supplies it, contents come from that image,
- * the origin of every node is known, and a bad base is named. */
+ * the origin of every node is known, and a bad base is named; and the
+ * diff hook diff --base uses to skip what both unions share. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "app/diff.h"
 #include "app/unionimage.h"
 #include "formats/format.h"
 #include "tests/common/tmpdir.h"
@@ -207,4 +209,52 @@ Test(union_image, trees_in_memory, .init = setup, .fini = tt_teardown)
 		     2);
 	cr_expect_eq(u->nfiles, 2);
 	sd_tree_free(u);
+}
+
+/* diff --base skips what both sides take from one base file through
+ * sd_diff_options.same: a difference below such an entry is not seen. */
+struct seen {
+	int items;
+	int asked;
+};
+
+static int count_item(void *ctx, const struct sd_diff_item *it)
+{
+	(void)it;
+	((struct seen *)ctx)->items++;
+	return 0;
+}
+
+static bool same_lib(void *ctx, const struct sd_node *a,
+		     const struct sd_node *b)
+{
+	((struct seen *)ctx)->asked++;
+	return a->parent && !a->parent->parent && b->parent &&
+	       !strcmp(a->name, H_LIB "-lib");
+}
+
+Test(union_image, diff_skips_entries_the_caller_knows_same, .init = setup,
+     .fini = tt_teardown)
+{
+	struct sd_tree *t[2];
+	for (int i = 0; i < 2; i++) {
+		t[i] = sd_tree_new(1);
+		cr_assert(t[i]);
+		add_path(t[i], H_LIB "-lib", i ? "two\n" : "one\n");
+		add_path(t[i], H_APP "-app", i ? "app 2\n" : "app 1\n");
+		cr_assert_eq(sd_tree_finalize(t[i], NULL), 0);
+	}
+	struct seen seen = {0};
+	struct sd_diff_options o = {.report = count_item, .ctx = &seen};
+	struct sd_diff_stats st;
+	cr_assert_eq(sd_diff_trees(t[0], t[1], &o, &st, NULL), 0);
+	cr_expect_eq(st.changed, 2); /* both files */
+	seen.items = 0;
+	o.same = same_lib;
+	cr_assert_eq(sd_diff_trees(t[0], t[1], &o, &st, NULL), 0);
+	cr_expect_eq(st.changed, 1); /* app's file only */
+	cr_expect_eq(seen.items, 1);
+	cr_expect_gt(seen.asked, 2);
+	sd_tree_free(t[0]);
+	sd_tree_free(t[1]);
 }
