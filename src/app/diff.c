@@ -118,6 +118,8 @@ static int compare_node(struct dctx *d, const struct sd_node *a,
 {
 	if (d->opts->interrupted && *d->opts->interrupted)
 		return sd_error_set(err, SD_ERR_INTERRUPTED, "interrupted");
+	if (d->opts->same && d->opts->same(d->opts->ctx, a, b))
+		return 0;
 	struct sd_diff_item it = {.kind = SD_DIFF_CHANGED, .a = a, .b = b};
 	if (a->type != b->type)
 		it.fields |= SD_DIFF_TYPE;

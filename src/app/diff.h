@@ -15,6 +15,7 @@
 #ifndef SD_APP_DIFF_H
 #define SD_APP_DIFF_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/error.h"
@@ -50,6 +51,12 @@ struct sd_diff_options {
 	 * non-zero return stops the comparison and is returned. */
 	int (*report)(void *ctx, const struct sd_diff_item *item);
 	void *ctx;
+	/* Optional: true when the caller knows that @a and @b, entries of
+	 * the same path, are identical with everything below them (say,
+	 * both read from one image file: diff --base); they are then not
+	 * compared. */
+	bool (*same)(void *ctx, const struct sd_node *a,
+		     const struct sd_node *b);
 	volatile const int *interrupted; /* polled, may be NULL */
 };
 

@@ -121,6 +121,17 @@ int sd_why_image(const char *image, const char *store_dir, const char *root,
 		 const char *path, volatile const int *interrupted,
 		 struct sd_why_result *res, struct sd_error *err);
 
+/*
+ * sd_why_image() over the union of layer @image and its @nbases bases
+ * @bases, in order (app/unionimage.h: a top-level entry comes from the
+ * first image that holds it), so a chain may cross from the layer's paths
+ * into the bases'.  Errors about a base name it.
+ */
+int sd_why_union(const char *image, const char *const *bases, size_t nbases,
+		 const char *store_dir, const char *root, const char *path,
+		 volatile const int *interrupted, struct sd_why_result *res,
+		 struct sd_error *err);
+
 /* Free what @res holds and zero it. */
 void sd_why_result_release(struct sd_why_result *res);
 

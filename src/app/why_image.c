@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/unionimage.h"
 #include "app/why_source.h"
 #include "closure/storepath.h"
 #include "core/pathcanon.h"
@@ -98,7 +99,7 @@ static int ambiguous(const struct image_ctx *c, const char *store_dir,
 		listed++;
 	}
 	return sd_error_set(err, SD_ERR_USAGE,
-			    "%s: ambiguous, %zu store paths of the image %s "
+			    "%s: ambiguous, %zu store paths of %s "
 			    "have that name: %s%s",
 			    arg, count, image, list,
 			    count > listed ? ", ..." : "");
@@ -129,8 +130,8 @@ static int find_in(const struct image_ctx *c, const char *store_dir,
 		return 0;
 	if (count > 1)
 		return ambiguous(c, store_dir, image, arg, s, len, count, err);
-	return sd_error_set(err, SD_ERR_MISSING,
-			    "%s: not a store path of the image %s", arg, image);
+	return sd_error_set(err, SD_ERR_MISSING, "%s: not a store path of %s",
+			    arg, image);
 }
 
 /*
@@ -158,24 +159,50 @@ static int find_path(const struct image_ctx *c, const char *store_dir,
 	return rc;
 }
 
+/* "the image L", or "the union L + B1 + B2" (malloc'ed; NULL: no memory). */
+static char *describe(const char *image, const char *const *bases,
+		      size_t nbases)
+{
+	size_t len = strlen("the union ") + strlen(image) + 1;
+	for (size_t i = 0; i < nbases; i++)
+		len += strlen(" + ") + strlen(bases[i]);
+	char *s = malloc(len);
+	if (!s)
+		return NULL;
+	size_t used = (size_t)snprintf(s, len, "the %s %s",
+				       nbases ? "union" : "image", image);
+	for (size_t i = 0; i < nbases && used < len; i++)
+		used += (size_t)snprintf(s + used, len - used, " + %s",
+					 bases[i]);
+	return s;
+}
+
 int sd_why_image(const char *image, const char *store_dir, const char *root,
 		 const char *path, volatile const int *interrupted,
 		 struct sd_why_result *res, struct sd_error *err)
 {
+	return sd_why_union(image, NULL, 0, store_dir, root, path, interrupted,
+			    res, err);
+}
+
+int sd_why_union(const char *image, const char *const *bases, size_t nbases,
+		 const char *store_dir, const char *root, const char *path,
+		 volatile const int *interrupted, struct sd_why_result *res,
+		 struct sd_error *err)
+{
 	*res = (struct sd_why_result){0};
-	const struct sd_format *fmt;
 	struct image_ctx c = {0};
 	size_t r = 0, p = 0;
-	int rc = sd_format_detect(image, &fmt, err);
+	char *what = describe(image, bases, nbases);
+	if (!what)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	int rc = sd_union_open(image, bases, nbases, &c.tree, err);
 	if (!rc)
-		rc = fmt->read(image, &c.tree, err);
-	if (rc)
-		return rc;
-	rc = index_paths(&c, err);
+		rc = index_paths(&c, err);
 	if (!rc)
-		rc = find_path(&c, store_dir, image, root, &r, err);
+		rc = find_path(&c, store_dir, what, root, &r, err);
 	if (!rc)
-		rc = find_path(&c, store_dir, image, path, &p, err);
+		rc = find_path(&c, store_dir, what, path, &p, err);
 	if (!rc) {
 		struct sd_why_source src = {
 			.store_dir = store_dir,
@@ -187,12 +214,15 @@ int sd_why_image(const char *image, const char *store_dir, const char *root,
 			.interrupted = interrupted,
 		};
 		rc = sd_why_search(&src, r, p, res, err);
-		/* Reading the image's own data failed: it is damaged. */
+		/* Reading the image's own data failed: it is damaged (a
+		 * union's readers name the image that failed). */
 		if (rc == SD_ERR_IO || rc == SD_ERR_CORRUPT) {
 			rc = SD_ERR_CORRUPT;
-			sd_error_prefix(err, rc, "%s", image);
+			if (!nbases)
+				sd_error_prefix(err, rc, "%s", image);
 		}
 	}
+	free(what);
 	sd_hashmap_free(c.by_hash);
 	free(c.tops);
 	sd_tree_free(c.tree);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* storedisk cat — a file's bytes from an image (front-end of app/inspect.h). */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -12,12 +13,16 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"Usage: storedisk cat [OPTIONS] IMAGE PATH\n"
+		"Usage: storedisk cat [OPTIONS] [--base BASE.img]... IMAGE PATH\n"
 		"Write the content of regular file PATH of IMAGE to stdout.  "
 		"PATH is relative\nto the image root (<hash>-<name>/bin/x) or "
 		"starts with the store directory\n(/nix/store/<hash>-<name>/"
 		"bin/x).  Symlinks are not followed: cat refuses\n"
 		"directories, symlinks and other non-regular entries.\n\n"
+		"  --base BASE.img    IMAGE is a layer over BASE (repeatable, "
+		"in order): read PATH in\n"
+		"                     the union a guest sees through "
+		"overlayfs\n"
 		"  --store-dir DIR    logical store directory (default "
 		"/nix/store)\n"
 		"  -h, --help         this help\n\n"
@@ -29,29 +34,45 @@ int sd_cmd_cat(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"store-dir", required_argument, NULL, 'S'},
+		{"base", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *store_dir = "/nix/store";
+	struct sd_cli_bases bases = {0};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'B':
+			if (!sd_cli_bases_push(&bases, optarg))
+				return SD_EXIT_FOUND;
+			break;
 		case 'S': store_dir = optarg; break;
-		case 'h': help(stdout); return SD_EXIT_OK;
-		default: help(stderr); return SD_EXIT_BAD_INPUT;
+		case 'h':
+			help(stdout);
+			sd_cli_bases_release(&bases);
+			return SD_EXIT_OK;
+		default:
+			help(stderr);
+			sd_cli_bases_release(&bases);
+			return SD_EXIT_BAD_INPUT;
 		}
 	}
 	if (argc - optind != 2) {
 		sd_cli_errorf("cat takes IMAGE and PATH");
 		help(stderr);
+		sd_cli_bases_release(&bases);
 		return SD_EXIT_BAD_INPUT;
 	}
 	struct sd_error err;
 	sd_error_init(&err);
 	char *sd;
 	struct sd_tree *tree;
-	if (!sd_cli_open_image(argv[optind], store_dir, &sd, &tree))
+	bool opened =
+		sd_cli_open_union(argv[optind], &bases, store_dir, &sd, &tree);
+	sd_cli_bases_release(&bases);
+	if (!opened)
 		return SD_EXIT_BAD_INPUT;
 	struct sd_node *node;
 	const char *path = argv[optind + 1];

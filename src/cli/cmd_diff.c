@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "app/diff.h"
 #include "app/diff_closure.h"
 #include "app/inspect.h"
+#include "app/unionimage.h"
 #include "cli/cli.h"
 #include "cli/inspect_print.h"
 #include "cli/interrupt.h"
@@ -19,7 +21,8 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"Usage: storedisk diff [OPTIONS] IMAGE-A IMAGE-B\n"
+		"Usage: storedisk diff [OPTIONS] [--base BASE.img]... IMAGE-A "
+		"IMAGE-B\n"
 		"Show which store paths and which entries differ between two "
 		"images, of either\nformat (a squashfs and an EROFS image of "
 		"the same closure are identical):\nentries added or removed "
@@ -35,12 +38,43 @@ static void help(FILE *f)
 		"change in file bytes).  Files at the image root that are not "
 		"store paths\n(nix-path-registration, storedisk-manifest, the "
 		"links of pack --root-symlink)\nare counted as image files.\n\n"
+		"  --base BASE.img    both images are layers over BASE "
+		"(repeatable, in order):\n"
+		"                     compare the unions a guest sees "
+		"through overlayfs, e.g.\n"
+		"                     what a rebuild of the layer changed\n"
+		"  --base-a BASE.img  IMAGE-A only is a layer over BASE "
+		"(likewise --base-b);\n"
+		"                     a side's bases are its --base and "
+		"--base-a/-b in the\n"
+		"                     order given.  Entries both sides take "
+		"from one base\n"
+		"                     file are identical and not read\n"
 		"  --json             machine-readable report on stdout\n"
 		"  --store-dir DIR    logical store directory (default "
 		"/nix/store)\n"
 		"  -h, --help         this help\n\n"
 		"Exit codes: 0 identical, 1 different, 2 an image is "
 		"unreadable or usage error.\n");
+}
+
+/* An image file's identity: one file is one content. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* The identities of @image and its @bases: [0] the image, [i] base i. */
+static struct file_id *file_ids(const char *image,
+				const struct sd_cli_bases *bases)
+{
+	struct file_id *v = calloc(bases->n + 1, sizeof(*v));
+	for (size_t i = 0; v && i <= bases->n; i++) {
+		struct stat st;
+		if (stat(i ? bases->v[i - 1] : image, &st) == 0)
+			v[i] = (struct file_id){st.st_dev, st.st_ino};
+	}
+	return v;
 }
 
 /* Top-level names collected per kind (pre-order: equal ones adjacent). */
@@ -51,6 +85,10 @@ struct name_list {
 
 struct diff_out {
 	bool json;
+	/* diff --base: the trees and the file identity of each of their
+	 * images (0: the layer, i: base i), for on_same */
+	const struct sd_tree *ta, *tb;
+	struct file_id *ida, *idb;
 	const char *store_dir;
 	struct sd_json j;
 	struct name_list added, removed, changed;
@@ -156,6 +194,17 @@ static void print_json_item(struct diff_out *o, const struct sd_diff_item *it,
 	}
 	sd_json_object_end(&o->j);
 	free(path);
+}
+
+/* Store paths both sides take from one base image file are the same. */
+static bool on_same(void *ctx, const struct sd_node *a, const struct sd_node *b)
+{
+	const struct diff_out *o = ctx;
+	if (!o->ida || !o->idb || !a->parent || a->parent->parent)
+		return false;
+	size_t ia = sd_union_origin(o->ta, a), ib = sd_union_origin(o->tb, b);
+	return ia && ib && o->ida[ia].ino && o->ida[ia].dev == o->idb[ib].dev &&
+	       o->ida[ia].ino == o->idb[ib].ino;
 }
 
 static int on_item(void *ctx, const struct sd_diff_item *it)
@@ -353,39 +402,70 @@ int sd_cmd_diff(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"store-dir", required_argument, NULL, 'S'},
+		{"base", required_argument, NULL, 'B'},
+		{"base-a", required_argument, NULL, 'A'},
+		{"base-b", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *store_dir = "/nix/store";
 	struct diff_out o = {0};
-	int c;
+	struct sd_cli_bases ba = {0}, bb = {0};
+	int c, code = SD_EXIT_BAD_INPUT;
+	bool ok = true;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while (ok && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': o.json = true; break;
 		case 'S': store_dir = optarg; break;
-		case 'h': help(stdout); return SD_EXIT_OK;
-		default: help(stderr); return SD_EXIT_BAD_INPUT;
+		case 'B':
+			ok = sd_cli_bases_push(&ba, optarg) &&
+			     sd_cli_bases_push(&bb, optarg);
+			break;
+		case 'A': ok = sd_cli_bases_push(&ba, optarg); break;
+		case 'b': ok = sd_cli_bases_push(&bb, optarg); break;
+		case 'h':
+			code = SD_EXIT_OK;
+			help(stdout);
+			ok = false;
+			break;
+		default: help(stderr); ok = false;
 		}
 	}
-	if (argc - optind != 2) {
-		sd_cli_errorf("diff takes two images");
+	if (ok && argc - optind != 2) {
+		sd_cli_errorf("diff takes two images%s",
+			      ba.n || bb.n ? " (the layers over the --base "
+					     "images)"
+					   : "");
 		help(stderr);
-		return SD_EXIT_BAD_INPUT;
+		ok = false;
+	}
+	if (!ok) {
+		sd_cli_bases_release(&ba);
+		sd_cli_bases_release(&bb);
+		return code;
 	}
 	const char *pa = argv[optind], *pb = argv[optind + 1];
 	struct sd_error err;
 	sd_error_init(&err);
 	char *sd = sd_cli_store_dir(store_dir, &err);
 	struct sd_tree *ta = NULL, *tb = NULL;
-	if (!sd || sd_inspect_open(pa, &ta, NULL, &err) ||
-	    sd_inspect_open(pb, &tb, NULL, &err)) {
+	if (!sd || sd_union_open(pa, ba.v, ba.n, &ta, &err) ||
+	    sd_union_open(pb, bb.v, bb.n, &tb, &err)) {
 		sd_cli_error(&err);
 		sd_tree_free(ta);
 		free(sd);
+		sd_cli_bases_release(&ba);
+		sd_cli_bases_release(&bb);
 		return SD_EXIT_BAD_INPUT;
 	}
 	o.store_dir = sd;
+	o.ta = ta;
+	o.tb = tb;
+	if (ba.n && bb.n) {
+		o.ida = file_ids(pa, &ba);
+		o.idb = file_ids(pb, &bb);
+	}
 	if (o.json) {
 		sd_json_init(&o.j, stdout);
 		sd_json_object_begin(&o.j);
@@ -394,8 +474,10 @@ int sd_cmd_diff(int argc, char **argv)
 		sd_json_key(&o.j, "entries");
 		sd_json_array_begin(&o.j);
 	}
-	struct sd_diff_options opts = {
-		.report = on_item, .ctx = &o, .interrupted = &sd_interrupted};
+	struct sd_diff_options opts = {.report = on_item,
+				       .same = on_same,
+				       .ctx = &o,
+				       .interrupted = &sd_interrupted};
 	struct sd_diff_stats st;
 	sd_interrupt_install(NULL);
 	int rc = sd_diff_trees(ta, tb, &opts, &st, &err);
@@ -421,6 +503,10 @@ int sd_cmd_diff(int argc, char **argv)
 	free(o.changed.v);
 	sd_tree_free(ta);
 	sd_tree_free(tb);
+	free(o.ida);
+	free(o.idb);
+	sd_cli_bases_release(&ba);
+	sd_cli_bases_release(&bb);
 	free(sd);
 	return exit_code;
 }

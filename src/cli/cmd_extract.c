@@ -15,7 +15,8 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"Usage: storedisk extract [OPTIONS] IMAGE DIR\n"
+		"Usage: storedisk extract [OPTIONS] [--base BASE.img]... IMAGE "
+		"DIR\n"
 		"Write the contents of IMAGE (the store directory: one "
 		"<hash>-<name> per store\npath) into DIR, which is created if "
 		"missing and must otherwise be empty.  No\nmount, no root: "
@@ -31,6 +32,10 @@ static void help(FILE *f)
 		"path\n"
 		"  --writable         keep files and directories owner-"
 		"writable (easy to delete)\n"
+		"  --base BASE.img    IMAGE is a layer over BASE (repeatable, "
+		"in order): extract\n"
+		"                     the union a guest sees through "
+		"overlayfs\n"
 		"  --store-dir DIR    logical store directory (default "
 		"/nix/store)\n"
 		"  -h, --help         this help\n\n"
@@ -53,33 +58,49 @@ int sd_cmd_extract(int argc, char **argv)
 		{"path", required_argument, NULL, 'p'},
 		{"writable", no_argument, NULL, 'w'},
 		{"store-dir", required_argument, NULL, 'S'},
+		{"base", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *store_dir = "/nix/store", *path = "";
 	struct sd_extract_options opts = {.skipped = on_skipped,
 					  .interrupted = &sd_interrupted};
+	struct sd_cli_bases bases = {0};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'B':
+			if (!sd_cli_bases_push(&bases, optarg))
+				return SD_EXIT_FOUND;
+			break;
 		case 'p': path = optarg; break;
 		case 'w': opts.writable = true; break;
 		case 'S': store_dir = optarg; break;
-		case 'h': help(stdout); return SD_EXIT_OK;
-		default: help(stderr); return SD_EXIT_BAD_INPUT;
+		case 'h':
+			help(stdout);
+			sd_cli_bases_release(&bases);
+			return SD_EXIT_OK;
+		default:
+			help(stderr);
+			sd_cli_bases_release(&bases);
+			return SD_EXIT_BAD_INPUT;
 		}
 	}
 	if (argc - optind != 2) {
 		sd_cli_errorf("extract takes IMAGE and DIR");
 		help(stderr);
+		sd_cli_bases_release(&bases);
 		return SD_EXIT_BAD_INPUT;
 	}
 	struct sd_error err;
 	sd_error_init(&err);
 	char *sd;
 	struct sd_tree *tree;
-	if (!sd_cli_open_image(argv[optind], store_dir, &sd, &tree))
+	bool opened =
+		sd_cli_open_union(argv[optind], &bases, store_dir, &sd, &tree);
+	sd_cli_bases_release(&bases);
+	if (!opened)
 		return SD_EXIT_BAD_INPUT;
 	struct sd_node *node;
 	struct sd_extract_stats st;

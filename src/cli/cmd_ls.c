@@ -14,7 +14,8 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"Usage: storedisk ls [OPTIONS] IMAGE [PATH]\n"
+		"Usage: storedisk ls [OPTIONS] [--base BASE.img]... IMAGE "
+		"[PATH]\n"
 		"List the entries of directory PATH of IMAGE (default: the "
 		"root, i.e. the store\ndirectory), one per line, sorted "
 		"bytewise.  PATH is relative to the image root\n"
@@ -28,6 +29,12 @@ static void help(FILE *f)
 		"  --json             a JSON array of {path (logical), type, "
 		"mode, uid, gid,\n"
 		"                     size, mtime, target}\n"
+		"  --base BASE.img    IMAGE is a layer over BASE (repeatable, "
+		"in order): list\n"
+		"                     the union a guest sees through overlayfs "
+		"(a top-level\n"
+		"                     entry is taken from the first of IMAGE, "
+		"BASE... holding it)\n"
 		"  --store-dir DIR    logical store directory (default "
 		"/nix/store)\n"
 		"  -h, --help         this help\n\n"
@@ -39,6 +46,7 @@ static void help(FILE *f)
 struct ls_args {
 	bool longfmt, recursive, json;
 	const char *store_dir, *image, *path;
+	struct sd_cli_bases bases; /* --base, in order */
 };
 
 struct ls_out {
@@ -93,6 +101,7 @@ static int parse_args(int argc, char **argv, struct ls_args *a)
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"store-dir", required_argument, NULL, 'S'},
+		{"base", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -100,6 +109,10 @@ static int parse_args(int argc, char **argv, struct ls_args *a)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "lRh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'B':
+			if (!sd_cli_bases_push(&a->bases, optarg))
+				return SD_EXIT_FOUND;
+			break;
 		case 'l': a->longfmt = true; break;
 		case 'R': a->recursive = true; break;
 		case 'j': a->json = true; break;
@@ -107,6 +120,11 @@ static int parse_args(int argc, char **argv, struct ls_args *a)
 		case 'h': help(stdout); return SD_EXIT_OK;
 		default: help(stderr); return SD_EXIT_BAD_INPUT;
 		}
+	}
+	if (optind >= argc && a->bases.n) {
+		sd_cli_errorf("--base needs the IMAGE layered on it");
+		help(stderr);
+		return SD_EXIT_BAD_INPUT;
 	}
 	if (optind >= argc || argc - optind > 2) {
 		sd_cli_errorf("ls takes IMAGE and at most one PATH");
@@ -122,13 +140,18 @@ int sd_cmd_ls(int argc, char **argv)
 {
 	struct ls_args a = {.store_dir = "/nix/store"};
 	int rc = parse_args(argc, argv, &a);
-	if (rc >= 0)
+	if (rc >= 0) {
+		sd_cli_bases_release(&a.bases);
 		return rc;
+	}
 	struct sd_error err;
 	sd_error_init(&err);
 	char *sd;
 	struct sd_tree *tree;
-	if (!sd_cli_open_image(a.image, a.store_dir, &sd, &tree))
+	bool opened =
+		sd_cli_open_union(a.image, &a.bases, a.store_dir, &sd, &tree);
+	sd_cli_bases_release(&a.bases);
+	if (!opened)
 		return SD_EXIT_BAD_INPUT;
 	struct sd_node *node;
 	int exit_code = SD_EXIT_OK;

@@ -9,6 +9,7 @@
 #include "cli/interrupt.h"
 #include "cli/cli.h"
 #include "cli/closure_opts.h"
+#include "cli/inspect_print.h"
 #include "cli/json.h"
 #include "closure/store.h"
 
@@ -16,7 +17,8 @@ static void help(FILE *f)
 {
 	fprintf(f,
 		"Usage: storedisk why [OPTIONS] ROOT PATH\n"
-		"       storedisk why --image IMAGE [OPTIONS] ROOT PATH\n"
+		"       storedisk why --image IMAGE [--base BASE.img]... "
+		"[OPTIONS] ROOT PATH\n"
 		"Show why ROOT depends on PATH: the shortest chain of "
 		"references from ROOT\nto PATH and, for each hop, the file "
 		"inside the referring path, the byte\noffset of the hash in "
@@ -39,8 +41,14 @@ static void help(FILE *f)
 		"scan)\".\n\n"
 		"  --image IMAGE          search a squashfs or EROFS image "
 		"instead of a store\n"
-		"                         (with --store-dir and --scan "
-		"only)\n"
+		"                         (with --base, --store-dir and "
+		"--scan only)\n"
+		"  --base BASE.img        with --image: IMAGE is a layer over "
+		"BASE (repeatable,\n"
+		"                         in order); search the union a guest "
+		"sees through\n"
+		"                         overlayfs, where a chain may cross "
+		"into BASE's paths\n"
 		"  --json                 the chain as JSON\n"
 		"  -h, --help             this help\n\n");
 	sd_closure_cli_help(f);
@@ -127,14 +135,16 @@ static int why_store(struct sd_closure_cli *cc, const char *root,
 
 /* Search an image. */
 static int why_image(const struct sd_closure_cli *cc, const char *image,
-		     const char *root, const char *path,
-		     struct sd_why_result *res, struct sd_error *err)
+		     const struct sd_cli_bases *bases, const char *root,
+		     const char *path, struct sd_why_result *res,
+		     struct sd_error *err)
 {
 	char *sd = sd_cli_store_dir(
 		cc->store_dir ? cc->store_dir : SD_DEFAULT_STORE_DIR, err);
 	if (!sd)
 		return err->code;
-	int rc = sd_why_image(image, sd, root, path, &sd_interrupted, res, err);
+	int rc = sd_why_union(image, bases->v, bases->n, sd, root, path,
+			      &sd_interrupted, res, err);
 	free(sd);
 	return rc;
 }
@@ -155,11 +165,14 @@ int sd_cmd_why(int argc, char **argv)
 		SD_CLOSURE_LONGOPTS,
 		{"image", required_argument, NULL, 'i'},
 		{"json", no_argument, NULL, 'j'},
+		{"base", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct sd_closure_cli cc = {0};
+	int code = SD_EXIT_BAD_INPUT;
 	const char *image = NULL;
+	struct sd_cli_bases bases = {0};
 	bool json = false;
 	int c;
 	optind = 1;
@@ -169,14 +182,26 @@ int sd_cmd_why(int argc, char **argv)
 		switch (c) {
 		case 'i': image = optarg; break;
 		case 'j': json = true; break;
-		case 'h': help(stdout); return SD_EXIT_OK;
-		default: help(stderr); return SD_EXIT_BAD_INPUT;
+		case 'B':
+			if (!sd_cli_bases_push(&bases, optarg))
+				goto out;
+			break;
+		case 'h':
+			code = SD_EXIT_OK;
+			help(stdout);
+			goto out;
+		default: help(stderr); goto out;
 		}
 	}
 	if (optind + 2 != argc) {
 		sd_cli_errorf("why takes ROOT and PATH");
 		help(stderr);
-		return SD_EXIT_BAD_INPUT;
+		goto out;
+	}
+	if (bases.n && !image) {
+		sd_cli_errorf("--base goes with --image (the layer it is a "
+			      "base of)");
+		goto out;
 	}
 	const char *store_only = cc.store           ? "--store"
 				 : cc.db            ? "--db"
@@ -187,16 +212,15 @@ int sd_cmd_why(int argc, char **argv)
 						    : NULL;
 	if (image && store_only) {
 		sd_cli_errorf("%s does not go with --image", store_only);
-		return SD_EXIT_BAD_INPUT;
+		goto out;
 	}
 	const char *root = argv[optind], *path = argv[optind + 1];
 
 	struct sd_error err;
 	sd_error_init(&err);
 	struct sd_why_result res;
-	int rc = image ? why_image(&cc, image, root, path, &res, &err)
+	int rc = image ? why_image(&cc, image, &bases, root, path, &res, &err)
 		       : why_store(&cc, root, path, &res, &err);
-	int code;
 	if (rc) {
 		sd_cli_error(&err);
 		code = exit_code(rc, image != NULL);
@@ -213,6 +237,8 @@ int sd_cmd_why(int argc, char **argv)
 			code = SD_EXIT_FOUND;
 	}
 	sd_why_result_release(&res);
+out:
 	sd_closure_cli_release(&cc);
+	sd_cli_bases_release(&bases);
 	return code;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/inspect.h"
+#include "app/unionimage.h"
 #include "cli/cli.h"
 
 void sd_print_escaped(FILE *f, const char *s)
@@ -65,6 +66,40 @@ bool sd_cli_open_image(const char *image, const char *store_dir, char **sd,
 	*tree = NULL;
 	*sd = sd_cli_store_dir(store_dir, &err);
 	if (*sd && sd_inspect_open(image, tree, NULL, &err) == 0)
+		return true;
+	sd_cli_error(&err);
+	free(*sd);
+	*sd = NULL;
+	return false;
+}
+
+bool sd_cli_bases_push(struct sd_cli_bases *b, const char *arg)
+{
+	const char **v = realloc(b->v, (b->n + 1) * sizeof(*v));
+	if (!v) {
+		sd_cli_errorf("out of memory");
+		return false;
+	}
+	b->v = v;
+	b->v[b->n++] = arg;
+	return true;
+}
+
+void sd_cli_bases_release(struct sd_cli_bases *b)
+{
+	free(b->v);
+	b->v = NULL;
+	b->n = 0;
+}
+
+bool sd_cli_open_union(const char *image, const struct sd_cli_bases *bases,
+		       const char *store_dir, char **sd, struct sd_tree **tree)
+{
+	struct sd_error err;
+	sd_error_init(&err);
+	*tree = NULL;
+	*sd = sd_cli_store_dir(store_dir, &err);
+	if (*sd && sd_union_open(image, bases->v, bases->n, tree, &err) == 0)
 		return true;
 	sd_cli_error(&err);
 	free(*sd);

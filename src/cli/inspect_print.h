@@ -47,4 +47,23 @@ void sd_print_json_entry(struct sd_json *j, const struct sd_node *node,
 bool sd_cli_open_image(const char *image, const char *store_dir, char **sd,
 		       struct sd_tree **tree);
 
+/* The --base options of a command, in order (argv's strings). */
+struct sd_cli_bases {
+	const char **v;
+	size_t n;
+};
+
+/* Append @arg; false (printed) when out of memory. */
+bool sd_cli_bases_push(struct sd_cli_bases *b, const char *arg);
+
+void sd_cli_bases_release(struct sd_cli_bases *b);
+
+/*
+ * sd_cli_open_image() of the union of layer @image and @bases
+ * (app/unionimage.h); with no bases the image alone.  A base that cannot
+ * be read is named in the message.
+ */
+bool sd_cli_open_union(const char *image, const struct sd_cli_bases *bases,
+		       const char *store_dir, char **sd, struct sd_tree **tree);
+
 #endif
