@@ -288,7 +288,8 @@ static int union_verify(struct union_images *u, const struct verify_args *a,
 					.image = u->names[j],
 					.bases = (const char *const *)u->img[j]
 							 .bases,
-					.nbases = u->img[j].nbases};
+					.nbases = u->img[j].nbases,
+					.img = &u->img[j]};
 		struct sd_verify_options o = *opts;
 		o.others = u->others;
 		o.nothers = k;
