@@ -90,6 +90,23 @@ for f in squashfs erofs; do
 done
 reg_checks erofs squashfs
 
+# Mounted through overlayfs (layer first), the union's root shows the
+# layer's registration, which covers the union, not the base's.
+if ! can_mount; then
+	skip "overlay of base and layer: loop mounts are not permitted here"
+elif ! grep -qw overlay /proc/filesystems && ! modprobe overlay 2>/dev/null; then
+	skip "overlay of base and layer: no overlayfs in this kernel"
+else
+	mb=$WORK/mnt-base ml=$WORK/mnt-layer u=$WORK/union
+	mount_image "$WORK/base.squashfs" "$mb" && mount_image "$WORK/layer-squashfs.squashfs" "$ml" &&
+		mkdir -p "$u" && mount -t overlay overlay -o "ro,lowerdir=$ml:$mb" "$u" && MOUNTS="$u $MOUNTS"
+	check "the overlay's nix-path-registration is the layer's, the full image's" \
+		cmp -s "$u/nix-path-registration" "$WORK/full.reg"
+	umount "$u"
+	umount "$ml"
+	umount "$mb"
+fi
+
 # A base without a registration: the layer's registration cannot give the
 # narHash of the paths it holds (exit 2, nothing written) ...
 "$SD" pack -q --mtime $M -o "$WORK/base-noreg.sqfs" --store "$S" "$A"
