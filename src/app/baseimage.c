@@ -173,3 +173,47 @@ int sd_base_image_contradiction(const struct sd_base_image *b,
 			    b->path, p->path, want, have,
 			    SD_EMBEDDED_REGISTRATION, r->line);
 }
+
+const struct sd_reg_record *
+sd_base_image_record(const struct sd_base_image *b, const char *base,
+		     size_t len)
+{
+	if (!b->reg || len < SD_HASH_CHARS)
+		return NULL;
+	int64_t i = sd_hashmap_get(b->reg_by_hash, base);
+	if (i == SD_HASHMAP_NONE)
+		return NULL;
+	const struct sd_reg_record *r = &b->reg->recs[i];
+	/* Another name with the same hash part is another path. */
+	if (strlen(r->base) != len || memcmp(r->base, base, len) ||
+	    !r->has_hash)
+		return NULL;
+	return r;
+}
+
+int sd_base_image_nar_hashes(const struct sd_base_image *b,
+			     const char *const *names, size_t n,
+			     struct sd_nar_hash *out, struct sd_error *err)
+{
+	const struct sd_format *fmt;
+	struct sd_tree *tree = NULL;
+	int rc = sd_format_detect(b->path, &fmt, err);
+	if (!rc)
+		rc = fmt->read(b->path, &tree, err);
+	if (rc) {
+		if (err && strncmp(err->msg, b->path, strlen(b->path)))
+			sd_error_prefix(err, rc, "%s", b->path);
+		return rc;
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		const struct sd_node *node =
+			sd_node_child(tree->root, names[i], strlen(names[i]));
+		if (!node)
+			rc = sd_error_set(err, SD_ERR_MISSING,
+					  "%s: no entry %s", b->path, names[i]);
+		else if ((rc = sd_nar_hash(tree, node, &out[i], err)) != 0)
+			sd_error_prefix(err, rc, "%s: %s", b->path, names[i]);
+	}
+	sd_tree_free(tree);
+	return rc;
+}

@@ -21,6 +21,7 @@
 
 #include "closure/closure.h"
 #include "closure/hashmap.h"
+#include "closure/nar.h"
 #include "closure/registration.h"
 #include "core/error.h"
 
@@ -60,5 +61,25 @@ bool sd_base_image_has_hash(const struct sd_base_image *b, const char *hash);
 int sd_base_image_contradiction(const struct sd_base_image *b,
 				const struct sd_closure_path *p,
 				struct sd_error *err);
+
+/*
+ * The record of @b's embedded registration for the store path with
+ * basename @base (@len bytes), if it has one with a narHash; else NULL
+ * (no registration, or it does not list that path).
+ */
+const struct sd_reg_record *
+sd_base_image_record(const struct sd_base_image *b, const char *base,
+		     size_t len);
+
+/*
+ * The narHashes and narSizes of @n top-level entries of @b (basenames
+ * @names) into @out[0..n), computed from the image, read again once
+ * (Nix's NAR serialisation of each entry, closure/nar.h).
+ * SD_ERR_MISSING when @b has no such entry; the errors of reading the
+ * image or hashing an entry, naming the image.
+ */
+int sd_base_image_nar_hashes(const struct sd_base_image *b,
+			     const char *const *names, size_t n,
+			     struct sd_nar_hash *out, struct sd_error *err);
 
 #endif

@@ -185,7 +185,9 @@ static int prepare(struct sd_tree *tree, const struct sd_pack_options *opts,
 		return rc;
 	/* The registration reads every file (narHash): the check rides it. */
 	struct sd_app_reg_options ro = {.scan_refs = opts->scan_refs,
-					.keep_derivers = opts->keep_derivers};
+					.keep_derivers = opts->keep_derivers,
+					.bases = opts->bases,
+					.nbases = opts->nbases};
 	rc = sd_app_registration(tree, opts->closure, &ro, reg, reg_len, err);
 	if (!rc && *ps) {
 		struct sd_packscan *p = *ps;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app/baseimage.h"
 #include "app/packcache.h"
 #include "app/packscan.h"
 #include "closure/closure.h"
@@ -45,6 +46,11 @@ struct sd_pack_options {
 	const struct sd_closure *closure;
 	bool scan_refs;
 	bool keep_derivers;
+	/* A layer's bases, in order (app/baseimage.h), or none: the closure
+	 * paths they hold are not in the tree, and the registration takes
+	 * them from the bases (sd_app_reg_options.bases). */
+	const struct sd_base_image *bases;
+	size_t nbases;
 	/* Symlinks to add at the image root (app/rootlinks.h), prepared;
 	 * NULL: none. */
 	const struct sd_root_links *root_links;

@@ -22,6 +22,10 @@ struct item {
 	const struct sd_closure_path *declared; /* narHash/narSize the
 						   * closure's source gives, or
 						   * NULL */
+	/* A path a base holds (node NULL): the base's record, or NULL to
+	 * take declared's narHash/narSize and refs. */
+	const struct sd_reg_record *given;
+	const struct sd_base_image *given_by; /* the base it is from */
 };
 
 /* Scan state: which items one item refers to. */
@@ -64,6 +68,118 @@ static int mismatch(const struct item *it, const struct sd_nar_hash *h,
 			    (unsigned long long)it->declared->nar_size, want);
 }
 
+/* The basename of logical store path @path. */
+static const char *basename_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/*
+ * The narHash and narSize of @it: computed from its files (and checked
+ * against what the closure's source declares), or, for a path a base
+ * holds, its base's record, else what the closure's source declares.
+ */
+static int item_nar(const struct sd_tree *tree, const struct item *it,
+		    struct sd_nar_hash *h, struct sd_error *err)
+{
+	if (it->given) {
+		memcpy(h->sha256, it->given->nar_hash, sizeof(h->sha256));
+		h->size = it->given->nar_size;
+		return 0;
+	}
+	if (!it->node) {
+		memcpy(h->sha256, it->declared->nar_hash, sizeof(h->sha256));
+		h->size = it->declared->nar_size;
+		return 0;
+	}
+	int rc = sd_nar_hash(tree, it->node, h, err);
+	if (rc)
+		return rc;
+	if (it->declared && (h->size != it->declared->nar_size ||
+			     memcmp(h->sha256, it->declared->nar_hash,
+				    sizeof(h->sha256))))
+		return mismatch(it, h, err);
+	return 0;
+}
+
+/*
+ * The references of @it from its base's record into @rec: each must be a
+ * path of the closure (a guest's --load-db needs every reference
+ * registered).
+ */
+static int given_refs(const struct item *it, const struct item *items,
+		      const struct sd_hashmap *cands,
+		      struct sd_regwrite_path *rec, struct sd_error *err)
+{
+	const struct sd_reg_record *r = it->given;
+	const char **refs = calloc(r->nrefs + 1, sizeof(*refs));
+	if (!refs)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	rec->refs = refs;
+	rec->nrefs = r->nrefs;
+	for (size_t k = 0; k < r->nrefs; k++) {
+		const char *ref = r->refs[k].path;
+		const char *b = basename_of(ref);
+		int64_t id = strlen(b) >= SD_HASH_CHARS
+				     ? sd_hashmap_get(cands, b)
+				     : SD_HASHMAP_NONE;
+		if (id == SD_HASHMAP_NONE ||
+		    strcmp(basename_of(items[id].path), b))
+			return sd_error_set(
+				err, SD_ERR_USAGE,
+				"--base %s: its registration (%s:%zu) gives %s "
+				"the reference %s, which is not in the closure",
+				it->given_by->path, SD_EMBEDDED_REGISTRATION,
+				r->refs[k].line, it->path, ref);
+		refs[k] = items[id].path;
+	}
+	return 0;
+}
+
+/*
+ * Register a path of the closure that the tree does not hold: the first
+ * base holding it that has a record for it gives the record; else the
+ * closure's source must declare its narHash.
+ */
+static int held_item(struct item *it, const struct sd_closure_path *p,
+		     const struct sd_app_reg_options *o, struct sd_error *err)
+{
+	const struct sd_base_image *first = NULL;
+	for (size_t b = 0; b < o->nbases; b++) {
+		const struct sd_base_image *bi = &o->bases[b];
+		if (!sd_base_image_has(bi, p->sp->base, p->sp->base_len))
+			continue;
+		if (!first)
+			first = bi;
+		const struct sd_reg_record *r = sd_base_image_record(
+			bi, p->sp->base, p->sp->base_len);
+		if (r) {
+			it->given = r;
+			it->given_by = bi;
+			it->deriver = o->keep_derivers && r->deriver &&
+						      *r->deriver
+					      ? r->deriver
+					      : NULL;
+			return 0;
+		}
+	}
+	if (!first)
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "%s: not in the packed tree", p->path);
+	if (p->has_nar && !o->scan_refs)
+		return 0; /* declared: narHash, narSize and edges */
+	return sd_error_set(
+		err, SD_ERR_USAGE,
+		"--base %s holds %s, but %s, so the layer's registration "
+		"cannot give its narHash: pack that base with "
+		"--embed-registration (or give the closure with --db or a "
+		"--registration that records narHashes)",
+		first->path, p->path,
+		first->reg ? "its embedded registration does not list it"
+			   : "it has no embedded registration");
+}
+
 /*
  * Register @n items of @tree: NAR hash and size computed from the tree,
  * references given or found by scanning with the items' hash parts as
@@ -84,29 +200,29 @@ static int register_items(const struct sd_tree *tree, struct item *items,
 		rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < n && !rc; i++) {
 		int64_t old;
-		rc = sd_hashmap_put(cands, items[i].node->name, (int64_t)i,
-				    &old, err);
+		rc = sd_hashmap_put(cands, basename_of(items[i].path),
+				    (int64_t)i, &old, err);
 	}
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct item *it = &items[i];
 		struct sd_regwrite_path *rec = &recs[i];
 		struct sd_nar_hash h;
-		rc = sd_nar_hash(tree, it->node, &h, err);
+		rc = item_nar(tree, it, &h, err);
 		if (rc)
 			break;
-		if (it->declared && (h.size != it->declared->nar_size ||
-				     memcmp(h.sha256, it->declared->nar_hash,
-					    sizeof(h.sha256)))) {
-			rc = mismatch(it, &h, err);
-			break;
-		}
 		rec->path = it->path;
 		rec->deriver = it->deriver;
 		memcpy(rec->nar_sha256, h.sha256, 32);
 		rec->nar_size = h.size;
+		if (it->given) {
+			rc = given_refs(it, items, cands, rec, err);
+			if (rc)
+				break;
+			continue;
+		}
 		const size_t *idx = it->refs;
 		size_t nrefs = it->nrefs;
-		if (it->scan) {
+		if (it->node && it->scan) {
 			memset(r.seen, 0, n * sizeof(*r.seen));
 			r.n = 0;
 			rc = sd_refscan_tree(tree, it->node, cands, NULL,
@@ -166,18 +282,16 @@ int sd_app_registration(const struct sd_tree *tree, const struct sd_closure *cl,
 		items[i].node =
 			sd_node_child(tree->root, p->sp->base, p->sp->base_len);
 		items[i].path = strdup(p->path);
-		if (!items[i].node)
-			rc = sd_error_set(err, SD_ERR_INVALID,
-					  "%s: not in the packed tree",
-					  p->path);
-		else if (!items[i].path)
-			rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		items[i].deriver = o->keep_derivers ? p->deriver : NULL;
 		/* closure->paths and items share indices. */
 		items[i].scan = o->scan_refs;
 		items[i].refs = p->refs;
 		items[i].nrefs = p->nrefs;
 		items[i].declared = p->has_nar ? p : NULL;
+		if (!items[i].path)
+			rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		else if (!items[i].node)
+			rc = held_item(&items[i], p, o, err);
 	}
 	if (!rc)
 		rc = register_items(tree, items, n, o->base16, text, len, err);

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "app/baseimage.h"
 #include "closure/closure.h"
 #include "core/tree.h"
 
@@ -37,6 +38,18 @@ struct sd_app_reg_options {
 			       * whatever its source */
 	bool base16;        /* hashes as --dump-db prints them (else
 			       * sha256:<nix32>) */
+	/*
+	 * A layer's bases (app/baseimage.h), in order, or none.  A closure
+	 * path that is not in the tree but that a base holds is registered
+	 * with the record of the first base holding it: its narHash,
+	 * narSize and references from that base's embedded registration
+	 * (its deriver too with keep_derivers).  A base without a record
+	 * for it: the narHash/narSize the closure's source declares
+	 * (has_nar) and the closure's edges; without those either, it is
+	 * SD_ERR_USAGE naming the base and the path.
+	 */
+	const struct sd_base_image *bases;
+	size_t nbases;
 };
 
 /*
@@ -45,6 +58,8 @@ struct sd_app_reg_options {
  * bytes).  Errors: SD_ERR_INVALID when a closure path is not in @tree or
  * its files do not give the narHash/narSize the closure's source declares
  * (cl->paths[i].has_nar; the message names the path and both values),
+ * SD_ERR_USAGE when a path held by a base cannot be registered (see
+ * o->bases) or its base's record references a path outside the closure,
  * the I/O errors of reading the tree's files, SD_ERR_NOMEM.
  */
 int sd_app_registration(const struct sd_tree *tree, const struct sd_closure *cl,

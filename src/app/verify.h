@@ -61,6 +61,8 @@
 #include "app/registration.h" /* SD_EMBEDDED_REGISTRATION */
 #include "core/error.h"
 
+struct sd_base_image;
+
 struct sd_allowlist;
 struct sd_registration;
 
@@ -102,6 +104,13 @@ struct sd_verify_other {
 	const char *image;        /* its name in the report */
 	const char *const *bases; /* its store paths, "<hash>-<name>" */
 	size_t nbases;
+	/* The image read (app/baseimage.h), or NULL.  A registered path of
+	 * the image that it holds (a layer's registration covers the
+	 * union) is checked against it: against its embedded
+	 * registration's record (narHash, narSize, references), or, when
+	 * it has none for that path, against the narHash computed from
+	 * it. */
+	const struct sd_base_image *img;
 };
 
 /* What the references into one other image came to. */

@@ -2,10 +2,13 @@
 #include "app/verify_reg.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/baseimage.h"
 #include "app/verify_findings.h"
 #include "closure/nar.h"
 #include "closure/storepath.h"
@@ -109,6 +112,8 @@ int sd_vreg_init(struct sd_vreg *v, const struct sd_tree *tree,
 	memset(v, 0, sizeof(*v));
 	v->store_dir = opts->store_dir;
 	v->sdlen = strlen(opts->store_dir);
+	v->others = opts->others;
+	v->nothers = opts->nothers;
 	int rc;
 	if (opts->registration) {
 		const char *name = opts->registration_name
@@ -179,17 +184,190 @@ static int reg_violation(const struct sd_vreg *v, size_t line, const char *path,
 				     "registration", line, p, reason, err);
 }
 
+static int add_mismatch(struct sd_verify_registration *reg, char *path,
+			const struct sd_reg_record *rec,
+			const struct sd_nar_hash *got, struct sd_error *err)
+{
+	struct sd_nar_mismatch *m =
+		realloc(reg->mismatches, (reg->nmismatches + 1) * sizeof(*m));
+	if (!m) {
+		free(path);
+		return nomem(err);
+	}
+	reg->mismatches = m;
+	m += reg->nmismatches++;
+	m->path = path;
+	memcpy(m->expected, rec->nar_hash, sizeof(m->expected));
+	m->expected_size = rec->nar_size;
+	memcpy(m->actual, got->sha256, sizeof(m->actual));
+	m->actual_size = got->size;
+	return 0;
+}
+
+/* The first other image of the union that holds store path @base, or
+ * -1. */
+static ptrdiff_t holder(const struct sd_vreg *v, const char *base)
+{
+	for (size_t k = 0; k < v->nothers; k++) {
+		const struct sd_verify_other *o = &v->others[k];
+		if (o->img && sd_base_image_has(o->img, base, strlen(base)))
+			return (ptrdiff_t)k;
+		for (size_t i = 0; !o->img && i < o->nbases; i++)
+			if (!strcmp(o->bases[i], base))
+				return (ptrdiff_t)k;
+	}
+	return -1;
+}
+
+/* Does @r register the same references as @b (as sets)? */
+static bool same_refs(const struct sd_vreg *v, const struct sd_reg_record *r,
+		      const struct sd_reg_record *b)
+{
+	if (r->nrefs != b->nrefs)
+		return false;
+	for (size_t i = 0; i < r->nrefs; i++) {
+		const char *x = base_of(v, r->refs[i].path);
+		size_t k = 0;
+		while (k < b->nrefs && strcmp(x, base_of(v, b->refs[k].path)))
+			k++;
+		if (k == b->nrefs)
+			return false;
+	}
+	return true;
+}
+
+/* A registered narHash/narSize (@r) that another image's (@have, @size)
+ * contradicts: a violation, and an entry of res->reg.mismatches. */
+static int held_mismatch(const struct sd_vreg *v, const struct sd_reg_record *r,
+			 const char *image, const char *whose,
+			 const struct sd_nar_hash *have,
+			 struct sd_verify_result *res, struct sd_error *err)
+{
+	char want[SD_NAR_NIX32_LEN + 1], got[SD_NAR_NIX32_LEN + 1];
+	sd_nar_hash_nix32(r->nar_hash, want);
+	sd_nar_hash_nix32(have->sha256, got);
+	char *mpath = strdup(r->path);
+	if (!mpath)
+		return nomem(err);
+	int rc = add_mismatch(&res->reg, mpath, r, have, err);
+	if (rc)
+		return rc;
+	return reg_violation(v, r->line, r->path,
+			     str_printf("registered with narHash %s (%llu "
+					"bytes), but %s, which holds it, %s "
+					"%s (%llu bytes)",
+					want, (unsigned long long)r->nar_size,
+					image, whose, got,
+					(unsigned long long)have->size),
+			     res, err);
+}
+
+/*
+ * Registered path @r that other image @o holds: its record must agree
+ * with @o's registration.  When @o has no record for it, *@pending is
+ * set: its narHash is computed from @o afterwards (check_pending).
+ */
+static int check_held(const struct sd_vreg *v, const struct sd_reg_record *r,
+		      const struct sd_verify_other *o, bool *pending,
+		      struct sd_verify_result *res, struct sd_error *err)
+{
+	const struct sd_reg_record *b =
+		o->img ? sd_base_image_record(o->img, r->base, strlen(r->base))
+		       : NULL;
+	if (!b) {
+		*pending = r->has_hash && o->img;
+		return 0;
+	}
+	if (r->has_hash) {
+		res->reg.nar_checked++;
+		struct sd_nar_hash have;
+		memcpy(have.sha256, b->nar_hash, sizeof(have.sha256));
+		have.size = b->nar_size;
+		if (memcmp(r->nar_hash, b->nar_hash, sizeof(b->nar_hash)) ||
+		    r->nar_size != b->nar_size)
+			return held_mismatch(v, r, o->image,
+					     "registers it with narHash",
+					     &have, res, err);
+	}
+	if (same_refs(v, r, b))
+		return 0;
+	return reg_violation(v, r->line, r->path,
+			     str_printf("its registered references differ "
+					"from those %s, which holds it, "
+					"registers (%s:%zu)",
+					o->image, SD_EMBEDDED_REGISTRATION,
+					b->line),
+			     res, err);
+}
+
+/* The narHashes of the registered paths @pend (other image @owner[i] of
+ * each holds it, without a record) computed from those images. */
+static int check_pending(const struct sd_vreg *v,
+			 const struct sd_reg_record *const *pend,
+			 const size_t *owner, size_t n,
+			 struct sd_verify_result *res, struct sd_error *err)
+{
+	const char **names = calloc(n + 1, sizeof(*names));
+	const struct sd_reg_record **recs = calloc(n + 1, sizeof(*recs));
+	struct sd_nar_hash *h = calloc(n + 1, sizeof(*h));
+	int rc = names && recs && h ? 0 : nomem(err);
+	for (size_t k = 0; !rc && k < v->nothers; k++) {
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++)
+			if (owner[i] == k) {
+				recs[m] = pend[i];
+				names[m++] = pend[i]->base;
+			}
+		if (!m)
+			continue;
+		const struct sd_verify_other *o = &v->others[k];
+		rc = sd_base_image_nar_hashes(o->img, names, m, h, err);
+		for (size_t i = 0; !rc && i < m; i++) {
+			res->reg.nar_checked++;
+			if (memcmp(h[i].sha256, recs[i]->nar_hash, 32) ||
+			    h[i].size != recs[i]->nar_size)
+				rc = held_mismatch(v, recs[i], o->image,
+						   "has narHash", &h[i],
+						   res, err);
+		}
+	}
+	free(names);
+	free(recs);
+	free(h);
+	return rc;
+}
+
 static int check_records(const struct sd_vreg *v, const struct sd_tree *tree,
 			 struct sd_verify_result *res, struct sd_error *err)
 {
-	for (size_t i = 0; i < v->reg->nrecs; i++) {
+	const struct sd_reg_record **pend =
+		calloc(v->reg->nrecs + 1, sizeof(*pend));
+	size_t *owner = calloc(v->reg->nrecs + 1, sizeof(*owner));
+	size_t npend = 0;
+	if (!pend || !owner) {
+		free(pend);
+		free(owner);
+		return nomem(err);
+	}
+	int rc = 0;
+	for (size_t i = 0; !rc && i < v->reg->nrecs; i++) {
 		const struct sd_reg_record *r = &v->reg->recs[i];
-		int rc = 0;
-		if (!in_image(v, tree, r->path))
+		ptrdiff_t hk = -1;
+		bool pending = false;
+		if (in_image(v, tree, r->path))
+			;
+		else if ((hk = holder(v, r->base)) >= 0)
+			rc = check_held(v, r, &v->others[hk], &pending, res,
+					err);
+		else
 			rc = reg_violation(v, r->line, r->path,
 					   strdup("registered, but not in the "
 						  "image"),
 					   res, err);
+		if (pending) {
+			pend[npend] = r;
+			owner[npend++] = (size_t)hk;
+		}
 		for (size_t k = 0; !rc && k < r->nrefs; k++) {
 			const char *ref = r->refs[k].path;
 			if (in_image(v, tree, ref) ||
@@ -204,10 +382,12 @@ static int check_records(const struct sd_vreg *v, const struct sd_tree *tree,
 						      r->base),
 					   res, err);
 		}
-		if (rc)
-			return rc;
 	}
-	return 0;
+	if (!rc && npend)
+		rc = check_pending(v, pend, owner, npend, res, err);
+	free(pend);
+	free(owner);
+	return rc;
 }
 
 int sd_vreg_check_presence(const struct sd_vreg *v, const struct sd_tree *tree,
@@ -235,26 +415,6 @@ int sd_vreg_check_presence(const struct sd_vreg *v, const struct sd_tree *tree,
 					   "entry", 0, path, reason, err);
 	}
 	return rc;
-}
-
-static int add_mismatch(struct sd_verify_registration *reg, char *path,
-			const struct sd_reg_record *rec,
-			const struct sd_nar_hash *got, struct sd_error *err)
-{
-	struct sd_nar_mismatch *m =
-		realloc(reg->mismatches, (reg->nmismatches + 1) * sizeof(*m));
-	if (!m) {
-		free(path);
-		return nomem(err);
-	}
-	reg->mismatches = m;
-	m += reg->nmismatches++;
-	m->path = path;
-	memcpy(m->expected, rec->nar_hash, sizeof(m->expected));
-	m->expected_size = rec->nar_size;
-	memcpy(m->actual, got->sha256, sizeof(m->actual));
-	m->actual_size = got->size;
-	return 0;
 }
 
 int sd_vreg_check_nar(const struct sd_vreg *v, const struct sd_tree *tree,

@@ -32,6 +32,10 @@ struct sd_vreg {
 	const char *store_dir;
 	size_t sdlen;
 	struct sd_hashmap *by_hash; /* record's hash part -> record index */
+	/* The other images of a union (opts->others): a registered path
+	 * one of them holds is checked against it, not the image. */
+	const struct sd_verify_other *others;
+	size_t nothers;
 };
 
 /*
@@ -63,9 +67,13 @@ const struct sd_reg_record *sd_vreg_record(const struct sd_vreg *v,
 					   const struct sd_node *node);
 
 /*
- * Violations: registered paths that are not top-level entries of @tree,
- * registered references to paths that are neither in the image nor
- * registered, top-level store paths that are not registered.
+ * Violations: registered paths that are not top-level entries of @tree
+ * (unless another image of the union holds them: then their record must
+ * agree with that image's registration — narHash, narSize, references —
+ * or, where it has no record for them, with the narHash computed from
+ * that image), registered references to paths that are neither in the
+ * image nor registered, top-level store paths that are not registered.
+ * Read errors of another image are returned, naming it.
  */
 int sd_vreg_check_presence(const struct sd_vreg *v, const struct sd_tree *tree,
 			   struct sd_verify_result *res, struct sd_error *err);

@@ -129,7 +129,11 @@ static void help(FILE *f)
 		"                         out; a BASE whose embedded "
 		"registration gives another\n"
 		"                         narHash than the closure's source "
-		"is refused\n"
+		"is refused; with\n"
+		"                         --embed-registration the layer's "
+		"registration covers\n"
+		"                         the union (base paths from the "
+		"bases' registrations)\n"
 		"  --fsync                flush the image to disk before "
 		"renaming it into\n"
 		"                         place (durable across a power loss; "
@@ -527,12 +531,6 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 			      "--tar or --nix-export yet");
 		return SD_EXIT_BAD_INPUT;
 	}
-	if (pbp->n && (po.embed_registration || po.registration_out)) {
-		sd_cli_errorf("--base: a layer's registration would have to "
-			      "cover its bases too; --embed-registration and "
-			      "--registration-out do not work with --base yet");
-		return SD_EXIT_BAD_INPUT;
-	}
 	po.format = sd_format_find(format);
 	if (!po.format) {
 		sd_cli_errorf("--format: unknown format \"%s\"", format);
@@ -618,6 +616,8 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 			po.digest = !no_digest || !quiet;
 			po.interrupted = &sd_interrupted;
 			po.closure = cl;
+			po.bases = pbp->img;
+			po.nbases = pbp->n;
 			/* A path list has no edges: scan for the references. */
 			po.scan_refs = cc.paths != NULL;
 			po.store_dir = cc.st->store_dir;

@@ -25,7 +25,9 @@ static void help(FILE *f)
 		"                       union self-contained instead: every "
 		"reference in\n"
 		"                       IMAGE and in every BASE resolves "
-		"inside one of them\n"
+		"inside one of them;\n"
+		"                       registered paths a BASE holds are "
+		"checked against it\n"
 		"  --store-dir DIR      logical store directory (default "
 		"/nix/store)\n"
 		"  --candidates FILE    store paths or hashes to look for as "
@@ -288,7 +290,8 @@ static int union_verify(struct union_images *u, const struct verify_args *a,
 					.image = u->names[j],
 					.bases = (const char *const *)u->img[j]
 							 .bases,
-					.nbases = u->img[j].nbases};
+					.nbases = u->img[j].nbases,
+					.img = &u->img[j]};
 		struct sd_verify_options o = *opts;
 		o.others = u->others;
 		o.nothers = k;

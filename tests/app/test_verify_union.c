@@ -3,11 +3,13 @@
  * references into another image resolve and are counted per image, bare
  * hashes of its paths are found, and without it they are violations. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "app/baseimage.h"
 #include "app/verify.h"
 #include "formats/format.h"
 #include "tests/common/tmpdir.h"
@@ -101,5 +103,133 @@ Test(verify_union, without_the_other_image_a_violation, .init = setup,
 	cr_expect_eq(r.nviolations, 1);
 	cr_expect_eq(r.nothers, 0);
 	cr_expect(strstr(r.findings[0].path, H_LIB "-lib"));
+	sd_verify_result_release(&r);
+}
+
+/*
+ * A layer's registration that covers the union: the layer's app (no
+ * narHash: the short layout) and lib, which the base holds, checked
+ * against the base's registration record for it.
+ */
+#define HEX_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HEX_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define LAYER_REG(HEX)                                                         \
+	"/nix/store/" H_LAYER "-app\n\n1\n/nix/store/" H_LIB "-lib\n"          \
+	"/nix/store/" H_LIB "-lib\n" HEX "\n400\n\n0\n"
+
+static struct sd_registration *parse(const char *text)
+{
+	struct sd_registration *reg = NULL;
+	struct sd_error err;
+	sd_error_init(&err);
+	cr_assert_eq(sd_registration_parse("reg", text, strlen(text),
+					   "/nix/store", &reg, &err),
+		     0, "%s", err.msg);
+	return reg;
+}
+
+/* A base holding lib and data, with the registration @text. */
+static void base_with(struct sd_base_image *b, char **names, const char *text)
+{
+	memset(b, 0, sizeof(*b));
+	b->path = "base.img";
+	b->format = "squashfs";
+	b->bases = names;
+	b->nbases = 2;
+	b->reg = parse(text);
+	b->reg_by_hash = sd_hashmap_new();
+	cr_assert(b->reg_by_hash);
+	for (size_t i = 0; i < b->reg->nrecs; i++)
+		cr_assert_eq(sd_hashmap_put(b->reg_by_hash, b->reg->recs[i].base,
+					    (int64_t)i, NULL, NULL),
+			     0);
+}
+
+/* Verify the layer with registration @layer_reg over a base whose
+ * registration is @base_reg (NULL: no base at all). */
+static void verify_reg_union(const char *layer_reg, const char *base_reg,
+			     struct sd_verify_result *r)
+{
+	const char *img = write_layer();
+	static char lib[] = H_LIB "-lib", data[] = H_DATA "-data";
+	char *names[] = {lib, data};
+	struct sd_base_image b;
+	struct sd_registration *reg = parse(layer_reg);
+	struct sd_verify_other other = {.image = "base.img",
+					.bases = (const char *const *)names,
+					.nbases = 2,
+					.img = &b};
+	struct sd_verify_options o = {.store_dir = "/nix/store",
+				      .registration = reg,
+				      .registration_name = "layer.reg"};
+	if (base_reg) {
+		base_with(&b, names, base_reg);
+		o.others = &other;
+		o.nothers = 1;
+	}
+	struct sd_error err;
+	sd_error_init(&err);
+	cr_assert_eq(sd_verify_image(img, &o, r, &err), 0, "%s", err.msg);
+	if (base_reg) {
+		sd_registration_free(b.reg);
+		sd_hashmap_free(b.reg_by_hash);
+	}
+	sd_registration_free(reg);
+}
+
+static bool has_violation(const struct sd_verify_result *r, const char *path,
+			  const char *reason)
+{
+	for (size_t i = 0; i < r->nfindings; i++)
+		if (r->findings[i].kind == SD_FINDING_VIOLATION &&
+		    strstr(r->findings[i].path, path) &&
+		    strstr(r->findings[i].reason, reason))
+			return true;
+	return false;
+}
+
+Test(verify_union, registered_base_path_agreeing_with_the_base,
+     .init = setup, .fini = tt_teardown)
+{
+	struct sd_verify_result r;
+	verify_reg_union(LAYER_REG(HEX_A),
+			 "/nix/store/" H_LIB "-lib\n" HEX_A "\n400\n\n0\n", &r);
+	cr_expect_eq(r.nviolations, 0);
+	cr_expect_eq(r.reg.nar_checked, 1); /* lib, against the base */
+	cr_expect_eq(r.reg.nmismatches, 0);
+	sd_verify_result_release(&r);
+}
+
+Test(verify_union, registered_base_path_with_another_narhash,
+     .init = setup, .fini = tt_teardown)
+{
+	struct sd_verify_result r;
+	verify_reg_union(LAYER_REG(HEX_B),
+			 "/nix/store/" H_LIB "-lib\n" HEX_A "\n400\n\n0\n", &r);
+	cr_expect_eq(r.nviolations, 1);
+	cr_expect_eq(r.reg.nmismatches, 1);
+	cr_expect(has_violation(&r, H_LIB "-lib", "but base.img, which holds it"));
+	sd_verify_result_release(&r);
+}
+
+Test(verify_union, registered_base_path_with_other_references,
+     .init = setup, .fini = tt_teardown)
+{
+	struct sd_verify_result r;
+	verify_reg_union(LAYER_REG(HEX_A),
+			 "/nix/store/" H_LIB "-lib\n" HEX_A "\n400\n\n1\n"
+			 "/nix/store/" H_LIB "-lib\n",
+			 &r);
+	cr_expect_eq(r.nviolations, 1);
+	cr_expect(has_violation(&r, H_LIB "-lib", "references differ"));
+	sd_verify_result_release(&r);
+}
+
+Test(verify_union, registered_base_path_without_the_base,
+     .init = setup, .fini = tt_teardown)
+{
+	struct sd_verify_result r;
+	verify_reg_union(LAYER_REG(HEX_A), NULL, &r);
+	cr_expect(has_violation(&r, H_LIB "-lib", "registered, but not in the image"));
 	sd_verify_result_release(&r);
 }

@@ -182,7 +182,9 @@ check "... naming it" contains "$WORK/err" "$WORK/nope.img"
 check "... and nothing is written" [ ! -e "$WORK/x.sqfs" ]
 expect_rc 2 "verify --base: not an image gives 2" "$SD" verify --base "$WORK/random.img" "$WORK/l2.sqfs"
 check "... naming it" contains "$WORK/err" "$WORK/random.img"
-expect_rc 2 "pack --base with --embed-registration is refused (not yet)" \
-	"$SD" pack -q -o "$WORK/x.sqfs" --embed-registration --base "$WORK/base.squashfs" --store "$S" "$B"
+"$SD" export "$WORK/layer-squashfs.squashfs" --tar "$WORK/clB.tar"
+expect_rc 2 "pack --base with --tar is refused" \
+	"$SD" pack -q -o "$WORK/x.sqfs" --tar "$WORK/clB.tar" --base "$WORK/base.squashfs"
+check "... saying --base needs a store" contains "$WORK/err" "--base needs a store"
 
 finish
