@@ -25,6 +25,7 @@
 #include "formats/format.h"
 #include "formats/squashfs/squashfs.h"
 #include "formats/squashfs/writer_cache.h"
+#include "cachehelpers.h"
 #include "helpers.h"
 
 #define BS 4096u
@@ -440,15 +441,6 @@ static void unit_key(const char *comp, enum sd_sqfs_unit unit,
 	cr_assert_eq(sd_compcache_key(params, desc, key, NULL), 0);
 }
 
-static void sha(const void *data, size_t len, uint8_t out[SD_SHA256_LEN])
-{
-	struct sd_sha256 *h = sd_sha256_new();
-
-	cr_assert_not_null(h);
-	sd_sha256_update(h, data, len);
-	sd_sha256_final(h, out);
-}
-
 /*
  * The keys are derived from digests and lengths as writer_cache.h says (a
  * later stat index computes them without the content): a block's and a
@@ -481,11 +473,11 @@ Test(sqcache, keys_as_documented)
 	struct sd_compcache *c = open_cache("cache");
 
 	/* block: SHA-256("block" le32(len) SHA-256(content)) */
-	sha(block, sizeof(block), digest);
+	th_sha256(block, sizeof(block), digest);
 	memcpy(dbuf, "block", 5);
 	put_le32(dbuf + 5, BS);
 	memcpy(dbuf + 9, digest, SD_SHA256_LEN);
-	sha(dbuf, 9 + SD_SHA256_LEN, desc);
+	th_sha256(dbuf, 9 + SD_SHA256_LEN, desc);
 	unit_key("zstd", SD_SQFS_UNIT_BLOCK, desc, key);
 	cr_assert(sd_compcache_get(c, key, &v, &len), "block entry");
 	cr_assert_eq(((uint8_t *)v)[0], SD_SQFS_UNIT_BLOCK);
@@ -498,12 +490,12 @@ Test(sqcache, keys_as_documented)
 	memcpy(dbuf, "fragment", 8);
 	off = 8;
 	put_le32(dbuf + off, sizeof(tail1));
-	sha(tail1, sizeof(tail1), dbuf + off + 4);
+	th_sha256(tail1, sizeof(tail1), dbuf + off + 4);
 	off += 4 + SD_SHA256_LEN;
 	put_le32(dbuf + off, sizeof(tail2));
-	sha(tail2, sizeof(tail2), dbuf + off + 4);
+	th_sha256(tail2, sizeof(tail2), dbuf + off + 4);
 	off += 4 + SD_SHA256_LEN;
-	sha(dbuf, off, desc);
+	th_sha256(dbuf, off, desc);
 	unit_key("zstd", SD_SQFS_UNIT_FRAGMENT, desc, key);
 	cr_assert(sd_compcache_get(c, key, &v, &len), "fragment entry");
 	cr_assert_eq(((uint8_t *)v)[0], SD_SQFS_UNIT_FRAGMENT);

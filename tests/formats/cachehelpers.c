@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cachehelpers.c — shared code of the compression-cache tests (see
+ * cachehelpers.h).
+ */
+#include "cachehelpers.h"
+
+#include <criterion/criterion.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sha256.h"
+#include "core/stream.h"
+#include "helpers.h"
+
+static int count_open(void *ctx, const struct sd_node *n,
+		      struct sd_stream *inner, struct sd_stream **out,
+		      struct sd_error *err)
+{
+	struct th_known *k = ctx;
+
+	(void)err;
+	atomic_fetch_add(&k->opens[n->index], 1);
+	*out = inner;
+	return SD_OK;
+}
+
+static const struct sd_stream_tap counting_tap = {count_open};
+
+void th_sha256(const void *data, size_t len, uint8_t out[32])
+{
+	struct sd_sha256 *h = sd_sha256_new();
+
+	cr_assert_not_null(h);
+	sd_sha256_update(h, data, len);
+	sd_sha256_final(h, out);
+}
+
+static void learn(struct th_known *k, const struct sd_node *n)
+{
+	if (n->type == SD_NODE_FILE) {
+		size_t len;
+		void *d = th_content(k->t, n, &len);
+
+		th_sha256(d, len, k->sha[n->index]);
+		k->have[n->index] = true;
+		free(d);
+	}
+	for (size_t i = 0; i < n->nchildren; i++)
+		learn(k, n->children[i]);
+}
+
+void th_known_init(struct th_known *k, struct sd_tree *t)
+{
+	k->t = t;
+	k->after_read = false;
+	k->sha = calloc(t->count, 32);
+	k->have = calloc(t->count, sizeof(bool));
+	k->opens = calloc(t->count, sizeof(*k->opens));
+	cr_assert(k->sha && k->have && k->opens);
+	learn(k, t->root);
+	t->tap = &counting_tap;
+	t->tap_ctx = k;
+}
+
+bool th_known_digest(void *ctx, const struct sd_node *n, uint8_t sha[32])
+{
+	struct th_known *k = ctx;
+
+	if (!k->have[n->index] || (k->after_read && !k->opens[n->index]))
+		return false;
+	memcpy(sha, k->sha[n->index], 32);
+	return true;
+}
+
+void th_known_reset_opens(struct th_known *k)
+{
+	for (size_t i = 0; i < k->t->count; i++)
+		k->opens[i] = 0;
+}
+
+static void print_opened(const struct th_known *k, const struct sd_node *n)
+{
+	if (k->opens[n->index])
+		fprintf(stderr, "opened %s\n", n->name);
+	for (size_t i = 0; i < n->nchildren; i++)
+		print_opened(k, n->children[i]);
+}
+
+unsigned th_known_opened(const struct th_known *k)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < k->t->count; i++)
+		n += k->opens[i] ? 1 : 0;
+	if (getenv("SD_TEST_VERBOSE"))
+		print_opened(k, k->t->root);
+	return n;
+}
+
+void th_known_release(struct th_known *k)
+{
+	free(k->sha);
+	free(k->have);
+	free(k->opens);
+}
+
