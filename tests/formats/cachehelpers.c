@@ -6,6 +6,8 @@
 #include "cachehelpers.h"
 
 #include <criterion/criterion.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,3 +109,72 @@ void th_known_release(struct th_known *k)
 	free(k->opens);
 }
 
+static bool is_bucket(const char *name)
+{
+	return strlen(name) == 2 && isxdigit((unsigned char)name[0]) &&
+	       isxdigit((unsigned char)name[1]);
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **th_cache_entries(const char *dir, size_t *n)
+{
+	char v1[4096], sub[4200];
+	char **out = NULL;
+	size_t cap = 0;
+	DIR *d, *e;
+	struct dirent *de, *fe;
+
+	*n = 0;
+	snprintf(v1, sizeof(v1), "%s/v1", dir);
+	d = opendir(v1);
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		if (!is_bucket(de->d_name))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", v1, de->d_name);
+		e = opendir(sub);
+		cr_assert_not_null(e, "opendir %s", sub);
+		while ((fe = readdir(e))) {
+			size_t len = strlen(sub) + 66;
+
+			if (strlen(fe->d_name) != 64)
+				continue;
+			if (*n == cap) {
+				cap = cap ? 2 * cap : 64;
+				out = realloc(out, cap * sizeof(*out));
+				cr_assert_not_null(out);
+			}
+			out[*n] = malloc(len);
+			cr_assert_not_null(out[*n]);
+			snprintf(out[*n], len, "%s/%s", sub, fe->d_name);
+			(*n)++;
+		}
+		closedir(e);
+	}
+	closedir(d);
+	if (*n > 1) /* readdir order is not fixed */
+		qsort(out, *n, sizeof(*out), by_path);
+	return out;
+}
+
+void th_cache_entries_free(char **e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(e[i]);
+	free(e);
+}
+
+void th_cache_entry_path(const char *dir, const uint8_t key[32], char *out,
+			 size_t size)
+{
+	char hex[65];
+
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	snprintf(out, size, "%s/v1/%.2s/%s", dir, hex, hex);
+}

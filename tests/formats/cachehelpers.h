@@ -57,4 +57,17 @@ void th_known_release(struct th_known *k);
  * hasher can be made. */
 void th_sha256(const void *data, size_t len, uint8_t out[32]);
 
+/*
+ * The entry files of the cache at the path @dir ("<dir>/v1/xx/<64 hex>"),
+ * sorted by path; their number in *@n.  NULL (and 0) when @dir has no v1
+ * directory.  The array and each path are malloc'ed: th_cache_entries_free.
+ */
+char **th_cache_entries(const char *dir, size_t *n);
+void th_cache_entries_free(char **e, size_t n);
+
+/* Into @out (@size bytes): the path of @key's entry in the cache at the
+ * path @dir. */
+void th_cache_entry_path(const char *dir, const uint8_t key[32], char *out,
+			 size_t size);
+
 #endif

@@ -11,7 +11,6 @@
  * follow the documented derivation.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "core/sha256.h"
 #include "formats/erofs/writer.h"
 #include "formats/erofs/writer_z.h"
+#include "cachehelpers.h"
 #include "helpers.h"
 
 #define MIB (1024u * 1024u)
@@ -187,61 +187,6 @@ static void assert_same_file(const char *a, const char *b)
 	free(db);
 }
 
-/* The entry files of cache @dir, sorted by name (free each and the
- * array). */
-static char **entries(const char *dir, size_t *n)
-{
-	char v1[512], sub[800];
-	char **out = NULL;
-	size_t cap = 0;
-	DIR *d, *e;
-	struct dirent *de, *fe;
-
-	*n = 0;
-	snprintf(v1, sizeof(v1), "%s/v1", dir);
-	d = opendir(v1);
-	if (!d)
-		return NULL;
-	while ((de = readdir(d))) {
-		if (strlen(de->d_name) != 2)
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", v1, de->d_name);
-		e = opendir(sub);
-		cr_assert_not_null(e, "opendir %s", sub);
-		while ((fe = readdir(e))) {
-			if (strlen(fe->d_name) != 64)
-				continue;
-			if (*n == cap) {
-				cap = cap ? 2 * cap : 64;
-				out = realloc(out, cap * sizeof(*out));
-				cr_assert_not_null(out);
-			}
-			size_t len = strlen(sub) + 66;
-			out[*n] = malloc(len);
-			cr_assert_not_null(out[*n]);
-			snprintf(out[*n], len, "%s/%s", sub, fe->d_name);
-			(*n)++;
-		}
-		closedir(e);
-	}
-	closedir(d);
-	for (size_t i = 1; i < *n; i++) /* insertion sort: few entries */
-		for (size_t j = i; j > 0 && strcmp(out[j - 1], out[j]) > 0;
-		     j--) {
-			char *tmp = out[j];
-			out[j] = out[j - 1];
-			out[j - 1] = tmp;
-		}
-	return out;
-}
-
-static void free_entries(char **e, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(e[i]);
-	free(e);
-}
-
 /* Flip the byte in the middle of entry @path's value, or truncate the
  * entry to @keep bytes when @keep is not SIZE_MAX. */
 static void damage(const char *path, size_t keep)
@@ -284,9 +229,9 @@ static void cache_matrix(const struct sd_tree *t, const struct cfg *c)
 	cr_assert_gt(k.misses, 0, "%s: cold run had no misses", c->comp);
 	cr_assert_gt(k.puts, 0, "%s: cold run stored nothing", c->comp);
 	cr_assert_eq(k.corrupt, 0);
-	e = entries(dir, &n);
+	e = th_cache_entries(dir, &n);
 	cr_assert_gt(n, 4, "%s: only %zu entries", c->comp, n);
-	free_entries(e, n);
+	th_cache_entries_free(e, n);
 
 	/* warm: every segment from the cache */
 	for (unsigned jobs = 1; jobs <= 2; jobs++) {
@@ -300,24 +245,24 @@ static void cache_matrix(const struct sd_tree *t, const struct cfg *c)
 	}
 
 	/* partly emptied: every other entry removed */
-	e = entries(dir, &n);
+	e = th_cache_entries(dir, &n);
 	for (size_t i = 0; i < n; i += 2)
 		cr_assert_eq(unlink(e[i]), 0);
-	free_entries(e, n);
+	th_cache_entries_free(e, n);
 	assert_same_file(ref, write_with(t, c, 2, dir, "partial.img", &k));
 	cr_assert_gt(k.hits, 0);
 	cr_assert_gt(k.misses, 0);
 	cr_assert_eq(k.puts, k.misses - k.present);
 
 	/* damaged: flipped bytes in blocks and in records, truncations */
-	e = entries(dir, &n);
+	e = th_cache_entries(dir, &n);
 	for (size_t i = 0; i < n; i++) {
 		if (i % 3 == 0)
 			damage(e[i], SIZE_MAX);
 		else if (i % 3 == 1)
 			damage(e[i], SD_COMPCACHE_HEADER_LEN + 100);
 	}
-	free_entries(e, n);
+	th_cache_entries_free(e, n);
 	assert_same_file(ref, write_with(t, c, 1, dir, "damaged.img", &k));
 	cr_assert_gt(k.corrupt, 0, "%s: damage went unnoticed", c->comp);
 	cr_assert_gt(k.hits, 0);
@@ -389,10 +334,10 @@ Test(erofs_cache, read_only_cache)
 	snprintf(ref, sizeof(ref), "%s",
 		 write_with(t, &c, 1, NULL, "ref.img", &k));
 	write_with(t, &c, 2, dir, "cold.img", &k);
-	e = entries(dir, &n);
+	e = th_cache_entries(dir, &n);
 	for (size_t i = 0; i < n; i += 2)
 		unlink(e[i]);
-	free_entries(e, n);
+	th_cache_entries_free(e, n);
 	if (mount(NULL, mnt, NULL, MS_REMOUNT | MS_RDONLY, NULL) != 0) {
 		umount2(mnt, MNT_DETACH);
 		cr_skip_test("cannot remount the tmpfs read-only");
@@ -485,9 +430,9 @@ Test(erofs_cache, none_leaves_cache_alone)
 				 write_with(t, &c, jobs, dirbuf, "c.img", &k));
 		cr_assert_eq(k.hits + k.misses + k.puts + k.skipped, 0);
 	}
-	char **e = entries(dirbuf, &n);
+	char **e = th_cache_entries(dirbuf, &n);
 	cr_assert_eq(n, 0);
-	free_entries(e, n);
+	th_cache_entries_free(e, n);
 	sd_tree_free(t);
 }
 
@@ -758,10 +703,10 @@ Test(erofs_cache, inconsistent_value_rejected)
 	char dir0[512];
 	snprintf(dir0, sizeof(dir0), "%s", tt_path("cache0"));
 	assert_same_file(ref, write_with(t, &c, 1, dir0, "cold.img", &k));
-	e = entries(dir0, &n);
+	e = th_cache_entries(dir0, &n);
 	cr_assert_eq(n, 1);
 	entry = th_slurp(e[0], &elen);
-	free_entries(e, n);
+	th_cache_entries_free(e, n);
 
 	/* its name is the documented key */
 	cr_assert_eq(ez_config_init(&cfg, "lz4hc", -1, 16384, NULL), 0);
@@ -832,11 +777,11 @@ Test(erofs_cache, inconsistent_value_rejected)
 		cr_assert_eq(k.misses, 0);
 		cr_assert_eq(k.corrupt, 0);
 		/* the compressed value replaced the bad one */
-		e = entries(dirp, &n);
+		e = th_cache_entries(dirp, &n);
 		cr_assert_eq(n, 1);
 		size_t glen;
 		uint8_t *good = th_slurp(e[0], &glen);
-		free_entries(e, n);
+		th_cache_entries_free(e, n);
 		cr_assert_eq(glen, elen, "mutation %d: not replaced", m);
 		cr_assert(!memcmp(good + SD_COMPCACHE_HEADER_LEN, val, vlen),
 			  "mutation %d: not replaced", m);

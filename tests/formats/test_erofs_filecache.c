@@ -21,7 +21,6 @@
 #include "core/compcache.h"
 #include "core/le.h"
 #include "core/sha256.h"
-#include "core/stream.h"
 #include "formats/erofs/writer.h"
 #include "formats/erofs/writer_z.h"
 #include "cachehelpers.h"
@@ -249,17 +248,6 @@ Test(erofs_filecache, cold_warm_partial)
 	sd_tree_free(t);
 }
 
-/* The path of @key's entry in cache @dir. */
-static void entry_path(const char *dir, const uint8_t key[32], char *out,
-		       size_t size)
-{
-	char hex[65];
-
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", key[i]);
-	snprintf(out, size, "%s/v1/%.2s/%s", dir, hex, hex);
-}
-
 static void doc_file_key(const struct ez_config *cfg, bool ztail, uint64_t size,
 			 const uint8_t digest[32], uint8_t key[32])
 {
@@ -319,7 +307,7 @@ Test(erofs_filecache, bad_entries_never_used)
 		snprintf(dir, sizeof(dir), "%s", tt_path(name));
 		write_fc(t, &c, 1 + (unsigned)(m % 2), dir, &k, "cold.img",
 			 &st);
-		entry_path(dir, key, path, sizeof(path));
+		th_cache_entry_path(dir, key, path, sizeof(path));
 		v = th_slurp(path, &vlen);
 		cr_assert_eq(vlen, SD_COMPCACHE_HEADER_LEN + 3 * 40 + 8);
 		uint8_t *val = v + SD_COMPCACHE_HEADER_LEN;
@@ -349,7 +337,7 @@ Test(erofs_filecache, bad_entries_never_used)
 			cr_assert_eq(ewz_cache_key(params, MIB, 0, val + 40,
 						   skey, NULL),
 				     0);
-			entry_path(dir, skey, sp, sizeof(sp));
+			th_cache_entry_path(dir, skey, sp, sizeof(sp));
 			cr_assert_eq(unlink(sp), 0, "%s", sp);
 			break;
 		}

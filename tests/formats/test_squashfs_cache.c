@@ -7,7 +7,6 @@
  * the keys are the documented ones.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -165,53 +164,6 @@ static void cached_write(const struct sd_tree *t, const char *comp,
 		     (unsigned long long)st.files_deduplicated);
 }
 
-/* The entry files of the cache at @dir (paths, malloc'ed), in a fixed
- * order; returns their number. */
-static size_t entries(const char *dir, char ***out)
-{
-	char path[4096];
-	char **list = NULL;
-	size_t n = 0;
-
-	for (unsigned b = 0; b < 256; b++) {
-		DIR *d;
-		struct dirent *e;
-
-		snprintf(path, sizeof(path), "%s/v1/%02x", tt_path(dir), b);
-		d = opendir(path);
-		if (!d)
-			continue;
-		while ((e = readdir(d))) {
-			if (strlen(e->d_name) != 64)
-				continue;
-			list = realloc(list, (n + 1) * sizeof(*list));
-			cr_assert_not_null(list);
-			list[n] = malloc(strlen(path) + 66);
-			cr_assert_not_null(list[n]);
-			snprintf(list[n], strlen(path) + 66, "%s/%s", path,
-				 e->d_name);
-			n++;
-		}
-		closedir(d);
-	}
-	for (size_t i = 1; i < n; i++) /* readdir order is not fixed */
-		for (size_t j = i; j > 0 && strcmp(list[j - 1], list[j]) > 0;
-		     j--) {
-			char *x = list[j];
-			list[j] = list[j - 1];
-			list[j - 1] = x;
-		}
-	*out = list;
-	return n;
-}
-
-static void free_entries(char **list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-}
-
 /* Flip one byte of the file at @path at offset @off (from its end if
  * @off is negative). */
 static void flip_byte(const char *path, long off)
@@ -256,9 +208,9 @@ static void each_compressor(const char *comp)
 			  (unsigned long long)k.hits,
 			  (unsigned long long)k.misses,
 			  (unsigned long long)k.puts);
-		n = entries("cache", &list);
+		list = th_cache_entries(tt_path("cache"), &n);
 		cr_assert_eq(n, 0);
-		free_entries(list, n);
+		th_cache_entries_free(list, n);
 		cached_write(t, comp, 1, "cache", dedup, "again", &k);
 		sd_tree_free(t);
 		return;
@@ -285,11 +237,11 @@ static void each_compressor(const char *comp)
 	}
 
 	/* partly emptied: every other entry removed */
-	n = entries("cache", &list);
+	list = th_cache_entries(tt_path("cache"), &n);
 	cr_assert(n > 4, "%s: %zu entries", comp, n);
 	for (size_t i = 0; i < n; i += 2)
 		cr_assert_eq(unlink(list[i]), 0, "%s", list[i]);
-	free_entries(list, n);
+	th_cache_entries_free(list, n);
 	cached_write(t, comp, 2, "cache", dedup, "partly emptied", &k);
 	cr_assert(k.hits > 0 && k.misses > 0 && k.puts > 0,
 		  "%s partial: %llu hits, %llu misses", comp,
@@ -298,7 +250,7 @@ static void each_compressor(const char *comp)
 	cr_assert(k.hits == units && k.misses == 0, "%s refilled", comp);
 
 	/* damaged: a flipped byte in a value, in a header, a truncation */
-	n = entries("cache", &list);
+	list = th_cache_entries(tt_path("cache"), &n);
 	for (size_t i = 0; i < n; i += 3) {
 		if (i % 9 == 0)
 			flip_byte(list[i], 20);
@@ -307,7 +259,7 @@ static void each_compressor(const char *comp)
 		else
 			cr_assert_eq(truncate(list[i], 70), 0);
 	}
-	free_entries(list, n);
+	th_cache_entries_free(list, n);
 	cached_write(t, comp, 2, "cache", dedup, "damaged", &k);
 	cr_assert(k.corrupt > 0 && k.hits > 0,
 		  "%s damaged: %llu corrupt, %llu hits", comp,
@@ -357,7 +309,7 @@ Test(sqcache, inconsistent_values_are_refused)
 	uint64_t units = k.hits + k.misses, stored = k.puts;
 
 	struct sd_compcache *c = open_cache("cache");
-	n = entries("cache", &list);
+	list = th_cache_entries(tt_path("cache"), &n);
 	for (size_t i = 0; i < n; i++) {
 		const char *hex = strrchr(list[i], '/') + 1;
 		uint8_t key[SD_COMPCACHE_KEY_LEN];
@@ -398,7 +350,7 @@ Test(sqcache, inconsistent_values_are_refused)
 		bad++;
 		free(v);
 	}
-	free_entries(list, n);
+	th_cache_entries_free(list, n);
 	sd_compcache_close(c);
 	cr_assert_eq(bad, stored);
 

@@ -20,8 +20,6 @@
 
 #include "core/compcache.h"
 #include "core/le.h"
-#include "core/sha256.h"
-#include "core/stream.h"
 #include "formats/format.h"
 #include "formats/squashfs/squashfs.h"
 #include "formats/squashfs/writer_cache.h"
@@ -242,17 +240,6 @@ Test(sqfilecache, none_uses_no_cache)
 	sd_tree_free(t);
 }
 
-/* The path of @key's entry in cache @dir. */
-static void entry_path(const char *dir, const uint8_t key[32], char *out,
-		       size_t size)
-{
-	char hex[65];
-
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", key[i]);
-	snprintf(out, size, "%s/v1/%.2s/%s", tt_path(dir), hex, hex);
-}
-
 static void params_of(const char *comp, enum sd_sqfs_unit unit,
 		      char params[SD_SQFS_CACHE_PARAMS_MAX])
 {
@@ -329,7 +316,7 @@ Test(sqfilecache, bad_entries_never_used)
 	/* the documented layout */
 	write_fc(t, comp, 1, "doc", &k, "cold.img", &st);
 	doc_file_key(comp, b5->size, k.sha[b5->index], key);
-	entry_path("doc", key, path, sizeof(path));
+	th_cache_entry_path(tt_path("doc"), key, path, sizeof(path));
 	v = th_slurp(path, &vlen);
 	val = v + SD_COMPCACHE_HEADER_LEN;
 	vlen -= SD_COMPCACHE_HEADER_LEN;
@@ -394,7 +381,8 @@ Test(sqfilecache, bad_entries_never_used)
 			uint8_t bkey[32];
 
 			doc_block_key(comp, val + 33 * 7 + 1, bkey);
-			entry_path(dir, bkey, path, sizeof(path));
+			th_cache_entry_path(tt_path(dir), bkey, path,
+					    sizeof(path));
 			cr_assert_eq(unlink(path), 0, "%s", path);
 			break;
 		}
