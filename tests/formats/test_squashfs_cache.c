@@ -7,12 +7,10 @@
  * the keys are the documented ones.
  */
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -524,43 +522,19 @@ Test(sqcache, params)
 	cr_assert(strstr(p[2], "liblzma "), "%s", p[2]);
 }
 
-static bool mounted;
-
-static void fini_mount(void)
-{
-	if (mounted)
-		umount2(tt_path("m"), MNT_DETACH);
-	mounted = false;
-	tt_teardown();
-}
-
-static void mount_tmpfs(const char *size)
-{
-	char opt[64];
-
-	tt_mkdir("m");
-	snprintf(opt, sizeof(opt), "size=%s,mode=0755", size);
-	if (mount("tmpfs", tt_path("m"), "tmpfs", 0, opt) != 0)
-		cr_skip_test("cannot mount a tmpfs here (%s): needs root",
-			     strerror(errno));
-	mounted = true;
-}
-
 /* A read-only cache is off from its open: not even looked up. */
-Test(sqcache, read_only_cache, .fini = fini_mount)
+Test(sqcache, read_only_cache, .fini = tt_teardown_mount)
 {
 	struct sd_tree *t = cache_tree();
 	struct sd_write_stats st;
 	struct sd_compcache_counters k;
 
 	write_image(t, "gzip", 1, NULL, "ref.sqfs", &st);
-	mount_tmpfs("64m");
+	tt_mount_tmpfs("64m");
 	cached_write(t, "gzip", 2, "m/cache", st.files_deduplicated, "cold",
 		     &k);
 	cr_assert_gt(k.puts, 0);
-	cr_assert_eq(mount("tmpfs", tt_path("m"), "tmpfs",
-			   MS_REMOUNT | MS_RDONLY, NULL),
-		     0, "remount ro: %s", strerror(errno));
+	tt_remount_ro();
 	cached_write(t, "gzip", 2, "m/cache", st.files_deduplicated,
 		     "read-only", &k);
 	cr_assert(k.hits == 0 && k.misses == 0 && k.skipped == 0,
@@ -570,14 +544,14 @@ Test(sqcache, read_only_cache, .fini = fini_mount)
 }
 
 /* A cache that fills its file system mid-write turns off: same bytes. */
-Test(sqcache, full_cache, .fini = fini_mount)
+Test(sqcache, full_cache, .fini = tt_teardown_mount)
 {
 	struct sd_tree *t = cache_tree();
 	struct sd_write_stats st;
 	struct sd_compcache_counters k;
 
 	write_image(t, "zstd", 1, NULL, "ref.sqfs", &st);
-	mount_tmpfs("96k");
+	tt_mount_tmpfs("96k");
 	for (unsigned jobs = 1; jobs <= 2; jobs++) {
 		struct sd_compcache *c = open_cache("m/cache");
 		struct sd_write_stats st2;
