@@ -49,29 +49,7 @@ static void *text(size_t len, unsigned seed)
 /* Runs of random and repeated bytes. */
 static void *mixed(size_t len, uint32_t seed)
 {
-	uint8_t *p = malloc(len ? len : 1);
-	size_t off = 0;
-
-	cr_assert_not_null(p);
-	for (unsigned i = 0; off < len; i++) {
-		size_t run = 2000 + (i * 7919u) % 20000;
-
-		if (run > len - off)
-			run = len - off;
-		if (i % 2)
-			th_random(p + off, run, seed + i);
-		else
-			memset(p + off, 'a' + (int)(i % 26), run);
-		off += run;
-	}
-	return p;
-}
-
-static void add(struct sd_tree *t, struct sd_node *dir, const char *name,
-		void *data, size_t len)
-{
-	th_file(t, dir, name, data, len);
-	free(data);
+	return th_mixed(len, seed, 2000, 20000);
 }
 
 /*
@@ -89,34 +67,37 @@ static struct sd_tree *shapes_tree_plus(bool more)
 	struct sd_node *b = th_dir(t, NULL, "bbbb-again");
 	uint8_t *x, *y;
 
-	add(t, a, "empty", malloc(1), 0);
-	add(t, a, "small", text(3000, 1), 3000);
-	add(t, a, "blocks8", text(8 * 4096, 2), 8 * 4096);
-	add(t, a, "blocks5-tail", text(5 * 4096 + 1234, 3), 5 * 4096 + 1234);
-	add(t, a, "multi", mixed(2 * MIB + 300000, 4), 2 * MIB + 300000);
-	add(t, a, "zeros", calloc(1, MIB + MIB / 2 + 100), MIB + MIB / 2 + 100);
+	th_file_take(t, a, "empty", malloc(1), 0);
+	th_file_take(t, a, "small", text(3000, 1), 3000);
+	th_file_take(t, a, "blocks8", text(8 * 4096, 2), 8 * 4096);
+	th_file_take(t, a, "blocks5-tail", text(5 * 4096 + 1234, 3),
+		     5 * 4096 + 1234);
+	th_file_take(t, a, "multi", mixed(2 * MIB + 300000, 4),
+		     2 * MIB + 300000);
+	th_file_take(t, a, "zeros", calloc(1, MIB + MIB / 2 + 100),
+		     MIB + MIB / 2 + 100);
 	th_random_file(t, a, "random", 200000, 5);
 	th_random_file(t, a, "random-3blocks", 3 * 4096, 6);
 	x = malloc(256 * 1024);
 	cr_assert_not_null(x);
 	th_random(x, 64 * 1024, 7);
 	memset(x + 64 * 1024, 'z', 192 * 1024);
-	add(t, a, "raw-then-zeros", x, 256 * 1024);
-	add(t, a, "dup-one", text(40000, 8), 40000);
-	add(t, b, "dup-one", text(40000, 8), 40000);
-	add(t, a, "dup-multi", mixed(MIB + 5000, 9), MIB + 5000);
-	add(t, b, "dup-multi", mixed(MIB + 5000, 9), MIB + 5000);
+	th_file_take(t, a, "raw-then-zeros", x, 256 * 1024);
+	th_file_take(t, a, "dup-one", text(40000, 8), 40000);
+	th_file_take(t, b, "dup-one", text(40000, 8), 40000);
+	th_file_take(t, a, "dup-multi", mixed(MIB + 5000, 9), MIB + 5000);
+	th_file_take(t, b, "dup-multi", mixed(MIB + 5000, 9), MIB + 5000);
 	/* same second segment, different first ones */
 	x = mixed(MIB + 70000, 10);
 	y = mixed(MIB + 70000, 11);
 	memcpy(y + MIB, x + MIB, 70000);
-	add(t, a, "tail-a", x, MIB + 70000);
-	add(t, b, "tail-b", y, MIB + 70000);
+	th_file_take(t, a, "tail-a", x, MIB + 70000);
+	th_file_take(t, b, "tail-b", y, MIB + 70000);
 	if (more) { /* two new files, last in tree order */
 		struct sd_node *z = th_dir(t, NULL, "zzzz-new");
 
-		add(t, z, "a", text(50000, 12), 50000);
-		add(t, z, "b", text(60000, 13), 60000);
+		th_file_take(t, z, "a", text(50000, 12), 50000);
+		th_file_take(t, z, "b", text(60000, 13), 60000);
 	}
 	th_finalize(t);
 	return t;

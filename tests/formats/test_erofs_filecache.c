@@ -95,13 +95,6 @@ static void *text(size_t len, unsigned seed)
 	return p;
 }
 
-static void add(struct sd_tree *t, struct sd_node *d, const char *name,
-		void *data, size_t len)
-{
-	th_file(t, d, name, data, len);
-	free(data);
-}
-
 /*
  * Compressible files of one and of several segments, duplicates of both
  * (a multi-segment pair, which the pre-hash finds), a file whose last
@@ -119,16 +112,19 @@ static struct sd_tree *tree(void)
 	struct sd_node *a = th_dir(t, NULL, "aaaa-one");
 	struct sd_node *b = th_dir(t, NULL, "bbbb-two");
 
-	add(t, a, "empty", malloc(1), 0);
-	add(t, a, "small", text(2000, 1), 2000);
-	add(t, a, "one", text(300000, 2), 300000);
-	add(t, a, "multi", text(2 * MIB + 300000, 3), 2 * MIB + 300000);
-	add(t, a, "blocks", text(5 * 4096 + 100, 4), 5 * 4096 + 100);
+	th_file_take(t, a, "empty", malloc(1), 0);
+	th_file_take(t, a, "small", text(2000, 1), 2000);
+	th_file_take(t, a, "one", text(300000, 2), 300000);
+	th_file_take(t, a, "multi", text(2 * MIB + 300000, 3),
+		     2 * MIB + 300000);
+	th_file_take(t, a, "blocks", text(5 * 4096 + 100, 4), 5 * 4096 + 100);
 	th_random_file(t, a, "random", 100000, 5);
-	add(t, b, "one", text(300000, 2), 300000); /* dup: 1 */
-	add(t, b, "multi", text(2 * MIB + 300000, 3), 2 * MIB + 300000);
-	add(t, b, "two", text(MIB + 5000, 6), MIB + 5000); /* 2 segments */
-	add(t, b, "zeros", calloc(1, 70000), 70000);
+	th_file_take(t, b, "one", text(300000, 2), 300000); /* dup: 1 */
+	th_file_take(t, b, "multi", text(2 * MIB + 300000, 3),
+		     2 * MIB + 300000);
+	th_file_take(t, b, "two", text(MIB + 5000, 6),
+		     MIB + 5000); /* 2 segments */
+	th_file_take(t, b, "zeros", calloc(1, 70000), 70000);
 	th_finalize(t);
 	return t;
 }
