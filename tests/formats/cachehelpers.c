@@ -8,10 +8,12 @@
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/sha256.h"
 #include "core/stream.h"
@@ -177,4 +179,32 @@ void th_cache_entry_path(const char *dir, const uint8_t key[32], char *out,
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", key[i]);
 	snprintf(out, size, "%s/v1/%.2s/%s", dir, hex, hex);
+}
+
+void th_write_cached(const struct sd_format *fmt, const struct sd_tree *t,
+		     const struct sd_write_options *o, const char *cachedir,
+		     const char *path, struct sd_write_stats *st,
+		     struct sd_compcache_counters *cnt)
+{
+	struct sd_write_options with = *o;
+	struct sd_compcache *cc = NULL;
+	struct sd_error err;
+	int fd, ret;
+
+	sd_error_init(&err);
+	if (cachedir)
+		cr_assert_eq(sd_compcache_open(&cc, cachedir, NULL, &err), 0,
+			     "open cache: %s", err.msg);
+	with.cache = cc;
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	cr_assert(fd >= 0, "create %s", path);
+	ret = fmt->write(t, &with, fd, NULL, st, &err);
+	close(fd);
+	cr_assert_eq(ret, 0, "write %s (%s): %s", path, o->compressor, err.msg);
+	if (cnt) {
+		memset(cnt, 0, sizeof(*cnt));
+		if (cc)
+			sd_compcache_counters(cc, cnt);
+	}
+	sd_compcache_close(cc);
 }

@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/compcache.h"
 #include "core/tree.h"
+#include "formats/format.h"
 
 /*
  * Digests by node index (sha[i] is valid where have[i]) and the opens of
@@ -69,5 +71,17 @@ void th_cache_entries_free(char **e, size_t n);
  * path @dir. */
 void th_cache_entry_path(const char *dir, const uint8_t key[32], char *out,
 			 size_t size);
+
+/*
+ * Write @t with @fmt and the options @o to the file @path (created or
+ * truncated), using a new handle on the cache at the path @cachedir for
+ * this write only (NULL: none; o->cache is ignored), or fail the test.
+ * Stats into @st; the handle's counters into @cnt unless it is NULL
+ * (zeros without a cache).  The handle is closed before returning.
+ */
+void th_write_cached(const struct sd_format *fmt, const struct sd_tree *t,
+		     const struct sd_write_options *o, const char *cachedir,
+		     const char *path, struct sd_write_stats *st,
+		     struct sd_compcache_counters *cnt);
 
 #endif

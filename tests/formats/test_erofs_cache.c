@@ -22,6 +22,7 @@
 #include "core/compcache.h"
 #include "core/le.h"
 #include "core/sha256.h"
+#include "formats/erofs/erofs.h"
 #include "formats/erofs/writer.h"
 #include "formats/erofs/writer_z.h"
 #include "cachehelpers.h"
@@ -123,35 +124,17 @@ static const char *write_with(const struct sd_tree *t, const struct cfg *c,
 			      const char *name,
 			      struct sd_compcache_counters *cnt)
 {
-	struct sd_compcache *cc = NULL;
 	struct sd_write_stats st;
-	struct sd_error err;
-	char path[512];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "%s", tt_path(name));
-	sd_error_init(&err);
-	if (cachedir)
-		cr_assert_eq(sd_compcache_open(&cc, cachedir, NULL, &err), 0,
-			     "open cache: %s", err.msg);
 	struct sd_write_options o = {
 		.compressor = c->comp,
 		.level = -1,
 		.jobs = jobs,
 		.pcluster_size = c->pcluster,
 		.ztailpacking = c->ztail,
-		.cache = cc,
 	};
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	cr_assert(fd >= 0, "create %s", path);
-	ret = sd_erofs_write(t, &o, fd, NULL, &st, &err);
-	close(fd);
-	cr_assert_eq(ret, 0, "write %s (%s/%u): %s", name, c->comp, c->pcluster,
-		     err.msg);
-	memset(cnt, 0, sizeof(*cnt));
-	if (cc)
-		sd_compcache_counters(cc, cnt);
-	sd_compcache_close(cc);
+
+	th_write_cached(&sd_format_erofs, t, &o, cachedir, tt_path(name), &st,
+			cnt);
 	return tt_path(name);
 }
 

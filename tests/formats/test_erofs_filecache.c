@@ -21,6 +21,7 @@
 #include "core/compcache.h"
 #include "core/le.h"
 #include "core/sha256.h"
+#include "formats/erofs/erofs.h"
 #include "formats/erofs/writer.h"
 #include "formats/erofs/writer_z.h"
 #include "cachehelpers.h"
@@ -43,32 +44,17 @@ static const char *write_fc(const struct sd_tree *t, const struct cfg *c,
 			    unsigned jobs, const char *dir, struct th_known *k,
 			    const char *name, struct sd_write_stats *st)
 {
-	struct sd_compcache *cc = NULL;
-	struct sd_error err;
-	char path[512];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "%s", tt_path(name));
-	sd_error_init(&err);
-	if (dir)
-		cr_assert_eq(sd_compcache_open(&cc, dir, NULL, &err), 0,
-			     "open cache: %s", err.msg);
 	struct sd_write_options o = {
 		.compressor = c->comp,
 		.level = -1,
 		.jobs = jobs,
 		.pcluster_size = c->pcluster,
 		.ztailpacking = c->ztail,
-		.cache = cc,
 		.file_digest = k ? th_known_digest : NULL,
 		.file_digest_ctx = k,
 	};
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	cr_assert(fd >= 0);
-	ret = sd_erofs_write(t, &o, fd, NULL, st, &err);
-	close(fd);
-	cr_assert_eq(ret, 0, "write %s: %s", name, err.msg);
-	sd_compcache_close(cc);
+
+	th_write_cached(&sd_format_erofs, t, &o, dir, tt_path(name), st, NULL);
 	return tt_path(name);
 }
 

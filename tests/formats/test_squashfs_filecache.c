@@ -100,29 +100,17 @@ static void write_fc(const struct sd_tree *t, const char *comp, unsigned jobs,
 		     const char *dir, struct th_known *k, const char *rel,
 		     struct sd_write_stats *st)
 {
-	struct sd_compcache *cc = NULL;
-	struct sd_error err;
-	int fd, ret;
-
-	sd_error_init(&err);
-	if (dir)
-		cr_assert_eq(sd_compcache_open(&cc, tt_path(dir), NULL, &err),
-			     0, "open cache: %s", err.msg);
 	struct sd_write_options o = {
 		.compressor = comp,
 		.level = -1,
 		.block_size = BS,
 		.jobs = jobs,
-		.cache = cc,
 		.file_digest = k ? th_known_digest : NULL,
 		.file_digest_ctx = k,
 	};
-	fd = open(tt_path(rel), O_RDWR | O_CREAT | O_TRUNC, 0644);
-	cr_assert(fd >= 0);
-	ret = sd_format_squashfs.write(t, &o, fd, NULL, st, &err);
-	close(fd);
-	cr_assert_eq(ret, 0, "write %s: %s", rel, err.msg);
-	sd_compcache_close(cc);
+
+	th_write_cached(&sd_format_squashfs, t, &o, dir ? tt_path(dir) : NULL,
+			tt_path(rel), st, NULL);
 }
 
 static void same_file(const char *a, const char *b, const char *what)
