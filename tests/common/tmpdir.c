@@ -8,9 +8,11 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,4 +90,33 @@ void tt_symlink(const char *target, const char *rel)
 
 	cr_assert_eq(symlink(target, p), 0, "symlink %s: %s", p,
 		     strerror(errno));
+}
+
+static bool tmpfs_mounted;
+
+void tt_mount_tmpfs(const char *size)
+{
+	char opt[64];
+
+	tt_mkdir("m");
+	snprintf(opt, sizeof(opt), "size=%s,mode=0755", size);
+	if (mount("tmpfs", tt_path("m"), "tmpfs", 0, opt) != 0)
+		cr_skip_test("cannot mount a tmpfs here (%s): needs root",
+			     strerror(errno));
+	tmpfs_mounted = true;
+}
+
+void tt_remount_ro(void)
+{
+	cr_assert_eq(mount("tmpfs", tt_path("m"), "tmpfs",
+			   MS_REMOUNT | MS_RDONLY, NULL),
+		     0, "remount ro: %s", strerror(errno));
+}
+
+void tt_teardown_mount(void)
+{
+	if (tmpfs_mounted)
+		umount2(tt_path("m"), MNT_DETACH);
+	tmpfs_mounted = false;
+	tt_teardown();
 }

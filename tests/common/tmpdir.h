@@ -48,4 +48,16 @@ void tt_write(const char *rel, const void *data, size_t len, mode_t mode);
 /* Create a symlink "<tt_tmp>/<rel>" -> @target (target taken as is). */
 void tt_symlink(const char *target, const char *rel);
 
+/*
+ * Mount a tmpfs of @size (the size= option, e.g. "64m", mode 0755) at
+ * "<tt_tmp>/m", creating it, or skip the test when mounting is not
+ * permitted (needs root).  Use tt_teardown_mount as .fini: it detaches the
+ * tmpfs, if one is mounted, then does tt_teardown.
+ */
+void tt_mount_tmpfs(const char *size);
+void tt_teardown_mount(void);
+
+/* Remount the tmpfs of tt_mount_tmpfs read-only or fail the test. */
+void tt_remount_ro(void);
+
 #endif

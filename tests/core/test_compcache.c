@@ -6,13 +6,11 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -618,29 +616,6 @@ Test(concurrent, processes_many_keys, .init = setup, .fini = tt_teardown)
 
 /* --- a directory that cannot be used ------------------------------------ */
 
-static bool mounted;
-
-static void fini_mount(void)
-{
-	if (mounted)
-		umount2(tt_path("m"), MNT_DETACH);
-	mounted = false;
-	tt_teardown();
-}
-
-/* A tmpfs of @size at tt_path("m"), or skip the test. */
-static void mount_tmpfs(const char *size)
-{
-	char opt[64];
-
-	tt_mkdir("m");
-	snprintf(opt, sizeof(opt), "size=%s,mode=0755", size);
-	if (mount("tmpfs", tt_path("m"), "tmpfs", 0, opt) != 0)
-		cr_skip_test("cannot mount a tmpfs here (%s): needs root",
-			     strerror(errno));
-	mounted = true;
-}
-
 /* Off, with one warning containing @what; gets miss and puts do nothing,
  * and the warning stays the same. */
 static void assert_off(struct sd_compcache *c, const char *what)
@@ -670,15 +645,13 @@ static void assert_off(struct sd_compcache *c, const char *what)
 	cr_assert_str_eq(sd_compcache_warning(c), first);
 }
 
-Test(degrade, read_only_file_system, .init = setup, .fini = fini_mount)
+Test(degrade, read_only_file_system, .init = setup, .fini = tt_teardown_mount)
 {
-	mount_tmpfs("4m");
+	tt_mount_tmpfs("4m");
 	struct sd_compcache *c = open_cache("m/cache", 0);
 	put_item(c, 1, 100);
 	sd_compcache_close(c);
-	cr_assert_eq(mount("tmpfs", tt_path("m"), "tmpfs",
-			   MS_REMOUNT | MS_RDONLY, NULL),
-		     0, "remount ro: %s", strerror(errno));
+	tt_remount_ro();
 	/* an existing cache */
 	cr_assert_eq(sd_compcache_open(&c, tt_path("m/cache"), NULL, NULL), 0);
 	assert_off(c, "Read-only file system");
@@ -766,9 +739,9 @@ Test(degrade, not_a_cache_is_left_alone, .init = setup, .fini = tt_teardown)
 	cr_assert_not(exists(tt_path("none")));
 }
 
-Test(degrade, full_file_system, .init = setup, .fini = fini_mount)
+Test(degrade, full_file_system, .init = setup, .fini = tt_teardown_mount)
 {
-	mount_tmpfs("256k");
+	tt_mount_tmpfs("256k");
 	struct sd_compcache *c = open_cache("m/cache", 0);
 	uint8_t key[32];
 	uint8_t *v = malloc(40000);

@@ -102,6 +102,35 @@ struct sd_node *th_random_file(struct sd_tree *t, struct sd_node *parent,
 	return n;
 }
 
+struct sd_node *th_file_take(struct sd_tree *t, struct sd_node *parent,
+			     const char *name, void *data, size_t len)
+{
+	struct sd_node *n = th_file(t, parent, name, data, len);
+
+	free(data);
+	return n;
+}
+
+void *th_mixed(size_t len, uint32_t seed, size_t min_run, size_t spread)
+{
+	uint8_t *p = malloc(len ? len : 1);
+	size_t off = 0;
+
+	cr_assert_not_null(p);
+	for (unsigned i = 0; off < len; i++) {
+		size_t run = min_run + (i * 7919u) % spread;
+
+		if (run > len - off)
+			run = len - off;
+		if (i % 2)
+			th_random(p + off, run, seed + i);
+		else
+			memset(p + off, 'a' + (int)(i % 26), run);
+		off += run;
+	}
+	return p;
+}
+
 struct sd_node *th_symlink(struct sd_tree *t, struct sd_node *parent,
 			   const char *name, const char *target)
 {

@@ -35,6 +35,17 @@ struct sd_node *th_symlink(struct sd_tree *t, struct sd_node *parent,
 struct sd_node *th_random_file(struct sd_tree *t, struct sd_node *parent,
 			       const char *name, size_t len, uint32_t seed);
 
+/* th_file, then free(@data): for a buffer made for this one file. */
+struct sd_node *th_file_take(struct sd_tree *t, struct sd_node *parent,
+			     const char *name, void *data, size_t len);
+
+/*
+ * @len bytes (malloc'ed, the caller frees) of alternating runs: even runs
+ * one repeated letter, odd runs th_random from @seed + the run's index.
+ * Run i is @min_run + (i * 7919) % @spread bytes long (the last one cut).
+ */
+void *th_mixed(size_t len, uint32_t seed, size_t min_run, size_t spread);
+
 /* Finalise or fail the test. */
 void th_finalize(struct sd_tree *t);
 

@@ -11,7 +11,6 @@
  * follow the documented derivation.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +22,10 @@
 #include "core/compcache.h"
 #include "core/le.h"
 #include "core/sha256.h"
+#include "formats/erofs/erofs.h"
 #include "formats/erofs/writer.h"
 #include "formats/erofs/writer_z.h"
+#include "cachehelpers.h"
 #include "helpers.h"
 
 #define MIB (1024u * 1024u)
@@ -49,29 +50,7 @@ static void *text(size_t len, unsigned seed)
 /* Runs of random and repeated bytes. */
 static void *mixed(size_t len, uint32_t seed)
 {
-	uint8_t *p = malloc(len ? len : 1);
-	size_t off = 0;
-
-	cr_assert_not_null(p);
-	for (unsigned i = 0; off < len; i++) {
-		size_t run = 2000 + (i * 7919u) % 20000;
-
-		if (run > len - off)
-			run = len - off;
-		if (i % 2)
-			th_random(p + off, run, seed + i);
-		else
-			memset(p + off, 'a' + (int)(i % 26), run);
-		off += run;
-	}
-	return p;
-}
-
-static void add(struct sd_tree *t, struct sd_node *dir, const char *name,
-		void *data, size_t len)
-{
-	th_file(t, dir, name, data, len);
-	free(data);
+	return th_mixed(len, seed, 2000, 20000);
 }
 
 /*
@@ -89,34 +68,37 @@ static struct sd_tree *shapes_tree_plus(bool more)
 	struct sd_node *b = th_dir(t, NULL, "bbbb-again");
 	uint8_t *x, *y;
 
-	add(t, a, "empty", malloc(1), 0);
-	add(t, a, "small", text(3000, 1), 3000);
-	add(t, a, "blocks8", text(8 * 4096, 2), 8 * 4096);
-	add(t, a, "blocks5-tail", text(5 * 4096 + 1234, 3), 5 * 4096 + 1234);
-	add(t, a, "multi", mixed(2 * MIB + 300000, 4), 2 * MIB + 300000);
-	add(t, a, "zeros", calloc(1, MIB + MIB / 2 + 100), MIB + MIB / 2 + 100);
+	th_file_take(t, a, "empty", malloc(1), 0);
+	th_file_take(t, a, "small", text(3000, 1), 3000);
+	th_file_take(t, a, "blocks8", text(8 * 4096, 2), 8 * 4096);
+	th_file_take(t, a, "blocks5-tail", text(5 * 4096 + 1234, 3),
+		     5 * 4096 + 1234);
+	th_file_take(t, a, "multi", mixed(2 * MIB + 300000, 4),
+		     2 * MIB + 300000);
+	th_file_take(t, a, "zeros", calloc(1, MIB + MIB / 2 + 100),
+		     MIB + MIB / 2 + 100);
 	th_random_file(t, a, "random", 200000, 5);
 	th_random_file(t, a, "random-3blocks", 3 * 4096, 6);
 	x = malloc(256 * 1024);
 	cr_assert_not_null(x);
 	th_random(x, 64 * 1024, 7);
 	memset(x + 64 * 1024, 'z', 192 * 1024);
-	add(t, a, "raw-then-zeros", x, 256 * 1024);
-	add(t, a, "dup-one", text(40000, 8), 40000);
-	add(t, b, "dup-one", text(40000, 8), 40000);
-	add(t, a, "dup-multi", mixed(MIB + 5000, 9), MIB + 5000);
-	add(t, b, "dup-multi", mixed(MIB + 5000, 9), MIB + 5000);
+	th_file_take(t, a, "raw-then-zeros", x, 256 * 1024);
+	th_file_take(t, a, "dup-one", text(40000, 8), 40000);
+	th_file_take(t, b, "dup-one", text(40000, 8), 40000);
+	th_file_take(t, a, "dup-multi", mixed(MIB + 5000, 9), MIB + 5000);
+	th_file_take(t, b, "dup-multi", mixed(MIB + 5000, 9), MIB + 5000);
 	/* same second segment, different first ones */
 	x = mixed(MIB + 70000, 10);
 	y = mixed(MIB + 70000, 11);
 	memcpy(y + MIB, x + MIB, 70000);
-	add(t, a, "tail-a", x, MIB + 70000);
-	add(t, b, "tail-b", y, MIB + 70000);
+	th_file_take(t, a, "tail-a", x, MIB + 70000);
+	th_file_take(t, b, "tail-b", y, MIB + 70000);
 	if (more) { /* two new files, last in tree order */
 		struct sd_node *z = th_dir(t, NULL, "zzzz-new");
 
-		add(t, z, "a", text(50000, 12), 50000);
-		add(t, z, "b", text(60000, 13), 60000);
+		th_file_take(t, z, "a", text(50000, 12), 50000);
+		th_file_take(t, z, "b", text(60000, 13), 60000);
 	}
 	th_finalize(t);
 	return t;
@@ -142,35 +124,17 @@ static const char *write_with(const struct sd_tree *t, const struct cfg *c,
 			      const char *name,
 			      struct sd_compcache_counters *cnt)
 {
-	struct sd_compcache *cc = NULL;
 	struct sd_write_stats st;
-	struct sd_error err;
-	char path[512];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "%s", tt_path(name));
-	sd_error_init(&err);
-	if (cachedir)
-		cr_assert_eq(sd_compcache_open(&cc, cachedir, NULL, &err), 0,
-			     "open cache: %s", err.msg);
 	struct sd_write_options o = {
 		.compressor = c->comp,
 		.level = -1,
 		.jobs = jobs,
 		.pcluster_size = c->pcluster,
 		.ztailpacking = c->ztail,
-		.cache = cc,
 	};
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	cr_assert(fd >= 0, "create %s", path);
-	ret = sd_erofs_write(t, &o, fd, NULL, &st, &err);
-	close(fd);
-	cr_assert_eq(ret, 0, "write %s (%s/%u): %s", name, c->comp, c->pcluster,
-		     err.msg);
-	memset(cnt, 0, sizeof(*cnt));
-	if (cc)
-		sd_compcache_counters(cc, cnt);
-	sd_compcache_close(cc);
+
+	th_write_cached(&sd_format_erofs, t, &o, cachedir, tt_path(name), &st,
+			cnt);
 	return tt_path(name);
 }
 
@@ -185,61 +149,6 @@ static void assert_same_file(const char *a, const char *b)
 	cr_assert(!memcmp(da, db, la), "%s and %s differ", a, b);
 	free(da);
 	free(db);
-}
-
-/* The entry files of cache @dir, sorted by name (free each and the
- * array). */
-static char **entries(const char *dir, size_t *n)
-{
-	char v1[512], sub[800];
-	char **out = NULL;
-	size_t cap = 0;
-	DIR *d, *e;
-	struct dirent *de, *fe;
-
-	*n = 0;
-	snprintf(v1, sizeof(v1), "%s/v1", dir);
-	d = opendir(v1);
-	if (!d)
-		return NULL;
-	while ((de = readdir(d))) {
-		if (strlen(de->d_name) != 2)
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", v1, de->d_name);
-		e = opendir(sub);
-		cr_assert_not_null(e, "opendir %s", sub);
-		while ((fe = readdir(e))) {
-			if (strlen(fe->d_name) != 64)
-				continue;
-			if (*n == cap) {
-				cap = cap ? 2 * cap : 64;
-				out = realloc(out, cap * sizeof(*out));
-				cr_assert_not_null(out);
-			}
-			size_t len = strlen(sub) + 66;
-			out[*n] = malloc(len);
-			cr_assert_not_null(out[*n]);
-			snprintf(out[*n], len, "%s/%s", sub, fe->d_name);
-			(*n)++;
-		}
-		closedir(e);
-	}
-	closedir(d);
-	for (size_t i = 1; i < *n; i++) /* insertion sort: few entries */
-		for (size_t j = i; j > 0 && strcmp(out[j - 1], out[j]) > 0;
-		     j--) {
-			char *tmp = out[j];
-			out[j] = out[j - 1];
-			out[j - 1] = tmp;
-		}
-	return out;
-}
-
-static void free_entries(char **e, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(e[i]);
-	free(e);
 }
 
 /* Flip the byte in the middle of entry @path's value, or truncate the
@@ -284,9 +193,9 @@ static void cache_matrix(const struct sd_tree *t, const struct cfg *c)
 	cr_assert_gt(k.misses, 0, "%s: cold run had no misses", c->comp);
 	cr_assert_gt(k.puts, 0, "%s: cold run stored nothing", c->comp);
 	cr_assert_eq(k.corrupt, 0);
-	e = entries(dir, &n);
+	e = th_cache_entries(dir, &n);
 	cr_assert_gt(n, 4, "%s: only %zu entries", c->comp, n);
-	free_entries(e, n);
+	th_cache_entries_free(e, n);
 
 	/* warm: every segment from the cache */
 	for (unsigned jobs = 1; jobs <= 2; jobs++) {
@@ -300,24 +209,24 @@ static void cache_matrix(const struct sd_tree *t, const struct cfg *c)
 	}
 
 	/* partly emptied: every other entry removed */
-	e = entries(dir, &n);
+	e = th_cache_entries(dir, &n);
 	for (size_t i = 0; i < n; i += 2)
 		cr_assert_eq(unlink(e[i]), 0);
-	free_entries(e, n);
+	th_cache_entries_free(e, n);
 	assert_same_file(ref, write_with(t, c, 2, dir, "partial.img", &k));
 	cr_assert_gt(k.hits, 0);
 	cr_assert_gt(k.misses, 0);
 	cr_assert_eq(k.puts, k.misses - k.present);
 
 	/* damaged: flipped bytes in blocks and in records, truncations */
-	e = entries(dir, &n);
+	e = th_cache_entries(dir, &n);
 	for (size_t i = 0; i < n; i++) {
 		if (i % 3 == 0)
 			damage(e[i], SIZE_MAX);
 		else if (i % 3 == 1)
 			damage(e[i], SD_COMPCACHE_HEADER_LEN + 100);
 	}
-	free_entries(e, n);
+	th_cache_entries_free(e, n);
 	assert_same_file(ref, write_with(t, c, 1, dir, "damaged.img", &k));
 	cr_assert_gt(k.corrupt, 0, "%s: damage went unnoticed", c->comp);
 	cr_assert_gt(k.hits, 0);
@@ -389,10 +298,10 @@ Test(erofs_cache, read_only_cache)
 	snprintf(ref, sizeof(ref), "%s",
 		 write_with(t, &c, 1, NULL, "ref.img", &k));
 	write_with(t, &c, 2, dir, "cold.img", &k);
-	e = entries(dir, &n);
+	e = th_cache_entries(dir, &n);
 	for (size_t i = 0; i < n; i += 2)
 		unlink(e[i]);
-	free_entries(e, n);
+	th_cache_entries_free(e, n);
 	if (mount(NULL, mnt, NULL, MS_REMOUNT | MS_RDONLY, NULL) != 0) {
 		umount2(mnt, MNT_DETACH);
 		cr_skip_test("cannot remount the tmpfs read-only");
@@ -485,9 +394,9 @@ Test(erofs_cache, none_leaves_cache_alone)
 				 write_with(t, &c, jobs, dirbuf, "c.img", &k));
 		cr_assert_eq(k.hits + k.misses + k.puts + k.skipped, 0);
 	}
-	char **e = entries(dirbuf, &n);
+	char **e = th_cache_entries(dirbuf, &n);
 	cr_assert_eq(n, 0);
-	free_entries(e, n);
+	th_cache_entries_free(e, n);
 	sd_tree_free(t);
 }
 
@@ -758,10 +667,10 @@ Test(erofs_cache, inconsistent_value_rejected)
 	char dir0[512];
 	snprintf(dir0, sizeof(dir0), "%s", tt_path("cache0"));
 	assert_same_file(ref, write_with(t, &c, 1, dir0, "cold.img", &k));
-	e = entries(dir0, &n);
+	e = th_cache_entries(dir0, &n);
 	cr_assert_eq(n, 1);
 	entry = th_slurp(e[0], &elen);
-	free_entries(e, n);
+	th_cache_entries_free(e, n);
 
 	/* its name is the documented key */
 	cr_assert_eq(ez_config_init(&cfg, "lz4hc", -1, 16384, NULL), 0);
@@ -832,11 +741,11 @@ Test(erofs_cache, inconsistent_value_rejected)
 		cr_assert_eq(k.misses, 0);
 		cr_assert_eq(k.corrupt, 0);
 		/* the compressed value replaced the bad one */
-		e = entries(dirp, &n);
+		e = th_cache_entries(dirp, &n);
 		cr_assert_eq(n, 1);
 		size_t glen;
 		uint8_t *good = th_slurp(e[0], &glen);
-		free_entries(e, n);
+		th_cache_entries_free(e, n);
 		cr_assert_eq(glen, elen, "mutation %d: not replaced", m);
 		cr_assert(!memcmp(good + SD_COMPCACHE_HEADER_LEN, val, vlen),
 			  "mutation %d: not replaced", m);

@@ -144,31 +144,7 @@ static void *text(size_t len, unsigned seed)
 /* Alternating incompressible and compressible runs of @len bytes. */
 static void *mixed(size_t len, uint32_t seed)
 {
-	uint8_t *p = malloc(len);
-	size_t off = 0;
-
-	cr_assert_not_null(p);
-	for (unsigned i = 0; off < len; i++) {
-		size_t run = 3000 + (i * 7919u) % 9000;
-
-		if (run > len - off)
-			run = len - off;
-		if (i % 2)
-			th_random(p + off, run, seed + i);
-		else
-			memset(p + off, 'a' + (int)(i % 26), run);
-		off += run;
-	}
-	return p;
-}
-
-static struct sd_node *file_of(struct sd_tree *t, struct sd_node *parent,
-			       const char *name, void *data, size_t len)
-{
-	struct sd_node *n = th_file(t, parent, name, data, len);
-
-	free(data);
-	return n;
+	return th_mixed(len, seed, 3000, 9000);
 }
 
 /* The edge-case tree of the compressor matrix. */
@@ -183,17 +159,17 @@ static struct sd_tree *edge_tree(void)
 	th_random_file(t, p, "f4095", 4095, 1);
 	th_random_file(t, p, "f4096", 4096, 2);
 	th_random_file(t, p, "f4097", 4097, 3);
-	file_of(t, p, "t4095", text(4095, 1), 4095);
-	file_of(t, p, "t4096", text(4096, 2), 4096);
-	file_of(t, p, "t4097", text(4097, 3), 4097);
+	th_file_take(t, p, "t4095", text(4095, 1), 4095);
+	th_file_take(t, p, "t4096", text(4096, 2), 4096);
+	th_file_take(t, p, "t4097", text(4097, 3), 4097);
 	th_random_file(t, p, "random", 300000, 4);
-	file_of(t, p, "text10m", text(10 * MIB, 5), 10 * MIB);
-	file_of(t, p, "mixed", mixed(MIB + MIB / 2 + 12345, 6),
-		MIB + MIB / 2 + 12345);
-	file_of(t, p, "tail", text(200001, 7), 200001);
+	th_file_take(t, p, "text10m", text(10 * MIB, 5), 10 * MIB);
+	th_file_take(t, p, "mixed", mixed(MIB + MIB / 2 + 12345, 6),
+		     MIB + MIB / 2 + 12345);
+	th_file_take(t, p, "tail", text(200001, 7), 200001);
 	th_random_file(t, q, "random-again", 300000, 4);
-	file_of(t, q, "mixed-again", mixed(MIB + MIB / 2 + 12345, 6),
-		MIB + MIB / 2 + 12345);
+	th_file_take(t, q, "mixed-again", mixed(MIB + MIB / 2 + 12345, 6),
+		     MIB + MIB / 2 + 12345);
 	struct sd_node *x =
 		th_file(t, bin, "hello", "#!/bin/sh\necho hi\n", 18);
 	x->mode = SD_MODE_EXEC;
@@ -371,12 +347,13 @@ static struct sd_tree *busy_tree(void)
 		if (i % 3 == 0)
 			th_random_file(t, p, name, len, i);
 		else if (i % 3 == 1)
-			file_of(t, p, name, text(len, i % 10), len);
+			th_file_take(t, p, name, text(len, i % 10), len);
 		else
-			file_of(t, p, name, mixed(len, i % 5), len);
+			th_file_take(t, p, name, mixed(len, i % 5), len);
 	}
-	file_of(t, p, "zz-big", mixed(3 * MIB + 777, 9), 3 * MIB + 777);
-	file_of(t, p, "zz-big-again", mixed(3 * MIB + 777, 9), 3 * MIB + 777);
+	th_file_take(t, p, "zz-big", mixed(3 * MIB + 777, 9), 3 * MIB + 777);
+	th_file_take(t, p, "zz-big-again", mixed(3 * MIB + 777, 9),
+		     3 * MIB + 777);
 	th_finalize(t);
 	return t;
 }
@@ -414,8 +391,8 @@ Test(erofs_compress, golden_images)
 
 	th_file(t, p, "small", "#!/bin/sh\necho Hello\n", 21);
 	th_random_file(t, p, "random", 10000, 42);
-	file_of(t, p, "text", text(100000, 42), 100000);
-	file_of(t, p, "mixed", mixed(70000, 42), 70000);
+	th_file_take(t, p, "text", text(100000, 42), 100000);
+	th_file_take(t, p, "mixed", mixed(70000, 42), 70000);
 	th_finalize(t);
 	th_image_sha(write_ok(t, "lz4hc", 4096, 2, "g-lz4hc.img", NULL), hex);
 	cr_assert_str_eq(hex, GOLDEN_LZ4HC, "lz4hc golden image changed: %s",
@@ -433,8 +410,8 @@ Test(erofs_compress, big_pclusters_up_to_1mib)
 	struct sd_tree *t = sd_tree_new(1);
 	struct sd_node *p = th_dir(t, NULL, "dddd-big");
 
-	file_of(t, p, "text", text(5 * MIB + 3, 1), 5 * MIB + 3);
-	file_of(t, p, "mixed", mixed(2 * MIB + 5, 2), 2 * MIB + 5);
+	th_file_take(t, p, "text", text(5 * MIB + 3, 1), 5 * MIB + 3);
+	th_file_take(t, p, "mixed", mixed(2 * MIB + 5, 2), 2 * MIB + 5);
 	th_random_file(t, p, "random", 700000, 3);
 	th_finalize(t);
 	for (uint32_t pc = 128 * 1024; pc <= MIB; pc *= 8) {

@@ -21,109 +21,16 @@
 #include "core/compcache.h"
 #include "core/le.h"
 #include "core/sha256.h"
-#include "core/stream.h"
+#include "formats/erofs/erofs.h"
 #include "formats/erofs/writer.h"
 #include "formats/erofs/writer_z.h"
+#include "cachehelpers.h"
 #include "helpers.h"
 
 #define MIB (1024u * 1024u)
 
 TestSuite(erofs_filecache, .init = th_setup, .fini = tt_teardown,
 	  .timeout = 600);
-
-/* Digests by node index, and opens counted by the tap. */
-struct known {
-	const struct sd_tree *t;
-	uint8_t (*sha)[32];
-	bool *have;
-	_Atomic unsigned *opens;
-};
-
-static bool digest_of(void *ctx, const struct sd_node *n, uint8_t sha[32])
-{
-	struct known *k = ctx;
-
-	if (!k->have[n->index])
-		return false;
-	memcpy(sha, k->sha[n->index], 32);
-	return true;
-}
-
-static int count_open(void *ctx, const struct sd_node *n,
-		      struct sd_stream *inner, struct sd_stream **out,
-		      struct sd_error *err)
-{
-	struct known *k = ctx;
-
-	(void)err;
-	atomic_fetch_add(&k->opens[n->index], 1);
-	*out = inner;
-	return SD_OK;
-}
-
-static const struct sd_stream_tap tap = {count_open};
-
-static void fill(struct known *k, struct sd_tree *t)
-{
-	k->t = t;
-	k->sha = calloc(t->count, 32);
-	k->have = calloc(t->count, sizeof(bool));
-	k->opens = calloc(t->count, sizeof(*k->opens));
-	cr_assert(k->sha && k->have && k->opens);
-	for (size_t i = 0; i < t->count; i++)
-		k->have[i] = false;
-	t->tap = &tap;
-	t->tap_ctx = k;
-}
-
-/* Every file's digest known (by its content). */
-static void know_all(struct known *k, struct sd_node *n)
-{
-	if (n->type == SD_NODE_FILE) {
-		size_t len;
-		void *d = th_content(k->t, n, &len);
-		struct sd_sha256 *h = sd_sha256_new();
-
-		sd_sha256_update(h, d, len);
-		sd_sha256_final(h, k->sha[n->index]);
-		k->have[n->index] = true;
-		free(d);
-	}
-	for (size_t i = 0; i < n->nchildren; i++)
-		know_all(k, n->children[i]);
-}
-
-static void reset_opens(struct known *k)
-{
-	for (size_t i = 0; i < k->t->count; i++)
-		k->opens[i] = 0;
-}
-
-static void names(const struct known *k, const struct sd_node *n)
-{
-	if (k->opens[n->index])
-		fprintf(stderr, "opened %s\n", n->name);
-	for (size_t i = 0; i < n->nchildren; i++)
-		names(k, n->children[i]);
-}
-
-static unsigned opened(const struct known *k)
-{
-	unsigned n = 0;
-
-	for (size_t i = 0; i < k->t->count; i++)
-		n += k->opens[i] ? 1 : 0;
-	if (getenv("SD_TEST_VERBOSE"))
-		names(k, k->t->root);
-	return n;
-}
-
-static void free_known(struct known *k)
-{
-	free(k->sha);
-	free(k->have);
-	free(k->opens);
-}
 
 struct cfg {
 	const char *comp;
@@ -134,35 +41,20 @@ struct cfg {
 /* Write @t with cache @dir (NULL: none) and digests @k (NULL: none);
  * returns the image path (a tt_path buffer) and its stats in @st. */
 static const char *write_fc(const struct sd_tree *t, const struct cfg *c,
-			    unsigned jobs, const char *dir, struct known *k,
+			    unsigned jobs, const char *dir, struct th_known *k,
 			    const char *name, struct sd_write_stats *st)
 {
-	struct sd_compcache *cc = NULL;
-	struct sd_error err;
-	char path[512];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "%s", tt_path(name));
-	sd_error_init(&err);
-	if (dir)
-		cr_assert_eq(sd_compcache_open(&cc, dir, NULL, &err), 0,
-			     "open cache: %s", err.msg);
 	struct sd_write_options o = {
 		.compressor = c->comp,
 		.level = -1,
 		.jobs = jobs,
 		.pcluster_size = c->pcluster,
 		.ztailpacking = c->ztail,
-		.cache = cc,
-		.file_digest = k ? digest_of : NULL,
+		.file_digest = k ? th_known_digest : NULL,
 		.file_digest_ctx = k,
 	};
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	cr_assert(fd >= 0);
-	ret = sd_erofs_write(t, &o, fd, NULL, st, &err);
-	close(fd);
-	cr_assert_eq(ret, 0, "write %s: %s", name, err.msg);
-	sd_compcache_close(cc);
+
+	th_write_cached(&sd_format_erofs, t, &o, dir, tt_path(name), st, NULL);
 	return tt_path(name);
 }
 
@@ -189,13 +81,6 @@ static void *text(size_t len, unsigned seed)
 	return p;
 }
 
-static void add(struct sd_tree *t, struct sd_node *d, const char *name,
-		void *data, size_t len)
-{
-	th_file(t, d, name, data, len);
-	free(data);
-}
-
 /*
  * Compressible files of one and of several segments, duplicates of both
  * (a multi-segment pair, which the pre-hash finds), a file whose last
@@ -213,16 +98,19 @@ static struct sd_tree *tree(void)
 	struct sd_node *a = th_dir(t, NULL, "aaaa-one");
 	struct sd_node *b = th_dir(t, NULL, "bbbb-two");
 
-	add(t, a, "empty", malloc(1), 0);
-	add(t, a, "small", text(2000, 1), 2000);
-	add(t, a, "one", text(300000, 2), 300000);
-	add(t, a, "multi", text(2 * MIB + 300000, 3), 2 * MIB + 300000);
-	add(t, a, "blocks", text(5 * 4096 + 100, 4), 5 * 4096 + 100);
+	th_file_take(t, a, "empty", malloc(1), 0);
+	th_file_take(t, a, "small", text(2000, 1), 2000);
+	th_file_take(t, a, "one", text(300000, 2), 300000);
+	th_file_take(t, a, "multi", text(2 * MIB + 300000, 3),
+		     2 * MIB + 300000);
+	th_file_take(t, a, "blocks", text(5 * 4096 + 100, 4), 5 * 4096 + 100);
 	th_random_file(t, a, "random", 100000, 5);
-	add(t, b, "one", text(300000, 2), 300000); /* dup: 1 */
-	add(t, b, "multi", text(2 * MIB + 300000, 3), 2 * MIB + 300000);
-	add(t, b, "two", text(MIB + 5000, 6), MIB + 5000); /* 2 segments */
-	add(t, b, "zeros", calloc(1, 70000), 70000);
+	th_file_take(t, b, "one", text(300000, 2), 300000); /* dup: 1 */
+	th_file_take(t, b, "multi", text(2 * MIB + 300000, 3),
+		     2 * MIB + 300000);
+	th_file_take(t, b, "two", text(MIB + 5000, 6),
+		     MIB + 5000); /* 2 segments */
+	th_file_take(t, b, "zeros", calloc(1, 70000), 70000);
 	th_finalize(t);
 	return t;
 }
@@ -255,12 +143,11 @@ static struct sd_node *find(struct sd_tree *t, const char *dir,
 Test(erofs_filecache, cold_warm_partial)
 {
 	struct sd_tree *t = tree();
-	struct known k;
+	struct th_known k;
 	struct sd_write_stats st;
 	char ref[512], dir[512], name[64];
 
-	fill(&k, t);
-	know_all(&k, t->root);
+	th_known_init(&k, t);
 	for (size_t ci = 0; ci < sizeof(cfgs) / sizeof(cfgs[0]); ci++)
 		for (unsigned jobs = 1; jobs <= 2; jobs++) {
 			const struct cfg *c = &cfgs[ci];
@@ -278,7 +165,7 @@ Test(erofs_filecache, cold_warm_partial)
 			same_file(ref, write_fc(t, c, jobs, dir, &k, "cold.img",
 						&st));
 			cr_assert_eq(st.files_from_cache, 0);
-			reset_opens(&k);
+			th_known_reset_opens(&k);
 			same_file(ref, write_fc(t, c, jobs, dir, &k, "warm.img",
 						&st));
 			cr_assert_eq(st.files_from_cache, want, "%s/%u: %llu",
@@ -286,9 +173,9 @@ Test(erofs_filecache, cold_warm_partial)
 				     (unsigned long long)st.files_from_cache);
 			/* only the empty, the incompressible and (without
 			 * ztailpacking) the small file */
-			cr_assert_eq(opened(&k), 3 - (c->ztail ? 1 : 0),
-				     "%s/%u: %u opened", c->comp, jobs,
-				     opened(&k));
+			cr_assert_eq(th_known_opened(&k),
+				     3 - (c->ztail ? 1 : 0), "%s/%u: %u opened",
+				     c->comp, jobs, th_known_opened(&k));
 			cr_assert_eq(
 				!!k.opens[find(t, "aaaa-one", "small")->index],
 				!c->ztail);
@@ -339,19 +226,8 @@ Test(erofs_filecache, cold_warm_partial)
 						"again.img", &st));
 			cr_assert_eq(st.files_from_cache, want);
 		}
-	free_known(&k);
+	th_known_release(&k);
 	sd_tree_free(t);
-}
-
-/* The path of @key's entry in cache @dir. */
-static void entry_path(const char *dir, const uint8_t key[32], char *out,
-		       size_t size)
-{
-	char hex[65];
-
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", key[i]);
-	snprintf(out, size, "%s/v1/%.2s/%s", dir, hex, hex);
 }
 
 static void doc_file_key(const struct ez_config *cfg, bool ztail, uint64_t size,
@@ -388,15 +264,14 @@ Test(erofs_filecache, bad_entries_never_used)
 {
 	struct sd_tree *t = tree();
 	const struct cfg c = {"lz4hc", 16384, false};
-	struct known k;
+	struct th_known k;
 	struct sd_write_stats st;
 	struct ez_config cfg;
 	char ref[512], path[800];
 	uint8_t key[32], okey[32];
 	struct sd_node *multi, *two;
 
-	fill(&k, t);
-	know_all(&k, t->root);
+	th_known_init(&k, t);
 	multi = find(t, "aaaa-one", "multi");
 	two = find(t, "bbbb-two", "two");
 	cr_assert_eq(ez_config_init(&cfg, "lz4hc", -1, 16384, NULL), 0);
@@ -414,7 +289,7 @@ Test(erofs_filecache, bad_entries_never_used)
 		snprintf(dir, sizeof(dir), "%s", tt_path(name));
 		write_fc(t, &c, 1 + (unsigned)(m % 2), dir, &k, "cold.img",
 			 &st);
-		entry_path(dir, key, path, sizeof(path));
+		th_cache_entry_path(dir, key, path, sizeof(path));
 		v = th_slurp(path, &vlen);
 		cr_assert_eq(vlen, SD_COMPCACHE_HEADER_LEN + 3 * 40 + 8);
 		uint8_t *val = v + SD_COMPCACHE_HEADER_LEN;
@@ -444,7 +319,7 @@ Test(erofs_filecache, bad_entries_never_used)
 			cr_assert_eq(ewz_cache_key(params, MIB, 0, val + 40,
 						   skey, NULL),
 				     0);
-			entry_path(dir, skey, sp, sizeof(sp));
+			th_cache_entry_path(dir, skey, sp, sizeof(sp));
 			cr_assert_eq(unlink(sp), 0, "%s", sp);
 			break;
 		}
@@ -459,16 +334,16 @@ Test(erofs_filecache, bad_entries_never_used)
 		}
 		sd_compcache_close(cc);
 		free(v);
-		reset_opens(&k);
+		th_known_reset_opens(&k);
 		same_file(ref, write_fc(t, &c, 1 + (unsigned)(m % 2), dir, &k,
 					"bad.img", &st));
 		cr_assert_eq(st.files_from_cache, COMPRESSED - 1,
 			     "case %d: %llu", m,
 			     (unsigned long long)st.files_from_cache);
 		cr_assert(k.opens[multi->index], "case %d", m);
-		cr_assert_eq(opened(&k), 4, "case %d", m);
+		cr_assert_eq(th_known_opened(&k), 4, "case %d", m);
 	}
-	free_known(&k);
+	th_known_release(&k);
 	sd_tree_free(t);
 }
 
@@ -478,12 +353,11 @@ Test(erofs_filecache, only_known_digests)
 {
 	struct sd_tree *t = tree();
 	const struct cfg c = {"zstd", 16384, true};
-	struct known k;
+	struct th_known k;
 	struct sd_write_stats st;
 	char ref[512], dir[512];
 
-	fill(&k, t);
-	know_all(&k, t->root);
+	th_known_init(&k, t);
 	snprintf(ref, sizeof(ref), "%s",
 		 write_fc(t, &c, 2, NULL, NULL, "ref.img", &st));
 	snprintf(dir, sizeof(dir), "%s", tt_path("cache"));
@@ -492,14 +366,14 @@ Test(erofs_filecache, only_known_digests)
 	cr_assert_eq(st.files_from_cache, 0);
 	k.have[find(t, "aaaa-one", "one")->index] = false;
 	k.have[find(t, "bbbb-two", "two")->index] = false;
-	reset_opens(&k);
+	th_known_reset_opens(&k);
 	same_file(ref, write_fc(t, &c, 2, dir, &k, "some.img", &st));
-	opened(&k);
+	th_known_opened(&k);
 	/* bbbb-one/one still comes from the cache (its own digest); with
 	 * ztailpacking aaaa-one/small does too */
 	cr_assert_eq(st.files_from_cache, COMPRESSED + 1 - 2, "%llu",
 		     (unsigned long long)st.files_from_cache);
-	free_known(&k);
+	th_known_release(&k);
 	sd_tree_free(t);
 }
 
@@ -507,7 +381,7 @@ Test(erofs_filecache, only_known_digests)
  * bytes, from the test's own table (here: read from the tree, or a wrong
  * byte to prove the writer used it). */
 struct contents {
-	struct known k;
+	struct th_known k;
 	void **data;  /* by node index: the small files' contents, read
 			 before any counted write */
 	bool give;    /* give any content at all */
@@ -540,7 +414,7 @@ static void keep_small(struct contents *c, const struct sd_node *n)
 
 static bool content_digest(void *ctx, const struct sd_node *n, uint8_t sha[32])
 {
-	return digest_of(&((struct contents *)ctx)->k, n, sha);
+	return th_known_digest(&((struct contents *)ctx)->k, n, sha);
 }
 
 /* A small file (stored uncompressed, shorter than a block) whose content
@@ -559,8 +433,7 @@ Test(erofs_filecache, small_files_from_file_content)
 	char ref[512], dir[512];
 	struct sd_node *small = find(t, "aaaa-one", "small");
 
-	fill(&ct.k, t);
-	know_all(&ct.k, t->root);
+	th_known_init(&ct.k, t);
 	ct.data = calloc(t->count, sizeof(void *));
 	cr_assert_not_null(ct.data);
 	keep_small(&ct, t->root);
@@ -574,7 +447,7 @@ Test(erofs_filecache, small_files_from_file_content)
 			char name[64];
 
 			ct.give = give;
-			reset_opens(&ct.k);
+			th_known_reset_opens(&ct.k);
 			cr_assert_eq(sd_compcache_open(&cc, dir, NULL, &err),
 				     0);
 			struct sd_write_options o = {
@@ -634,6 +507,6 @@ Test(erofs_filecache, small_files_from_file_content)
 	for (size_t i = 0; i < t->count; i++)
 		free(ct.data[i]);
 	free(ct.data);
-	free_known(&ct.k);
+	th_known_release(&ct.k);
 	sd_tree_free(t);
 }

@@ -7,13 +7,10 @@
  * the keys are the documented ones.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -25,6 +22,7 @@
 #include "formats/format.h"
 #include "formats/squashfs/squashfs.h"
 #include "formats/squashfs/writer_cache.h"
+#include "cachehelpers.h"
 #include "helpers.h"
 
 #define BS 4096u
@@ -164,53 +162,6 @@ static void cached_write(const struct sd_tree *t, const char *comp,
 		     (unsigned long long)st.files_deduplicated);
 }
 
-/* The entry files of the cache at @dir (paths, malloc'ed), in a fixed
- * order; returns their number. */
-static size_t entries(const char *dir, char ***out)
-{
-	char path[4096];
-	char **list = NULL;
-	size_t n = 0;
-
-	for (unsigned b = 0; b < 256; b++) {
-		DIR *d;
-		struct dirent *e;
-
-		snprintf(path, sizeof(path), "%s/v1/%02x", tt_path(dir), b);
-		d = opendir(path);
-		if (!d)
-			continue;
-		while ((e = readdir(d))) {
-			if (strlen(e->d_name) != 64)
-				continue;
-			list = realloc(list, (n + 1) * sizeof(*list));
-			cr_assert_not_null(list);
-			list[n] = malloc(strlen(path) + 66);
-			cr_assert_not_null(list[n]);
-			snprintf(list[n], strlen(path) + 66, "%s/%s", path,
-				 e->d_name);
-			n++;
-		}
-		closedir(d);
-	}
-	for (size_t i = 1; i < n; i++) /* readdir order is not fixed */
-		for (size_t j = i; j > 0 && strcmp(list[j - 1], list[j]) > 0;
-		     j--) {
-			char *x = list[j];
-			list[j] = list[j - 1];
-			list[j - 1] = x;
-		}
-	*out = list;
-	return n;
-}
-
-static void free_entries(char **list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-}
-
 /* Flip one byte of the file at @path at offset @off (from its end if
  * @off is negative). */
 static void flip_byte(const char *path, long off)
@@ -255,9 +206,9 @@ static void each_compressor(const char *comp)
 			  (unsigned long long)k.hits,
 			  (unsigned long long)k.misses,
 			  (unsigned long long)k.puts);
-		n = entries("cache", &list);
+		list = th_cache_entries(tt_path("cache"), &n);
 		cr_assert_eq(n, 0);
-		free_entries(list, n);
+		th_cache_entries_free(list, n);
 		cached_write(t, comp, 1, "cache", dedup, "again", &k);
 		sd_tree_free(t);
 		return;
@@ -284,11 +235,11 @@ static void each_compressor(const char *comp)
 	}
 
 	/* partly emptied: every other entry removed */
-	n = entries("cache", &list);
+	list = th_cache_entries(tt_path("cache"), &n);
 	cr_assert(n > 4, "%s: %zu entries", comp, n);
 	for (size_t i = 0; i < n; i += 2)
 		cr_assert_eq(unlink(list[i]), 0, "%s", list[i]);
-	free_entries(list, n);
+	th_cache_entries_free(list, n);
 	cached_write(t, comp, 2, "cache", dedup, "partly emptied", &k);
 	cr_assert(k.hits > 0 && k.misses > 0 && k.puts > 0,
 		  "%s partial: %llu hits, %llu misses", comp,
@@ -297,7 +248,7 @@ static void each_compressor(const char *comp)
 	cr_assert(k.hits == units && k.misses == 0, "%s refilled", comp);
 
 	/* damaged: a flipped byte in a value, in a header, a truncation */
-	n = entries("cache", &list);
+	list = th_cache_entries(tt_path("cache"), &n);
 	for (size_t i = 0; i < n; i += 3) {
 		if (i % 9 == 0)
 			flip_byte(list[i], 20);
@@ -306,7 +257,7 @@ static void each_compressor(const char *comp)
 		else
 			cr_assert_eq(truncate(list[i], 70), 0);
 	}
-	free_entries(list, n);
+	th_cache_entries_free(list, n);
 	cached_write(t, comp, 2, "cache", dedup, "damaged", &k);
 	cr_assert(k.corrupt > 0 && k.hits > 0,
 		  "%s damaged: %llu corrupt, %llu hits", comp,
@@ -356,7 +307,7 @@ Test(sqcache, inconsistent_values_are_refused)
 	uint64_t units = k.hits + k.misses, stored = k.puts;
 
 	struct sd_compcache *c = open_cache("cache");
-	n = entries("cache", &list);
+	list = th_cache_entries(tt_path("cache"), &n);
 	for (size_t i = 0; i < n; i++) {
 		const char *hex = strrchr(list[i], '/') + 1;
 		uint8_t key[SD_COMPCACHE_KEY_LEN];
@@ -397,7 +348,7 @@ Test(sqcache, inconsistent_values_are_refused)
 		bad++;
 		free(v);
 	}
-	free_entries(list, n);
+	th_cache_entries_free(list, n);
 	sd_compcache_close(c);
 	cr_assert_eq(bad, stored);
 
@@ -440,15 +391,6 @@ static void unit_key(const char *comp, enum sd_sqfs_unit unit,
 	cr_assert_eq(sd_compcache_key(params, desc, key, NULL), 0);
 }
 
-static void sha(const void *data, size_t len, uint8_t out[SD_SHA256_LEN])
-{
-	struct sd_sha256 *h = sd_sha256_new();
-
-	cr_assert_not_null(h);
-	sd_sha256_update(h, data, len);
-	sd_sha256_final(h, out);
-}
-
 /*
  * The keys are derived from digests and lengths as writer_cache.h says (a
  * later stat index computes them without the content): a block's and a
@@ -481,11 +423,11 @@ Test(sqcache, keys_as_documented)
 	struct sd_compcache *c = open_cache("cache");
 
 	/* block: SHA-256("block" le32(len) SHA-256(content)) */
-	sha(block, sizeof(block), digest);
+	th_sha256(block, sizeof(block), digest);
 	memcpy(dbuf, "block", 5);
 	put_le32(dbuf + 5, BS);
 	memcpy(dbuf + 9, digest, SD_SHA256_LEN);
-	sha(dbuf, 9 + SD_SHA256_LEN, desc);
+	th_sha256(dbuf, 9 + SD_SHA256_LEN, desc);
 	unit_key("zstd", SD_SQFS_UNIT_BLOCK, desc, key);
 	cr_assert(sd_compcache_get(c, key, &v, &len), "block entry");
 	cr_assert_eq(((uint8_t *)v)[0], SD_SQFS_UNIT_BLOCK);
@@ -498,12 +440,12 @@ Test(sqcache, keys_as_documented)
 	memcpy(dbuf, "fragment", 8);
 	off = 8;
 	put_le32(dbuf + off, sizeof(tail1));
-	sha(tail1, sizeof(tail1), dbuf + off + 4);
+	th_sha256(tail1, sizeof(tail1), dbuf + off + 4);
 	off += 4 + SD_SHA256_LEN;
 	put_le32(dbuf + off, sizeof(tail2));
-	sha(tail2, sizeof(tail2), dbuf + off + 4);
+	th_sha256(tail2, sizeof(tail2), dbuf + off + 4);
 	off += 4 + SD_SHA256_LEN;
-	sha(dbuf, off, desc);
+	th_sha256(dbuf, off, desc);
 	unit_key("zstd", SD_SQFS_UNIT_FRAGMENT, desc, key);
 	cr_assert(sd_compcache_get(c, key, &v, &len), "fragment entry");
 	cr_assert_eq(((uint8_t *)v)[0], SD_SQFS_UNIT_FRAGMENT);
@@ -580,43 +522,19 @@ Test(sqcache, params)
 	cr_assert(strstr(p[2], "liblzma "), "%s", p[2]);
 }
 
-static bool mounted;
-
-static void fini_mount(void)
-{
-	if (mounted)
-		umount2(tt_path("m"), MNT_DETACH);
-	mounted = false;
-	tt_teardown();
-}
-
-static void mount_tmpfs(const char *size)
-{
-	char opt[64];
-
-	tt_mkdir("m");
-	snprintf(opt, sizeof(opt), "size=%s,mode=0755", size);
-	if (mount("tmpfs", tt_path("m"), "tmpfs", 0, opt) != 0)
-		cr_skip_test("cannot mount a tmpfs here (%s): needs root",
-			     strerror(errno));
-	mounted = true;
-}
-
 /* A read-only cache is off from its open: not even looked up. */
-Test(sqcache, read_only_cache, .fini = fini_mount)
+Test(sqcache, read_only_cache, .fini = tt_teardown_mount)
 {
 	struct sd_tree *t = cache_tree();
 	struct sd_write_stats st;
 	struct sd_compcache_counters k;
 
 	write_image(t, "gzip", 1, NULL, "ref.sqfs", &st);
-	mount_tmpfs("64m");
+	tt_mount_tmpfs("64m");
 	cached_write(t, "gzip", 2, "m/cache", st.files_deduplicated, "cold",
 		     &k);
 	cr_assert_gt(k.puts, 0);
-	cr_assert_eq(mount("tmpfs", tt_path("m"), "tmpfs",
-			   MS_REMOUNT | MS_RDONLY, NULL),
-		     0, "remount ro: %s", strerror(errno));
+	tt_remount_ro();
 	cached_write(t, "gzip", 2, "m/cache", st.files_deduplicated,
 		     "read-only", &k);
 	cr_assert(k.hits == 0 && k.misses == 0 && k.skipped == 0,
@@ -626,14 +544,14 @@ Test(sqcache, read_only_cache, .fini = fini_mount)
 }
 
 /* A cache that fills its file system mid-write turns off: same bytes. */
-Test(sqcache, full_cache, .fini = fini_mount)
+Test(sqcache, full_cache, .fini = tt_teardown_mount)
 {
 	struct sd_tree *t = cache_tree();
 	struct sd_write_stats st;
 	struct sd_compcache_counters k;
 
 	write_image(t, "zstd", 1, NULL, "ref.sqfs", &st);
-	mount_tmpfs("96k");
+	tt_mount_tmpfs("96k");
 	for (unsigned jobs = 1; jobs <= 2; jobs++) {
 		struct sd_compcache *c = open_cache("m/cache");
 		struct sd_write_stats st2;

@@ -20,110 +20,15 @@
 
 #include "core/compcache.h"
 #include "core/le.h"
-#include "core/sha256.h"
-#include "core/stream.h"
 #include "formats/format.h"
 #include "formats/squashfs/squashfs.h"
 #include "formats/squashfs/writer_cache.h"
+#include "cachehelpers.h"
 #include "helpers.h"
 
 #define BS 4096u
 
 TestSuite(sqfilecache, .init = th_setup, .fini = tt_teardown, .timeout = 600);
-
-/* Digests by node index, and opens counted by the tap. */
-struct known {
-	const struct sd_tree *t;
-	uint8_t (*sha)[32];
-	bool *have;
-	_Atomic unsigned *opens;
-	/* known only once the file was opened (a stat cache that has not
-	   seen it yet learns it by reading it) */
-	bool after_read;
-};
-
-static bool digest_of(void *ctx, const struct sd_node *n, uint8_t sha[32])
-{
-	struct known *k = ctx;
-
-	if (!k->have[n->index] || (k->after_read && !k->opens[n->index]))
-		return false;
-	memcpy(sha, k->sha[n->index], 32);
-	return true;
-}
-
-static int count_open(void *ctx, const struct sd_node *n,
-		      struct sd_stream *inner, struct sd_stream **out,
-		      struct sd_error *err)
-{
-	struct known *k = ctx;
-
-	(void)err;
-	atomic_fetch_add(&k->opens[n->index], 1);
-	*out = inner;
-	return SD_OK;
-}
-
-static const struct sd_stream_tap tap = {count_open};
-
-static void sha(const void *data, size_t len, uint8_t out[32])
-{
-	struct sd_sha256 *h = sd_sha256_new();
-
-	cr_assert_not_null(h);
-	sd_sha256_update(h, data, len);
-	sd_sha256_final(h, out);
-}
-
-static void know(struct known *k, const struct sd_node *n)
-{
-	if (n->type == SD_NODE_FILE) {
-		size_t len;
-		void *d = th_content(k->t, n, &len);
-
-		sha(d, len, k->sha[n->index]);
-		k->have[n->index] = true;
-		free(d);
-	}
-	for (size_t i = 0; i < n->nchildren; i++)
-		know(k, n->children[i]);
-}
-
-/* Every file's digest known (by its content); the tap installed. */
-static void know_all(struct known *k, struct sd_tree *t)
-{
-	k->t = t;
-	k->after_read = false;
-	k->sha = calloc(t->count, 32);
-	k->have = calloc(t->count, sizeof(bool));
-	k->opens = calloc(t->count, sizeof(*k->opens));
-	cr_assert(k->sha && k->have && k->opens);
-	know(k, t->root);
-	t->tap = &tap;
-	t->tap_ctx = k;
-}
-
-static void reset_opens(struct known *k)
-{
-	for (size_t i = 0; i < k->t->count; i++)
-		k->opens[i] = 0;
-}
-
-static unsigned opened(const struct known *k)
-{
-	unsigned n = 0;
-
-	for (size_t i = 0; i < k->t->count; i++)
-		n += k->opens[i] ? 1 : 0;
-	return n;
-}
-
-static void free_known(struct known *k)
-{
-	free(k->sha);
-	free(k->have);
-	free(k->opens);
-}
 
 /* @len bytes of text-like, compressible data from @seed. */
 static void text(unsigned char *buf, size_t len, unsigned seed)
@@ -192,32 +97,20 @@ static struct sd_node *find(struct sd_tree *t, const char *name)
 /* Write @t with cache @dir (NULL: none) and digests @k (NULL: none) into
  * @rel; its stats into @st. */
 static void write_fc(const struct sd_tree *t, const char *comp, unsigned jobs,
-		     const char *dir, struct known *k, const char *rel,
+		     const char *dir, struct th_known *k, const char *rel,
 		     struct sd_write_stats *st)
 {
-	struct sd_compcache *cc = NULL;
-	struct sd_error err;
-	int fd, ret;
-
-	sd_error_init(&err);
-	if (dir)
-		cr_assert_eq(sd_compcache_open(&cc, tt_path(dir), NULL, &err),
-			     0, "open cache: %s", err.msg);
 	struct sd_write_options o = {
 		.compressor = comp,
 		.level = -1,
 		.block_size = BS,
 		.jobs = jobs,
-		.cache = cc,
-		.file_digest = k ? digest_of : NULL,
+		.file_digest = k ? th_known_digest : NULL,
 		.file_digest_ctx = k,
 	};
-	fd = open(tt_path(rel), O_RDWR | O_CREAT | O_TRUNC, 0644);
-	cr_assert(fd >= 0);
-	ret = sd_format_squashfs.write(t, &o, fd, NULL, st, &err);
-	close(fd);
-	cr_assert_eq(ret, 0, "write %s: %s", rel, err.msg);
-	sd_compcache_close(cc);
+
+	th_write_cached(&sd_format_squashfs, t, &o, dir ? tt_path(dir) : NULL,
+			tt_path(rel), st, NULL);
 }
 
 static void same_file(const char *a, const char *b, const char *what)
@@ -264,11 +157,11 @@ static const char *const comps[] = {"zstd", "gzip", "lz4", "xz"};
 Test(sqfilecache, cold_warm_partial)
 {
 	struct sd_tree *t = tree();
-	struct known k;
+	struct th_known k;
 	struct sd_write_stats st;
 	char dir[64], what[64];
 
-	know_all(&k, t);
+	th_known_init(&k, t);
 	for (size_t ci = 0; ci < sizeof(comps) / sizeof(comps[0]); ci++)
 		for (unsigned jobs = 1; jobs <= 2; jobs++) {
 			uint64_t bytes_in, dedup;
@@ -280,41 +173,41 @@ Test(sqfilecache, cold_warm_partial)
 			bytes_in = st.data_bytes_in;
 			dedup = st.files_deduplicated;
 			snprintf(dir, sizeof(dir), "c%zu-%u", ci, jobs);
-			reset_opens(&k);
+			th_known_reset_opens(&k);
 			k.after_read = true;
 			write_fc(t, comps[ci], jobs, dir, &k, "cold.img", &st);
 			k.after_read = false;
 			same_file("ref.img", "cold.img", what);
 			cr_assert_eq(st.files_from_cache, 0, "%s", what);
-			cr_assert_eq(opened(&k), NFILES, "%s", what);
+			cr_assert_eq(th_known_opened(&k), NFILES, "%s", what);
 
-			reset_opens(&k);
+			th_known_reset_opens(&k);
 			write_fc(t, comps[ci], jobs, dir, &k, "warm.img", &st);
 			same_file("ref.img", "warm.img", what);
 			cr_assert_eq(st.files_from_cache, NFILES, "%s: %llu",
 				     what,
 				     (unsigned long long)st.files_from_cache);
-			cr_assert_eq(opened(&k), 0, "%s: %u opened", what,
-				     opened(&k));
+			cr_assert_eq(th_known_opened(&k), 0, "%s: %u opened",
+				     what, th_known_opened(&k));
 			cr_assert_eq(st.data_bytes_in, bytes_in, "%s", what);
 			cr_assert_eq(st.files_deduplicated, dedup, "%s", what);
 
 			cr_assert_gt(remove_half(dir), 0);
-			reset_opens(&k);
+			th_known_reset_opens(&k);
 			write_fc(t, comps[ci], jobs, dir, &k, "partial.img",
 				 &st);
 			same_file("ref.img", "partial.img", what);
 			cr_assert_lt(st.files_from_cache, NFILES, "%s", what);
 			cr_assert_gt(st.files_from_cache, 0, "%s", what);
-			cr_assert_eq(opened(&k), NFILES - st.files_from_cache,
-				     "%s", what);
+			cr_assert_eq(th_known_opened(&k),
+				     NFILES - st.files_from_cache, "%s", what);
 			cr_assert_eq(st.data_bytes_in, bytes_in, "%s", what);
 
 			write_fc(t, comps[ci], jobs, dir, &k, "again.img", &st);
 			same_file("ref.img", "again.img", what);
 			cr_assert_eq(st.files_from_cache, NFILES, "%s", what);
 		}
-	free_known(&k);
+	th_known_release(&k);
 	sd_tree_free(t);
 }
 
@@ -322,28 +215,17 @@ Test(sqfilecache, cold_warm_partial)
 Test(sqfilecache, none_uses_no_cache)
 {
 	struct sd_tree *t = tree();
-	struct known k;
+	struct th_known k;
 	struct sd_write_stats st;
 
-	know_all(&k, t);
+	th_known_init(&k, t);
 	write_fc(t, "none", 1, NULL, NULL, "ref.img", &st);
 	write_fc(t, "none", 2, "c", &k, "cold.img", &st);
 	write_fc(t, "none", 2, "c", &k, "warm.img", &st);
 	same_file("ref.img", "warm.img", "none");
 	cr_assert_eq(st.files_from_cache, 0);
-	free_known(&k);
+	th_known_release(&k);
 	sd_tree_free(t);
-}
-
-/* The path of @key's entry in cache @dir. */
-static void entry_path(const char *dir, const uint8_t key[32], char *out,
-		       size_t size)
-{
-	char hex[65];
-
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", key[i]);
-	snprintf(out, size, "%s/v1/%.2s/%s", tt_path(dir), hex, hex);
 }
 
 static void params_of(const char *comp, enum sd_sqfs_unit unit,
@@ -373,7 +255,7 @@ static void doc_file_key(const char *comp, uint64_t size,
 	memcpy(desc, "file", 4);
 	put_le64(desc + 4, size);
 	memcpy(desc + 12, digest, 32);
-	sha(desc, sizeof(desc), s);
+	th_sha256(desc, sizeof(desc), s);
 	cr_assert_eq(sd_compcache_key(params, s, key, NULL), 0);
 }
 
@@ -388,7 +270,7 @@ static void doc_block_key(const char *comp, const uint8_t digest[32],
 	memcpy(desc, "block", 5);
 	put_le32(desc + 5, BS);
 	memcpy(desc + 9, digest, 32);
-	sha(desc, sizeof(desc), s);
+	th_sha256(desc, sizeof(desc), s);
 	cr_assert_eq(sd_compcache_key(params, s, key, NULL), 0);
 }
 
@@ -405,7 +287,7 @@ Test(sqfilecache, bad_entries_never_used)
 {
 	struct sd_tree *t = tree();
 	const char *comp = "zstd";
-	struct known k;
+	struct th_known k;
 	struct sd_write_stats st;
 	char path[4400];
 	uint8_t key[32], okey[32];
@@ -413,7 +295,7 @@ Test(sqfilecache, bad_entries_never_used)
 	size_t vlen;
 	uint8_t *v, *val;
 
-	know_all(&k, t);
+	th_known_init(&k, t);
 	big = find(t, "big");
 	rnd = find(t, "random");
 	b5 = find(t, "blocks-5-tail");
@@ -422,7 +304,7 @@ Test(sqfilecache, bad_entries_never_used)
 	/* the documented layout */
 	write_fc(t, comp, 1, "doc", &k, "cold.img", &st);
 	doc_file_key(comp, b5->size, k.sha[b5->index], key);
-	entry_path("doc", key, path, sizeof(path));
+	th_cache_entry_path(tt_path("doc"), key, path, sizeof(path));
 	v = th_slurp(path, &vlen);
 	val = v + SD_COMPCACHE_HEADER_LEN;
 	vlen -= SD_COMPCACHE_HEADER_LEN;
@@ -434,11 +316,11 @@ Test(sqfilecache, bad_entries_never_used)
 		cr_assert_eq(vlen, 5 * 33 + 4 + 32 + 333 + 8);
 		for (unsigned i = 0; i < 5; i++) {
 			cr_assert_eq(val[33 * i], 1);
-			sha(c + i * BS, BS, s);
+			th_sha256(c + i * BS, BS, s);
 			cr_assert(!memcmp(val + 33 * i + 1, s, 32));
 		}
 		cr_assert_eq(get_le32(val + 165), 333);
-		sha(c + 5 * BS, 333, s);
+		th_sha256(c + 5 * BS, 333, s);
 		cr_assert(!memcmp(val + 169, s, 32));
 		cr_assert(!memcmp(val + 201, c + 5 * BS, 333));
 		cr_assert_eq(get_le32(val + 534), 5);
@@ -487,7 +369,8 @@ Test(sqfilecache, bad_entries_never_used)
 			uint8_t bkey[32];
 
 			doc_block_key(comp, val + 33 * 7 + 1, bkey);
-			entry_path(dir, bkey, path, sizeof(path));
+			th_cache_entry_path(tt_path(dir), bkey, path,
+					    sizeof(path));
 			cr_assert_eq(unlink(path), 0, "%s", path);
 			break;
 		}
@@ -520,16 +403,16 @@ Test(sqfilecache, bad_entries_never_used)
 		}
 		free(ov);
 		sd_compcache_close(cc);
-		reset_opens(&k);
+		th_known_reset_opens(&k);
 		write_fc(t, comp, 1 + (unsigned)(m % 2), dir, &k, "bad.img",
 			 &st);
 		same_file("ref.img", "bad.img", dir);
 		cr_assert_eq(st.files_from_cache, NFILES - 1, "case %d: %llu",
 			     m, (unsigned long long)st.files_from_cache);
 		cr_assert(k.opens[big->index], "case %d", m);
-		cr_assert_eq(opened(&k), 1, "case %d", m);
+		cr_assert_eq(th_known_opened(&k), 1, "case %d", m);
 	}
-	free_known(&k);
+	th_known_release(&k);
 	sd_tree_free(t);
 }
 
@@ -538,10 +421,10 @@ Test(sqfilecache, bad_entries_never_used)
 Test(sqfilecache, only_known_digests)
 {
 	struct sd_tree *t = tree();
-	struct known k;
+	struct th_known k;
 	struct sd_write_stats st;
 
-	know_all(&k, t);
+	th_known_init(&k, t);
 	write_fc(t, "gzip", 2, NULL, NULL, "ref.img", &st);
 	write_fc(t, "gzip", 2, "c", &k, "cold.img", &st);
 	write_fc(t, "gzip", 2, "c", &k, "warm.img", &st);
@@ -552,13 +435,13 @@ Test(sqfilecache, only_known_digests)
 	cr_assert_eq(st.files_from_cache, 0);
 	k.have[find(t, "small")->index] = false;
 	k.have[find(t, "big")->index] = false;
-	reset_opens(&k);
+	th_known_reset_opens(&k);
 	write_fc(t, "gzip", 2, "c", &k, "some.img", &st);
 	same_file("ref.img", "some.img", "some digests");
 	cr_assert_eq(st.files_from_cache, NFILES - 2, "%llu",
 		     (unsigned long long)st.files_from_cache);
-	cr_assert_eq(opened(&k), 2);
-	free_known(&k);
+	cr_assert_eq(th_known_opened(&k), 2);
+	th_known_release(&k);
 	sd_tree_free(t);
 }
 
@@ -566,7 +449,7 @@ Test(sqfilecache, only_known_digests)
  * node index, read before any counted write; given only once the file
  * was opened when k.after_read is set, as a stat cache learns them. */
 struct contents {
-	struct known k;
+	struct th_known k;
 	void **data;
 };
 
@@ -582,7 +465,7 @@ static bool content_of(void *ctx, const struct sd_node *n, void *buf)
 
 static bool content_digest(void *ctx, const struct sd_node *n, uint8_t s[32])
 {
-	return digest_of(&((struct contents *)ctx)->k, n, s);
+	return th_known_digest(&((struct contents *)ctx)->k, n, s);
 }
 
 static void write_content(const struct sd_tree *t, struct contents *c,
@@ -627,7 +510,7 @@ Test(sqfilecache, small_files_from_file_content)
 	struct sd_write_stats st;
 	unsigned nsmall = 0;
 
-	know_all(&c.k, t);
+	th_known_init(&c.k, t);
 	c.data = calloc(t->count, sizeof(void *));
 	cr_assert_not_null(c.data);
 	for (size_t i = 0; i < t->count; i++) {
@@ -648,29 +531,29 @@ Test(sqfilecache, small_files_from_file_content)
 
 		snprintf(dir, sizeof(dir), "c%u", jobs);
 		c.k.after_read = true;
-		reset_opens(&c.k);
+		th_known_reset_opens(&c.k);
 		write_content(t, &c, true, jobs, dir, "cold.img", &st);
 		same_file("ref.img", "cold.img", "cold");
 		cr_assert_eq(st.files_from_cache, 0);
 		c.k.after_read = false;
-		reset_opens(&c.k);
+		th_known_reset_opens(&c.k);
 		snprintf(rel, sizeof(rel), "warm%u.img", jobs);
 		write_content(t, &c, true, jobs, dir, rel, &st);
 		same_file("ref.img", rel, "warm with contents");
 		cr_assert_eq(st.files_from_cache, NFILES, "%llu",
 			     (unsigned long long)st.files_from_cache);
-		cr_assert_eq(opened(&c.k), 0);
+		cr_assert_eq(th_known_opened(&c.k), 0);
 		/* without contents: the small files have no entries */
-		reset_opens(&c.k);
+		th_known_reset_opens(&c.k);
 		write_content(t, &c, false, jobs, dir, "nocontent.img", &st);
 		same_file("ref.img", "nocontent.img", "warm without contents");
 		cr_assert_eq(st.files_from_cache, NFILES - NSMALL, "%llu",
 			     (unsigned long long)st.files_from_cache);
-		cr_assert_eq(opened(&c.k), NSMALL);
+		cr_assert_eq(th_known_opened(&c.k), NSMALL);
 	}
 	for (size_t i = 0; i < t->count; i++)
 		free(c.data[i]);
 	free(c.data);
-	free_known(&c.k);
+	th_known_release(&c.k);
 	sd_tree_free(t);
 }
