@@ -174,9 +174,8 @@ int sd_base_image_contradiction(const struct sd_base_image *b,
 			    SD_EMBEDDED_REGISTRATION, r->line);
 }
 
-const struct sd_reg_record *
-sd_base_image_record(const struct sd_base_image *b, const char *base,
-		     size_t len)
+const struct sd_reg_record *sd_base_image_record(const struct sd_base_image *b,
+						 const char *base, size_t len)
 {
 	if (!b->reg || len < SD_HASH_CHARS)
 		return NULL;

@@ -67,9 +67,8 @@ int sd_base_image_contradiction(const struct sd_base_image *b,
  * basename @base (@len bytes), if it has one with a narHash; else NULL
  * (no registration, or it does not list that path).
  */
-const struct sd_reg_record *
-sd_base_image_record(const struct sd_base_image *b, const char *base,
-		     size_t len);
+const struct sd_reg_record *sd_base_image_record(const struct sd_base_image *b,
+						 const char *base, size_t len);
 
 /*
  * The narHashes and narSizes of @n top-level entries of @b (basenames

@@ -96,9 +96,9 @@ static int item_nar(const struct sd_tree *tree, const struct item *it,
 	int rc = sd_nar_hash(tree, it->node, h, err);
 	if (rc)
 		return rc;
-	if (it->declared && (h->size != it->declared->nar_size ||
-			     memcmp(h->sha256, it->declared->nar_hash,
-				    sizeof(h->sha256))))
+	if (it->declared &&
+	    (h->size != it->declared->nar_size ||
+	     memcmp(h->sha256, it->declared->nar_hash, sizeof(h->sha256))))
 		return mismatch(it, h, err);
 	return 0;
 }
@@ -152,8 +152,8 @@ static int held_item(struct item *it, const struct sd_closure_path *p,
 			continue;
 		if (!first)
 			first = bi;
-		const struct sd_reg_record *r = sd_base_image_record(
-			bi, p->sp->base, p->sp->base_len);
+		const struct sd_reg_record *r =
+			sd_base_image_record(bi, p->sp->base, p->sp->base_len);
 		if (r) {
 			it->given = r;
 			it->given_by = bi;

@@ -286,8 +286,8 @@ static int check_held(const struct sd_vreg *v, const struct sd_reg_record *r,
 		if (memcmp(r->nar_hash, b->nar_hash, sizeof(b->nar_hash)) ||
 		    r->nar_size != b->nar_size)
 			return held_mismatch(v, r, o->image,
-					     "registers it with narHash",
-					     &have, res, err);
+					     "registers it with narHash", &have,
+					     res, err);
 	}
 	if (same_refs(v, r, b))
 		return 0;
@@ -327,8 +327,8 @@ static int check_pending(const struct sd_vreg *v,
 			if (memcmp(h[i].sha256, recs[i]->nar_hash, 32) ||
 			    h[i].size != recs[i]->nar_size)
 				rc = held_mismatch(v, recs[i], o->image,
-						   "has narHash", &h[i],
-						   res, err);
+						   "has narHash", &h[i], res,
+						   err);
 		}
 	}
 	free(names);

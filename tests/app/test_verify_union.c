@@ -113,8 +113,8 @@ Test(verify_union, without_the_other_image_a_violation, .init = setup,
  */
 #define HEX_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define HEX_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-#define LAYER_REG(HEX)                                                         \
-	"/nix/store/" H_LAYER "-app\n\n1\n/nix/store/" H_LIB "-lib\n"          \
+#define LAYER_REG(HEX)                                                \
+	"/nix/store/" H_LAYER "-app\n\n1\n/nix/store/" H_LIB "-lib\n" \
 	"/nix/store/" H_LIB "-lib\n" HEX "\n400\n\n0\n"
 
 static struct sd_registration *parse(const char *text)
@@ -140,8 +140,9 @@ static void base_with(struct sd_base_image *b, char **names, const char *text)
 	b->reg_by_hash = sd_hashmap_new();
 	cr_assert(b->reg_by_hash);
 	for (size_t i = 0; i < b->reg->nrecs; i++)
-		cr_assert_eq(sd_hashmap_put(b->reg_by_hash, b->reg->recs[i].base,
-					    (int64_t)i, NULL, NULL),
+		cr_assert_eq(sd_hashmap_put(b->reg_by_hash,
+					    b->reg->recs[i].base, (int64_t)i,
+					    NULL, NULL),
 			     0);
 }
 
@@ -188,8 +189,8 @@ static bool has_violation(const struct sd_verify_result *r, const char *path,
 	return false;
 }
 
-Test(verify_union, registered_base_path_agreeing_with_the_base,
-     .init = setup, .fini = tt_teardown)
+Test(verify_union, registered_base_path_agreeing_with_the_base, .init = setup,
+     .fini = tt_teardown)
 {
 	struct sd_verify_result r;
 	verify_reg_union(LAYER_REG(HEX_A),
@@ -200,20 +201,21 @@ Test(verify_union, registered_base_path_agreeing_with_the_base,
 	sd_verify_result_release(&r);
 }
 
-Test(verify_union, registered_base_path_with_another_narhash,
-     .init = setup, .fini = tt_teardown)
+Test(verify_union, registered_base_path_with_another_narhash, .init = setup,
+     .fini = tt_teardown)
 {
 	struct sd_verify_result r;
 	verify_reg_union(LAYER_REG(HEX_B),
 			 "/nix/store/" H_LIB "-lib\n" HEX_A "\n400\n\n0\n", &r);
 	cr_expect_eq(r.nviolations, 1);
 	cr_expect_eq(r.reg.nmismatches, 1);
-	cr_expect(has_violation(&r, H_LIB "-lib", "but base.img, which holds it"));
+	cr_expect(has_violation(&r, H_LIB "-lib",
+				"but base.img, which holds it"));
 	sd_verify_result_release(&r);
 }
 
-Test(verify_union, registered_base_path_with_other_references,
-     .init = setup, .fini = tt_teardown)
+Test(verify_union, registered_base_path_with_other_references, .init = setup,
+     .fini = tt_teardown)
 {
 	struct sd_verify_result r;
 	verify_reg_union(LAYER_REG(HEX_A),
@@ -225,11 +227,12 @@ Test(verify_union, registered_base_path_with_other_references,
 	sd_verify_result_release(&r);
 }
 
-Test(verify_union, registered_base_path_without_the_base,
-     .init = setup, .fini = tt_teardown)
+Test(verify_union, registered_base_path_without_the_base, .init = setup,
+     .fini = tt_teardown)
 {
 	struct sd_verify_result r;
 	verify_reg_union(LAYER_REG(HEX_A), NULL, &r);
-	cr_expect(has_violation(&r, H_LIB "-lib", "registered, but not in the image"));
+	cr_expect(has_violation(&r, H_LIB "-lib",
+				"registered, but not in the image"));
 	sd_verify_result_release(&r);
 }
