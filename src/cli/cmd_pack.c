@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "app/baseimage.h"
 #include "app/digestfile.h"
@@ -252,12 +253,25 @@ static bool bases_push(struct pack_bases *pb, const char *path)
 	return true;
 }
 
-/* Read every base (exit 2 on failure: a BASE is an input). */
+/*
+ * Read every base (exit 2 on failure: a BASE is an input).  @output, the
+ * image to write, must not be one of them: the rename at the end would
+ * put the layer in the base's place.
+ */
 static int bases_load(struct pack_bases *pb, const char *store_dir_arg,
-		      struct sd_error *err)
+		      const char *output, struct sd_error *err)
 {
 	if (!pb->n)
 		return 0;
+	struct stat ost, bst;
+	for (size_t i = 0; output && i < pb->n; i++)
+		if (stat(output, &ost) == 0 && stat(pb->paths[i], &bst) == 0 &&
+		    ost.st_dev == bst.st_dev && ost.st_ino == bst.st_ino)
+			return sd_error_set(err, SD_ERR_USAGE,
+					    "-o %s is the base %s: a layer "
+					    "cannot take its base's place "
+					    "(write it to another file)",
+					    output, pb->paths[i]);
 	char *store_dir = sd_cli_store_dir(
 		store_dir_arg ? store_dir_arg : SD_DEFAULT_STORE_DIR, err);
 	if (!store_dir)
@@ -561,7 +575,7 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 						: SD_EXIT_FOUND;
 	}
 	po.root_links = &links;
-	if (bases_load(pbp, cc.store_dir, &err)) {
+	if (bases_load(pbp, cc.store_dir, po.output, &err)) {
 		sd_cli_error(&err);
 		sd_root_links_release(&links);
 		return err.code == SD_ERR_NOMEM ? SD_EXIT_FOUND

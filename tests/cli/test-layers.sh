@@ -182,6 +182,12 @@ check "... naming it" contains "$WORK/err" "$WORK/nope.img"
 check "... and nothing is written" [ ! -e "$WORK/x.sqfs" ]
 expect_rc 2 "verify --base: not an image gives 2" "$SD" verify --base "$WORK/random.img" "$WORK/l2.sqfs"
 check "... naming it" contains "$WORK/err" "$WORK/random.img"
+cp "$WORK/base.squashfs" "$WORK/own.img"
+sha_before=$(sha "$WORK/own.img")
+expect_rc 2 "pack --base B -o B (the layer would replace its base) is refused" "$SD" pack -q \
+	--base "$WORK/own.img" -o "$WORK/own.img" --store "$S" "$B"
+check "... saying so" contains "$WORK/err" "is the base $WORK/own.img"
+check "... and the base is untouched" [ "$(sha "$WORK/own.img")" = "$sha_before" ]
 "$SD" export "$WORK/layer-squashfs.squashfs" --tar "$WORK/clB.tar"
 expect_rc 2 "pack --base with --tar is refused" \
 	"$SD" pack -q -o "$WORK/x.sqfs" --tar "$WORK/clB.tar" --base "$WORK/base.squashfs"
