@@ -228,9 +228,9 @@ static int on_hit(const struct sd_refscan_hit *h, void *vctx,
 	} else {
 		category = "unknown-path";
 		reason = "reference to a store path that is not in the image "
-			 "(nothing says it did not exist: --candidates or the "
-			 "manifest of pack --embed-registration would tell a "
-			 "documentation example)";
+			 "(to tell it from a documentation example, verify "
+			 "--candidates, or pack --embed-registration, whose "
+			 "manifest lists the store)";
 	}
 	char *path = NULL;
 	if (id < 0 && c->res->nfindings < NAME_LOOKUP_LIMIT)

@@ -28,7 +28,9 @@ static void help(FILE *f)
 		"  --max N                at most N layers (1 or more)\n"
 		"  --out-dir DIR          write DIR/layer-K.paths for each "
 		"layer K and print a\n"
-		"                         summary instead of the lists\n"
+		"                         summary instead of the lists (DIR "
+		"is made when\n"
+		"                         missing)\n"
 		"  --json                 the plan as JSON\n"
 		"  -h, --help             this help\n\n");
 	sd_closure_cli_help(f);
@@ -197,6 +199,11 @@ int sd_cmd_layers(int argc, char **argv)
 	struct stat st;
 
 	sd_error_init(&err);
+	/* made when missing (its parent must exist), as mkdir would */
+	if (out_dir && mkdir(out_dir, 0755) != 0 && errno != EEXIST) {
+		sd_cli_errorf("--out-dir %s: %s", out_dir, strerror(errno));
+		return SD_EXIT_BAD_INPUT;
+	}
 	if (out_dir && (stat(out_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
 		sd_cli_errorf("--out-dir %s: not a directory", out_dir);
 		return SD_EXIT_BAD_INPUT;

@@ -65,8 +65,8 @@ check "two roots: each root's line names its top layer" sh -c "
 	[ -n \"\$a\" ] && [ -n \"\$b\" ] && [ \"\$b\" -le \"\$a\" ]"
 
 # --out-dir: the same lists, written whole; a second run, the same files
-mkdir -p "$WORK/L" "$WORK/L2"
-expect_rc 0 "layers --out-dir" "$SD" layers --max 3 --out-dir "$WORK/L" --store "$S" "$root"
+mkdir -p "$WORK/L2"
+expect_rc 0 "layers --out-dir (a directory it makes)" "$SD" layers --max 3 --out-dir "$WORK/L" --store "$S" "$root"
 check "--out-dir prints each list's file under its header" \
 	grep -qx "$WORK/L/layer-1.paths" "$WORK/out"
 check "--out-dir writes the lists printed without it" sh -c "
@@ -149,9 +149,13 @@ check "... saying so" contains "$WORK/err" "--max"
 expect_rc 2 "--max 0 is a usage error" "$SD" layers --max 0 --store "$S" "$root"
 expect_rc 2 "--max x is a usage error" "$SD" layers --max x --store "$S" "$root"
 expect_rc 2 "no ROOT is a usage error" "$SD" layers --max 2 --store "$S"
-expect_rc 2 "--out-dir that is no directory" \
-	"$SD" layers --max 2 --out-dir "$WORK/nonexistent" --store "$S" "$root"
-check "... naming it" contains "$WORK/err" "$WORK/nonexistent"
+expect_rc 2 "--out-dir whose parent does not exist" \
+	"$SD" layers --max 2 --out-dir "$WORK/nonexistent/L" --store "$S" "$root"
+check "... naming it" contains "$WORK/err" "$WORK/nonexistent/L"
+: >"$WORK/afile"
+expect_rc 2 "--out-dir that is a file" \
+	"$SD" layers --max 2 --out-dir "$WORK/afile" --store "$S" "$root"
+check "... naming it" contains "$WORK/err" "$WORK/afile: not a directory"
 expect_rc 2 "a path list (no references) is refused" \
 	"$SD" layers --max 2 --paths "$WORK/closure" --store "$S" "$root"
 check "... pointing to a source with references" contains "$WORK/err" "--scan"
