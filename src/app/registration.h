@@ -46,7 +46,11 @@ struct sd_app_reg_options {
 	 * (its deriver too with keep_derivers).  A base without a record
 	 * for it: the narHash/narSize the closure's source declares
 	 * (has_nar) and the closure's edges; without those either, it is
-	 * SD_ERR_USAGE naming the base and the path.
+	 * SD_ERR_USAGE naming the base and the path.  With scan_refs (a
+	 * closure without edges, such as a layer's path list), the paths
+	 * the bases hold beyond the closure are candidates too: those the
+	 * closure reaches are registered from their records (none:
+	 * SD_ERR_USAGE).
 	 */
 	const struct sd_base_image *bases;
 	size_t nbases;

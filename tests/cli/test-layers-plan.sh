@@ -125,6 +125,34 @@ for fmt in squashfs erofs; do
 	fi
 done
 
+# Registrations: each layer packed from its list with --embed-registration
+# registers what it reaches through the layers below, so the top one's
+# (the root is least popular: it is on top) is the closure's, byte for
+# byte the full image's.
+n=$(ls "$WORK"/L/layer-*.paths | wc -l)
+bases=
+ok=yes
+for k in $(seq 1 "$n"); do
+	# shellcheck disable=SC2086
+	"$SD" pack -q --embed-registration -o "$WORK/reg-$k.img" \
+		--paths "$WORK/L/layer-$k.paths" $bases --store "$S" \
+		>"$WORK/out" 2>"$WORK/err" || { ok=no; diag "$(cat "$WORK/err")"; }
+	bases="$bases --base $WORK/reg-$k.img"
+done
+check "every layer packs with --embed-registration over the ones below" [ $ok = yes ]
+"$SD" pack -q --embed-registration -o "$WORK/reg-full.img" --store "$S" "$root"
+"$SD" cat "$WORK/reg-full.img" nix-path-registration >"$WORK/reg-full" 2>/dev/null
+"$SD" cat "$WORK/reg-$n.img" nix-path-registration >"$WORK/reg-top" 2>/dev/null
+check "the top layer's registration is the full image's ($(wc -l <"$WORK/closure") paths)" \
+	eval '[ -s "$WORK/reg-full" ] && cmp -s "$WORK/reg-top" "$WORK/reg-full"'
+if [ "$n" -gt 1 ]; then
+	expect_rc 2 "a layer that refers into a base without a registration cannot register it" \
+		"$SD" pack -q --embed-registration -o "$WORK/noreg.img" --paths "$WORK/L/layer-$n.paths" \
+		$(for k in $(seq 1 $((n - 1))); do printf -- '--base %s ' "$WORK/squashfs-$k.img"; done) --store "$S"
+	check "... naming the base and saying why" contains "$WORK/err" "has no embedded registration"
+	check "... and writes nothing" [ ! -e "$WORK/noreg.img" ]
+fi
+
 expect_rc 0 "layers --json" "$SD" layers --json --max 3 --store "$S" "$root" "/nix/store/$tool"
 check "--json: layers, paths and roots agree with the text plan" python3 -c "
 import json
