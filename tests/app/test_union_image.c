@@ -12,6 +12,7 @@
 #include "app/diff.h"
 #include "app/unionimage.h"
 #include "formats/format.h"
+#include "tests/app/helpers.h"
 #include "tests/common/tmpdir.h"
 
 #define H_APP "11111111111111111111111111111111"
@@ -23,44 +24,12 @@ static void setup(void)
 	tt_setup("sdunion");
 }
 
-static struct sd_node *add(struct sd_tree *t, struct sd_node *parent,
-			   const char *name, enum sd_node_type type)
-{
-	struct sd_node *n =
-		sd_tree_add(t, parent, name, strlen(name), type, NULL);
-	cr_assert(n);
-	n->mode = type == SD_NODE_DIR ? 0555 : 0444;
-	n->mtime = t->mtime;
-	return n;
-}
-
 /* A store path @name holding one file "f" with @text. */
 static void add_path(struct sd_tree *t, const char *name, const char *text)
 {
-	struct sd_node *p = add(t, t->root, name, SD_NODE_DIR);
-	struct sd_node *f = add(t, p, "f", SD_NODE_FILE);
+	struct sd_node *p = ta_add(t, t->root, name, SD_NODE_DIR);
+	struct sd_node *f = ta_add(t, p, "f", SD_NODE_FILE);
 	cr_assert_eq(sd_node_set_content(f, text, strlen(text), NULL), 0);
-}
-
-/* Write finalised @t as image @rel in @format; free @t. */
-static const char *write_image(struct sd_tree *t, const char *format,
-			       const char *rel)
-{
-	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
-	const struct sd_format *fmt = sd_format_find(format);
-	cr_assert(fmt);
-	struct sd_write_options wo = {
-		.compressor = fmt->default_compressor, .level = -1, .jobs = 1};
-	const char *path = tt_path(rel);
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	cr_assert(fd >= 0);
-	struct sd_write_stats st;
-	struct sd_error err;
-	sd_error_init(&err);
-	cr_assert_eq(fmt->write(t, &wo, fd, NULL, &st, &err), 0, "%s", err.msg);
-	close(fd);
-	sd_tree_free(t);
-	return path;
 }
 
 /* The whole content of file @path of @t. */
@@ -94,15 +63,15 @@ static void union_of(const char *fl, const char *fb)
 	cr_assert(l);
 	add_path(l, H_APP "-app", "app\n");
 	add_path(l, H_LIB "-lib", "lib from the layer\n");
-	const char *layer = write_image(l, fl, "layer.img");
+	const char *layer = ta_write_image(l, fl, "layer.img");
 	struct sd_tree *b = sd_tree_new(7);
 	cr_assert(b);
 	add_path(b, H_LIB "-lib", "lib from the base\n");
 	add_path(b, H_DATA "-data", "data\n");
 	struct sd_node *reg =
-		add(b, b->root, "nix-path-registration", SD_NODE_FILE);
+		ta_add(b, b->root, "nix-path-registration", SD_NODE_FILE);
 	cr_assert_eq(sd_node_set_content(reg, "r\n", 2, NULL), 0);
-	const char *base = write_image(b, fb, "base.img");
+	const char *base = ta_write_image(b, fb, "base.img");
 
 	struct sd_tree *u;
 	struct sd_error err;
@@ -152,7 +121,7 @@ Test(union_image, no_bases_is_the_image_itself, .init = setup,
 	struct sd_tree *l = sd_tree_new(5);
 	cr_assert(l);
 	add_path(l, H_APP "-app", "app\n");
-	const char *layer = write_image(l, "squashfs", "layer.img");
+	const char *layer = ta_write_image(l, "squashfs", "layer.img");
 	struct sd_tree *u;
 	cr_assert_eq(sd_union_open(layer, NULL, 0, &u, NULL), 0);
 	cr_expect_eq(u->root->nchildren, 1);
@@ -166,7 +135,7 @@ Test(union_image, a_bad_base_is_named, .init = setup, .fini = tt_teardown)
 	struct sd_tree *l = sd_tree_new(5);
 	cr_assert(l);
 	add_path(l, H_APP "-app", "app\n");
-	const char *layer = write_image(l, "squashfs", "layer.img");
+	const char *layer = ta_write_image(l, "squashfs", "layer.img");
 	char junk[4096];
 	memset(junk, 'x', sizeof(junk));
 	tt_write("junk.img", junk, sizeof(junk), 0644);

@@ -12,6 +12,7 @@
 #include "app/baseimage.h"
 #include "app/verify.h"
 #include "formats/format.h"
+#include "tests/app/helpers.h"
 #include "tests/common/tmpdir.h"
 
 #define H_LAYER "11111111111111111111111111111111"
@@ -24,42 +25,18 @@ static void setup(void)
 	tt_setup("sdvunion");
 }
 
-static struct sd_node *add(struct sd_tree *t, struct sd_node *parent,
-			   const char *name, enum sd_node_type type)
-{
-	struct sd_node *n =
-		sd_tree_add(t, parent, name, strlen(name), type, NULL);
-	cr_assert(n);
-	n->mode = type == SD_NODE_DIR ? 0555 : 0444;
-	n->mtime = t->mtime;
-	return n;
-}
-
 /* A one-path image whose file refers to lib by full path, twice, and to
  * data by its bare hash. */
 static const char *write_layer(void)
 {
 	struct sd_tree *t = sd_tree_new(1);
 	cr_assert(t);
-	struct sd_node *p = add(t, t->root, H_LAYER "-app", SD_NODE_DIR);
-	struct sd_node *f = add(t, p, "f", SD_NODE_FILE);
+	struct sd_node *p = ta_add(t, t->root, H_LAYER "-app", SD_NODE_DIR);
+	struct sd_node *f = ta_add(t, p, "f", SD_NODE_FILE);
 	const char *text = "/nix/store/" H_LIB "-lib/x /nix/store/" H_LIB
 			   "-lib/y " H_DATA "\n";
 	cr_assert_eq(sd_node_set_content(f, text, strlen(text), NULL), 0);
-	cr_assert_eq(sd_tree_finalize(t, NULL), 0);
-	const struct sd_format *fmt = sd_format_find("squashfs");
-	struct sd_write_options wo = {
-		.compressor = fmt->default_compressor, .level = -1, .jobs = 1};
-	const char *path = tt_path("layer.img");
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	cr_assert(fd >= 0);
-	struct sd_write_stats st;
-	struct sd_error err;
-	sd_error_init(&err);
-	cr_assert_eq(fmt->write(t, &wo, fd, NULL, &st, &err), 0, "%s", err.msg);
-	close(fd);
-	sd_tree_free(t);
-	return path;
+	return ta_write_image(t, "squashfs", "layer.img");
 }
 
 Test(verify_union, references_into_another_image_resolve, .init = setup,

@@ -11,13 +11,8 @@
 # union registration with --load-db and checks the contents.
 . "$SRCDIR/tests/cli/lib.sh"
 
-root=$(demo_store "$WORK/s")
-S=$WORK/s/nix/store
-B=$root                                     # demo-app: refers to A's paths and to new ones
-A=/nix/store/$(ls "$S" | grep demo-openssl) # openssl -> zlib -> libc
-M=1234567
+. "$SRCDIR/tests/cli/layers-lib.sh"
 
-"$SD" closure --store "$S" "$A" | sed 's|.*/||' | sort >"$WORK/clA"
 "$SD" closure --store "$S" "$B" | sort >"$WORK/clB"
 zlib=/nix/store/$(grep demo-zlib "$WORK/clA")
 libc=/nix/store/$(grep demo-libc "$WORK/clA")

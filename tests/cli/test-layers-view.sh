@@ -6,13 +6,8 @@
 # it closure(B) minus closure(A); squashfs and EROFS, mixed too.
 . "$SRCDIR/tests/cli/lib.sh"
 
-root=$(demo_store "$WORK/s")
-S=$WORK/s/nix/store
-B=$root                                     # demo-app: refers to A's paths and to new ones
-A=/nix/store/$(ls "$S" | grep demo-openssl) # openssl -> zlib -> libc
-M=1234567
+. "$SRCDIR/tests/cli/layers-lib.sh"
 
-"$SD" closure --store "$S" "$A" | sed 's|.*/||' | sort >"$WORK/clA"
 "$SD" closure --store "$S" "$B" | sed 's|.*/||' | sort >"$WORK/clB"
 zlib=$(grep demo-zlib "$WORK/clA")
 tool=$(grep 'demo-tool-1.0$' "$WORK/clB")
