@@ -470,8 +470,10 @@ int sd_packscan_refusal(const struct sd_packscan *ps, struct sd_error *err)
 	return sd_error_set(err, SD_ERR_MISSING,
 			    "%zu reference%s to store paths that are in the "
 			    "store but not in the closure (the first: %s "
-			    "refers to %s/%s); --allow-missing or --allow "
-			    "FILE accepts them",
+			    "refers to %s/%s): put them in the closure, "
+			    "pack over a --base image that holds them (a "
+			    "layer goes over every layer below it), or accept "
+			    "them with --allow-missing or --allow FILE",
 			    bad, bad == 1 ? "" : "s", first->file,
 			    ps->o->st->store_dir, first->sp->base);
 }

@@ -246,6 +246,43 @@ struct union_images {
 	size_t nres; /* results to release */
 };
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The distinct store paths of the union into *@paths, and how many of
+ * them more than one of its images holds into *@shared (a path in a base
+ * and in the layer is one path the guest sees). */
+static void union_count(const struct union_images *u, size_t *paths,
+			size_t *shared)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < u->n; i++)
+		total += u->img[i].nbases;
+	*paths = total;
+	*shared = 0;
+	char **all = malloc((total + 1) * sizeof(*all));
+	if (!all)
+		return; /* the plain sum, then */
+	size_t k = 0;
+	for (size_t i = 0; i < u->n; i++)
+		for (size_t j = 0; j < u->img[i].nbases; j++)
+			all[k++] = u->img[i].bases[j];
+	qsort(all, total, sizeof(*all), cmp_name);
+	size_t distinct = 0;
+	for (size_t i = 0; i < total; i++) {
+		if (i && !strcmp(all[i], all[i - 1])) {
+			if (i < 2 || strcmp(all[i - 1], all[i - 2]))
+				(*shared)++;
+			continue;
+		}
+		distinct++;
+	}
+	*paths = distinct;
+	free(all);
+}
+
 static void union_release(struct union_images *u)
 {
 	for (size_t i = 0; i < u->nres; i++)
@@ -328,11 +365,10 @@ static int verify_union(const struct verify_args *a,
 		union_release(&u);
 		return rc == SD_ERR_NOMEM ? SD_EXIT_FOUND : SD_EXIT_BAD_INPUT;
 	}
-	size_t violations = 0, paths = 0;
-	for (size_t i = 0; i < u.n; i++) {
+	size_t violations = 0, paths = 0, shared = 0;
+	for (size_t i = 0; i < u.n; i++)
 		violations += u.res[i].nviolations;
-		paths += u.res[i].npaths;
-	}
+	union_count(&u, &paths, &shared);
 	if (a->json) {
 		sd_verify_print_json_union(stdout, a->image, in->store_dir,
 					   &u.res[0], u.names + 1, u.res + 1,
@@ -357,10 +393,15 @@ static int verify_union(const struct verify_args *a,
 		else if (!a->quiet)
 			fprintf(report,
 				"%s + %zu base%s: the union is "
-				"self-contained: %zu store paths, %zu in the "
-				"layer\n",
+				"self-contained: %zu store path%s, %zu in the "
+				"layer",
 				a->image, a->nbases, a->nbases == 1 ? "" : "s",
-				paths, u.res[0].npaths);
+				paths, paths == 1 ? "" : "s", u.res[0].npaths);
+		if (!violations && !a->quiet && shared)
+			fprintf(report, " (%zu in more than one image)",
+				shared);
+		if (!violations && !a->quiet)
+			fputc('\n', report);
 	}
 	union_release(&u);
 	return violations ? SD_EXIT_FOUND : SD_EXIT_OK;

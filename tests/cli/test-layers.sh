@@ -166,6 +166,15 @@ expect_rc 0 "a closure the base holds whole packs an empty layer" "$SD" pack -q 
 check "... with no store path" [ -z "$("$SD" ls "$WORK/empty.erofs")" ]
 expect_rc 0 "... and its union verifies" "$SD" verify --base "$WORK/base.squashfs" "$WORK/empty.erofs"
 
+# A union whose images overlap counts each store path once.
+"$SD" pack -q -o "$WORK/fullB.sqfs" --store "$S" "$B"
+nB=$(wc -l <"$WORK/clB")
+nA=$(wc -l <"$WORK/clA")
+expect_rc 0 "verify --base under an image that holds the base's paths too" \
+	"$SD" verify --base "$WORK/base.squashfs" "$WORK/fullB.sqfs"
+check "... counts each store path of the union once, and says how many overlap" \
+	sh -c "cat '$WORK/out' '$WORK/err' | grep -qF 'the union is self-contained: $nB store paths, $nB in the layer ($nA in more than one image)'"
+
 # Bases that are not images, and refused combinations.
 head -c 5000 /dev/urandom >"$WORK/random.img"
 expect_rc 2 "pack --base: not an image gives 2" "$SD" pack -q -o "$WORK/x.sqfs" \
