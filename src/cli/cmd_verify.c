@@ -358,10 +358,13 @@ static int verify_union(const struct verify_args *a,
 	const char *which = a->image;
 	int rc = union_verify(&u, a, in, opts, &which, &err);
 	if (rc) {
+		/* a base that cannot be read: said as pack says it */
+		if (which != a->image)
+			sd_error_prefix(&err, rc, "--base");
 		sd_cli_error(&err);
 		if (a->json)
-			sd_verify_print_json(stdout, which, in->store_dir, NULL,
-					     err.msg);
+			sd_verify_print_json(stdout, a->image, in->store_dir,
+					     NULL, err.msg);
 		union_release(&u);
 		return rc == SD_ERR_NOMEM ? SD_EXIT_FOUND : SD_EXIT_BAD_INPUT;
 	}
