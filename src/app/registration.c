@@ -262,7 +262,8 @@ static int register_items(const struct sd_tree *tree, struct item *items,
 			rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 			break;
 		}
-		memcpy(ridx[i], idx, nrefs * sizeof(*idx));
+		if (nrefs) /* idx may be NULL then */
+			memcpy(ridx[i], idx, nrefs * sizeof(*idx));
 		nridx[i] = nrefs;
 		for (size_t k = 0; k < nrefs; k++)
 			if (!reach[idx[k]]) {

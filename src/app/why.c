@@ -156,7 +156,8 @@ static int cmp_edge(const void *a, const void *b)
 static bool expand(struct search *s, size_t from, size_t *queue, size_t *tail)
 {
 	bool found = false;
-	qsort(s->edges, s->nedges, sizeof(*s->edges), cmp_edge);
+	if (s->nedges) /* edges may be NULL then */
+		qsort(s->edges, s->nedges, sizeof(*s->edges), cmp_edge);
 	for (size_t k = 0; k < s->nedges; k++) {
 		struct edge *e = &s->edges[k];
 		if (!found && s->parent[e->to] == NONE) {
