@@ -179,6 +179,9 @@ static int item_refs(const struct sd_tree *tree, const struct item *items,
 	*nout = it->nrefs;
 	if (it->given) {
 		const struct sd_reg_record *rec = it->given;
+		/* each once: a record may repeat a reference, and r->list
+		 * holds at most @n */
+		memset(r->seen, 0, n * sizeof(*r->seen));
 		r->n = 0;
 		for (size_t k = 0; k < rec->nrefs; k++) {
 			const char *b = basename_of(rec->refs[k].path);
@@ -196,7 +199,10 @@ static int item_refs(const struct sd_tree *tree, const struct item *items,
 					SD_EMBEDDED_REGISTRATION,
 					rec->refs[k].line, it->path,
 					rec->refs[k].path);
-			r->list[r->n++] = (size_t)id;
+			if (!r->seen[id]) {
+				r->seen[id] = true;
+				r->list[r->n++] = (size_t)id;
+			}
 		}
 	} else if (it->node && it->scan) {
 		memset(r->seen, 0, n * sizeof(*r->seen));
