@@ -12,7 +12,9 @@ A meson test counts as its TAP results; one that failed as a whole
 them counts one failure more; one without results counts once by its own
 result.  STATUS is test.sh's verdict on the build: ok, tests-failed,
 sanitizer-reports or style-differs (each counted as one failure more) or
-build-failed (one failure, no logs).  Exit status 1 when anything failed.
+build-failed (one failure, no logs).  Every failed check is named under
+its build's line (at most 30 a build), so that the last lines of a CI log
+say what failed.  Exit status 1 when anything failed.
 """
 import json
 import os
@@ -31,8 +33,10 @@ def result_kind(result):
 
 
 def tally_build(logs):
-    """Counts of one build's last `meson test` and its number of tests."""
+    """Counts of one build's last `meson test`, its number of tests, and
+    the names of its failures ("TEST: CHECK", or "TEST (RESULT)")."""
     counts = {"passed": 0, "failed": 0, "skipped": 0}
+    failures = []
     tests = []
     with open(os.path.join(logs, "testlog.json")) as f:
         for line in f:
@@ -50,6 +54,7 @@ def tally_build(logs):
                 c["skipped"] += 1
             elif case.find("failure") is not None or case.find("error") is not None:
                 c["failed"] += 1
+                failures.append("%s: %s" % (test, case.get("name", "?")))
             else:
                 c["passed"] += 1
         subtests[test] = c
@@ -57,12 +62,15 @@ def tally_build(logs):
         c = subtests.get(name)
         if c is None:
             counts[result_kind(result)] += 1
+            if result in BAD:
+                failures.append("%s (%s)" % (name, result))
             continue
         for k in counts:
             counts[k] += c[k]
         if result in BAD and c["failed"] == 0:
             counts["failed"] += 1
-    return counts, len(tests)
+            failures.append("%s (%s)" % (name, result))
+    return counts, len(tests), failures
 
 
 def main(args):
@@ -77,7 +85,7 @@ def main(args):
             continue
         logs = os.path.join(builddir, "meson-logs")
         try:
-            counts, ntests = tally_build(logs)
+            counts, ntests, failures = tally_build(logs)
         except (OSError, ValueError, ET.ParseError) as e:
             print("%s: no usable test log (%s)" % (name, e))
             total["failed"] += 1
@@ -91,6 +99,10 @@ def main(args):
         print("%s: %d passed, %d failed, %d skipped (%d meson tests%s)"
               % (name, counts["passed"], counts["failed"], counts["skipped"],
                  ntests, note))
+        for f in failures[:30]:
+            print("  failed: %s" % f)
+        if len(failures) > 30:
+            print("  ... and %d more" % (len(failures) - 30))
         for k in total:
             total[k] += counts[k]
         per_build.append((name, ntests))
