@@ -171,9 +171,15 @@ fi
 rm -rf "$C"
 "$CACHEFILL" put "$C" 0 4 20000
 if command -v flock >/dev/null; then
-	flock "$C/v1/lock" sleep 3 &
+	# The holder says when it has the lock; the prune starts only then.
+	rm -f "$WORK/held"
+	flock "$C/v1/lock" sh -c ": >'$WORK/held'; sleep 3" &
 	holder=$!
-	sleep 0.5
+	i=0
+	while [ ! -e "$WORK/held" ] && [ $i -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
 	expect_rc 0 "cache prune while another holds the prune lock: waits, then prunes" \
 		"$SD" cache prune --max 0 "$C"
 	check "... saying that it waits, and for what" \
