@@ -27,6 +27,7 @@ struct vctx {
 				      * are in another image of the union */
 	size_t *owner;               /* id -> index in opts->others */
 	uint8_t *other_seen;         /* id referenced already */
+	uint8_t *below;              /* id held by an image not above */
 	size_t nknown;               /* ids below this are known */
 	bool has_candidates;         /* an explicit candidate set */
 	struct sd_hashmap *absent;   /* manifest: did not exist */
@@ -144,6 +145,23 @@ static char *full_name(const struct vctx *c, const char *hash, int64_t id)
 	return s;
 }
 
+/* Another image's path @id, referenced for the first time: an order
+ * warning when only images above this one hold it. */
+static int note_order(struct vctx *c, int64_t id, struct sd_error *err)
+{
+	size_t k = c->owner[id];
+	if (!c->opts->others[k].above || c->below[id])
+		return 0;
+	struct sd_verify_result *r = c->res;
+	if (!r->order_paths++) {
+		r->order_path = full_name(c, NULL, id);
+		if (!r->order_path)
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		r->order_image = c->opts->others[k].image;
+	}
+	return 0;
+}
+
 static int on_hit(const struct sd_refscan_hit *h, void *vctx,
 		  struct sd_error *err)
 {
@@ -188,6 +206,9 @@ static int on_hit(const struct sd_refscan_hit *h, void *vctx,
 		if (!c->other_seen[id]) {
 			c->other_seen[id] = 1;
 			o->paths++;
+			int rc = note_order(c, id, err);
+			if (rc)
+				return rc;
 		}
 		return note_ref(c, id, err);
 	}
@@ -333,10 +354,17 @@ static int add_others(struct vctx *c, struct sd_error *err)
 			char key[SD_HASH_CHARS + 1];
 			memcpy(key, b, SD_HASH_CHARS);
 			key[SD_HASH_CHARS] = '\0';
-			if (sd_hashmap_get(c->known, key) != SD_HASHMAP_NONE)
+			int64_t id = sd_hashmap_get(c->known, key);
+			if (id != SD_HASHMAP_NONE) {
+				/* resolved by an earlier other already */
+				if (id >= (int64_t)c->nimage &&
+				    !o->others[k].above)
+					c->below[id] = 1;
 				continue;
+			}
 			c->names[c->nknown] = b;
 			c->owner[c->nknown] = k;
+			c->below[c->nknown] = !o->others[k].above;
 			int rc = put_hash(c->known, key, (int64_t)c->nknown++,
 					  err);
 			if (rc)
@@ -553,8 +581,9 @@ int sd_verify_image(const char *path, const struct sd_verify_options *opts,
 	c.refs = calloc(ids, sizeof(*c.refs));
 	c.owner = calloc(ids, sizeof(*c.owner));
 	c.other_seen = calloc(ids, 1);
+	c.below = calloc(ids, 1);
 	if (!c.known || !c.item_seen || !c.names || !c.mark || !c.refs ||
-	    !c.owner || !c.other_seen) {
+	    !c.owner || !c.other_seen || !c.below) {
 		rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -582,6 +611,7 @@ out:
 	free(c.refs);
 	free(c.owner);
 	free(c.other_seen);
+	free(c.below);
 	sd_hashmap_free(c.known);
 	sd_hashmap_free(c.item_seen);
 	sd_hashmap_free(c.absent);
@@ -620,6 +650,7 @@ void sd_verify_result_release(struct sd_verify_result *res)
 	free(reg->diffs);
 	free_strings(res->raw_refs, res->nraw_refs);
 	free(res->others);
+	free(res->order_path);
 	sd_verify_root_symlinks_release(res);
 	sd_manifest_free(res->manifest.m);
 	memset(res, 0, sizeof(*res));

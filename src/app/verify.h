@@ -111,6 +111,11 @@ struct sd_verify_other {
 	 * it has none for that path, against the narHash computed from
 	 * it. */
 	const struct sd_base_image *img;
+	/* The image is above the one verified in the union's overlay order
+	 * (the layer, or a base given before it): the verified image should
+	 * not need it.  A reference that only images above resolve is an
+	 * order warning (sd_verify_result.order_paths). */
+	bool above;
 };
 
 /* What the references into one other image came to. */
@@ -211,6 +216,14 @@ struct sd_verify_result {
 	 * counted in references above). */
 	struct sd_verify_resolved *others;
 	size_t nothers;
+	/* Store paths the image refers to that only images above it hold
+	 * (sd_verify_other.above): a base that is not self-contained over
+	 * the bases after it, as when a layer and its base are given
+	 * swapped.  How many distinct paths, the first one found (logical
+	 * path) and the image holding it (borrowed). */
+	size_t order_paths;
+	char *order_path;
+	const char *order_image;
 	/* Root symlinks (app/verify_rootlinks.h), in entry order. */
 	struct sd_root_symlink *root_symlinks;
 	size_t nroot_symlinks;

@@ -27,7 +27,11 @@ static void help(FILE *f)
 		"                       IMAGE and in every BASE resolves "
 		"inside one of them;\n"
 		"                       registered paths a BASE holds are "
-		"checked against it\n"
+		"checked against it;\n"
+		"                       bases upper first, the lowest last "
+		"(a base that\n"
+		"                       refers into an image above it is a "
+		"warning)\n"
 		"  --store-dir DIR      logical store directory (default "
 		"/nix/store)\n"
 		"  --candidates FILE    store paths or hashes to look for as "
@@ -328,7 +332,8 @@ static int union_verify(struct union_images *u, const struct verify_args *a,
 					.bases = (const char *const *)u->img[j]
 							 .bases,
 					.nbases = u->img[j].nbases,
-					.img = &u->img[j]};
+					.img = &u->img[j],
+					.above = j < i};
 		struct sd_verify_options o = *opts;
 		o.others = u->others;
 		o.nothers = k;
@@ -345,6 +350,31 @@ static int union_verify(struct union_images *u, const struct verify_args *a,
 		u->nres++;
 	}
 	return 0;
+}
+
+/* A base that refers to paths only the images above it hold: the order
+ * of the union looks swapped (a warning; the union is checked as given). */
+static void order_warnings(const struct union_images *u)
+{
+	for (size_t i = 1; i < u->n; i++) {
+		const struct sd_verify_result *r = &u->res[i];
+		if (!r->order_paths)
+			continue;
+		char more[64] = "";
+		if (r->order_paths > 1)
+			snprintf(more, sizeof(more),
+				 " (and %zu more store path%s)",
+				 r->order_paths - 1,
+				 r->order_paths == 2 ? "" : "s");
+		sd_cli_warnf("--base %s refers to %s%s, which only %s holds, "
+			     "an image above it in the union: the order "
+			     "looks swapped (give the top layer as IMAGE "
+			     "and the bases to --base upper first, the lowest "
+			     "last, as in overlayfs's lowerdir=IMAGE:BASE1:"
+			     "BASE2; each base may refer only into itself "
+			     "and the bases after it)",
+			     u->names[i], r->order_path, more, r->order_image);
+	}
 }
 
 /* verify --base: the union of the layer a->image and its bases. */
@@ -405,6 +435,10 @@ static int verify_union(const struct verify_args *a,
 				shared);
 		if (!violations && !a->quiet)
 			fputc('\n', report);
+	}
+	if (!a->quiet) {
+		fflush(stdout); /* after the report it concerns */
+		order_warnings(&u);
 	}
 	union_release(&u);
 	return violations ? SD_EXIT_FOUND : SD_EXIT_OK;

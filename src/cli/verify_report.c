@@ -193,6 +193,20 @@ void sd_verify_print_json_union(FILE *out, const char *layer,
 		violations += base_res[i].nviolations;
 	sd_json_kv_u64(&j, "references_resolved_by_bases", by_bases);
 	sd_json_kv_bool(&j, "union_self_contained", violations == 0);
+	sd_json_key(&j, "order_warnings");
+	sd_json_array_begin(&j);
+	for (size_t i = 0; i < nbases; i++) {
+		const struct sd_verify_result *r = &base_res[i];
+		if (!r->order_paths)
+			continue;
+		sd_json_object_begin(&j);
+		sd_json_kv_string(&j, "image", bases[i]);
+		sd_json_kv_string(&j, "path", r->order_path);
+		sd_json_kv_string(&j, "held_by", r->order_image);
+		sd_json_kv_u64(&j, "paths", r->order_paths);
+		sd_json_object_end(&j);
+	}
+	sd_json_array_end(&j);
 	sd_json_key(&j, "bases");
 	sd_json_array_begin(&j);
 	for (size_t i = 0; i < nbases; i++) {

@@ -42,8 +42,10 @@ void sd_verify_print_json(FILE *out, const char *image, const char *store_dir,
 /*
  * verify --base: the layer's document (as above, each image's
  * "resolved_by" listing the references the others resolved) with
- * "references_resolved_by_bases", "union_self_contained" and "bases": one
- * such document per base, in order.
+ * "references_resolved_by_bases", "union_self_contained",
+ * "order_warnings" (one {"image", "path", "held_by", "paths"} per base that
+ * refers to paths only images above it hold) and "bases": one such
+ * document per base, in order.
  */
 void sd_verify_print_json_union(FILE *out, const char *layer,
 				const char *store_dir,

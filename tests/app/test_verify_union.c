@@ -83,6 +83,79 @@ Test(verify_union, without_the_other_image_a_violation, .init = setup,
 	sd_verify_result_release(&r);
 }
 
+/* The image written by write_layer() verified as a base under @others;
+ * its result in @r. */
+static void verify_under(const struct sd_verify_other *others, size_t n,
+			 struct sd_verify_result *r)
+{
+	const char *img = write_layer();
+	struct sd_verify_options o = {
+		.store_dir = "/nix/store", .others = others, .nothers = n};
+	struct sd_error err;
+	sd_error_init(&err);
+	cr_assert_eq(sd_verify_image(img, &o, r, &err), 0, "%s", err.msg);
+	cr_expect_eq(r->nviolations, 0); /* the union is self-contained */
+}
+
+Test(verify_union, references_only_an_image_above_holds_are_an_order_warning,
+     .init = setup, .fini = tt_teardown)
+{
+	/* lib and data only in the image above: the order looks swapped */
+	const char *top_paths[] = {H_LIB "-lib", H_DATA "-data"};
+	const char *below_paths[] = {H_ELSE "-else"};
+	struct sd_verify_other others[] = {
+		{.image = "top.img",
+		 .bases = top_paths,
+		 .nbases = 2,
+		 .above = true},
+		{.image = "below.img", .bases = below_paths, .nbases = 1},
+	};
+	struct sd_verify_result r;
+	verify_under(others, 2, &r);
+	cr_expect_eq(r.order_paths, 2);
+	cr_assert(r.order_path);
+	cr_expect_str_eq(r.order_path, "/nix/store/" H_LIB "-lib");
+	cr_expect_str_eq(r.order_image, "top.img");
+	sd_verify_result_release(&r);
+}
+
+Test(verify_union, references_an_image_below_holds_too_are_in_order,
+     .init = setup, .fini = tt_teardown)
+{
+	/* lib in the image above and in one below, data only below: the
+	 * image above resolves lib (it comes first), but the order is
+	 * right */
+	const char *top_paths[] = {H_LIB "-lib"};
+	const char *below_paths[] = {H_DATA "-data", H_LIB "-lib"};
+	struct sd_verify_other others[] = {
+		{.image = "top.img",
+		 .bases = top_paths,
+		 .nbases = 1,
+		 .above = true},
+		{.image = "below.img", .bases = below_paths, .nbases = 2},
+	};
+	struct sd_verify_result r;
+	verify_under(others, 2, &r);
+	cr_expect_eq(r.others[0].paths, 1);
+	cr_expect_eq(r.order_paths, 0);
+	cr_expect_null(r.order_path);
+	sd_verify_result_release(&r);
+}
+
+Test(verify_union, references_into_images_below_are_in_order, .init = setup,
+     .fini = tt_teardown)
+{
+	/* the layer of a union: every other image is below it */
+	const char *base_paths[] = {H_LIB "-lib", H_DATA "-data"};
+	struct sd_verify_other other = {
+		.image = "base.img", .bases = base_paths, .nbases = 2};
+	struct sd_verify_result r;
+	verify_under(&other, 1, &r);
+	cr_expect_eq(r.others[0].paths, 2);
+	cr_expect_eq(r.order_paths, 0);
+	sd_verify_result_release(&r);
+}
+
 /*
  * A layer's registration that covers the union: the layer's app (no
  * narHash: the short layout) and lib, which the base holds, checked

@@ -151,6 +151,36 @@ check "two bases: a path held by both counts for the first" \
 	contains "$WORK/out" "from base $WORK/base.erofs (erofs, 3 store paths): 2"
 expect_rc 0 "two bases: the union verifies" "$SD" verify --base "$WORK/wrong.squashfs" \
 	--base "$WORK/base.erofs" "$WORK/l2.sqfs"
+check "two bases: no order warning in the right order" sh -c "! grep -q swapped '$WORK/err'"
+
+# A layer and its base swapped: the union is the same and verifies, but
+# the base given (the layer) refers to paths only the image above it holds.
+L=$WORK/layer-squashfs.squashfs
+expect_rc 0 "verify --base: the layer and its base swapped still verify the union" \
+	"$SD" verify --base "$L" "$WORK/base.squashfs"
+check "... with a warning naming the base, a path and the image holding it" \
+	grep -q "warning: --base $L refers to /nix/store/.*-demo-.*, which only $WORK/base.squashfs holds, .*the order looks swapped" "$WORK/err"
+check "... that says what the order is" contains "$WORK/err" "lowerdir=IMAGE:BASE1:BASE2"
+expect_rc 0 "verify --base --json: the swapped order" \
+	"$SD" verify --json --base "$L" "$WORK/base.squashfs"
+check "... lists an order warning" python3 -c "
+import json
+d = json.load(open('$WORK/out'))
+assert d['union_self_contained'] is True, d
+w = d['order_warnings']
+assert len(w) == 1 and w[0]['image'] == '$L', w
+assert w[0]['held_by'] == '$WORK/base.squashfs' and w[0]['paths'] >= 1, w
+assert w[0]['path'].startswith('/nix/store/'), w
+"
+expect_rc 0 "verify --base --json: the right order" \
+	"$SD" verify --json --base "$WORK/base.squashfs" "$L"
+check "... has no order warning, and no warning on stderr" sh -c "
+	python3 -c \"import json; assert json.load(open('$WORK/out'))['order_warnings'] == []\" &&
+	! grep -q swapped '$WORK/err'"
+expect_rc 0 "verify -q --base: the swapped order is quiet" \
+	"$SD" verify -q --base "$L" "$WORK/base.squashfs"
+check "... (-q prints no warning)" [ ! -s "$WORK/err" ]
+
 # Without the base that holds openssl the union is not self-contained; and
 # a base's own references are checked against the union too: here the
 # "base" is the demo-app layer, whose openssl and zlib nothing holds.
