@@ -41,8 +41,8 @@ static const char *strip_store_dir(const char *path, const char *store_dir)
 }
 
 int sd_inspect_resolve(const struct sd_tree *tree, const char *store_dir,
-		       const char *path, struct sd_node **out,
-		       struct sd_error *err)
+		       const char *path, const char *where,
+		       struct sd_node **out, struct sd_error *err)
 {
 	const char *rel = strip_store_dir(path, store_dir);
 	if (!rel)
@@ -50,7 +50,8 @@ int sd_inspect_resolve(const struct sd_tree *tree, const char *store_dir,
 	*out = sd_tree_lookup(tree, rel);
 	if (!*out)
 		return sd_error_set(err, SD_ERR_MISSING,
-				    "%s: no such entry in the image", path);
+				    "%s: no such entry in %s", path,
+				    where ? where : "the image");
 	return 0;
 }
 

@@ -28,11 +28,13 @@ int sd_inspect_open(const char *path, struct sd_tree **out,
  * ("<hash>-<name>/bin/x", "" or "/" for the root) or under the logical
  * store directory @store_dir ("/nix/store/<hash>-<name>/bin/x",
  * "/nix/store" itself is the root).  Symlinks are never followed.
- * SD_ERR_MISSING naming @path when there is no such entry.
+ * SD_ERR_MISSING naming @path when there is no such entry: "PATH: no such
+ * entry in WHERE", @where saying what was searched ("layer.img or its
+ * base" for a union; NULL: "the image").
  */
 int sd_inspect_resolve(const struct sd_tree *tree, const char *store_dir,
-		       const char *path, struct sd_node **out,
-		       struct sd_error *err);
+		       const char *path, const char *where,
+		       struct sd_node **out, struct sd_error *err);
 
 /* "file", "dir", "symlink" or "other". */
 const char *sd_inspect_type_name(enum sd_node_type type);

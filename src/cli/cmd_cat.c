@@ -71,12 +71,15 @@ int sd_cmd_cat(int argc, char **argv)
 	struct sd_tree *tree;
 	bool opened =
 		sd_cli_open_union(argv[optind], &bases, store_dir, &sd, &tree);
+	char wbuf[4096];
+	const char *where =
+		sd_cli_union_where(argv[optind], bases.n, wbuf, sizeof(wbuf));
 	sd_cli_bases_release(&bases);
 	if (!opened)
 		return SD_EXIT_BAD_INPUT;
 	struct sd_node *node;
 	const char *path = argv[optind + 1];
-	int rc = sd_inspect_resolve(tree, sd, path, &node, &err);
+	int rc = sd_inspect_resolve(tree, sd, path, where, &node, &err);
 	if (!rc && node->type != SD_NODE_FILE)
 		rc = sd_error_set(&err, SD_ERR_USAGE,
 				  "%s: is a %s, not a regular file", path,

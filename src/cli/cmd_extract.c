@@ -99,12 +99,15 @@ int sd_cmd_extract(int argc, char **argv)
 	struct sd_tree *tree;
 	bool opened =
 		sd_cli_open_union(argv[optind], &bases, store_dir, &sd, &tree);
+	char wbuf[4096];
+	const char *where =
+		sd_cli_union_where(argv[optind], bases.n, wbuf, sizeof(wbuf));
 	sd_cli_bases_release(&bases);
 	if (!opened)
 		return SD_EXIT_BAD_INPUT;
 	struct sd_node *node;
 	struct sd_extract_stats st;
-	int rc = sd_inspect_resolve(tree, sd, path, &node, &err);
+	int rc = sd_inspect_resolve(tree, sd, path, where, &node, &err);
 	if (!rc) {
 		sd_interrupt_install(NULL);
 		rc = sd_extract(tree, node, argv[optind + 1], &opts, &st, &err);

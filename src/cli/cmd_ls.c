@@ -150,12 +150,15 @@ int sd_cmd_ls(int argc, char **argv)
 	struct sd_tree *tree;
 	bool opened =
 		sd_cli_open_union(a.image, &a.bases, a.store_dir, &sd, &tree);
+	char wbuf[4096];
+	const char *where =
+		sd_cli_union_where(a.image, a.bases.n, wbuf, sizeof(wbuf));
 	sd_cli_bases_release(&a.bases);
 	if (!opened)
 		return SD_EXIT_BAD_INPUT;
 	struct sd_node *node;
 	int exit_code = SD_EXIT_OK;
-	if (sd_inspect_resolve(tree, sd, a.path, &node, &err)) {
+	if (sd_inspect_resolve(tree, sd, a.path, where, &node, &err)) {
 		sd_cli_error(&err);
 		exit_code = SD_EXIT_FOUND;
 	} else {

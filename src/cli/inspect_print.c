@@ -92,6 +92,18 @@ void sd_cli_bases_release(struct sd_cli_bases *b)
 	b->n = 0;
 }
 
+const char *sd_cli_union_where(const char *image, size_t nbases, char *buf,
+			       size_t size)
+{
+	if (!nbases)
+		return NULL;
+	if (nbases == 1)
+		snprintf(buf, size, "%s or its base", image);
+	else
+		snprintf(buf, size, "%s or its %zu bases", image, nbases);
+	return buf;
+}
+
 bool sd_cli_open_union(const char *image, const struct sd_cli_bases *bases,
 		       const char *store_dir, char **sd, struct sd_tree **tree)
 {

@@ -66,4 +66,12 @@ void sd_cli_bases_release(struct sd_cli_bases *b);
 bool sd_cli_open_union(const char *image, const struct sd_cli_bases *bases,
 		       const char *store_dir, char **sd, struct sd_tree **tree);
 
+/*
+ * What a command searched, for its messages: NULL for an image without
+ * bases (the message says "the image"), else "IMAGE or its base" or
+ * "IMAGE or its N bases", written into @buf.
+ */
+const char *sd_cli_union_where(const char *image, size_t nbases, char *buf,
+			       size_t size);
+
 #endif

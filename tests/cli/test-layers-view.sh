@@ -195,6 +195,33 @@ expect_rc 2 "why --base without --image is a usage error" \
 check "... saying so" contains "$WORK/err" "--base goes with --image"
 expect_rc 2 "diff --base with one image is a usage error" "$SD" diff --base "$WORK/base.squashfs" "$L"
 expect_rc 2 "diff --base-b alone with no images is a usage error" "$SD" diff --base-b "$WORK/base.squashfs"
+
+# Messages about what was searched name the union, not "the image".
+Bs=$WORK/base.squashfs
+expect_rc 1 "ls --base: no such path" "$SD" ls --base "$Bs" "$L" /nix/store/nope
+check "... is said to be in neither the layer nor its base" \
+	contains "$WORK/err" "/nix/store/nope: no such entry in $L or its base"
+expect_rc 1 "ls with two bases: no such path" "$SD" ls --base "$Bs" --base "$Bs" "$L" nope
+check "... names the number of bases" contains "$WORK/err" "nope: no such entry in $L or its 2 bases"
+expect_rc 1 "cat --base: no such path" "$SD" cat --base "$Bs" "$L" /nix/store/nope
+check "... is said to be in neither the layer nor its base" \
+	contains "$WORK/err" "/nix/store/nope: no such entry in $L or its base"
+expect_rc 1 "extract --base --path: no such path" \
+	"$SD" extract --base "$Bs" --path /nix/store/nope "$L" "$WORK/xx"
+check "... is said to be in neither the layer nor its base" \
+	contains "$WORK/err" "/nix/store/nope: no such entry in $L or its base"
+expect_rc 1 "ls without --base: no such path" "$SD" ls "$L" /nix/store/nope
+check "... in the image, as before" contains "$WORK/err" "/nix/store/nope: no such entry in the image"
+expect_rc 0 "diff --base of a layer with itself" "$SD" diff --base "$Bs" "$L" "$L"
+check "... says the unions have the same contents" \
+	contains "$WORK/out" "$L over its base and $L over its base have the same contents"
+expect_rc 0 "diff without --base" "$SD" diff "$L" "$L"
+check "... says the images have the same contents" contains "$WORK/out" "$L and $L have the same contents"
+expect_rc 1 "why --base: a name the union lacks" \
+	"$SD" why --image "$L" --base "$Bs" demo-app-1.0 nope
+check "... is not a store path of the union, which it names" \
+	contains "$WORK/err" "nope: not a store path of the union $L + $Bs"
+
 for cmd in ls cat extract diff why; do
 	check "$cmd --help lists --base" sh -c "'$SD' $cmd --help | grep -q -- '--base BASE'"
 done
