@@ -150,7 +150,8 @@ static void help(FILE *f)
 		"                         is otherwise drawn on stderr when it "
 		"is a terminal\n"
 		"                         and TERM is set and not dumb, outside a "
-		"Nix build)\n"
+		"Nix build);\n"
+		"                         --json still prints its document\n"
 		"  -h, --help             this help\n\n",
 		SD_DEFAULT_MTIME);
 	sd_closure_cli_help(f);
@@ -604,7 +605,7 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 	struct sd_packscan_opts check = {0};
 	bool streamed = tar_in || export_in;
 	if (streamed) {
-		po.digest = !no_digest || !quiet;
+		po.digest = !no_digest || !quiet || json;
 		po.interrupted = &sd_interrupted;
 		po.on_tmp = on_tmp;
 		rc = sd_pack_input_run(tar_in, export_in, &cc,
@@ -627,7 +628,7 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 		if (!rc) {
 			po.store_phys = cc.st->phys_dir;
 			/* For the digest file and the summary. */
-			po.digest = !no_digest || !quiet;
+			po.digest = !no_digest || !quiet || json;
 			po.interrupted = &sd_interrupted;
 			po.closure = cl;
 			po.bases = pbp->img;
@@ -678,7 +679,9 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 		sd_cli_error(&err);
 		return rc == SD_ERR_USAGE ? SD_EXIT_BAD_INPUT : SD_EXIT_FOUND;
 	}
-	if (!quiet && json) {
+	/* --json is output asked for: -q silences the progress line and the
+	 * human summary only. */
+	if (json) {
 		char hex[SD_SHA256_LEN * 2 + 1];
 		sd_hex_encode(res.digest, SD_SHA256_LEN, hex);
 		print_json(&po, &res, pbp, hex);

@@ -203,4 +203,23 @@ check "pack --json of a root that does not exist: the error as JSON, exit 1" \
 check "verify --json on a missing image keeps its {image, error} form" \
 	json_error 2 "$WORK/none.img" "$SD" verify --json "$WORK/none.img"
 
+# -q with --json: --json is output asked for; -q silences the rest only.
+expect_rc 0 "pack -q --json --no-digest" "$SD" pack -q --json --no-digest -o imgs/qj \
+	--store "$STORE" "$ROOT"
+check "... still prints its JSON document, with the image's sha256" python3 -c "
+import json
+d = json.load(open('$WORK/out'))
+assert d['image'] == 'imgs/qj' and d['sha256'] == '$(sha imgs/qj)', d
+"
+check "... and nothing on stderr" [ ! -s "$WORK/err" ]
+check "... and no digest file" [ ! -e imgs/qj.sha256 ]
+expect_rc 0 "verify -q --json" "$SD" verify -q --json imgs/qj
+check "... still prints its JSON document" python3 -c "
+import json
+assert json.load(open('$WORK/out'))['self_contained'] is True
+"
+expect_rc 0 "pack -q (without --json) prints nothing" "$SD" pack -q --no-digest -o imgs/q \
+	--store "$STORE" "$ROOT"
+check "... on stdout or stderr" sh -c "[ ! -s '$WORK/out' ] && [ ! -s '$WORK/err' ]"
+
 finish
