@@ -70,6 +70,11 @@ void sd_cli_warnf(const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *sd_plural(unsigned long long n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 void sd_cli_error(const struct sd_error *err)
 {
 	if (err->msg[0])

@@ -26,6 +26,10 @@ void sd_cli_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print err->msg (or the status string) as an error. */
 void sd_cli_error(const struct sd_error *err);
 
+/* @one when @n is 1, else @many: "%zu path%s" with sd_plural(n, "", "s"),
+ * "%zu %s" with sd_plural(n, "entry", "entries"). */
+const char *sd_plural(unsigned long long n, const char *one, const char *many);
+
 /* Does the command line (argv[0] the command) ask for --json (before any
  * "--")? */
 bool sd_cli_wants_json(int argc, char **argv);

@@ -113,9 +113,11 @@ static void report_store_warnings(const struct sd_store *st)
 				     st->warnings[i].reason);
 	}
 	if (n > shown)
-		sd_cli_warnf("... and %zu more entries of %s that are not "
+		sd_cli_warnf("... and %zu more %s of %s that are not "
 			     "store paths",
-			     n - shown, st->phys_dir);
+			     n - shown,
+			     sd_plural(n - shown, "entry", "entries"),
+			     st->phys_dir);
 }
 
 /* Is @st the host's Nix store itself: logical and physical /nix/store? */

@@ -119,10 +119,13 @@ int sd_cmd_extract(int argc, char **argv)
 						 : SD_EXIT_FOUND;
 	} else {
 		fprintf(stderr,
-			"extracted %" PRIu64 " directories, %" PRIu64
-			" files (%" PRIu64 " bytes), %" PRIu64 " symlinks"
+			"extracted %" PRIu64 " director%s, %" PRIu64
+			" file%s (%" PRIu64 " byte%s), %" PRIu64 " symlink%s"
 			"%s\n",
-			st.dirs, st.files, st.bytes, st.symlinks,
+			st.dirs, sd_plural(st.dirs, "y", "ies"), st.files,
+			sd_plural(st.files, "", "s"), st.bytes,
+			sd_plural(st.bytes, "", "s"), st.symlinks,
+			sd_plural(st.symlinks, "", "s"),
 			st.skipped ? " (some entries skipped)" : "");
 	}
 	sd_tree_free(tree);

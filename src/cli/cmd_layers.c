@@ -143,9 +143,10 @@ static void print_header(const struct sd_layers *l, size_t k, FILE *f)
 	const struct sd_layer *y = &l->layers[k];
 
 	fprintf(f,
-		"# layer %zu of %zu: %zu paths, %llu bytes, popularity "
+		"# layer %zu of %zu: %zu path%s, %llu byte%s, popularity "
 		"%llu..%llu\n",
-		k + 1, l->nlayers, y->npaths, (unsigned long long)y->bytes,
+		k + 1, l->nlayers, y->npaths, sd_plural(y->npaths, "", "s"),
+		(unsigned long long)y->bytes, sd_plural(y->bytes, "", "s"),
 		(unsigned long long)y->popularity_max,
 		(unsigned long long)y->popularity_min);
 }

@@ -701,10 +701,12 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 			       "bases (%zu in the closure)\n",
 			       res.npaths, pbp->nheld, res.npaths + pbp->nheld);
 			for (size_t i = 0; i < pbp->n; i++)
-				printf("  from base %s (%s, %zu store paths): "
+				printf("  from base %s (%s, %zu store path%s): "
 				       "%zu\n",
 				       pbp->paths[i], pbp->img[i].format,
-				       pbp->img[i].nbases, pbp->held[i]);
+				       pbp->img[i].nbases,
+				       sd_plural(pbp->img[i].nbases, "", "s"),
+				       pbp->held[i]);
 		} else {
 			printf("  store paths: %zu\n", res.npaths);
 		}
@@ -714,15 +716,20 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 		printf("  duplicate files stored once: %llu\n",
 		       (unsigned long long)res.write.files_deduplicated);
 		if (cache)
-			printf("  cache: %llu hits (%llu bytes), %llu misses, "
-			       "%llu stored (%llu bytes), %llu damaged "
-			       "entries dropped%s\n",
+			printf("  cache: %llu hit%s (%llu byte%s), %llu %s, "
+			       "%llu stored (%llu byte%s), %llu damaged "
+			       "entr%s dropped%s\n",
 			       (unsigned long long)cn.hits,
+			       sd_plural(cn.hits, "", "s"),
 			       (unsigned long long)cn.hit_bytes,
+			       sd_plural(cn.hit_bytes, "", "s"),
 			       (unsigned long long)cn.misses,
+			       sd_plural(cn.misses, "miss", "misses"),
 			       (unsigned long long)cn.puts,
 			       (unsigned long long)cn.put_bytes,
+			       sd_plural(cn.put_bytes, "", "s"),
 			       (unsigned long long)cn.corrupt,
+			       sd_plural(cn.corrupt, "y", "ies"),
 			       cache_off
 				       ? " (the cache is off: see the warning)"
 				       : "");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli/verify_report.h"
 
+#include "cli/cli.h"
 #include "cli/json.h"
 #include "closure/nar.h"
 
@@ -233,14 +234,17 @@ static void registration_text(FILE *out,
 {
 	if (!reg->source)
 		return;
-	fprintf(out, "registration: %s, %zu paths; ", reg->source, reg->npaths);
+	fprintf(out, "registration: %s, %zu path%s; ", reg->source, reg->npaths,
+		sd_plural(reg->npaths, "", "s"));
 	if (reg->nar_checked)
-		fprintf(out, "narHash checked for %zu paths, %zu mismatches; ",
-			reg->nar_checked, reg->nmismatches);
+		fprintf(out, "narHash checked for %zu path%s, %zu mismatch%s; ",
+			reg->nar_checked, sd_plural(reg->nar_checked, "", "s"),
+			reg->nmismatches,
+			sd_plural(reg->nmismatches, "", "es"));
 	else
 		fputs("narHash not checked (none registered); ", out);
-	fprintf(out, "references differ from the scan for %zu paths\n",
-		reg->ndiffs);
+	fprintf(out, "references differ from the scan for %zu path%s\n",
+		reg->ndiffs, sd_plural(reg->ndiffs, "", "s"));
 	for (size_t i = 0; i < reg->ndiffs; i++) {
 		const struct sd_ref_difference *d = &reg->diffs[i];
 		fprintf(out,
@@ -257,12 +261,6 @@ static void registration_text(FILE *out,
  * but not of self-containment: alone, they head the line as "does not
  * match its registration".
  */
-/* "s" unless @n is 1: "1 violation", "2 violations". */
-static const char *plural(unsigned long long n)
-{
-	return n == 1 ? "" : "s";
-}
-
 static void summary_text(FILE *out, const char *image,
 			 const struct sd_verify_result *r)
 {
@@ -272,33 +270,37 @@ static void summary_text(FILE *out, const char *image,
 		fprintf(out,
 			"%s: self-contained: %zu store path%s, %zu file%s, "
 			"%llu reference%s resolved, %zu warning%s\n",
-			image, r->npaths, plural(r->npaths), r->nfiles,
-			plural(r->nfiles), (unsigned long long)r->references,
-			plural(r->references), r->nwarnings,
-			plural(r->nwarnings));
+			image, r->npaths, sd_plural(r->npaths, "", "s"),
+			r->nfiles, sd_plural(r->nfiles, "", "s"),
+			(unsigned long long)r->references,
+			sd_plural(r->references, "", "s"), r->nwarnings,
+			sd_plural(r->nwarnings, "", "s"));
 	else if (others == 0)
 		fprintf(out,
 			"%s: does not match its registration (%s): %zu "
 			"narHash/narSize mismatch%s, %zu warning%s in %zu "
 			"store path%s\n",
 			image, r->reg.source ? r->reg.source : "?", nmis,
-			nmis == 1 ? "" : "es", r->nwarnings,
-			plural(r->nwarnings), r->npaths, plural(r->npaths));
+			sd_plural(nmis, "", "es"), r->nwarnings,
+			sd_plural(r->nwarnings, "", "s"), r->npaths,
+			sd_plural(r->npaths, "", "s"));
 	else if (nmis == 0)
 		fprintf(out,
 			"%s: NOT self-contained: %zu violation%s, %zu "
 			"warning%s in %zu store path%s\n",
-			image, r->nviolations, plural(r->nviolations),
-			r->nwarnings, plural(r->nwarnings), r->npaths,
-			plural(r->npaths));
+			image, r->nviolations,
+			sd_plural(r->nviolations, "", "s"), r->nwarnings,
+			sd_plural(r->nwarnings, "", "s"), r->npaths,
+			sd_plural(r->npaths, "", "s"));
 	else
 		fprintf(out,
 			"%s: NOT self-contained: %zu violation%s, %zu "
 			"warning%s in %zu store path%s; %zu of them do not "
 			"match its registration (%s)\n",
-			image, others, plural(others), r->nwarnings,
-			plural(r->nwarnings), r->npaths, plural(r->npaths),
-			nmis, r->reg.source ? r->reg.source : "?");
+			image, others, sd_plural(others, "", "s"), r->nwarnings,
+			sd_plural(r->nwarnings, "", "s"), r->npaths,
+			sd_plural(r->npaths, "", "s"), nmis,
+			r->reg.source ? r->reg.source : "?");
 }
 
 static void finding_text(FILE *out, const struct sd_finding *f)
@@ -332,9 +334,12 @@ void sd_verify_print_text(FILE *out, const char *image,
 	registration_text(out, &r->reg);
 	if (r->manifest.m)
 		fprintf(out,
-			"manifest: embedded, %zu roots, %zu paths that did "
+			"manifest: embedded, %zu root%s, %zu path%s that did "
 			"not exist when packed, %zu accepted as missing\n",
-			r->manifest.m->nroots, r->manifest.m->nabsent,
+			r->manifest.m->nroots,
+			sd_plural(r->manifest.m->nroots, "", "s"),
+			r->manifest.m->nabsent,
+			sd_plural(r->manifest.m->nabsent, "", "s"),
 			r->manifest.m->naccepted);
 	for (size_t i = 0; i < r->nothers; i++)
 		fprintf(out,
@@ -342,8 +347,9 @@ void sd_verify_print_text(FILE *out, const char *image,
 			"path%s\n",
 			r->others[i].image,
 			(unsigned long long)r->others[i].references,
-			plural(r->others[i].references), r->others[i].paths,
-			plural(r->others[i].paths));
+			sd_plural(r->others[i].references, "", "s"),
+			r->others[i].paths,
+			sd_plural(r->others[i].paths, "", "s"));
 	for (size_t i = 0; i < r->nroot_symlinks; i++)
 		if (r->root_symlinks[i].resolves)
 			fprintf(out,

@@ -102,6 +102,10 @@ for fmt in sqfs erofs; do
 	check "extract --path $fmt gives the store path's contents" \
 		cmp -s "$x-one/bin/run" "$S/$app/bin/run"
 	check "extract --writable leaves files writable" [ -w "$x-one/bin/run" ]
+	expect_rc 0 "extract --path of one file $fmt" "$SD" extract \
+		--path "/nix/store/$app/bin/run" "$WORK/a.$fmt" "$x-file"
+	check "... says 1 file, in the singular" \
+		grep -q "^extracted 0 directories, 1 file ([0-9]* bytes), 0 symlinks$" "$WORK/err"
 done
 
 # Hostile images: symlinks pointing outside DIR, entries that would go

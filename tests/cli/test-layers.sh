@@ -146,7 +146,7 @@ expect_rc 0 "a base without a registration: only names are checked" \
 # Two bases, in order: libc alone, then closure(A).
 expect_rc 0 "two bases: pack" "$SD" pack --mtime $M --base "$WORK/wrong.squashfs" \
 	--base "$WORK/base.erofs" -o "$WORK/l2.sqfs" --store "$S" "$B"
-check "two bases: each counted" contains "$WORK/out" "from base $WORK/wrong.squashfs (squashfs, 1 store paths): 1"
+check "two bases: each counted" contains "$WORK/out" "from base $WORK/wrong.squashfs (squashfs, 1 store path): 1"
 check "two bases: a path held by both counts for the first" \
 	contains "$WORK/out" "from base $WORK/base.erofs (erofs, 3 store paths): 2"
 expect_rc 0 "two bases: the union verifies" "$SD" verify --base "$WORK/wrong.squashfs" \

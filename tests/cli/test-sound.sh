@@ -122,7 +122,7 @@ vcat "D, none" "$d" "violation:unknown-path"
 echo "$doc" >"$WORK/allow-doc"
 expect_rc 0 "D, --allow names it: exit 0" "$SD" verify --allow "$WORK/allow-doc" "$WORK/D.img"
 expect_rc 0 "D, embedded + --registration: exit 0" "$SD" verify --registration "$WORK/reg-D" "$WORK/D-reg-scan.img"
-check "the text report says the manifest was read" contains "$WORK/out" "manifest: embedded, 1 roots, 1 paths that did not exist"
+check "the text report says the manifest was read" contains "$WORK/out" "manifest: embedded, 1 root, 1 path that did not exist"
 
 # A manifest that cannot be parsed: exit 2 (made with mksquashfs, a tool
 # that knows nothing of manifests).
