@@ -397,17 +397,6 @@ static void print_summary(struct diff_out *o, const char *a, const char *b,
 	putchar('\n');
 }
 
-/* @image, or "@image over its base(s)" when it is a layer over @nbases. */
-static void side_name(const char *image, size_t nbases, char *buf, size_t size)
-{
-	if (!nbases)
-		snprintf(buf, size, "%s", image);
-	else if (nbases == 1)
-		snprintf(buf, size, "%s over its base", image);
-	else
-		snprintf(buf, size, "%s over its %zu bases", image, nbases);
-}
-
 int sd_cmd_diff(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -507,9 +496,10 @@ int sd_cmd_diff(int argc, char **argv)
 	} else {
 		/* with bases, the unions were compared: say so */
 		char da[4096], db[4096];
-		side_name(pa, ba.n, da, sizeof(da));
-		side_name(pb, bb.n, db, sizeof(db));
-		print_summary(&o, da, db, same, &cc);
+		print_summary(
+			&o, sd_cli_union_name(pa, ba.n, "over", da, sizeof(da)),
+			sd_cli_union_name(pb, bb.n, "over", db, sizeof(db)),
+			same, &cc);
 	}
 	sd_closure_changes_release(&cc);
 	free(o.files.v);

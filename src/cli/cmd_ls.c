@@ -151,8 +151,11 @@ int sd_cmd_ls(int argc, char **argv)
 	bool opened =
 		sd_cli_open_union(a.image, &a.bases, a.store_dir, &sd, &tree);
 	char wbuf[4096];
-	const char *where =
-		sd_cli_union_where(a.image, a.bases.n, wbuf, sizeof(wbuf));
+	/* with bases a union was searched: say so (else "the image") */
+	const char *where = a.bases.n ? sd_cli_union_name(a.image, a.bases.n,
+							  "or", wbuf,
+							  sizeof(wbuf))
+				      : NULL;
 	sd_cli_bases_release(&a.bases);
 	if (!opened)
 		return SD_EXIT_BAD_INPUT;

@@ -365,7 +365,7 @@ static void order_warnings(const struct union_images *u)
 			snprintf(more, sizeof(more),
 				 " (and %zu more store path%s)",
 				 r->order_paths - 1,
-				 r->order_paths == 2 ? "" : "s");
+				 sd_plural(r->order_paths - 1, "", "s"));
 		sd_cli_warnf("--base %s refers to %s%s, which only %s holds, "
 			     "an image above it in the union: the order "
 			     "looks swapped (give the top layer as IMAGE "

@@ -92,15 +92,15 @@ void sd_cli_bases_release(struct sd_cli_bases *b)
 	b->n = 0;
 }
 
-const char *sd_cli_union_where(const char *image, size_t nbases, char *buf,
-			       size_t size)
+const char *sd_cli_union_name(const char *image, size_t nbases, const char *how,
+			      char *buf, size_t size)
 {
 	if (!nbases)
-		return NULL;
-	if (nbases == 1)
-		snprintf(buf, size, "%s or its base", image);
+		snprintf(buf, size, "%s", image);
+	else if (nbases == 1)
+		snprintf(buf, size, "%s %s its base", image, how);
 	else
-		snprintf(buf, size, "%s or its %zu bases", image, nbases);
+		snprintf(buf, size, "%s %s its %zu bases", image, how, nbases);
 	return buf;
 }
 

@@ -67,11 +67,11 @@ bool sd_cli_open_union(const char *image, const struct sd_cli_bases *bases,
 		       const char *store_dir, char **sd, struct sd_tree **tree);
 
 /*
- * What a command searched, for its messages: NULL for an image without
- * bases (the message says "the image"), else "IMAGE or its base" or
- * "IMAGE or its N bases", written into @buf.
+ * A layer and its bases for a message, written into @buf and returned:
+ * "IMAGE HOW its base" or "IMAGE HOW its N bases" (@how "or": what ls
+ * searched; "over": what diff compared), IMAGE alone without bases.
  */
-const char *sd_cli_union_where(const char *image, size_t nbases, char *buf,
-			       size_t size);
+const char *sd_cli_union_name(const char *image, size_t nbases, const char *how,
+			      char *buf, size_t size);
 
 #endif
