@@ -135,7 +135,7 @@ for case in "erofs-lz4hc|--format erofs --compress lz4hc --pcluster-size 4K" \
 	# What no re-pack avoids, done by standard tools in the same state
 	# (page cache warm): a stat of every entry of the store, a read of
 	# the cache's entries, and a write of the image's bytes to a new file.
-	walk=$(for r in $(seq "$runs"); do timed find "$store" -printf '%s\n' >/dev/null; done | median)
+	walk=$(for r in $(seq "$runs"); do timed sh -c "find '$store' -printf '%s\\n' >/dev/null"; done | median)
 	read=$(for r in $(seq "$runs"); do timed sh -c "find '$w/c2' -type f -exec cat {} + >/dev/null"; done | median)
 	write=$(for r in $(seq "$runs"); do rm -f "$w/copy.img"; sync; timed cp "$w/warm.img" "$w/copy.img"; done | median)
 	rm -f "$w/copy.img"
