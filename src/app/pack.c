@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app/closure_tree.h"
@@ -14,6 +15,14 @@
 #include "app/rootlinks.h"
 #include "closure/storepath.h"
 #include "core/atomicfile.h"
+
+/* Seconds on the monotonic clock. */
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* Write @len bytes of @data to @path so that it appears whole or not at
  * all. */
@@ -145,12 +154,15 @@ int sd_pack(const char *const *bases, size_t n,
 {
 	memset(res, 0, sizeof(*res));
 	struct sd_tree *tree = NULL;
+	double t0 = now_seconds();
 	int rc = sd_app_closure_tree(bases, n, opts->store_phys, opts->mtime,
 				     opts->write.jobs, opts->interrupted, &tree,
 				     err);
-	if (rc)
-		return rc;
-	return sd_pack_tree(tree, n, opts, res, err);
+	double tree_s = now_seconds() - t0;
+	if (!rc)
+		rc = sd_pack_tree(tree, n, opts, res, err);
+	res->seconds.tree = tree_s;
+	return rc;
 }
 
 void sd_pack_result_release(struct sd_pack_result *res)
@@ -226,7 +238,9 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 	size_t reg_len = 0;
 	struct sd_packscan *ps = NULL;
 	struct sd_packcache *pc = NULL;
+	double t = now_seconds();
 	int rc = prepare(tree, opts, &ps, &pc, res, &reg, &reg_len, err);
+	res->seconds.prepare = now_seconds() - t;
 	if (rc) {
 		sd_packcache_free(pc);
 		sd_packscan_free(ps);
@@ -260,8 +274,11 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 		wo.file_content = sd_packcache_content;
 		wo.file_digest_ctx = pc;
 	}
+	t = now_seconds();
 	rc = opts->format->write(tree, &wo, out.fd, opts->interrupted,
 				 &res->write, err);
+	res->seconds.write = now_seconds() - t;
+	t = now_seconds();
 	if (rc == SD_ERR_OUTPUT)
 		sd_error_prefix(err, rc, "%s", opts->output);
 	if (!rc && opts->interrupted && *opts->interrupted)
@@ -293,5 +310,6 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 	if (!rc && opts->registration_out)
 		rc = write_atomic(opts->registration_out, reg, reg_len, err);
 	free(reg);
+	res->seconds.finish = now_seconds() - t;
 	return rc;
 }

@@ -85,6 +85,18 @@ struct sd_pack_result {
 	struct sd_packscan *scan;
 	/* write.cache: what the stat cache knew and learnt (app/packcache.h) */
 	struct sd_packcache_counters cache;
+	/* Wall time of each phase in seconds (CLOCK_MONOTONIC), set as far
+	 * as the pack got; their sum is the pack's time less the CLI's own
+	 * (closure, bases). */
+	struct sd_pack_seconds {
+		double tree;    /* the store walked into the tree (sd_pack
+				 * only; 0 for sd_pack_tree) */
+		double prepare; /* root links, the stat cache's load, the
+				 * registration and what is embedded */
+		double write;   /* the format writer */
+		double finish;  /* the check's rest, the stat cache's store,
+				 * freeing the tree, the digest, the commit */
+	} seconds;
 };
 
 /* Free what @res holds (the check's findings). */

@@ -332,6 +332,12 @@ static int bases_filter(struct pack_bases *pb, const struct sd_closure *cl,
 	return 0;
 }
 
+/* @s seconds in whole milliseconds, rounded. */
+static uint64_t ms(double s)
+{
+	return s > 0 ? (uint64_t)(s * 1000.0 + 0.5) : 0;
+}
+
 /* The summary as a JSON object (pack --json). */
 static void print_json(const struct sd_pack_options *po,
 		       const struct sd_pack_result *res,
@@ -363,6 +369,14 @@ static void print_json(const struct sd_pack_options *po,
 	sd_json_kv_u64(&j, "duplicate_files", res->write.files_deduplicated);
 	sd_json_kv_u64(&j, "image_size", res->write.image_bytes);
 	sd_json_kv_string(&j, "sha256", digest_hex);
+	/* Wall time per phase (app/pack.h, sd_pack_seconds). */
+	sd_json_key(&j, "milliseconds");
+	sd_json_object_begin(&j);
+	sd_json_kv_u64(&j, "tree", ms(res->seconds.tree));
+	sd_json_kv_u64(&j, "prepare", ms(res->seconds.prepare));
+	sd_json_kv_u64(&j, "write", ms(res->seconds.write));
+	sd_json_kv_u64(&j, "finish", ms(res->seconds.finish));
+	sd_json_object_end(&j);
 	sd_json_object_end(&j);
 }
 

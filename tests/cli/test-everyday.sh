@@ -212,6 +212,12 @@ d = json.load(open('$WORK/out'))
 assert d['image'] == 'imgs/qj' and d['sha256'] == '$(sha imgs/qj)', d
 "
 check "... and nothing on stderr" [ ! -s "$WORK/err" ]
+check "... with the wall time of each phase in whole milliseconds" python3 -c "
+import json
+m = json.load(open('$WORK/out'))['milliseconds']
+assert sorted(m) == ['finish', 'prepare', 'tree', 'write'], m
+assert all(isinstance(v, int) and 0 <= v < 600000 for v in m.values()), m
+"
 check "... and no digest file" [ ! -e imgs/qj.sha256 ]
 expect_rc 0 "verify -q --json" "$SD" verify -q --json imgs/qj
 check "... still prints its JSON document" python3 -c "
