@@ -101,10 +101,8 @@ int sd_cmd_extract(int argc, char **argv)
 		sd_cli_open_union(argv[optind], &bases, store_dir, &sd, &tree);
 	char wbuf[4096];
 	/* with bases a union was searched: say so (else "the image") */
-	const char *where = bases.n ? sd_cli_union_name(argv[optind], bases.n,
-							"or", wbuf,
-							sizeof(wbuf))
-				    : NULL;
+	const char *where =
+		sd_cli_searched(argv[optind], bases.n, wbuf, sizeof(wbuf));
 	sd_cli_bases_release(&bases);
 	if (!opened)
 		return SD_EXIT_BAD_INPUT;

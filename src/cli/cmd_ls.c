@@ -152,10 +152,8 @@ int sd_cmd_ls(int argc, char **argv)
 		sd_cli_open_union(a.image, &a.bases, a.store_dir, &sd, &tree);
 	char wbuf[4096];
 	/* with bases a union was searched: say so (else "the image") */
-	const char *where = a.bases.n ? sd_cli_union_name(a.image, a.bases.n,
-							  "or", wbuf,
-							  sizeof(wbuf))
-				      : NULL;
+	const char *where =
+		sd_cli_searched(a.image, a.bases.n, wbuf, sizeof(wbuf));
 	sd_cli_bases_release(&a.bases);
 	if (!opened)
 		return SD_EXIT_BAD_INPUT;

@@ -104,6 +104,13 @@ const char *sd_cli_union_name(const char *image, size_t nbases, const char *how,
 	return buf;
 }
 
+const char *sd_cli_searched(const char *image, size_t nbases, char *buf,
+			    size_t size)
+{
+	return nbases ? sd_cli_union_name(image, nbases, "or", buf, size)
+		      : NULL;
+}
+
 bool sd_cli_open_union(const char *image, const struct sd_cli_bases *bases,
 		       const char *store_dir, char **sd, struct sd_tree **tree)
 {

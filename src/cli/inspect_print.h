@@ -74,4 +74,12 @@ bool sd_cli_open_union(const char *image, const struct sd_cli_bases *bases,
 const char *sd_cli_union_name(const char *image, size_t nbases, const char *how,
 			      char *buf, size_t size);
 
+/*
+ * What ls, cat and extract searched, for their "no such entry in ..."
+ * messages: "IMAGE or its base(s)" in @buf, or NULL without bases (the
+ * messages then say "the image").
+ */
+const char *sd_cli_searched(const char *image, size_t nbases, char *buf,
+			    size_t size);
+
 #endif
