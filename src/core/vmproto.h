@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmproto.h — the contract between `storedisk vmcheck` on the host
+ * (src/app/vmcheck.c) and its guest init (src/guest/init.c), which share
+ * no other code: the guest program is static and links nothing of ours.
+ *
+ * The configuration.  The host writes one file, SD_VM_CONF_PATH, into the
+ * initramfs: a sequence of records "KEY=VALUE\0" (VALUE any bytes but
+ * NUL; no record is split), in this order:
+ *   nonce=HEX     16 lowercase hex digits, once; every marker carries it
+ *   module=PATH   an initramfs path of a kernel module (.ko), loaded with
+ *                 finit_module(2) in the order given (dependencies
+ *                 first); any number
+ *   store=DIR     the store directory to mount at, e.g. /nix/store; once
+ *   disk=FSTYPE:SPEC
+ *                 a disk to mount read-only, FSTYPE "squashfs" or
+ *                 "erofs", SPEC a device ("/dev/vda") or "LABEL=NAME"
+ *                 (found by the filesystem label in its superblock); the
+ *                 first is the image, the rest its bases in order; one
+ *                 disk is mounted at the store directory, several are
+ *                 each mounted under /run/storedisk/N and overlaid there
+ *                 (overlayfs, lowerdir=image:base1:base2...)
+ *   arg=BYTES     argv[0] (the program's absolute path in the guest),
+ *                 then its arguments, in order; at least one
+ * Unknown keys are an error (the init reports it and powers off).
+ *
+ * The markers.  Init writes each on the console (/dev/console) as one
+ * line of its own, starting at a line's beginning:
+ *   "@@storedisk-vmcheck NONCE EVENT[ VALUE]\n"
+ * with the events, in the order they happen:
+ *   init               init started (the kernel is up)
+ *   modules N          N modules loaded
+ *   mounted            the store directory is mounted
+ *   started            the program was started (execve succeeded)
+ *   exit N             the program exited with status N (0..255)
+ *   signal N           the program was killed by signal N
+ *   error TEXT         a step failed (TEXT says which and why); no
+ *                      further event but poweroff follows
+ *   poweroff           init is powering the guest off
+ * The program's own output goes to the console between "started" and its
+ * result; a line the program writes is never taken for a marker unless
+ * it carries the nonce, which only the host and init know.
+ */
+#ifndef SD_CORE_VMPROTO_H
+#define SD_CORE_VMPROTO_H
+
+#define SD_VM_CONF_PATH "/storedisk-vmcheck.conf"
+#define SD_VM_MARKER "@@storedisk-vmcheck"
+#define SD_VM_NONCE_LEN 16
+
+#define SD_VM_KEY_NONCE "nonce"
+#define SD_VM_KEY_MODULE "module"
+#define SD_VM_KEY_STORE "store"
+#define SD_VM_KEY_DISK "disk"
+#define SD_VM_KEY_ARG "arg"
+
+#define SD_VM_EV_INIT "init"
+#define SD_VM_EV_MODULES "modules"
+#define SD_VM_EV_MOUNTED "mounted"
+#define SD_VM_EV_STARTED "started"
+#define SD_VM_EV_EXIT "exit"
+#define SD_VM_EV_SIGNAL "signal"
+#define SD_VM_EV_ERROR "error"
+#define SD_VM_EV_POWEROFF "poweroff"
+
+/* Where init mounts each disk when there are several (then overlaid). */
+#define SD_VM_LOWER_DIR "/run/storedisk"
+
+#endif
