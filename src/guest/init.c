@@ -294,9 +294,11 @@ static void read_conf(struct conf *c, char *err, size_t errsz)
 		return;
 	}
 	int n_nonce = 0;
-	for (size_t i = 0; i < len; i += strlen(c->buf + i) + 1) {
+	for (size_t i = 0, next; i < len; i = next) {
 		char *rec = c->buf + i;
 		const char *v;
+		/* Before a disk record is cut at its ':'. */
+		next = i + strlen(rec) + 1;
 		if (key_is(rec, SD_VM_KEY_NONCE, &v)) {
 			if (!is_nonce(v) || n_nonce++ > 0) {
 				snprintf(err, errsz,
