@@ -6,7 +6,8 @@
 # packed with storedisk holding a static program that prints its arguments
 # and exits 3, and Debian's cloud kernel under QEMU's microvm (TCG).  Each
 # case checks the console markers: squashfs found by device, EROFS found
-# by its label, two EROFS disks overlaid, and two failures (a squashfs
+# by its label (both exit 3), two EROFS disks overlaid (the program
+# aborts: signal 6), and two failures (a squashfs
 # "by label", a program that does not exist) that must end in an "error"
 # marker and a power-off.
 #
@@ -40,18 +41,26 @@ mods_erofs="$mods_common lib/libcrc32c fs/erofs/erofs"
 mods_overlay="$mods_erofs fs/overlayfs/overlay"
 
 # The program: prints its arguments, one a line, and the first line of
-# each argument that names a readable file, then exits 3.
+# each argument that names a readable file, then exits 3 (or, given the
+# argument --abort, calls abort(): SIGABRT).
 cat >"$WORK/hello.c" <<'EOF'
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 int main(int argc, char **argv)
 {
+	int crash = 0;
 	for (int i = 0; i < argc; i++) {
 		char line[256];
 		FILE *f = i > 0 ? fopen(argv[i], "r") : NULL;
 		printf("hello-arg[%d]=%s\n", i, argv[i]);
 		if (f && fgets(line, sizeof line, f))
 			printf("hello-file[%d]=%s", i, line);
+		crash |= strcmp(argv[i], "--abort") == 0;
 	}
+	fflush(stdout);
+	if (crash)
+		abort();
 	return 3;
 }
 EOF
@@ -144,10 +153,10 @@ check "erofs by label: the program ran" \
 
 boot overlay "$mods_overlay" store=/nix/store disk=erofs:/dev/vda \
 	disk=erofs:LABEL=extra "arg=$prog" "arg=/nix/store/${h%?}0-extra/file" \
-	-- "$WORK/a.erofs" "$WORK/b.erofs"
+	arg=--abort -- "$WORK/a.erofs" "$WORK/b.erofs"
 ok_boot overlay
-check "overlay of two erofs disks: exit 3" \
-	[ "$(markers overlay)" = "init|modules 7|mounted|started|exit 3|poweroff|" ]
+check "overlay of two erofs disks: the program aborted, signal 6" \
+	[ "$(markers overlay)" = "init|modules 7|mounted|started|signal 6|poweroff|" ]
 check "overlay: the program (first disk) read the file of the second" \
 	grep -qx "hello-file\[1\]=extra" "$WORK/overlay.lines"
 
