@@ -286,18 +286,21 @@ static bool first_key(const char *line, const char *key)
 	return *line == '"' && !strncmp(line + 1, key, n) && line[1 + n] == '"';
 }
 
-/* One message from QEMU; false when the exchange failed (and SIGTERM
- * went out). */
+/* One message from QEMU; false when the exchange ended (quit answered)
+ * or failed (and SIGTERM went out).  Only a "return" or an "error"
+ * answers a command: anything else, such as an event ({"timestamp": ...,
+ * "event": "SHUTDOWN"}, which QEMU 7.2 sends before its reply to quit),
+ * is skipped; the timer still bounds the wait. */
 static bool qmp_message(struct run *r, const char *line)
 {
-	if (first_key(line, "event"))
+	bool ret = first_key(line, "return");
+
+	if (r->q != Q_GREETING && !ret && !first_key(line, "error"))
 		return true;
 	switch (r->q) {
 	case Q_GREETING:
-		if (!first_key(line, "QMP")) {
-			qmp_fail(r, "no greeting");
-			return false;
-		}
+		if (!first_key(line, "QMP"))
+			return true;
 		if (!qmp_send(r, "{\"execute\": \"qmp_capabilities\"}\n")) {
 			qmp_fail(r, "cannot send qmp_capabilities");
 			return false;
@@ -305,7 +308,7 @@ static bool qmp_message(struct run *r, const char *line)
 		r->q = Q_CAPS;
 		return true;
 	case Q_CAPS:
-		if (!first_key(line, "return")) {
+		if (!ret) {
 			qmp_fail(r, "qmp_capabilities refused");
 			return false;
 		}
@@ -317,7 +320,7 @@ static bool qmp_message(struct run *r, const char *line)
 		r->res->end = SD_VMRUN_QMP_QUIT;
 		return true;
 	case Q_QUIT:
-		if (!first_key(line, "return")) {
+		if (!ret) {
 			qmp_fail(r, "quit refused");
 			return false;
 		}
