@@ -21,8 +21,9 @@
  * console lines are delivered.
  *
  * Lines are delivered whole up to SD_VMRUN_LINE_MAX bytes; a longer line
- * is split deterministically into pieces of exactly SD_VMRUN_LINE_MAX
- * bytes and a last, shorter one, each a call of on_line.
+ * (counting any "\r" before its "\n") is split deterministically into
+ * pieces of exactly SD_VMRUN_LINE_MAX bytes and a last, shorter one, each
+ * a call of on_line.
  */
 #ifndef SD_APP_VMRUN_H
 #define SD_APP_VMRUN_H
@@ -60,11 +61,11 @@ struct sd_vmrun_options {
 	double escalate;         /* seconds between QMP quit, SIGTERM and
 				  * SIGKILL; 0: 2 s */
 	/*
-	 * Called with each line of @stream (without its "\n" or "\r\n"; a
-	 * last line without one too) in the order read; @line is also
-	 * NUL-terminated (it may contain NULs of its own).  Returns true
-	 * once the guest's result is known (the grace period starts then;
-	 * later returns are ignored).
+	 * Called with each line of @stream (without its "\n" and the "\r"s
+	 * before it; a last line without one too) in the order read; @line
+	 * is also NUL-terminated (it may contain NULs of its own).  Returns
+	 * true once the guest's result is known (the grace period starts
+	 * then; later returns are ignored).
 	 */
 	bool (*on_line)(void *ctx, enum sd_vmrun_stream stream,
 			const char *line, size_t len);
