@@ -536,3 +536,62 @@ Test(kmod, debian_cloud_kernel)
 	free(builtin);
 	sd_kmod_list_release(&l);
 }
+
+Test(kmod, only_needed_modules_are_read)
+{
+	tt_write("m/kernel/garbage.ko", "not an ELF file", (size_t)-1, 0644);
+	ko("a.ko", "a", "");
+	const char *w[] = {"a"};
+	struct sd_kmod_list l;
+	struct sd_error err;
+	cr_assert_eq(resolve(w, 1, &l, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(names(&l), "a");
+	sd_kmod_list_release(&l);
+}
+
+Test(kmod, mutated_elf_never_crashes)
+{
+	static const char info[] = "license=GPL\0depends=\0name=bad";
+	size_t len;
+	uint8_t *b = make_ko(info, sizeof(info), &len);
+	uint8_t *c = malloc(len);
+	cr_assert(c);
+	ko("good.ko", "good", "bad");
+	const char *w[] = {"good"};
+	uint32_t seed = 12345;
+	size_t outcomes[4] = {0};
+	size_t sh = sh_table(b);
+	for (unsigned round = 0; round < 800; round++) {
+		memcpy(c, b, len);
+		unsigned flips = 1 + round % 4;
+		for (unsigned k = 0; k < flips; k++) {
+			/* mostly in the ELF header and the section headers,
+			 * where the offsets and sizes are */
+			seed = seed * 1103515245u + 12345u;
+			size_t at = (seed >> 8) % len;
+			if (k % 2 == 0)
+				at = round % 2 ? at % 64 : sh + at % (len - sh);
+			seed = seed * 1103515245u + 12345u;
+			c[at] = (uint8_t)(seed >> 16);
+		}
+		size_t cut = round % 7 == 0 ? (seed >> 4) % len : len;
+		tt_write("m/kernel/bad.ko", c, cut, 0644);
+		struct sd_kmod_list l;
+		struct sd_error err;
+		int rc = resolve(w, 1, &l, &err);
+		cr_assert(rc == 0 || rc == SD_ERR_CORRUPT ||
+				  rc == SD_ERR_MISSING || rc == SD_ERR_INVALID,
+			  "round %u: %d %s", round, rc, err.msg);
+		if (rc == SD_ERR_CORRUPT)
+			cr_assert(strstr(err.msg, "/kernel/bad.ko: "), "%s",
+				  err.msg);
+		outcomes[rc == 0 ? 0 : rc == SD_ERR_CORRUPT ? 1 : 2]++;
+		sd_kmod_list_release(&l);
+	}
+	cr_log_info("mutations: %zu read, %zu corrupt, %zu other", outcomes[0],
+		    outcomes[1], outcomes[2]);
+	cr_assert_gt(outcomes[0], 0);
+	cr_assert_gt(outcomes[1], 0);
+	free(b);
+	free(c);
+}
