@@ -332,6 +332,21 @@ Test(initramfs, errors_leave_nothing)
 	m[6].host_path = own_path("o");
 	expect_fail(m, 7, SD_ERR_IO, "/o: not a regular file");
 
+	/* a symlink without a target */
+	m[6] = (struct sd_initramfs_member){
+		.path = "l", .kind = SD_INITRAMFS_SYMLINK, .mode = 0777};
+	expect_fail(m, 7, SD_ERR_USAGE, "l: a symbolic link needs a target");
+
+	/* 4 GiB: more than newc's size field (a sparse file) */
+	tt_write("big", "", 0, 0644);
+	cr_assert_eq(truncate(tt_path("big"), 1ll << 32), 0);
+	m[6] = (struct sd_initramfs_member){.path = "big",
+					    .kind = SD_INITRAMFS_FILE,
+					    .mode = 0644,
+					    .host_path = own_path("big")};
+	expect_fail(m, 7, SD_ERR_LIMIT, "more than a newc archive holds");
+	m[6].host_path = own_path("gone");
+
 	/* an existing output stays as it was */
 	tt_write("o/out.cpio", "old", (size_t)-1, 0644);
 	struct sd_error err;
