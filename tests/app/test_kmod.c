@@ -472,28 +472,27 @@ static char *depends_of(const char *path, bool modinfo)
 	return strdup(hit + 9);
 }
 
-Test(kmod, debian_cloud_kernel)
+/*
+ * Resolve @w (@nw names) in Debian's modules and check the result against
+ * modinfo (or the files' own depends= strings): each wanted module once,
+ * each dependency built in or before, nothing unneeded; then the exact
+ * list @want, as read on 2026-12-02 (dependencies in their depends=
+ * order).
+ */
+static void check_debian(const char *const *w, size_t nw, const char *want)
 {
-	struct stat st;
-	if (stat(DEBIAN_MODS, &st) != 0) {
-		cr_skip_test("%s is not on this machine (the CLI's test "
-			     "script fetches Debian's cloud kernel)",
-			     DEBIAN_MODS);
-	}
 	bool modinfo = tt_have_tool("modinfo");
 	if (!modinfo)
 		cr_log_info("modinfo not installed: checking against the "
 			    "depends= strings of the files");
-	const char *w[] = {"virtio_blk", "virtio_mmio", "squashfs", "erofs",
-			   "overlay"};
 	struct sd_kmod_list l;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_kmod_resolve(DEBIAN_MODS, w, 5, &l, &err), 0, "%s",
+	cr_assert_eq(sd_kmod_resolve(DEBIAN_MODS, w, nw, &l, &err), 0, "%s",
 		     err.msg);
 	char *builtin = tt_run("cat " DEBIAN_MODS "/modules.builtin");
 	/* every wanted module is there, once */
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < nw; i++) {
 		size_t hits = 0;
 		for (size_t j = 0; j < l.n; j++)
 			hits += !strcmp(l.v[j].name, w[i]);
@@ -506,7 +505,7 @@ Test(kmod, debian_cloud_kernel)
 		cr_assert(!strncmp(l.v[j].path, DEBIAN_MODS "/kernel/",
 				   strlen(DEBIAN_MODS) + 8),
 			  "%s", l.v[j].path);
-		for (size_t i = 0; i < 5; i++)
+		for (size_t i = 0; i < nw; i++)
 			if (!strcmp(l.v[j].name, w[i]))
 				needed[j] = true;
 		char *deps = depends_of(l.v[j].path, modinfo);
@@ -529,9 +528,7 @@ Test(kmod, debian_cloud_kernel)
 		cr_assert(needed[j], "%s is not needed: %s", l.v[j].name,
 			  names(&l));
 	cr_log_info("debian: %s", names(&l));
-	/* what this kernel needs, as read on 2026-12-02 */
-	cr_assert_str_eq(names(&l), "virtio_ring virtio virtio_blk virtio_mmio "
-				    "squashfs libcrc32c erofs overlay");
+	cr_assert_str_eq(names(&l), want);
 	free(needed);
 	free(builtin);
 	sd_kmod_list_release(&l);
@@ -594,4 +591,32 @@ Test(kmod, mutated_elf_never_crashes)
 	cr_assert_gt(outcomes[1], 0);
 	free(b);
 	free(c);
+}
+
+static void need_debian(void)
+{
+	struct stat st;
+	if (stat(DEBIAN_MODS, &st) != 0)
+		cr_skip_test("%s is not on this machine (the CLI's test "
+			     "script fetches Debian's cloud kernel)",
+			     DEBIAN_MODS);
+}
+
+Test(kmod, debian_cloud_kernel_microvm)
+{
+	need_debian();
+	const char *w[] = {"virtio_blk", "virtio_mmio", "squashfs", "erofs",
+			   "overlay"};
+	check_debian(w, 5,
+		     "virtio_ring virtio virtio_blk virtio_mmio squashfs "
+		     "libcrc32c erofs overlay");
+}
+
+Test(kmod, debian_cloud_kernel_q35)
+{
+	need_debian();
+	const char *w[] = {"virtio_pci", "virtio_blk", "erofs"};
+	check_debian(w, 3,
+		     "virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev "
+		     "virtio virtio_pci virtio_blk libcrc32c erofs");
 }
