@@ -38,8 +38,11 @@ struct sd_initramfs_member {
 /*
  * Write @n members to @out_path (created or replaced atomically: no
  * partial archive is left there on error).  Errors: SD_ERR_USAGE for two
- * members of one path or a path that is absolute, empty or holds "..";
- * SD_ERR_IO naming a host file that cannot be read; SD_ERR_OUTPUT.
+ * members of one path, a path that is absolute, empty or holds "..", "."
+ * or an empty component ("a//b", "a/"), a member under one that is not a
+ * directory, or a symlink without a target; SD_ERR_IO naming a host file
+ * that cannot be read (or is not a regular file); SD_ERR_LIMIT for a file
+ * of 4 GiB or more (newc's size field); SD_ERR_OUTPUT.
  */
 int sd_initramfs_write(const char *out_path,
 		       const struct sd_initramfs_member *m, size_t n,
