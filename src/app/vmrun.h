@@ -12,9 +12,17 @@
  *   2. after @grace seconds without that, QEMU is told to quit through
  *      QMP on a private socket (qmp_path, `-qmp unix:PATH,server=on,
  *      wait=off` in argv), when there is one;
- *   3. then SIGTERM, then SIGKILL, each after a further 2 s.
- * A timeout or an interrupt starts at step 2 at once.  sd_vmrun() returns
- * only after QEMU has been waited for.
+ *   3. then SIGTERM, then SIGKILL, each after a further 2 s (@escalate).
+ * A timeout or an interrupt starts at step 2 at once.  Without qmp_path,
+ * or when the socket cannot be connected to, SIGTERM follows at once; the
+ * QMP exchange (greeting, qmp_capabilities, quit) is bounded by the same
+ * interval, so nothing here waits forever.  sd_vmrun() returns only after
+ * QEMU has been waited for; the pipes are drained first, so the last
+ * console lines are delivered.
+ *
+ * Lines are delivered whole up to SD_VMRUN_LINE_MAX bytes; a longer line
+ * is split deterministically into pieces of exactly SD_VMRUN_LINE_MAX
+ * bytes and a last, shorter one, each a call of on_line.
  */
 #ifndef SD_APP_VMRUN_H
 #define SD_APP_VMRUN_H
@@ -23,6 +31,9 @@
 #include <stddef.h>
 
 #include "core/error.h"
+
+/* The longest line on_line is given whole (1 MiB). */
+#define SD_VMRUN_LINE_MAX ((size_t)1 << 20)
 
 enum sd_vmrun_stream {
 	SD_VMRUN_CONSOLE = 1, /* QEMU's stdout: the guest's console */
@@ -46,15 +57,24 @@ struct sd_vmrun_options {
 				  * must be known; 0: none */
 	double grace;            /* seconds the guest has to power off by
 				  * itself once the result is known */
+	double escalate;         /* seconds between QMP quit, SIGTERM and
+				  * SIGKILL; 0: 2 s */
 	/*
 	 * Called with each line of @stream (without its "\n" or "\r\n"; a
-	 * last line without one too) in the order read.  Returns true once
-	 * the guest's result is known (the grace period starts then).
+	 * last line without one too) in the order read; @line is also
+	 * NUL-terminated (it may contain NULs of its own).  Returns true
+	 * once the guest's result is known (the grace period starts then;
+	 * later returns are ignored).
 	 */
 	bool (*on_line)(void *ctx, enum sd_vmrun_stream stream,
 			const char *line, size_t len);
-	/* Called with each step of the end (e.g. "grace period of 10 s
-	 * passed: quitting through QMP"), for the log; may be NULL. */
+	/*
+	 * Called with each step of the end (e.g. "grace period of 10 s
+	 * passed: quitting through QMP"), for the log, and last with how
+	 * QEMU ended ("QEMU ended by itself after 3.1 s: exit status 0"),
+	 * always, even when there was no step before; one line each, no
+	 * "\n".  May be NULL.
+	 */
 	void (*on_step)(void *ctx, const char *text);
 	void *ctx;
 	volatile const int *interrupted; /* polled; may be NULL */
