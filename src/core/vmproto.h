@@ -39,7 +39,20 @@
  *   poweroff           init is powering the guest off
  * The program's own output goes to the console between "started" and its
  * result; a line the program writes is never taken for a marker unless
- * it carries the nonce, which only the host and init know.
+ * it carries the nonce, which only the host and init know.  The result
+ * ("exit" or "signal") is written as "\n" + its marker line in one write,
+ * so that it starts a line even after output without a final newline:
+ * that one line break (an empty line when the output ended one) is init's,
+ * not the program's.  Init reads the configuration before its first
+ * marker, which carries the nonce; when it cannot (no nonce yet), its
+ * markers carry "????????????????" instead.
+ *
+ * The guest side: init mounts devtmpfs at /dev and writes to /dev/console
+ * (the initramfs needs no /dev/console node), mounts /proc, /sys and /run;
+ * disks appear within 10 s or fail; the program runs with stdin
+ * /dev/null, stdout and stderr the console, and the environment
+ * "PATH=/usr/bin:/bin" alone.  Several disks are mounted at
+ * SD_VM_LOWER_DIR/0 (the image), /1 (its first base), ...
  */
 #ifndef SD_CORE_VMPROTO_H
 #define SD_CORE_VMPROTO_H

@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * init.c — the guest's /init (PID 1) for `storedisk vmcheck`.
+ *
+ * A static executable, alone in the initramfs with the configuration file
+ * and the kernel modules the host put there; it follows src/core/vmproto.h
+ * (the only code it shares with the host, with the header-only le.h):
+ *
+ *   1. mounts devtmpfs at /dev and writes everything to /dev/console;
+ *   2. reads SD_VM_CONF_PATH (before the "init" marker, which carries the
+ *      configuration's nonce), then mounts /proc, /sys and /run (tmpfs);
+ *   3. loads each module with finit_module(2) (one already there is fine);
+ *   4. waits up to DEVICE_WAIT_MS for each disk (a device path, or
+ *      "LABEL=NAME": the EROFS volume name read from the superblock of each
+ *      device under /sys/block; squashfs has no label);
+ *   5. mounts the disk read-only at the store directory, or each disk under
+ *      SD_VM_LOWER_DIR/N (N from 0, the image first) and a read-only
+ *      overlayfs of them at the store directory;
+ *   6. runs the program: stdin /dev/null, stdout and stderr the console, the
+ *      environment "PATH=/usr/bin:/bin" and nothing else; "started" once
+ *      execve(2) succeeded (a close-on-exec pipe tells);
+ *   7. waits for it, reports its status, syncs and powers the guest off
+ *      (reboot(RB_POWER_OFF), then RB_AUTOBOOT: QEMU runs with -no-reboot).
+ *
+ * Every failed step prints an "error" marker and powers off: PID 1 never
+ * exits (that would panic the kernel).  Each marker is one write(2).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/le.h"
+#include "core/vmproto.h"
+
+/* How long a disk may take to appear after the modules are loaded. */
+#define DEVICE_WAIT_MS 10000
+#define POLL_MS 20
+
+/* The largest configuration file accepted. */
+#define CONF_MAX (1u << 20)
+
+/*
+ * EROFS superblock fields, from the kernel's fs/erofs/erofs_fs.h (struct
+ * erofs_super_block, at byte 1024 of the device): __le32 magic at 0, then
+ * checksum, feature_compat, blkszbits, reserved, root_nid, inos,
+ * build_time, build_time_nsec, blocks, meta_blkaddr, xattr_blkaddr and
+ * uuid[16] (bytes 48..63), then volume_name[16] at byte 64 (0x40),
+ * NUL-padded.
+ */
+#define EROFS_SB_OFFSET 1024
+#define EROFS_MAGIC 0xE0F5E1E2u
+#define EROFS_VOLUME_NAME_OFF 64
+#define EROFS_VOLUME_NAME_LEN 16
+
+/* The environment of the program: a PATH and nothing else. */
+static char *const program_env[] = {"PATH=/usr/bin:/bin", NULL};
+
+static int console = 1;
+/* Until the configuration is read, a nonce no host sent. */
+static char nonce[SD_VM_NONCE_LEN + 1] = "????????????????";
+
+struct disk {
+	const char *fstype;
+	const char *spec;
+	char dev[288]; /* the device found for spec */
+};
+
+struct conf {
+	char *buf;
+	const char *store;
+	const char **modules;
+	size_t n_modules;
+	struct disk *disks;
+	size_t n_disks;
+	char **argv; /* NULL-terminated */
+	size_t n_args;
+};
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/*
+ * Print "[\n]@@storedisk-vmcheck NONCE EVENT[ VALUE]\n" in one write, with
+ * control characters of VALUE shown as '?' so the marker stays one line.
+ */
+static void marker_nl(int newline_first, const char *event, const char *value)
+{
+	char line[1024];
+	int n = snprintf(line, sizeof line, "%s%s %s %s%s%s\n",
+			 newline_first ? "\n" : "", SD_VM_MARKER, nonce, event,
+			 value ? " " : "", value ? value : "");
+	size_t len, start;
+
+	if (n < 0)
+		return;
+	len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+	line[len - 1] = '\n';
+	start = newline_first ? 1 : 0;
+	for (size_t i = start; i + 1 < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c < 0x20 || c == 0x7f)
+			line[i] = '?';
+	}
+	write_all(console, line, len);
+}
+
+static void marker(const char *event, const char *value)
+{
+	marker_nl(0, event, value);
+}
+
+static _Noreturn void power_off(void)
+{
+	marker(SD_VM_EV_POWEROFF, NULL);
+	sync();
+	reboot(RB_POWER_OFF);
+	reboot(RB_AUTOBOOT);
+	for (;;)
+		pause();
+}
+
+/* An "error" marker saying what failed, then power off. */
+__attribute__((format(printf, 1, 2))) static _Noreturn void
+fail(const char *fmt, ...)
+{
+	char text[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(text, sizeof text, fmt, ap) < 0)
+		text[0] = '\0';
+	va_end(ap);
+	marker(SD_VM_EV_ERROR, text);
+	power_off();
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* mkdir -p DIR (absolute); 0 or -1 with errno. */
+static int mkdir_p(const char *dir)
+{
+	char path[4096];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, dir, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		char saved = path[i];
+		path[i] = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -1;
+		path[i] = saved;
+	}
+	return 0;
+}
+
+static void mount_or_fail(const char *src, const char *dir, const char *type,
+			  unsigned long flags, const char *data)
+{
+	if (mkdir_p(dir) < 0)
+		fail("mkdir %s: %s", dir, strerror(errno));
+	if (mount(src, dir, type, flags, data) < 0)
+		fail("mount %s (%s) at %s: %s", src, type, dir,
+		     strerror(errno));
+}
+
+/* ---- configuration ---- */
+
+static int is_nonce(const char *v)
+{
+	if (strlen(v) != SD_VM_NONCE_LEN)
+		return 0;
+	for (const char *p = v; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int key_is(const char *rec, const char *key, const char **value)
+{
+	size_t n = strlen(key);
+	if (strncmp(rec, key, n) != 0 || rec[n] != '=')
+		return 0;
+	*value = rec + n + 1;
+	return 1;
+}
+
+/*
+ * Read and check the configuration.  The nonce is taken first, so that
+ * even an error about the rest carries it; the error text (if any) is left
+ * in @err for the caller to report after the "init" marker.
+ */
+static void read_conf(struct conf *c, char *err, size_t errsz)
+{
+	struct stat st;
+	size_t len = 0, n_rec = 0;
+	int fd;
+
+	err[0] = '\0';
+	memset(c, 0, sizeof *c);
+	fd = open(SD_VM_CONF_PATH, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errsz, "%s: %s", SD_VM_CONF_PATH,
+			 strerror(errno));
+		return;
+	}
+	if (st.st_size <= 0 || (uint64_t)st.st_size > CONF_MAX) {
+		snprintf(err, errsz, "%s: size %lld (1 to %u bytes)",
+			 SD_VM_CONF_PATH, (long long)st.st_size, CONF_MAX);
+		close(fd);
+		return;
+	}
+	c->buf = malloc((size_t)st.st_size + 1);
+	if (!c->buf) {
+		snprintf(err, errsz, "%s: out of memory", SD_VM_CONF_PATH);
+		close(fd);
+		return;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t r = read(fd, c->buf + len, (size_t)st.st_size - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(err, errsz, "%s: %s", SD_VM_CONF_PATH,
+				 r < 0 ? strerror(errno) : "short read");
+			close(fd);
+			return;
+		}
+		len += (size_t)r;
+	}
+	close(fd);
+	c->buf[len] = '\0';
+	if (c->buf[len - 1] != '\0') {
+		snprintf(err, errsz, "%s: the last record has no NUL",
+			 SD_VM_CONF_PATH);
+		return;
+	}
+	for (size_t i = 0; i < len; i++)
+		n_rec += c->buf[i] == '\0';
+
+	/* The nonce first. */
+	for (size_t i = 0; i < len; i += strlen(c->buf + i) + 1) {
+		const char *v;
+		if (key_is(c->buf + i, SD_VM_KEY_NONCE, &v) && is_nonce(v)) {
+			memcpy(nonce, v, SD_VM_NONCE_LEN);
+			break;
+		}
+	}
+
+	c->modules = calloc(n_rec, sizeof *c->modules);
+	c->disks = calloc(n_rec, sizeof *c->disks);
+	c->argv = calloc(n_rec + 1, sizeof *c->argv);
+	if (!c->modules || !c->disks || !c->argv) {
+		snprintf(err, errsz, "%s: out of memory", SD_VM_CONF_PATH);
+		return;
+	}
+	int n_nonce = 0;
+	for (size_t i = 0, next; i < len; i = next) {
+		char *rec = c->buf + i;
+		const char *v;
+		/* Before a disk record is cut at its ':'. */
+		next = i + strlen(rec) + 1;
+		if (key_is(rec, SD_VM_KEY_NONCE, &v)) {
+			if (!is_nonce(v) || n_nonce++ > 0) {
+				snprintf(err, errsz,
+					 "%s: a bad or second nonce record",
+					 SD_VM_CONF_PATH);
+				return;
+			}
+		} else if (key_is(rec, SD_VM_KEY_MODULE, &v)) {
+			c->modules[c->n_modules++] = v;
+		} else if (key_is(rec, SD_VM_KEY_STORE, &v)) {
+			if (c->store || v[0] != '/') {
+				snprintf(err, errsz,
+					 "%s: store=%s: a second store or not "
+					 "an absolute path",
+					 SD_VM_CONF_PATH, v);
+				return;
+			}
+			c->store = v;
+		} else if (key_is(rec, SD_VM_KEY_DISK, &v)) {
+			char *colon = strchr(rec, ':');
+			struct disk *d = &c->disks[c->n_disks];
+			if (!colon || colon[1] == '\0') {
+				snprintf(err, errsz,
+					 "%s: disk=%s: not FSTYPE:SPEC",
+					 SD_VM_CONF_PATH, v);
+				return;
+			}
+			*colon = '\0';
+			if (strcmp(v, "squashfs") != 0 &&
+			    strcmp(v, "erofs") != 0) {
+				snprintf(err, errsz,
+					 "%s: disk: unknown filesystem type %s",
+					 SD_VM_CONF_PATH, v);
+				return;
+			}
+			d->fstype = v;
+			d->spec = colon + 1;
+			c->n_disks++;
+		} else if (key_is(rec, SD_VM_KEY_ARG, &v)) {
+			c->argv[c->n_args++] = (char *)v;
+		} else {
+			snprintf(err, errsz, "%s: unknown record '%.64s'",
+				 SD_VM_CONF_PATH, rec);
+			return;
+		}
+	}
+	if (n_nonce != 1 || !c->store || c->n_disks == 0 || c->n_args == 0) {
+		snprintf(err, errsz,
+			 "%s: a nonce, a store, a disk and an arg are "
+			 "needed",
+			 SD_VM_CONF_PATH);
+		return;
+	}
+	if (c->argv[0][0] != '/')
+		snprintf(err, errsz,
+			 "%s: the program '%s' is not an absolute path",
+			 SD_VM_CONF_PATH, c->argv[0]);
+}
+
+/* ---- disks ---- */
+
+/*
+ * 1 when the device at @dev carries an EROFS superblock whose volume name
+ * is @label, 0 when not (or unreadable).
+ */
+static int erofs_label_is(const char *dev, const char *label)
+{
+	uint8_t sb[EROFS_VOLUME_NAME_OFF + EROFS_VOLUME_NAME_LEN];
+	size_t n = strlen(label);
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return 0;
+	r = pread(fd, sb, sizeof sb, EROFS_SB_OFFSET);
+	close(fd);
+	if (r != (ssize_t)sizeof sb || get_le32(sb) != EROFS_MAGIC)
+		return 0;
+	if (n == 0 || n > EROFS_VOLUME_NAME_LEN)
+		return 0;
+	if (memcmp(sb + EROFS_VOLUME_NAME_OFF, label, n) != 0)
+		return 0;
+	for (size_t i = n; i < EROFS_VOLUME_NAME_LEN; i++)
+		if (sb[EROFS_VOLUME_NAME_OFF + i] != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * Look through /sys/block for the device labelled @label: 1 with its path
+ * in @out, 0 when none is (yet); two devices with the label fail.
+ */
+static int find_by_label(const char *label, char *out, size_t outsz)
+{
+	DIR *dir = opendir("/sys/block");
+	struct dirent *e;
+	int found = 0;
+
+	if (!dir)
+		fail("/sys/block: %s", strerror(errno));
+	while ((e = readdir(dir)) != NULL) {
+		char dev[288];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(dev, sizeof dev, "/dev/%s", e->d_name);
+		if (!erofs_label_is(dev, label))
+			continue;
+		if (found)
+			fail("label %s: on both %s and %s", label, out, dev);
+		snprintf(out, outsz, "%s", dev);
+		found = 1;
+	}
+	closedir(dir);
+	return found;
+}
+
+/* Wait (until @deadline) for the disk @d, leaving its device in d->dev. */
+static void find_disk(struct disk *d, long long deadline)
+{
+	const char *label = NULL;
+	struct stat st;
+	int e = 0;
+
+	if (strncmp(d->spec, "LABEL=", 6) == 0) {
+		label = d->spec + 6;
+		if (strcmp(d->fstype, "erofs") != 0)
+			fail("disk %s: %s has no filesystem label to find it by",
+			     d->spec, d->fstype);
+		if (label[0] == '\0' || strlen(label) > EROFS_VOLUME_NAME_LEN)
+			fail("disk %s: an EROFS label has 1 to %d bytes",
+			     d->spec, EROFS_VOLUME_NAME_LEN);
+	} else {
+		snprintf(d->dev, sizeof d->dev, "%s", d->spec);
+	}
+	for (;;) {
+		if (label) {
+			if (find_by_label(label, d->dev, sizeof d->dev))
+				return;
+		} else if (stat(d->dev, &st) == 0) {
+			if (!S_ISBLK(st.st_mode))
+				fail("disk %s: not a block device", d->dev);
+			return;
+		} else {
+			e = errno;
+		}
+		if (now_ms() >= deadline)
+			break;
+		sleep_ms(POLL_MS);
+	}
+	if (label)
+		fail("disk %s: no EROFS device with that label after %d ms",
+		     d->spec, DEVICE_WAIT_MS);
+	fail("disk %s: %s after %d ms", d->spec, strerror(e), DEVICE_WAIT_MS);
+}
+
+static void mount_disks(struct conf *c)
+{
+	long long deadline = now_ms() + DEVICE_WAIT_MS;
+
+	for (size_t i = 0; i < c->n_disks; i++)
+		find_disk(&c->disks[i], deadline);
+	if (c->n_disks == 1) {
+		mount_or_fail(c->disks[0].dev, c->store, c->disks[0].fstype,
+			      MS_RDONLY, NULL);
+		return;
+	}
+	char opts[4096];
+	size_t used = (size_t)snprintf(opts, sizeof opts, "lowerdir=");
+	for (size_t i = 0; i < c->n_disks; i++) {
+		char dir[64];
+		snprintf(dir, sizeof dir, "%s/%zu", SD_VM_LOWER_DIR, i);
+		mount_or_fail(c->disks[i].dev, dir, c->disks[i].fstype,
+			      MS_RDONLY, NULL);
+		int n = snprintf(opts + used, sizeof opts - used, "%s%s",
+				 i ? ":" : "", dir);
+		if (n < 0 || (size_t)n >= sizeof opts - used)
+			fail("overlay: too many disks (%zu)", c->n_disks);
+		used += (size_t)n;
+	}
+	mount_or_fail("overlay", c->store, "overlay", MS_RDONLY, opts);
+}
+
+/* ---- modules and the program ---- */
+
+static void load_modules(const struct conf *c)
+{
+	char n[32];
+
+	for (size_t i = 0; i < c->n_modules; i++) {
+		int fd = open(c->modules[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fail("module %s: %s", c->modules[i], strerror(errno));
+		if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
+			fail("module %s: %s", c->modules[i], strerror(errno));
+		close(fd);
+	}
+	snprintf(n, sizeof n, "%zu", c->n_modules);
+	marker(SD_VM_EV_MODULES, n);
+}
+
+static _Noreturn void child(const struct conf *c, int report)
+{
+	int null;
+
+	if (dup2(console, 1) < 0 || dup2(console, 2) < 0)
+		goto out;
+	null = open("/dev/null", O_RDONLY);
+	if (null < 0 || dup2(null, 0) < 0)
+		goto out;
+	if (null > 2)
+		close(null);
+	setsid();
+	execve(c->argv[0], c->argv, program_env);
+out:;
+	int e = errno;
+	write_all(report, (const char *)&e, sizeof e);
+	_exit(127);
+}
+
+static void run(const struct conf *c)
+{
+	int pfd[2], status = 0, e = 0;
+	ssize_t r;
+	pid_t pid, w;
+	char n[32];
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		fail("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		fail("fork: %s", strerror(errno));
+	if (pid == 0)
+		child(c, pfd[1]);
+	close(pfd[1]);
+	do
+		r = read(pfd[0], &e, sizeof e);
+	while (r < 0 && errno == EINTR);
+	close(pfd[0]);
+	if (r > 0) {
+		waitpid(pid, NULL, 0);
+		fail("exec %s: %s", c->argv[0],
+		     r == (ssize_t)sizeof e ? strerror(e) : "failed");
+	}
+	marker(SD_VM_EV_STARTED, NULL);
+	/* PID 1 reaps every orphan too, until the program itself ends. */
+	do
+		w = waitpid(-1, &status, 0);
+	while (w != pid && (w >= 0 || errno == EINTR));
+	if (w != pid)
+		fail("wait %s: %s", c->argv[0], strerror(errno));
+	/*
+	 * The result starts a line of its own even when the program's last
+	 * output did not end one: one "\n" before it, in the same write.
+	 */
+	if (WIFSIGNALED(status)) {
+		snprintf(n, sizeof n, "%d", WTERMSIG(status));
+		marker_nl(1, SD_VM_EV_SIGNAL, n);
+	} else {
+		snprintf(n, sizeof n, "%d", WEXITSTATUS(status));
+		marker_nl(1, SD_VM_EV_EXIT, n);
+	}
+}
+
+int main(void)
+{
+	struct conf c;
+	char err[768];
+	int fd;
+
+	mkdir("/dev", 0755);
+	/* Already mounted (EBUSY) or not, the console is tried next. */
+	(void)mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0)
+		console = fd;
+
+	read_conf(&c, err, sizeof err);
+	marker(SD_VM_EV_INIT, NULL);
+	if (err[0])
+		fail("%s", err);
+	mount_or_fail("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		      NULL);
+	mount_or_fail("sysfs", "/sys", "sysfs",
+		      MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount_or_fail("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV,
+		      "mode=0755");
+	load_modules(&c);
+	mount_disks(&c);
+	marker(SD_VM_EV_MOUNTED, NULL);
+	run(&c);
+	power_off();
+}

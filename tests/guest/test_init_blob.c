@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_init_blob.c — the guest init embedded in storedisk
+ * (src/guest/init_blob.h) is the executable meson built (same length, same
+ * bytes; SD_GUEST_INIT names the file) and a static ELF for this machine:
+ * ELF64, little-endian, an executable of the host's architecture, with no
+ * program interpreter (PT_INTERP) and no dynamic section (PT_DYNAMIC).
+ */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/le.h"
+#include "guest/init_blob.h"
+
+#define ELF_CLASS64 2
+#define ELF_DATA_LSB 1
+#define ELF_ET_EXEC 2
+#define ELF_EM_X86_64 62
+#define ELF_EM_AARCH64 183
+#define ELF_PT_DYNAMIC 2
+#define ELF_PT_INTERP 3
+#define ELF64_EHDR_SIZE 64
+
+Test(guest_init, blob_is_the_built_file)
+{
+	const char *path = getenv("SD_GUEST_INIT");
+	FILE *f;
+	unsigned char *buf;
+	long size;
+
+	cr_assert(path, "SD_GUEST_INIT names the built guest init");
+	f = fopen(path, "rb");
+	cr_assert(f, "open %s", path);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	cr_assert_eq((size_t)size, sd_guest_init_len, "%s: %ld bytes, blob %zu",
+		     path, size, sd_guest_init_len);
+	rewind(f);
+	buf = malloc((size_t)size);
+	cr_assert(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	cr_assert(memcmp(buf, sd_guest_init, (size_t)size) == 0,
+		  "the blob holds the file's bytes");
+	free(buf);
+}
+
+Test(guest_init, blob_is_a_static_elf_executable)
+{
+	const unsigned char *b = sd_guest_init;
+	size_t len = sd_guest_init_len;
+	uint64_t phoff;
+	uint16_t phentsize, phnum;
+
+	cr_assert_geq(len, ELF64_EHDR_SIZE);
+	cr_assert(memcmp(b,
+			 "\x7f"
+			 "ELF",
+			 4) == 0,
+		  "ELF magic");
+	cr_assert_eq(b[4], ELF_CLASS64, "ELFCLASS64");
+	cr_assert_eq(b[5], ELF_DATA_LSB, "little-endian");
+	cr_assert_eq(get_le16(b + 16), ELF_ET_EXEC, "e_type ET_EXEC");
+#if defined(__x86_64__)
+	cr_assert_eq(get_le16(b + 18), ELF_EM_X86_64, "e_machine x86-64");
+#elif defined(__aarch64__)
+	cr_assert_eq(get_le16(b + 18), ELF_EM_AARCH64, "e_machine aarch64");
+#endif
+	phoff = get_le64(b + 32);
+	phentsize = get_le16(b + 54);
+	phnum = get_le16(b + 56);
+	cr_assert_geq(phentsize, 56, "Elf64_Phdr is 56 bytes");
+	cr_assert_gt(phnum, 0, "program headers");
+	cr_assert_leq(phoff + (uint64_t)phentsize * phnum, len,
+		      "program headers inside the file");
+	for (uint16_t i = 0; i < phnum; i++) {
+		uint32_t type = get_le32(b + phoff + (uint64_t)i * phentsize);
+		cr_assert_neq(type, ELF_PT_INTERP, "no PT_INTERP (header %u)",
+			      i);
+		cr_assert_neq(type, ELF_PT_DYNAMIC, "no PT_DYNAMIC (header %u)",
+			      i);
+	}
+}
