@@ -221,18 +221,28 @@ static int on_hit(const struct sd_refscan_hit *h, void *vctx,
 			sd_hashmap_get(c->accepted, s->hash) != SD_HASHMAP_NONE;
 	enum sd_finding_kind kind = SD_FINDING_VIOLATION;
 	const char *category, *reason;
+	/* with --base the whole union was searched: say so */
+	bool uni = c->opts->nothers > 0;
 	if (accepted) {
 		category = "accepted-missing";
-		reason = "reference to a store path that is not in the image "
-			 "(it existed when the image was packed and was "
-			 "accepted as missing then)";
+		reason = uni ? "reference to a store path that is in no "
+			       "image of the union (it existed when the image "
+			       "was packed and was accepted as missing then)"
+			     : "reference to a store path that is not in the "
+			       "image (it existed when the image was packed "
+			       "and was accepted as missing then)";
 	} else if (id >= 0) {
 		category = "missing";
-		reason = "reference to a store path that is not in the image";
+		reason = uni ? "reference to a store path that is in no image "
+			       "of the union"
+			     : "reference to a store path that is not in the "
+			       "image";
 	} else if (c->opts->strict) {
 		category = "unknown-path";
-		reason = "reference to a store path that is not in the image "
-			 "(--strict)";
+		reason = uni ? "reference to a store path that is in no image "
+			       "of the union (--strict)"
+			     : "reference to a store path that is not in the "
+			       "image (--strict)";
 	} else if (c->absent &&
 		   sd_hashmap_get(c->absent, s->hash) != SD_HASHMAP_NONE) {
 		kind = SD_FINDING_WARNING;
@@ -248,10 +258,17 @@ static int on_hit(const struct sd_refscan_hit *h, void *vctx,
 			 "example?)";
 	} else {
 		category = "unknown-path";
-		reason = "reference to a store path that is not in the image "
-			 "(to tell it from a documentation example, verify "
-			 "--candidates, or pack --embed-registration, whose "
-			 "manifest lists the store)";
+		reason =
+			uni ? "reference to a store path that is in no image "
+			      "of the union (to tell it from a documentation "
+			      "example, verify --candidates, or pack "
+			      "--embed-registration, whose manifest lists the "
+			      "store)"
+			    : "reference to a store path that is not in the "
+			      "image (to tell it from a documentation example, "
+			      "verify --candidates, or pack "
+			      "--embed-registration, whose manifest lists the "
+			      "store)";
 	}
 	char *path = NULL;
 	if (id < 0 && c->res->nfindings < NAME_LOOKUP_LIMIT)

@@ -185,6 +185,10 @@ check "... (-q prints no warning)" [ ! -s "$WORK/err" ]
 # a base's own references are checked against the union too: here the
 # "base" is the demo-app layer, whose openssl and zlib nothing holds.
 expect_rc 1 "verify --base: a missing base fails" "$SD" verify --base "$WORK/wrong.squashfs" "$WORK/l2.sqfs"
+check "... each violation says the path is in no image of the union" \
+	grep -q "violation: .*: reference to a store path that is in no image of the union" "$WORK/out"
+check "... and none says 'not in the image' (the union was searched)" \
+	sh -c '! grep -q "not in the image" "$1"' - "$WORK/out"
 expect_rc 1 "verify --base: the bases' references are checked as well" \
 	"$SD" verify --base "$WORK/layer-squashfs.squashfs" "$WORK/wrong.squashfs"
 check "... naming the base's reference outside the union" \

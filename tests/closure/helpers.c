@@ -2,7 +2,9 @@
 #include "helpers.h"
 
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "closure/nix32.h"
@@ -21,4 +23,15 @@ void ct_hash(const char *seed, char out[33])
 	sd_sha256_update(h, seed, strlen(seed));
 	sd_sha256_final(h, d);
 	sd_nix32_encode(d, 20, out);
+}
+
+int ct_fmt(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	cr_assert(n >= 0 && (size_t)n < size,
+		  "ct_fmt: %d bytes do not fit in %zu", n, size);
+	return n;
 }

@@ -12,11 +12,6 @@
 #include "closure/store.h"
 #include "helpers.h"
 
-/* Test paths are short; the fixed buffers below are ample. */
-#ifndef __clang__ /* gcc's warning; clang has no such group */
-#pragma GCC diagnostic ignored "-Wformat-truncation"
-#endif
-
 #define SD "/nix/store"
 
 /* Fake store paths: name -> hash via ct_hash(name). */
@@ -38,7 +33,7 @@ static const char *lp(int i) /* logical path, rotating buffer */
 	static char b[8][256];
 	static int n;
 	char *s = b[n++ % 8];
-	snprintf(s, sizeof(b[0]), SD "/%s", base[i]);
+	ct_fmt(s, sizeof(b[0]), SD "/%s", base[i]);
 	return s;
 }
 
@@ -47,8 +42,8 @@ static const char *sp(int i, const char *rel) /* physical sub path */
 	static char b[8][512];
 	static int n;
 	char *s = b[n++ % 8];
-	snprintf(s, sizeof(b[0]), "nix/store/%s%s%s", base[i],
-		 rel[0] ? "/" : "", rel);
+	ct_fmt(s, sizeof(b[0]), "nix/store/%s%s%s", base[i], rel[0] ? "/" : "",
+	       rel);
 	return s;
 }
 
@@ -59,8 +54,9 @@ static void put(int i, const char *rel, const char *fmt, ...)
 	char text[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	cr_assert(n >= 0 && (size_t)n < sizeof(text));
 	tt_write(sp(i, rel), text, (size_t)-1, 0644);
 }
 
@@ -75,17 +71,17 @@ static void make_store(void)
 	ct_hash("gone", gone);
 	for (int i = 0; i < NP; i++) {
 		ct_hash(names[i], hs[i]);
-		snprintf(base[i], sizeof(base[i]), "%s-%s", hs[i], names[i]);
+		ct_fmt(base[i], sizeof(base[i]), "%s-%s", hs[i], names[i]);
 		tt_mkdir(sp(i, ""));
 	}
 	tt_mkdir(sp(A, "bin"));
 	put(A, "bin/a", "#!/bin/sh\nexec " SD "/%s/bin/b \"$@\"\n", bp(B));
 	char t[256];
-	snprintf(t, sizeof(t), SD "/%s/lib", bp(C));
+	ct_fmt(t, sizeof(t), SD "/%s/lib", bp(C));
 	tt_symlink(t, sp(A, "lib"));
 	put(B, "data", "ref:%s;", hs[D]); /* bare hash */
 	char d[256];
-	snprintf(d, sizeof(d), "share/%s-x", hs[D]); /* in a name */
+	ct_fmt(d, sizeof(d), "share/%s-x", hs[D]); /* in a name */
 	tt_mkdir(sp(C, d));
 	put(C, "share/empty", "%s", "");
 	put(D, "plain", "%s", "hello"); /* 5 bytes */
@@ -158,20 +154,20 @@ static struct sd_closure *compute(struct sd_store *st, int root,
 Test(store, lock_files, .init = make_store, .fini = tt_teardown)
 {
 	char rel[256];
-	snprintf(rel, sizeof(rel), "nix/store/%s.lock", bp(D));
+	ct_fmt(rel, sizeof(rel), "nix/store/%s.lock", bp(D));
 	tt_write(rel, "", 0, 0644);
-	snprintf(rel, sizeof(rel), "nix/store/%s-other", hs[E]);
+	ct_fmt(rel, sizeof(rel), "nix/store/%s-other", hs[E]);
 	tt_write(rel, "", 0, 0644);
 	char lone[64];
 	ct_hash("lone", lone);
-	snprintf(rel, sizeof(rel), "nix/store/%s-Cargo.lock", lone);
+	ct_fmt(rel, sizeof(rel), "nix/store/%s-Cargo.lock", lone);
 	tt_write(rel, "", 0, 0644);
 
 	struct sd_store *st = open_store();
 	cr_assert_eq(st->npaths, NP + 1);
 	cr_assert_eq(st->nwarnings, 3);
 	char other[128];
-	snprintf(other, sizeof(other), "%s-other", hs[E]);
+	ct_fmt(other, sizeof(other), "%s-other", hs[E]);
 	bool warned = false;
 	for (size_t i = 0; i < st->nwarnings; i++) {
 		cr_assert_null(strstr(st->warnings[i].entry, ".lock"));
@@ -202,7 +198,7 @@ Test(store, open_and_warnings, .init = make_store, .fini = tt_teardown)
 	cr_assert_null(sd_store_find_hash(st, gone));
 	cr_assert_not_null(sd_store_find_base(st, bp(D), strlen(bp(D))));
 	char other[128];
-	snprintf(other, sizeof(other), "%s-other", hs[D]);
+	ct_fmt(other, sizeof(other), "%s-other", hs[D]);
 	cr_assert_null(sd_store_find_base(st, other, strlen(other)));
 	cr_assert_str_eq(st->store_dir, SD);
 	sd_store_free(st);
@@ -239,10 +235,10 @@ Test(store, resolve_roots, .init = make_store, .fini = tt_teardown)
 	/* physical path */
 	cr_assert_str_eq(resolve(st, tt_path(sp(B, "")), 0)->base, bp(B));
 	/* trailing slash and a path inside a store path */
-	snprintf(arg, sizeof(arg), "%s/", tt_path(sp(B, "")));
+	ct_fmt(arg, sizeof(arg), "%s/", tt_path(sp(B, "")));
 	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(B));
 	cr_assert_str_eq(resolve(st, tt_path(sp(A, "bin/a")), 0)->base, bp(A));
-	snprintf(arg, sizeof(arg), SD "/%s/bin/a", bp(A));
+	ct_fmt(arg, sizeof(arg), SD "/%s/bin/a", bp(A));
 	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(A));
 	/* symlink to a logical path that does not exist physically */
 	tt_symlink(lp(C), "result");
@@ -253,26 +249,26 @@ Test(store, resolve_roots, .init = make_store, .fini = tt_teardown)
 	tt_symlink("result", "link2");
 	cr_assert_str_eq(resolve(st, tt_path("link2"), 0)->base, bp(C));
 	/* relative symlink to the physical store, relative argument */
-	snprintf(arg, sizeof(arg), "nix/store/%s", bp(D));
+	ct_fmt(arg, sizeof(arg), "nix/store/%s", bp(D));
 	tt_symlink(arg, "rel");
 	char cwd[1024];
 	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
 	cr_assert_eq(chdir(tt_tmp), 0);
 	cr_assert_str_eq(resolve(st, "rel", 0)->base, bp(D));
 	cr_assert_str_eq(resolve(st, "./rel/", 0)->base, bp(D));
-	snprintf(arg, sizeof(arg), "nix/store/../store/%s", bp(E));
+	ct_fmt(arg, sizeof(arg), "nix/store/../store/%s", bp(E));
 	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(E));
 	cr_assert_eq(chdir(cwd), 0);
 	/* a directory symlinked to the store dir */
 	tt_symlink(tt_path("nix/store"), "storelink");
-	snprintf(arg, sizeof(arg), "%s/%s", tt_path("storelink"), bp(F));
+	ct_fmt(arg, sizeof(arg), "%s/%s", tt_path("storelink"), bp(F));
 	cr_assert_str_eq(resolve(st, arg, 0)->base, bp(F));
 
 	/* errors */
 	resolve(st, tt_path("not-there"), SD_ERR_MISSING);
 	tt_write("outside", "x", 1, 0644);
 	resolve(st, tt_path("outside"), SD_ERR_INVALID);
-	snprintf(arg, sizeof(arg), SD "/%s-gone", gone);
+	ct_fmt(arg, sizeof(arg), SD "/%s-gone", gone);
 	resolve(st, arg, SD_ERR_MISSING);
 	resolve(st, SD "/not-a-path", SD_ERR_INVALID);
 	resolve(st, SD, SD_ERR_INVALID);
@@ -305,13 +301,13 @@ Test(closure, scan_diamond, .init = make_store, .fini = tt_teardown)
 		const struct sd_closure_evidence *ev = &a->evidence[k];
 		char want[512];
 		if (a->refs[k] == idx(c, B)) {
-			snprintf(want, sizeof(want), "%s/bin/a", lp(A));
+			ct_fmt(want, sizeof(want), "%s/bin/a", lp(A));
 			cr_assert_str_eq(ev->file, want);
 			cr_assert_eq(ev->what, SD_REFSCAN_CONTENT);
 			cr_assert_eq(ev->offset,
 				     strlen("#!/bin/sh\nexec " SD "/"));
 		} else {
-			snprintf(want, sizeof(want), "%s/lib", lp(A));
+			ct_fmt(want, sizeof(want), "%s/lib", lp(A));
 			cr_assert_str_eq(ev->file, want);
 			cr_assert_eq(ev->what, SD_REFSCAN_TARGET);
 		}
@@ -379,7 +375,7 @@ Test(closure, scan_absent, .init = make_store, .fini = tt_teardown)
 	cr_assert_eq(c->nabsent, 1);
 	cr_assert_str_eq(c->absent[0].hash, gone);
 	char want[512];
-	snprintf(want, sizeof(want), "%s/bin", lp(K));
+	ct_fmt(want, sizeof(want), "%s/bin", lp(K));
 	cr_assert_str_eq(c->absent[0].file, want);
 	cr_assert_eq(c->absent[0].what, SD_REFSCAN_CONTENT);
 	/* the hash part's offset: after "<store-dir>/" at offset 4 */
@@ -393,7 +389,7 @@ static void write_registration(bool with_missing)
 {
 	char text[8192];
 	size_t n = 0;
-#define ADD(...) n += (size_t)snprintf(text + n, sizeof(text) - n, __VA_ARGS__)
+#define ADD(...) n += (size_t)ct_fmt(text + n, sizeof(text) - n, __VA_ARGS__)
 	ADD("%s\n\n2\n%s\n%s\n", lp(A), lp(B), lp(C));
 	ADD("%s\nsha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s"
 	    "\n120\n\n1\n%s\n",
@@ -457,8 +453,8 @@ Test(closure, registration_missing, .init = make_store, .fini = tt_teardown)
 	compute(st, K, &o, SD_ERR_MISSING, &err);
 	char want[512];
 	/* record k is lines 31-34: path, deriver, count, ref */
-	snprintf(want, sizeof(want), "%s:34: reference " SD "/%s-gone of %s",
-		 tt_path("reg"), gone, lp(K));
+	ct_fmt(want, sizeof(want), "%s:34: reference " SD "/%s-gone of %s",
+	       tt_path("reg"), gone, lp(K));
 	cr_assert(strstr(err.msg, want), "%s\nwant %s", err.msg, want);
 	o.allow_missing = true;
 	struct sd_closure *c = compute(st, K, &o, 0, &err);
@@ -470,7 +466,7 @@ Test(closure, registration_missing, .init = make_store, .fini = tt_teardown)
 	/* a reference in the store but without its own record */
 	tt_write("reg2", "", 0, 0644);
 	char text[1024];
-	snprintf(text, sizeof(text), "%s\n\n1\n%s\n", lp(E), lp(F));
+	ct_fmt(text, sizeof(text), "%s\n\n1\n%s\n", lp(E), lp(F));
 	tt_write("reg2", text, (size_t)-1, 0644);
 	o.file = tt_path("reg2");
 	compute(st, E, &o, SD_ERR_INVALID, &err);
@@ -483,7 +479,7 @@ Test(closure, paths_source, .init = make_store, .fini = tt_teardown)
 	struct sd_store *st = open_store();
 	struct sd_error err;
 	char text[1024];
-	snprintf(text, sizeof(text), "%s\n%s\n\n%s\n", lp(E), lp(A), lp(G));
+	ct_fmt(text, sizeof(text), "%s\n%s\n\n%s\n", lp(E), lp(A), lp(G));
 	tt_write("paths", text, (size_t)-1, 0644);
 	struct sd_closure_opts o = {.source = SD_CLOSURE_PATHS,
 				    .file = tt_path("paths")};
@@ -500,7 +496,7 @@ Test(closure, paths_source, .init = make_store, .fini = tt_teardown)
 	compute(st, B, &o, SD_ERR_MISSING, &err);
 	cr_assert(strstr(err.msg, "not listed"), "%s", err.msg);
 	/* listed path missing from the store */
-	snprintf(text, sizeof(text), "%s\n" SD "/%s-gone\n", lp(A), gone);
+	ct_fmt(text, sizeof(text), "%s\n" SD "/%s-gone\n", lp(A), gone);
 	tt_write("paths", text, (size_t)-1, 0644);
 	compute(st, A, &o, SD_ERR_MISSING, &err);
 	cr_assert(strstr(err.msg, "paths:2"), "%s", err.msg);
