@@ -82,5 +82,6 @@ int sd_cmd_export(int argc, char **argv);
 int sd_cmd_info(int argc, char **argv);
 int sd_cmd_cache(int argc, char **argv);
 int sd_cmd_layers(int argc, char **argv);
+int sd_cmd_vmcheck(int argc, char **argv);
 
 #endif

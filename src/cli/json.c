@@ -187,6 +187,16 @@ void sd_json_i64(struct sd_json *j, int64_t v)
 	after_value(j);
 }
 
+void sd_json_seconds(struct sd_json *j, double v)
+{
+	before_item(j);
+	if (v >= 0 && v < 1e12)
+		fprintf(j->out, "%.3f", v);
+	else
+		fputs("null", j->out);
+	after_value(j);
+}
+
 void sd_json_bool(struct sd_json *j, bool v)
 {
 	before_item(j);

@@ -39,6 +39,9 @@ void sd_json_string_n(struct sd_json *j, const char *s, size_t len);
 void sd_json_u64(struct sd_json *j, uint64_t v);
 void sd_json_i64(struct sd_json *j, int64_t v);
 void sd_json_bool(struct sd_json *j, bool v);
+/* Seconds with millisecond precision ("3.214"); null when negative (not
+ * reached) or not finite. */
+void sd_json_seconds(struct sd_json *j, double v);
 
 /* Shorthands for "key": value. */
 void sd_json_kv_string(struct sd_json *j, const char *key, const char *s);

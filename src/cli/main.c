@@ -34,6 +34,8 @@ static const struct {
 	{"cache", sd_cmd_cache, "show or prune a compression cache directory"},
 	{"layers", sd_cmd_layers,
 	 "split closures into a stack of layers, most shared lowest"},
+	{"vmcheck", sd_cmd_vmcheck,
+	 "boot an image in a microVM and run a program from it"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+#include "app/bzimage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "core/kver.h"
+#include "core/le.h"
+
+static int pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done,
+				  off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (int)done;
+}
+
+/* Parse "X.Y[.Z]" at the start of @s; parts above 255 are clamped. */
+static uint32_t leading_version(const char *s)
+{
+	unsigned part[3] = {0, 0, 0};
+	int np = 0;
+	const char *p = s;
+
+	while (np < 3) {
+		if (*p < '0' || *p > '9')
+			break;
+		unsigned v = 0;
+		while (*p >= '0' && *p <= '9') {
+			if (v < 1000)
+				v = v * 10 + (unsigned)(*p - '0');
+			p++;
+		}
+		part[np++] = v > 255 ? 255 : v;
+		if (*p != '.')
+			break;
+		p++;
+	}
+	if (np < 2 || part[0] == 0)
+		return 0;
+	return SD_KVER(part[0], part[1], part[2]);
+}
+
+int sd_bzimage_version(const char *path, char *release, size_t release_len,
+		       uint32_t *version, struct sd_error *err)
+{
+	uint8_t hdr[0x10];
+	char s[256];
+
+	if (release_len)
+		release[0] = '\0';
+	*version = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sd_error_errno(err, SD_ERR_IO, errno, "kernel %s", path);
+	/* 0x202 "HdrS", 0x206 protocol version, 0x20E kernel_version. */
+	int n = pread_full(fd, hdr, sizeof(hdr), 0x200);
+	if (n < 0) {
+		close(fd);
+		return sd_error_errno(err, SD_ERR_IO, -n, "kernel %s", path);
+	}
+	if (n < (int)sizeof(hdr) || memcmp(hdr + 2, "HdrS", 4)) {
+		close(fd);
+		return sd_error_set(err, SD_ERR_CORRUPT,
+				    "kernel %s: not a bzImage (no \"HdrS\" "
+				    "setup header at byte 0x202)",
+				    path);
+	}
+	uint16_t proto = get_le16(hdr + 6);
+	uint16_t off = get_le16(hdr + 0xE);
+	if (proto < 0x200 || off == 0) {
+		close(fd);
+		return sd_error_set(err, SD_ERR_CORRUPT,
+				    "kernel %s: its setup header has no "
+				    "version string (boot protocol %u.%02u)",
+				    path, proto >> 8, proto & 0xff);
+	}
+	n = pread_full(fd, s, sizeof(s) - 1, (off_t)off + 0x200);
+	close(fd);
+	if (n < 0)
+		return sd_error_errno(err, SD_ERR_IO, -n, "kernel %s", path);
+	s[n] = '\0';
+	size_t word = 0;
+	while (s[word] > ' ' && s[word] < 0x7f)
+		word++;
+	uint32_t v = leading_version(s);
+	if (word == 0 || v == 0)
+		return sd_error_set(err, SD_ERR_CORRUPT,
+				    "kernel %s: no version at the setup "
+				    "header's kernel_version (byte 0x%x)",
+				    path, off + 0x200);
+	if (release_len) {
+		if (word >= release_len)
+			word = release_len - 1;
+		memcpy(release, s, word);
+		release[word] = '\0';
+	}
+	*version = v;
+	return SD_OK;
+}
