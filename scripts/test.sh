@@ -30,6 +30,18 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 builds=${BUILDS:-asan gcc clang release}
 "$top/scripts/install-deps.sh"
+# The guest kernel for vmcheck's tests and the unit tests that read a real
+# bzImage and modules: fetched once (cached), named to every test.  When it
+# cannot be had, those tests skip and say why.
+if [ -z "${SD_GUEST_KERNEL:-}" ]; then
+	if kern=$("$top/scripts/fetch-guest-kernel.sh"); then
+		SD_GUEST_KERNEL=$(echo "$kern" | sed -n 1p)
+		SD_GUEST_MODULES=$(echo "$kern" | sed -n 2p)
+		export SD_GUEST_KERNEL SD_GUEST_MODULES
+	else
+		echo "test.sh: no guest kernel (scripts/fetch-guest-kernel.sh failed): the tests that boot or read one skip" >&2
+	fi
+fi
 
 tally=
 failed=0
