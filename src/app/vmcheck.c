@@ -455,6 +455,14 @@ static int find_moddir(const char *kernel, const char *release, char *out,
 			    nc > 1 ? cand[1] : "");
 }
 
+/*
+ * Each disk's virtio serial number, DISK_SERIAL and its index (0: the
+ * image, then its bases), by which init finds it (vmproto.h "SERIAL="):
+ * the order of /dev/vdX is the order the guest probes the transports in,
+ * which on aarch64's "virt" board is the reverse of the command line's.
+ */
+#define DISK_SERIAL "storedisk"
+
 /* One image's description, for the disks and the minimum kernel. */
 struct disk {
 	const char *path;
@@ -784,8 +792,8 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 				 disks[i].info.format,
 				 disks[i].info.image.label);
 		else
-			snprintf(spec, sizeof(spec), "%s:/dev/vd%c",
-				 disks[i].info.format, (char)('a' + i));
+			snprintf(spec, sizeof(spec), "%s:SERIAL=%s%zu",
+				 disks[i].info.format, DISK_SERIAL, i);
 		conf_record(&conf, SD_VM_KEY_DISK, spec, NULL);
 	}
 	for (size_t i = 0; i < o->argc; i++)
@@ -882,8 +890,8 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 		strv_add(&argv, "-drive");
 		strv_add(&argv, spec);
 		free(spec);
-		snprintf(num, sizeof(num), "%s,drive=disk%zu",
-			 machine->blk_device, i);
+		snprintf(num, sizeof(num), "%s,drive=disk%zu,serial=%s%zu",
+			 machine->blk_device, i, DISK_SERIAL, i);
 		strv_add(&argv, "-device");
 		strv_add(&argv, num);
 	}

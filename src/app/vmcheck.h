@@ -52,7 +52,7 @@ enum sd_vmcheck_phase {
 /* The phase's name in logs and JSON ("initramfs", "qemu_start", ...). */
 const char *sd_vmcheck_phase_name(enum sd_vmcheck_phase p);
 
-/* The most bases one image may have here (disks /dev/vdb...). */
+/* The most bases one image may have here (each one more disk). */
 #define SD_VMCHECK_MAX_BASES 16
 
 struct sd_vmcheck_options {
