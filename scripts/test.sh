@@ -42,6 +42,16 @@ if [ -z "${SD_GUEST_KERNEL:-}" ]; then
 		echo "test.sh: no guest kernel (scripts/fetch-guest-kernel.sh failed): the tests that boot or read one skip" >&2
 	fi
 fi
+# Likewise Debian's arm64 kernel, for vmcheck --arch aarch64.
+if [ -z "${SD_GUEST_KERNEL_AARCH64:-}" ]; then
+	if kern=$("$top/scripts/fetch-guest-kernel.sh" aarch64); then
+		SD_GUEST_KERNEL_AARCH64=$(echo "$kern" | sed -n 1p)
+		SD_GUEST_MODULES_AARCH64=$(echo "$kern" | sed -n 2p)
+		export SD_GUEST_KERNEL_AARCH64 SD_GUEST_MODULES_AARCH64
+	else
+		echo "test.sh: no arm64 guest kernel (scripts/fetch-guest-kernel.sh aarch64 failed): the aarch64 vmcheck tests skip" >&2
+	fi
+fi
 
 tally=
 failed=0
