@@ -1,10 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # fetch-guest-kernel.sh [ARCH] [DIR] — a kernel for `storedisk vmcheck
-# --arch ARCH`: Debian's cloud kernel for ARCH (x86_64 or aarch64, or
-# Debian's amd64 or arm64; default: the host's; the SD_GUEST_ARCH environment
-# variable when no argument names one) — linux-image-cloud-DEBARCH and the
-# one linux-image-* package it depends on — fetched with `apt-get download`
+# --arch ARCH`: Debian's kernel for ARCH (x86_64, aarch64 or s390x, or
+# Debian's amd64, arm64; default: the host's; the SD_GUEST_ARCH environment
+# variable when no argument names one) — the metapackage
+# linux-image-cloud-DEBARCH (linux-image-s390x: s390x has no cloud
+# flavour) and the one linux-image-* package it depends on — fetched with
+# `apt-get download`
 # and unpacked with `dpkg-deb -x` under DIR/root, never installed (default
 # DIR: /var/tmp/storedisk-kernel for amd64, /var/tmp/storedisk-kernel-DEBARCH
 # for the others).  A foreign architecture is first added to dpkg
@@ -20,7 +22,7 @@
 set -eu
 arch=${SD_GUEST_ARCH:-}
 case ${1:-} in
-x86_64 | amd64 | aarch64 | arm64)
+x86_64 | amd64 | aarch64 | arm64 | s390x)
 	arch=$1
 	shift
 	;;
@@ -29,10 +31,11 @@ if [ -z "$arch" ]; then
 	arch=$(dpkg --print-architecture 2>/dev/null || uname -m)
 fi
 case $arch in
-x86_64 | amd64) debarch=amd64 ;;
-aarch64 | arm64) debarch=arm64 ;;
+x86_64 | amd64) debarch=amd64 meta=linux-image-cloud-amd64 ;;
+aarch64 | arm64) debarch=arm64 meta=linux-image-cloud-arm64 ;;
+s390x) debarch=s390x meta=linux-image-s390x ;;
 *)
-	echo "fetch-guest-kernel: no Debian cloud kernel known for architecture '$arch' (x86_64 or aarch64)" >&2
+	echo "fetch-guest-kernel: no Debian kernel known for architecture '$arch' (x86_64, aarch64 or s390x)" >&2
 	exit 2
 	;;
 esac
@@ -96,14 +99,14 @@ download() {
 	fi
 }
 
-download "linux-image-cloud-$debarch:$debarch"
-meta=$(ls "linux-image-cloud-${debarch}"_*.deb)
+download "$meta:$debarch"
+metadeb=$(ls "$meta"_*.deb)
 # Depends: "linux-image-6.1.0-57-cloud-amd64 (= 6.1.192-3)" — the one
 # linux-image-* among them.
-image=$(dpkg-deb -f "$meta" Depends | tr ',' '\n' |
+image=$(dpkg-deb -f "$metadeb" Depends | tr ',' '\n' |
 	sed -n 's/^ *\(linux-image-[^ ]*\).*/\1/p' | head -1)
 if [ -z "$image" ]; then
-	echo "fetch-guest-kernel: $meta depends on no linux-image-* package" >&2
+	echo "fetch-guest-kernel: $metadeb depends on no linux-image-* package" >&2
 	exit 1
 fi
 download "$image:$debarch"

@@ -23,6 +23,18 @@ static const struct sd_guest_machine aarch64_machines[] = {
 	{"virt", "virt,gic-version=max", "virtio_mmio", "virtio-blk-device"},
 };
 
+/*
+ * s390x: QEMU's "s390-ccw-virtio" machine, its disks on the virtio-ccw
+ * channel transport, which Debian's s390x kernel has built in
+ * (CONFIG_S390_GUEST=y, a bool, so modules.builtin does not list it: no
+ * transport module to load), as it has virtio and virtio_ring; the
+ * console is the SCLP line-mode console QEMU attaches to -serial
+ * (ttysclp0).  QEMU's default CPU model under TCG.
+ */
+static const struct sd_guest_machine s390x_machines[] = {
+	{"s390-ccw-virtio", "s390-ccw-virtio", NULL, "virtio-blk-ccw"},
+};
+
 const struct sd_guest_arch sd_guest_archs[] = {
 	{
 		.name = "x86_64",
@@ -51,6 +63,18 @@ const struct sd_guest_arch sd_guest_archs[] = {
 		.nmachines =
 			sizeof(aarch64_machines) / sizeof(aarch64_machines[0]),
 	},
+	{
+		.name = "s390x",
+		.debian = "s390x",
+		.qemu = "qemu-system-s390x",
+		.qemu_package = "qemu-system-misc",
+		.cross_cc = "s390x-linux-gnu-gcc",
+		.cross_packages = "gcc-s390x-linux-gnu libc6-dev-s390x-cross",
+		.console = "ttysclp0",
+		.cpu_kvm = "host",
+		.machines = s390x_machines,
+		.nmachines = sizeof(s390x_machines) / sizeof(s390x_machines[0]),
+	},
 };
 
 const size_t sd_guest_narchs =
@@ -71,6 +95,8 @@ const struct sd_guest_arch *sd_guest_arch_host(void)
 	return sd_guest_arch_find("x86_64");
 #elif defined(__aarch64__)
 	return sd_guest_arch_find("aarch64");
+#elif defined(__s390x__)
+	return sd_guest_arch_find("s390x");
 #else
 	return NULL;
 #endif

@@ -19,20 +19,25 @@ struct sd_guest_machine {
 	const char *name;          /* --machine: "microvm", "q35", "virt" */
 	const char *qemu_machine;  /* QEMU's -machine value */
 	const char *virtio_module; /* the transport's module:
-				    * "virtio_mmio" or "virtio_pci" */
+				    * "virtio_mmio" or "virtio_pci"; NULL
+				    * when the kernel has it built in
+				    * (s390x's virtio_ccw) */
 	const char *blk_device;    /* QEMU's -device for a disk:
 				    * "virtio-blk-device" (mmio) or
 				    * "virtio-blk-pci" */
 };
 
 struct sd_guest_arch {
-	const char *name;           /* uname -m: "x86_64", "aarch64" */
-	const char *debian;         /* Debian's name: "amd64", "arm64" */
+	const char *name;           /* uname -m: "x86_64", "aarch64",
+				     * "s390x" */
+	const char *debian;         /* Debian's name: "amd64", "arm64",
+				     * "s390x" */
 	const char *qemu;           /* "qemu-system-x86_64" */
 	const char *qemu_package;   /* Debian package with it */
 	const char *cross_cc;       /* the cross compiler of its init */
 	const char *cross_packages; /* Debian packages with that */
-	const char *console;        /* the serial console: "ttyS0" */
+	const char *console;        /* the console QEMU's -serial is:
+				     * "ttyS0", "ttyAMA0", "ttysclp0" */
 	const char *cpu_tcg;        /* -cpu without KVM, or NULL: QEMU's
 				     * default */
 	const char *cpu_kvm;        /* -cpu with KVM, or NULL */

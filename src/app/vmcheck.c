@@ -716,17 +716,28 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 	else if ((rc = find_moddir(o->kernel, res->kernel_release, moddir,
 				   sizeof(moddir), err)))
 		goto out;
-	const char *wanted[8];
+	const char *wanted[12];
 	size_t nw = 0;
 	wanted[nw++] = "virtio";
 	wanted[nw++] = "virtio_ring";
-	wanted[nw++] = machine->virtio_module;
+	if (machine->virtio_module)
+		wanted[nw++] = machine->virtio_module;
 	wanted[nw++] = "virtio_blk";
+	/* EROFS needs libcrc32c, which asks the crypto API for "crc32c"
+	 * (its modinfo says "softdep=pre: crc32c", not "depends="): the
+	 * generic one first, where it is a module (Debian's s390x kernel;
+	 * amd64's and arm64's have it built in). */
+	for (size_t i = 0; i <= o->nbases; i++)
+		if (!strcmp(disks[i].info.format, "erofs")) {
+			wanted[nw++] = "crc32c_generic";
+			break;
+		}
+	size_t nfixed = nw; /* then the filesystems, each once */
 	for (size_t i = 0; i <= o->nbases; i++) {
 		bool dup = false;
-		for (size_t k = 4; k < nw; k++)
+		for (size_t k = nfixed; k < nw; k++)
 			dup |= !strcmp(wanted[k], disks[i].info.format);
-		if (!dup && nw < 7)
+		if (!dup && nw < 10)
 			wanted[nw++] = disks[i].info.format;
 	}
 	if (o->nbases)

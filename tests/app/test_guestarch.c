@@ -19,6 +19,12 @@ Test(guestarch, found_by_uname_and_debian_names)
 	cr_assert(x);
 	cr_assert_eq(sd_guest_arch_find("amd64"), x);
 	cr_assert_str_eq(x->qemu, "qemu-system-x86_64");
+	const struct sd_guest_arch *z = sd_guest_arch_find("s390x");
+	cr_assert(z);
+	cr_assert_str_eq(z->qemu, "qemu-system-s390x");
+	cr_assert_str_eq(z->console, "ttysclp0");
+	cr_assert_null(sd_guest_machine_find(z, NULL)->virtio_module,
+		       "virtio_ccw is built in");
 	cr_assert_null(sd_guest_arch_find("sparc"));
 	cr_assert_null(sd_guest_arch_find(""));
 	cr_assert_null(sd_guest_arch_find(NULL));

@@ -4,8 +4,8 @@
  * (the banner across a read chunk's end, a banner-like string before the
  * real one, gzip-compressed), files with no banner, a bzImage, and
  * Debian's cloud kernels when this machine has them unpacked
- * (SD_GUEST_KERNEL, SD_GUEST_KERNEL_AARCH64: scripts/test.sh sets them
- * from scripts/fetch-guest-kernel.sh).
+ * (SD_GUEST_KERNEL, SD_GUEST_KERNEL_AARCH64, SD_GUEST_KERNEL_S390X:
+ * scripts/test.sh sets them from scripts/fetch-guest-kernel.sh).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -131,6 +131,51 @@ Test(kimage, no_banner_is_corrupt)
 	cr_assert(strstr(err.msg, "absent"), "%s", err.msg);
 }
 
+/* s390x: the IPL header, the decompressor's version string and no
+ * banner (the kernel is compressed inside). */
+Test(kimage, s390_image_version_string)
+{
+	struct sd_kimage k;
+	struct sd_error err;
+	sd_error_init(&err);
+	static const unsigned char ipl[24] = {0x00, 0x08, 0x00, 0x00, 0x80,
+					      0x00, 0x02, 0x00, 0x02, 0x00,
+					      0x00, 0x18, 0x60, 0x00, 0x00,
+					      0x50, 0x02, 0x00, 0x00, 0x68,
+					      0x60, 0x00, 0x00, 0x50};
+	static const char ver[] = "6.1.0-50-s390x (debian-kernel@lists.debian."
+				  "org) #1 SMP Debian 6.1.176-1";
+	unsigned char *b = calloc(1, IMG_SIZE);
+	cr_assert(b);
+	memcpy(b, ipl, sizeof(ipl));
+	/* Look-alikes first: no '@', no " #", a printable byte before. */
+	const char *no_at = "5.10.0 (nobody) #1";
+	const char *no_hash = "5.11.0 (a@b) x";
+	const char *glued = "x5.12.0 (a@b) #1";
+	memcpy(b + 1000, no_at, strlen(no_at));
+	memcpy(b + 2000, no_hash, strlen(no_hash));
+	memcpy(b + 3000, glued, strlen(glued));
+	/* The real one across a read chunk's end, 0x80 before it as in
+	 * Debian's image. */
+	b[65536 - 31] = 0x80;
+	memcpy(b + 65536 - 30, ver, sizeof(ver));
+	tt_write("s390", b, IMG_SIZE, 0644);
+	cr_assert_eq(sd_kimage_read(tt_path("s390"), &k, &err), 0, "%s",
+		     err.msg);
+	cr_assert_str_eq(k.arch, "s390x");
+	cr_assert_str_eq(k.kind, "s390 image");
+	cr_assert_str_eq(k.release, "6.1.0-50-s390x");
+	cr_assert_eq(k.version, SD_KVER(6, 1, 0));
+
+	/* A banner wins over a version string seen before it. */
+	memcpy(b + 100000, banner, sizeof(banner));
+	tt_write("both", b, IMG_SIZE, 0644);
+	cr_assert_eq(sd_kimage_read(tt_path("both"), &k, &err), 0, "%s",
+		     err.msg);
+	cr_assert_str_eq(k.release, "6.1.0-57-cloud-arm64");
+	free(b);
+}
+
 Test(kimage, bzimage_by_its_setup_header)
 {
 	struct sd_kimage k;
@@ -178,4 +223,9 @@ Test(kimage, debian_amd64_kernel)
 Test(kimage, debian_arm64_kernel)
 {
 	debian_kernel("SD_GUEST_KERNEL_AARCH64", "aarch64");
+}
+
+Test(kimage, debian_s390x_kernel)
+{
+	debian_kernel("SD_GUEST_KERNEL_S390X", "s390x");
 }

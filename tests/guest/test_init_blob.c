@@ -21,6 +21,8 @@
 #define ELF_ET_EXEC 2
 #define ELF_EM_X86_64 62
 #define ELF_EM_AARCH64 183
+#define ELF_EM_S390 22
+#define ELF_DATA_MSB 2
 #define ELF_PT_DYNAMIC 2
 #define ELF_PT_INTERP 3
 #define ELF64_EHDR_SIZE 64
@@ -56,10 +58,24 @@ static unsigned elf_machine(const char *arch)
 		return ELF_EM_X86_64;
 	if (!strcmp(arch, "aarch64"))
 		return ELF_EM_AARCH64;
+	if (!strcmp(arch, "s390x"))
+		return ELF_EM_S390;
 	return 0;
 }
 
-/* @b is a static little-endian ELF64 executable for @arch. */
+/* The @size-byte field at @off of @b in its byte order (e_ident[EI_DATA]). */
+static uint64_t field(const unsigned char *b, uint64_t off, unsigned size)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < size; i++) {
+		unsigned k = b[5] == ELF_DATA_MSB ? i : size - 1 - i;
+		v = v << 8 | b[off + k];
+	}
+	return v;
+}
+
+/* @b is a static ELF64 executable for @arch, in its byte order
+ * (big-endian for s390x). */
 static void check_static_elf(const char *arch, const unsigned char *b,
 			     size_t len)
 {
@@ -73,21 +89,22 @@ static void check_static_elf(const char *arch, const unsigned char *b,
 			 4) == 0,
 		  "%s: ELF magic", arch);
 	cr_assert_eq(b[4], ELF_CLASS64, "%s: ELFCLASS64", arch);
-	cr_assert_eq(b[5], ELF_DATA_LSB, "%s: little-endian", arch);
-	cr_assert_eq(get_le16(b + 16), ELF_ET_EXEC, "%s: e_type ET_EXEC", arch);
+	cr_assert_eq(b[5], strcmp(arch, "s390x") ? ELF_DATA_LSB : ELF_DATA_MSB,
+		     "%s: byte order", arch);
+	cr_assert_eq(field(b, 16, 2), ELF_ET_EXEC, "%s: e_type ET_EXEC", arch);
 	cr_assert_neq(elf_machine(arch), 0, "%s: a machine this test knows",
 		      arch);
-	cr_assert_eq(get_le16(b + 18), elf_machine(arch), "%s: e_machine",
-		     arch);
-	phoff = get_le64(b + 32);
-	phentsize = get_le16(b + 54);
-	phnum = get_le16(b + 56);
+	cr_assert_eq(field(b, 18, 2), elf_machine(arch), "%s: e_machine", arch);
+	phoff = field(b, 32, 8);
+	phentsize = (uint16_t)field(b, 54, 2);
+	phnum = (uint16_t)field(b, 56, 2);
 	cr_assert_geq(phentsize, 56, "Elf64_Phdr is 56 bytes");
 	cr_assert_gt(phnum, 0, "program headers");
 	cr_assert_leq(phoff + (uint64_t)phentsize * phnum, len,
 		      "program headers inside the file");
 	for (uint16_t i = 0; i < phnum; i++) {
-		uint32_t type = get_le32(b + phoff + (uint64_t)i * phentsize);
+		uint32_t type =
+			(uint32_t)field(b, phoff + (uint64_t)i * phentsize, 4);
 		cr_assert_neq(type, ELF_PT_INTERP,
 			      "%s: no PT_INTERP (header %u)", arch, i);
 		cr_assert_neq(type, ELF_PT_DYNAMIC,
