@@ -10,8 +10,8 @@
 # and unpacked with `dpkg-deb -x` under DIR/root, never installed (default
 # DIR: /var/tmp/storedisk-kernel for amd64, /var/tmp/storedisk-kernel-DEBARCH
 # for the others).  A foreign architecture is first added to dpkg
-# (`dpkg --add-architecture`, then `apt-get update`; as root) when it is
-# not there yet.
+# (`dpkg --add-architecture`, then `apt-get update`; as root, or through
+# sudo when it needs no password) when it is not there yet.
 # Prints two lines: the kernel (DIR/root/boot/vmlinuz-RELEASE) and its
 # modules directory (DIR/root/lib/modules/RELEASE), for
 #   storedisk vmcheck IMAGE --arch ARCH --kernel LINE1 --modules LINE2 -- PROGRAM
@@ -70,13 +70,17 @@ fi
 native=$(dpkg --print-architecture)
 if [ "$debarch" != "$native" ] &&
 	! dpkg --print-foreign-architectures | grep -qx "$debarch"; then
+	sudo_cmd=
 	if [ "$(id -u)" -ne 0 ]; then
-		echo "fetch-guest-kernel: dpkg lacks the $debarch architecture: run as root, or first: dpkg --add-architecture $debarch && apt-get update" >&2
-		exit 1
+		if ! command -v sudo >/dev/null || ! sudo -n true 2>/dev/null; then
+			echo "fetch-guest-kernel: dpkg lacks the $debarch architecture: run as root, or first: dpkg --add-architecture $debarch && apt-get update" >&2
+			exit 1
+		fi
+		sudo_cmd="sudo -n"
 	fi
 	echo "fetch-guest-kernel: adding the $debarch architecture to dpkg" >&2
-	dpkg --add-architecture "$debarch"
-	apt-get update >/dev/null 2>&1 || true
+	$sudo_cmd dpkg --add-architecture "$debarch"
+	$sudo_cmd apt-get update >/dev/null 2>&1 || true
 fi
 mkdir -p "$dir"
 debs=$(mktemp -d "$dir/debs.XXXXXX")
