@@ -7,9 +7,10 @@
 # the image.  Every architecture: an EROFS layer found by its label over a
 # squashfs base (overlay), the program reading the layer's file, uname(2)
 # saying ARCH, a non-zero status, --json.  aarch64 also boots a lone
-# squashfs image (status 0), and checks the refusals that need no boot: a
-# kernel of another architecture, an unknown --arch, a machine the
-# architecture has not.  Skipped, with the reason, where QEMU, the kernel,
+# squashfs image (status 0), and checks what needs no boot: the refusals
+# of a kernel of another architecture, an unknown --arch, a machine the
+# architecture has not, an image needing a newer kernel (EROFS zstd), and
+# a kernel without a readable version (its release then from --modules).  Skipped, with the reason, where QEMU, the kernel,
 # the cross compiler or this build's guest init for ARCH cannot be had.
 # SD_GUEST_KERNEL_<ARCH> and SD_GUEST_MODULES_<ARCH> (AARCH64, S390X)
 # name another kernel.
@@ -185,6 +186,24 @@ check "--arch sparc: the known ones are named" contains "$WORK/err" "x86_64, aar
 expect_rc 2 "--machine q35 for aarch64: usage error" \
 	vm --machine q35 "$WORK/sq.img" -- "$P"
 check "--machine q35: virt is named" contains "$WORK/err" "runs on virt"
+pk --format erofs --compress zstd -o "$WORK/zstd.img" "/nix/store/$prog" ||
+	fail "pack erofs zstd"
+expect_rc 2 "EROFS zstd on the arm64 6.1 kernel: refused before booting" \
+	vm --log "$WORK/zstd.log" "$WORK/zstd.img" -- "$P"
+check "the refusal names the feature and the version" \
+	sh -c "grep -q 'zstd' '$WORK/err' && grep -q 'needs Linux 6.10' '$WORK/err'"
+check "the refusal started no QEMU" sh -c "! grep -Eq 'phase +qemu_start' '$WORK/zstd.log'"
+# A kernel with no version to read: the release is --modules' name (here
+# QEMU is a program that fails at once: 120, nothing booted).
+head -c 200000 /dev/zero >"$WORK/nover"
+expect_rc 120 "a kernel without a version: the release from --modules" \
+	"$SD" vmcheck --arch aarch64 --kernel "$WORK/nover" --modules "$MODS" \
+	--qemu false --log "$WORK/nover.log" "$WORK/sq.img" -- "$P"
+check "... and the log says so" \
+	sh -c "grep -q 'the release is taken from --modules' '$WORK/nover.log' && grep -q \"$(basename "$MODS")\" '$WORK/nover.log'"
+expect_rc 2 "a kernel without a version and no --modules: refused" \
+	"$SD" vmcheck --arch aarch64 --kernel "$WORK/nover" "$WORK/sq.img" -- "$P"
+check "... naming what was looked for" contains "$WORK/err" "no \"Linux version"
 check "refusals: no temporary file left" [ -z "$(ls -A "$VMTMP")" ]
 
 finish
