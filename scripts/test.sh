@@ -45,7 +45,7 @@ fi
 # Likewise Debian's kernels for vmcheck --arch aarch64 and s390x
 # (SD_GUEST_KERNEL_AARCH64, SD_GUEST_MODULES_AARCH64, ..._S390X).
 for garch in aarch64 s390x; do
-	up=$(echo "$garch" | tr a-z A-Z)
+	up=$(echo "$garch" | tr "[:lower:]" "[:upper:]")
 	eval "have=\${SD_GUEST_KERNEL_$up:-}"
 	[ -z "$have" ] || continue
 	if kern=$("$top/scripts/fetch-guest-kernel.sh" "$garch"); then

@@ -34,7 +34,7 @@ s390x)
 	exit
 	;;
 esac
-UP=$(echo "$ARCH" | tr a-z A-Z)
+UP=$(echo "$ARCH" | tr "[:lower:]" "[:upper:]")
 
 command -v $QEMU >/dev/null ||
 	skip_all "$QEMU is not installed (apt-get install $QEMU_PKG)"
