@@ -202,11 +202,16 @@ static int resolve(struct resolver *r, const struct sd_store_path **out)
 			continue; /* taken as written */
 
 		struct stat sb;
-		if (lstat(path, &sb) != 0)
-			return sd_error_errno(r->err,
-					      errno == ENOENT ? SD_ERR_MISSING
-							      : SD_ERR_IO,
-					      errno, "%s: %s", r->arg, path);
+		if (lstat(path, &sb) != 0) {
+			/* The argument, then the part of it that is
+			 * missing when that is not the whole. */
+			bool whole = !strcmp(r->arg, path);
+			return sd_error_errno(
+				r->err,
+				errno == ENOENT ? SD_ERR_MISSING : SD_ERR_IO,
+				errno, "%s%s%s", r->arg, whole ? "" : ": ",
+				whole ? "" : path);
+		}
 		if (!S_ISLNK(sb.st_mode))
 			continue;
 		if (++hops > MAX_HOPS)

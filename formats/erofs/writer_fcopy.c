@@ -159,8 +159,14 @@ static int copy_one(void *ctx, size_t i, unsigned worker, struct sd_error *err)
 
 int ew_flat_copy(struct ew_flat *fl, struct sd_error *err)
 {
-	return ew_parallel(fl->jobs, fl->w->count, copy_one, fl,
-			   fl->w->interrupted, err);
+	int ret = ew_parallel(fl->jobs, fl->w->count, copy_one, fl,
+			      fl->w->interrupted, err);
+	/* Only worker 0 reports as it goes, and it may have copied no file
+	 * (a small store, the other workers quicker): the totals once more,
+	 * from the calling thread. */
+	if (!ret)
+		ew_progress(fl->w, 0, 0, true);
+	return ret;
 }
 
 /*

@@ -21,6 +21,7 @@
 #include "app/kmod.h"
 #include "app/vmrun.h"
 #include "core/kver.h"
+#include "formats/format.h"
 #include "core/vmproto.h"
 
 /* ---- small helpers ---- */
@@ -159,6 +160,8 @@ void sd_vmcheck_result_release(struct sd_vmcheck_result *r)
 {
 	free(r->error);
 	r->error = NULL;
+	free(r->damaged);
+	r->damaged = NULL;
 	strv_free(r->qemu_argv);
 	r->qemu_argv = NULL;
 	for (size_t i = 0; i < r->ntail; i++)
@@ -467,16 +470,43 @@ static int find_moddir(const char *kernel, const char *release, char *out,
 struct disk {
 	const char *path;
 	struct sd_info info;
+	bool damaged; /* booted on its magic alone (read_disks) */
 };
 
-static int read_disks(const struct sd_vmcheck_options *o, struct disk *d,
-		      struct sd_error *err)
+/*
+ * Read every image's description.  An image our reader finds damaged
+ * (SD_ERR_CORRUPT: truncated, a bad table) but whose format its magic
+ * still tells is booted anyway, with no minimum kernel and no label: the
+ * guest's kernel is the reader vmcheck asks, and its answer (mounted or
+ * not, the program run or not) is the result.  Our reader's diagnosis of
+ * the first such image is kept in res->damaged and logged.
+ */
+static int read_disks(struct run *r, struct disk *d, struct sd_error *err)
 {
+	const struct sd_vmcheck_options *o = r->o;
 	for (size_t i = 0; i <= o->nbases; i++) {
 		d[i].path = i ? o->bases[i - 1] : o->image;
 		int rc = sd_info_read(d[i].path, &d[i].info, err);
-		if (rc)
-			return rc;
+		if (rc != SD_ERR_CORRUPT) {
+			if (rc)
+				return rc;
+			continue;
+		}
+		const struct sd_format *fmt = NULL;
+		struct sd_error perr;
+		sd_error_init(&perr);
+		if (sd_format_detect(d[i].path, &fmt, &perr) != SD_OK)
+			return rc; /* not an image at all: err says so */
+		memset(&d[i].info, 0, sizeof(d[i].info));
+		d[i].info.format = fmt->name;
+		d[i].damaged = true;
+		logf_(r, SD_VMCHECK_LOG_INFO,
+		      "%s is damaged for storedisk's reader (%s): booted "
+		      "anyway as %s, the guest's kernel decides",
+		      d[i].path, err->msg, fmt->name);
+		if (!r->res->damaged && !(r->res->damaged = strdup(err->msg)))
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		sd_error_init(err);
 	}
 	return SD_OK;
 }
@@ -689,7 +719,7 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 		rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = read_disks(o, disks, err);
+	rc = read_disks(&r, disks, err);
 	if (rc)
 		goto out;
 	rc = read_kernel(&r, arch, err);
@@ -698,6 +728,13 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 	rc = check_kernel(o, disks, res, err);
 	if (rc)
 		goto out;
+	if (o->by_label && disks[0].damaged) {
+		rc = sd_error_set(err, SD_ERR_USAGE,
+				  "--by-label: the label of %s cannot be "
+				  "read: %s",
+				  o->image, res->damaged);
+		goto out;
+	}
 	if (o->by_label && !disks[0].info.image.has_label) {
 		rc = sd_error_set(err, SD_ERR_USAGE,
 				  "--by-label: %s has no filesystem label "
@@ -832,6 +869,8 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 		goto out;
 	}
 	have_tmp = true;
+	if (o->on_tmpdir)
+		o->on_tmpdir(o->ctx, tmpdir);
 	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", tmpdir);
 	snprintf(qmp, sizeof(qmp), "%s/qmp.sock", tmpdir);
 	rc = sd_initramfs_write(initrd, mem, nm, err);
@@ -962,6 +1001,8 @@ out:
 	if (have_tmp) {
 		const char *files[] = {initrd, qmp};
 		remove_tmpdir(tmpdir, files, 2);
+		if (o->on_tmpdir)
+			o->on_tmpdir(o->ctx, NULL);
 	}
 	res->seconds = elapsed(&r);
 	strv_free(modpaths.v);

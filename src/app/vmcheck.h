@@ -93,6 +93,10 @@ struct sd_vmcheck_options {
 	/* Everything for the log, @t seconds from the start; may be NULL. */
 	void (*on_log)(void *ctx, double t, enum sd_vmcheck_log kind,
 		       const char *text, size_t len);
+	/* The private temporary directory once it is made (its path), then
+	 * NULL once it is removed, so that a caller that must exit at once
+	 * (a second signal) can remove it; may be NULL. */
+	void (*on_tmpdir)(void *ctx, const char *dir);
 	void *ctx;
 	volatile const int *interrupted; /* polled; may be NULL */
 };
@@ -119,6 +123,9 @@ struct sd_vmcheck_result {
 	enum sd_vmcheck_outcome outcome;
 	int status;       /* EXITED: 0..255; SIGNALED: 128 + N; else -1 */
 	char *error;      /* init's "error" text, or NULL */
+	char *damaged;    /* storedisk's reader's diagnosis of an image
+			   * it finds damaged but booted anyway
+			   * (truncated, a bad table), or NULL */
 	bool vm_ran;      /* QEMU was started (end says how it ended) */
 	bool powered_off; /* init printed its poweroff marker */
 	enum sd_vmrun_end end;

@@ -332,12 +332,6 @@ static int bases_filter(struct pack_bases *pb, const struct sd_closure *cl,
 	return 0;
 }
 
-/* @s seconds in whole milliseconds, rounded. */
-static uint64_t ms(double s)
-{
-	return s > 0 ? (uint64_t)(s * 1000.0 + 0.5) : 0;
-}
-
 /* The summary as a JSON object (pack --json). */
 static void print_json(const struct sd_pack_options *po,
 		       const struct sd_pack_result *res,
@@ -369,14 +363,22 @@ static void print_json(const struct sd_pack_options *po,
 	sd_json_kv_u64(&j, "duplicate_files", res->write.files_deduplicated);
 	sd_json_kv_u64(&j, "image_size", res->write.image_bytes);
 	sd_json_kv_string(&j, "sha256", digest_hex);
-	/* Wall time per phase (app/pack.h, sd_pack_seconds). */
-	sd_json_key(&j, "milliseconds");
+	/* Wall time per phase and in all, in seconds as every --json gives
+	 * times (app/pack.h, sd_pack_seconds). */
+	const struct sd_pack_seconds *t = &res->seconds;
+	sd_json_key(&j, "phase_seconds");
 	sd_json_object_begin(&j);
-	sd_json_kv_u64(&j, "tree", ms(res->seconds.tree));
-	sd_json_kv_u64(&j, "prepare", ms(res->seconds.prepare));
-	sd_json_kv_u64(&j, "write", ms(res->seconds.write));
-	sd_json_kv_u64(&j, "finish", ms(res->seconds.finish));
+	sd_json_key(&j, "tree");
+	sd_json_seconds(&j, t->tree);
+	sd_json_key(&j, "prepare");
+	sd_json_seconds(&j, t->prepare);
+	sd_json_key(&j, "write");
+	sd_json_seconds(&j, t->write);
+	sd_json_key(&j, "finish");
+	sd_json_seconds(&j, t->finish);
 	sd_json_object_end(&j);
+	sd_json_key(&j, "seconds");
+	sd_json_seconds(&j, t->tree + t->prepare + t->write + t->finish);
 	sd_json_object_end(&j);
 }
 

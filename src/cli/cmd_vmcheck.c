@@ -77,8 +77,9 @@ static void help(FILE *f)
 		"  -q, --quiet        no summary line on stderr\n"
 		"  -h, --help         this help\n\n"
 		"Exit codes: the program's status (128+N when killed by signal "
-		"N); 2 usage\nerror, unreadable image or kernel, or a kernel "
-		"too old for the image; 120 the\nVM could not be started; 121 "
+		"N); 2 usage\nerror, unreadable image or kernel, a kernel "
+		"too old for the image, or a\ndamaged image (booted anyway) "
+		"the program exited 0 from; 120 the\nVM could not be started; 121 "
 		"the program exited 0 but the VM had to be\nstopped; 124 "
 		"timeout; 125 the VM ended without the program's result;\n"
 		"130/143 interrupted.\n");
@@ -114,6 +115,12 @@ static void on_log(void *vc, double t, enum sd_vmcheck_log kind,
 	fwrite(text, 1, len, c->log);
 	fputc('\n', c->log);
 	fflush(c->log);
+}
+
+static void on_tmpdir(void *vc, const char *dir)
+{
+	(void)vc;
+	sd_interrupt_set_dir(dir);
 }
 
 static bool parse_seconds(const char *opt, const char *s, double *out)
@@ -171,7 +178,18 @@ static void print_tail(const struct sd_vmcheck_result *r)
 		fprintf(stderr, "  %s\n", r->tail[i]);
 }
 
+static int exit_code_of(int rc, const struct sd_vmcheck_result *r);
+
+/* Never 0 for an image storedisk's reader finds damaged, even where the
+ * program ran from it: a damaged image is bad input (2), as for every
+ * command. */
 static int exit_code(int rc, const struct sd_vmcheck_result *r)
+{
+	int code = exit_code_of(rc, r);
+	return code == SD_EXIT_OK && r->damaged ? SD_EXIT_BAD_INPUT : code;
+}
+
+static int exit_code_of(int rc, const struct sd_vmcheck_result *r)
 {
 	switch (r->outcome) {
 	case SD_VMCHECK_REFUSED: return SD_EXIT_BAD_INPUT;
@@ -218,6 +236,7 @@ static void print_json(const struct sd_vmcheck_options *o,
 	sd_json_kv_u64(&j, "exit_code", (uint64_t)code);
 	sd_json_kv_string(&j, "end", sd_vmcheck_end_name(r));
 	sd_json_kv_string(&j, "error", error);
+	sd_json_kv_string(&j, "damaged", r->damaged);
 	sd_json_key(&j, "phases");
 	sd_json_object_begin(&j);
 	for (int p = 0; p < SD_VMCHECK_NPHASES; p++) {
@@ -273,6 +292,16 @@ static void report(const struct sd_vmcheck_options *o,
 		   const struct sd_vmcheck_result *r, int code, bool quiet)
 {
 	const char *prog = o->argv[0];
+	if (r->damaged && code == SD_EXIT_BAD_INPUT)
+		sd_cli_errorf("storedisk's reader finds the image damaged "
+			      "(%s): the program ran from it, but vmcheck "
+			      "does not pass a damaged image",
+			      r->damaged);
+	else if (r->damaged)
+		sd_cli_warnf("storedisk's reader finds the image damaged (%s); "
+			     "it was booted anyway, and the guest's kernel "
+			     "read it as below",
+			     r->damaged);
 	switch (r->outcome) {
 	case SD_VMCHECK_EXITED:
 	case SD_VMCHECK_SIGNALED:
@@ -468,6 +497,7 @@ int sd_cmd_vmcheck(int argc, char **argv)
 	}
 	o.on_output = on_output;
 	o.on_log = on_log;
+	o.on_tmpdir = on_tmpdir;
 	o.ctx = &cx;
 	o.interrupted = &sd_interrupted;
 	sd_interrupt_install(NULL);

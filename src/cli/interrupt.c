@@ -1,19 +1,54 @@
 /* SPDX-License-Identifier: MIT */
 #include "cli/interrupt.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 volatile int sd_interrupted;
 static char tmp_copy[4096];
 static volatile sig_atomic_t have_tmp;
+static char dir_copy[4096];
+static volatile sig_atomic_t have_dir;
+
+/* Remove dir_copy's files and dir_copy, from a signal handler: open,
+ * getdents64, unlinkat and rmdir are system calls, nothing allocates. */
+static void remove_dir(void)
+{
+	int fd = open(dir_copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		char buf[4096];
+		long n;
+		/* Each pass removes what it listed; again until empty. */
+		while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) >
+		       0) {
+			for (long off = 0; off < n;) {
+				/* struct linux_dirent64: d_ino (8), d_off
+				 * (8), d_reclen (2), d_type (1), d_name. */
+				unsigned short reclen;
+				memcpy(&reclen, buf + off + 16, sizeof(reclen));
+				const char *name = buf + off + 19;
+				if (reclen == 0)
+					break;
+				if (strcmp(name, ".") && strcmp(name, ".."))
+					unlinkat(fd, name, 0);
+				off += reclen;
+			}
+		}
+		close(fd);
+	}
+	rmdir(dir_copy);
+}
 
 static void on_signal(int sig)
 {
 	if (sd_interrupted) {
 		if (have_tmp)
 			unlink(tmp_copy);
+		if (have_dir)
+			remove_dir();
 		_exit(128 + sig);
 	}
 	sd_interrupted = sig;
@@ -38,4 +73,13 @@ void sd_interrupt_install(const char *tmp_path)
 void sd_interrupt_clear(void)
 {
 	have_tmp = 0;
+}
+
+void sd_interrupt_set_dir(const char *dir)
+{
+	have_dir = 0;
+	if (dir && strlen(dir) < sizeof(dir_copy)) {
+		memcpy(dir_copy, dir, strlen(dir) + 1);
+		have_dir = 1;
+	}
 }

@@ -4,7 +4,8 @@
  *
  * The first signal sets sd_interrupted, which long operations poll so they
  * can stop, clean up and exit.  A second signal removes the registered
- * temporary file at once and exits with 128+signal.
+ * temporary file, or the registered temporary directory with the files
+ * in it, at once and exits with 128+signal.
  */
 #ifndef SD_CLI_INTERRUPT_H
 #define SD_CLI_INTERRUPT_H
@@ -17,5 +18,9 @@ void sd_interrupt_install(const char *tmp_path);
 
 /* Forget the temporary path (after commit or abort). */
 void sd_interrupt_clear(void);
+
+/* Register @dir (copied; NULL forgets it): a flat directory of ours whose
+ * files and itself a second signal removes (subdirectories are left). */
+void sd_interrupt_set_dir(const char *dir);
 
 #endif

@@ -6,7 +6,9 @@
 # --root-symlink entry, --machine q35, --json and --log; the timeout (124)
 # and an image the guest cannot mount (125) end with no QEMU of ours left,
 # and so do a SIGKILL and a SIGTERM of vmcheck mid-boot; a truncated image
-# and a kernel too old for the image are refused before booting (2).  Skipped, with the reason, only where QEMU or the
+# is booted anyway (125, or 2 where the program ran from it); a file that
+# is no image and a kernel too old for the image are refused before
+# booting (2).  Skipped, with the reason, only where QEMU or the
 # kernel (scripts/fetch-guest-kernel.sh; SD_GUEST_KERNEL and
 # SD_GUEST_MODULES name another) cannot be had.
 . "$SRCDIR/tests/cli/lib.sh"
@@ -218,17 +220,42 @@ check "a hanging program: the teardown is logged" grep -Eq 'teardown .*QMP' "$WO
 check "a hanging program: the message names the timeout" contains "$WORK/err" "--timeout 25"
 nothing_left "timeout"
 
-# --- a truncated image: our own reader sees it first (exit 2, nothing
-# booted); an image the kernel cannot mount (EROFS lzma: Linux 5.16, but
-# Debian's 6.1 is built without it) ends without a result: 125, init's
-# error and the last console lines
+# --- a truncated image is booted anyway, with a warning: the guest's
+# kernel cannot mount a squashfs cut in half, so no result (125, init's
+# error); an EROFS image short of its last block (the tail of the
+# program's symbol table, never read) runs the program, but vmcheck never
+# passes a damaged image: 2
+size=$(stat -c %s "$WORK/sq.img")
+head -c $((size / 2)) "$WORK/sq.img" >"$WORK/trunc.img"
+expect_rc 125 "a truncated squashfs image: no result (125)" \
+	vm --timeout $T --json --log "$WORK/trunc.log" "$WORK/trunc.img" -- "$P"
+check "a truncated image: the warning names it and says truncated" \
+	sh -c "grep -q 'warning:.*trunc.img.*truncated' '$WORK/err'"
+check "a truncated image: init's failed mount is named" contains "$WORK/err" "mount /dev/vda (squashfs)"
+check "a truncated image: --json has the diagnosis" python3 -c "
+import json
+d = json.load(open('$WORK/out'))
+assert d['exit_code'] == 125 and d['outcome'] == 'no-result', d
+assert 'truncated' in d['damaged'] and 'mount' in d['error'], d
+"
+check "a truncated image: the log says it was booted anyway" grep -q 'booted anyway' "$WORK/trunc.log"
 size=$(stat -c %s "$WORK/ero.img")
-head -c $((size / 2)) "$WORK/ero.img" >"$WORK/trunc.img"
-expect_rc 2 "a truncated image: refused before booting" \
-	vm --timeout $T --log "$WORK/trunc.log" "$WORK/trunc.img" -- "$P"
-check "a truncated image: the message says so" \
-	sh -c "grep -q 'trunc.img' '$WORK/err' && grep -q 'truncated' '$WORK/err'"
-check "a truncated image: no QEMU started" sh -c "grep -Eq 'result +exit code 2' '$WORK/trunc.log' && ! grep -Eq 'phase +qemu_start' '$WORK/trunc.log'"
+head -c $((size - 4096)) "$WORK/ero.img" >"$WORK/trunc1.img"
+expect_rc 2 "an EROFS image short of one block, the program exits 0: 2" \
+	vm --timeout $T "$WORK/trunc1.img" -- "$P" exit 0
+check "... the program did run" contains "$WORK/out" "vmprog: exit 0"
+check "... the error says vmcheck does not pass a damaged image" \
+	contains "$WORK/err" "does not pass a damaged image"
+expect_rc 2 "--by-label on a truncated image: its label cannot be read" \
+	vm --timeout $T --by-label "$WORK/trunc1.img" -- "$P"
+head -c 3000 /dev/urandom >"$WORK/junk.img"
+expect_rc 2 "a file that is no image: refused before booting" \
+	vm --timeout $T --log "$WORK/junk.log" "$WORK/junk.img" -- "$P"
+check "... no QEMU started" sh -c "grep -Eq 'result +exit code 2' '$WORK/junk.log' && ! grep -Eq 'phase +qemu_start' '$WORK/junk.log'"
+nothing_left "truncated images"
+# An image the kernel cannot mount (EROFS lzma: Linux 5.16, but Debian's
+# 6.1 is built without it) ends without a result: 125, init's error and
+# the last console lines.
 TMPDIR=$VMTMP "$SD" vmcheck --kernel "$K" --modules "$MODS" --timeout $T \
 	"$WORK/lzma.img" -- "$P" >"$WORK/out" 2>"$WORK/err" &
 vpid=$!
@@ -269,5 +296,26 @@ rc=$?
 check "SIGTERM: 143 (exit $rc)" [ "$rc" -eq 143 ]
 check "SIGTERM: no QEMU of ours left" gone "${qpid:-0}"
 nothing_left "SIGTERM"
+
+# --- two signals at once (SIGTERM, then SIGINT before the teardown ends):
+# vmcheck exits at once, its temporary directory removed, QEMU gone with
+# it (PR_SET_PDEATHSIG)
+TMPDIR=$VMTMP "$SD" vmcheck --kernel "$K" --modules "$MODS" --timeout $T \
+	"$WORK/sq.img" -- "$P" hang >"$WORK/out" 2>"$WORK/err" &
+vpid=$!
+watch_qemu $vpid
+check "two signals: QEMU started" [ -n "$qpid" ]
+kill -TERM $vpid
+kill -INT $vpid
+wait $vpid
+rc=$?
+check "two signals: 130 or 143 (exit $rc)" [ "$rc" -eq 130 ] || [ "$rc" -eq 143 ]
+i=0
+while [ $i -lt 50 ] && ! gone "${qpid:-0}"; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "two signals: its QEMU is gone within 5 s" gone "${qpid:-0}"
+nothing_left "two signals"
 
 finish
