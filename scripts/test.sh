@@ -42,6 +42,20 @@ if [ -z "${SD_GUEST_KERNEL:-}" ]; then
 		echo "test.sh: no guest kernel (scripts/fetch-guest-kernel.sh failed): the tests that boot or read one skip" >&2
 	fi
 fi
+# Likewise Debian's kernels for vmcheck --arch aarch64 and s390x
+# (SD_GUEST_KERNEL_AARCH64, SD_GUEST_MODULES_AARCH64, ..._S390X).
+for garch in aarch64 s390x; do
+	up=$(echo "$garch" | tr "[:lower:]" "[:upper:]")
+	eval "have=\${SD_GUEST_KERNEL_$up:-}"
+	[ -z "$have" ] || continue
+	if kern=$("$top/scripts/fetch-guest-kernel.sh" "$garch"); then
+		eval "SD_GUEST_KERNEL_$up=\$(echo \"\$kern\" | sed -n 1p)"
+		eval "SD_GUEST_MODULES_$up=\$(echo \"\$kern\" | sed -n 2p)"
+		export "SD_GUEST_KERNEL_$up" "SD_GUEST_MODULES_$up"
+	else
+		echo "test.sh: no $garch guest kernel (scripts/fetch-guest-kernel.sh $garch failed): the $garch vmcheck tests skip" >&2
+	fi
+done
 
 tally=
 failed=0

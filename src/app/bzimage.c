@@ -27,32 +27,6 @@ static int pread_full(int fd, void *buf, size_t len, off_t off)
 	return (int)done;
 }
 
-/* Parse "X.Y[.Z]" at the start of @s; parts above 255 are clamped. */
-static uint32_t leading_version(const char *s)
-{
-	unsigned part[3] = {0, 0, 0};
-	int np = 0;
-	const char *p = s;
-
-	while (np < 3) {
-		if (*p < '0' || *p > '9')
-			break;
-		unsigned v = 0;
-		while (*p >= '0' && *p <= '9') {
-			if (v < 1000)
-				v = v * 10 + (unsigned)(*p - '0');
-			p++;
-		}
-		part[np++] = v > 255 ? 255 : v;
-		if (*p != '.')
-			break;
-		p++;
-	}
-	if (np < 2 || part[0] == 0)
-		return 0;
-	return SD_KVER(part[0], part[1], part[2]);
-}
-
 int sd_bzimage_version(const char *path, char *release, size_t release_len,
 		       uint32_t *version, struct sd_error *err)
 {
@@ -95,7 +69,7 @@ int sd_bzimage_version(const char *path, char *release, size_t release_len,
 	size_t word = 0;
 	while (s[word] > ' ' && s[word] < 0x7f)
 		word++;
-	uint32_t v = leading_version(s);
+	uint32_t v = sd_kver_release(s);
 	if (word == 0 || v == 0)
 		return sd_error_set(err, SD_ERR_CORRUPT,
 				    "kernel %s: no version at the setup "

@@ -20,11 +20,12 @@
 
 #include "core/le.h"
 
-/* ELF64 little-endian, as the fields are laid out in the ELF
- * specification (and include/uapi/linux/elf.h). */
+/* ELF64, as the fields are laid out in the ELF specification (and
+ * include/uapi/linux/elf.h), in the byte order e_ident[EI_DATA] says:
+ * little-endian (x86_64, aarch64) or big-endian (s390x). */
 #define EHDR_SIZE 64u
 #define EH_CLASS 4    /* e_ident[EI_CLASS]: 2 = ELFCLASS64 */
-#define EH_DATA 5     /* e_ident[EI_DATA]: 1 = ELFDATA2LSB */
+#define EH_DATA 5     /* e_ident[EI_DATA]: 1 = ELFDATA2LSB, 2 = MSB */
 #define EH_SHOFF 0x28 /* u64 */
 #define EH_SHENTSIZE 0x3a
 #define EH_SHNUM 0x3c
@@ -294,7 +295,26 @@ struct elf {
 	int fd;
 	uint64_t size;
 	const char *path;
+	bool be; /* big-endian (ELFDATA2MSB) */
 };
+
+/* The file's 16-, 32- and 64-bit fields at @p, in its byte order. */
+static uint16_t e16(const struct elf *f, const uint8_t *p)
+{
+	return f->be ? (uint16_t)((unsigned)p[0] << 8 | p[1]) : get_le16(p);
+}
+
+static uint32_t e32(const struct elf *f, const uint8_t *p)
+{
+	return f->be ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+			       (uint32_t)p[2] << 8 | p[3]
+		     : get_le32(p);
+}
+
+static uint64_t e64(const struct elf *f, const uint8_t *p)
+{
+	return f->be ? (uint64_t)e32(f, p) << 32 | e32(f, p + 4) : get_le64(p);
+}
 
 /* Read @len bytes at @off of the file, which must hold them. */
 static int read_at(const struct elf *f, uint64_t off, uint64_t len, void *buf,
@@ -332,11 +352,11 @@ static int read_section(const struct elf *f, const uint8_t *sh,
 			struct sd_error *err)
 {
 	*out = NULL;
-	if (get_le32(sh + SH_TYPE) == SHT_NOBITS)
+	if (e32(f, sh + SH_TYPE) == SHT_NOBITS)
 		return sd_error_set(err, SD_ERR_CORRUPT,
 				    "%s: %s has no contents in the file",
 				    f->path, what);
-	uint64_t off = get_le64(sh + SH_OFFSET), size = get_le64(sh + SH_SIZE);
+	uint64_t off = e64(f, sh + SH_OFFSET), size = e64(f, sh + SH_SIZE);
 	if (size > MAX_READ)
 		return sd_error_set(err, SD_ERR_CORRUPT,
 				    "%s: %s is implausibly large (%llu bytes)",
@@ -359,7 +379,7 @@ static int read_section(const struct elf *f, const uint8_t *sh,
  * The ".modinfo" section of @f: its bytes in *@out (malloc'ed, NUL
  * after them), *@len of them.
  */
-static int elf_modinfo(const struct elf *f, char **out, size_t *len,
+static int elf_modinfo(struct elf *f, char **out, size_t *len,
 		       struct sd_error *err)
 {
 	uint8_t eh[EHDR_SIZE];
@@ -374,14 +394,14 @@ static int elf_modinfo(const struct elf *f, char **out, size_t *len,
 	if (memcmp(eh, "\177ELF", 4) != 0)
 		return sd_error_set(err, SD_ERR_CORRUPT,
 				    "%s: not an ELF file (bad magic)", f->path);
-	if (eh[EH_CLASS] != 2 || eh[EH_DATA] != 1)
+	if (eh[EH_CLASS] != 2 || (eh[EH_DATA] != 1 && eh[EH_DATA] != 2))
 		return sd_error_set(err, SD_ERR_CORRUPT,
-				    "%s: not a 64-bit little-endian ELF file",
-				    f->path);
-	uint64_t shoff = get_le64(eh + EH_SHOFF);
-	uint32_t entsize = get_le16(eh + EH_SHENTSIZE);
-	uint64_t shnum = get_le16(eh + EH_SHNUM);
-	uint32_t strndx = get_le16(eh + EH_SHSTRNDX);
+				    "%s: not a 64-bit ELF file", f->path);
+	f->be = eh[EH_DATA] == 2;
+	uint64_t shoff = e64(f, eh + EH_SHOFF);
+	uint32_t entsize = e16(f, eh + EH_SHENTSIZE);
+	uint64_t shnum = e16(f, eh + EH_SHNUM);
+	uint32_t strndx = e16(f, eh + EH_SHSTRNDX);
 	if (shoff == 0 || entsize < SHDR_SIZE)
 		return sd_error_set(err, SD_ERR_CORRUPT,
 				    "%s: no section header table", f->path);
@@ -391,9 +411,9 @@ static int elf_modinfo(const struct elf *f, char **out, size_t *len,
 	if (rc)
 		return rc;
 	if (shnum == 0)
-		shnum = get_le64(sh0 + SH_SIZE);
+		shnum = e64(f, sh0 + SH_SIZE);
 	if (strndx == SHN_XINDEX)
-		strndx = get_le32(sh0 + SH_LINK);
+		strndx = e32(f, sh0 + SH_LINK);
 	if (shnum == 0 || shnum > MAX_READ / entsize)
 		return sd_error_set(err, SD_ERR_CORRUPT,
 				    "%s: implausible section count %llu",
@@ -416,7 +436,7 @@ static int elf_modinfo(const struct elf *f, char **out, size_t *len,
 	const uint8_t *found = NULL;
 	for (size_t i = 0; !rc && i < shnum; i++) {
 		const uint8_t *sh = tab + i * entsize;
-		uint32_t at = get_le32(sh + SH_NAME);
+		uint32_t at = e32(f, sh + SH_NAME);
 		/* names[nlen] is the NUL we added: a name not ended
 		 * inside the table still ends there. */
 		if (at >= nlen)

@@ -10,7 +10,8 @@
  * from "name=" there, else its file name without ".ko".  Names compare
  * with '-' and '_' equal, as the kernel does.  A module listed in
  * modules.builtin (lines "kernel/.../NAME.ko") is built in: nothing to
- * load.  Compressed modules (.ko.xz, .ko.zst, .ko.gz) are not read: a
+ * load.  Modules are ELF64 of either byte order (s390x's are big-endian).
+ * Compressed modules (.ko.xz, .ko.zst, .ko.gz) are not read: a
  * module found only compressed is SD_ERR_UNSUPPORTED, naming it.
  */
 #ifndef SD_APP_KMOD_H

@@ -10,18 +10,19 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "app/bzimage.h"
+#include "app/guestarch.h"
 #include "app/imageinfo.h"
 #include "app/initramfs.h"
+#include "app/kimage.h"
 #include "app/kmod.h"
 #include "app/vmrun.h"
 #include "core/kver.h"
 #include "formats/format.h"
 #include "core/vmproto.h"
-#include "guest/init_blob.h"
 
 /* ---- small helpers ---- */
 
@@ -457,6 +458,14 @@ static int find_moddir(const char *kernel, const char *release, char *out,
 			    nc > 1 ? cand[1] : "");
 }
 
+/*
+ * Each disk's virtio serial number, DISK_SERIAL and its index (0: the
+ * image, then its bases), by which init finds it (vmproto.h "SERIAL="):
+ * the order of /dev/vdX is the order the guest probes the transports in,
+ * which on aarch64's "virt" board is the reverse of the command line's.
+ */
+#define DISK_SERIAL "storedisk"
+
 /* One image's description, for the disks and the minimum kernel. */
 struct disk {
 	const char *path;
@@ -549,6 +558,123 @@ static void remove_tmpdir(const char *dir, const char *const *files, size_t n)
 	rmdir(dir);
 }
 
+/* "x86_64, aarch64": the architectures known, for messages. */
+static void arch_names(char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sd_guest_narchs && used < len; i++) {
+		int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
+				 sd_guest_archs[i].name);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/* The guest's architecture, machine and init, from the options. */
+static int pick_arch(const struct sd_vmcheck_options *o,
+		     const struct sd_guest_arch **arch,
+		     const struct sd_guest_machine **machine,
+		     const struct sd_guest_init_blob **init,
+		     struct sd_error *err)
+{
+	char names[128];
+	arch_names(names, sizeof(names));
+	if (o->arch) {
+		*arch = sd_guest_arch_find(o->arch);
+		if (!*arch)
+			return sd_error_set(err, SD_ERR_USAGE,
+					    "--arch %s: not a guest "
+					    "architecture vmcheck knows (%s)",
+					    o->arch, names);
+	} else {
+		*arch = sd_guest_arch_host();
+		if (!*arch) {
+			struct utsname u;
+			return sd_error_set(err, SD_ERR_USAGE,
+					    "this host (%s) is none of the "
+					    "guest architectures vmcheck "
+					    "knows (%s): give --arch",
+					    uname(&u) == 0 ? u.machine : "?",
+					    names);
+		}
+	}
+	*machine = sd_guest_machine_find(*arch, o->machine);
+	if (!*machine) {
+		char list[128];
+		size_t used = 0;
+		list[0] = '\0';
+		for (size_t i = 0; i < (*arch)->nmachines; i++) {
+			int n = snprintf(list + used, sizeof(list) - used,
+					 "%s%s", i ? " or " : "",
+					 (*arch)->machines[i].name);
+			if (n < 0 || (size_t)n >= sizeof(list) - used)
+				break;
+			used += (size_t)n;
+		}
+		return sd_error_set(err, SD_ERR_USAGE,
+				    "--machine %s: an %s guest runs on %s",
+				    o->machine, (*arch)->name, list);
+	}
+	*init = sd_guest_arch_init(*arch);
+	if (!*init)
+		return sd_error_set(err, SD_ERR_UNSUPPORTED,
+				    "--arch %s: this storedisk was built "
+				    "without an %s guest init (%s was not "
+				    "found when it was built: apt-get "
+				    "install %s, then rebuild)",
+				    o->arch ? o->arch : (*arch)->name,
+				    (*arch)->name, (*arch)->cross_cc,
+				    (*arch)->cross_packages);
+	return SD_OK;
+}
+
+/*
+ * The kernel's architecture and version: refused when it is another
+ * architecture's.  When no release can be read from it but --modules
+ * names lib/modules/RELEASE, that directory's name is the release.
+ */
+static int read_kernel(struct run *r, const struct sd_guest_arch *arch,
+		       struct sd_error *err)
+{
+	const struct sd_vmcheck_options *o = r->o;
+	struct sd_vmcheck_result *res = r->res;
+	struct sd_kimage k;
+	int rc = sd_kimage_read(o->kernel, &k, err);
+	res->kernel_kind = k.kind;
+	if (k.arch && strcmp(k.arch, arch->name))
+		return sd_error_set(err, SD_ERR_USAGE,
+				    "kernel %s is an %s kernel (%s), not an "
+				    "%s one: give --arch %s, or an %s kernel "
+				    "(scripts/fetch-guest-kernel.sh %s)",
+				    o->kernel, k.arch, k.kind, arch->name,
+				    k.arch, arch->name, arch->name);
+	if (rc == SD_ERR_CORRUPT && o->modules_dir) {
+		const char *base = strrchr(o->modules_dir, '/');
+		base = base && base[1] ? base + 1 : o->modules_dir;
+		uint32_t v = sd_kver_release(base);
+		if (v) {
+			logf_(r, SD_VMCHECK_LOG_INFO,
+			      "%s; the release is taken from --modules %s",
+			      err ? err->msg : "no release in the kernel",
+			      o->modules_dir);
+			sd_error_init(err);
+			snprintf(k.release, sizeof(k.release), "%s", base);
+			k.version = v;
+			rc = SD_OK;
+		}
+	}
+	if (rc)
+		return rc;
+	snprintf(res->kernel_release, sizeof(res->kernel_release), "%s",
+		 k.release);
+	res->kernel_version = k.version;
+	logf_(r, SD_VMCHECK_LOG_INFO, "kernel %s (%s%s%s): %s", o->kernel,
+	      k.kind, k.arch ? ", " : "", k.arch ? k.arch : "", k.release);
+	return SD_OK;
+}
+
 int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 		   struct sd_vmcheck_result *res, struct sd_error *err)
 {
@@ -564,6 +690,14 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 	int rc;
 
 	result_init(res);
+	const struct sd_guest_arch *arch = NULL;
+	const struct sd_guest_machine *machine = NULL;
+	const struct sd_guest_init_blob *init = NULL;
+	rc = pick_arch(o, &arch, &machine, &init, err);
+	if (rc)
+		goto out;
+	res->arch = arch->name;
+	res->machine = machine->name;
 	if (!o->image || !o->kernel || o->argc == 0 || !o->argv[0] ||
 	    o->argv[0][0] != '/') {
 		rc = sd_error_set(err, SD_ERR_USAGE,
@@ -588,13 +722,9 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 	rc = read_disks(&r, disks, err);
 	if (rc)
 		goto out;
-	rc = sd_bzimage_version(o->kernel, res->kernel_release,
-				sizeof(res->kernel_release),
-				&res->kernel_version, err);
+	rc = read_kernel(&r, arch, err);
 	if (rc)
 		goto out;
-	logf_(&r, SD_VMCHECK_LOG_INFO, "kernel %s: %s", o->kernel,
-	      res->kernel_release);
 	rc = check_kernel(o, disks, res, err);
 	if (rc)
 		goto out;
@@ -623,18 +753,28 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 	else if ((rc = find_moddir(o->kernel, res->kernel_release, moddir,
 				   sizeof(moddir), err)))
 		goto out;
-	const char *wanted[8];
+	const char *wanted[12];
 	size_t nw = 0;
 	wanted[nw++] = "virtio";
 	wanted[nw++] = "virtio_ring";
-	wanted[nw++] = o->machine == SD_VMCHECK_Q35 ? "virtio_pci"
-						    : "virtio_mmio";
+	if (machine->virtio_module)
+		wanted[nw++] = machine->virtio_module;
 	wanted[nw++] = "virtio_blk";
+	/* EROFS needs libcrc32c, which asks the crypto API for "crc32c"
+	 * (its modinfo says "softdep=pre: crc32c", not "depends="): the
+	 * generic one first, where it is a module (Debian's s390x kernel;
+	 * amd64's and arm64's have it built in). */
+	for (size_t i = 0; i <= o->nbases; i++)
+		if (!strcmp(disks[i].info.format, "erofs")) {
+			wanted[nw++] = "crc32c_generic";
+			break;
+		}
+	size_t nfixed = nw; /* then the filesystems, each once */
 	for (size_t i = 0; i <= o->nbases; i++) {
 		bool dup = false;
-		for (size_t k = 4; k < nw; k++)
+		for (size_t k = nfixed; k < nw; k++)
 			dup |= !strcmp(wanted[k], disks[i].info.format);
-		if (!dup && nw < 7)
+		if (!dup && nw < 10)
 			wanted[nw++] = disks[i].info.format;
 	}
 	if (o->nbases)
@@ -668,8 +808,8 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 		.path = "init",
 		.kind = SD_INITRAMFS_FILE,
 		.mode = 0755,
-		.data = sd_guest_init,
-		.len = sd_guest_init_len,
+		.data = init->data,
+		.len = init->len,
 	};
 	static const char *const dirs[] = {"dev", "proc", "sys", "run", "tmp"};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
@@ -700,8 +840,8 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 				 disks[i].info.format,
 				 disks[i].info.image.label);
 		else
-			snprintf(spec, sizeof(spec), "%s:/dev/vd%c",
-				 disks[i].info.format, (char)('a' + i));
+			snprintf(spec, sizeof(spec), "%s:SERIAL=%s%zu",
+				 disks[i].info.format, DISK_SERIAL, i);
 		conf_record(&conf, SD_VM_KEY_DISK, spec, NULL);
 	}
 	for (size_t i = 0; i < o->argc; i++)
@@ -747,15 +887,23 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 
 	/* QEMU's command line. */
 	char num[160];
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	/* KVM runs the host's own architecture only. */
+	int kvm = arch == sd_guest_arch_host()
+			  ? open("/dev/kvm", O_RDWR | O_CLOEXEC)
+			  : -1;
 	res->accel = kvm >= 0 ? "kvm" : "tcg";
 	if (kvm >= 0)
 		close(kvm);
-	strv_add(&argv, o->qemu ? o->qemu : "qemu-system-x86_64");
+	strv_add(&argv, o->qemu ? o->qemu : arch->qemu);
 	strv_add(&argv, "-machine");
-	strv_add(&argv, o->machine == SD_VMCHECK_Q35 ? "q35" : "microvm");
+	strv_add(&argv, machine->qemu_machine);
 	strv_add(&argv, "-accel");
 	strv_add(&argv, res->accel);
+	const char *cpu = kvm >= 0 ? arch->cpu_kvm : arch->cpu_tcg;
+	if (cpu) {
+		strv_add(&argv, "-cpu");
+		strv_add(&argv, cpu);
+	}
 	strv_add(&argv, "-m");
 	snprintf(num, sizeof(num), "%u", o->memory_mib ? o->memory_mib : 256);
 	strv_add(&argv, num);
@@ -769,10 +917,11 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 	strv_add(&argv, o->kernel);
 	strv_add(&argv, "-initrd");
 	strv_add(&argv, initrd);
-	unsigned long khz = host_tsc_khz();
+	unsigned long khz = arch->tsc_khz ? host_tsc_khz() : 0;
 	char append[256];
 	int alen = snprintf(append, sizeof(append),
-			    "console=ttyS0 panic=-1 quiet loglevel=1");
+			    "console=%s panic=-1 quiet loglevel=1",
+			    arch->console);
 	if (khz)
 		snprintf(append + alen, sizeof(append) - (size_t)alen,
 			 " tsc_early_khz=%lu", khz);
@@ -791,10 +940,8 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 		strv_add(&argv, "-drive");
 		strv_add(&argv, spec);
 		free(spec);
-		snprintf(num, sizeof(num), "%s,drive=disk%zu",
-			 o->machine == SD_VMCHECK_Q35 ? "virtio-blk-pci"
-						      : "virtio-blk-device",
-			 i);
+		snprintf(num, sizeof(num), "%s,drive=disk%zu,serial=%s%zu",
+			 machine->blk_device, i, DISK_SERIAL, i);
 		strv_add(&argv, "-device");
 		strv_add(&argv, num);
 	}
@@ -804,9 +951,9 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 		goto out;
 	}
 	res->qemu_argv = argv.v;
-	logf_(&r, SD_VMCHECK_LOG_INFO, "accelerator %s, machine %s%s",
-	      res->accel, o->machine == SD_VMCHECK_Q35 ? "q35" : "microvm",
-	      khz ? "" : ", host TSC frequency unknown");
+	logf_(&r, SD_VMCHECK_LOG_INFO, "%s guest, accelerator %s, machine %s%s",
+	      arch->name, res->accel, machine->name,
+	      arch->tsc_khz && !khz ? ", host TSC frequency unknown" : "");
 
 	/* Run it. */
 	struct sd_vmrun_options ro = {

@@ -5,8 +5,9 @@
  * at the end.
  *
  * The steps: read the image (and its bases) with imageinfo (format,
- * minimum kernel, label) and the kernel's version from its bzImage header,
- * refusing before booting a kernel older than the images need; resolve the
+ * minimum kernel, label) and the kernel's architecture and version
+ * (kimage.h), refusing before booting a kernel of another architecture
+ * than the guest's (guestarch.h) or older than the images need; resolve the
  * guest's kernel modules (kmod.h); write, in a private temporary directory
  * removed at the end, an initramfs (initramfs.h) of the guest init
  * (src/guest, embedded in the binary), the modules and the configuration
@@ -23,11 +24,6 @@
 
 #include "app/vmrun.h"
 #include "core/error.h"
-
-enum sd_vmcheck_machine {
-	SD_VMCHECK_MICROVM, /* -machine microvm, virtio-mmio disks */
-	SD_VMCHECK_Q35,     /* -machine q35, virtio-pci disks */
-};
 
 /* What one log line is about (sd_vmcheck_options.on_log). */
 enum sd_vmcheck_log {
@@ -56,7 +52,7 @@ enum sd_vmcheck_phase {
 /* The phase's name in logs and JSON ("initramfs", "qemu_start", ...). */
 const char *sd_vmcheck_phase_name(enum sd_vmcheck_phase p);
 
-/* The most bases one image may have here (disks /dev/vdb...). */
+/* The most bases one image may have here (each one more disk). */
 #define SD_VMCHECK_MAX_BASES 16
 
 struct sd_vmcheck_options {
@@ -64,12 +60,19 @@ struct sd_vmcheck_options {
 	const char *const *bases; /* its bases (pack --base), in order;
 				    * at most SD_VMCHECK_MAX_BASES */
 	size_t nbases;
-	const char *kernel;      /* a bzImage (vmlinuz) */
+	const char *arch;        /* the guest's architecture, a name of
+				  * guestarch.h ("x86_64", "aarch64", or
+				  * Debian's "amd64", "arm64"); NULL: the
+				  * host's */
+	const char *kernel;      /* its kernel (vmlinuz: a bzImage, an
+				  * arm64 Image, ...; kimage.h) */
 	const char *modules_dir; /* lib/modules/VERSION, or NULL: next
 					 * to the kernel (K/../lib/modules/R
 					 * for K/boot/vmlinuz-R), then
 					 * /lib/modules/R */
-	enum sd_vmcheck_machine machine;
+	const char *machine;     /* one of the architecture's machines
+				  * (guestarch.h: "microvm", "q35";
+				  * "virt"), NULL: its first */
 	unsigned memory_mib;     /* guest memory (0: 256) */
 	double timeout;          /* seconds until the program's
 					 * result (0: none) */
@@ -80,8 +83,9 @@ struct sd_vmcheck_options {
 	const char *const *argv; /* the program (absolute, in the
 					 * guest) and its arguments */
 	size_t argc;
-	const char *qemu; /* QEMU's binary (NULL:
-					 * qemu-system-x86_64, looked up in
+	const char *qemu; /* QEMU's binary (NULL: the
+					 * architecture's,
+					 * qemu-system-ARCH, looked up in
 					 * PATH) */
 	/* The program's output, one console line at a time (without its
 	 * line end); may be NULL. */
@@ -99,7 +103,8 @@ struct sd_vmcheck_options {
 
 enum sd_vmcheck_outcome {
 	SD_VMCHECK_REFUSED,     /* not booted: bad input (image, kernel,
-				 * modules, a kernel too old) */
+				 * modules, a kernel too old or of another
+				 * architecture, no init for it) */
 	SD_VMCHECK_NOT_STARTED, /* the VM could not be started */
 	SD_VMCHECK_EXITED,      /* the program exited: status */
 	SD_VMCHECK_SIGNALED,    /* it was killed: status is 128 + N */
@@ -125,6 +130,10 @@ struct sd_vmcheck_result {
 	bool powered_off; /* init printed its poweroff marker */
 	enum sd_vmrun_end end;
 	int qemu_wait_status;
+	const char *arch;         /* the guest's (guestarch.h), NULL
+				   * before it is known */
+	const char *machine;      /* its machine's name, likewise */
+	const char *kernel_kind;  /* kimage.h ("bzImage", ...), or NULL */
 	char kernel_release[128]; /* "6.1.0-57-cloud-amd64" ("" unknown) */
 	uint32_t kernel_version;  /* SD_KVER, 0 unknown */
 	uint32_t min_kernel;      /* what the images need (SD_KVER) */
@@ -152,8 +161,11 @@ void sd_vmcheck_result_release(struct sd_vmcheck_result *r);
  * Boot and check.  Returns 0 once the VM ran and ended (the outcome says
  * how: EXITED, SIGNALED, TIMEOUT, NO_RESULT, INTERRUPTED); an error when
  * it did not run, the outcome saying why: REFUSED (SD_ERR_USAGE for bad
- * options, an image without the label --by-label needs, or a kernel too
- * old for the images, naming the feature and the version it needs;
+ * options — an unknown architecture or machine —, an image without the
+ * label --by-label needs, a kernel of another architecture, or a kernel
+ * too old for the images, naming the feature and the version it needs;
+ * SD_ERR_UNSUPPORTED when this build embeds no guest init for the
+ * architecture, naming the cross compiler it lacked;
  * SD_ERR_IO/SD_ERR_CORRUPT for an unreadable image or kernel;
  * SD_ERR_MISSING for a module not found) or NOT_STARTED (the initramfs
  * could not be written, QEMU could not be started, or it exited with an

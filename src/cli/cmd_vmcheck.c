@@ -35,8 +35,15 @@ static void help(FILE *f)
 		"Boot IMAGE in a QEMU microVM (read-only virtio disk, mounted "
 		"at the store\ndirectory by our own init), run PROGRAM from it "
 		"and exit with its status.\nQEMU is always gone at the end.\n\n"
-		"  --kernel VMLINUZ   the guest kernel (a bzImage; "
-		"scripts/fetch-guest-kernel.sh)\n"
+		"  --arch ARCH        the guest's architecture: x86_64, "
+		"aarch64 or s390x\n"
+		"                     (amd64, arm64; default: the host's), "
+		"booted under\n"
+		"                     qemu-system-ARCH\n"
+		"  --kernel VMLINUZ   the guest kernel, of that architecture "
+		"(scripts/\n"
+		"                     fetch-guest-kernel.sh [ARCH] fetches "
+		"Debian's)\n"
 		"  --modules DIR      its modules (lib/modules/RELEASE; "
 		"default: next to the\n"
 		"                     kernel, ROOT/lib/modules/RELEASE for "
@@ -48,7 +55,10 @@ static void help(FILE *f)
 		"it (default 10)\n"
 		"  --memory M         guest memory in MiB, or with a K/M/G "
 		"suffix (default 256)\n"
-		"  --machine microvm|q35  QEMU machine (default microvm)\n"
+		"  --machine NAME     QEMU machine: microvm (default) or q35 "
+		"for x86_64,\n"
+		"                     virt for aarch64, s390-ccw-virtio for "
+		"s390x\n"
 		"  --base BASE.img    a base of IMAGE (pack --base), attached "
 		"and overlaid;\n"
 		"                     repeatable, in order\n"
@@ -58,7 +68,7 @@ static void help(FILE *f)
 		"  --store-dir DIR    where the guest mounts it (default "
 		"/nix/store)\n"
 		"  --qemu BIN         QEMU's binary (default "
-		"qemu-system-x86_64)\n"
+		"qemu-system-ARCH)\n"
 		"  --log FILE         every phase, console line and teardown "
 		"step, timed\n"
 		"  --json             one JSON document on stdout (the "
@@ -237,6 +247,7 @@ static void print_json(const struct sd_vmcheck_options *o,
 	sd_json_object_end(&j);
 	sd_json_key(&j, "seconds");
 	sd_json_seconds(&j, r->seconds);
+	sd_json_kv_string(&j, "arch", r->arch);
 	sd_json_kv_string(&j, "kernel", o->kernel);
 	sd_json_kv_string(&j, "kernel_version",
 			  r->kernel_release[0] ? r->kernel_release : NULL);
@@ -245,8 +256,7 @@ static void print_json(const struct sd_vmcheck_options *o,
 	sd_json_kv_u64(&j, "modules", r->nmodules);
 	sd_json_key(&j, "qemu");
 	sd_json_object_begin(&j);
-	sd_json_kv_string(&j, "machine",
-			  o->machine == SD_VMCHECK_Q35 ? "q35" : "microvm");
+	sd_json_kv_string(&j, "machine", r->machine);
 	sd_json_kv_string(&j, "accel", r->accel);
 	sd_json_key(&j, "argv");
 	if (r->qemu_argv) {
@@ -347,6 +357,7 @@ static void report(const struct sd_vmcheck_options *o,
 int sd_cmd_vmcheck(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{"arch", required_argument, NULL, 'a'},
 		{"kernel", required_argument, NULL, 'k'},
 		{"modules", required_argument, NULL, 'M'},
 		{"timeout", required_argument, NULL, 't'},
@@ -367,7 +378,6 @@ int sd_cmd_vmcheck(int argc, char **argv)
 		.timeout = 300,
 		.grace = 10,
 		.memory_mib = 256,
-		.machine = SD_VMCHECK_MICROVM,
 	};
 	const char **bases = NULL;
 	size_t nbases = 0;
@@ -407,18 +417,8 @@ int sd_cmd_vmcheck(int argc, char **argv)
 			if (!parse_memory(optarg, &o.memory_mib))
 				goto out;
 			break;
-		case 'x':
-			if (!strcmp(optarg, "microvm")) {
-				o.machine = SD_VMCHECK_MICROVM;
-			} else if (!strcmp(optarg, "q35")) {
-				o.machine = SD_VMCHECK_Q35;
-			} else {
-				sd_cli_errorf(
-					"--machine \"%s\": microvm or q35",
-					optarg);
-				goto out;
-			}
-			break;
+		case 'a': o.arch = optarg; break;
+		case 'x': o.machine = optarg; break;
 		case 'b': bases[nbases++] = optarg; break;
 		case 'L': o.by_label = true; break;
 		case 's':
@@ -471,7 +471,8 @@ int sd_cmd_vmcheck(int argc, char **argv)
 	}
 	if (!o.kernel) {
 		sd_cli_errorf("vmcheck needs --kernel VMLINUZ "
-			      "(scripts/fetch-guest-kernel.sh fetches one)");
+			      "(scripts/fetch-guest-kernel.sh [ARCH] fetches "
+			      "one)");
 		goto out;
 	}
 	o.bases = bases;

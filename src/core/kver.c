@@ -182,6 +182,31 @@ bool sd_kver_parse(const char *s, uint32_t *out)
 	return true;
 }
 
+uint32_t sd_kver_release(const char *s)
+{
+	unsigned part[3] = {0, 0, 0};
+	int np = 0;
+	const char *p = s;
+
+	while (np < 3) {
+		if (*p < '0' || *p > '9')
+			break;
+		unsigned v = 0;
+		while (*p >= '0' && *p <= '9') {
+			if (v < 1000)
+				v = v * 10 + (unsigned)(*p - '0');
+			p++;
+		}
+		part[np++] = v > 255 ? 255 : v;
+		if (*p != '.')
+			break;
+		p++;
+	}
+	if (np < 2 || part[0] == 0)
+		return 0;
+	return SD_KVER(part[0], part[1], part[2]);
+}
+
 void sd_kver_format(uint32_t v, char *buf, size_t len)
 {
 	if (v == SD_KVER_NEVER)

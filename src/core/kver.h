@@ -52,6 +52,14 @@ extern const struct sd_kfeature sd_kfeatures[];
  */
 bool sd_kver_parse(const char *s, uint32_t *out);
 
+/*
+ * The version at the start of a kernel release string (uname -r,
+ * "6.1.0-57-cloud-amd64" is 6.1.0): "X.Y" or "X.Y.Z", whatever follows;
+ * a part above 255 counts as 255.  0 when @s does not start with "X.Y"
+ * (X >= 1).
+ */
+uint32_t sd_kver_release(const char *s);
+
 /* "X.Y" (or "X.Y.Z" when Z is not 0) into @buf; "none" for
  * SD_KVER_NEVER. */
 void sd_kver_format(uint32_t v, char *buf, size_t len);

@@ -14,8 +14,14 @@
  *   store=DIR     the store directory to mount at, e.g. /nix/store; once
  *   disk=FSTYPE:SPEC
  *                 a disk to mount read-only, FSTYPE "squashfs" or
- *                 "erofs", SPEC a device ("/dev/vda") or "LABEL=NAME"
- *                 (found by the filesystem label in its superblock); the
+ *                 "erofs", SPEC a device ("/dev/vda"), "LABEL=NAME"
+ *                 (found by the filesystem label in its superblock) or
+ *                 "SERIAL=NAME" (found by the disk's serial number,
+ *                 /sys/block/DEV/serial, which QEMU's virtio-blk
+ *                 serial= property sets: the host names each disk so,
+ *                 since the order of /dev/vdX follows the transports'
+ *                 probe order, which on aarch64's "virt" board is not
+ *                 the command line's); the
  *                 first is the image, the rest its bases in order; one
  *                 disk is mounted at the store directory, several are
  *                 each mounted under /run/storedisk/N and overlaid there

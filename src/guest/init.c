@@ -10,9 +10,10 @@
  *   2. reads SD_VM_CONF_PATH (before the "init" marker, which carries the
  *      configuration's nonce), then mounts /proc, /sys and /run (tmpfs);
  *   3. loads each module with finit_module(2) (one already there is fine);
- *   4. waits up to DEVICE_WAIT_MS for each disk (a device path, or
+ *   4. waits up to DEVICE_WAIT_MS for each disk (a device path;
  *      "LABEL=NAME": the EROFS volume name read from the superblock of each
- *      device under /sys/block; squashfs has no label);
+ *      device under /sys/block, squashfs has no label; or "SERIAL=NAME":
+ *      the serial number in /sys/block/DEV/serial);
  *   5. mounts the disk read-only at the store directory, or each disk under
  *      SD_VM_LOWER_DIR/N (N from 0, the image first) and a read-only
  *      overlayfs of them at the store directory;
@@ -415,14 +416,68 @@ static int find_by_label(const char *label, char *out, size_t outsz)
 	return found;
 }
 
+/*
+ * 1 when /sys/block/@name/serial holds @serial (without its line end), 0
+ * when not (or there is none: not a virtio disk).
+ */
+static int serial_is(const char *name, const char *serial)
+{
+	char path[320], buf[64];
+	size_t n = strlen(serial);
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof path, "/sys/block/%s/serial", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	r = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (r <= 0)
+		return 0;
+	while (r > 0 && (buf[r - 1] == '\n' || buf[r - 1] == '\0'))
+		r--;
+	return (size_t)r == n && memcmp(buf, serial, n) == 0;
+}
+
+/*
+ * Look through /sys/block for the disk whose serial is @serial: 1 with its
+ * path in @out, 0 when none is (yet); two disks with it fail.
+ */
+static int find_by_serial(const char *serial, char *out, size_t outsz)
+{
+	DIR *dir = opendir("/sys/block");
+	struct dirent *e;
+	int found = 0;
+
+	if (!dir)
+		fail("/sys/block: %s", strerror(errno));
+	while ((e = readdir(dir)) != NULL) {
+		char dev[288];
+		if (e->d_name[0] == '.' || !serial_is(e->d_name, serial))
+			continue;
+		snprintf(dev, sizeof dev, "/dev/%s", e->d_name);
+		if (found)
+			fail("serial %s: on both %s and %s", serial, out, dev);
+		snprintf(out, outsz, "%s", dev);
+		found = 1;
+	}
+	closedir(dir);
+	return found;
+}
+
 /* Wait (until @deadline) for the disk @d, leaving its device in d->dev. */
 static void find_disk(struct disk *d, long long deadline)
 {
-	const char *label = NULL;
+	const char *label = NULL, *serial = NULL;
 	struct stat st;
 	int e = 0;
 
-	if (strncmp(d->spec, "LABEL=", 6) == 0) {
+	if (strncmp(d->spec, "SERIAL=", 7) == 0) {
+		serial = d->spec + 7;
+		if (serial[0] == '\0')
+			fail("disk %s: an empty serial", d->spec);
+	} else if (strncmp(d->spec, "LABEL=", 6) == 0) {
 		label = d->spec + 6;
 		if (strcmp(d->fstype, "erofs") != 0)
 			fail("disk %s: %s has no filesystem label to find it by",
@@ -434,7 +489,12 @@ static void find_disk(struct disk *d, long long deadline)
 		snprintf(d->dev, sizeof d->dev, "%s", d->spec);
 	}
 	for (;;) {
-		if (label) {
+		if (serial) {
+			/* Its node in devtmpfs too, before it is used. */
+			if (find_by_serial(serial, d->dev, sizeof d->dev) &&
+			    stat(d->dev, &st) == 0)
+				return;
+		} else if (label) {
 			if (find_by_label(label, d->dev, sizeof d->dev))
 				return;
 		} else if (stat(d->dev, &st) == 0) {
@@ -448,6 +508,9 @@ static void find_disk(struct disk *d, long long deadline)
 			break;
 		sleep_ms(POLL_MS);
 	}
+	if (serial)
+		fail("disk %s: no disk with that serial after %d ms", d->spec,
+		     DEVICE_WAIT_MS);
 	if (label)
 		fail("disk %s: no EROFS device with that label after %d ms",
 		     d->spec, DEVICE_WAIT_MS);

@@ -76,6 +76,43 @@ static uint8_t *make_ko(const void *info, size_t ilen, size_t *len)
 	return b;
 }
 
+/* Reverse @n bytes at @p (a little-endian field becomes big-endian). */
+static void swap_field(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n / 2; i++) {
+		uint8_t t = p[i];
+		p[i] = p[n - 1 - i];
+		p[n - 1 - i] = t;
+	}
+}
+
+/* make_ko's output as a big-endian (s390x) module: ELFDATA2MSB and every
+ * field it set in that byte order. */
+static void to_big_endian(uint8_t *b)
+{
+	size_t sh_at = (size_t)get_le64(b + 0x28);
+	b[5] = 2;
+	swap_field(b + 16, 2);
+	put_le16(b + 18, 22); /* EM_S390, swapped below */
+	swap_field(b + 18, 2);
+	swap_field(b + 20, 4);
+	swap_field(b + 0x28, 8);
+	swap_field(b + 0x34, 2);
+	swap_field(b + 0x3a, 2);
+	swap_field(b + 0x3c, 2);
+	swap_field(b + 0x3e, 2);
+	for (size_t i = 0; i < 3; i++) {
+		uint8_t *sh = b + sh_at + i * 64;
+		swap_field(sh + 0, 4);
+		swap_field(sh + 4, 4);
+		swap_field(sh + 24, 8);
+		swap_field(sh + 32, 8);
+	}
+}
+
+/* ko() writes big-endian modules while this is set. */
+static bool ko_big_endian;
+
 /* Offsets in make_ko's output, for the corruption tests. */
 static size_t sh_table(const uint8_t *b)
 {
@@ -102,6 +139,8 @@ static void ko(const char *rel, const char *name, const char *deps)
 	n += (size_t)snprintf(info + n, sizeof(info) - n, "vermagic=6.1.0") + 1;
 	size_t len;
 	uint8_t *b = make_ko(info, n, &len);
+	if (ko_big_endian)
+		to_big_endian(b);
 	char path[512];
 	snprintf(path, sizeof(path), "m/kernel/%s", rel);
 	char *slash = strrchr(path, '/');
@@ -129,6 +168,21 @@ static const char *names(const struct sd_kmod_list *l)
 		at += (size_t)snprintf(buf + at, sizeof(buf) - at, "%s%s",
 				       i ? " " : "", l->v[i].name);
 	return buf;
+}
+
+/* s390x's modules are big-endian ELF: read in their own byte order. */
+Test(kmod, big_endian_modules)
+{
+	ko_big_endian = true;
+	ko("drivers/block/virtio_blk.ko", "virtio_blk", "virtio_ring");
+	ko("drivers/virtio/virtio_ring.ko", NULL, "");
+	ko_big_endian = false;
+	const char *w[] = {"virtio_blk"};
+	struct sd_kmod_list l;
+	struct sd_error err;
+	cr_assert_eq(resolve(w, 1, &l, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(names(&l), "virtio_ring virtio_blk");
+	sd_kmod_list_release(&l);
 }
 
 Test(kmod, dependencies_first_each_once)
@@ -340,7 +394,11 @@ Test(kmod, corrupt_elf)
 
 	memcpy(c, b, len);
 	c[4] = 1; /* 32-bit */
-	expect_corrupt(c, len, "not a 64-bit little-endian ELF file");
+	expect_corrupt(c, len, "not a 64-bit ELF file");
+
+	memcpy(c, b, len);
+	c[5] = 3; /* neither byte order */
+	expect_corrupt(c, len, "not a 64-bit ELF file");
 
 	memcpy(c, b, len);
 	put_le64(c + 0x28, UINT64_MAX - 8); /* e_shoff */
