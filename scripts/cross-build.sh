@@ -64,15 +64,17 @@ if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
 	$sudo_cmd dpkg --add-architecture "$arch"
 	apt_update
 fi
-if [ -z "$(apt-cache policy "libc6:$arch" | awk '/Candidate:/ { print $2 }' | grep -v '(none)')" ]; then
+# No package index for ARCH yet (added by hand, or lists cleaned).
+if ! ls /var/lib/apt/lists/*_binary-"$arch"_Packages* >/dev/null 2>&1; then
 	apt_update
 fi
 tools="crossbuild-essential-$arch qemu-user-static meson ninja-build pkg-config python3 file"
+# shellcheck disable=SC2086
+installed=$(dpkg-query -W -f '${Package} ${Status}\n' $tools 2>/dev/null |
+	awk '/ install ok installed$/ { print $1 }')
 missing=
 for p in $tools; do
-	if ! dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-		missing="$missing $p"
-	fi
+	printf '%s\n' "$installed" | grep -qx "$p" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
 	apt_update
@@ -90,29 +92,48 @@ sysroot=$cache/root
 # build needs), and the target's C library.
 devs=$(sed '/^# tests/q' "$top/scripts/debian-packages.txt" | grep -v '^#' | grep -- '-dev$')
 roots="libc6-dev $devs"
-# Their closure on ARCH: the packages apt names with :ARCH (those of
-# another architecture, e.g. gcc-12-base, are the host's own tools or
-# arch:all data the build does not need; <virtual> ones are provided by a
-# real package in the list).
-# shellcheck disable=SC2086
-pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
-	--no-breaks --no-replaces --no-enhances $(printf "%s:$arch " $roots) |
-	grep -v '^ ' | grep ":$arch\$" | sort -u)
-# The key: the exact files apt would fetch.
-# shellcheck disable=SC2086
-uris=$(cd /tmp && apt-get download --print-uris $pkgs)
-[ -n "$uris" ] || {
-	say "apt-get download --print-uris gave nothing for: $pkgs"
-	exit 1
-}
+# Resolving the closure takes apt several seconds: its result is kept
+# with the state it came from (the root list and apt's package indexes),
+# and resolved again only when that changes (apt-get update, a new list).
+state=$(
+	echo "$arch $roots"
+	ls -l --time-style=+%s /var/lib/apt/lists/*_Packages* 2>/dev/null || true
+)
+state=$(printf '%s\n' "$state" | sha256sum | cut -c1-64)
+if [ -f "$cache/resolved" ] && [ "$(head -1 "$cache/resolved")" = "$state" ]; then
+	uris=$(tail -n +2 "$cache/resolved")
+else
+	# The closure on ARCH: the packages apt names with :ARCH (those of
+	# another architecture, e.g. gcc-12-base, are the host's own tools
+	# or arch:all data the build does not need; <virtual> ones are
+	# provided by a real package in the list).
+	# shellcheck disable=SC2086
+	pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+		--no-breaks --no-replaces --no-enhances $(printf "%s:$arch " $roots) |
+		grep -v '^ ' | grep ":$arch\$" | sort -u)
+	# The exact files apt would fetch: URL, file name, size, SHA-256.
+	# shellcheck disable=SC2086
+	uris=$(cd /tmp && apt-get download --print-uris $pkgs)
+	[ -n "$uris" ] || {
+		say "apt-get download --print-uris gave nothing for: $pkgs"
+		exit 1
+	}
+	mkdir -p "$cache"
+	printf '%s\n%s\n' "$state" "$uris" >"$cache/resolved"
+fi
+npkgs=$(printf '%s\n' "$uris" | wc -l)
+# The sysroot's key: those files.
 key=$(printf '%s\n' "$uris" | awk '{ print $2, $3, $4 }' | sort | sha256sum | cut -c1-64)
 if [ -f "$cache/key" ] && [ "$(cat "$cache/key")" = "$key" ] && [ -f "$cache/packages" ]; then
-	say "sysroot $sysroot is up to date ($(printf '%s\n' "$uris" | wc -l) packages)"
+	say "sysroot $sysroot is up to date ($npkgs packages)"
 else
-	say "making the sysroot $sysroot from $(printf '%s\n' "$uris" | wc -l) $arch packages:"
+	# apt-get download takes package names: those of the .deb files
+	# (NAME_VERSION_ARCH.deb), with :ARCH.
+	pkgs=$(printf '%s\n' "$uris" | awk '{ split($2, f, "_"); print f[1] ":'"$arch"'" }')
+	say "making the sysroot $sysroot from $npkgs $arch packages:"
 	printf '%s\n' "$pkgs" | tr '\n' ' ' | fold -s -w 76 | sed 's/^/    /' >&2
 	echo >&2
-	rm -rf "$cache"
+	rm -rf "$sysroot" "$cache/debs" "$cache/packages" "$cache/key"
 	mkdir -p "$cache/debs" "$sysroot"
 	# apt fetches as its sandbox user where it can write
 	[ "$(id -u)" -ne 0 ] || ! id _apt >/dev/null 2>&1 || chown _apt "$cache/debs"
