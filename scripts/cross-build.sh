@@ -107,7 +107,7 @@ else
 	# another architecture, e.g. gcc-12-base, are the host's own tools
 	# or arch:all data the build does not need; <virtual> ones are
 	# provided by a real package in the list).
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2046,SC2086
 	pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
 		--no-breaks --no-replaces --no-enhances $(printf "%s:$arch " $roots) |
 		grep -v '^ ' | grep ":$arch\$" | sort -u)

@@ -11,7 +11,9 @@
 # for scripts/cross-build.sh, not a test suite.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck disable=SC2034 # both are read through eval
 native=${1:?usage: compare.sh NATIVE CROSS [WORKDIR]}
+# shellcheck disable=SC2034
 cross=${2:?usage: compare.sh NATIVE CROSS [WORKDIR]}
 work=${3:-$(mktemp -d /tmp/sdcross.XXXXXX)}
 mkdir -p "$work"
@@ -34,7 +36,7 @@ for c in $cases; do
 	[ "$fmtcomp" = "$c" ] || extra=$(echo "${c#*/}" | tr '/' ' ')
 	fmt=${fmtcomp%%:*}
 	comp=${fmtcomp#*:}
-	tag=$(echo "$c" | tr '/:=' '_ee' | tr -d -- -)
+	tag=$(echo "$c" | tr -d -- '-' | tr '/:=' '_.e')
 	for who in native cross; do
 		eval "bin=\$$who"
 		t0=$(now)
@@ -56,6 +58,7 @@ for c in $cases; do
 		status=1
 	fi
 	for pair in "native cross" "cross native"; do
+		# shellcheck disable=SC2086
 		set -- $pair
 		eval "bin=\$$1"
 		if ! "$bin" verify "$work/$tag.$2" >"$work/$tag.verify-$1" 2>&1; then

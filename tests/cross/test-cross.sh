@@ -26,6 +26,7 @@ if [ -z "$STOREDISK" ]; then
 	echo "1..0 # SKIP no native binary (set SD or STOREDISK)"
 	exit 0
 fi
+# shellcheck source=tests/cli/lib.sh
 . "$SRCDIR/tests/cli/lib.sh"
 
 [ -n "${SD_CROSS:-}" ] || skip_all "SD_CROSS unset (a wrapper from scripts/cross-build.sh ARCH DIR: DIR/storedisk)"
@@ -61,6 +62,7 @@ known_diff() {
 	esac
 	[ "$kd_fmt" = squashfs ] && pkgs="$pkgs libsquashfs1"
 	for p in $pkgs; do
+		# shellcheck disable=SC2046
 		set -- $(lib_of "$p")
 		if [ "${1:-}" != "${2:-}" ]; then
 			echo "upstream $p differs: host ${1:-none}, $arch sysroot ${2:-none}"
