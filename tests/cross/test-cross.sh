@@ -14,7 +14,10 @@
 #    a skip with the reason after checking the two images hold the same
 #    files;
 #  - verify, info --json, ls -lR and registration --image of each image by
-#    the other binary: the same verdict and the same text.
+#    the other binary: the same verdict and the same text;
+#  - packs from a Nix database (SQLite), a nix-store --export stream and a
+#    tar, and export --tar: the same bytes; a compression cache made by
+#    one binary serves the other (cache hits, the same image).
 # Environment: SD or STOREDISK, SD_CROSS, optional SD_CROSS_VERSIONS
 # (default: versions.txt beside SD_CROSS), SRCDIR (default: this tree).
 # Skips (1..0) when SD_CROSS is unset or does not run.
@@ -148,5 +151,52 @@ for c in $cases; do
 	same_output "$name: info --json of the native image" info --json "$a"
 	same_output "$name: ls -lR of the native image" ls -lR "$a"
 	same_output "$name: registration --image of the native image" registration --image "$a"
+done
+
+# The other inputs (a Nix database through SQLite, a `nix-store --export`
+# stream, a tar) and the compression cache, one case each: the same image
+# from both, and a cache made by one host serves the other.
+# same_pack DESCRIPTION PACK-ARGS...: both binaries pack the same image.
+same_pack() {
+	desc=$1
+	shift
+	rm -f "$WORK/p.native" "$WORK/p.cross"
+	"$SD" pack -q --no-digest -o "$WORK/p.native" "$@" 2>"$WORK/e.native"
+	"$XS" pack -q --no-digest -o "$WORK/p.cross" "$@" 2>"$WORK/e.cross"
+	if [ ! -f "$WORK/p.native" ] || [ ! -f "$WORK/p.cross" ]; then
+		fail "$desc: pack: native: $(head -1 "$WORK/e.native") $arch: $(head -1 "$WORK/e.cross")"
+	elif cmp -s "$WORK/p.native" "$WORK/p.cross"; then
+		ok "$desc"
+	else
+		fail "$desc: the images differ"
+	fi
+}
+"$SD" registration --store "$store" "$root" "$big" >"$WORK/reg"
+python3 "$SRCDIR/tests/cli/mknixdb.py" "$WORK/reg" "$WORK/db.sqlite"
+python3 "$SRCDIR/tests/cli/mkexport.py" "$WORK/export.nar" "$store" "reg=$WORK/reg"
+same_pack "pack --db (SQLite) --embed-registration: the same image" --compress zstd \
+	--db "$WORK/db.sqlite" --embed-registration --store "$store" "$root" "$big"
+same_pack "pack --nix-export (EROFS lzma): the same image" --format erofs --compress lzma \
+	--nix-export "$WORK/export.nar"
+same_output "export --tar of the native image: the same tar" export "$WORK/1.native" --tar -
+"$SD" export "$WORK/1.native" --tar "$WORK/store.tar"
+same_pack "pack --tar (EROFS lz4hc, ztailpacking): the same image" --format erofs \
+	--compress lz4hc --ztailpacking --tar "$WORK/store.tar"
+for who in native cross; do
+	[ $who = native ] && bin=$SD || bin=$XS
+	other=cross
+	[ $who = native ] || other=native
+	"$bin" pack -q --no-digest --compress zstd --cache "$WORK/cache.$who" \
+		-o "$WORK/c.$who" --store "$store" "$root" "$big" 2>/dev/null
+	[ $who = native ] && bin=$XS || bin=$SD
+	"$bin" pack --no-digest --compress zstd --cache "$WORK/cache.$who" \
+		-o "$WORK/c2.$who" --store "$store" "$root" "$big" >"$WORK/c2.out" 2>&1
+	if [ -f "$WORK/c.$who" ] && cmp -s "$WORK/c.$who" "$WORK/c2.$who" &&
+		grep -q 'files written from the cache without reading them: [1-9]' "$WORK/c2.out"; then
+		ok "a compression cache made by the $who binary serves the $other one (same image)"
+	else
+		fail "a compression cache made by the $who binary serves the $other one (same image)"
+		diag "$(grep -i 'cache\|sha256' "$WORK/c2.out" | head -4)"
+	fi
 done
 finish
