@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# cross-build.sh s390x|arm64 DIR — build storedisk for Debian s390x (the
-# big-endian host) or arm64 on this amd64 Debian 12 machine, and leave
-# DIR/storedisk, a wrapper that runs the cross-built binary under qemu-user
-# with the same arguments as the native one (exit status passed through).
+# cross-build.sh s390x|arm64 DIR [MESON-OPTION...] — build storedisk for
+# Debian s390x (the big-endian host) or arm64 on an amd64 Debian 12 machine,
+# and leave DIR/storedisk, a wrapper that runs the cross-built binary under
+# qemu-user with the same arguments as the native one (exit status passed
+# through).
 #
 # Steps, each said on stderr as it runs:
 #  1. host tools: crossbuild-essential-ARCH, qemu-user-static, meson,
@@ -21,16 +22,18 @@
 #     versions, SHA-256), so a change of the list or of the archive re-makes
 #     it.
 #  3. meson setup (scripts/cross/ARCH.ini, release, -Dtests=disabled:
-#     Criterion has no s390x build) and ninja in DIR/build; then a check
-#     that every shared library the binary needs, transitively, is in the
-#     sysroot (a missing .so fails here, loudly), and that the guest init
-#     (src/guest) is a static ARCH executable.
+#     Criterion has no s390x build; the MESON-OPTIONs, e.g. -Dwerror=true,
+#     go to `meson setup` the first time and to `meson configure` when
+#     DIR/build exists, as in scripts/build.sh) and ninja in DIR/build;
+#     then a check that every shared library the binary needs, transitively,
+#     is in the sysroot (a missing .so fails here, loudly), and that the
+#     guest init (src/guest) is a static ARCH executable.
 #  4. DIR/storedisk (the wrapper) and DIR/versions.txt: the versions of the
 #     compression libraries in the sysroot and on the host.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-arch=${1:?usage: cross-build.sh s390x|arm64 DIR}
-dir=${2:?usage: cross-build.sh s390x|arm64 DIR}
+arch=${1:?usage: cross-build.sh s390x|arm64 DIR [MESON-OPTION...]}
+dir=${2:?usage: cross-build.sh s390x|arm64 DIR [MESON-OPTION...]}
 case $arch in
 s390x) triplet=s390x-linux-gnu qemu=qemu-s390x-static ;;
 arm64) triplet=aarch64-linux-gnu qemu=qemu-aarch64-static ;;
@@ -42,6 +45,7 @@ esac
 say() { echo "cross-build[$arch]: $*" >&2; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
+shift 2
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
@@ -178,7 +182,10 @@ if [ ! -f "$build/build.ninja" ]; then
 	say "meson setup $build"
 	meson setup "$build" "$top" --cross-file "$dir/sysroot.ini" \
 		--cross-file "$top/scripts/cross/$arch.ini" \
-		--buildtype=release -Dtests=disabled >&2
+		--buildtype=release -Dtests=disabled "$@" >&2
+elif [ $# -gt 0 ]; then
+	say "meson configure $build $*"
+	meson configure "$build" "$@" >&2
 fi
 say "ninja -C $build"
 ninja -C "$build" >&2
