@@ -39,7 +39,7 @@ write("share/mixed.bin", rng.randbytes(70000) + text[:90000] + b"\0" * 140000)
 write("bin/tool", b"#!/bin/sh\nexec true\n" + text[:5000], 0o755)
 write("empty", b"")
 os.makedirs(os.path.join(top, "emptydir"), exist_ok=True)
-for i in range(1500):
+for i in range(400):
     n = rng.randint(0, 6000)
     data = text[i * 7:i * 7 + n] if i % 3 else rng.randbytes(n)
     write("many/f%04d-%s" % (i, "x" * (i % 40)), data, 0o755 if i % 11 == 0 else 0o644)
