@@ -12,7 +12,10 @@
 #include <sqfs/dir_writer.h>
 #include <sqfs/error.h>
 #include <sqfs/meta_writer.h>
+#include <sqfs/super.h>
+#include <sqfs/table.h>
 
+#include "core/le.h"
 #include "formats/squashfs/sqfserr.h"
 #include "formats/squashfs/writer_dirindex.h"
 
@@ -243,6 +246,37 @@ static int table_error(struct sd_error *err, int sq, const char *what)
 			    sd_sqfs_strerror(sq));
 }
 
+/*
+ * The export (NFS) table: entry k (u64 little-endian) is the inode
+ * reference of inode number k + 1, i.e. of the node at post-order position
+ * k; written as libsquashfs writes tables (sqfs_write_table: metadata
+ * blocks, then their u64 LE locations) and flagged in the superblock.
+ * Ours, not libsquashfs's (sqfs_dir_writer_write_export_table): its
+ * dir_writer.c stores each entry in host byte order (`ptr[inum - 1] =
+ * iref`, 1.2.0 and its master), so a big-endian host wrote the table
+ * byte-swapped and its images differed from every other host's.
+ */
+static int write_export_table(struct meta_ctx *c)
+{
+	struct sd_sqfs_wstate *w = c->w;
+	size_t size = w->count * 8;
+	uint8_t *tab = malloc(size ? size : 1);
+	sqfs_u64 start;
+	int ret;
+
+	if (!tab)
+		return SQFS_ERROR_ALLOC;
+	for (size_t k = 0; k < w->count; k++)
+		put_le64(tab + 8 * k, c->ref[c->post[k]->index]);
+	ret = sqfs_write_table(w->file, w->comp.cmp, tab, size, &start);
+	free(tab);
+	if (ret)
+		return ret;
+	w->super.export_table_start = start;
+	w->super.flags |= SQFS_FLAG_EXPORTABLE;
+	return 0;
+}
+
 static int write_all(struct meta_ctx *c, struct sd_error *err)
 {
 	struct sd_sqfs_wstate *w = c->w;
@@ -276,12 +310,8 @@ static int write_all(struct meta_ctx *c, struct sd_error *err)
 	if (ret)
 		return table_error(err, ret, "fragment table");
 
-	const struct sd_node *root = w->tree->root;
-	w->super.root_inode_ref = c->ref[root->index];
-	ret = sqfs_dir_writer_write_export_table(c->dw, f, w->comp.cmp,
-						 c->ino[root->index],
-						 c->ref[root->index],
-						 &w->super);
+	w->super.root_inode_ref = c->ref[w->tree->root->index];
+	ret = write_export_table(c);
 	if (ret)
 		return table_error(err, ret, "export table");
 
@@ -300,9 +330,7 @@ int sd_sqfs_write_tables(struct sd_sqfs_wstate *w, struct sd_error *err)
 	c.im = sqfs_meta_writer_create(w->file, w->comp.cmp, 0);
 	c.dm = sqfs_meta_writer_create(w->file, w->comp.cmp,
 				       SQFS_META_WRITER_KEEP_IN_MEMORY);
-	c.dw = c.dm ? sqfs_dir_writer_create(
-			      c.dm, SQFS_DIR_WRITER_CREATE_EXPORT_TABLE)
-		    : NULL;
+	c.dw = c.dm ? sqfs_dir_writer_create(c.dm, 0) : NULL;
 	c.ids = sqfs_id_table_create(0);
 	c.ino = calloc(w->count, sizeof(*c.ino));
 	c.ref = calloc(w->count, sizeof(*c.ref));

@@ -1,0 +1,202 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# test-cross.sh — the same store gives the same image on every host (issue
+# 13): the native storedisk ($SD, or $STOREDISK as meson passes it) and a
+# cross-built one run under qemu-user ($SD_CROSS: the DIR/storedisk wrapper
+# of scripts/cross-build.sh, s390x for byte order, arm64 for unsigned char)
+# pack the demo store plus scripts/cross/mkbig.py's path in both formats
+# with every compressor, and each reads the other's images:
+#  - closure and registration of the store: the same text;
+#  - per case: the same image SHA-256, except where a compression library
+#    is known to differ (its upstream version in DIR/versions.txt differs
+#    from the host's, or liblz4 on a big-endian host: LZ4's fast match
+#    finder hashes the bytes as a host-order integer), which is reported as
+#    a skip with the reason after checking the two images hold the same
+#    files;
+#  - verify, info --json, ls -lR and registration --image of each image by
+#    the other binary: the same verdict and the same text;
+#  - packs from a Nix database (SQLite), a nix-store --export stream and a
+#    tar, and export --tar: the same bytes; a compression cache made by
+#    one binary serves the other (cache hits, the same image).
+# Environment: SD or STOREDISK, SD_CROSS, optional SD_CROSS_VERSIONS
+# (default: versions.txt beside SD_CROSS), SRCDIR (default: this tree).
+# Skips (1..0) when SD_CROSS is unset or does not run.
+here=$(cd "$(dirname "$0")" && pwd)
+: "${SRCDIR:=$(cd "$here/../.." && pwd)}"
+: "${STOREDISK:=${SD:-}}"
+export SRCDIR STOREDISK
+if [ -z "$STOREDISK" ]; then
+	echo "1..0 # SKIP no native binary (set SD or STOREDISK)"
+	exit 0
+fi
+# shellcheck source=tests/cli/lib.sh
+. "$SRCDIR/tests/cli/lib.sh"
+
+[ -n "${SD_CROSS:-}" ] || skip_all "SD_CROSS unset (a wrapper from scripts/cross-build.sh ARCH DIR: DIR/storedisk)"
+[ -x "$SD_CROSS" ] || skip_all "SD_CROSS=$SD_CROSS is not executable"
+XS=$SD_CROSS
+versions=${SD_CROSS_VERSIONS:-$(dirname "$XS")/versions.txt}
+[ -f "$versions" ] || skip_all "no $versions (scripts/cross-build.sh writes it beside the wrapper)"
+arch=$(awk 'NR == 1 { sub(/^sysroot-/, "", $2); print $2 }' "$versions")
+case $arch in
+s390x | powerpc | ppc64 | mips | mips64 | sparc64) big_endian=true ;;
+*) big_endian=false ;;
+esac
+"$XS" --version >"$WORK/xv" 2>&1 || skip_all "$XS --version fails under qemu-user: $(head -1 "$WORK/xv")"
+diag "cross: $arch (big-endian: $big_endian), $(cat "$WORK/xv")"
+
+# lib_of PACKAGE: "host-version sysroot-version" from versions.txt, upstream
+# versions only (no epoch, no Debian revision: a security patch of the
+# archive, say 5.4.1-1+deb12u1, does not excuse a different image).
+lib_of() {
+	awk -v p="$1" 'function up(v) { sub(/^[0-9]+:/, "", v); sub(/-[^-]*$/, "", v); return v }
+		$1 == p { print up($3), up($2) }' "$versions"
+}
+
+# known_diff FORMAT COMPRESSOR: why the two images may differ, or nothing.
+known_diff() {
+	kd_fmt=$1 kd_comp=$2
+	case $kd_comp in
+	gzip) pkgs=zlib1g ;;
+	xz | lzma) pkgs=liblzma5 ;;
+	lz4 | lz4hc) pkgs=liblz4-1 ;;
+	zstd) pkgs=libzstd1 ;;
+	*) pkgs= ;;
+	esac
+	[ "$kd_fmt" = squashfs ] && pkgs="$pkgs libsquashfs1"
+	for p in $pkgs; do
+		# shellcheck disable=SC2046
+		set -- $(lib_of "$p")
+		if [ "${1:-}" != "${2:-}" ]; then
+			echo "upstream $p differs: host ${1:-none}, $arch sysroot ${2:-none}"
+			return
+		fi
+	done
+	if [ "$big_endian" = true ] && [ "$kd_comp" = lz4 ]; then
+		echo "liblz4's fast compressor depends on the host's byte order (LZ4_hash5)"
+	fi
+}
+
+same_output() { # DESCRIPTION ARGS...: both binaries print the same stdout
+	desc=$1
+	shift
+	if ! "$SD" "$@" >"$WORK/o.native" 2>"$WORK/e.native"; then
+		fail "$desc: native $1 fails: $(head -1 "$WORK/e.native")"
+	elif ! "$XS" "$@" >"$WORK/o.cross" 2>"$WORK/e.cross"; then
+		fail "$desc: $arch $1 fails: $(head -1 "$WORK/e.cross")"
+	elif cmp -s "$WORK/o.native" "$WORK/o.cross"; then
+		ok "$desc"
+	else
+		fail "$desc: outputs differ"
+		diag "$(diff "$WORK/o.native" "$WORK/o.cross" | head -6)"
+	fi
+}
+
+root=$(demo_store "$WORK/demo")
+store=$WORK/demo/nix/store
+big=/nix/store/$(python3 "$SRCDIR/scripts/cross/mkbig.py" "$store" cross-big-1.0)
+same_output "closure --json of the store" closure --json --store "$store" "$root" "$big"
+same_output "registration of the store (NAR hashes)" registration --store "$store" "$root" "$big"
+
+cases="squashfs:none squashfs:gzip squashfs:xz squashfs:lz4 squashfs:zstd
+squashfs:zstd:19/--block-size=4096 squashfs:xz/--block-size=1048576
+erofs:none erofs:lz4 erofs:lz4hc erofs:lzma erofs:zstd
+erofs:lz4hc/--ztailpacking erofs:lzma/--pcluster-size=65536
+erofs:zstd/--ztailpacking/--pcluster-size=16384 erofs:none/--embed-registration"
+n=0
+for c in $cases; do
+	n=$((n + 1))
+	fmtcomp=${c%%/*}
+	extra=
+	[ "$fmtcomp" = "$c" ] || extra=$(echo "${c#*/}" | tr '/' ' ')
+	fmt=${fmtcomp%%:*}
+	comp=${fmtcomp#*:}
+	name=$(echo "$c" | tr '/' ' ')
+	a=$WORK/$n.native
+	b=$WORK/$n.cross
+	# shellcheck disable=SC2086
+	"$SD" pack -q --no-digest --format "$fmt" --compress "$comp" $extra \
+		-o "$a" --store "$store" "$root" "$big" 2>"$WORK/e.native"
+	# shellcheck disable=SC2086
+	"$XS" pack -q --no-digest --format "$fmt" --compress "$comp" $extra \
+		-o "$b" --store "$store" "$root" "$big" 2>"$WORK/e.cross"
+	if [ ! -f "$a" ] || [ ! -f "$b" ]; then
+		fail "$name: pack: native: $(head -1 "$WORK/e.native") $arch: $(head -1 "$WORK/e.cross")"
+		continue
+	fi
+	if [ "$(sha "$a")" = "$(sha "$b")" ]; then
+		ok "$name: the $arch image is the native one"
+	else
+		why=$(known_diff "$fmt" "${comp%%:*}")
+		rm -rf "$WORK/xa" "$WORK/xb"
+		if "$SD" extract "$a" "$WORK/xa" 2>/dev/null &&
+			"$SD" extract "$b" "$WORK/xb" 2>/dev/null &&
+			diff -r --no-dereference "$WORK/xa" "$WORK/xb" >/dev/null; then
+			ok "$name: the two images hold the same files"
+		else
+			fail "$name: the two images hold different files"
+		fi
+		chmod -R u+w "$WORK/xa" "$WORK/xb" 2>/dev/null
+		rm -rf "$WORK/xa" "$WORK/xb"
+		if [ -n "$why" ]; then
+			skip "$name: the images differ: $why"
+		else
+			fail "$name: the $arch image differs from the native one"
+			diag "cmp: $(cmp "$a" "$b" 2>&1 | head -1)"
+			diag "$(grep -E '^(library|libsquashfs1|liblz4-1|libzstd1|liblzma5|zlib1g) ' "$versions")"
+		fi
+	fi
+	check "$name: $arch verify of the native image" "$XS" verify -q "$a"
+	check "$name: native verify of the $arch image" "$SD" verify -q "$b"
+	same_output "$name: info --json of the native image" info --json "$a"
+	same_output "$name: ls -lR of the native image" ls -lR "$a"
+	same_output "$name: registration --image of the native image" registration --image "$a"
+done
+
+# The other inputs (a Nix database through SQLite, a `nix-store --export`
+# stream, a tar) and the compression cache, one case each: the same image
+# from both, and a cache made by one host serves the other.
+# same_pack DESCRIPTION PACK-ARGS...: both binaries pack the same image.
+same_pack() {
+	desc=$1
+	shift
+	rm -f "$WORK/p.native" "$WORK/p.cross"
+	"$SD" pack -q --no-digest -o "$WORK/p.native" "$@" 2>"$WORK/e.native"
+	"$XS" pack -q --no-digest -o "$WORK/p.cross" "$@" 2>"$WORK/e.cross"
+	if [ ! -f "$WORK/p.native" ] || [ ! -f "$WORK/p.cross" ]; then
+		fail "$desc: pack: native: $(head -1 "$WORK/e.native") $arch: $(head -1 "$WORK/e.cross")"
+	elif cmp -s "$WORK/p.native" "$WORK/p.cross"; then
+		ok "$desc"
+	else
+		fail "$desc: the images differ"
+	fi
+}
+"$SD" registration --store "$store" "$root" "$big" >"$WORK/reg"
+python3 "$SRCDIR/tests/cli/mknixdb.py" "$WORK/reg" "$WORK/db.sqlite"
+python3 "$SRCDIR/tests/cli/mkexport.py" "$WORK/export.nar" "$store" "reg=$WORK/reg"
+same_pack "pack --db (SQLite) --embed-registration: the same image" --compress zstd \
+	--db "$WORK/db.sqlite" --embed-registration --store "$store" "$root" "$big"
+same_pack "pack --nix-export (EROFS lzma): the same image" --format erofs --compress lzma \
+	--nix-export "$WORK/export.nar"
+same_output "export --tar of the native image: the same tar" export "$WORK/1.native" --tar -
+"$SD" export "$WORK/1.native" --tar "$WORK/store.tar"
+same_pack "pack --tar (EROFS lz4hc, ztailpacking): the same image" --format erofs \
+	--compress lz4hc --ztailpacking --tar "$WORK/store.tar"
+for who in native cross; do
+	[ $who = native ] && bin=$SD || bin=$XS
+	other=cross
+	[ $who = native ] || other=native
+	"$bin" pack -q --no-digest --compress zstd --cache "$WORK/cache.$who" \
+		-o "$WORK/c.$who" --store "$store" "$root" "$big" 2>/dev/null
+	[ $who = native ] && bin=$XS || bin=$SD
+	"$bin" pack --no-digest --compress zstd --cache "$WORK/cache.$who" \
+		-o "$WORK/c2.$who" --store "$store" "$root" "$big" >"$WORK/c2.out" 2>&1
+	if [ -f "$WORK/c.$who" ] && cmp -s "$WORK/c.$who" "$WORK/c2.$who" &&
+		grep -q 'files written from the cache without reading them: [1-9]' "$WORK/c2.out"; then
+		ok "a compression cache made by the $who binary serves the $other one (same image)"
+	else
+		fail "a compression cache made by the $who binary serves the $other one (same image)"
+		diag "$(grep -i 'cache\|sha256' "$WORK/c2.out" | head -4)"
+	fi
+done
+finish
