@@ -298,9 +298,10 @@ static void on_event(struct run *r, const char *ev, size_t len)
 		r->result = true;
 		phase(r, SD_VMCHECK_PH_RESULT);
 	} else if (word_is(ev, w, SD_VM_EV_ERROR) && !r->result) {
+		/* Init's last word, but no program exited: program_exit
+		 * stays null (a phase not reached). */
 		res->error = strndup(val, vlen);
 		r->result = true;
-		phase(r, SD_VMCHECK_PH_RESULT);
 	} else if (word_is(ev, w, SD_VM_EV_POWEROFF)) {
 		res->powered_off = true;
 		phase(r, SD_VMCHECK_PH_POWEROFF);

@@ -237,6 +237,7 @@ import json
 d = json.load(open('$WORK/out'))
 assert d['exit_code'] == 125 and d['outcome'] == 'no-result', d
 assert 'truncated' in d['damaged'] and 'mount' in d['error'], d
+assert d['phases']['mounted'] is None and d['phases']['program_exit'] is None, d
 "
 check "a truncated image: the log says it was booted anyway" grep -q 'booted anyway' "$WORK/trunc.log"
 size=$(stat -c %s "$WORK/ero.img")
