@@ -530,13 +530,17 @@ static int check_kernel(const struct sd_vmcheck_options *o,
 				    f && f->what ? ": " : "",
 				    f && f->what ? f->what : "");
 	sd_kver_format(in->min_kernel, need, sizeof(need));
+	/* The feature named as pack --min-kernel names it: "zstd (EROFS
+	 * Zstandard compression)". */
+	const char *fs = !strcmp(in->format, "erofs") ? "EROFS" : "SquashFS";
 	return sd_error_set(err, SD_ERR_USAGE,
 			    "kernel %s is Linux %s (%s), but %s needs Linux "
-			    "%s for %s%s%s%s: not booted",
+			    "%s for %s%s%s%s%s%s: not booted",
 			    o->kernel, have, res->kernel_release, d[worst].path,
 			    need,
 			    in->min_kernel_by ? in->min_kernel_by : in->format,
-			    f && f->what ? " (" : "",
+			    f && f->what ? " (" : "", f && f->what ? fs : "",
+			    f && f->what ? " " : "",
 			    f && f->what ? f->what : "",
 			    f && f->what ? ")" : "");
 }

@@ -512,14 +512,15 @@ int sd_cmd_vmcheck(int argc, char **argv)
 		report(&o, &r, code, quiet);
 	}
 	if (cx.log) {
+		/* The error first: the exit code is the log's last line. */
+		if (rc)
+			fprintf(cx.log, "%9.3f %-8s %s\n", r.seconds, "error",
+				err.msg);
 		fprintf(cx.log,
 			"%9.3f %-8s exit code %d (%s, the VM ended: %s)\n",
 			r.seconds, "result", code,
 			sd_vmcheck_outcome_name(r.outcome),
 			sd_vmcheck_end_name(&r));
-		if (rc)
-			fprintf(cx.log, "%9.3f %-8s %s\n", r.seconds, "error",
-				err.msg);
 		fclose(cx.log);
 	}
 	if (json && r.outcome != SD_VMCHECK_REFUSED)

@@ -194,7 +194,7 @@ nothing_left "q35 and the others"
 expect_rc 2 "EROFS zstd on Linux 6.1: refused before booting" \
 	vm --timeout $T --log "$WORK/zstd.log" "$WORK/zstd.img" -- "$P"
 check "the refusal names the feature and the version" \
-	sh -c "grep -q 'zstd' '$WORK/err' && grep -q 'needs Linux 6.10' '$WORK/err'"
+	grep -q 'needs Linux 6.10 for zstd (EROFS Zstandard compression): not booted' "$WORK/err"
 check "the refusal started no QEMU" sh -c "grep -Eq 'result +exit code 2' '$WORK/zstd.log' && ! grep -Eq 'phase +qemu_start' '$WORK/zstd.log'"
 expect_rc 2 "a relative PROGRAM: usage error" vm "$WORK/sq.img" -- prog
 expect_rc 2 "no --kernel: usage error" "$SD" vmcheck "$WORK/sq.img" -- "$P"
