@@ -623,6 +623,16 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 	}
 
 	/* The guest's modules. */
+	struct stat mst;
+	if (o->modules_dir && stat(o->modules_dir, &mst)) {
+		rc = sd_error_errno(err, SD_ERR_IO, errno, "--modules %s",
+				    o->modules_dir);
+		goto out;
+	} else if (o->modules_dir && !S_ISDIR(mst.st_mode)) {
+		rc = sd_error_errno(err, SD_ERR_IO, ENOTDIR, "--modules %s",
+				    o->modules_dir);
+		goto out;
+	}
 	if (o->modules_dir)
 		snprintf(moddir, sizeof(moddir), "%s", o->modules_dir);
 	else if ((rc = find_moddir(o->kernel, res->kernel_release, moddir,

@@ -201,6 +201,8 @@ expect_rc 2 "no --kernel: usage error" "$SD" vmcheck "$WORK/sq.img" -- "$P"
 expect_rc 2 "--machine pc: usage error" vm --machine pc "$WORK/sq.img" -- "$P"
 expect_rc 2 "an unreadable kernel: exit 2" \
 	"$SD" vmcheck --kernel "$WORK/none" --modules "$MODS" "$WORK/sq.img" -- "$P"
+expect_rc 2 "a missing --modules DIR: exit 2" vm --modules "$WORK/no-mods" "$WORK/sq.img" -- "$P"
+check "a missing --modules DIR: the option is named" contains "$WORK/err" "--modules $WORK/no-mods: No such file"
 expect_rc 120 "QEMU missing: 120" vm --qemu "$WORK/no-qemu" "$WORK/sq.img" -- "$P"
 check "QEMU missing: named" contains "$WORK/err" "no-qemu"
 nothing_left "refusals"
