@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,15 +135,19 @@ static bool parse_memory(const char *s, unsigned *mib)
 	bool suffix = len && (s[len - 1] < '0' || s[len - 1] > '9');
 	if (!sd_cli_parse_size(s, &v) || v == 0)
 		goto bad;
-	if (suffix)
+	if (suffix) {
+		/* QEMU's -m here is in MiB: 1536K is not rounded to 1. */
+		if (v & ((UINT64_C(1) << 20) - 1))
+			goto bad;
 		v >>= 20;
+	}
 	if (v == 0 || v > (1u << 20))
 		goto bad;
 	*mib = (unsigned)v;
 	return true;
 bad:
-	sd_cli_errorf("--memory \"%s\": not a size between 1 MiB and 1 TiB "
-		      "(MiB, or with a K/M/G suffix)",
+	sd_cli_errorf("--memory \"%s\": not a whole number of MiB between 1 "
+		      "MiB and 1 TiB (MiB, or with a K/M/G suffix)",
 		      s);
 	return false;
 }

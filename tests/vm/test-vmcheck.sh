@@ -198,6 +198,7 @@ check "the refusal names the feature and the version" \
 check "the refusal started no QEMU" sh -c "grep -Eq 'result +exit code 2' '$WORK/zstd.log' && ! grep -Eq 'phase +qemu_start' '$WORK/zstd.log'"
 expect_rc 2 "a relative PROGRAM: usage error" vm "$WORK/sq.img" -- prog
 expect_rc 2 "no --kernel: usage error" "$SD" vmcheck "$WORK/sq.img" -- "$P"
+expect_rc 2 "--memory 1536K (not whole MiB): usage error" vm --memory 1536K "$WORK/sq.img" -- "$P"
 expect_rc 2 "--machine pc: usage error" vm --machine pc "$WORK/sq.img" -- "$P"
 expect_rc 2 "an unreadable kernel: exit 2" \
 	"$SD" vmcheck --kernel "$WORK/none" --modules "$MODS" "$WORK/sq.img" -- "$P"
