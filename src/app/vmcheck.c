@@ -299,9 +299,10 @@ static void on_event(struct run *r, const char *ev, size_t len)
 		r->result = true;
 		phase(r, SD_VMCHECK_PH_RESULT);
 	} else if (word_is(ev, w, SD_VM_EV_ERROR) && !r->result) {
+		/* Init's last word, but no program exited: program_exit
+		 * stays null (a phase not reached). */
 		res->error = strndup(val, vlen);
 		r->result = true;
-		phase(r, SD_VMCHECK_PH_RESULT);
 	} else if (word_is(ev, w, SD_VM_EV_POWEROFF)) {
 		res->powered_off = true;
 		phase(r, SD_VMCHECK_PH_POWEROFF);
@@ -538,13 +539,17 @@ static int check_kernel(const struct sd_vmcheck_options *o,
 				    f && f->what ? ": " : "",
 				    f && f->what ? f->what : "");
 	sd_kver_format(in->min_kernel, need, sizeof(need));
+	/* The feature named as pack --min-kernel names it: "zstd (EROFS
+	 * Zstandard compression)". */
+	const char *fs = !strcmp(in->format, "erofs") ? "EROFS" : "SquashFS";
 	return sd_error_set(err, SD_ERR_USAGE,
 			    "kernel %s is Linux %s (%s), but %s needs Linux "
-			    "%s for %s%s%s%s: not booted",
+			    "%s for %s%s%s%s%s%s: not booted",
 			    o->kernel, have, res->kernel_release, d[worst].path,
 			    need,
 			    in->min_kernel_by ? in->min_kernel_by : in->format,
-			    f && f->what ? " (" : "",
+			    f && f->what ? " (" : "", f && f->what ? fs : "",
+			    f && f->what ? " " : "",
 			    f && f->what ? f->what : "",
 			    f && f->what ? ")" : "");
 }
@@ -748,6 +753,16 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 	}
 
 	/* The guest's modules. */
+	struct stat mst;
+	if (o->modules_dir && stat(o->modules_dir, &mst)) {
+		rc = sd_error_errno(err, SD_ERR_IO, errno, "--modules %s",
+				    o->modules_dir);
+		goto out;
+	} else if (o->modules_dir && !S_ISDIR(mst.st_mode)) {
+		rc = sd_error_errno(err, SD_ERR_IO, ENOTDIR, "--modules %s",
+				    o->modules_dir);
+		goto out;
+	}
 	if (o->modules_dir)
 		snprintf(moddir, sizeof(moddir), "%s", o->modules_dir);
 	else if ((rc = find_moddir(o->kernel, res->kernel_release, moddir,

@@ -43,7 +43,7 @@ enum sd_vmcheck_phase {
 	SD_VMCHECK_PH_MODULES,    /* "modules N" */
 	SD_VMCHECK_PH_MOUNTED,    /* "mounted" */
 	SD_VMCHECK_PH_STARTED,    /* "started": the program runs */
-	SD_VMCHECK_PH_RESULT,     /* "exit N", "signal N" or "error" */
+	SD_VMCHECK_PH_RESULT,     /* "exit N" or "signal N" (not "error") */
 	SD_VMCHECK_PH_POWEROFF,   /* "poweroff" */
 	SD_VMCHECK_PH_QEMU_EXIT,  /* QEMU was waited for */
 	SD_VMCHECK_NPHASES,

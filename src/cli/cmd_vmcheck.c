@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,15 +145,19 @@ static bool parse_memory(const char *s, unsigned *mib)
 	bool suffix = len && (s[len - 1] < '0' || s[len - 1] > '9');
 	if (!sd_cli_parse_size(s, &v) || v == 0)
 		goto bad;
-	if (suffix)
+	if (suffix) {
+		/* QEMU's -m here is in MiB: 1536K is not rounded to 1. */
+		if (v & ((UINT64_C(1) << 20) - 1))
+			goto bad;
 		v >>= 20;
+	}
 	if (v == 0 || v > (1u << 20))
 		goto bad;
 	*mib = (unsigned)v;
 	return true;
 bad:
-	sd_cli_errorf("--memory \"%s\": not a size between 1 MiB and 1 TiB "
-		      "(MiB, or with a K/M/G suffix)",
+	sd_cli_errorf("--memory \"%s\": not a whole number of MiB between 1 "
+		      "MiB and 1 TiB (MiB, or with a K/M/G suffix)",
 		      s);
 	return false;
 }
@@ -513,14 +518,15 @@ int sd_cmd_vmcheck(int argc, char **argv)
 		report(&o, &r, code, quiet);
 	}
 	if (cx.log) {
+		/* The error first: the exit code is the log's last line. */
+		if (rc)
+			fprintf(cx.log, "%9.3f %-8s %s\n", r.seconds, "error",
+				err.msg);
 		fprintf(cx.log,
 			"%9.3f %-8s exit code %d (%s, the VM ended: %s)\n",
 			r.seconds, "result", code,
 			sd_vmcheck_outcome_name(r.outcome),
 			sd_vmcheck_end_name(&r));
-		if (rc)
-			fprintf(cx.log, "%9.3f %-8s %s\n", r.seconds, "error",
-				err.msg);
 		fclose(cx.log);
 	}
 	if (json && r.outcome != SD_VMCHECK_REFUSED)

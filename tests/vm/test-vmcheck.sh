@@ -194,13 +194,16 @@ nothing_left "q35 and the others"
 expect_rc 2 "EROFS zstd on Linux 6.1: refused before booting" \
 	vm --timeout $T --log "$WORK/zstd.log" "$WORK/zstd.img" -- "$P"
 check "the refusal names the feature and the version" \
-	sh -c "grep -q 'zstd' '$WORK/err' && grep -q 'needs Linux 6.10' '$WORK/err'"
+	grep -q 'needs Linux 6.10 for zstd (EROFS Zstandard compression): not booted' "$WORK/err"
 check "the refusal started no QEMU" sh -c "grep -Eq 'result +exit code 2' '$WORK/zstd.log' && ! grep -Eq 'phase +qemu_start' '$WORK/zstd.log'"
 expect_rc 2 "a relative PROGRAM: usage error" vm "$WORK/sq.img" -- prog
 expect_rc 2 "no --kernel: usage error" "$SD" vmcheck "$WORK/sq.img" -- "$P"
+expect_rc 2 "--memory 1536K (not whole MiB): usage error" vm --memory 1536K "$WORK/sq.img" -- "$P"
 expect_rc 2 "--machine pc: usage error" vm --machine pc "$WORK/sq.img" -- "$P"
 expect_rc 2 "an unreadable kernel: exit 2" \
 	"$SD" vmcheck --kernel "$WORK/none" --modules "$MODS" "$WORK/sq.img" -- "$P"
+expect_rc 2 "a missing --modules DIR: exit 2" vm --modules "$WORK/no-mods" "$WORK/sq.img" -- "$P"
+check "a missing --modules DIR: the option is named" contains "$WORK/err" "--modules $WORK/no-mods: No such file"
 expect_rc 120 "QEMU missing: 120" vm --qemu "$WORK/no-qemu" "$WORK/sq.img" -- "$P"
 check "QEMU missing: named" contains "$WORK/err" "no-qemu"
 nothing_left "refusals"
@@ -237,6 +240,7 @@ import json
 d = json.load(open('$WORK/out'))
 assert d['exit_code'] == 125 and d['outcome'] == 'no-result', d
 assert 'truncated' in d['damaged'] and 'mount' in d['error'], d
+assert d['phases']['mounted'] is None and d['phases']['program_exit'] is None, d
 "
 check "a truncated image: the log says it was booted anyway" grep -q 'booted anyway' "$WORK/trunc.log"
 size=$(stat -c %s "$WORK/ero.img")
