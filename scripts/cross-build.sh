@@ -30,6 +30,8 @@
 #     guest init (src/guest) is a static ARCH executable.
 #  4. DIR/storedisk (the wrapper) and DIR/versions.txt: the versions of the
 #     compression libraries in the sysroot and on the host.
+# Exit 0 built; 2 usage; 3 the host tools of step 1 cannot be installed;
+# 1 any other failure.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 arch=${1:?usage: cross-build.sh s390x|arm64 DIR [MESON-OPTION...]}
@@ -53,19 +55,25 @@ sudo_cmd=
 [ "$(id -u)" -eq 0 ] || sudo_cmd=sudo
 export DEBIAN_FRONTEND=noninteractive
 
-# 1. Host tools.
+# 1. Host tools.  Exit 3 when they cannot be installed (no network, no
+# root, no such package): the one failure scripts/test.sh lets the cross
+# tests skip on; every later failure is ours (exit 1).
+no_tools() {
+	say "$1"
+	exit 3
+}
 t0=$(now)
 updated=
 apt_update() {
 	if [ -z "$updated" ]; then
 		say "apt-get update"
-		$sudo_cmd apt-get update -q
+		$sudo_cmd apt-get update -q || no_tools "apt-get update failed"
 		updated=1
 	fi
 }
 if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
 	say "dpkg --add-architecture $arch (the sysroot's packages come from apt)"
-	$sudo_cmd dpkg --add-architecture "$arch"
+	$sudo_cmd dpkg --add-architecture "$arch" || no_tools "dpkg --add-architecture $arch failed"
 	apt_update
 fi
 # No package index for ARCH yet (added by hand, or lists cleaned).
@@ -84,7 +92,8 @@ if [ -n "$missing" ]; then
 	apt_update
 	say "apt-get install:$missing"
 	# shellcheck disable=SC2086
-	$sudo_cmd apt-get install -y -q --no-install-recommends $missing
+	$sudo_cmd apt-get install -y -q --no-install-recommends $missing ||
+		no_tools "apt-get install$missing failed"
 fi
 say "host tools ready ($(since "$t0"))"
 

@@ -16,7 +16,12 @@
 #                                                              (scripts/format-check.sh)
 #   clang    build-clang/    clang, -Werror                    unit and fuzz-replay suites
 #   release  build-release/  gcc --buildtype=release (-O3,     unit, fuzz-replay and sweep
-#                            NDEBUG), -Werror                  suites (100 cases)
+#                            NDEBUG), -Werror                  suites (100 cases); the cross
+#                                                              suite against storedisk
+#                                                              cross-built for s390x and
+#                                                              arm64 (scripts/cross-build.sh,
+#                                                              build-cross-ARCH/, run under
+#                                                              qemu-user)
 #
 # The shell and real-Nix suites drive the code through the CLI; they run
 # once, in the sanitizer build, where they find the most.  BUILDS="gcc asan"
@@ -78,7 +83,7 @@ for b in $builds; do
 	release)
 		dir=$top/build-release
 		opts="--buildtype=release -Db_ndebug=if-release -Dwerror=true"
-		testopts="$unit --suite sweep" ;;
+		testopts="$unit --suite sweep --suite cross" ;;
 	asan)
 		dir=$top/build-asan
 		# UBSan aborts at its first report instead of carrying on.
@@ -88,7 +93,7 @@ for b in $builds; do
 		# A third test process fills the cores while shell tests wait
 		# on mounts, sync and Python.
 		procs=3
-		testopts="--timeout-multiplier 3" ;;
+		testopts="--timeout-multiplier 3 --no-suite cross" ;;
 	*)
 		echo "test.sh: unknown build '$b' in BUILDS (gcc, clang, release, asan)" >&2
 		exit 2 ;;
@@ -103,6 +108,32 @@ for b in $builds; do
 		tally="$tally $b:build-failed:$dir"
 		failed=1
 		continue
+	fi
+	if [ "$b" = release ]; then
+		# The cross-built storedisk for tests/cross (suite 'cross'):
+		# named to the tests by SD_CROSS_<ARCH>, or the reason it is
+		# missing — _SKIP when its toolchain cannot be installed
+		# (cross-build.sh's exit 3), _ERROR for any other failure,
+		# which fails the test.
+		for xarch in s390x arm64; do
+			up=$(echo "$xarch" | tr '[:lower:]' '[:upper:]')
+			xdir=$top/build-cross-$xarch
+			mkdir -p "$logs"
+			xlog=$logs/cross-build-$xarch.log
+			x_start=$(date +%s)
+			set +e
+			"$top/scripts/cross-build.sh" "$xarch" "$xdir" -Dwerror=true >"$xlog" 2>&1
+			xrc=$?
+			set -e
+			echo "test.sh: cross build $xarch: exit $xrc in $(($(date +%s) - x_start)) s (log: $xlog)" >&2
+			case $xrc in
+			0) export "SD_CROSS_$up=$xdir/storedisk" ;;
+			3) export "SD_CROSS_${up}_SKIP=$(tail -1 "$xlog")" ;;
+			*)
+				tail -20 "$xlog" >&2
+				export "SD_CROSS_${up}_ERROR=exit $xrc: $(tail -1 "$xlog")" ;;
+			esac
+		done
 	fi
 	style=ok
 	if [ "$b" = gcc ] && ! "$top/scripts/format-check.sh"; then
