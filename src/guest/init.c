@@ -499,28 +499,59 @@ static void load_modules(const struct conf *c)
 	marker(SD_VM_EV_MODULES, n);
 }
 
+/*
+ * What the program's child writes on its close-on-exec pipe when a step
+ * fails: {step, errno}.  An end of file without it is the exec.
+ */
+enum { REP_PIPE = 1, REP_CONSOLE, REP_NULL, REP_EXEC };
+
 static _Noreturn void child(const struct conf *c, int report)
 {
-	int null;
+	int rep[2] = {REP_PIPE, 0};
+	int moved, null;
 
+	/* Above 2 first: with 0-2 closed at boot the pipe may be there, and
+	 * the dup2s below would replace it. */
+	moved = fcntl(report, F_DUPFD_CLOEXEC, 3);
+	if (moved < 0)
+		goto out;
+	report = moved;
+	rep[0] = REP_CONSOLE;
 	if (dup2(console, 1) < 0 || dup2(console, 2) < 0)
 		goto out;
+	rep[0] = REP_NULL;
 	null = open("/dev/null", O_RDONLY);
 	if (null < 0 || dup2(null, 0) < 0)
 		goto out;
 	if (null > 2)
 		close(null);
 	setsid();
+	rep[0] = REP_EXEC;
 	execve(c->argv[0], c->argv, program_env);
-out:;
-	int e = errno;
-	write_all(report, (const char *)&e, sizeof e);
+out:
+	rep[1] = errno;
+	write_all(report, (const char *)rep, sizeof rep);
 	_exit(127);
+}
+
+/* Wait for @pid alone (nothing else runs yet); its status. */
+static int wait_for(const struct conf *c, pid_t pid)
+{
+	int status = 0;
+	pid_t w;
+
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w != pid)
+		fail("wait %s: %s", c->argv[0], strerror(errno));
+	return status;
 }
 
 static void run(const struct conf *c)
 {
-	int pfd[2], status = 0, e = 0;
+	int pfd[2], rep[2], status = 0;
+	size_t got = 0;
 	ssize_t r;
 	pid_t pid, w;
 	char n[32];
@@ -533,14 +564,25 @@ static void run(const struct conf *c)
 	if (pid == 0)
 		child(c, pfd[1]);
 	close(pfd[1]);
-	do
-		r = read(pfd[0], &e, sizeof e);
-	while (r < 0 && errno == EINTR);
+	/* Until the end of file: the exec, or the child's exit. */
+	while (got < sizeof rep) {
+		r = read(pfd[0], (char *)rep + got, sizeof rep - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
 	close(pfd[0]);
-	if (r > 0) {
-		waitpid(pid, NULL, 0);
-		fail("exec %s: %s", c->argv[0],
-		     r == (ssize_t)sizeof e ? strerror(e) : "failed");
+	if (got > 0) {
+		int step = got >= sizeof(int) ? rep[0] : REP_EXEC;
+		int e = got == sizeof rep ? rep[1] : 0;
+		const char *what = step == REP_PIPE      ? "report pipe for"
+				   : step == REP_CONSOLE ? "console output of"
+				   : step == REP_NULL ? "/dev/null as stdin of"
+						      : "exec";
+		wait_for(c, pid);
+		fail("%s %s: %s", what, c->argv[0], e ? strerror(e) : "failed");
 	}
 	marker(SD_VM_EV_STARTED, NULL);
 	/* PID 1 reaps every orphan too, until the program itself ends. */
