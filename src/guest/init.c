@@ -18,7 +18,10 @@
  *      overlayfs of them at the store directory;
  *   6. runs the program: stdin /dev/null, stdout and stderr the console, the
  *      environment "PATH=/usr/bin:/bin" and nothing else; "started" once
- *      execve(2) succeeded (a close-on-exec pipe tells);
+ *      execve(2) succeeded (a close-on-exec pipe tells), and before the
+ *      program's first output: it runs traced (PTRACE_TRACEME), so the
+ *      exec stops it with a SIGTRAP until the marker is out and init lets
+ *      it go (PTRACE_DETACH); where ptrace is refused it runs at once;
  *   7. waits for it, reports its status, syncs and powers the guest off
  *      (reboot(RB_POWER_OFF), then RB_AUTOBOOT: QEMU runs with -no-reboot).
  *
@@ -28,12 +31,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -500,10 +505,11 @@ static void load_modules(const struct conf *c)
 }
 
 /*
- * What the program's child writes on its close-on-exec pipe when a step
- * fails: {step, errno}.  An end of file without it is the exec.
+ * What the program's child writes on its close-on-exec pipe: records of
+ * two ints, {REP_TRACED, 0} when ptrace took it, then, when a step fails,
+ * {step, errno}.  An end of file without a failure is the exec.
  */
-enum { REP_PIPE = 1, REP_CONSOLE, REP_NULL, REP_EXEC };
+enum { REP_TRACED = 1, REP_PIPE, REP_CONSOLE, REP_NULL, REP_EXEC };
 
 static _Noreturn void child(const struct conf *c, int report)
 {
@@ -526,6 +532,10 @@ static _Noreturn void child(const struct conf *c, int report)
 	if (null > 2)
 		close(null);
 	setsid();
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0) {
+		int t[2] = {REP_TRACED, 0};
+		write_all(report, (const char *)t, sizeof t);
+	}
 	rep[0] = REP_EXEC;
 	execve(c->argv[0], c->argv, program_env);
 out:
@@ -550,8 +560,8 @@ static int wait_for(const struct conf *c, pid_t pid)
 
 static void run(const struct conf *c)
 {
-	int pfd[2], rep[2], status = 0;
-	size_t got = 0;
+	int pfd[2], rep[4], status = 0;
+	size_t got = 0, at;
 	ssize_t r;
 	pid_t pid, w;
 	char n[32];
@@ -574,9 +584,10 @@ static void run(const struct conf *c)
 		got += (size_t)r;
 	}
 	close(pfd[0]);
-	if (got > 0) {
-		int step = got >= sizeof(int) ? rep[0] : REP_EXEC;
-		int e = got == sizeof rep ? rep[1] : 0;
+	at = got >= sizeof rep / 2 && rep[0] == REP_TRACED ? 2 : 0;
+	if (got > at * sizeof(int)) {
+		int step = got >= (at + 1) * sizeof(int) ? rep[at] : REP_EXEC;
+		int e = got >= (at + 2) * sizeof(int) ? rep[at + 1] : 0;
 		const char *what = step == REP_PIPE      ? "report pipe for"
 				   : step == REP_CONSOLE ? "console output of"
 				   : step == REP_NULL ? "/dev/null as stdin of"
@@ -584,13 +595,32 @@ static void run(const struct conf *c)
 		wait_for(c, pid);
 		fail("%s %s: %s", what, c->argv[0], e ? strerror(e) : "failed");
 	}
+	if (at) {
+		/* Traced: stopped by the exec's SIGTRAP (any other stop is
+		 * passed on), or ended during the exec. */
+		for (;;) {
+			status = wait_for(c, pid);
+			if (!WIFSTOPPED(status) || WSTOPSIG(status) == SIGTRAP)
+				break;
+			if (ptrace(PTRACE_CONT, pid, NULL,
+				   (void *)(long)WSTOPSIG(status)) < 0)
+				fail("ptrace %s: %s", c->argv[0],
+				     strerror(errno));
+		}
+	}
 	marker(SD_VM_EV_STARTED, NULL);
-	/* PID 1 reaps every orphan too, until the program itself ends. */
-	do
-		w = waitpid(-1, &status, 0);
-	while (w != pid && (w >= 0 || errno == EINTR));
-	if (w != pid)
-		fail("wait %s: %s", c->argv[0], strerror(errno));
+	if (at && WIFSTOPPED(status) &&
+	    ptrace(PTRACE_DETACH, pid, NULL, NULL) < 0)
+		fail("ptrace %s: %s", c->argv[0], strerror(errno));
+	if (!at || WIFSTOPPED(status)) {
+		/* PID 1 reaps every orphan too, until the program itself
+		 * ends. */
+		do
+			w = waitpid(-1, &status, 0);
+		while (w != pid && (w >= 0 || errno == EINTR));
+		if (w != pid)
+			fail("wait %s: %s", c->argv[0], strerror(errno));
+	}
 	/*
 	 * The result starts a line of its own even when the program's last
 	 * output did not end one: one "\n" before it, in the same write.
