@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -36,9 +37,22 @@ int sd_bzimage_version(const char *path, char *release, size_t release_len,
 	if (release_len)
 		release[0] = '\0';
 	*version = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: the open of a FIFO would wait for a writer; opened at
+	 * once, it is refused as not a regular file. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return sd_error_errno(err, SD_ERR_IO, errno, "kernel %s", path);
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		return sd_error_errno(err, SD_ERR_IO, e, "kernel %s", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return sd_error_set(err, SD_ERR_IO,
+				    "kernel %s: not a regular file", path);
+	}
 	/* 0x202 "HdrS", 0x206 protocol version, 0x20E kernel_version. */
 	int n = pread_full(fd, hdr, sizeof(hdr), 0x200);
 	if (n < 0) {

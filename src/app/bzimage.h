@@ -20,7 +20,8 @@
  * Read @path's version string: its first word (the release, uname -r,
  * "6.1.0-57-cloud-amd64") into @release (@release_len bytes, cut if
  * longer) and its leading "X.Y[.Z]" into *@version (core/kver.h SD_KVER;
- * a part above 255 counts as 255).  SD_ERR_IO if @path cannot be read,
+ * a part above 255 counts as 255).  SD_ERR_IO if @path cannot be read
+ * or is not a regular file (a FIFO is refused, never waited on),
  * SD_ERR_CORRUPT when it is not a bzImage (no "HdrS") or has no version
  * string (protocol before 2.00, offset 0, no "X.Y" at the offset).
  */

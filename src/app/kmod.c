@@ -484,7 +484,10 @@ static int add_deps(struct mod *m, const char *list, struct sd_error *err)
 static int load(struct mod *m, struct sd_error *err)
 {
 	struct elf f = {.path = m->path};
-	f.fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a .ko link to a FIFO would block the open until a
+	 * writer came; opened at once, it is refused below as not a regular
+	 * file.  (Reads of a regular file ignore the flag.) */
+	f.fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (f.fd < 0)
 		return sd_error_errno(err, SD_ERR_IO, errno, "%s", m->path);
 	struct stat st;

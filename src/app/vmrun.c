@@ -539,17 +539,20 @@ static __attribute__((noreturn)) void child(const char *const *argv,
 	static const int reset[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE};
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigset_t none;
-	int in, o1, o2;
+	int in, o1, o2, moved;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
 		child_fail(report);
 	if (getppid() != parent) /* the parent died before the prctl */
 		_exit(127);
 	/* Move everything above 2 first: the parent may have had 0-2 closed
-	 * and been given them for the pipes. */
-	report = fcntl(report, F_DUPFD_CLOEXEC, 3);
-	if (report < 0)
-		_exit(127);
+	 * and been given them for the pipes.  Should that fail, the error
+	 * still goes out on the pipe where it is (not yet replaced), or the
+	 * parent would take the silent end for an exec. */
+	moved = fcntl(report, F_DUPFD_CLOEXEC, 3);
+	if (moved < 0)
+		child_fail(report);
+	report = moved;
 	in = fcntl(devnull, F_DUPFD_CLOEXEC, 3);
 	o1 = fcntl(out, F_DUPFD_CLOEXEC, 3);
 	o2 = fcntl(errfd, F_DUPFD_CLOEXEC, 3);

@@ -19,7 +19,10 @@
  *      overlayfs of them at the store directory;
  *   6. runs the program: stdin /dev/null, stdout and stderr the console, the
  *      environment "PATH=/usr/bin:/bin" and nothing else; "started" once
- *      execve(2) succeeded (a close-on-exec pipe tells);
+ *      execve(2) succeeded (a close-on-exec pipe tells), and before the
+ *      program's first output: it runs traced (PTRACE_TRACEME), so the
+ *      exec stops it with a SIGTRAP until the marker is out and init lets
+ *      it go (PTRACE_DETACH); where ptrace is refused it runs at once;
  *   7. waits for it, reports its status, syncs and powers the guest off
  *      (reboot(RB_POWER_OFF), then RB_AUTOBOOT: QEMU runs with -no-reboot).
  *
@@ -29,12 +32,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -562,28 +567,64 @@ static void load_modules(const struct conf *c)
 	marker(SD_VM_EV_MODULES, n);
 }
 
+/*
+ * What the program's child writes on its close-on-exec pipe: records of
+ * two ints, {REP_TRACED, 0} when ptrace took it, then, when a step fails,
+ * {step, errno}.  An end of file without a failure is the exec.
+ */
+enum { REP_TRACED = 1, REP_PIPE, REP_CONSOLE, REP_NULL, REP_EXEC };
+
 static _Noreturn void child(const struct conf *c, int report)
 {
-	int null;
+	int rep[2] = {REP_PIPE, 0};
+	int moved, null;
 
+	/* Above 2 first: with 0-2 closed at boot the pipe may be there, and
+	 * the dup2s below would replace it. */
+	moved = fcntl(report, F_DUPFD_CLOEXEC, 3);
+	if (moved < 0)
+		goto out;
+	report = moved;
+	rep[0] = REP_CONSOLE;
 	if (dup2(console, 1) < 0 || dup2(console, 2) < 0)
 		goto out;
+	rep[0] = REP_NULL;
 	null = open("/dev/null", O_RDONLY);
 	if (null < 0 || dup2(null, 0) < 0)
 		goto out;
 	if (null > 2)
 		close(null);
 	setsid();
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0) {
+		int t[2] = {REP_TRACED, 0};
+		write_all(report, (const char *)t, sizeof t);
+	}
+	rep[0] = REP_EXEC;
 	execve(c->argv[0], c->argv, program_env);
-out:;
-	int e = errno;
-	write_all(report, (const char *)&e, sizeof e);
+out:
+	rep[1] = errno;
+	write_all(report, (const char *)rep, sizeof rep);
 	_exit(127);
+}
+
+/* Wait for @pid alone (nothing else runs yet); its status. */
+static int wait_for(const struct conf *c, pid_t pid)
+{
+	int status = 0;
+	pid_t w;
+
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w != pid)
+		fail("wait %s: %s", c->argv[0], strerror(errno));
+	return status;
 }
 
 static void run(const struct conf *c)
 {
-	int pfd[2], status = 0, e = 0;
+	int pfd[2], rep[4], status = 0;
+	size_t got = 0, at;
 	ssize_t r;
 	pid_t pid, w;
 	char n[32];
@@ -596,22 +637,53 @@ static void run(const struct conf *c)
 	if (pid == 0)
 		child(c, pfd[1]);
 	close(pfd[1]);
-	do
-		r = read(pfd[0], &e, sizeof e);
-	while (r < 0 && errno == EINTR);
+	/* Until the end of file: the exec, or the child's exit. */
+	while (got < sizeof rep) {
+		r = read(pfd[0], (char *)rep + got, sizeof rep - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
 	close(pfd[0]);
-	if (r > 0) {
-		waitpid(pid, NULL, 0);
-		fail("exec %s: %s", c->argv[0],
-		     r == (ssize_t)sizeof e ? strerror(e) : "failed");
+	at = got >= sizeof rep / 2 && rep[0] == REP_TRACED ? 2 : 0;
+	if (got > at * sizeof(int)) {
+		int step = got >= (at + 1) * sizeof(int) ? rep[at] : REP_EXEC;
+		int e = got >= (at + 2) * sizeof(int) ? rep[at + 1] : 0;
+		const char *what = step == REP_PIPE      ? "report pipe for"
+				   : step == REP_CONSOLE ? "console output of"
+				   : step == REP_NULL ? "/dev/null as stdin of"
+						      : "exec";
+		wait_for(c, pid);
+		fail("%s %s: %s", what, c->argv[0], e ? strerror(e) : "failed");
+	}
+	if (at) {
+		/* Traced: stopped by the exec's SIGTRAP (any other stop is
+		 * passed on), or ended during the exec. */
+		for (;;) {
+			status = wait_for(c, pid);
+			if (!WIFSTOPPED(status) || WSTOPSIG(status) == SIGTRAP)
+				break;
+			if (ptrace(PTRACE_CONT, pid, NULL,
+				   (void *)(long)WSTOPSIG(status)) < 0)
+				fail("ptrace %s: %s", c->argv[0],
+				     strerror(errno));
+		}
 	}
 	marker(SD_VM_EV_STARTED, NULL);
-	/* PID 1 reaps every orphan too, until the program itself ends. */
-	do
-		w = waitpid(-1, &status, 0);
-	while (w != pid && (w >= 0 || errno == EINTR));
-	if (w != pid)
-		fail("wait %s: %s", c->argv[0], strerror(errno));
+	if (at && WIFSTOPPED(status) &&
+	    ptrace(PTRACE_DETACH, pid, NULL, NULL) < 0)
+		fail("ptrace %s: %s", c->argv[0], strerror(errno));
+	if (!at || WIFSTOPPED(status)) {
+		/* PID 1 reaps every orphan too, until the program itself
+		 * ends. */
+		do
+			w = waitpid(-1, &status, 0);
+		while (w != pid && (w >= 0 || errno == EINTR));
+		if (w != pid)
+			fail("wait %s: %s", c->argv[0], strerror(errno));
+	}
 	/*
 	 * The result starts a line of its own even when the program's last
 	 * output did not end one: one "\n" before it, in the same write.

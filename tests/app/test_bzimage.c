@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/bzimage.h"
@@ -114,6 +115,21 @@ Test(bzimage, refuses_what_is_not_a_bzimage)
 					&err),
 		     SD_ERR_IO);
 	cr_assert(strstr(err.msg, "absent"), "%s", err.msg);
+}
+
+Test(bzimage, fifo_is_refused_not_waited_on, .timeout = 10)
+{
+	/* a FIFO opened for reading blocks until a writer comes */
+	char rel[64];
+	uint32_t v = 1;
+	struct sd_error err;
+	sd_error_init(&err);
+	cr_assert_eq(mkfifo(tt_path("fifo"), 0644), 0);
+	cr_assert_eq(sd_bzimage_version(tt_path("fifo"), rel, sizeof(rel), &v,
+					&err),
+		     SD_ERR_IO);
+	cr_assert(strstr(err.msg, "/fifo: not a regular file"), "%s", err.msg);
+	cr_assert_eq(v, 0);
 }
 
 Test(bzimage, debian_cloud_kernel)

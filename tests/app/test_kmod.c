@@ -486,6 +486,21 @@ Test(kmod, no_moddir)
 	sd_kmod_list_release(&l);
 }
 
+Test(kmod, fifo_behind_a_link_is_refused_not_waited_on, .timeout = 10)
+{
+	/* a FIFO opened for reading blocks until a writer comes: a .ko link
+	 * to one must be refused at once, naming it */
+	cr_assert_eq(mkfifo(tt_path("fifo"), 0644), 0);
+	tt_symlink(tt_path("fifo"), "m/kernel/a.ko");
+	const char *w[] = {"a"};
+	struct sd_kmod_list l;
+	struct sd_error err;
+	cr_assert_eq(resolve(w, 1, &l, &err), SD_ERR_CORRUPT, "%s", err.msg);
+	cr_assert(strstr(err.msg, "/kernel/a.ko: not a regular file"), "%s",
+		  err.msg);
+	sd_kmod_list_release(&l);
+}
+
 /* ---- Debian's modules ------------------------------------------------ */
 
 /* Is @name (key spelling) in @builtin (the text of modules.builtin)? */

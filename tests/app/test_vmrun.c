@@ -8,11 +8,13 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -399,6 +401,27 @@ Test(vmrun, missing_program)
 			  "No such file or directory");
 	tt_write("noexec", "#!/bin/sh\nexit 0\n", (size_t)-1, 0644);
 	expect_cannot_run(tt_path("noexec"), "Permission denied");
+}
+
+Test(vmrun, no_descriptor_left_in_the_child)
+{
+	/* Every descriptor taken but the 7 sd_vmrun opens (3 pipes and
+	 * /dev/null): the child cannot move its report pipe above 2.  That
+	 * is an error to report, not a silent end taken for an exec. */
+	struct rlimit rl = {.rlim_cur = 64, .rlim_max = 64};
+	int fds[64], n = 0, fd;
+
+	tt_write("true", "#!/bin/sh\nexit 0\n", (size_t)-1, 0755);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	while ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		fds[n++] = fd;
+	cr_assert_eq(errno, EMFILE);
+	cr_assert_geq(n, 7);
+	for (int i = 0; i < 7; i++)
+		close(fds[--n]);
+	expect_cannot_run(tt_path("true"), "Too many open files");
+	while (n)
+		close(fds[--n]);
 }
 
 Test(vmrun, line_ends)

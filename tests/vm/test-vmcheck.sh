@@ -272,6 +272,14 @@ check "an image the guest cannot mount: the last console lines follow" \
 	contains "$WORK/err" "last console lines"
 check "an image the guest cannot mount: no QEMU of ours left" gone "${qpid:-0}"
 nothing_left "unmountable image"
+# A program that is not in the image: init's exec fails, named (125), and
+# it never counts as started.
+expect_rc 125 "a missing program: no result (125)" \
+	vm --timeout $T --log "$WORK/noprog.log" "$WORK/sq.img" -- "$P-none"
+check "a missing program: init's exec error names it" \
+	contains "$WORK/err" "exec $P-none: No such file or directory"
+check "a missing program: not started" sh -c "! grep -Eq 'phase +program_started' '$WORK/noprog.log'"
+nothing_left "missing program"
 
 # --- SIGKILL of vmcheck mid-boot: QEMU goes with it
 TMPDIR=$VMTMP "$SD" vmcheck --kernel "$K" --modules "$MODS" --timeout $T \
