@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -876,8 +877,20 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 	/* The private directory: the initramfs and the QMP socket. */
 	res->outcome = SD_VMCHECK_NOT_STARTED;
 	const char *tmp = getenv("TMPDIR");
-	snprintf(tmpdir, sizeof(tmpdir), "%s/storedisk-vmcheck.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	/* The QMP socket's path must fit a sockaddr_un (108 bytes with
+	 * its NUL): under a deeper TMPDIR, QEMU could not listen. */
+	struct sockaddr_un sun;
+	if (strlen(tmp) + strlen("/storedisk-vmcheck.XXXXXX/qmp.sock") >=
+	    sizeof(sun.sun_path)) {
+		logf_(&r, SD_VMCHECK_LOG_INFO,
+		      "TMPDIR %s is too deep for a socket path (at most %zu "
+		      "bytes): the private directory goes under /tmp",
+		      tmp, sizeof(sun.sun_path) - 1);
+		tmp = "/tmp";
+	}
+	snprintf(tmpdir, sizeof(tmpdir), "%s/storedisk-vmcheck.XXXXXX", tmp);
 	if (!mkdtemp(tmpdir)) {
 		rc = sd_error_errno(err, SD_ERR_IO, errno,
 				    "cannot create a directory %s", tmpdir);

@@ -545,6 +545,11 @@ static __attribute__((noreturn)) void child(const char *const *argv,
 		child_fail(report);
 	if (getppid() != parent) /* the parent died before the prctl */
 		_exit(127);
+	/* A process group of its own: a Ctrl-C on the terminal reaches the
+	 * parent only, which tears QEMU down in order (QMP first) instead of
+	 * QEMU dying of the SIGINT halfway through.  Its stdin is /dev/null,
+	 * so it never reads the terminal from the background. */
+	(void)setpgid(0, 0);
 	/* Move everything above 2 first: the parent may have had 0-2 closed
 	 * and been given them for the pipes.  Should that fail, the error
 	 * still goes out on the pipe where it is (not yet replaced), or the

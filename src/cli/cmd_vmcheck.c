@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -96,7 +97,12 @@ static void on_output(void *vc, const char *line, size_t len)
 	struct ctx *c = vc;
 	fwrite(line, 1, len, c->out);
 	fputc('\n', c->out);
-	fflush(c->out);
+	/* A reader gone (`vmcheck ... | head`): stop as on SIGINT, with
+	 * the teardown and the temporary directory removed, then exit
+	 * 128+SIGPIPE (SIGPIPE itself is ignored: it would end vmcheck
+	 * before either). */
+	if (fflush(c->out) != 0 && errno == EPIPE && !sd_interrupted)
+		sd_interrupted = SIGPIPE;
 }
 
 static void on_log(void *vc, double t, enum sd_vmcheck_log kind,
@@ -352,7 +358,11 @@ static void report(const struct sd_vmcheck_options *o,
 		print_tail(r);
 		break;
 	case SD_VMCHECK_INTERRUPTED:
-		sd_cli_errorf("interrupted; the VM was stopped (%s)",
+		sd_cli_errorf("%s; the VM was stopped (%s)",
+			      sd_interrupted == SIGPIPE
+				      ? "the reader of the program's output "
+					"is gone (SIGPIPE)"
+				      : "interrupted",
 			      sd_vmcheck_end_name(r));
 		break;
 	default: break;
@@ -506,6 +516,7 @@ int sd_cmd_vmcheck(int argc, char **argv)
 	o.ctx = &cx;
 	o.interrupted = &sd_interrupted;
 	sd_interrupt_install(NULL);
+	signal(SIGPIPE, SIG_IGN);
 
 	struct sd_vmcheck_result r;
 	int rc = sd_vmcheck_run(&o, &r, &err);

@@ -45,6 +45,9 @@ static void remove_dir(void)
 static void on_signal(int sig)
 {
 	if (sd_interrupted) {
+		static const char msg[] = "storedisk: interrupted again: "
+					  "exiting at once\n";
+		(void)!write(2, msg, sizeof(msg) - 1);
 		if (have_tmp)
 			unlink(tmp_copy);
 		if (have_dir)
