@@ -171,6 +171,34 @@ for c in $cases; do
 	same_output "$name: registration --image of the native image" registration --image "$a"
 done
 
+# verify's and diff's reports, text and JSON, from both binaries: the same
+# text and the same exit status (diff: 1 when the images differ).
+same_report() { # DESCRIPTION ARGS...
+	desc=$1
+	shift
+	"$SD" "$@" >"$WORK/o.native" 2>"$WORK/e.native"
+	rn=$?
+	"$XS" "$@" >"$WORK/o.cross" 2>"$WORK/e.cross"
+	rx=$?
+	if [ "$rn" -ne "$rx" ]; then
+		fail "$desc: exit $rn natively, $rx on $arch"
+	elif [ "$rn" -ge 2 ]; then
+		fail "$desc: both fail (exit $rn): $(head -1 "$WORK/e.native")"
+	elif cmp -s "$WORK/o.native" "$WORK/o.cross"; then
+		ok "$desc (exit $rn)"
+	else
+		fail "$desc: outputs differ"
+		diag "$(diff "$WORK/o.native" "$WORK/o.cross" | head -6)"
+	fi
+}
+same_output "verify --json of the native squashfs image: the same report" verify --json "$WORK/1.native"
+same_output "verify of the native EROFS image: the same text" verify "$WORK/8.native"
+"$SD" pack -q --no-digest --format erofs -o "$WORK/small.img" --store "$store" "$root"
+same_report "diff of a squashfs and an EROFS image of one closure: the same" \
+	diff "$WORK/1.native" "$WORK/8.native"
+same_report "diff of two closures (text): the same" diff "$WORK/small.img" "$WORK/1.native"
+same_report "diff --json of two closures: the same" diff --json "$WORK/small.img" "$WORK/1.native"
+
 # The other inputs (a Nix database through SQLite, a `nix-store --export`
 # stream, a tar) and the compression cache, one case each: the same image
 # from both, and a cache made by one host serves the other.
