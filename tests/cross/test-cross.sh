@@ -62,6 +62,8 @@ s390x | powerpc | ppc64 | mips | mips64 | sparc64) big_endian=true ;;
 esac
 "$XS" --version >"$WORK/xv" 2>&1 || skip_all "$XS --version fails under qemu-user: $(head -1 "$WORK/xv")"
 diag "cross: $arch (big-endian: $big_endian), $(cat "$WORK/xv")"
+# The cross reads of each case's images: every case, or SD_CROSS_READS=few.
+reads=${SD_CROSS_READS:-every}
 
 # lib_of PACKAGE: "host-version sysroot-version" from versions.txt, upstream
 # versions only (no epoch, no Debian revision: a security patch of the
@@ -164,6 +166,11 @@ for c in $cases; do
 			diag "$(grep -E '^(library|libsquashfs1|liblz4-1|libzstd1|liblzma5|zlib1g) ' "$versions")"
 		fi
 	fi
+	# The images matched; what each binary reads from the other's
+	# (every case on a big-endian host, the first of each format on a
+	# little-endian one, where only char's signedness differs: CI's
+	# time).
+	if [ "$reads" = every ] || [ "$n" -eq 1 ] || [ "$c" = erofs:none ]; then :; else continue; fi
 	check "$name: $arch verify of the native image" "$XS" verify -q "$a"
 	check "$name: native verify of the $arch image" "$SD" verify -q "$b"
 	same_output "$name: info --json of the native image" info --json "$a"
@@ -290,6 +297,7 @@ for c in $hcases; do
 	fi
 	check "over 4 GiB and 70,001 entries, $fmt $comp: the $arch image is the native one" \
 		cmp -s "$a" "$b"
+	[ "$reads" = every ] || continue
 	check "... $arch verify of the native image" "$XS" verify -q "$a"
 	same_output "... ls -lR of the native image" ls -lR "$a"
 done
