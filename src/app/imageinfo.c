@@ -63,5 +63,6 @@ int sd_info_read(const char *path, struct sd_info *out, struct sd_error *err)
 		it->kernel = account(out, it->name);
 	}
 	out->nfeatures = out->image.nfeatures;
-	return SD_OK;
+	return sd_verity_read(path, out->image.fs_bytes, &out->has_verity,
+			      &out->verity, err);
 }

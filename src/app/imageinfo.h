@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "app/verity.h"
 #include "core/kver.h"
 #include "formats/format.h"
 
@@ -44,12 +45,17 @@ struct sd_info {
 	 * duplicates. */
 	const char *configs[SD_INFO_MAX_CONFIGS];
 	size_t nconfigs;
+	/* A dm-verity tree past the filesystem's end (app/verity.h,
+	 * sd_verity_read at image.fs_bytes), with its root hash. */
+	bool has_verity;
+	struct sd_verity verity;
 };
 
 /*
  * Detect @path's format and describe it into *@out.  SD_ERR_IO if it
  * cannot be read, SD_ERR_CORRUPT if it is not an image or is damaged,
- * SD_ERR_UNSUPPORTED for a feature the reader refuses.
+ * SD_ERR_UNSUPPORTED for a feature the reader refuses; a verity tree
+ * past the filesystem is read too (sd_verity_read's errors).
  */
 int sd_info_read(const char *path, struct sd_info *out, struct sd_error *err);
 
