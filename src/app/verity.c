@@ -90,27 +90,34 @@ static int read_at(int fd, const char *path, void *buf, size_t len,
 	return 0;
 }
 
-/* SHA-256 of the file's first @len bytes: the salt. */
-static int salt_of(int fd, const char *path, uint64_t len,
-		   uint8_t salt[SD_SHA256_LEN], struct sd_error *err)
+/* Hash the file's bytes [@off, @off+@len) into @ctx. */
+static int hash_range(EVP_MD_CTX *ctx, int fd, const char *path, uint64_t off,
+		      uint64_t len, struct sd_error *err)
 {
 	uint8_t *buf = malloc(CHUNK);
-	struct sd_sha256 *h = sd_sha256_new();
-	int rc = buf && h ? 0
-			  : sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	for (uint64_t off = 0; !rc && off < len;) {
-		size_t n = len - off < CHUNK ? (size_t)(len - off) : CHUNK;
-		rc = read_at(fd, path, buf, n, off, err);
-		if (!rc)
-			sd_sha256_update(h, buf, n);
-		off += n;
+	int rc = buf ? 0 : sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	for (uint64_t at = 0; !rc && at < len;) {
+		size_t n = len - at < CHUNK ? (size_t)(len - at) : CHUNK;
+		rc = read_at(fd, path, buf, n, off + at, err);
+		if (!rc && EVP_DigestUpdate(ctx, buf, n) != 1)
+			rc = sd_error_set(err, SD_ERR_NOMEM, "SHA-256 failed");
+		at += n;
 	}
-	if (!rc)
-		sd_sha256_final(h, salt);
-	else
-		sd_sha256_free(h);
 	free(buf);
 	return rc;
+}
+
+/* The digest so far of @ctx, which goes on. */
+static int digest_so_far(EVP_MD_CTX *ctx, uint8_t out[SD_SHA256_LEN],
+			 struct sd_error *err)
+{
+	EVP_MD_CTX *copy = EVP_MD_CTX_new();
+	unsigned len = 0;
+	int ok = copy && EVP_MD_CTX_copy_ex(copy, ctx) == 1 &&
+		 EVP_DigestFinal_ex(copy, out, &len) == 1 &&
+		 len == SD_SHA256_LEN;
+	EVP_MD_CTX_free(copy);
+	return ok ? 0 : sd_error_set(err, SD_ERR_NOMEM, "SHA-256 failed");
 }
 
 /* libcryptsetup's last error message, for ours. */
@@ -187,17 +194,20 @@ static int cs_format(const char *path, struct sd_verity *v,
 }
 
 int sd_verity_append(const char *path, struct sd_verity *out,
-		     struct sd_error *err)
+		     uint8_t digest[SD_SHA256_LEN], struct sd_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return sd_error_errno(err, SD_ERR_IO, errno, "%s", path);
 	struct stat st;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int rc = 0;
-	if (fstat(fd, &st))
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		rc = sd_error_set(err, SD_ERR_NOMEM, "SHA-256 failed");
+	if (!rc && fstat(fd, &st))
 		rc = sd_error_errno(err, SD_ERR_IO, errno, "%s", path);
-	uint64_t size = (uint64_t)st.st_size;
+	uint64_t size = rc ? 0 : (uint64_t)st.st_size;
 	out->data_blocks = (size + SD_VERITY_BLOCK - 1) / SD_VERITY_BLOCK;
 	out->hash_offset = out->data_blocks * SD_VERITY_BLOCK;
 	if (!rc && !size)
@@ -205,27 +215,35 @@ int sd_verity_append(const char *path, struct sd_verity *out,
 	if (!rc && out->hash_offset != size &&
 	    ftruncate(fd, (off_t)out->hash_offset))
 		rc = sd_error_errno(err, SD_ERR_OUTPUT, errno, "%s", path);
+	/* One read of the filesystem gives the salt and, going on over the
+	 * tree, the whole file's digest. */
 	if (!rc)
-		rc = salt_of(fd, path, out->hash_offset, out->salt, err);
-	close(fd);
+		rc = hash_range(ctx, fd, path, 0, out->hash_offset, err);
+	if (!rc)
+		rc = digest_so_far(ctx, out->salt, err);
 	if (!rc)
 		rc = cs_format(path, out, err);
-	if (rc)
-		return rc;
-	snprintf(out->algorithm, sizeof(out->algorithm), "sha256");
 	struct levels l;
 	levels_of(out->data_blocks, &l);
 	out->tree_bytes = (1 + l.blocks) * SD_VERITY_BLOCK;
-	if (stat(path, &st))
-		return sd_error_errno(err, SD_ERR_IO, errno, "%s", path);
-	if ((uint64_t)st.st_size != out->hash_offset + out->tree_bytes)
-		return sd_error_set(err, SD_ERR_OUTPUT,
-				    "%s: the verity tree ends at %llu, not at "
-				    "%llu as its levels say",
-				    path, (unsigned long long)st.st_size,
-				    (unsigned long long)(out->hash_offset +
-							 out->tree_bytes));
-	return 0;
+	snprintf(out->algorithm, sizeof(out->algorithm), "sha256");
+	if (!rc && fstat(fd, &st))
+		rc = sd_error_errno(err, SD_ERR_IO, errno, "%s", path);
+	if (!rc && (uint64_t)st.st_size != out->hash_offset + out->tree_bytes)
+		rc = sd_error_set(err, SD_ERR_OUTPUT,
+				  "%s: the verity tree ends at %llu, not at "
+				  "%llu as its levels say",
+				  path, (unsigned long long)st.st_size,
+				  (unsigned long long)(out->hash_offset +
+						       out->tree_bytes));
+	if (!rc && digest)
+		rc = hash_range(ctx, fd, path, out->hash_offset,
+				out->tree_bytes, err);
+	if (!rc && digest)
+		rc = digest_so_far(ctx, digest, err);
+	EVP_MD_CTX_free(ctx);
+	close(fd);
+	return rc;
 }
 
 /* Parse the superblock @sb of a tree at @h into @v. */

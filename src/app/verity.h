@@ -65,12 +65,14 @@ struct sd_verity {
  * Append a tree to the image at @path (the format writer finished; the
  * file is not open for writing elsewhere): pad the file with zeros to a
  * 4096 multiple, derive the salt, write the superblock and the hash
- * levels after it (libcryptsetup), and fill *@out.  SD_ERR_IO naming
- * @path (a read, or libcryptsetup's own message), SD_ERR_OUTPUT on a
- * failed write.
+ * levels after it (libcryptsetup), and fill *@out.  @digest, if not NULL,
+ * receives the SHA-256 of the whole file, tree included (the salt's read
+ * of the filesystem goes on over the tree: no second read).  SD_ERR_IO
+ * naming @path on a failed read, SD_ERR_OUTPUT on a failed write or
+ * libcryptsetup's failure (its message).
  */
 int sd_verity_append(const char *path, struct sd_verity *out,
-		     struct sd_error *err);
+		     uint8_t digest[SD_SHA256_LEN], struct sd_error *err);
 
 /*
  * Look for a tree in the image at @path whose filesystem ends at

@@ -4,6 +4,7 @@
  * what `veritysetup format` writes with the same salt and UUID (zero, one
  * and two hash levels, a size that is not a 4096 multiple), its root hash
  * is golden, sd_verity_read finds it and computes the same root, and
+ * the whole file's digest comes with the append, and
  * sd_verity_check names the first bad data block or hash block.
  */
 #include <criterion/criterion.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "app/verity.h"
 #include "core/hex.h"
@@ -72,7 +74,12 @@ static struct sd_verity same_as_veritysetup(size_t len, char **path)
 	struct sd_verity v;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_verity_append(ours, &v, &err), 0, "%s", err.msg);
+	uint8_t digest[32], whole[32];
+	cr_assert_eq(sd_verity_append(ours, &v, digest, &err), 0, "%s",
+		     err.msg);
+	/* the digest that came with it is the whole file's */
+	cr_assert_eq(sd_sha256_file(ours, whole, &err), 0);
+	cr_assert(!memcmp(digest, whole, 32));
 	cr_assert_eq(v.hash_offset, (len + 4095) / 4096 * 4096);
 	cr_assert_eq(v.data_blocks, v.hash_offset / 4096);
 	if (system("veritysetup --version >/dev/null 2>&1"))
@@ -197,7 +204,7 @@ Test(verity, tree_cut_short_is_corrupt)
 	struct sd_verity v;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_verity_append(p, &v, &err), 0, "%s", err.msg);
+	cr_assert_eq(sd_verity_append(p, &v, NULL, &err), 0, "%s", err.msg);
 	cr_assert(!truncate(p, (off_t)(v.hash_offset + v.tree_bytes - 1)));
 	bool found;
 	struct sd_verity r;
