@@ -49,13 +49,18 @@ struct sd_info {
 	 * sd_verity_read at image.fs_bytes), with its root hash. */
 	bool has_verity;
 	struct sd_verity verity;
+	/* A verity superblock there that cannot be used (other parameters,
+	 * the tree cut short): why, and has_verity false; "" otherwise. */
+	char verity_problem[SD_ERROR_MSG_MAX];
 };
 
 /*
  * Detect @path's format and describe it into *@out.  SD_ERR_IO if it
  * cannot be read, SD_ERR_CORRUPT if it is not an image or is damaged,
- * SD_ERR_UNSUPPORTED for a feature the reader refuses; a verity tree
- * past the filesystem is read too (sd_verity_read's errors).
+ * SD_ERR_UNSUPPORTED for a feature the reader refuses.  A verity tree
+ * past the filesystem is looked for too: one that cannot be used is no
+ * error (the filesystem still reads) but a verity_problem; SD_ERR_IO and
+ * SD_ERR_NOMEM are.
  */
 int sd_info_read(const char *path, struct sd_info *out, struct sd_error *err);
 

@@ -137,6 +137,8 @@ static void print_text(const char *path, const struct sd_info *in)
 		       "  hash offset:", vt->hash_offset, vt->tree_bytes);
 		printf("%-16s%s\n", "  salt:", salt);
 		printf("%-16s%s\n", "  root hash:", root);
+	} else if (in->verity_problem[0]) {
+		printf("%-16s%s\n", "verity:", in->verity_problem);
 	} else {
 		printf("%-16s%s\n", "verity:", "none");
 	}
@@ -206,6 +208,8 @@ static void print_json(const char *path, const struct sd_info *in)
 	} else {
 		sd_json_kv_string(&j, "verity", NULL);
 	}
+	sd_json_kv_string(&j, "verity_problem",
+			  in->verity_problem[0] ? in->verity_problem : NULL);
 	sd_json_object_end(&j);
 }
 

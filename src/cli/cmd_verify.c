@@ -268,7 +268,10 @@ static int check_verity(const struct verify_args *a, char *ok, size_t oklen,
 	}
 	int rc = sd_info_read(a->image, info, err) ? SD_EXIT_BAD_INPUT : 0;
 	struct sd_verity_bad bad;
-	if (!rc && !info->has_verity) {
+	if (!rc && info->verity_problem[0]) {
+		sd_error_set(err, SD_ERR_CORRUPT, "%s", info->verity_problem);
+		rc = SD_EXIT_FOUND;
+	} else if (!rc && !info->has_verity) {
 		sd_error_set(err, SD_ERR_CORRUPT,
 			     "%s: no verity tree after the filesystem's end "
 			     "(at %llu): not an image packed with --verity",

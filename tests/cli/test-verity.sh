@@ -153,6 +153,18 @@ for fmt in squashfs erofs; do
 	check "$fmt: ... saying so" contains "$WORK/err" "no verity tree"
 done
 
+# A tree cut short: the filesystem still reads, the tree is reported.
+cp "$WORK/squashfs.img" "$WORK/cut.img"
+truncate -s -1 "$WORK/cut.img"
+expect_rc 0 "info of an image whose tree is cut short still describes it" \
+	"$SD" info "$WORK/cut.img"
+check "... and says what is wrong with the tree" contains "$WORK/out" "verity tree at"
+check "info --json: verity null, verity_problem says why" \
+	sh -c "'$SD' info --json '$WORK/cut.img' | python3 -c 'import json, sys; d = json.load(sys.stdin); assert d[\"verity\"] is None and \"needs\" in d[\"verity_problem\"], d'"
+expect_rc 1 "verify --verity-root of it: exit 1" \
+	"$SD" verify --verity-root "$(cat "$WORK/squashfs.img.roothash")" "$WORK/cut.img"
+expect_rc 0 "verify without --verity-root still passes it" "$SD" verify "$WORK/cut.img"
+
 expect_rc 2 "--verity-root that is not 64 hex digits is a usage error" \
 	"$SD" verify --verity-root abc "$WORK/squashfs.img"
 expect_rc 2 "--roothash-out without --verity is a usage error" \
