@@ -181,6 +181,20 @@ check "... has verity.root_hash and image_size is the whole file" \
 	[ "$(jget "$WORK/out" 'd["verity"]["root_hash"]')" = "$(cat "$WORK/squashfs.img.roothash")" \
 	-a "$(jget "$WORK/out" 'd["image_size"]')" = "$(stat -c %s "$WORK/j.img")" ]
 
+# libcryptsetup writes the tree on a regular file: no root, no loop device.
+nobody_setup
+if $nobody_ok; then
+	chmod -R a+rX "$WORK/s"
+	expect_rc 0 "pack --verity as nobody (no privilege)" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$WORK/storedisk" pack -q --store "$S" --format squashfs \
+		--compress none --mtime 1 --verity -o "$NB/n.img" "$root"
+	check "... gives the same root hash as root's pack" \
+		cmp -s "$NB/n.img.roothash" "$WORK/squashfs.img.roothash"
+else
+	skip "setpriv cannot switch to nobody here"
+fi
+
 # A layer over a base, each with its own tree.
 lib=$(cd "$S" && ls -d ./*-demo-libc-* | sed 's|^\./||')
 expect_rc 0 "pack --verity a base" \
