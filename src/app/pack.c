@@ -301,8 +301,10 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 	sd_tree_free(tree);
 	if (!rc && opts->verity) {
 		/* It reads the whole file: the digest comes with it. */
+		double tv = now_seconds();
 		rc = sd_verity_append(out.tmp_path, &res->verity,
 				      opts->digest ? res->digest : NULL, err);
+		res->seconds.verity = now_seconds() - tv;
 		if (rc)
 			sd_error_prefix(err, rc, "%s: --verity", opts->output);
 		else

@@ -101,6 +101,9 @@ struct sd_pack_result {
 		double write;   /* the format writer */
 		double finish;  /* the check's rest, the stat cache's store,
 				 * freeing the tree, the digest, the commit */
+		double verity;  /* part of finish, not added to the sum:
+				 * the verity tree and, with it, the digest
+				 * (opts->verity; else 0) */
 	} seconds;
 };
 

@@ -417,6 +417,9 @@ static void print_json(const struct sd_pack_options *po,
 	sd_json_object_end(&j);
 	sd_json_key(&j, "seconds");
 	sd_json_seconds(&j, t->tree + t->prepare + t->write + t->finish);
+	/* Of finish: the verity tree and the digest that comes with it. */
+	sd_json_key(&j, "verity_seconds");
+	sd_json_seconds(&j, t->verity);
 	sd_json_object_end(&j);
 }
 
