@@ -104,8 +104,8 @@ static void help(FILE *f)
 		"--embed-registration) says it did not exist when packed, or "
 		"--candidates\nis given and lacks it (then a warning); a "
 		"registration never downgrades.\n"
-		"Exit codes: 0 self-contained, 1 violations found or digest "
-		"mismatch, 2 the\nimage, its digest file "
+		"Exit codes: 0 self-contained, 1 violations found, digest "
+		"or verity\nmismatch, 2 the image, its digest file "
 		"or its registration cannot be read (corrupt, truncated,\nnot "
 		"an image) or usage error.\n");
 }

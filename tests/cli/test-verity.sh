@@ -161,6 +161,13 @@ expect_rc 0 "info of an image whose tree is cut short still describes it" \
 check "... and says what is wrong with the tree" contains "$WORK/out" "verity tree at"
 check "info --json: verity null, verity_problem says why" \
 	sh -c "'$SD' info --json '$WORK/cut.img' | python3 -c 'import json, sys; d = json.load(sys.stdin); assert d[\"verity\"] is None and \"needs\" in d[\"verity_problem\"], d'"
+expect_rc 1 "verify --json --verity-root of a damaged image: exit 1" \
+	"$SD" verify --json --verity-root "$(cat "$WORK/squashfs.img.roothash")" "$WORK/bad.img"
+check "... with the {image, error} document naming the block" python3 -c "
+import json
+d = json.load(open('$WORK/out'))
+assert 'hash block 0 of level 1' in d['error'], d
+"
 expect_rc 1 "verify --verity-root of it: exit 1" \
 	"$SD" verify --verity-root "$(cat "$WORK/squashfs.img.roothash")" "$WORK/cut.img"
 expect_rc 0 "verify without --verity-root still passes it" "$SD" verify "$WORK/cut.img"
@@ -177,6 +184,11 @@ check "... writes the root hash there and no IMAGE.roothash" \
 expect_rc 0 "pack --verity --json" \
 	"$SD" pack --json --store "$S" --compress none --mtime 1 --verity \
 	-o "$WORK/j.img" "$root"
+check "... and verity_seconds, a part of the finish phase" python3 -c "
+import json
+d = json.load(open('$WORK/out'))
+assert 0 < d['verity_seconds'] <= d['phase_seconds']['finish'], d
+"
 check "... has verity.root_hash and image_size is the whole file" \
 	[ "$(jget "$WORK/out" 'd["verity"]["root_hash"]')" = "$(cat "$WORK/squashfs.img.roothash")" \
 	-a "$(jget "$WORK/out" 'd["image_size"]')" = "$(stat -c %s "$WORK/j.img")" ]
