@@ -172,6 +172,10 @@ static int cs_format(const char *path, struct sd_verity *v,
 		.hash_area_offset = v->hash_offset,
 		.flags = CRYPT_VERITY_CREATE_HASH,
 	};
+	/* libcryptsetup's default log writes to stderr: the library never
+	 * prints, so its messages come here, crypt_init's included (the
+	 * default is process-wide; put back below). */
+	crypt_set_log_callback(NULL, cs_log_cb, &log);
 	int r = crypt_init(&cd, path);
 	if (!r) {
 		crypt_set_log_callback(cd, cs_log_cb, &log);
@@ -185,6 +189,7 @@ static int cs_format(const char *path, struct sd_verity *v,
 	if (r >= 0 && len != SD_SHA256_LEN)
 		r = -EINVAL;
 	crypt_free(cd);
+	crypt_set_log_callback(NULL, NULL, NULL);
 	if (r < 0)
 		return sd_error_set(err, SD_ERR_OUTPUT,
 				    "%s: libcryptsetup could not write the "

@@ -207,6 +207,23 @@ else
 	skip "setpriv cannot switch to nobody here"
 fi
 
+# No room for the tree: a tmpfs the image fits in, its tree not.
+pi=$WORK/squashfs-plain.img
+mkdir -p "$WORK/full"
+if mount -t tmpfs -o size=$((($(stat -c %s "$pi") / 4096 + 1) * 4096)) tmpfs \
+	"$WORK/full" 2>/dev/null; then
+	MOUNTS="$MOUNTS $WORK/full"
+	expect_rc 1 "no room for the tree: pack --verity fails" \
+		"$SD" pack -q --store "$S" --compress none --mtime 1 --verity \
+		-o "$WORK/full/x.img" "$root"
+	check "... with libcryptsetup's reason in one line of ours" \
+		sh -c "[ \$(wc -l <'$WORK/err') -eq 1 ] && grep -q 'x.img: --verity: .*libcryptsetup could not write the verity tree' '$WORK/err'"
+	check "... leaving nothing" [ -z "$(ls -A "$WORK/full")" ]
+	umount "$WORK/full"
+else
+	skip "cannot mount a tmpfs: no test of a tree without room"
+fi
+
 # A layer over a base, each with its own tree.
 lib=$(cd "$S" && ls -d ./*-demo-libc-* | sed 's|^\./||')
 expect_rc 0 "pack --verity a base" \
