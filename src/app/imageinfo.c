@@ -4,6 +4,7 @@
  */
 #include "app/imageinfo.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void add_config(struct sd_info *in, const char *config)
@@ -63,5 +64,19 @@ int sd_info_read(const char *path, struct sd_info *out, struct sd_error *err)
 		it->kernel = account(out, it->name);
 	}
 	out->nfeatures = out->image.nfeatures;
+	struct sd_error verr;
+	sd_error_init(&verr);
+	ret = sd_verity_read(path, out->image.fs_bytes, &out->has_verity,
+			     &out->verity, &verr);
+	if (ret == SD_ERR_IO || ret == SD_ERR_NOMEM) {
+		if (err)
+			*err = verr;
+		return ret;
+	}
+	if (ret) {
+		out->has_verity = false;
+		snprintf(out->verity_problem, sizeof(out->verity_problem), "%s",
+			 verr.msg);
+	}
 	return SD_OK;
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "app/verity.h"
 #include "core/kver.h"
 #include "formats/format.h"
 
@@ -44,12 +45,22 @@ struct sd_info {
 	 * duplicates. */
 	const char *configs[SD_INFO_MAX_CONFIGS];
 	size_t nconfigs;
+	/* A dm-verity tree past the filesystem's end (app/verity.h,
+	 * sd_verity_read at image.fs_bytes), with its root hash. */
+	bool has_verity;
+	struct sd_verity verity;
+	/* A verity superblock there that cannot be used (other parameters,
+	 * the tree cut short): why, and has_verity false; "" otherwise. */
+	char verity_problem[SD_ERROR_MSG_MAX];
 };
 
 /*
  * Detect @path's format and describe it into *@out.  SD_ERR_IO if it
  * cannot be read, SD_ERR_CORRUPT if it is not an image or is damaged,
- * SD_ERR_UNSUPPORTED for a feature the reader refuses.
+ * SD_ERR_UNSUPPORTED for a feature the reader refuses.  A verity tree
+ * past the filesystem is looked for too: one that cannot be used is no
+ * error (the filesystem still reads) but a verity_problem; SD_ERR_IO and
+ * SD_ERR_NOMEM are.
  */
 int sd_info_read(const char *path, struct sd_info *out, struct sd_error *err);
 

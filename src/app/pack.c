@@ -299,7 +299,19 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 		sd_packcache_free(pc);
 	}
 	sd_tree_free(tree);
-	if (!rc && opts->digest)
+	if (!rc && opts->verity) {
+		/* It reads the whole file: the digest comes with it. */
+		double tv = now_seconds();
+		rc = sd_verity_append(out.tmp_path, &res->verity,
+				      opts->digest ? res->digest : NULL, err);
+		res->seconds.verity = now_seconds() - tv;
+		if (rc)
+			sd_error_prefix(err, rc, "%s: --verity", opts->output);
+		else
+			res->write.image_bytes = res->verity.hash_offset +
+						 res->verity.tree_bytes;
+	}
+	if (!rc && opts->digest && !opts->verity)
 		rc = sd_sha256_file(out.tmp_path, res->digest, err);
 	if (rc) {
 		sd_atomic_abort(&out);

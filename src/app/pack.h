@@ -14,6 +14,7 @@
 #include "app/baseimage.h"
 #include "app/packcache.h"
 #include "app/packscan.h"
+#include "app/verity.h"
 #include "closure/closure.h"
 #include "core/error.h"
 #include "core/sha256.h"
@@ -32,6 +33,8 @@ struct sd_pack_options {
 	bool fsync;             /* fsync the image before renaming */
 	bool digest;            /* compute the image's SHA-256 (an
 				   * extra read of the whole image) */
+	bool verity;            /* append a dm-verity tree (app/verity.h)
+				   * before the digest, which covers it */
 	/*
 	 * The registration (app/registration.h): embed it at the image root
 	 * as SD_EMBEDDED_REGISTRATION and/or write it to registration_out
@@ -76,8 +79,10 @@ struct sd_pack_options {
 
 struct sd_pack_result {
 	size_t npaths, nfiles, ndirs, nsymlinks;
-	uint64_t bytes_in; /* file content bytes */
-	struct sd_write_stats write;
+	uint64_t bytes_in;             /* file content bytes */
+	struct sd_write_stats write;   /* image_bytes: the whole file,
+				      * tree included */
+	struct sd_verity verity;       /* opts->verity: the tree written */
 	uint8_t digest[SD_SHA256_LEN]; /* SHA-256 of the image file, if
 					  * opts->digest */
 	/* opts->check: its findings (sd_packscan_findings()), also after a
@@ -96,6 +101,9 @@ struct sd_pack_result {
 		double write;   /* the format writer */
 		double finish;  /* the check's rest, the stat cache's store,
 				 * freeing the tree, the digest, the commit */
+		double verity;  /* part of finish, not added to the sum:
+				 * the verity tree and, with it, the digest
+				 * (opts->verity; else 0) */
 	} seconds;
 };
 

@@ -12,6 +12,7 @@
 #include "app/imageinfo.h"
 #include "cli/cli.h"
 #include "cli/json.h"
+#include "cli/verity_print.h"
 #include "core/kver.h"
 
 static void help(FILE *f)
@@ -31,7 +32,13 @@ static void help(FILE *f)
 		"                     files, directories, symlinks, others, "
 		"label, uuid,\n"
 		"                     build_time, min_kernel, "
-		"min_kernel_by, kernel_config\n"
+		"min_kernel_by, kernel_config,\n"
+		"                     verity (null, or hash_offset, "
+		"data_blocks, hash_algorithm,\n"
+		"                     salt, root_hash, ...: "
+		"`veritysetup verify --hash-offset=\n"
+		"                     <hash_offset> IMAGE IMAGE <root_hash>` "
+		"checks it)\n"
 		"  -h, --help         this help\n\n"
 		"min_kernel is about the version; the kernel must also be "
 		"built with the\noptions listed as kernel_config (Debian's "
@@ -118,6 +125,23 @@ static void print_text(const char *path, const struct sd_info *in)
 	for (size_t i = 0; i < in->nconfigs; i++)
 		printf("%s%s", i ? " " : "", in->configs[i]);
 	fputc('\n', stdout);
+	if (in->has_verity) {
+		char salt[SD_SHA256_LEN * 2 + 1], root[SD_SHA256_LEN * 2 + 1];
+		const struct sd_verity *vt = &in->verity;
+		sd_hex_encode(vt->salt, SD_SHA256_LEN, salt);
+		sd_hex_encode(vt->root, SD_SHA256_LEN, root);
+		printf("%-16s%s, %u-byte blocks, %" PRIu64 " data blocks\n",
+		       "verity:", vt->algorithm, SD_VERITY_BLOCK,
+		       vt->data_blocks);
+		printf("%-16s%" PRIu64 " (tree %" PRIu64 " bytes)\n",
+		       "  hash offset:", vt->hash_offset, vt->tree_bytes);
+		printf("%-16s%s\n", "  salt:", salt);
+		printf("%-16s%s\n", "  root hash:", root);
+	} else if (in->verity_problem[0]) {
+		printf("%-16s%s\n", "verity:", in->verity_problem);
+	} else {
+		printf("%-16s%s\n", "verity:", "none");
+	}
 }
 
 static void json_items(struct sd_json *j, const char *key,
@@ -178,6 +202,14 @@ static void print_json(const char *path, const struct sd_info *in)
 	for (size_t i = 0; i < in->nconfigs; i++)
 		sd_json_string(&j, in->configs[i]);
 	sd_json_array_end(&j);
+	if (in->has_verity) {
+		sd_json_key(&j, "verity");
+		sd_cli_json_verity(&j, &in->verity);
+	} else {
+		sd_json_kv_string(&j, "verity", NULL);
+	}
+	sd_json_kv_string(&j, "verity_problem",
+			  in->verity_problem[0] ? in->verity_problem : NULL);
 	sd_json_object_end(&j);
 }
 

@@ -9,6 +9,7 @@
 #include "app/digestfile.h"
 #include "app/kernelcheck.h"
 #include "app/pack.h"
+#include "app/verity.h"
 #include "core/atomicfile.h"
 #include "core/compcache.h"
 #include "app/rootlinks.h"
@@ -19,6 +20,7 @@
 #include "core/kver.h"
 #include "cli/mentions.h"
 #include "cli/progress.h"
+#include "cli/verity_print.h"
 #include "cli/pack_input.h"
 
 /* --cache-max when not given: 10 GiB (ccache keeps 5 GB, sccache 10 GiB;
@@ -143,6 +145,14 @@ static void help(FILE *f)
 		"sha256sum format to FILE\n"
 		"                         (default: IMAGE.sha256)\n"
 		"  --no-digest            write no digest file\n"
+		"  --verity               append a dm-verity hash tree "
+		"(SHA-256, 4K blocks,\n"
+		"                         salt from the image) past the "
+		"filesystem's end and\n"
+		"                         write its root hash to "
+		"IMAGE.roothash\n"
+		"  --roothash-out FILE    write the root hash there instead "
+		"(needs --verity)\n"
 		"  --json                 print the summary as a JSON object "
 		"on stdout\n"
 		"  -q, --quiet            print nothing on success (and no "
@@ -202,16 +212,38 @@ static int write_digest(const char *image, const char *out,
 	return rc;
 }
 
+/* Where the root hash goes: @out, else IMAGE.roothash (malloc'd; NULL:
+ * out of memory). */
+static char *roothash_path(const char *image, const char *out)
+{
+	if (out)
+		return strdup(out);
+	size_t len = strlen(image) + sizeof(".roothash");
+	char *path = malloc(len);
+	if (path)
+		snprintf(path, len, "%s.roothash", image);
+	return path;
+}
+
 /*
  * Refuse before any work an output that cannot be written: IMAGE, the
  * digest file and the registration copy (core/atomicfile.h).
  */
 static int check_outputs(const struct sd_pack_options *po,
 			 const char *digest_out, bool no_digest,
-			 struct sd_error *err)
+			 const char *roothash_out, struct sd_error *err)
 {
 	if (sd_atomic_check(po->output, err))
 		return sd_error_prefix(err, err->code, "-o");
+	if (po->verity) {
+		char *rh = roothash_path(po->output, roothash_out);
+		if (!rh)
+			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		int rc = sd_atomic_check(rh, err);
+		free(rh);
+		if (rc)
+			return sd_error_prefix(err, rc, "root hash file");
+	}
 	if (po->registration_out && sd_atomic_check(po->registration_out, err))
 		return sd_error_prefix(err, err->code, "--registration-out");
 	if (no_digest)
@@ -363,6 +395,12 @@ static void print_json(const struct sd_pack_options *po,
 	sd_json_kv_u64(&j, "duplicate_files", res->write.files_deduplicated);
 	sd_json_kv_u64(&j, "image_size", res->write.image_bytes);
 	sd_json_kv_string(&j, "sha256", digest_hex);
+	if (po->verity) {
+		sd_json_key(&j, "verity");
+		sd_cli_json_verity(&j, &res->verity);
+	} else {
+		sd_json_kv_string(&j, "verity", NULL);
+	}
 	/* Wall time per phase and in all, in seconds as every --json gives
 	 * times (app/pack.h, sd_pack_seconds). */
 	const struct sd_pack_seconds *t = &res->seconds;
@@ -379,6 +417,9 @@ static void print_json(const struct sd_pack_options *po,
 	sd_json_object_end(&j);
 	sd_json_key(&j, "seconds");
 	sd_json_seconds(&j, t->tree + t->prepare + t->write + t->finish);
+	/* Of finish: the verity tree and the digest that comes with it. */
+	sd_json_key(&j, "verity_seconds");
+	sd_json_seconds(&j, t->verity);
 	sd_json_object_end(&j);
 }
 
@@ -417,6 +458,8 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 		{"nix-export", required_argument, NULL, 'X'},
 		{"digest-out", required_argument, NULL, 'D'},
 		{"no-digest", no_argument, NULL, 'N'},
+		{"verity", no_argument, NULL, 'V'},
+		{"roothash-out", required_argument, NULL, 'H'},
 		{"root-symlink", required_argument, NULL, 'Y'},
 		{"cache", required_argument, NULL, 'C'},
 		{"cache-max", required_argument, NULL, 'M'},
@@ -431,7 +474,7 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 	struct sd_pack_options po = {0};
 	const char *format = "squashfs", *mtime_arg = NULL;
 	bool quiet = false, no_digest = false, json = false;
-	const char *digest_out = NULL;
+	const char *digest_out = NULL, *roothash_out = NULL;
 	uint64_t v;
 	const char *tar_in = NULL, *export_in = NULL;
 	struct sd_root_links links = {0};
@@ -512,6 +555,8 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 		case 'X': export_in = optarg; break;
 		case 'D': digest_out = optarg; break;
 		case 'N': no_digest = true; break;
+		case 'V': po.verity = true; break;
+		case 'H': roothash_out = optarg; break;
 		case 'Y':
 			if (sd_root_links_push(&links, optarg, NULL)) {
 				sd_cli_errorf("out of memory");
@@ -541,6 +586,10 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 	sd_error_init(&err);
 	if (!po.output) {
 		sd_cli_errorf("pack needs -o IMAGE");
+		return SD_EXIT_BAD_INPUT;
+	}
+	if (roothash_out && !po.verity) {
+		sd_cli_errorf("--roothash-out needs --verity");
 		return SD_EXIT_BAD_INPUT;
 	}
 	if (cache_max_set && !cache_dir) {
@@ -579,7 +628,7 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 	    sd_kernel_check_write(po.format, &po.write, default_compressor,
 				  &err) ||
 	    sd_cli_image_mtime(mtime_arg, &po.mtime, &err) ||
-	    check_outputs(&po, digest_out, no_digest, &err)) {
+	    check_outputs(&po, digest_out, no_digest, roothash_out, &err)) {
 		sd_cli_error(&err);
 		return SD_EXIT_BAD_INPUT;
 	}
@@ -704,6 +753,12 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 	}
 	if (!rc && !no_digest)
 		rc = write_digest(po.output, digest_out, res.digest, &err);
+	if (!rc && po.verity) {
+		char *rh = roothash_path(po.output, roothash_out);
+		rc = rh ? sd_verity_write_roothash(rh, res.verity.root, &err)
+			: sd_error_set(&err, SD_ERR_NOMEM, "out of memory");
+		free(rh);
+	}
 	if (rc) {
 		sd_cli_error(&err);
 		return rc == SD_ERR_USAGE ? SD_EXIT_BAD_INPUT : SD_EXIT_FOUND;
@@ -774,6 +829,8 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 		printf("  image size: %llu\n",
 		       (unsigned long long)res.write.image_bytes);
 		printf("  sha256: %s\n", hex);
+		if (po.verity)
+			sd_cli_print_verity(&res.verity, "  ");
 	}
 	return SD_EXIT_OK;
 }

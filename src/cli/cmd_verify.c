@@ -7,6 +7,7 @@
 
 #include "app/baseimage.h"
 #include "app/digestfile.h"
+#include "app/imageinfo.h"
 #include "app/verify.h"
 #include "cli/cli.h"
 #include "cli/listfile.h"
@@ -68,6 +69,15 @@ static void help(FILE *f)
 		"copy (exit 1);\n"
 		"                       a match prints \"digest: OK (sha256 "
 		"HEX)\"\n"
+		"  --verity-root HASH   first check IMAGE's dm-verity tree "
+		"(pack --verity)\n"
+		"                       against the root hash HASH (64 hex "
+		"digits, e.g. from\n"
+		"                       IMAGE.roothash), every hash and data "
+		"block: a mismatch\n"
+		"                       names the first bad block and its "
+		"byte offset (exit 1);\n"
+		"                       a match prints \"verity: OK ...\"\n"
 		"  --strict             every full path of a store path that "
 		"is not in the\n"
 		"                       image is a violation, even where the "
@@ -94,8 +104,8 @@ static void help(FILE *f)
 		"--embed-registration) says it did not exist when packed, or "
 		"--candidates\nis given and lacks it (then a warning); a "
 		"registration never downgrades.\n"
-		"Exit codes: 0 self-contained, 1 violations found or digest "
-		"mismatch, 2 the\nimage, its digest file "
+		"Exit codes: 0 self-contained, 1 violations found, digest "
+		"or verity\nmismatch, 2 the image, its digest file "
 		"or its registration cannot be read (corrupt, truncated,\nnot "
 		"an image) or usage error.\n");
 }
@@ -104,6 +114,7 @@ struct verify_args {
 	const char *store_dir;
 	const char *candidates_file, *allow_file, *registration_file;
 	const char *digest_file;
+	const char *verity_root; /* --verity-root, as given */
 	bool json, raw_refs, quiet, strict;
 	const char *image;
 	const char **bases; /* --base, in order */
@@ -122,6 +133,7 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		{"strict", no_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
 		{"digest", required_argument, NULL, 'd'},
+		{"verity-root", required_argument, NULL, 'V'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"base", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
@@ -159,6 +171,7 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		case 's': a->strict = true; break;
 		case 'j': a->json = true; break;
 		case 'd': a->digest_file = optarg; break;
+		case 'V': a->verity_root = optarg; break;
 		case 'q': a->quiet = true; break;
 		case 'h': help(stdout); return SD_EXIT_OK;
 		default: help(stderr); return SD_EXIT_BAD_INPUT;
@@ -230,6 +243,68 @@ static int check_digest(const struct verify_args *a, uint8_t got[SD_SHA256_LEN],
 		     "%s: digest mismatch: expected %s, got %s", a->image, hw,
 		     hg);
 	return SD_EXIT_FOUND;
+}
+
+/*
+ * The image's verity tree against --verity-root: 0 every block matches
+ * (a line for the report in @ok), 1 a mismatch or no tree (message in
+ * @err), 2 a bad HASH or an unreadable image.
+ */
+static int check_verity(const struct verify_args *a, char *ok, size_t oklen,
+			struct sd_error *err)
+{
+	uint8_t root[SD_SHA256_LEN];
+	if (strlen(a->verity_root) != SD_SHA256_LEN * 2 ||
+	    sd_hex_decode(a->verity_root, root, SD_SHA256_LEN, NULL)) {
+		sd_error_set(err, SD_ERR_USAGE,
+			     "--verity-root: want 64 hex digits, got \"%s\"",
+			     a->verity_root);
+		return SD_EXIT_BAD_INPUT;
+	}
+	struct sd_info *info = malloc(sizeof(*info));
+	if (!info) {
+		sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+		return SD_EXIT_BAD_INPUT;
+	}
+	int rc = sd_info_read(a->image, info, err) ? SD_EXIT_BAD_INPUT : 0;
+	struct sd_verity_bad bad;
+	if (!rc && info->verity_problem[0]) {
+		sd_error_set(err, SD_ERR_CORRUPT, "%s", info->verity_problem);
+		rc = SD_EXIT_FOUND;
+	} else if (!rc && !info->has_verity) {
+		sd_error_set(err, SD_ERR_CORRUPT,
+			     "%s: no verity tree after the filesystem's end "
+			     "(at %llu): not an image packed with --verity",
+			     a->image,
+			     (unsigned long long)info->image.fs_bytes);
+		rc = SD_EXIT_FOUND;
+	}
+	if (!rc && sd_verity_check(a->image, &info->verity, root, &bad, err))
+		rc = SD_EXIT_BAD_INPUT;
+	if (!rc && bad.bad && bad.hash)
+		sd_error_set(err, SD_ERR_CORRUPT,
+			     "%s: verity: hash block %llu of level %u (byte "
+			     "offset %llu) does not match %s",
+			     a->image, (unsigned long long)bad.block, bad.level,
+			     (unsigned long long)bad.offset,
+			     bad.top ? "the root hash" : "its parent's digest");
+	else if (!rc && bad.bad)
+		sd_error_set(err, SD_ERR_CORRUPT,
+			     "%s: verity: data block %llu (byte offset %llu) "
+			     "does not match the tree",
+			     a->image, (unsigned long long)bad.block,
+			     (unsigned long long)bad.offset);
+	if (!rc && bad.bad)
+		rc = SD_EXIT_FOUND;
+	if (!rc)
+		snprintf(ok, oklen,
+			 "verity: OK (root hash %s, %llu data blocks, hash "
+			 "offset %llu)",
+			 a->verity_root,
+			 (unsigned long long)info->verity.data_blocks,
+			 (unsigned long long)info->verity.hash_offset);
+	free(info);
+	return rc;
 }
 
 static void release_inputs(struct verify_inputs *in)
@@ -478,6 +553,21 @@ static int verify_main(const struct verify_args *ap)
 		sd_hex_encode(got, SD_SHA256_LEN, hex);
 		if (!a.json && !a.quiet)
 			fprintf(report, "digest: OK (sha256 %s)\n", hex);
+	}
+	if (a.verity_root) {
+		char ok[256];
+		int vrc = check_verity(&a, ok, sizeof(ok), &err);
+		if (vrc) {
+			sd_cli_error(&err);
+			if (a.json)
+				sd_verify_print_json(stdout, a.image,
+						     in.store_dir, NULL,
+						     err.msg);
+			release_inputs(&in);
+			return vrc;
+		}
+		if (!a.json && !a.quiet)
+			fprintf(report, "%s\n", ok);
 	}
 	if (a.nbases) {
 		int exit_code = verify_union(&a, &in, &opts, report);

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of app/verity.h: the tree appended to a file is byte for byte
+ * what `veritysetup format` writes with the same salt and UUID (zero, one
+ * and two hash levels, a size that is not a 4096 multiple), its root hash
+ * is golden, sd_verity_read finds it and computes the same root, and
+ * the whole file's digest comes with the append, and
+ * sd_verity_check names the first bad data block or hash block.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app/verity.h"
+#include "core/hex.h"
+#include "tests/common/tmpdir.h"
+
+static void setup(void)
+{
+	tt_setup("sd-verity");
+}
+
+TestSuite(verity, .init = setup, .fini = tt_teardown);
+
+/* @len bytes of a fixed pattern at tt_path(@rel); its path, malloc'd. */
+static char *make(const char *rel, size_t len)
+{
+	uint8_t *buf = malloc(len);
+	cr_assert(buf);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)((i * 131u) ^ (i >> 12) ^ (i >> 5));
+	tt_write(rel, buf, len, 0644);
+	free(buf);
+	return strdup(tt_path(rel));
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	cr_assert(f, "%s", path);
+	struct stat st;
+	cr_assert(!fstat(fileno(f), &st));
+	uint8_t *buf = malloc((size_t)st.st_size + 1);
+	cr_assert(buf);
+	*len = fread(buf, 1, (size_t)st.st_size, f);
+	cr_assert_eq(*len, (size_t)st.st_size);
+	fclose(f);
+	return buf;
+}
+
+static void flip(const char *path, uint64_t off)
+{
+	FILE *f = fopen(path, "r+b");
+	cr_assert(f);
+	cr_assert(!fseeko(f, (off_t)off, SEEK_SET));
+	int c = fgetc(f);
+	cr_assert(c != EOF);
+	cr_assert(!fseeko(f, (off_t)off, SEEK_SET));
+	fputc(c ^ 1, f);
+	cr_assert(!fclose(f));
+}
+
+/*
+ * A file of @len bytes with our tree against a copy formatted by
+ * veritysetup with the same salt and UUID: the same bytes, the same root.
+ * Returns our parameters; *@path: our file (malloc'd).
+ */
+static struct sd_verity same_as_veritysetup(size_t len, char **path)
+{
+	char *ours = make("ours", len), *theirs = make("theirs", len);
+	struct sd_verity v;
+	struct sd_error err;
+	sd_error_init(&err);
+	uint8_t digest[32], whole[32];
+	cr_assert_eq(sd_verity_append(ours, &v, digest, &err), 0, "%s",
+		     err.msg);
+	/* the digest that came with it is the whole file's */
+	cr_assert_eq(sd_sha256_file(ours, whole, &err), 0);
+	cr_assert(!memcmp(digest, whole, 32));
+	cr_assert_eq(v.hash_offset, (len + 4095) / 4096 * 4096);
+	cr_assert_eq(v.data_blocks, v.hash_offset / 4096);
+	if (system("veritysetup --version >/dev/null 2>&1"))
+		cr_skip_test("veritysetup not installed (cryptsetup-bin)");
+	char salt[65], uuid[37], root[65], cmd[1024];
+	sd_hex_encode(v.salt, 32, salt);
+	uint8_t u[16];
+	memcpy(u, v.salt, 16);
+	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+	char uh[33];
+	sd_hex_encode(u, 16, uh);
+	snprintf(uuid, sizeof(uuid), "%.8s-%.4s-%.4s-%.4s-%.12s", uh, uh + 8,
+		 uh + 12, uh + 16, uh + 20);
+	cr_assert(!truncate(theirs, (off_t)v.hash_offset));
+	snprintf(cmd, sizeof(cmd),
+		 "veritysetup format --hash-offset=%llu --data-blocks=%llu "
+		 "--salt=%s --uuid=%s '%s' '%s' | sed -n 's/^Root hash:"
+		 "[[:space:]]*//p' >'%s.root'",
+		 (unsigned long long)v.hash_offset,
+		 (unsigned long long)v.data_blocks, salt, uuid, theirs, theirs,
+		 theirs);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	size_t la, lb, lr;
+	uint8_t *a = slurp(ours, &la), *b = slurp(theirs, &lb);
+	cr_assert_eq(la, lb, "ours %zu bytes, veritysetup's %zu", la, lb);
+	cr_assert_eq(la, v.hash_offset + v.tree_bytes);
+	cr_assert(!memcmp(a, b, la), "the tree differs from veritysetup's");
+	snprintf(cmd, sizeof(cmd), "%s.root", theirs);
+	char *r = (char *)slurp(cmd, &lr);
+	sd_hex_encode(v.root, 32, root);
+	cr_assert(lr >= 64 && !memcmp(r, root, 64), "root %s", root);
+	free(r);
+	free(a);
+	free(b);
+	free(theirs);
+	*path = ours;
+	return v;
+}
+
+Test(verity, one_data_block_no_levels)
+{
+	char *p;
+	struct sd_verity v = same_as_veritysetup(1000, &p);
+	cr_assert_eq(v.data_blocks, 1);
+	cr_assert_eq(v.tree_bytes, 4096); /* the superblock's block alone */
+	free(p);
+}
+
+Test(verity, one_level)
+{
+	char *p;
+	struct sd_verity v = same_as_veritysetup(100 * 4096, &p);
+	cr_assert_eq(v.tree_bytes, 2 * 4096);
+	free(p);
+}
+
+Test(verity, two_levels_padded_golden_root_read_and_check)
+{
+	char *p;
+	struct sd_verity v = same_as_veritysetup(200 * 4096 + 5, &p);
+	cr_assert_eq(v.data_blocks, 201);
+	cr_assert_eq(v.tree_bytes, 4 * 4096); /* sb, top, 2 of level 0 */
+	char root[65];
+	sd_hex_encode(v.root, 32, root);
+	cr_assert_str_eq(
+		root,
+		"4502ceb8b3d8b68495fe01bc86f05e168c5b42970dd89cf5d2485e97dd9921b7");
+
+	struct sd_error err;
+	sd_error_init(&err);
+	struct sd_verity r;
+	bool found;
+	/* the filesystem's end anywhere in the last data block */
+	cr_assert_eq(sd_verity_read(p, 200 * 4096 + 1, &found, &r, &err), 0,
+		     "%s", err.msg);
+	cr_assert(found);
+	cr_assert_eq(r.hash_offset, v.hash_offset);
+	cr_assert_eq(r.data_blocks, v.data_blocks);
+	cr_assert_eq(r.tree_bytes, v.tree_bytes);
+	cr_assert(!memcmp(r.salt, v.salt, 32));
+	cr_assert(!memcmp(r.root, v.root, 32), "root from the top level");
+	/* no superblock elsewhere */
+	cr_assert_eq(sd_verity_read(p, 4096, &found, &r, &err), 0);
+	cr_assert(!found);
+
+	struct sd_verity_bad bad;
+	cr_assert_eq(sd_verity_check(p, &v, v.root, &bad, &err), 0);
+	cr_assert(!bad.bad);
+	/* data block 7 */
+	flip(p, 7 * 4096 + 9);
+	cr_assert_eq(sd_verity_check(p, &v, v.root, &bad, &err), 0);
+	cr_assert(bad.bad && !bad.hash);
+	cr_assert_eq(bad.block, 7);
+	cr_assert_eq(bad.offset, 7 * 4096);
+	flip(p, 7 * 4096 + 9);
+	/* level 0's second block: found before any data block */
+	uint64_t l0 = v.hash_offset + 2 * 4096;
+	flip(p, l0 + 4096 + 3);
+	flip(p, 150 * 4096);
+	cr_assert_eq(sd_verity_check(p, &v, v.root, &bad, &err), 0);
+	cr_assert(bad.bad && bad.hash && !bad.top);
+	cr_assert_eq(bad.level, 0);
+	cr_assert_eq(bad.block, 1);
+	cr_assert_eq(bad.offset, l0 + 4096);
+	flip(p, l0 + 4096 + 3);
+	flip(p, 150 * 4096);
+	/* another root: the top block is named against it */
+	uint8_t other[32];
+	memcpy(other, v.root, 32);
+	other[31] ^= 1;
+	cr_assert_eq(sd_verity_check(p, &v, other, &bad, &err), 0);
+	cr_assert(bad.bad && bad.hash && bad.top);
+	cr_assert_eq(bad.level, 1);
+	cr_assert_eq(bad.offset, v.hash_offset + 4096);
+	free(p);
+}
+
+Test(verity, tree_cut_short_is_corrupt)
+{
+	char *p = make("cut", 200 * 4096);
+	struct sd_verity v;
+	struct sd_error err;
+	sd_error_init(&err);
+	cr_assert_eq(sd_verity_append(p, &v, NULL, &err), 0, "%s", err.msg);
+	cr_assert(!truncate(p, (off_t)(v.hash_offset + v.tree_bytes - 1)));
+	bool found;
+	struct sd_verity r;
+	cr_assert_eq(sd_verity_read(p, 200 * 4096, &found, &r, &err),
+		     SD_ERR_CORRUPT);
+	cr_assert(found);
+	cr_assert(strstr(err.msg, "needs"), "%s", err.msg);
+	free(p);
+}
