@@ -143,14 +143,7 @@ static void uuid_of(const uint8_t salt[SD_SHA256_LEN], char out[37])
 	memcpy(u, salt, 16);
 	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
 	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
-	size_t o = 0;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		snprintf(out + o, 3, "%02x", u[i]);
-		o += 2;
-	}
-	out[o] = '\0';
+	sd_uuid_format(u, out);
 }
 
 static int cs_format(const char *path, struct sd_verity *v,

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/json.h"
 #include "cli/verity_print.h"
+#include "core/hex.h"
 #include "core/kver.h"
 
 static void help(FILE *f)
@@ -45,19 +46,6 @@ static void help(FILE *f)
 		"6.1 lacks CONFIG_EROFS_FS_ZIP_LZMA).\n"
 		"Exit codes: 0 described, 2 usage error or unreadable "
 		"image.\n");
-}
-
-static void uuid_string(const uint8_t u[16], char out[37])
-{
-	size_t o = 0;
-
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		snprintf(out + o, 3, "%02x", u[i]);
-		o += 2;
-	}
-	out[o] = '\0';
 }
 
 static void print_items(const char *title, const struct sd_info_item *it,
@@ -113,7 +101,7 @@ static void print_text(const char *path, const struct sd_info *in)
 		fputs("none\n", stdout);
 	}
 	if (im->has_uuid)
-		uuid_string(im->uuid, uuid);
+		sd_uuid_format(im->uuid, uuid);
 	printf("%-16s%s\n", "uuid:", im->has_uuid ? uuid : "none");
 	printf("%-16s%" PRId64 "\n", "build time:", im->build_time);
 	sd_kver_format(in->min_kernel, v, sizeof(v));
@@ -189,7 +177,7 @@ static void print_json(const char *path, const struct sd_info *in)
 	sd_json_kv_u64(&j, "others", im->others);
 	sd_json_kv_string(&j, "label", im->has_label ? im->label : NULL);
 	if (im->has_uuid)
-		uuid_string(im->uuid, uuid);
+		sd_uuid_format(im->uuid, uuid);
 	sd_json_kv_string(&j, "uuid", im->has_uuid ? uuid : NULL);
 	sd_json_key(&j, "build_time");
 	sd_json_i64(&j, im->build_time);

@@ -36,3 +36,16 @@ int sd_hex_decode(const char *s, uint8_t *out, size_t len, size_t *bad)
 	}
 	return 0;
 }
+
+void sd_uuid_format(const uint8_t u[16], char out[37])
+{
+	size_t o = 0;
+
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		sd_hex_encode(u + i, 1, out + o);
+		o += 2;
+	}
+	out[o] = '\0';
+}

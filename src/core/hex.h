@@ -20,4 +20,8 @@ int sd_hex_digit(int c);
  */
 int sd_hex_decode(const char *s, uint8_t *out, size_t len, size_t *bad);
 
+/* The 16 bytes of a UUID as RFC 9562 text, "xxxxxxxx-xxxx-xxxx-xxxx-
+ * xxxxxxxxxxxx" in lower case, into @out (37 bytes, NUL-terminated). */
+void sd_uuid_format(const uint8_t u[16], char out[37]);
+
 #endif
