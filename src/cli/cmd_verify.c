@@ -315,6 +315,21 @@ static void release_inputs(struct verify_inputs *in)
 	free(in->store_dir);
 }
 
+/* A check before the scan failed (--digest, --verity-root): its error on
+ * stderr, and with --json as verify's document; the inputs released.
+ * Returns @rc, the exit code. */
+static int fail_before_scan(const struct verify_args *a,
+			    struct verify_inputs *in,
+			    const struct sd_error *err, int rc)
+{
+	sd_cli_error(err);
+	if (a->json)
+		sd_verify_print_json(stdout, a->image, in->store_dir, NULL,
+				     err->msg);
+	release_inputs(in);
+	return rc;
+}
+
 /* The images of a union (verify --base): [0] the layer, then the bases. */
 struct union_images {
 	size_t n;
@@ -541,13 +556,7 @@ static int verify_main(const struct verify_args *ap)
 		uint8_t got[SD_SHA256_LEN];
 		int drc = check_digest(&a, got, &err);
 		if (drc) {
-			sd_cli_error(&err);
-			if (a.json)
-				sd_verify_print_json(stdout, a.image,
-						     in.store_dir, NULL,
-						     err.msg);
-			release_inputs(&in);
-			return drc;
+			return fail_before_scan(&a, &in, &err, drc);
 		}
 		char hex[SD_SHA256_LEN * 2 + 1];
 		sd_hex_encode(got, SD_SHA256_LEN, hex);
@@ -558,13 +567,7 @@ static int verify_main(const struct verify_args *ap)
 		char ok[256];
 		int vrc = check_verity(&a, ok, sizeof(ok), &err);
 		if (vrc) {
-			sd_cli_error(&err);
-			if (a.json)
-				sd_verify_print_json(stdout, a.image,
-						     in.store_dir, NULL,
-						     err.msg);
-			release_inputs(&in);
-			return vrc;
+			return fail_before_scan(&a, &in, &err, vrc);
 		}
 		if (!a.json && !a.quiet)
 			fprintf(report, "%s\n", ok);
