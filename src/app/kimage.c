@@ -59,6 +59,22 @@ static int read_head(const char *path, uint8_t *head, size_t len, size_t *got,
 	return SD_OK;
 }
 
+/* The @len bytes at @p as a kernel release ("6.1.0-57-cloud-amd64",
+ * at most RELEASE_MAX): true with it and its version in @out when
+ * sd_kver_release() reads a version from it. */
+static bool take_release(const char *p, size_t len, struct sd_kimage *out)
+{
+	char rel[RELEASE_MAX + 1];
+	memcpy(rel, p, len);
+	rel[len] = '\0';
+	uint32_t v = sd_kver_release(rel);
+	if (v == 0)
+		return false;
+	snprintf(out->release, sizeof(out->release), "%s", rel);
+	out->version = v;
+	return true;
+}
+
 /*
  * The release after a banner at @p (@avail bytes there): true with it in
  * @out when it is a word of printable bytes starting with "X.Y" and ending
@@ -72,15 +88,7 @@ static bool parse_release(const char *p, size_t avail, struct sd_kimage *out)
 	if (w == 0 || w > RELEASE_MAX || w >= avail ||
 	    (p[w] != ' ' && p[w] != '\0'))
 		return false;
-	char rel[RELEASE_MAX + 1];
-	memcpy(rel, p, w);
-	rel[w] = '\0';
-	uint32_t v = sd_kver_release(rel);
-	if (v == 0)
-		return false;
-	snprintf(out->release, sizeof(out->release), "%s", rel);
-	out->version = v;
-	return true;
+	return take_release(p, w, out);
 }
 
 static bool printable(char c)
@@ -112,15 +120,7 @@ static bool version_string_at(const char *buf, size_t have, size_t at,
 	if (!at_sign || i + 2 >= have || buf[i] != ')' || buf[i + 1] != ' ' ||
 	    buf[i + 2] != '#')
 		return false;
-	char rel[RELEASE_MAX + 1];
-	memcpy(rel, buf + w, at - w);
-	rel[at - w] = '\0';
-	uint32_t v = sd_kver_release(rel);
-	if (v == 0)
-		return false;
-	snprintf(out->release, sizeof(out->release), "%s", rel);
-	out->version = v;
-	return true;
+	return take_release(buf + w, at - w, out);
 }
 
 /*
