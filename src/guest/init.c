@@ -394,34 +394,6 @@ static int erofs_label_is(const char *dev, const char *label)
 }
 
 /*
- * Look through /sys/block for the device labelled @label: 1 with its path
- * in @out, 0 when none is (yet); two devices with the label fail.
- */
-static int find_by_label(const char *label, char *out, size_t outsz)
-{
-	DIR *dir = opendir("/sys/block");
-	struct dirent *e;
-	int found = 0;
-
-	if (!dir)
-		fail("/sys/block: %s", strerror(errno));
-	while ((e = readdir(dir)) != NULL) {
-		char dev[288];
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(dev, sizeof dev, "/dev/%s", e->d_name);
-		if (!erofs_label_is(dev, label))
-			continue;
-		if (found)
-			fail("label %s: on both %s and %s", label, out, dev);
-		snprintf(out, outsz, "%s", dev);
-		found = 1;
-	}
-	closedir(dir);
-	return found;
-}
-
-/*
  * 1 when /sys/block/@name/serial holds @serial (without its line end), 0
  * when not (or there is none: not a virtio disk).
  */
@@ -445,11 +417,28 @@ static int serial_is(const char *name, const char *serial)
 	return (size_t)r == n && memcmp(buf, serial, n) == 0;
 }
 
+/* Whether /sys/block/@name (device @dev) is the disk asked for. */
+static int label_matches(const char *name, const char *dev, const char *label)
+{
+	(void)name;
+	return erofs_label_is(dev, label);
+}
+
+static int serial_matches(const char *name, const char *dev, const char *serial)
+{
+	(void)dev;
+	return serial_is(name, serial);
+}
+
 /*
- * Look through /sys/block for the disk whose serial is @serial: 1 with its
- * path in @out, 0 when none is (yet); two disks with it fail.
+ * Look through /sys/block for the disk @match accepts with @value (@what,
+ * "label" or "serial", names it in errors): 1 with its path in @out, 0
+ * when none is (yet); two disks that match fail.
  */
-static int find_by_serial(const char *serial, char *out, size_t outsz)
+static int find_block(const char *what, const char *value,
+		      int (*match)(const char *name, const char *dev,
+				   const char *value),
+		      char *out, size_t outsz)
 {
 	DIR *dir = opendir("/sys/block");
 	struct dirent *e;
@@ -459,11 +448,13 @@ static int find_by_serial(const char *serial, char *out, size_t outsz)
 		fail("/sys/block: %s", strerror(errno));
 	while ((e = readdir(dir)) != NULL) {
 		char dev[288];
-		if (e->d_name[0] == '.' || !serial_is(e->d_name, serial))
+		if (e->d_name[0] == '.')
 			continue;
 		snprintf(dev, sizeof dev, "/dev/%s", e->d_name);
+		if (!match(e->d_name, dev, value))
+			continue;
 		if (found)
-			fail("serial %s: on both %s and %s", serial, out, dev);
+			fail("%s %s: on both %s and %s", what, value, out, dev);
 		snprintf(out, outsz, "%s", dev);
 		found = 1;
 	}
@@ -496,11 +487,13 @@ static void find_disk(struct disk *d, long long deadline)
 	for (;;) {
 		if (serial) {
 			/* Its node in devtmpfs too, before it is used. */
-			if (find_by_serial(serial, d->dev, sizeof d->dev) &&
+			if (find_block("serial", serial, serial_matches, d->dev,
+				       sizeof d->dev) &&
 			    stat(d->dev, &st) == 0)
 				return;
 		} else if (label) {
-			if (find_by_label(label, d->dev, sizeof d->dev))
+			if (find_block("label", label, label_matches, d->dev,
+				       sizeof d->dev))
 				return;
 		} else if (stat(d->dev, &st) == 0) {
 			if (!S_ISBLK(st.st_mode))
