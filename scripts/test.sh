@@ -55,8 +55,9 @@ for garch in aarch64 s390x; do
 	up=$(echo "$garch" | tr "[:lower:]" "[:upper:]")
 	eval "have=\${SD_GUEST_KERNEL_$up:-}"
 	[ -z "$have" ] || continue
-	# No QEMU for it (s390x's qemu-system-misc is not in the package
-	# list): its test skips anyway, the kernel is not worth fetching.
+	# No QEMU for it (a machine set up by hand without the package
+	# list's qemu-system-arm or -misc): its test skips anyway, the kernel
+	# is not worth fetching.
 	command -v "qemu-system-$garch" >/dev/null || continue
 	if kern=$("$top/scripts/fetch-guest-kernel.sh" "$garch"); then
 		eval "SD_GUEST_KERNEL_$up=\$(echo \"\$kern\" | sed -n 1p)"
