@@ -302,7 +302,8 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 	if (!rc && opts->verity) {
 		/* It reads the whole file: the digest comes with it. */
 		double tv = now_seconds();
-		rc = sd_verity_append(out.tmp_path, &res->verity,
+		rc = sd_verity_append(out.tmp_path, opts->write.jobs,
+				      opts->interrupted, &res->verity,
 				      opts->digest ? res->digest : NULL, err);
 		res->seconds.verity = now_seconds() - tv;
 		if (rc)

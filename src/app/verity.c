@@ -5,10 +5,10 @@
  * and docs of the dm-verity on-disk format.
  */
 #include "app/verity.h"
+#include "app/verity_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libcryptsetup.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,19 +20,10 @@
 #include "core/hex.h"
 #include "core/le.h"
 
-#define HASH_PER_BLOCK_BITS 7 /* 4096 / 32 digests per hash block */
-#define MAX_LEVELS 10         /* 7 bits a level: 64 bits of blocks */
-#define CHUNK (1u << 20)      /* data read per read(2) in the check */
+#define CHUNK (1u << 20) /* data read per read(2) in the check */
+#define HASH_PER_BLOCK_BITS SD_VERITY_HASH_PER_BLOCK_BITS
 
-/* The hash levels of @data_blocks: their count, and where each starts
- * (in blocks after the superblock's block) and how many blocks it has. */
-struct levels {
-	unsigned n;
-	uint64_t start[MAX_LEVELS], size[MAX_LEVELS];
-	uint64_t blocks; /* all hash blocks */
-};
-
-static void levels_of(uint64_t data_blocks, struct levels *l)
+void sd_verity_levels_of(uint64_t data_blocks, struct sd_verity_levels *l)
 {
 	memset(l, 0, sizeof(*l));
 	while (HASH_PER_BLOCK_BITS * l->n < 64 &&
@@ -52,9 +43,8 @@ static void levels_of(uint64_t data_blocks, struct levels *l)
 	l->blocks = pos;
 }
 
-/* SHA-256(salt || block), the digest of every block of the tree. */
-static int block_digest(EVP_MD_CTX *ctx, const uint8_t *salt,
-			const uint8_t *block, uint8_t out[SD_SHA256_LEN])
+int sd_verity_block_digest(EVP_MD_CTX *ctx, const uint8_t *salt,
+			   const uint8_t *block, uint8_t out[SD_SHA256_LEN])
 {
 	unsigned len = 0;
 	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
@@ -65,9 +55,8 @@ static int block_digest(EVP_MD_CTX *ctx, const uint8_t *salt,
 	return 0;
 }
 
-/* Read exactly @len bytes at @off; SD_ERR_CORRUPT if the file ends. */
-static int read_at(int fd, const char *path, void *buf, size_t len,
-		   uint64_t off, struct sd_error *err)
+int sd_verity_read_at(int fd, const char *path, void *buf, size_t len,
+		      uint64_t off, struct sd_error *err)
 {
 	size_t got = 0;
 	while (got < len) {
@@ -88,160 +77,6 @@ static int read_at(int fd, const char *path, void *buf, size_t len,
 		got += (size_t)r;
 	}
 	return 0;
-}
-
-/* Hash the file's bytes [@off, @off+@len) into @ctx. */
-static int hash_range(EVP_MD_CTX *ctx, int fd, const char *path, uint64_t off,
-		      uint64_t len, struct sd_error *err)
-{
-	uint8_t *buf = malloc(CHUNK);
-	int rc = buf ? 0 : sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	for (uint64_t at = 0; !rc && at < len;) {
-		size_t n = len - at < CHUNK ? (size_t)(len - at) : CHUNK;
-		rc = read_at(fd, path, buf, n, off + at, err);
-		if (!rc && EVP_DigestUpdate(ctx, buf, n) != 1)
-			rc = sd_error_set(err, SD_ERR_NOMEM, "SHA-256 failed");
-		at += n;
-	}
-	free(buf);
-	return rc;
-}
-
-/* The digest so far of @ctx, which goes on. */
-static int digest_so_far(EVP_MD_CTX *ctx, uint8_t out[SD_SHA256_LEN],
-			 struct sd_error *err)
-{
-	EVP_MD_CTX *copy = EVP_MD_CTX_new();
-	unsigned len = 0;
-	int ok = copy && EVP_MD_CTX_copy_ex(copy, ctx) == 1 &&
-		 EVP_DigestFinal_ex(copy, out, &len) == 1 &&
-		 len == SD_SHA256_LEN;
-	EVP_MD_CTX_free(copy);
-	return ok ? 0 : sd_error_set(err, SD_ERR_NOMEM, "SHA-256 failed");
-}
-
-/* libcryptsetup's last error message, for ours. */
-struct cs_log {
-	char msg[256];
-};
-
-static void cs_log_cb(int level, const char *msg, void *usrptr)
-{
-	struct cs_log *l = usrptr;
-	if (level != CRYPT_LOG_ERROR || !msg)
-		return;
-	snprintf(l->msg, sizeof(l->msg), "%s", msg);
-	size_t n = strlen(l->msg);
-	while (n && (l->msg[n - 1] == '\n' || l->msg[n - 1] == '.'))
-		l->msg[--n] = '\0';
-}
-
-/* The superblock's UUID: the salt's first 16 bytes as a version-4 UUID. */
-static void uuid_of(const uint8_t salt[SD_SHA256_LEN], char out[37])
-{
-	uint8_t u[16];
-	memcpy(u, salt, 16);
-	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
-	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
-	sd_uuid_format(u, out);
-}
-
-static int cs_format(const char *path, struct sd_verity *v,
-		     struct sd_error *err)
-{
-	struct crypt_device *cd = NULL;
-	struct cs_log log = {{0}};
-	char uuid[37];
-	uuid_of(v->salt, uuid);
-	struct crypt_params_verity p = {
-		.hash_name = "sha256",
-		.data_device = path,
-		.salt = (const char *)v->salt,
-		.salt_size = SD_SHA256_LEN,
-		.hash_type = 1,
-		.data_block_size = SD_VERITY_BLOCK,
-		.hash_block_size = SD_VERITY_BLOCK,
-		.data_size = v->data_blocks,
-		.hash_area_offset = v->hash_offset,
-		.flags = CRYPT_VERITY_CREATE_HASH,
-	};
-	/* libcryptsetup's default log writes to stderr: the library never
-	 * prints, so its messages come here, crypt_init's included (the
-	 * default is process-wide; put back below). */
-	crypt_set_log_callback(NULL, cs_log_cb, &log);
-	int r = crypt_init(&cd, path);
-	if (!r) {
-		crypt_set_log_callback(cd, cs_log_cb, &log);
-		r = crypt_format(cd, CRYPT_VERITY, NULL, NULL, uuid, NULL, 0,
-				 &p);
-	}
-	size_t len = SD_SHA256_LEN;
-	if (!r)
-		r = crypt_volume_key_get(cd, CRYPT_ANY_SLOT, (char *)v->root,
-					 &len, NULL, 0);
-	if (r >= 0 && len != SD_SHA256_LEN)
-		r = -EINVAL;
-	crypt_free(cd);
-	crypt_set_log_callback(NULL, NULL, NULL);
-	if (r < 0)
-		return sd_error_set(err, SD_ERR_OUTPUT,
-				    "%s: libcryptsetup could not write the "
-				    "verity tree: %s",
-				    path, log.msg[0] ? log.msg : strerror(-r));
-	return 0;
-}
-
-int sd_verity_append(const char *path, struct sd_verity *out,
-		     uint8_t digest[SD_SHA256_LEN], struct sd_error *err)
-{
-	memset(out, 0, sizeof(*out));
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return sd_error_errno(err, SD_ERR_IO, errno, "%s", path);
-	struct stat st;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int rc = 0;
-	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		rc = sd_error_set(err, SD_ERR_NOMEM, "SHA-256 failed");
-	if (!rc && fstat(fd, &st))
-		rc = sd_error_errno(err, SD_ERR_IO, errno, "%s", path);
-	uint64_t size = rc ? 0 : (uint64_t)st.st_size;
-	out->data_blocks = (size + SD_VERITY_BLOCK - 1) / SD_VERITY_BLOCK;
-	out->hash_offset = out->data_blocks * SD_VERITY_BLOCK;
-	if (!rc && !size)
-		rc = sd_error_set(err, SD_ERR_USAGE, "%s: empty image", path);
-	if (!rc && out->hash_offset != size &&
-	    ftruncate(fd, (off_t)out->hash_offset))
-		rc = sd_error_errno(err, SD_ERR_OUTPUT, errno, "%s", path);
-	/* One read of the filesystem gives the salt and, going on over the
-	 * tree, the whole file's digest. */
-	if (!rc)
-		rc = hash_range(ctx, fd, path, 0, out->hash_offset, err);
-	if (!rc)
-		rc = digest_so_far(ctx, out->salt, err);
-	if (!rc)
-		rc = cs_format(path, out, err);
-	struct levels l;
-	levels_of(out->data_blocks, &l);
-	out->tree_bytes = (1 + l.blocks) * SD_VERITY_BLOCK;
-	snprintf(out->algorithm, sizeof(out->algorithm), "sha256");
-	if (!rc && fstat(fd, &st))
-		rc = sd_error_errno(err, SD_ERR_IO, errno, "%s", path);
-	if (!rc && (uint64_t)st.st_size != out->hash_offset + out->tree_bytes)
-		rc = sd_error_set(err, SD_ERR_OUTPUT,
-				  "%s: the verity tree ends at %llu, not at "
-				  "%llu as its levels say",
-				  path, (unsigned long long)st.st_size,
-				  (unsigned long long)(out->hash_offset +
-						       out->tree_bytes));
-	if (!rc && digest)
-		rc = hash_range(ctx, fd, path, out->hash_offset,
-				out->tree_bytes, err);
-	if (!rc && digest)
-		rc = digest_so_far(ctx, digest, err);
-	EVP_MD_CTX_free(ctx);
-	close(fd);
-	return rc;
 }
 
 /* Parse the superblock @sb of a tree at @h into @v. */
@@ -295,15 +130,15 @@ int sd_verity_read(const char *path, uint64_t fs_bytes, bool *found,
 		rc = sd_error_errno(err, SD_ERR_IO, errno, "%s", path);
 	if (rc || (uint64_t)st.st_size < h + SD_VERITY_SB_SIZE)
 		goto out;
-	rc = read_at(fd, path, blk, SD_VERITY_SB_SIZE, h, err);
+	rc = sd_verity_read_at(fd, path, blk, SD_VERITY_SB_SIZE, h, err);
 	if (rc || memcmp(blk, "verity\0\0", 8))
 		goto out;
 	*found = true;
 	rc = parse_sb(path, blk, h, out, err);
 	if (rc)
 		goto out;
-	struct levels l;
-	levels_of(out->data_blocks, &l);
+	struct sd_verity_levels l;
+	sd_verity_levels_of(out->data_blocks, &l);
 	out->tree_bytes = (1 + l.blocks) * SD_VERITY_BLOCK;
 	if ((uint64_t)st.st_size < h + out->tree_bytes) {
 		rc = sd_error_set(err, SD_ERR_CORRUPT,
@@ -316,9 +151,10 @@ int sd_verity_read(const char *path, uint64_t fs_bytes, bool *found,
 	}
 	/* The root: the top level's block, or the one data block. */
 	uint64_t top = l.n ? h + SD_VERITY_BLOCK : 0;
-	rc = read_at(fd, path, blk, SD_VERITY_BLOCK, top, err);
+	rc = sd_verity_read_at(fd, path, blk, SD_VERITY_BLOCK, top, err);
 	EVP_MD_CTX *ctx = rc ? NULL : EVP_MD_CTX_new();
-	if (!rc && (!ctx || block_digest(ctx, out->salt, blk, out->root)))
+	if (!rc &&
+	    (!ctx || sd_verity_block_digest(ctx, out->salt, blk, out->root)))
 		rc = sd_error_set(err, SD_ERR_NOMEM, "SHA-256 failed");
 	EVP_MD_CTX_free(ctx);
 out:
@@ -329,7 +165,7 @@ out:
 
 /* Name the bad hash block @j of level @i. */
 static void bad_hash(struct sd_verity_bad *bad, const struct sd_verity *v,
-		     const struct levels *l, unsigned i, uint64_t j)
+		     const struct sd_verity_levels *l, unsigned i, uint64_t j)
 {
 	bad->bad = true;
 	bad->hash = true;
@@ -340,14 +176,14 @@ static void bad_hash(struct sd_verity_bad *bad, const struct sd_verity *v,
 
 /* Every hash level against its parent, top down. */
 static bool check_levels(EVP_MD_CTX *ctx, const struct sd_verity *v,
-			 const struct levels *l, const uint8_t *area,
+			 const struct sd_verity_levels *l, const uint8_t *area,
 			 const uint8_t root[SD_SHA256_LEN],
 			 struct sd_verity_bad *bad)
 {
 	uint8_t d[SD_SHA256_LEN];
 	unsigned top = l->n - 1;
 	const uint8_t *tb = area + l->start[top] * SD_VERITY_BLOCK;
-	if (block_digest(ctx, v->salt, tb, d) ||
+	if (sd_verity_block_digest(ctx, v->salt, tb, d) ||
 	    memcmp(d, root, SD_SHA256_LEN)) {
 		bad_hash(bad, v, l, top, 0);
 		bad->top = true;
@@ -357,8 +193,9 @@ static bool check_levels(EVP_MD_CTX *ctx, const struct sd_verity *v,
 		const uint8_t *parent = area + l->start[i] * SD_VERITY_BLOCK;
 		const uint8_t *child = area + l->start[i - 1] * SD_VERITY_BLOCK;
 		for (uint64_t k = 0; k < l->size[i - 1]; k++) {
-			if (block_digest(ctx, v->salt,
-					 child + k * SD_VERITY_BLOCK, d) ||
+			if (sd_verity_block_digest(ctx, v->salt,
+						   child + k * SD_VERITY_BLOCK,
+						   d) ||
 			    memcmp(d, parent + k * SD_SHA256_LEN,
 				   SD_SHA256_LEN)) {
 				bad_hash(bad, v, l, i - 1, k);
@@ -384,11 +221,13 @@ static int check_data(int fd, const char *path, EVP_MD_CTX *ctx,
 		uint64_t nb = v->data_blocks - b;
 		if (nb > CHUNK / SD_VERITY_BLOCK)
 			nb = CHUNK / SD_VERITY_BLOCK;
-		rc = read_at(fd, path, buf, (size_t)nb * SD_VERITY_BLOCK,
-			     b * SD_VERITY_BLOCK, err);
+		rc = sd_verity_read_at(fd, path, buf,
+				       (size_t)nb * SD_VERITY_BLOCK,
+				       b * SD_VERITY_BLOCK, err);
 		for (uint64_t k = 0; !rc && k < nb; k++, b++)
-			if (block_digest(ctx, v->salt,
-					 buf + k * SD_VERITY_BLOCK, d) ||
+			if (sd_verity_block_digest(ctx, v->salt,
+						   buf + k * SD_VERITY_BLOCK,
+						   d) ||
 			    memcmp(d, want + b * SD_SHA256_LEN,
 				   SD_SHA256_LEN)) {
 				bad->bad = true;
@@ -409,8 +248,8 @@ int sd_verity_check(const char *path, const struct sd_verity *v,
 		    struct sd_verity_bad *bad, struct sd_error *err)
 {
 	memset(bad, 0, sizeof(*bad));
-	struct levels l;
-	levels_of(v->data_blocks, &l);
+	struct sd_verity_levels l;
+	sd_verity_levels_of(v->data_blocks, &l);
 	size_t area_len = (size_t)(l.blocks * SD_VERITY_BLOCK);
 	uint8_t *area = area_len ? malloc(area_len) : NULL;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -421,8 +260,8 @@ int sd_verity_check(const char *path, const struct sd_verity *v,
 	else if ((area_len && !area) || !ctx)
 		rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	if (!rc && area_len)
-		rc = read_at(fd, path, area, area_len,
-			     v->hash_offset + SD_VERITY_BLOCK, err);
+		rc = sd_verity_read_at(fd, path, area, area_len,
+				       v->hash_offset + SD_VERITY_BLOCK, err);
 	if (!rc && (!l.n || check_levels(ctx, v, &l, area, root, bad)))
 		rc = check_data(fd, path, ctx, v,
 				l.n ? area + l.start[0] * SD_VERITY_BLOCK

@@ -27,13 +27,15 @@
  *   root hash         SHA-256(salt || the top level's block); with a
  *                     single data block, SHA-256(salt || that block).
  *
- * Determinism: the salt is SHA-256 of the bytes [0, H) (the padded
- * filesystem) and the superblock's UUID is the salt's first 16 bytes
- * marked as a version-4 UUID, so the same image gives the same tree and
- * root hash.  libcryptsetup (crypt_format with CRYPT_VERITY) writes the
- * tree; the check (sd_verity_check) is our own, top-down as the kernel
- * walks it, because libcryptsetup's userspace check goes bottom-up and
- * names a damaged level-0 hash block by the data block it covers.
+ * Determinism: the salt is SHA-256 of the XXH3-128 of the bytes [0, H)
+ * (the padded filesystem; the canonical big-endian 16 bytes) followed by
+ * H as 8 little-endian bytes, and the superblock's UUID is the salt's
+ * first 16 bytes marked as a version-4 UUID, so the same image gives the
+ * same tree and root hash on every host.  The tree is ours
+ * (verity_build.c says why not libcryptsetup's, which the tests use as
+ * the oracle: `veritysetup format` with the same salt and UUID writes the
+ * same bytes); so is the check (sd_verity_check), top-down as the kernel
+ * walks it.
  *
  * Threat model: the tree covers an image changed at rest or in transit
  * after packing (with the root hash kept apart); not a malicious packer.
@@ -64,14 +66,17 @@ struct sd_verity {
 /*
  * Append a tree to the image at @path (the format writer finished; the
  * file is not open for writing elsewhere): pad the file with zeros to a
- * 4096 multiple, derive the salt, write the superblock and the hash
- * levels after it (libcryptsetup), and fill *@out.  @digest, if not NULL,
- * receives the SHA-256 of the whole file, tree included (the salt's read
- * of the filesystem goes on over the tree: no second read).  SD_ERR_IO
- * naming @path on a failed read, SD_ERR_OUTPUT on a failed write or
- * libcryptsetup's failure (its message).
+ * 4096 multiple, derive the salt (one XXH3 read), write the superblock and
+ * the hash levels after it, level 0 hashed by @jobs threads (0 or 1: this
+ * one alone), and fill *@out.  @digest, if not NULL, receives the SHA-256
+ * of the whole file, tree included, computed by one more thread in the
+ * same pass.  @interrupted, if not NULL, is polled: SD_ERR_INTERRUPTED.
+ * SD_ERR_IO naming @path on a failed read, SD_ERR_OUTPUT on a failed
+ * write, SD_ERR_USAGE for an empty file, SD_ERR_NOMEM.  On failure the
+ * file holds a partial tree: the caller discards it.
  */
-int sd_verity_append(const char *path, struct sd_verity *out,
+int sd_verity_append(const char *path, unsigned jobs,
+		     volatile const int *interrupted, struct sd_verity *out,
 		     uint8_t digest[SD_SHA256_LEN], struct sd_error *err);
 
 /*

@@ -68,15 +68,16 @@ static void flip(const char *path, uint64_t off)
  * veritysetup with the same salt and UUID: the same bytes, the same root.
  * Returns our parameters; *@path: our file (malloc'd).
  */
-static struct sd_verity same_as_veritysetup(size_t len, char **path)
+static struct sd_verity same_as_veritysetup_jobs(size_t len, unsigned jobs,
+						 char **path)
 {
 	char *ours = make("ours", len), *theirs = make("theirs", len);
 	struct sd_verity v;
 	struct sd_error err;
 	sd_error_init(&err);
 	uint8_t digest[32], whole[32];
-	cr_assert_eq(sd_verity_append(ours, &v, digest, &err), 0, "%s",
-		     err.msg);
+	cr_assert_eq(sd_verity_append(ours, jobs, NULL, &v, digest, &err), 0,
+		     "%s", err.msg);
 	/* the digest that came with it is the whole file's */
 	cr_assert_eq(sd_sha256_file(ours, whole, &err), 0);
 	cr_assert(!memcmp(digest, whole, 32));
@@ -120,6 +121,11 @@ static struct sd_verity same_as_veritysetup(size_t len, char **path)
 	return v;
 }
 
+static struct sd_verity same_as_veritysetup(size_t len, char **path)
+{
+	return same_as_veritysetup_jobs(len, 1, path);
+}
+
 Test(verity, one_data_block_no_levels)
 {
 	char *p;
@@ -147,7 +153,7 @@ Test(verity, two_levels_padded_golden_root_read_and_check)
 	sd_hex_encode(v.root, 32, root);
 	cr_assert_str_eq(
 		root,
-		"4502ceb8b3d8b68495fe01bc86f05e168c5b42970dd89cf5d2485e97dd9921b7");
+		"60bd4013f52a299b3acad186d00262b45605d2dc71582775f7d3e5e1781dcd75");
 
 	struct sd_error err;
 	sd_error_init(&err);
@@ -198,13 +204,38 @@ Test(verity, two_levels_padded_golden_root_read_and_check)
 	free(p);
 }
 
+/* Three levels (128 * 128 + 1 data blocks: level 0 has 129 blocks,
+ * level 1 two), hashed by 3 threads that each take 512 data blocks at a
+ * time, the last take short. */
+Test(verity, three_levels_threads)
+{
+	char *p;
+	struct sd_verity v = same_as_veritysetup_jobs(16385 * 4096, 3, &p);
+	cr_assert_eq(v.data_blocks, 16385);
+	cr_assert_eq(v.tree_bytes, (1 + 1 + 2 + 129) * 4096);
+	free(p);
+}
+
+Test(verity, interrupted)
+{
+	char *p = make("stop", 1000 * 4096);
+	struct sd_verity v;
+	struct sd_error err;
+	sd_error_init(&err);
+	volatile int stop = 1;
+	cr_assert_eq(sd_verity_append(p, 2, &stop, &v, NULL, &err),
+		     SD_ERR_INTERRUPTED);
+	free(p);
+}
+
 Test(verity, tree_cut_short_is_corrupt)
 {
 	char *p = make("cut", 200 * 4096);
 	struct sd_verity v;
 	struct sd_error err;
 	sd_error_init(&err);
-	cr_assert_eq(sd_verity_append(p, &v, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(sd_verity_append(p, 1, NULL, &v, NULL, &err), 0, "%s",
+		     err.msg);
 	cr_assert(!truncate(p, (off_t)(v.hash_offset + v.tree_bytes - 1)));
 	bool found;
 	struct sd_verity r;

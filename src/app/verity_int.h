@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * verity_int.h — what verity.c (read, check) and verity_build.c (append)
+ * share: the level arithmetic, the block digest, an exact read.  Not a
+ * public API: include only from src/app/verity*.c.
+ */
+#ifndef SD_APP_VERITY_INT_H
+#define SD_APP_VERITY_INT_H
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app/verity.h"
+
+#define SD_VERITY_HASH_PER_BLOCK_BITS 7 /* 4096 / 32 digests a hash block */
+#define SD_VERITY_MAX_LEVELS 10         /* 7 bits a level: 64 bits */
+
+/*
+ * The hash levels of a tree over @data_blocks blocks (cryptsetup's
+ * lib/verity/verity_hash.c, hash_levels): n levels, level 0 hashing the
+ * data and level n-1 a single block; start[i] is where level i begins, in
+ * blocks after the superblock's block (the top level first, so start[n-1]
+ * is 0), size[i] its blocks; blocks all of them.  One data block: n = 0.
+ */
+struct sd_verity_levels {
+	unsigned n;
+	uint64_t start[SD_VERITY_MAX_LEVELS], size[SD_VERITY_MAX_LEVELS];
+	uint64_t blocks;
+};
+
+void sd_verity_levels_of(uint64_t data_blocks, struct sd_verity_levels *l);
+
+/* SHA-256(@salt (32 bytes) || @block (4096 bytes)) into @out, with @ctx
+ * (re)initialised; -1 when OpenSSL fails. */
+int sd_verity_block_digest(EVP_MD_CTX *ctx, const uint8_t *salt,
+			   const uint8_t *block, uint8_t out[SD_SHA256_LEN]);
+
+/* Read exactly @len bytes of @fd at @off; SD_ERR_IO naming @path, or
+ * SD_ERR_CORRUPT ("the verity tree is cut short") if the file ends. */
+int sd_verity_read_at(int fd, const char *path, void *buf, size_t len,
+		      uint64_t off, struct sd_error *err);
+
+#endif
