@@ -248,7 +248,7 @@ static int key_is(const char *rec, const char *key, const char **value)
 	return 1;
 }
 
-/* 1 when @s is @n lowercase hex digits, up to @end (or its NUL). */
+/* 1 when [@s, @end) is @n lowercase hex digits. */
 static int is_hex(const char *s, const char *end, size_t n)
 {
 	if ((size_t)(end - s) != n)
