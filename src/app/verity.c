@@ -301,3 +301,38 @@ int sd_verity_write_roothash(const char *path,
 	}
 	return sd_atomic_commit(&f, false, err);
 }
+
+int sd_verity_read_roothash(const char *path, uint8_t root[SD_SHA256_LEN],
+			    struct sd_error *err)
+{
+	/* One byte more than a line, to tell a longer file. */
+	char buf[SD_SHA256_LEN * 2 + 2];
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sd_error_errno(err, SD_ERR_IO, errno, "%s", path);
+	while (len < sizeof(buf)) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			return sd_error_errno(err, SD_ERR_IO, e, "%s", path);
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	/* A longer file reads as 66 bytes without a line end there. */
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len != SD_SHA256_LEN * 2 ||
+	    sd_hex_decode(buf, root, SD_SHA256_LEN, NULL))
+		return sd_error_set(err, SD_ERR_INVALID,
+				    "%s: not a root hash (one line of 64 hex "
+				    "digits)",
+				    path);
+	return SD_OK;
+}

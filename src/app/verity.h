@@ -124,4 +124,13 @@ int sd_verity_write_roothash(const char *path,
 			     const uint8_t root[SD_SHA256_LEN],
 			     struct sd_error *err);
 
+/*
+ * Read a root hash written so (64 hex digits, either case, and an
+ * optional "\n"; nothing else) from @path into @root.  SD_ERR_IO naming
+ * @path when it cannot be read (ENOENT among them), SD_ERR_INVALID when
+ * it holds anything else.
+ */
+int sd_verity_read_roothash(const char *path, uint8_t root[SD_SHA256_LEN],
+			    struct sd_error *err);
+
 #endif

@@ -20,7 +20,9 @@
 #include "app/initramfs.h"
 #include "app/kimage.h"
 #include "app/kmod.h"
+#include "app/verity.h"
 #include "app/vmrun.h"
+#include "core/hex.h"
 #include "core/kver.h"
 #include "formats/format.h"
 #include "core/vmproto.h"
@@ -473,6 +475,7 @@ struct disk {
 	const char *path;
 	struct sd_info info;
 	bool damaged; /* booted on its magic alone (read_disks) */
+	uint8_t root[SD_SHA256_LEN]; /* verity: the root hash pinned */
 };
 
 /*
@@ -510,6 +513,74 @@ static int read_disks(struct run *r, struct disk *d, struct sd_error *err)
 			return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		sd_error_init(err);
 	}
+	return SD_OK;
+}
+
+/*
+ * With verity: every image's tree, as imageinfo read it (the parameters
+ * `info` shows), and the root hash the host pins for it — --verity-root
+ * for the image, else IMAGE.roothash as pack --verity wrote it — never
+ * the root the image's own top level gives, which a changed image
+ * changes with it.  The root computed from the tree is only compared,
+ * for the log.
+ */
+static int pin_verity(struct run *r, struct disk *d, struct sd_error *err)
+{
+	const struct sd_vmcheck_options *o = r->o;
+	char path[4200], hex[2 * SD_SHA256_LEN + 1];
+	for (size_t i = 0; i <= o->nbases; i++) {
+		const struct sd_info *in = &d[i].info;
+		const char *from = path;
+		if (d[i].damaged)
+			return sd_error_set(err, SD_ERR_USAGE,
+					    "--verity: %s is damaged for "
+					    "storedisk's reader: its verity "
+					    "tree cannot be read",
+					    d[i].path);
+		if (in->verity_problem[0])
+			return sd_error_set(err, SD_ERR_USAGE,
+					    "--verity: %s: %s", d[i].path,
+					    in->verity_problem);
+		if (!in->has_verity)
+			return sd_error_set(err, SD_ERR_USAGE,
+					    "--verity: %s has no dm-verity "
+					    "tree (pack --verity makes one): "
+					    "not booted",
+					    d[i].path);
+		if (i == 0 && o->verity_root) {
+			from = "--verity-root";
+			if (strlen(o->verity_root) != 2 * SD_SHA256_LEN ||
+			    sd_hex_decode(o->verity_root, d[i].root,
+					  SD_SHA256_LEN, NULL))
+				return sd_error_set(err, SD_ERR_USAGE,
+						    "--verity-root: want 64 "
+						    "hex digits, got \"%s\"",
+						    o->verity_root);
+		} else {
+			snprintf(path, sizeof(path), "%s.roothash", d[i].path);
+			int rc = sd_verity_read_roothash(path, d[i].root, err);
+			if (rc)
+				return sd_error_prefix(
+					err, rc,
+					"--verity: the root hash of %s%s",
+					d[i].path,
+					i ? "" : " (or give --verity-root)");
+		}
+		sd_hex_encode(d[i].root, SD_SHA256_LEN, hex);
+		snprintf(r->res->verity_root[i], sizeof(r->res->verity_root[i]),
+			 "%s", hex);
+		logf_(r, SD_VMCHECK_LOG_INFO,
+		      "verity %s: root hash %s (from %s), %llu data blocks, "
+		      "tree at %llu%s",
+		      d[i].path, hex, from,
+		      (unsigned long long)in->verity.data_blocks,
+		      (unsigned long long)in->verity.hash_offset,
+		      memcmp(in->verity.root, d[i].root, SD_SHA256_LEN)
+			      ? "; the tree's top level gives another root: "
+				"the guest will refuse to read it"
+			      : "");
+	}
+	r->res->verity = true;
 	return SD_OK;
 }
 
@@ -753,6 +824,9 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 		goto out;
 	}
 
+	if (o->verity && (rc = pin_verity(&r, disks, err)))
+		goto out;
+
 	/* The guest's modules. */
 	struct stat mst;
 	if (o->modules_dir && stat(o->modules_dir, &mst)) {
@@ -769,7 +843,7 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 	else if ((rc = find_moddir(o->kernel, res->kernel_release, moddir,
 				   sizeof(moddir), err)))
 		goto out;
-	const char *wanted[12];
+	const char *wanted[16];
 	size_t nw = 0;
 	wanted[nw++] = "virtio";
 	wanted[nw++] = "virtio_ring";
@@ -795,6 +869,10 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 	}
 	if (o->nbases)
 		wanted[nw++] = "overlay";
+	/* dm-verity's own dependencies (dm-mod, dm-bufio, reed_solomon
+	 * on Debian's 6.1) come from its modinfo. */
+	if (o->verity)
+		wanted[nw++] = "dm_verity";
 	rc = sd_kmod_resolve(moddir, wanted, nw, &mods, err);
 	if (rc)
 		goto out;
@@ -859,6 +937,19 @@ int sd_vmcheck_run(const struct sd_vmcheck_options *o,
 			snprintf(spec, sizeof(spec), "%s:SERIAL=%s%zu",
 				 disks[i].info.format, DISK_SERIAL, i);
 		conf_record(&conf, SD_VM_KEY_DISK, spec, NULL);
+	}
+	for (size_t i = 0; o->verity && i <= o->nbases; i++) {
+		/* vmproto.h: DATA_BLOCKS:HASH_START:ROOT:SALT, the top
+		 * hash block one block past the superblock's. */
+		const struct sd_verity *v = &disks[i].info.verity;
+		char spec[256], salt[2 * SD_SHA256_LEN + 1];
+		sd_hex_encode(v->salt, SD_SHA256_LEN, salt);
+		snprintf(spec, sizeof(spec), "%llu:%llu:%s:%s",
+			 (unsigned long long)v->data_blocks,
+			 (unsigned long long)(v->hash_offset / SD_VERITY_BLOCK +
+					      1),
+			 res->verity_root[i], salt);
+		conf_record(&conf, SD_VM_KEY_VERITY, spec, NULL);
 	}
 	for (size_t i = 0; i < o->argc; i++)
 		conf_record(&conf, SD_VM_KEY_ARG, o->argv[i], NULL);

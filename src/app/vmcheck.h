@@ -7,8 +7,10 @@
  * The steps: read the image (and its bases) with imageinfo (format,
  * minimum kernel, label) and the kernel's architecture and version
  * (kimage.h), refusing before booting a kernel of another architecture
- * than the guest's (guestarch.h) or older than the images need; resolve the
- * guest's kernel modules (kmod.h); write, in a private temporary directory
+ * than the guest's (guestarch.h) or older than the images need; with
+ * verity, read each image's dm-verity tree (verity.h, through imageinfo)
+ * and the root hash the host pins for it (never one computed from the
+ * image); resolve the guest's kernel modules (kmod.h); write, in a private temporary directory
  * removed at the end, an initramfs (initramfs.h) of the guest init
  * (src/guest, embedded in the binary), the modules and the configuration
  * file of core/vmproto.h with a fresh nonce; then run QEMU (vmrun.h) and
@@ -24,6 +26,7 @@
 
 #include "app/vmrun.h"
 #include "core/error.h"
+#include "core/sha256.h"
 
 /* What one log line is about (sd_vmcheck_options.on_log). */
 enum sd_vmcheck_log {
@@ -78,6 +81,13 @@ struct sd_vmcheck_options {
 					 * result (0: none) */
 	double grace;            /* seconds to power off after it */
 	bool by_label;           /* find the image by its label */
+	bool verity;             /* open every disk through dm-verity:
+				  * each image (and base) needs a tree
+				  * (pack --verity); its root hash is
+				  * read from IMAGE.roothash, or is
+				  * verity_root for the image itself */
+	const char *verity_root; /* the image's root hash, 64 hex
+				  * digits, or NULL: IMAGE.roothash */
 	const char *store_dir;   /* where the guest mounts it (NULL:
 					 * /nix/store) */
 	const char *const *argv; /* the program (absolute, in the
@@ -141,6 +151,10 @@ struct sd_vmcheck_result {
 	char **qemu_argv;         /* QEMU's command line, NULL-terminated,
 				   * or NULL */
 	size_t nmodules;          /* modules put into the initramfs */
+	bool verity;              /* the disks were opened through
+				   * dm-verity with these root hashes
+				   * (lowercase hex; the image first) */
+	char verity_root[SD_VMCHECK_MAX_BASES + 1][2 * SD_SHA256_LEN + 1];
 	double phase[SD_VMCHECK_NPHASES]; /* < 0: not reached */
 	double seconds;                   /* the whole run */
 	/* The last console lines (QEMU's stderr lines prefixed "qemu: "),
@@ -162,8 +176,10 @@ void sd_vmcheck_result_release(struct sd_vmcheck_result *r);
  * how: EXITED, SIGNALED, TIMEOUT, NO_RESULT, INTERRUPTED); an error when
  * it did not run, the outcome saying why: REFUSED (SD_ERR_USAGE for bad
  * options — an unknown architecture or machine —, an image without the
- * label --by-label needs, a kernel of another architecture, or a kernel
- * too old for the images, naming the feature and the version it needs;
+ * label --by-label needs, a kernel of another architecture, a kernel
+ * too old for the images, naming the feature and the version it needs,
+ * or with verity an image without a usable tree, a root hash file that
+ * cannot be read or a bad verity_root;
  * SD_ERR_UNSUPPORTED when this build embeds no guest init for the
  * architecture, naming the cross compiler it lacked;
  * SD_ERR_IO/SD_ERR_CORRUPT for an unreadable image or kernel;

@@ -125,6 +125,16 @@ static void print_text(const char *path, const struct sd_info *in)
 		       "  hash offset:", vt->hash_offset, vt->tree_bytes);
 		printf("%-16s%s\n", "  salt:", salt);
 		printf("%-16s%s\n", "  root hash:", root);
+		/* The device-mapper table of dm-verity (the kernel's
+		 * verity.rst): DEV the disk, ROOT the root hash kept apart
+		 * (IMAGE.roothash), not the one computed above from the
+		 * image itself. */
+		printf("%-16s0 %" PRIu64 " verity 1 DEV DEV %u %u %" PRIu64
+		       " %" PRIu64 " %s ROOT %s\n",
+		       "  dm table:", vt->data_blocks * (SD_VERITY_BLOCK / 512),
+		       SD_VERITY_BLOCK, SD_VERITY_BLOCK, vt->data_blocks,
+		       vt->hash_offset / SD_VERITY_BLOCK + 1, vt->algorithm,
+		       salt);
 	} else if (in->verity_problem[0]) {
 		printf("%-16s%s\n", "verity:", in->verity_problem);
 	} else {

@@ -67,6 +67,16 @@ static void help(FILE *f)
 		"  --by-label         init finds IMAGE by its filesystem label "
 		"(EROFS), not\n"
 		"                     by device name\n"
+		"  --verity           open IMAGE and every BASE through "
+		"dm-verity in the\n"
+		"                     guest (pack --verity): a block that "
+		"does not match the\n"
+		"                     tree reads as an I/O error; the root "
+		"hashes are\n"
+		"                     IMAGE.roothash and BASE.roothash\n"
+		"  --verity-root HASH IMAGE's root hash (64 hex digits) "
+		"instead of\n"
+		"                     IMAGE.roothash; implies --verity\n"
 		"  --store-dir DIR    where the guest mounts it (default "
 		"/nix/store)\n"
 		"  --qemu BIN         QEMU's binary (default "
@@ -265,6 +275,15 @@ static void print_json(const struct sd_vmcheck_options *o,
 	sd_kver_format(r->min_kernel, v, sizeof(v));
 	sd_json_kv_string(&j, "min_kernel", r->min_kernel ? v : NULL);
 	sd_json_kv_u64(&j, "modules", r->nmodules);
+	sd_json_key(&j, "verity");
+	if (r->verity) {
+		sd_json_array_begin(&j);
+		for (size_t i = 0; i <= o->nbases; i++)
+			sd_json_string(&j, r->verity_root[i]);
+		sd_json_array_end(&j);
+	} else {
+		sd_json_string(&j, NULL);
+	}
 	sd_json_key(&j, "qemu");
 	sd_json_object_begin(&j);
 	sd_json_kv_string(&j, "machine", r->machine);
@@ -331,9 +350,10 @@ static void report(const struct sd_vmcheck_options *o,
 					"%s: vmcheck: %s exited with status %d",
 					sd_progname, prog, r->status);
 			fprintf(stderr,
-				" (kernel up at %.1f s, mounted at %.1f s, "
+				" (kernel up at %.1f s, mounted%s at %.1f s, "
 				"%.1f s in all; the VM ended: %s)\n",
 				r->phase[SD_VMCHECK_PH_KERNEL_UP],
+				r->verity ? " through dm-verity" : "",
 				r->phase[SD_VMCHECK_PH_MOUNTED], r->seconds,
 				sd_vmcheck_end_name(r));
 		}
@@ -381,6 +401,8 @@ int sd_cmd_vmcheck(int argc, char **argv)
 		{"machine", required_argument, NULL, 'x'},
 		{"base", required_argument, NULL, 'b'},
 		{"by-label", no_argument, NULL, 'L'},
+		{"verity", no_argument, NULL, 'V'},
+		{"verity-root", required_argument, NULL, 'R'},
 		{"store-dir", required_argument, NULL, 's'},
 		{"qemu", required_argument, NULL, 'Q'},
 		{"log", required_argument, NULL, 'l'},
@@ -436,6 +458,11 @@ int sd_cmd_vmcheck(int argc, char **argv)
 		case 'x': o.machine = optarg; break;
 		case 'b': bases[nbases++] = optarg; break;
 		case 'L': o.by_label = true; break;
+		case 'V': o.verity = true; break;
+		case 'R':
+			o.verity = true;
+			o.verity_root = optarg;
+			break;
 		case 's':
 			free(store_dir);
 			store_dir = sd_cli_store_dir(optarg, &err);

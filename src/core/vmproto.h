@@ -26,6 +26,22 @@
  *                 disk is mounted at the store directory, several are
  *                 each mounted under /run/storedisk/N and overlaid there
  *                 (overlayfs, lowerdir=image:base1:base2...)
+ *   verity=DATA_BLOCKS:HASH_START:ROOT:SALT
+ *                 none, or one per disk record, in the disks' order
+ *                 (after them): that disk is opened through dm-verity
+ *                 (a device-mapper device "sdverityN", N the disk's
+ *                 index from 0, one "verity" target, data and hash
+ *                 tree both on the disk itself) and the dm device is
+ *                 mounted instead of the disk.  DATA_BLOCKS (decimal)
+ *                 is the number of 4096-byte data blocks hashed from
+ *                 the disk's start; HASH_START (decimal) the 4096-byte
+ *                 block where the top hash block is (the verity
+ *                 superblock's block + 1: dm-verity's hash_start_block);
+ *                 ROOT the root hash and SALT the salt, 64 lowercase
+ *                 hex digits each (SHA-256, the only hash).  Format
+ *                 version 1 and 4096-byte data and hash blocks
+ *                 (app/verity.h's layout); the target is DATA_BLOCKS * 8
+ *                 sectors of 512 bytes long
  *   arg=BYTES     argv[0] (the program's absolute path in the guest),
  *                 then its arguments, in order; at least one
  * Unknown keys are an error (the init reports it and powers off).
@@ -58,7 +74,15 @@
  * disks appear within 10 s or fail; the program runs with stdin
  * /dev/null, stdout and stderr the console, and the environment
  * "PATH=/usr/bin:/bin" alone.  Several disks are mounted at
- * SD_VM_LOWER_DIR/0 (the image), /1 (its first base), ...
+ * SD_VM_LOWER_DIR/0 (the image), /1 (its first base), ...  A verity disk
+ * needs the device-mapper (dm-mod, dm-verity and their dependencies among
+ * the modules): init creates its device with the ioctls of
+ * <linux/dm-ioctl.h> on /dev/mapper/control (DM_DEV_CREATE, DM_TABLE_LOAD
+ * read-only, DM_DEV_SUSPEND without DM_SUSPEND_FLAG to resume) and mounts
+ * /dev/dm-MINOR; a failed step is an "error" naming the disk and the step
+ * ("verity /dev/vda: DM_TABLE_LOAD: Invalid argument").  A block that
+ * does not match the tree reads as EIO in the guest (dm-verity's
+ * default, no restart or panic on corruption).
  */
 #ifndef SD_CORE_VMPROTO_H
 #define SD_CORE_VMPROTO_H
@@ -71,6 +95,7 @@
 #define SD_VM_KEY_MODULE "module"
 #define SD_VM_KEY_STORE "store"
 #define SD_VM_KEY_DISK "disk"
+#define SD_VM_KEY_VERITY "verity"
 #define SD_VM_KEY_ARG "arg"
 
 #define SD_VM_EV_INIT "init"
@@ -84,5 +109,8 @@
 
 /* Where init mounts each disk when there are several (then overlaid). */
 #define SD_VM_LOWER_DIR "/run/storedisk"
+
+/* The device-mapper name of disk N opened through dm-verity: sdverityN. */
+#define SD_VM_VERITY_NAME "sdverity"
 
 #endif

@@ -14,16 +14,20 @@
  *      "LABEL=NAME": the EROFS volume name read from the superblock of each
  *      device under /sys/block, squashfs has no label; or "SERIAL=NAME":
  *      the serial number in /sys/block/DEV/serial);
- *   5. mounts the disk read-only at the store directory, or each disk under
+ *   5. opens each disk that has a "verity" record through dm-verity: a
+ *      device-mapper device made with the ioctls of <linux/dm-ioctl.h>
+ *      (create, load its one "verity" target read-only, resume), which
+ *      stands for the disk from then on (/dev/dm-MINOR);
+ *   6. mounts the disk read-only at the store directory, or each disk under
  *      SD_VM_LOWER_DIR/N (N from 0, the image first) and a read-only
  *      overlayfs of them at the store directory;
- *   6. runs the program: stdin /dev/null, stdout and stderr the console, the
+ *   7. runs the program: stdin /dev/null, stdout and stderr the console, the
  *      environment "PATH=/usr/bin:/bin" and nothing else; "started" once
  *      execve(2) succeeded (a close-on-exec pipe tells), and before the
  *      program's first output: it runs traced (PTRACE_TRACEME), so the
  *      exec stops it with a SIGTRAP until the marker is out and init lets
  *      it go (PTRACE_DETACH); where ptrace is refused it runs at once;
- *   7. waits for it, reports its status, syncs and powers the guest off
+ *   8. waits for it, reports its status, syncs and powers the guest off
  *      (reboot(RB_POWER_OFF), then RB_AUTOBOOT: QEMU runs with -no-reboot).
  *
  * Every failed step prints an "error" marker and powers off: PID 1 never
@@ -38,14 +42,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/dm-ioctl.h>
 
 #include "core/le.h"
 #include "core/vmproto.h"
@@ -77,10 +85,18 @@ static int console = 1;
 /* Until the configuration is read, a nonce no host sent. */
 static char nonce[SD_VM_NONCE_LEN + 1] = "????????????????";
 
+/* A "verity" record's values (vmproto.h). */
+struct verity {
+	unsigned long long data_blocks; /* 4096-byte blocks */
+	unsigned long long hash_start;  /* 4096-byte block of the top hash */
+	const char *root, *salt;        /* 64 lowercase hex digits each */
+};
+
 struct disk {
 	const char *fstype;
 	const char *spec;
-	char dev[288]; /* the device found for spec */
+	char dev[288]; /* the device found for spec, then its dm device */
+	struct verity *verity; /* NULL: the disk is mounted as it is */
 };
 
 struct conf {
@@ -90,6 +106,8 @@ struct conf {
 	size_t n_modules;
 	struct disk *disks;
 	size_t n_disks;
+	struct verity *verity; /* the "verity" records, in order */
+	size_t n_verity;
 	char **argv; /* NULL-terminated */
 	size_t n_args;
 };
@@ -230,6 +248,52 @@ static int key_is(const char *rec, const char *key, const char **value)
 	return 1;
 }
 
+/* 1 when [@s, @end) is @n lowercase hex digits. */
+static int is_hex(const char *s, const char *end, size_t n)
+{
+	if ((size_t)(end - s) != n)
+		return 0;
+	for (; s < end; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* A decimal number up to ':' (@p moved past it); 0 when there is none. */
+static int take_number(char **p, unsigned long long *out)
+{
+	char *end;
+	if (**p < '0' || **p > '9')
+		return 0;
+	errno = 0;
+	*out = strtoull(*p, &end, 10);
+	if (errno || *end != ':')
+		return 0;
+	*p = end + 1;
+	return 1;
+}
+
+/*
+ * A verity record's value, DATA_BLOCKS:HASH_START:ROOT:SALT (cut at its
+ * ':'s): 0 when it is not one.
+ */
+static int parse_verity(char *v, struct verity *out)
+{
+	char *p = v, *colon;
+	if (!take_number(&p, &out->data_blocks) ||
+	    !take_number(&p, &out->hash_start) || out->data_blocks == 0 ||
+	    out->hash_start == 0)
+		return 0;
+	colon = strchr(p, ':');
+	if (!colon || !is_hex(p, colon, 64) ||
+	    !is_hex(colon + 1, colon + 1 + strlen(colon + 1), 64))
+		return 0;
+	*colon = '\0';
+	out->root = p;
+	out->salt = colon + 1;
+	return 1;
+}
+
 /*
  * Read and check the configuration.  The nonce is taken first, so that
  * even an error about the rest carries it; the error text (if any) is left
@@ -294,8 +358,9 @@ static void read_conf(struct conf *c, char *err, size_t errsz)
 
 	c->modules = calloc(n_rec, sizeof *c->modules);
 	c->disks = calloc(n_rec, sizeof *c->disks);
+	c->verity = calloc(n_rec, sizeof *c->verity);
 	c->argv = calloc(n_rec + 1, sizeof *c->argv);
-	if (!c->modules || !c->disks || !c->argv) {
+	if (!c->modules || !c->disks || !c->verity || !c->argv) {
 		snprintf(err, errsz, "%s: out of memory", SD_VM_CONF_PATH);
 		return;
 	}
@@ -343,6 +408,15 @@ static void read_conf(struct conf *c, char *err, size_t errsz)
 			d->fstype = v;
 			d->spec = colon + 1;
 			c->n_disks++;
+		} else if (key_is(rec, SD_VM_KEY_VERITY, &v)) {
+			if (!parse_verity((char *)v, &c->verity[c->n_verity])) {
+				snprintf(err, errsz,
+					 "%s: verity=%.200s: not "
+					 "DATA_BLOCKS:HASH_START:ROOT:SALT",
+					 SD_VM_CONF_PATH, v);
+				return;
+			}
+			c->n_verity++;
 		} else if (key_is(rec, SD_VM_KEY_ARG, &v)) {
 			c->argv[c->n_args++] = (char *)v;
 		} else {
@@ -358,6 +432,15 @@ static void read_conf(struct conf *c, char *err, size_t errsz)
 			 SD_VM_CONF_PATH);
 		return;
 	}
+	if (c->n_verity != 0 && c->n_verity != c->n_disks) {
+		snprintf(err, errsz,
+			 "%s: %zu verity records for %zu disks (none, or one "
+			 "per disk)",
+			 SD_VM_CONF_PATH, c->n_verity, c->n_disks);
+		return;
+	}
+	for (size_t i = 0; i < c->n_verity; i++)
+		c->disks[i].verity = &c->verity[i];
 	if (c->argv[0][0] != '/')
 		snprintf(err, errsz,
 			 "%s: the program '%s' is not an absolute path",
@@ -515,12 +598,116 @@ static void find_disk(struct disk *d, long long deadline)
 	fail("disk %s: %s after %d ms", d->spec, strerror(e), DEVICE_WAIT_MS);
 }
 
+/* ---- dm-verity ---- */
+
+/* 4096-byte blocks in 512-byte sectors. */
+#define SECTORS_PER_BLOCK 8
+
+/*
+ * The buffer of one device-mapper ioctl: struct dm_ioctl, then (for
+ * DM_TABLE_LOAD) one struct dm_target_spec and its parameter string, as
+ * <linux/dm-ioctl.h> lays them out; 8-byte aligned.
+ */
+union dm_buf {
+	struct dm_ioctl io;
+	uint64_t align[512];
+};
+
+/* Fill the header: interface version 4.0.0, the device's name. */
+static void dm_header(union dm_buf *b, const char *name, uint32_t size)
+{
+	memset(b, 0, sizeof *b);
+	b->io.version[0] = DM_VERSION_MAJOR;
+	b->io.version[1] = 0;
+	b->io.version[2] = 0;
+	b->io.data_size = size;
+	b->io.data_start = sizeof b->io;
+	b->io.flags = DM_READONLY_FLAG;
+	snprintf(b->io.name, sizeof b->io.name, "%s", name);
+}
+
+static void dm_call(int ctl, unsigned long req, const char *what,
+		    union dm_buf *b, const struct disk *d)
+{
+	if (ioctl(ctl, req, b) < 0)
+		fail("verity %s: %s: %s", d->dev, what, strerror(errno));
+}
+
+/*
+ * Open disk @idx (@d, found) through dm-verity: the device
+ * SD_VM_VERITY_NAME<idx> with one read-only "verity" target over the
+ * whole hashed area, data and tree on the disk (the table of the kernel's
+ * Documentation/admin-guide/device-mapper/verity.rst: "1 DEV HASH_DEV
+ * 4096 4096 DATA_BLOCKS HASH_START sha256 ROOT SALT"); d->dev becomes its
+ * node, /dev/dm-MINOR, waited for until @deadline.
+ */
+static void open_verity(struct disk *d, size_t idx, long long deadline)
+{
+	const struct verity *v = d->verity;
+	union dm_buf b;
+	struct dm_target_spec *t;
+	char name[64], *params;
+	size_t room;
+	unsigned mnr;
+	struct stat st;
+	int ctl, n;
+
+	snprintf(name, sizeof name, "%s%zu", SD_VM_VERITY_NAME, idx);
+	ctl = open("/dev/" DM_DIR "/" DM_CONTROL_NODE, O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		fail("verity %s: /dev/" DM_DIR "/" DM_CONTROL_NODE
+		     ": %s (is dm-mod loaded?)",
+		     d->dev, strerror(errno));
+
+	dm_header(&b, name, sizeof b.io);
+	dm_call(ctl, DM_DEV_CREATE, "DM_DEV_CREATE", &b, d);
+	mnr = minor((dev_t)b.io.dev);
+
+	dm_header(&b, name, sizeof b);
+	b.io.target_count = 1;
+	t = (struct dm_target_spec *)((char *)&b + sizeof b.io);
+	t->sector_start = 0;
+	t->length = v->data_blocks * SECTORS_PER_BLOCK;
+	snprintf(t->target_type, sizeof t->target_type, "verity");
+	params = (char *)(t + 1);
+	room = sizeof b - sizeof b.io - sizeof *t;
+	n = snprintf(params, room, "1 %s %s 4096 4096 %llu %llu sha256 %s %s",
+		     d->dev, d->dev, v->data_blocks, v->hash_start, v->root,
+		     v->salt);
+	if (n < 0 || (size_t)n >= room)
+		fail("verity %s: the table does not fit", d->dev);
+	/* The next spec (there is none) would start 8-byte aligned. */
+	t->next = (uint32_t)((sizeof *t + (size_t)n + 1 + 7) & ~(size_t)7);
+	b.io.data_size = (uint32_t)(sizeof b.io + t->next);
+	dm_call(ctl, DM_TABLE_LOAD, "DM_TABLE_LOAD", &b, d);
+
+	/* DM_DEV_SUSPEND without DM_SUSPEND_FLAG resumes: the loaded table
+	 * goes live. */
+	dm_header(&b, name, sizeof b.io);
+	b.io.flags = 0;
+	dm_call(ctl, DM_DEV_SUSPEND, "DM_DEV_SUSPEND (resume)", &b, d);
+	close(ctl);
+
+	snprintf(d->dev, sizeof d->dev, "/dev/dm-%u", mnr);
+	while (stat(d->dev, &st) < 0) {
+		if (now_ms() >= deadline)
+			fail("verity %s (%s): %s after %d ms", name, d->dev,
+			     strerror(errno), DEVICE_WAIT_MS);
+		sleep_ms(POLL_MS);
+	}
+	if (!S_ISBLK(st.st_mode))
+		fail("verity %s: %s is not a block device", name, d->dev);
+}
+
 static void mount_disks(struct conf *c)
 {
 	long long deadline = now_ms() + DEVICE_WAIT_MS;
 
 	for (size_t i = 0; i < c->n_disks; i++)
 		find_disk(&c->disks[i], deadline);
+	for (size_t i = 0; i < c->n_disks; i++)
+		if (c->disks[i].verity)
+			open_verity(&c->disks[i], i, deadline);
 	if (c->n_disks == 1) {
 		mount_or_fail(c->disks[0].dev, c->store, c->disks[0].fstype,
 			      MS_RDONLY, NULL);

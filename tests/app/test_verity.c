@@ -245,3 +245,54 @@ Test(verity, tree_cut_short_is_corrupt)
 	cr_assert(strstr(err.msg, "needs"), "%s", err.msg);
 	free(p);
 }
+
+/* What pack writes, sd_verity_read_roothash reads back; a line with
+ * anything more, or no file, is refused. */
+Test(verity, roothash_file_round_trip)
+{
+	uint8_t root[32], back[32];
+	struct sd_error err;
+	sd_error_init(&err);
+	for (size_t i = 0; i < sizeof(root); i++)
+		root[i] = (uint8_t)(i * 37 + 5);
+	char *p = strdup(tt_path("img.roothash"));
+	cr_assert_eq(sd_verity_write_roothash(p, root, &err), 0, "%s", err.msg);
+	cr_assert_eq(sd_verity_read_roothash(p, back, &err), 0, "%s", err.msg);
+	cr_assert(!memcmp(root, back, 32));
+
+	char hex[65];
+	sd_hex_encode(root, 32, hex);
+	/* without its line end, and in upper case: the same */
+	for (size_t i = 0; i < 64; i++)
+		if (hex[i] >= 'a' && hex[i] <= 'f')
+			hex[i] = (char)(hex[i] - 'a' + 'A');
+	tt_write("upper", hex, 64, 0644);
+	cr_assert_eq(sd_verity_read_roothash(tt_path("upper"), back, &err), 0,
+		     "%s", err.msg);
+	cr_assert(!memcmp(root, back, 32));
+
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"0123\n",
+		/* 65 digits */
+		"00000000000000000000000000000000000000000000000000000000000000000\n",
+		/* 64 and a second line */
+		"0000000000000000000000000000000000000000000000000000000000000000\nx",
+		/* two line ends */
+		"0000000000000000000000000000000000000000000000000000000000000000\n\n",
+		/* not hex */
+		"000000000000000000000000000000000000000000000000000000000000000g\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tt_write("bad", bad[i], strlen(bad[i]), 0644);
+		cr_assert_eq(sd_verity_read_roothash(tt_path("bad"), back,
+						     &err),
+			     SD_ERR_INVALID, "case %zu", i);
+		cr_assert(strstr(err.msg, "not a root hash"), "%s", err.msg);
+	}
+	cr_assert_eq(sd_verity_read_roothash(tt_path("none"), back, &err),
+		     SD_ERR_IO);
+	cr_assert(strstr(err.msg, "No such file"), "%s", err.msg);
+	free(p);
+}

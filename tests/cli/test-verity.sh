@@ -79,6 +79,9 @@ for fmt in squashfs erofs; do
 		sh -c "'$SD' info --json '$WORK/$fmt-plain.img' | grep -q '\"verity\": *null'"
 	expect_rc 0 "$fmt: info (text) has a verity group" "$SD" info "$I"
 	check "$fmt: info shows the root hash" contains "$WORK/out" "root hash:    $rh"
+	salt=$(jget "$WORK/info.json" 'd["verity"]["salt"]')
+	check "$fmt: info shows dm-verity's table (sectors, data blocks, the top hash block after the superblock's, the salt)" \
+		contains "$WORK/out" "dm table:     0 $((N * 8)) verity 1 DEV DEV 4096 4096 $N $((H / 4096 + 1)) sha256 ROOT $salt"
 	check "$fmt: the tree is two levels over $N data blocks (128 < N <= 16384)" \
 		[ "$N" -gt 128 -a "$N" -le 16384 ]
 	# The filesystem is the image packed without --verity, zero-padded.

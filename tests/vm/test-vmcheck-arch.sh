@@ -5,7 +5,9 @@
 # Debian's kernel for it (scripts/fetch-guest-kernel.sh ARCH) runs a
 # static program of that architecture (built by its cross compiler) from
 # the image.  Every architecture: an EROFS layer found by its label over a
-# squashfs base (overlay), the program reading the layer's file, uname(2)
+# squashfs base (overlay), both opened through dm-verity (--verity: the
+# guest init's device-mapper ioctls on that architecture, big-endian
+# s390x among them), the program reading the layer's file, uname(2)
 # saying ARCH, a non-zero status, --json.  aarch64 also boots a lone
 # squashfs image (status 0), and checks what needs no boot: the refusals
 # of a kernel of another architecture, an unknown --arch, a machine the
@@ -101,9 +103,10 @@ echo "a file of the $ARCH layer" >"$S/$data/msg"
 P=/nix/store/$prog/bin/prog
 
 pk() { "$SD" pack -q --store "$S" --scan "$@"; }
-pk -o "$WORK/sq.img" "/nix/store/$prog" || fail "pack squashfs"
-pk --format erofs --label archlayer --base "$WORK/sq.img" -o "$WORK/layer.img" \
-	"/nix/store/$prog" "/nix/store/$data" || fail "pack erofs --base"
+pk --verity -o "$WORK/sq.img" "/nix/store/$prog" || fail "pack squashfs"
+pk --verity --format erofs --label archlayer --base "$WORK/sq.img" \
+	-o "$WORK/layer.img" "/nix/store/$prog" "/nix/store/$data" ||
+	fail "pack erofs --base"
 
 VMTMP=$WORK/vmtmp
 mkdir -p "$VMTMP"
@@ -111,17 +114,19 @@ vm() { TMPDIR=$VMTMP "$SD" vmcheck --arch "$ARCH" --kernel "$K" --modules "$MODS
 # TCG emulating another architecture on a loaded 2-core machine: generous.
 T=180
 
-# --- an EROFS layer found by its label over a squashfs base: overlay, a
-# non-zero status, the guest's machine, --json
+# --- an EROFS layer found by its label over a squashfs base, each through
+# dm-verity: overlay, a non-zero status, the guest's machine, --json
 t0=$(date +%s)
-expect_rc 7 "$ARCH erofs --by-label --base: the program's status 7" \
-	vm --timeout $T --json --by-label --base "$WORK/sq.img" "$WORK/layer.img" -- \
+expect_rc 7 "$ARCH erofs --by-label --base --verity: the program's status 7" \
+	vm --timeout $T --json --by-label --verity --base "$WORK/sq.img" "$WORK/layer.img" -- \
 	"$P" cat "/nix/store/$data/msg" exit 7
 diag "$ARCH boot with a base: $(($(date +%s) - t0)) s"
 cp "$WORK/out" "$WORK/layer.json"
 check "$ARCH --base: the layer's file through the overlay" \
 	contains "$WORK/err" "a file of the $ARCH layer"
 check "$ARCH: uname(2) in the guest says $ARCH" contains "$WORK/err" "machine $ARCH"
+check "$ARCH --verity: mounted through dm-verity" \
+	contains "$WORK/err" "mounted through dm-verity"
 check "$ARCH --json: arch, machine, QEMU, kernel, modules" \
 	python3 - "$WORK/layer.json" "$ARCH" "$MACHINE" "$CONSOLE" "$BLK" <<'EOF'
 import json, sys
@@ -140,6 +145,7 @@ assert blk + ",drive=disk0,serial=storedisk0" in argv, argv
 assert blk + ",drive=disk1,serial=storedisk1" in argv, argv
 assert d["kernel_version"].startswith(("5.", "6.", "7.")), d
 assert d["modules"] >= 3, d
+assert len(d["verity"]) == 2 and d["verity"][0] != d["verity"][1], d
 ph = d["phases"]
 assert all(ph[k] is not None for k in ph), ph
 EOF
