@@ -166,10 +166,13 @@ static ALWAYS_INLINE int compress_block(const uint8_t *const src,
 	const uint8_t *ip = src;
 	const uint8_t *anchor = src; /* first byte not yet in a sequence */
 	const uint8_t *const iend = src + n;
-	/* a match must start before this (liblz4's mflimitPlusOne) */
-	const uint8_t *const start_limit = iend - MATCH_FIND_LIMIT + 1;
-	/* and end no later than this */
-	const uint8_t *const match_limit = iend - LAST_LITERALS;
+	/* a match must start before this (liblz4's mflimitPlusOne) and end
+	 * no later than match_limit; only used when n >= MIN_INPUT (the
+	 * conditions keep the pointers inside the input) */
+	const uint8_t *const start_limit =
+		n >= MIN_INPUT ? iend - MATCH_FIND_LIMIT + 1 : src;
+	const uint8_t *const match_limit = n >= MIN_INPUT ? iend - LAST_LITERALS
+							  : src;
 	uint8_t *op = dst;
 	uint8_t *const oend = dst + cap;
 	uint32_t next_hash;
