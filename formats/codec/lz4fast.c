@@ -34,7 +34,7 @@
 #define MATCH_FIND_LIMIT 12 /* no match starts in the last 12 bytes */
 #define MIN_INPUT 13        /* shorter inputs are stored as literals */
 #define MAX_DISTANCE 65535  /* the 16-bit offset */
-#define SKIP_TRIGGER 6      /* misses before the search step grows */
+#define SKIP_TRIGGER 6      /* the step grows every 1 << 6 misses */
 #define SMALL_LIMIT 65547   /* 64 KiB + 11: the byU16 table below this */
 #define HASH_LOG_SMALL 13   /* byU16: 8192 entries of 16 bits */
 #define HASH_LOG_LARGE 12   /* byU32: 4096 entries of 32 bits */
@@ -145,8 +145,8 @@ static ALWAYS_INLINE uint8_t *put_length_rest(uint8_t *op, size_t rest)
 	return op;
 }
 
-/* The literals' share of a sequence's size beyond the literals
- * themselves: the continuation bytes of a count of @n. */
+/* How many continuation bytes liblz4 budgets for a literal count of @n
+ * (its last-literals check: (n + 240) / 255). */
 static ALWAYS_INLINE size_t length_bytes(size_t n)
 {
 	return (n + 255 - RUN_MASK) / 255;
