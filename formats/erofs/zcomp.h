@@ -5,7 +5,8 @@
  * Every backend implements "fixed-output" compression, the form EROFS
  * physical clusters need: compress as long a prefix of the input as fits
  * into a given output size.  Backends:
- *   zcomp_lz4.c   lz4 (LZ4_compress_destSize) and lz4hc
+ *   zcomp_lz4.c   lz4 (LZ4_compress_destSize, or off 64-bit little-endian
+ *                 hosts its host-independent equal in formats/codec) and lz4hc
  *                 (LZ4_compress_HC_continue_destSize on a fast-reset stream)
  *   zcomp_lzma.c  microLZMA (lzma_microlzma_encoder), as the kernel reads it
  *   zcomp_zstd.c  one zstd frame per pcluster: the input prefix is searched

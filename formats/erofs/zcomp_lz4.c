@@ -2,7 +2,11 @@
 /*
  * zcomp_lz4.c — lz4 and lz4hc fixed-output compression (see zcomp.h).
  *
- * lz4: LZ4_compress_destSize (a fresh state on every call).
+ * lz4: LZ4_compress_destSize (a fresh state on every call), or where
+ * liblz4's fast compressor does not write the reference bytes
+ * (sd_lz4fast_needed(): big-endian or 32-bit hosts) our
+ * sd_lz4fast_compress_destsize, which writes liblz4 1.9.4's x86_64 bytes
+ * on every host (formats/codec/lz4fast.h).
  * lz4hc: one LZ4_streamHC_t per compressor, started with
  * LZ4_resetStreamHC_fast before every pcluster so that each pcluster is an
  * independent block.  A fast reset does not clear the 256 KiB match
@@ -18,6 +22,8 @@
 
 #include <lz4.h>
 #include <lz4hc.h>
+
+#include "formats/codec/lz4fast.h"
 
 static void *lz4_create(const struct ez_config *cfg)
 {
@@ -36,8 +42,11 @@ static long lz4_destsize(void *state, const struct ez_config *cfg,
 
 	(void)state;
 	(void)cfg;
-	n = LZ4_compress_destSize((const char *)src, (char *)dst, &in,
-				  (int)dstcap);
+	if (sd_lz4fast_needed())
+		n = sd_lz4fast_compress_destsize(src, dst, &in, (int)dstcap);
+	else
+		n = LZ4_compress_destSize((const char *)src, (char *)dst, &in,
+					  (int)dstcap);
 	if (n <= 0)
 		return 0;
 	*srclen = (size_t)in;

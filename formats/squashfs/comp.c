@@ -12,12 +12,16 @@
 #include <sqfs/error.h>
 #include <sqfs/super.h>
 
+#include "formats/codec/lz4fast.h"
 #include "formats/squashfs/sqfserr.h"
 
 struct wrapped {
 	sqfs_compressor_t base;
 	sqfs_compressor_t *inner;
 	bool raw;
+	/* lz4 (not HC) on a host where liblz4 is not the reference
+	   (sd_lz4fast_needed): blocks go through sd_lz4fast instead */
+	bool lz4fast;
 };
 
 static void wrap_destroy(sqfs_object_t *obj)
@@ -67,7 +71,18 @@ static sqfs_s32 wrap_do_block(sqfs_compressor_t *cmp, const sqfs_u8 *in,
 
 	if (w->raw)
 		return 0;
-	sqfs_s32 ret = w->inner->do_block(w->inner, in, size, out, outsize);
+	sqfs_s32 ret;
+	if (w->lz4fast) {
+		/* libsquashfs 1.2 lib/sqfs/comp/lz4.c, lz4_comp_block:
+		 * LZ4_compress_default with the output size as capacity,
+		 * its result (0: does not fit) returned as is */
+		if (size >= 0x7FFFFFFF)
+			return SQFS_ERROR_ARG_INVALID;
+		ret = sd_lz4fast_compress_default(in, out, (int)size,
+						  (int)outsize);
+	} else {
+		ret = w->inner->do_block(w->inner, in, size, out, outsize);
+	}
 	if (ret > 0 && (sqfs_u32)ret >= size)
 		return 0; /* not smaller: let libsquashfs store it raw */
 	return ret;
@@ -89,6 +104,14 @@ sqfs_compressor_t *sd_sqfs_comp_wrap(sqfs_compressor_t *inner, bool raw)
 	w->base.do_block = wrap_do_block;
 	w->inner = inner;
 	w->raw = raw;
+	if (sd_lz4fast_needed()) {
+		sqfs_compressor_config_t cfg;
+
+		inner->get_configuration(inner, &cfg);
+		w->lz4fast = cfg.id == SQFS_COMP_LZ4 &&
+			     !(cfg.flags & (SQFS_COMP_FLAG_LZ4_HC |
+					    SQFS_COMP_FLAG_UNCOMPRESS));
+	}
 	return &w->base;
 }
 

@@ -17,6 +17,13 @@
  * mksquashfs stores such blocks uncompressed.  Our wrapper does the same
  * for every backend: a result that is not strictly smaller than the input
  * is reported as 0, so libsquashfs writes the block raw.
+ *
+ * The wrapper also keeps lz4 images host-independent: where liblz4's fast
+ * compressor does not write the reference bytes (sd_lz4fast_needed(),
+ * formats/codec/lz4fast.h: big-endian or 32-bit hosts), a non-HC lz4
+ * block is compressed by sd_lz4fast_compress_default exactly as
+ * libsquashfs 1.2 calls LZ4_compress_default; the inner compressor still
+ * provides the configuration and the options block, which are unchanged.
  */
 #ifndef SD_FORMATS_SQUASHFS_COMP_H
 #define SD_FORMATS_SQUASHFS_COMP_H

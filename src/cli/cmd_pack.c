@@ -632,19 +632,6 @@ static int pack_main(int argc, char **argv, struct pack_bases *pbp)
 		sd_cli_error(&err);
 		return SD_EXIT_BAD_INPUT;
 	}
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	/* liblz4's fast compressor hashes 4-8 input bytes as a host-order
-	 * integer (LZ4_hash4/LZ4_hash5), so its matches, and the image's
-	 * bytes, depend on the host's byte order; lz4hc's do not
-	 * (tests/cross, README "Same bytes on every host"). */
-	if (!quiet && (!strcmp(po.write.compressor, "lz4") ||
-		       !strncmp(po.write.compressor, "lz4:", 4)))
-		sd_cli_warnf("lz4 on a big-endian host: liblz4's fast "
-			     "compressor finds other matches here than on a "
-			     "little-endian one, so the image holds the same "
-			     "files in other bytes than an x86_64 or arm64 "
-			     "host's; lz4hc gives the same bytes everywhere");
-#endif
 	if (sd_root_links_prepare(&links, cc.store_dir,
 				  tar_in || export_in ? NULL : cc.store,
 				  &err)) {
