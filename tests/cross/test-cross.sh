@@ -14,6 +14,8 @@
 #    big-endian host storedisk compresses it with formats/codec/lz4fast,
 #    which writes liblz4 1.9.4's x86_64 bytes (liblz4's own match finder
 #    hashes the bytes as a host-order integer there);
+#  - pack --verity: the same image, tree included, and root hash, and each
+#    binary's verify --verity-root accepts the other's image;
 #  - verify, info --json, ls -lR and registration --image of each image by
 #    the other binary: the same verdict and the same text;
 #  - packs from a Nix database (SQLite), a nix-store --export stream and a
@@ -121,7 +123,8 @@ squashfs:zstd:19/--block-size=4096 squashfs:xz/--block-size=1048576
 erofs:none erofs:lz4 erofs:lz4hc erofs:lzma erofs:zstd
 erofs:lz4hc/--ztailpacking erofs:lzma/--pcluster-size=65536
 erofs:zstd/--ztailpacking/--pcluster-size=16384 erofs:none/--embed-registration
-squashfs:lz4/--block-size=4096 erofs:lz4/--pcluster-size=65536"
+squashfs:lz4/--block-size=4096 erofs:lz4/--pcluster-size=65536
+squashfs:gzip/--verity erofs:lz4hc/--verity"
 n=0
 for c in $cases; do
 	n=$((n + 1))
@@ -165,6 +168,18 @@ for c in $cases; do
 			diag "$(grep -E '^(library|libsquashfs1|liblz4-1|libzstd1|liblzma5|zlib1g) ' "$versions")"
 		fi
 	fi
+	# A dm-verity tree (pack --verity): the same root hash, and each
+	# binary checks the other's tree against it.
+	case " $extra " in
+	*" --verity "*)
+		check "$name: the same root hash ($(cat "$a.roothash" 2>/dev/null))" \
+			cmp -s "$a.roothash" "$b.roothash"
+		check "$name: $arch verify --verity-root of the native image" \
+			"$XS" verify -q --verity-root "$(cat "$a.roothash")" "$a"
+		check "$name: native verify --verity-root of the $arch image" \
+			"$SD" verify -q --verity-root "$(cat "$b.roothash")" "$b"
+		;;
+	esac
 	# The images matched; what each binary reads from the other's
 	# (every case on a big-endian host, the first of each format on a
 	# little-endian one, where only char's signedness differs: CI's
