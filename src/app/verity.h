@@ -27,10 +27,10 @@
  *   root hash         SHA-256(salt || the top level's block); with a
  *                     single data block, SHA-256(salt || that block).
  *
- * Determinism: the salt is SHA-256 of the XXH3-128 of the bytes [0, H)
- * (the padded filesystem; the canonical big-endian 16 bytes) followed by
- * H as 8 little-endian bytes, and the superblock's UUID is the salt's
- * first 16 bytes marked as a version-4 UUID, so the same image gives the
+ * Determinism: the salt is SHA-256 of the XXH3-128 digests of the 2 MiB
+ * pieces of [0, H) in order (each its canonical big-endian 16 bytes; the
+ * last piece may be shorter) followed by H as 8 little-endian bytes, and
+ * the superblock's UUID is the salt's first 16 bytes marked as a version-4 UUID, so the same image gives the
  * same tree and root hash on every host.  The tree is ours
  * (verity_build.c says why not libcryptsetup's, which the tests use as
  * the oracle: `veritysetup format` with the same salt and UUID writes the
@@ -87,7 +87,8 @@ int sd_verity_append(const char *path, unsigned jobs,
  * computed from the top level (so a damaged tree gives another root).
  * A superblock that names other parameters than the ones above (version,
  * hash, block sizes, a 32-byte salt, data blocks covering [0, H)) is
- * SD_ERR_UNSUPPORTED; a tree cut short, SD_ERR_CORRUPT; SD_ERR_IO.
+ * SD_ERR_UNSUPPORTED; a tree or its superblock cut short (found, with
+ * "verity\0\0" there), SD_ERR_CORRUPT; SD_ERR_IO.
  */
 int sd_verity_read(const char *path, uint64_t fs_bytes, bool *found,
 		   struct sd_verity *out, struct sd_error *err);

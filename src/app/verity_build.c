@@ -7,12 +7,13 @@
  * version used: measured on the 2 GB benchmark corpus (a 1.1 GB squashfs
  * lz4 image), libcryptsetup hashed the data in one thread with one 4 KiB
  * read(2) per block (275,463 reads), and the SHA-256 of the whole image
- * that gave the salt was a second full pass before it: --verity cost 34%
- * of the pack.  Here the salt comes from a XXH3-128 pass (memory speed),
- * level 0 is hashed by @jobs threads over 2 MiB reads, and the image's
- * SHA-256 digest, when asked for, is computed by a thread of its own in
- * the same pass.  The bytes are veritysetup's: tests/app/test_verity.c
- * compares them with `veritysetup format` given the same salt and UUID.
+ * that gave the salt was a second full pass before it: --verity cost
+ * 34-47% of the pack.  Here two passes of @jobs threads over 2 MiB reads
+ * do it: the salt's (XXH3-128 of each piece, memory speed), then level
+ * 0's; the image's SHA-256 digest, when asked for, is computed by a thread
+ * of its own beside level 0.  The bytes are veritysetup's:
+ * tests/app/test_verity.c compares them with `veritysetup format` given
+ * the same salt and UUID.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,45 +55,6 @@ static int write_at(int fd, const char *path, const void *buf, size_t len,
 	return 0;
 }
 
-/*
- * The salt: SHA-256 of the XXH3-128 of the bytes [0, @h) in its canonical
- * (big-endian) form, 16 bytes, followed by @h as 8 little-endian bytes.
- * It only has to be the same for the same image and differ between
- * images; XXH3 reads at memory speed where a SHA-256 pass cost a second
- * per GB.
- */
-static int derive_salt(int fd, const char *path, uint64_t h, uint8_t *buf,
-		       uint8_t salt[SD_SHA256_LEN], struct sd_error *err)
-{
-	XXH3_state_t *st = XXH3_createState();
-	if (!st || XXH3_128bits_reset(st) != XXH_OK) {
-		XXH3_freeState(st);
-		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	}
-	int rc = 0;
-	for (uint64_t at = 0; !rc && at < h;) {
-		size_t n = h - at < READ_CHUNK ? (size_t)(h - at) : READ_CHUNK;
-		rc = sd_verity_read_at(fd, path, buf, n, at, err);
-		if (!rc && XXH3_128bits_update(st, buf, n) != XXH_OK)
-			rc = sd_error_set(err, SD_ERR_NOMEM, "XXH3 failed");
-		at += n;
-	}
-	if (!rc) {
-		XXH128_canonical_t c;
-		XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
-		uint8_t in[sizeof(c.digest) + 8];
-		memcpy(in, c.digest, sizeof(c.digest));
-		put_le64(in + sizeof(c.digest), h);
-		unsigned len = 0;
-		if (EVP_Digest(in, sizeof(in), salt, &len, EVP_sha256(),
-			       NULL) != 1 ||
-		    len != SD_SHA256_LEN)
-			rc = sd_error_set(err, SD_ERR_NOMEM, "SHA-256 failed");
-	}
-	XXH3_freeState(st);
-	return rc;
-}
-
 /* The superblock's UUID: the salt's first 16 bytes as a version-4 UUID. */
 static void uuid_of(const uint8_t salt[SD_SHA256_LEN], uint8_t u[16])
 {
@@ -117,12 +79,18 @@ static void fill_sb(uint8_t *blk, const struct sd_verity *v)
 	memcpy(blk + 88, v->salt, SD_SHA256_LEN);
 }
 
-/* Level 0 by several threads: each takes GRAB_UNITS units of UNIT_BLOCKS
- * data blocks and writes their hash blocks. */
-struct level0 {
+/*
+ * A pass over the data blocks by several threads, each taking GRAB_UNITS
+ * units of UNIT_BLOCKS data blocks (2 MiB) at a time: with @xxh, the
+ * salt's pass, which puts the XXH3-128 of piece i (canonical, 16 bytes)
+ * at @xxh + 16 i; without, level 0's, which writes the pieces' hash
+ * blocks at @l0_off.
+ */
+struct pass {
 	int fd;
 	const char *path;
 	const uint8_t *salt;
+	uint8_t *xxh;
 	uint64_t data_blocks, units, l0_off;
 	volatile const int *interrupted;
 	atomic_uint_fast64_t next; /* the next unit to take */
@@ -132,7 +100,7 @@ struct level0 {
 	struct sd_error err;
 };
 
-static void level0_fail(struct level0 *z, int rc, const struct sd_error *e)
+static void pass_fail(struct pass *z, int rc, const struct sd_error *e)
 {
 	pthread_mutex_lock(&z->lock);
 	if (!z->rc) {
@@ -143,9 +111,9 @@ static void level0_fail(struct level0 *z, int rc, const struct sd_error *e)
 	atomic_store(&z->failed, 1);
 }
 
-static void *level0_worker(void *arg)
+static void *pass_worker(void *arg)
 {
-	struct level0 *z = arg;
+	struct pass *z = arg;
 	struct sd_error err;
 	sd_error_init(&err);
 	size_t in_len = (size_t)GRAB_UNITS * UNIT_BLOCKS * SD_VERITY_BLOCK;
@@ -175,6 +143,15 @@ static void *level0_worker(void *arg)
 				       b0 * SD_VERITY_BLOCK, &err);
 		if (rc)
 			break;
+		if (z->xxh) {
+			XXH128_canonical_t c;
+			XXH128_canonicalFromHash(
+				&c,
+				XXH3_128bits(in, (size_t)nb * SD_VERITY_BLOCK));
+			memcpy(z->xxh + u / GRAB_UNITS * sizeof(c.digest),
+			       c.digest, sizeof(c.digest));
+			continue;
+		}
 		size_t out_len = (size_t)nu * SD_VERITY_BLOCK;
 		memset(out, 0, out_len);
 		for (uint64_t k = 0; !rc && k < nb; k++)
@@ -188,29 +165,70 @@ static void *level0_worker(void *arg)
 				      z->l0_off + u * SD_VERITY_BLOCK, &err);
 	}
 	if (rc)
-		level0_fail(z, rc, &err);
+		pass_fail(z, rc, &err);
 	EVP_MD_CTX_free(ctx);
 	free(out);
 	free(in);
 	return NULL;
 }
 
-/* Run level0_worker on @jobs threads, this one among them. */
-static int hash_level0(struct level0 *z, unsigned jobs, struct sd_error *err)
+/* Run pass_worker on @jobs threads, this one among them. */
+static int run_pass(struct pass *z, unsigned jobs, struct sd_error *err)
 {
 	pthread_t tid[64];
 	unsigned extra = jobs > 1 ? jobs - 1 : 0, started = 0;
 	if (extra > sizeof(tid) / sizeof(tid[0]))
 		extra = sizeof(tid) / sizeof(tid[0]);
 	while (started < extra &&
-	       !pthread_create(&tid[started], NULL, level0_worker, z))
+	       !pthread_create(&tid[started], NULL, pass_worker, z))
 		started++; /* fewer threads when one cannot start */
-	level0_worker(z);
+	pass_worker(z);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
 	if (z->rc)
 		*err = z->err;
 	return z->rc;
+}
+
+/*
+ * The salt: SHA-256 of the XXH3-128 digests of the 2 MiB pieces of
+ * [0, H) in order (canonical, big-endian, 16 bytes each; the last piece
+ * may be shorter) followed by H as 8 little-endian bytes.  It only has to
+ * be the same for the same image and differ between images; the pieces
+ * are hashed by @jobs threads at memory speed, where one SHA-256 pass over
+ * the image cost a second per GB.
+ */
+static int derive_salt(int fd, const char *path, struct sd_verity *v,
+		       unsigned jobs, volatile const int *interrupted,
+		       struct sd_error *err)
+{
+	uint64_t units = (v->data_blocks + UNIT_BLOCKS - 1) / UNIT_BLOCKS;
+	uint64_t pieces = (units + GRAB_UNITS - 1) / GRAB_UNITS;
+	size_t len = (size_t)pieces * 16 + 8;
+	uint8_t *in = malloc(len);
+	if (!in)
+		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	struct pass z = {
+		.fd = fd,
+		.path = path,
+		.xxh = in,
+		.data_blocks = v->data_blocks,
+		.units = units,
+		.interrupted = interrupted,
+	};
+	atomic_init(&z.next, 0);
+	atomic_init(&z.failed, 0);
+	pthread_mutex_init(&z.lock, NULL);
+	sd_error_init(&z.err);
+	int rc = run_pass(&z, jobs, err);
+	pthread_mutex_destroy(&z.lock);
+	put_le64(in + len - 8, v->hash_offset);
+	unsigned n = 0;
+	if (!rc && (EVP_Digest(in, len, v->salt, &n, EVP_sha256(), NULL) != 1 ||
+		    n != SD_SHA256_LEN))
+		rc = sd_error_set(err, SD_ERR_NOMEM, "SHA-256 failed");
+	free(in);
+	return rc;
 }
 
 /* The SHA-256 of [0, len) by a thread of its own, beside level 0. */
@@ -302,7 +320,7 @@ static int write_tree(int fd, const char *path, struct sd_verity *v,
 		if (!rc && sd_verity_block_digest(ctx, v->salt, blk, v->root))
 			rc = sd_error_set(err, SD_ERR_NOMEM, "SHA-256 failed");
 	} else if (!rc) {
-		struct level0 z = {
+		struct pass z = {
 			.fd = fd,
 			.path = path,
 			.salt = v->salt,
@@ -316,7 +334,7 @@ static int write_tree(int fd, const char *path, struct sd_verity *v,
 		atomic_init(&z.failed, 0);
 		pthread_mutex_init(&z.lock, NULL);
 		sd_error_init(&z.err);
-		rc = hash_level0(&z, jobs, err);
+		rc = run_pass(&z, jobs, err);
 		pthread_mutex_destroy(&z.lock);
 		for (unsigned i = 1; !rc && i < l.n; i++)
 			rc = hash_level(fd, path, v, &l, i, ctx, in, blk, err);
@@ -356,13 +374,8 @@ int sd_verity_append(const char *path, unsigned jobs,
 	/* The padding and the tree's room at once (a hole until written). */
 	if (!rc && ftruncate(fd, (off_t)(out->hash_offset + out->tree_bytes)))
 		rc = sd_error_errno(err, SD_ERR_OUTPUT, errno, "%s", path);
-	uint8_t *buf = rc ? NULL : malloc(READ_CHUNK);
-	if (!rc && !buf)
-		rc = sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	if (!rc)
-		rc = derive_salt(fd, path, out->hash_offset, buf, out->salt,
-				 err);
-	free(buf);
+		rc = derive_salt(fd, path, out, jobs, interrupted, err);
 
 	struct whole w = {.fd = fd, .path = path, .len = out->hash_offset};
 	sd_error_init(&w.err);

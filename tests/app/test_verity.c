@@ -213,6 +213,12 @@ Test(verity, three_levels_threads)
 	struct sd_verity v = same_as_veritysetup_jobs(16385 * 4096, 3, &p);
 	cr_assert_eq(v.data_blocks, 16385);
 	cr_assert_eq(v.tree_bytes, (1 + 1 + 2 + 129) * 4096);
+	/* golden: the salt from 33 pieces of 2 MiB, the last one short */
+	char root[65];
+	sd_hex_encode(v.root, 32, root);
+	cr_assert_str_eq(
+		root,
+		"3a3c658e4bb90197301b4527b539b922e8c89280d72474c106edb6d573620616");
 	free(p);
 }
 
@@ -243,6 +249,13 @@ Test(verity, tree_cut_short_is_corrupt)
 		     SD_ERR_CORRUPT);
 	cr_assert(found);
 	cr_assert(strstr(err.msg, "needs"), "%s", err.msg);
+	/* the superblock itself cut short: found, and said so */
+	cr_assert(!truncate(p, (off_t)(v.hash_offset + 200)));
+	cr_assert_eq(sd_verity_read(p, 200 * 4096, &found, &r, &err),
+		     SD_ERR_CORRUPT);
+	cr_assert(found);
+	cr_assert(strstr(err.msg, "superblock at 819200 is cut short"), "%s",
+		  err.msg);
 	free(p);
 }
 
