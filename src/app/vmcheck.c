@@ -569,6 +569,9 @@ static int pin_verity(struct run *r, struct disk *d, struct sd_error *err)
 		sd_hex_encode(d[i].root, SD_SHA256_LEN, hex);
 		snprintf(r->res->verity_root[i], sizeof(r->res->verity_root[i]),
 			 "%s", hex);
+		if (!r->res->verity_other &&
+		    memcmp(in->verity.root, d[i].root, SD_SHA256_LEN))
+			r->res->verity_other = i + 1;
 		logf_(r, SD_VMCHECK_LOG_INFO,
 		      "verity %s: root hash %s (from %s), %llu data blocks, "
 		      "tree at %llu%s",

@@ -155,6 +155,10 @@ struct sd_vmcheck_result {
 				   * dm-verity with these root hashes
 				   * (lowercase hex; the image first) */
 	char verity_root[SD_VMCHECK_MAX_BASES + 1][2 * SD_SHA256_LEN + 1];
+	size_t verity_other; /* 1 + the first disk (0 the image, then the
+			      * bases) whose tree's top level gives another
+			      * root than the pinned one: the guest will
+			      * refuse it; 0 none */
 	double phase[SD_VMCHECK_NPHASES]; /* < 0: not reached */
 	double seconds;                   /* the whole run */
 	/* The last console lines (QEMU's stderr lines prefixed "qemu: "),

@@ -118,9 +118,9 @@ static void print_text(const char *path, const struct sd_info *in)
 		const struct sd_verity *vt = &in->verity;
 		sd_hex_encode(vt->salt, SD_SHA256_LEN, salt);
 		sd_hex_encode(vt->root, SD_SHA256_LEN, root);
-		printf("%-16s%s, %u-byte blocks, %" PRIu64 " data blocks\n",
+		printf("%-16s%s, %u-byte blocks, %" PRIu64 " data block%s\n",
 		       "verity:", vt->algorithm, SD_VERITY_BLOCK,
-		       vt->data_blocks);
+		       vt->data_blocks, vt->data_blocks == 1 ? "" : "s");
 		printf("%-16s%" PRIu64 " (tree %" PRIu64 " bytes)\n",
 		       "  hash offset:", vt->hash_offset, vt->tree_bytes);
 		printf("%-16s%s\n", "  salt:", salt);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* storedisk verify — front-end of app/verify.h. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "app/digestfile.h"
 #include "app/imageinfo.h"
 #include "app/verify.h"
+#include "app/verity.h"
 #include "cli/cli.h"
 #include "cli/listfile.h"
 #include "cli/verify_report.h"
@@ -246,9 +248,60 @@ static int check_digest(const struct verify_args *a, uint8_t got[SD_SHA256_LEN],
 }
 
 /*
- * The image's verity tree against --verity-root: 0 every block matches
- * (a line for the report in @ok), 1 a mismatch or no tree (message in
- * @err), 2 a bad HASH or an unreadable image.
+ * The tree of one image (@path) against @root: 0 every block matches
+ * (*@info filled, for the report), 1 a mismatch or no tree (message in
+ * @err), 2 an unreadable image.
+ */
+static int check_one_tree(const char *path, const uint8_t *root,
+			  struct sd_info *info, struct sd_error *err)
+{
+	int rc = sd_info_read(path, info, err) ? SD_EXIT_BAD_INPUT : 0;
+	struct sd_verity_bad bad;
+	if (!rc && info->verity_problem[0]) {
+		sd_error_set(err, SD_ERR_CORRUPT, "%s", info->verity_problem);
+		rc = SD_EXIT_FOUND;
+	} else if (!rc && !info->has_verity) {
+		sd_error_set(err, SD_ERR_CORRUPT,
+			     "%s: no verity tree after the filesystem's end "
+			     "(at %llu): not an image packed with --verity",
+			     path, (unsigned long long)info->image.fs_bytes);
+		rc = SD_EXIT_FOUND;
+	}
+	if (!rc && sd_verity_check(path, &info->verity, root, &bad, err))
+		rc = SD_EXIT_BAD_INPUT;
+	/* The root covers the salt too, through every digest: a changed
+	 * salt shows as the first block checked, the top one. */
+	if (!rc && bad.bad && bad.hash)
+		sd_error_set(err, SD_ERR_CORRUPT,
+			     "%s: verity: hash block %llu of level %u (byte "
+			     "offset %llu) does not match %s",
+			     path, (unsigned long long)bad.block, bad.level,
+			     (unsigned long long)bad.offset,
+			     bad.top ? "the root hash (or the superblock's "
+				       "salt was changed)"
+				     : "its parent's digest");
+	else if (!rc && bad.bad)
+		sd_error_set(err, SD_ERR_CORRUPT,
+			     "%s: verity: data block %llu (byte offset %llu) "
+			     "does not match %s",
+			     path, (unsigned long long)bad.block,
+			     (unsigned long long)bad.offset,
+			     info->verity.data_blocks == 1
+				     ? "the root hash (or the superblock's "
+				       "salt was changed)"
+				     : "the tree");
+	if (!rc && bad.bad)
+		rc = SD_EXIT_FOUND;
+	return rc;
+}
+
+/*
+ * --verity-root: the image's tree against HASH, then each --base's
+ * against the root hash pack --verity wrote beside it (BASE.roothash),
+ * as vmcheck --verity pins them.  0 every block of every layer matches
+ * (a line for the report in @ok), 1 a mismatch or a layer without a tree
+ * (message in @err), 2 a bad HASH, a base without its .roothash or an
+ * unreadable image.
  */
 static int check_verity(const struct verify_args *a, char *ok, size_t oklen,
 			struct sd_error *err)
@@ -266,43 +319,40 @@ static int check_verity(const struct verify_args *a, char *ok, size_t oklen,
 		sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 		return SD_EXIT_BAD_INPUT;
 	}
-	int rc = sd_info_read(a->image, info, err) ? SD_EXIT_BAD_INPUT : 0;
-	struct sd_verity_bad bad;
-	if (!rc && info->verity_problem[0]) {
-		sd_error_set(err, SD_ERR_CORRUPT, "%s", info->verity_problem);
-		rc = SD_EXIT_FOUND;
-	} else if (!rc && !info->has_verity) {
-		sd_error_set(err, SD_ERR_CORRUPT,
-			     "%s: no verity tree after the filesystem's end "
-			     "(at %llu): not an image packed with --verity",
-			     a->image,
-			     (unsigned long long)info->image.fs_bytes);
-		rc = SD_EXIT_FOUND;
+	int rc = check_one_tree(a->image, root, info, err);
+	uint64_t own = info->verity.data_blocks, blocks = own;
+	uint64_t offset = info->verity.hash_offset;
+	for (size_t i = 0; !rc && i < a->nbases; i++) {
+		char path[PATH_MAX + 16];
+		snprintf(path, sizeof(path), "%s.roothash", a->bases[i]);
+		uint8_t broot[SD_SHA256_LEN];
+		if (sd_verity_read_roothash(path, broot, err)) {
+			sd_error_prefix(err, err->code,
+					"--verity-root: base %s: its root "
+					"hash comes from %s",
+					a->bases[i], path);
+			rc = SD_EXIT_BAD_INPUT;
+		} else {
+			rc = check_one_tree(a->bases[i], broot, info, err);
+			blocks += info->verity.data_blocks;
+		}
 	}
-	if (!rc && sd_verity_check(a->image, &info->verity, root, &bad, err))
-		rc = SD_EXIT_BAD_INPUT;
-	if (!rc && bad.bad && bad.hash)
-		sd_error_set(err, SD_ERR_CORRUPT,
-			     "%s: verity: hash block %llu of level %u (byte "
-			     "offset %llu) does not match %s",
-			     a->image, (unsigned long long)bad.block, bad.level,
-			     (unsigned long long)bad.offset,
-			     bad.top ? "the root hash" : "its parent's digest");
-	else if (!rc && bad.bad)
-		sd_error_set(err, SD_ERR_CORRUPT,
-			     "%s: verity: data block %llu (byte offset %llu) "
-			     "does not match the tree",
-			     a->image, (unsigned long long)bad.block,
-			     (unsigned long long)bad.offset);
-	if (!rc && bad.bad)
-		rc = SD_EXIT_FOUND;
-	if (!rc)
+	if (!rc && a->nbases)
 		snprintf(ok, oklen,
-			 "verity: OK (root hash %s, %llu data blocks, hash "
+			 "verity: OK (root hash %s, %llu data block%s, hash "
+			 "offset %llu; %zu base%s against %s .roothash, %llu "
+			 "data blocks in all)",
+			 a->verity_root, (unsigned long long)own,
+			 own == 1 ? "" : "s", (unsigned long long)offset,
+			 a->nbases, a->nbases == 1 ? "" : "s",
+			 a->nbases == 1 ? "its" : "their",
+			 (unsigned long long)blocks);
+	else if (!rc)
+		snprintf(ok, oklen,
+			 "verity: OK (root hash %s, %llu data block%s, hash "
 			 "offset %llu)",
-			 a->verity_root,
-			 (unsigned long long)info->verity.data_blocks,
-			 (unsigned long long)info->verity.hash_offset);
+			 a->verity_root, (unsigned long long)blocks,
+			 blocks == 1 ? "" : "s", (unsigned long long)offset);
 	free(info);
 	return rc;
 }

@@ -332,6 +332,14 @@ static void report(const struct sd_vmcheck_options *o,
 			     "it was booted anyway, and the guest's kernel "
 			     "read it as below",
 			     r->damaged);
+	if (r->verity_other) {
+		size_t i = r->verity_other - 1;
+		sd_cli_warnf("--verity: the tree of %s gives another root hash "
+			     "than %s, the one pinned for it: the guest's "
+			     "dm-verity refuses to read it (damaged image, "
+			     "or a stale .roothash?)",
+			     i ? o->bases[i - 1] : o->image, r->verity_root[i]);
+	}
 	switch (r->outcome) {
 	case SD_VMCHECK_EXITED:
 	case SD_VMCHECK_SIGNALED:

@@ -31,8 +31,8 @@ void sd_cli_print_verity(const struct sd_verity *v, const char *indent)
 	sd_hex_encode(v->root, SD_SHA256_LEN, root);
 	printf("%sverity root hash: %s\n", indent, root);
 	printf("%sverity tree: %s, %u-byte blocks, hash offset %" PRIu64
-	       ", %" PRIu64 " data blocks, %" PRIu64 " bytes\n",
+	       ", %" PRIu64 " data block%s, %" PRIu64 " bytes\n",
 	       indent, v->algorithm, SD_VERITY_BLOCK, v->hash_offset,
-	       v->data_blocks, v->tree_bytes);
+	       v->data_blocks, v->data_blocks == 1 ? "" : "s", v->tree_bytes);
 	printf("%sverity salt: %s\n", indent, salt);
 }

@@ -249,5 +249,23 @@ if $have_vs; then
 			"$(cat "$WORK/$n.img.roothash")"
 	done
 fi
+check "... and the report names the base's check" \
+	sh -c "'$SD' verify --verity-root \$(cat '$WORK/layer.img.roothash') --base '$WORK/base.img' '$WORK/layer.img' | grep -q '1 base against its .roothash'"
+# Each base's tree against BASE.roothash: a flipped data byte in the base
+# fails the layer's verify --verity-root, naming the base.
+cp "$WORK/base.img" "$WORK/base-bad.img"
+cp "$WORK/base.img.roothash" "$WORK/base-bad.img.roothash"
+flip "$WORK/base-bad.img" 100
+expect_rc 1 "verify --verity-root --base: a flipped byte in the base fails" \
+	"$SD" verify --verity-root "$(cat "$WORK/layer.img.roothash")" \
+	--base "$WORK/base-bad.img" "$WORK/layer.img"
+check "... naming the base's data block 0 and its offset" \
+	contains "$WORK/err" "base-bad.img: verity: data block 0 (byte offset 0)"
+rm "$WORK/base-bad.img.roothash"
+expect_rc 2 "verify --verity-root --base: a base without its .roothash is refused" \
+	"$SD" verify --verity-root "$(cat "$WORK/layer.img.roothash")" \
+	--base "$WORK/base-bad.img" "$WORK/layer.img"
+check "... naming the file the root hash comes from" \
+	contains "$WORK/err" "base-bad.img.roothash"
 
 finish

@@ -188,6 +188,8 @@ assert d["error"].startswith("mount /dev/dm-0 (squashfs)"), d["error"]
 assert d["error"].endswith("Input/output error"), d["error"]
 assert d["phases"]["mounted"] is None, d
 EOF
+check "... and vmcheck warns before that the image's tree gives another root" \
+	contains "$WORK/err" "the tree of $WORK/sq.img gives another root hash than"
 boot_time "wrong root"
 
 # --- a layer over its base, each with its own tree and root hash
