@@ -15,18 +15,8 @@
 # test-vmcheck.sh skips: without QEMU, the kernel or a static C compiler.
 . "$SRCDIR/tests/cli/lib.sh"
 
-command -v qemu-system-x86_64 >/dev/null ||
-	skip_all "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
-if [ -n "${SD_GUEST_KERNEL:-}" ]; then
-	K=$SD_GUEST_KERNEL
-	MODS=${SD_GUEST_MODULES:?SD_GUEST_MODULES must go with SD_GUEST_KERNEL}
-else
-	kk=$("$SRCDIR/scripts/fetch-guest-kernel.sh" 2>"$WORK/fetch.err") ||
-		skip_all "no guest kernel: scripts/fetch-guest-kernel.sh failed: $(tail -1 "$WORK/fetch.err")"
-	K=$(echo "$kk" | sed -n 1p)
-	MODS=$(echo "$kk" | sed -n 2p)
-fi
-command -v cc >/dev/null || skip_all "no C compiler for the guest program"
+# shellcheck source=tests/vm/lib-vm.sh
+. "$SRCDIR/tests/vm/lib-vm.sh"
 
 # The guest program, static: reads each file named to its end and prints
 # "read FILE: N bytes" or "read FILE: <strerror>"; exits with the number

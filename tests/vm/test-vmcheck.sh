@@ -13,18 +13,8 @@
 # SD_GUEST_MODULES name another) cannot be had.
 . "$SRCDIR/tests/cli/lib.sh"
 
-command -v qemu-system-x86_64 >/dev/null ||
-	skip_all "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
-if [ -n "${SD_GUEST_KERNEL:-}" ]; then
-	K=$SD_GUEST_KERNEL
-	MODS=${SD_GUEST_MODULES:?SD_GUEST_MODULES must go with SD_GUEST_KERNEL}
-else
-	kk=$("$SRCDIR/scripts/fetch-guest-kernel.sh" 2>"$WORK/fetch.err") ||
-		skip_all "no guest kernel: scripts/fetch-guest-kernel.sh failed: $(tail -1 "$WORK/fetch.err")"
-	K=$(echo "$kk" | sed -n 1p)
-	MODS=$(echo "$kk" | sed -n 2p)
-fi
-command -v cc >/dev/null || skip_all "no C compiler for the guest program"
+# shellcheck source=tests/vm/lib-vm.sh
+. "$SRCDIR/tests/vm/lib-vm.sh"
 
 # The guest program, static (the guest has no libc): prints its
 # arguments on stdout and a line on stderr, then "exit N" exits N,
