@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/atomicfile.h"
 
@@ -17,19 +16,6 @@ static const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	return slash ? slash + 1 : path;
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? errno : EIO;
-		off += (size_t)n;
-	}
-	return 0;
 }
 
 int sd_digestfile_write(const char *path, const char *image,
@@ -43,18 +29,7 @@ int sd_digestfile_write(const char *path, const char *image,
 		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	sd_hex_encode(digest, SD_SHA256_LEN, line);
 	snprintf(line + HEXLEN, len + 1 - HEXLEN, "  %s\n", name);
-	struct sd_atomic_file f;
-	int rc = sd_atomic_open(&f, path, err);
-	if (!rc) {
-		int e = write_all(f.fd, line, len);
-		if (e) {
-			sd_atomic_abort(&f);
-			rc = sd_error_errno(err, SD_ERR_IO, e, "%s: write",
-					    path);
-		} else {
-			rc = sd_atomic_commit(&f, false, err);
-		}
-	}
+	int rc = sd_atomic_write(path, line, len, err);
 	free(line);
 	return rc;
 }

@@ -24,30 +24,6 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Write @len bytes of @data to @path so that it appears whole or not at
- * all. */
-static int write_atomic(const char *path, const char *data, size_t len,
-			struct sd_error *err)
-{
-	struct sd_atomic_file f;
-	int rc = sd_atomic_open(&f, path, err);
-	if (rc)
-		return rc;
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(f.fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? errno : EIO;
-			sd_atomic_abort(&f);
-			return sd_error_errno(err, SD_ERR_IO, e, "%s: write",
-					      path);
-		}
-		off += (size_t)n;
-	}
-	return sd_atomic_commit(&f, false, err);
-}
-
 /* Add a regular file @name with content @text at the image root. */
 static int add_root_file(struct sd_tree *tree, const char *name,
 			 const char *text, size_t len, struct sd_error *err)
@@ -321,7 +297,7 @@ int sd_pack_tree(struct sd_tree *tree, size_t n,
 	}
 	rc = sd_atomic_commit(&out, opts->fsync, err);
 	if (!rc && opts->registration_out)
-		rc = write_atomic(opts->registration_out, reg, reg_len, err);
+		rc = sd_atomic_write(opts->registration_out, reg, reg_len, err);
 	free(reg);
 	res->seconds.finish = now_seconds() - t;
 	return rc;

@@ -308,24 +308,7 @@ int sd_verity_write_roothash(const char *path,
 	sd_hex_encode(root, SD_SHA256_LEN, line);
 	line[SD_SHA256_LEN * 2] = '\n';
 	line[SD_SHA256_LEN * 2 + 1] = '\0';
-	struct sd_atomic_file f;
-	int rc = sd_atomic_open(&f, path, err);
-	if (rc)
-		return rc;
-	size_t len = sizeof(line) - 1;
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(f.fd, line + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? errno : EIO;
-			sd_atomic_abort(&f);
-			return sd_error_errno(err, SD_ERR_OUTPUT, e,
-					      "%s: write", path);
-		}
-		off += (size_t)n;
-	}
-	return sd_atomic_commit(&f, false, err);
+	return sd_atomic_write(path, line, sizeof(line) - 1, err);
 }
 
 int sd_verity_read_roothash(const char *path, uint8_t root[SD_SHA256_LEN],

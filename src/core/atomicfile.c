@@ -223,3 +223,25 @@ void sd_atomic_abort(struct sd_atomic_file *f)
 	free(f->path);
 	f->path = NULL;
 }
+
+int sd_atomic_write(const char *path, const void *data, size_t len,
+		    struct sd_error *err)
+{
+	struct sd_atomic_file f;
+	int rc = sd_atomic_open(&f, path, err);
+	if (rc)
+		return rc;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(f.fd, (const char *)data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : EIO;
+			sd_atomic_abort(&f);
+			return sd_error_errno(err, SD_ERR_OUTPUT, e,
+					      "%s: write", path);
+		}
+		off += (size_t)n;
+	}
+	return sd_atomic_commit(&f, false, err);
+}

@@ -58,4 +58,12 @@ int sd_atomic_commit(struct sd_atomic_file *f, bool sync, struct sd_error *err);
 /* Remove the temporary file and release @f (safe after commit). */
 void sd_atomic_abort(struct sd_atomic_file *f);
 
+/*
+ * A small file written whole or not at all: open, write @len bytes of
+ * @data, commit (no fsync).  sd_atomic_open's errors, or SD_ERR_OUTPUT
+ * "@path: write: strerror" (the temporary removed).
+ */
+int sd_atomic_write(const char *path, const void *data, size_t len,
+		    struct sd_error *err);
+
 #endif
