@@ -6,6 +6,7 @@
  */
 #include "app/verity.h"
 #include "app/verity_int.h"
+#include "app/sha256_batch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,13 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/atomicfile.h"
 #include "core/hex.h"
 #include "core/le.h"
 
-#define CHUNK (1u << 20) /* data read per read(2) in the check */
+#define CHUNK_BLOCKS 256u /* data blocks read per preadv in the check */
+#define IOV_BATCH 256     /* iovecs a preadv (IOV_MAX is 1024) */
 #define HASH_PER_BLOCK_BITS SD_VERITY_HASH_PER_BLOCK_BITS
 
 void sd_verity_levels_of(uint64_t data_blocks, struct sd_verity_levels *l)
@@ -77,6 +80,44 @@ int sd_verity_read_at(int fd, const char *path, void *buf, size_t len,
 	while (got < len) {
 		ssize_t r = pread(fd, (uint8_t *)buf + got, len - got,
 				  (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return sd_error_errno(err, SD_ERR_IO, errno,
+					      "%s: read at %llu", path,
+					      (unsigned long long)(off + got));
+		if (r == 0)
+			return sd_error_set(err, SD_ERR_CORRUPT,
+					    "%s: the verity tree is cut short "
+					    "(the file ends at %llu)",
+					    path,
+					    (unsigned long long)(off + got));
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+void sd_verity_recs_salt(uint8_t *rec, size_t n, const uint8_t *salt)
+{
+	for (size_t k = 0; k < n; k++)
+		memcpy(rec + k * SD_VERITY_REC, salt, SD_SHA256_LEN);
+}
+
+int sd_verity_read_recs(int fd, const char *path, uint8_t *rec, size_t n,
+			uint64_t off, struct sd_error *err)
+{
+	struct iovec iov[IOV_BATCH];
+	size_t len = n * SD_VERITY_BLOCK, got = 0;
+	while (got < len) {
+		/* From the block the last read stopped in, up to IOV_BATCH. */
+		size_t k = got / SD_VERITY_BLOCK, in = got % SD_VERITY_BLOCK;
+		int cnt = 0;
+		for (; k < n && cnt < IOV_BATCH; k++, cnt++, in = 0) {
+			iov[cnt].iov_base =
+				rec + k * SD_VERITY_REC + SD_SHA256_LEN + in;
+			iov[cnt].iov_len = SD_VERITY_BLOCK - in;
+		}
+		ssize_t r = preadv(fd, iov, cnt, (off_t)(off + got));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -233,29 +274,31 @@ static bool check_levels(EVP_MD_CTX *ctx, const struct sd_verity *v,
 }
 
 /* The data blocks against level 0 (@want: its digests, or the root when
- * there is one data block). */
-static int check_data(int fd, const char *path, EVP_MD_CTX *ctx,
-		      const struct sd_verity *v, const uint8_t *want,
-		      struct sd_verity_bad *bad, struct sd_error *err)
+ * there is one data block), CHUNK_BLOCKS at a time through one batch. */
+static int check_data(int fd, const char *path, const struct sd_verity *v,
+		      const uint8_t *want, struct sd_verity_bad *bad,
+		      struct sd_error *err)
 {
-	uint8_t *buf = malloc(CHUNK);
-	if (!buf)
-		return sd_error_set(err, SD_ERR_NOMEM, "out of memory");
-	uint8_t d[SD_SHA256_LEN];
-	int rc = 0;
+	uint8_t *rec = malloc((size_t)CHUNK_BLOCKS * SD_VERITY_REC);
+	uint8_t *d = malloc((size_t)CHUNK_BLOCKS * SD_SHA256_LEN);
+	struct sd_sha256_batch *sb = NULL;
+	int rc = rec && d ? sd_sha256_batch_new(&sb, SD_SHA256_AUTO, err)
+			  : sd_error_set(err, SD_ERR_NOMEM, "out of memory");
+	if (!rc)
+		sd_verity_recs_salt(rec, CHUNK_BLOCKS, v->salt);
 	for (uint64_t b = 0; !rc && b < v->data_blocks;) {
 		uint64_t nb = v->data_blocks - b;
-		if (nb > CHUNK / SD_VERITY_BLOCK)
-			nb = CHUNK / SD_VERITY_BLOCK;
-		rc = sd_verity_read_at(fd, path, buf,
-				       (size_t)nb * SD_VERITY_BLOCK,
-				       b * SD_VERITY_BLOCK, err);
+		if (nb > CHUNK_BLOCKS)
+			nb = CHUNK_BLOCKS;
+		rc = sd_verity_read_recs(fd, path, rec, (size_t)nb,
+					 b * SD_VERITY_BLOCK, err);
+		if (!rc)
+			rc = sd_sha256_batch_run(sb, rec, SD_VERITY_REC,
+						 SD_VERITY_REC, (size_t)nb, d,
+						 err);
 		for (uint64_t k = 0; !rc && k < nb; k++, b++)
-			if (sd_verity_block_digest(ctx, v->salt,
-						   buf + k * SD_VERITY_BLOCK,
-						   d) ||
-			    memcmp(d, want + b * SD_SHA256_LEN,
-				   SD_SHA256_LEN)) {
+			if (memcmp(d + k * SD_SHA256_LEN,
+				   want + b * SD_SHA256_LEN, SD_SHA256_LEN)) {
 				bad->bad = true;
 				bad->hash = false;
 				bad->block = b;
@@ -265,7 +308,9 @@ static int check_data(int fd, const char *path, EVP_MD_CTX *ctx,
 		if (bad->bad)
 			break;
 	}
-	free(buf);
+	sd_sha256_batch_free(sb);
+	free(d);
+	free(rec);
 	return rc;
 }
 
@@ -289,7 +334,7 @@ int sd_verity_check(const char *path, const struct sd_verity *v,
 		rc = sd_verity_read_at(fd, path, area, area_len,
 				       v->hash_offset + SD_VERITY_BLOCK, err);
 	if (!rc && (!l.n || check_levels(ctx, v, &l, area, root, bad)))
-		rc = check_data(fd, path, ctx, v,
+		rc = check_data(fd, path, v,
 				l.n ? area + l.start[0] * SD_VERITY_BLOCK
 				    : root,
 				bad, err);

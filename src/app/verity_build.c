@@ -10,10 +10,13 @@
  * that gave the salt was a second full pass before it: --verity cost
  * 34-47% of the pack.  Here two passes of @jobs threads over 2 MiB reads
  * do it: the salt's (XXH3-128 of each piece, memory speed), then level
- * 0's; the image's SHA-256 digest, when asked for, is computed by a thread
- * of its own beside level 0.  The bytes are veritysetup's:
- * tests/app/test_verity.c compares them with `veritysetup format` given
- * the same salt and UUID.
+ * 0's, which reads each piece into records (the salt, then a block) and
+ * hashes them in one sd_sha256_batch_run: intel-ipsec-mb's multi-buffer
+ * SHA-256 where built in (16 blocks side by side with AVX-512), 2.2-2.5
+ * times OpenSSL's speed a core (sha256_batch.h); the image's SHA-256
+ * digest, when asked for, is computed by a thread of its own beside level
+ * 0.  The bytes are veritysetup's: tests/app/test_verity.c compares them
+ * with `veritysetup format` given the same salt and UUID.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +32,7 @@
 
 #include "app/verity.h"
 #include "app/verity_int.h"
+#include "app/sha256_batch.h"
 #include "core/le.h"
 
 #define UNIT_BLOCKS 128u /* data blocks one level-0 hash block covers */
@@ -116,13 +120,19 @@ static void *pass_worker(void *arg)
 	struct pass *z = arg;
 	struct sd_error err;
 	sd_error_init(&err);
-	size_t in_len = (size_t)GRAB_UNITS * UNIT_BLOCKS * SD_VERITY_BLOCK;
-	uint8_t *in = malloc(in_len);
+	size_t grab = (size_t)GRAB_UNITS * UNIT_BLOCKS;
+	/* The salt's pass reads blocks back to back, level 0's into
+	 * records (the salt before each block) for the batch. */
+	uint8_t *in = malloc(grab * (z->xxh ? SD_VERITY_BLOCK : SD_VERITY_REC));
 	uint8_t *out = malloc((size_t)GRAB_UNITS * SD_VERITY_BLOCK);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int rc = in && out && ctx
-			 ? 0
-			 : sd_error_set(&err, SD_ERR_NOMEM, "out of memory");
+	struct sd_sha256_batch *sb = NULL;
+	int rc = in && out ? 0
+			   : sd_error_set(&err, SD_ERR_NOMEM, "out of memory");
+	if (!rc && !z->xxh) {
+		rc = sd_sha256_batch_new(&sb, SD_SHA256_AUTO, &err);
+		if (!rc)
+			sd_verity_recs_salt(in, grab, z->salt);
+	}
 	while (!rc && !atomic_load(&z->failed)) {
 		if (z->interrupted && *z->interrupted) {
 			rc = sd_error_set(&err, SD_ERR_INTERRUPTED,
@@ -138,12 +148,12 @@ static void *pass_worker(void *arg)
 		uint64_t nb = z->data_blocks - b0;
 		if (nb > nu * UNIT_BLOCKS)
 			nb = nu * UNIT_BLOCKS;
-		rc = sd_verity_read_at(z->fd, z->path, in,
-				       (size_t)nb * SD_VERITY_BLOCK,
-				       b0 * SD_VERITY_BLOCK, &err);
-		if (rc)
-			break;
 		if (z->xxh) {
+			rc = sd_verity_read_at(z->fd, z->path, in,
+					       (size_t)nb * SD_VERITY_BLOCK,
+					       b0 * SD_VERITY_BLOCK, &err);
+			if (rc)
+				break;
 			XXH128_canonical_t c;
 			XXH128_canonicalFromHash(
 				&c,
@@ -152,21 +162,22 @@ static void *pass_worker(void *arg)
 			       c.digest, sizeof(c.digest));
 			continue;
 		}
+		rc = sd_verity_read_recs(z->fd, z->path, in, (size_t)nb,
+					 b0 * SD_VERITY_BLOCK, &err);
 		size_t out_len = (size_t)nu * SD_VERITY_BLOCK;
+		/* The digests back to back, the last block's tail zeros. */
 		memset(out, 0, out_len);
-		for (uint64_t k = 0; !rc && k < nb; k++)
-			if (sd_verity_block_digest(ctx, z->salt,
-						   in + k * SD_VERITY_BLOCK,
-						   out + k * SD_SHA256_LEN))
-				rc = sd_error_set(&err, SD_ERR_NOMEM,
-						  "SHA-256 failed");
+		if (!rc)
+			rc = sd_sha256_batch_run(sb, in, SD_VERITY_REC,
+						 SD_VERITY_REC, (size_t)nb, out,
+						 &err);
 		if (!rc)
 			rc = write_at(z->fd, z->path, out, out_len,
 				      z->l0_off + u * SD_VERITY_BLOCK, &err);
 	}
 	if (rc)
 		pass_fail(z, rc, &err);
-	EVP_MD_CTX_free(ctx);
+	sd_sha256_batch_free(sb);
 	free(out);
 	free(in);
 	return NULL;
@@ -265,11 +276,11 @@ static void *whole_thread(void *arg)
 	return NULL;
 }
 
-/* Level @i (>= 1) from level i-1, one 128-block read a block; the last
- * block written stays in @blk. */
+/* Level @i (>= 1) from level i-1, one 128-block read (into the records
+ * @rec, salted) a block; the last block written stays in @blk. */
 static int hash_level(int fd, const char *path, const struct sd_verity *v,
 		      const struct sd_verity_levels *l, unsigned i,
-		      EVP_MD_CTX *ctx, uint8_t *in, uint8_t *blk,
+		      struct sd_sha256_batch *sb, uint8_t *rec, uint8_t *blk,
 		      struct sd_error *err)
 {
 	uint64_t below =
@@ -280,16 +291,13 @@ static int hash_level(int fd, const char *path, const struct sd_verity *v,
 		uint64_t c0 = j * UNIT_BLOCKS, nc = l->size[i - 1] - c0;
 		if (nc > UNIT_BLOCKS)
 			nc = UNIT_BLOCKS;
-		rc = sd_verity_read_at(fd, path, in,
-				       (size_t)nc * SD_VERITY_BLOCK,
-				       below + c0 * SD_VERITY_BLOCK, err);
+		rc = sd_verity_read_recs(fd, path, rec, (size_t)nc,
+					 below + c0 * SD_VERITY_BLOCK, err);
 		memset(blk, 0, SD_VERITY_BLOCK);
-		for (uint64_t k = 0; !rc && k < nc; k++)
-			if (sd_verity_block_digest(ctx, v->salt,
-						   in + k * SD_VERITY_BLOCK,
-						   blk + k * SD_SHA256_LEN))
-				rc = sd_error_set(err, SD_ERR_NOMEM,
-						  "SHA-256 failed");
+		if (!rc)
+			rc = sd_sha256_batch_run(sb, rec, SD_VERITY_REC,
+						 SD_VERITY_REC, (size_t)nc, blk,
+						 err);
 		if (!rc)
 			rc = write_at(fd, path, blk, SD_VERITY_BLOCK,
 				      here + j * SD_VERITY_BLOCK, err);
@@ -304,13 +312,15 @@ static int write_tree(int fd, const char *path, struct sd_verity *v,
 {
 	struct sd_verity_levels l;
 	sd_verity_levels_of(v->data_blocks, &l);
-	uint8_t *in = malloc((size_t)UNIT_BLOCKS * SD_VERITY_BLOCK);
+	uint8_t *in = malloc((size_t)UNIT_BLOCKS * SD_VERITY_REC);
 	uint8_t *blk = malloc(SD_VERITY_BLOCK);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	struct sd_sha256_batch *sb = NULL;
 	int rc = in && blk && ctx
-			 ? 0
+			 ? sd_sha256_batch_new(&sb, SD_SHA256_AUTO, err)
 			 : sd_error_set(err, SD_ERR_NOMEM, "out of memory");
 	if (!rc) {
+		sd_verity_recs_salt(in, UNIT_BLOCKS, v->salt);
 		fill_sb(blk, v);
 		rc = write_at(fd, path, blk, SD_VERITY_BLOCK, v->hash_offset,
 			      err);
@@ -337,13 +347,14 @@ static int write_tree(int fd, const char *path, struct sd_verity *v,
 		rc = run_pass(&z, jobs, err);
 		pthread_mutex_destroy(&z.lock);
 		for (unsigned i = 1; !rc && i < l.n; i++)
-			rc = hash_level(fd, path, v, &l, i, ctx, in, blk, err);
+			rc = hash_level(fd, path, v, &l, i, sb, in, blk, err);
 		if (!rc && l.n == 1) /* the top is level 0's one block */
 			rc = sd_verity_read_at(fd, path, blk, SD_VERITY_BLOCK,
 					       z.l0_off, err);
 		if (!rc && sd_verity_block_digest(ctx, v->salt, blk, v->root))
 			rc = sd_error_set(err, SD_ERR_NOMEM, "SHA-256 failed");
 	}
+	sd_sha256_batch_free(sb);
 	EVP_MD_CTX_free(ctx);
 	free(blk);
 	free(in);

@@ -36,6 +36,19 @@ void sd_verity_levels_of(uint64_t data_blocks, struct sd_verity_levels *l);
 int sd_verity_block_digest(EVP_MD_CTX *ctx, const uint8_t *salt,
 			   const uint8_t *block, uint8_t out[SD_SHA256_LEN]);
 
+/* A record: the salt, then a block; what one digest of the tree hashes.
+ * Blocks are read into records (sd_verity_read_recs) so that one
+ * sd_sha256_batch_run hashes many of them in place. */
+#define SD_VERITY_REC (SD_SHA256_LEN + SD_VERITY_BLOCK)
+
+/* Put @salt (32 bytes) at the start of each of the @n records at @rec. */
+void sd_verity_recs_salt(uint8_t *rec, size_t n, const uint8_t *salt);
+
+/* Read the @n blocks of @fd at @off into the records at @rec (after each
+ * record's salt), with preadv; errors as sd_verity_read_at's. */
+int sd_verity_read_recs(int fd, const char *path, uint8_t *rec, size_t n,
+			uint64_t off, struct sd_error *err);
+
 /* Read exactly @len bytes of @fd at @off; SD_ERR_IO naming @path, or
  * SD_ERR_CORRUPT ("the verity tree is cut short") if the file ends. */
 int sd_verity_read_at(int fd, const char *path, void *buf, size_t len,
