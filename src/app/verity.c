@@ -73,6 +73,19 @@ int sd_verity_block_digest(EVP_MD_CTX *ctx, const uint8_t *salt,
 	return 0;
 }
 
+/* The error of a read at @at that returned @r <= 0 (errno set if < 0). */
+static int read_error(const char *path, ssize_t r, uint64_t at,
+		      struct sd_error *err)
+{
+	if (r < 0)
+		return sd_error_errno(err, SD_ERR_IO, errno, "%s: read at %llu",
+				      path, (unsigned long long)at);
+	return sd_error_set(err, SD_ERR_CORRUPT,
+			    "%s: the verity tree is cut short (the file ends "
+			    "at %llu)",
+			    path, (unsigned long long)at);
+}
+
 int sd_verity_read_at(int fd, const char *path, void *buf, size_t len,
 		      uint64_t off, struct sd_error *err)
 {
@@ -82,16 +95,8 @@ int sd_verity_read_at(int fd, const char *path, void *buf, size_t len,
 				  (off_t)(off + got));
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
-			return sd_error_errno(err, SD_ERR_IO, errno,
-					      "%s: read at %llu", path,
-					      (unsigned long long)(off + got));
-		if (r == 0)
-			return sd_error_set(err, SD_ERR_CORRUPT,
-					    "%s: the verity tree is cut short "
-					    "(the file ends at %llu)",
-					    path,
-					    (unsigned long long)(off + got));
+		if (r <= 0)
+			return read_error(path, r, off + got, err);
 		got += (size_t)r;
 	}
 	return 0;
@@ -120,16 +125,8 @@ int sd_verity_read_recs(int fd, const char *path, uint8_t *rec, size_t n,
 		ssize_t r = preadv(fd, iov, cnt, (off_t)(off + got));
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
-			return sd_error_errno(err, SD_ERR_IO, errno,
-					      "%s: read at %llu", path,
-					      (unsigned long long)(off + got));
-		if (r == 0)
-			return sd_error_set(err, SD_ERR_CORRUPT,
-					    "%s: the verity tree is cut short "
-					    "(the file ends at %llu)",
-					    path,
-					    (unsigned long long)(off + got));
+		if (r <= 0)
+			return read_error(path, r, off + got, err);
 		got += (size_t)r;
 	}
 	return 0;
