@@ -8,6 +8,10 @@
 # are the nixpkgs names of scripts/debian-packages.txt: libsquashfs from
 # squashfs-tools-ng, libcrypto from openssl, sqlite, libarchive, xxhash
 # (older nixpkgs: xxHash), lz4, zstd, xz (liblzma), zlib.
+# Debian's optional libipsec-mb-dev (multi-buffer SHA-256 for --verity's
+# tree) is not given: meson's -Dipsec_mb=auto then hashes with OpenSSL, the
+# same bytes, about half the speed on x86_64 (nixpkgs' intel-ipsec-mb 2.x
+# is untried here).
 #
 # doCheck (default false) builds the Criterion unit tests and runs the
 # `core` and `closure` suites: the format, CLI and Nix suites need root, loop
