@@ -35,6 +35,41 @@ static const char *arch_name(IMB_ARCH a)
 				    : "other";
 }
 
+/*
+ * Set @m up for this CPU; false when none fits (then OpenSSL hashes).
+ * init_mb_mgr_auto trusts CPUID alone, which can offer AVX-512 or AVX2
+ * that the kernel has not enabled (XCR0), and the library then dies of
+ * SIGILL (intel-ipsec-mb issue #153, a hypervisor that hides the state);
+ * GCC's __builtin_cpu_supports checks XCR0 too, so each manager is asked
+ * for only where it says yes.  Every manager needs AES-NI and PCLMULQDQ
+ * (init_mb_mgr_sse on QEMU's Nehalem model, which has neither, crashed
+ * under qemu-user), the SSE one SSE4.2 too.
+ */
+static bool mgr_init(IMB_MGR *m, IMB_ARCH *arch)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_cpu_init();
+	if (!__builtin_cpu_supports("aes") ||
+	    !__builtin_cpu_supports("pclmul") ||
+	    !__builtin_cpu_supports("sse4.2"))
+		return false;
+	if (__builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl")) {
+		init_mb_mgr_auto(m, arch);
+	} else if (__builtin_cpu_supports("avx2")) {
+		init_mb_mgr_avx2(m);
+		*arch = IMB_ARCH_AVX2;
+	} else {
+		init_mb_mgr_sse(m);
+		*arch = IMB_ARCH_SSE;
+	}
+#else
+	init_mb_mgr_auto(m, arch);
+#endif
+	return true;
+}
+
 /* A manager for this CPU, or NULL (the caller falls back to OpenSSL). */
 static IMB_MGR *mgr_new(char *engine, size_t engine_len)
 {
@@ -42,8 +77,7 @@ static IMB_MGR *mgr_new(char *engine, size_t engine_len)
 	if (!m)
 		return NULL;
 	IMB_ARCH arch = IMB_ARCH_NONE;
-	init_mb_mgr_auto(m, &arch);
-	if (imb_get_errno(m) || arch == IMB_ARCH_NONE) {
+	if (!mgr_init(m, &arch) || imb_get_errno(m) || arch == IMB_ARCH_NONE) {
 		free_mb_mgr(m);
 		return NULL;
 	}
@@ -68,6 +102,11 @@ static int run_mb(IMB_MGR *m, const uint8_t *msgs, size_t stride, size_t len,
 		j->cipher_direction = IMB_DIR_ENCRYPT;
 		j->chain_order = IMB_ORDER_HASH_CIPHER;
 		j->hash_alg = IMB_AUTH_SHA_256;
+		/* The slot may hold a finished job's cipher fields (the
+		 * library's own start-up test leaves keys and lengths). */
+		j->cipher_start_src_offset_in_bytes = 0;
+		j->msg_len_to_cipher_in_bytes = 0;
+		j->iv_len_in_bytes = 0;
 		j->src = msgs + i * stride;
 		j->hash_start_src_offset_in_bytes = 0;
 		j->msg_len_to_hash_in_bytes = len;
